@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// `npm test`: the same bootstrap as `npm run dev`, then typecheck, unit, integration and e2e tests.
+//   npm test                 everything
+//   npm test -- unit         only unit tests (also: integration, e2e; several may be named)
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import path from "node:path";
+import {
+  dataDir, ensureDatabase, ensureDependencies, fail, findPostgres, findRedis, migrate, root, say,
+} from "./lib/bootstrap.mjs";
+
+const wanted = new Set(process.argv.slice(2).filter((a) => !a.startsWith("-")));
+const want = (k) => wanted.size === 0 || wanted.has(k);
+const started = Date.now();
+
+ensureDependencies();
+const { generatedSecrets } = await import("./lib/stack.mjs");
+mkdirSync(dataDir, { recursive: true });
+
+// Tests never use the developer's .env: their own databases, Redis DB index and fresh secrets.
+const pg = await findPostgres(process.env.TEST_DATABASE_URL);
+say(`Postgres: ${pg.how}`);
+const rd = await findRedis(process.env.TEST_REDIS_URL);
+say(`Redis: ${rd.how}`);
+const templateUrl = await ensureDatabase(pg.url, "ghl_wa_test_template", { fresh: true });
+migrate(templateUrl);
+
+const secrets = generatedSecrets();
+const testEnv = {
+  ...process.env,
+  NODE_ENV: "test",
+  TEST_PG_SERVER_URL: pg.url,
+  TEST_TEMPLATE_DB: "ghl_wa_test_template",
+  TEST_REDIS_URL: rd.url,
+  ...secrets,
+};
+
+const results = [];
+const run = (name, cmd, args, extraEnv = {}) => {
+  say(`${name}…`);
+  const t = Date.now();
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env: { ...testEnv, ...extraEnv } });
+  results.push({ name, ok: r.status === 0, seconds: Math.round((Date.now() - t) / 1000) });
+  return r.status === 0;
+};
+const bin = (p) => path.join(root, "node_modules", ".bin", p);
+
+if (want("typecheck")) run("typecheck", bin("tsc"), ["--noEmit", "-p", "tsconfig.json"]);
+
+const vitestJson = path.join(dataDir, "vitest-results.json");
+rmSync(vitestJson, { force: true });
+const projects = ["unit", "integration"].filter(want);
+if (projects.length) {
+  run(
+    projects.join(" + "),
+    bin("vitest"),
+    ["run", ...projects.flatMap((p) => ["--project", p]), "--reporter=default", "--reporter=json", `--outputFile.json=${vitestJson}`],
+  );
+}
+
+const pwJson = path.join(dataDir, "playwright-results.json");
+rmSync(pwJson, { force: true });
+if (want("e2e")) {
+  ensureChromium();
+  if (run("next build", bin("next"), ["build"], { NODE_ENV: "production" })) {
+    run("e2e (Playwright + Chromium)", bin("playwright"), ["test"], { PLAYWRIGHT_JSON_OUTPUT_NAME: pwJson });
+  }
+}
+
+// One closing line that any CI can read: "N passed, N failed".
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+if (existsSync(vitestJson)) {
+  const v = JSON.parse(readFileSync(vitestJson, "utf8"));
+  passed += v.numPassedTests ?? 0;
+  failed += v.numFailedTests ?? 0;
+  skipped += (v.numPendingTests ?? 0) + (v.numTodoTests ?? 0);
+}
+if (existsSync(pwJson)) {
+  const p = JSON.parse(readFileSync(pwJson, "utf8"));
+  passed += p.stats?.expected ?? 0;
+  failed += (p.stats?.unexpected ?? 0) + (p.stats?.flaky ?? 0);
+  skipped += p.stats?.skipped ?? 0;
+}
+const stepFailures = results.filter((r) => !r.ok);
+console.log("");
+for (const r of results) console.log(`  ${r.ok ? "ok  " : "FAIL"} ${r.name} (${r.seconds} s)`);
+console.log(`  total ${Math.round((Date.now() - started) / 1000)} s`);
+if (stepFailures.length && failed === 0) failed = stepFailures.length;
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+process.exit(stepFailures.length ? 1 : 0);
+
+function ensureChromium() {
+  if (process.env.CHROMIUM_PATH && existsSync(process.env.CHROMIUM_PATH)) return;
+  if (existsSync("/usr/bin/chromium")) return;
+  const isRoot = process.getuid?.() === 0;
+  if (isRoot && existsSync("/usr/bin/apt-get")) {
+    say("installing Chromium from Debian's packages (apt-get install -y chromium)…");
+    spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
+    const r = spawnSync("apt-get", ["install", "-y", "-qq", "chromium"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    if (r.status === 0 && existsSync("/usr/bin/chromium")) return;
+  }
+  fail("Chromium is needed for the e2e tests: run `sudo apt-get install -y chromium` (or set CHROMIUM_PATH).");
+}

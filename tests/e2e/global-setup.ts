@@ -1,0 +1,37 @@
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { dataDir } from "../../scripts/lib/bootstrap.mjs";
+import { startStack } from "../../scripts/lib/stack.mjs";
+import { cloneTemplateDb } from "../integration/helpers/db";
+
+// The whole stack on the sandbox, production build, own database and Redis DB index, on ports
+// that do not collide with a developer's `npm run dev`.
+export const E2E_PORTS = { app: 3100, ghl: 4110, wa: 4120, worker: 9564 };
+
+export default async function globalSetup() {
+  const databaseUrl = await cloneTemplateDb("ghl_wa_e2e");
+  const redisUrl = `${required("TEST_REDIS_URL")}/2`;
+  const { Redis } = await import("ioredis");
+  const r = new Redis(redisUrl);
+  await r.flushdb();
+  await r.quit();
+  const stack = await startStack({
+    appPort: E2E_PORTS.app, ghlPort: E2E_PORTS.ghl, waPort: E2E_PORTS.wa, workerPort: E2E_PORTS.worker,
+    databaseUrl, redisUrl, mode: "prod", quiet: true,
+    secrets: { ENCRYPTION_KEY: required("ENCRYPTION_KEY"), NEXTAUTH_SECRET: required("NEXTAUTH_SECRET") },
+  });
+  process.env.E2E_APP_URL = stack.appUrl;
+  process.env.E2E_GHL_URL = stack.runtime.ghl.url;
+  process.env.E2E_WA_URL = stack.runtime.wa.url;
+  process.env.E2E_DATABASE_URL = databaseUrl;
+  writeFileSync(path.join(dataDir, "e2e-stack.json"), JSON.stringify({ appUrl: stack.appUrl, runtime: stack.runtime }, null, 2));
+  return async () => {
+    await stack.stop();
+  };
+}
+
+function required(k: string): string {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set: run the e2e tests through \`npm test\` (scripts/test.mjs)`);
+  return v;
+}

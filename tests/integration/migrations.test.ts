@@ -1,0 +1,56 @@
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { runMigrations } from "@/prisma/migrate";
+import { listMigrationNames } from "@/lib/ops/readiness";
+
+// Applies the migrations to an empty database (not the template) and checks every table exists.
+const server = process.env.TEST_PG_SERVER_URL!;
+const dbName = "ghl_wa_it_empty_migrate";
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const u = new URL(server);
+  u.pathname = "/postgres";
+  const c = new pg.Client({ connectionString: u.toString() });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+describe("migrations", () => {
+  const url = (() => {
+    const u = new URL(server);
+    u.pathname = `/${dbName}`;
+    return u.toString();
+  })();
+
+  afterAll(async () => {
+    await admin((c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
+  });
+
+  it("create every table of the data model on an empty database, once", async () => {
+    await admin(async (c) => {
+      await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+      await c.query(`CREATE DATABASE "${dbName}"`);
+    });
+    const applied = await runMigrations(url);
+    expect(applied).toEqual(listMigrationNames());
+
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+      expect(rows.map((r) => r.tablename)).toEqual(
+        ["ApiKey", "AuditEvent", "Company", "Contact", "Instance", "Location", "Message", "WaCreds", "WaKey", "WebhookReceipt", "_prisma_migrations"].sort(),
+      );
+      const unique = await c.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'Message' AND indexdef LIKE 'CREATE UNIQUE%'");
+      expect(unique.rows.map((r) => r.indexname).sort()).toEqual(["Message_ghlMessageId_key", "Message_instanceId_waMessageId_key", "Message_pkey"]);
+    } finally {
+      await c.end();
+    }
+    // a second run is a no-op
+    expect(await runMigrations(url)).toEqual([]);
+  });
+});

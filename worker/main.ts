@@ -1,0 +1,65 @@
+import { hostname } from "node:os";
+import { randomUUID } from "node:crypto";
+import { env, EnvError } from "@/lib/env";
+import { closeDb, db } from "@/lib/db";
+import { closeRedis, redis } from "@/lib/redis";
+import { logger } from "@/lib/log";
+import { startHeartbeat } from "./heartbeat";
+import { startWorkerHttp } from "./http-server";
+
+// The worker process: owns WhatsApp sockets (leases), queue consumers and GHL API calls.
+// Shutdown on SIGTERM/SIGINT: stop taking work, close sockets (keeping sessions), release leases.
+async function main() {
+  process.env.SERVICE_NAME ??= "worker";
+  let cfg;
+  try {
+    cfg = env();
+  } catch (e) {
+    if (e instanceof EnvError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(78);
+    }
+    throw e;
+  }
+  const log = logger().child({ svc: "worker" });
+  const workerId = cfg.WORKER_ID || `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  await db().$queryRaw`SELECT 1`;
+  await redis().ping();
+
+  const stoppers: { name: string; stop: () => Promise<void> }[] = [];
+  const heartbeat = startHeartbeat(redis(), workerId, () => ({ host: hostname() }));
+  stoppers.push({ name: "heartbeat", stop: heartbeat.stop });
+
+  const http = await startWorkerHttp(cfg.WORKER_HTTP_PORT, {
+    ready: async () => {
+      const pg = await db().$queryRaw`SELECT 1`.then(() => true, () => false);
+      const rd = await redis().ping().then((r) => r === "PONG", () => false);
+      return { ok: pg && rd, workerId, postgres: pg, redis: rd };
+    },
+  });
+  stoppers.push({ name: "http", stop: () => new Promise((r) => http.close(() => r())) });
+  log.info({ workerId, port: cfg.WORKER_HTTP_PORT }, "worker ready");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "worker stopping");
+    const force = setTimeout(() => process.exit(1), 20_000);
+    force.unref();
+    for (const s of stoppers.reverse()) {
+      await s.stop().catch((err) => log.warn({ err, part: s.name }, "stop failed"));
+    }
+    await closeRedis();
+    await closeDb();
+    log.info("worker stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  logger().fatal({ err }, "worker failed to start");
+  process.exit(1);
+});
