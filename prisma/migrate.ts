@@ -82,7 +82,8 @@ async function createMigration(databaseUrl: string, name: string) {
 
 async function openEngine(databaseUrl: string) {
   ensureWasmBeside();
-  const { SchemaEngineWasm } = require("@prisma/migrate") as typeof import("@prisma/migrate");
+  // @prisma/migrate ships no type declarations; only SchemaEngineWasm.setup is used
+  const { SchemaEngineWasm } = require("@prisma/migrate") as { SchemaEngineWasm: unknown };
   const { bindMigrationAwareSqlAdapterFactory } = require("@prisma/driver-adapter-utils") as {
     bindMigrationAwareSqlAdapterFactory: (f: unknown) => unknown;
   };

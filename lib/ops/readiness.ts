@@ -48,7 +48,7 @@ export async function liveWorkers(redis: Redis): Promise<string[]> {
 }
 
 export function listMigrationNames(dir = path.join(process.cwd(), "prisma", "migrations")): string[] {
-  return readdirSync(dir, { withFileTypes: true })
+  return readdirSync(/*turbopackIgnore: true*/ dir, { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => d.name)
     .sort();
