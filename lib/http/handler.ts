@@ -1,0 +1,35 @@
+import { randomUUID } from "node:crypto";
+import { toErrorResponse } from "../errors";
+import { childLogger } from "../log";
+
+// Every route handler runs inside this: a request id, one error shape, no internals on 500.
+export type RouteContext<P = Record<string, string>> = { params: Promise<P> };
+
+export function handle<P = Record<string, string>>(
+  fn: (req: Request, ctx: RouteContext<P> & { requestId: string }) => Promise<Response>,
+) {
+  return async (req: Request, ctx: RouteContext<P>): Promise<Response> => {
+    const requestId = req.headers.get("x-request-id") ?? randomUUID();
+    try {
+      const res = await fn(req, { ...ctx, requestId });
+      res.headers.set("x-request-id", requestId);
+      return res;
+    } catch (err) {
+      const { status, body } = toErrorResponse(err, requestId);
+      if (status >= 500) childLogger({ requestId, path: new URL(req.url).pathname }).error({ err }, "request failed");
+      return Response.json(body, { status, headers: { "x-request-id": requestId } });
+    }
+  };
+}
+
+/** Parses a JSON body; malformed JSON is a 400, never a 500. */
+export async function jsonBody(req: Request): Promise<unknown> {
+  const text = await req.text();
+  if (!text) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    const { badRequest } = await import("../errors");
+    throw badRequest("the body is not valid JSON");
+  }
+}
