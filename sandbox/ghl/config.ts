@@ -1,0 +1,113 @@
+import { generateKeyPairSync } from "node:crypto";
+import { fileURLToPath } from "node:url";
+
+export type ProviderMode = "sms" | "custom";
+
+export interface GhlSimulatorOptions {
+  port?: number; // 0 = ephemeral
+  host?: string;
+  clientId?: string; // GHL style: `<appId>-<suffix>`
+  clientSecret?: string;
+  ssoKey?: string; // the app's Shared Secret
+  ed25519?: { publicKey: string; privateKey: string }; // PEM (SPKI / PKCS8)
+  rsa?: { publicKey: string; privateKey: string }; // PEM (SPKI / PKCS8)
+  rsaModulusLength?: number; // only when generating; GHL's own key is 4096
+  appBaseUrl?: string;
+  webhookUrl?: string;
+  deliveryUrl?: string;
+  panelUrl?: string;
+  accessTokenTtlSeconds?: number;
+  rateLimit?: { max: number; intervalMs: number; daily?: number };
+  seed?: boolean;
+  providerMode?: ProviderMode;
+  conversationProviderId?: string;
+  providerRaceMs?: number; // window after a delivery in which PUT status answers 403
+  webhookRetryDelayMs?: number; // GHL retries 429-answered webhooks ~10 min apart
+  webhookMaxRetries?: number;
+  uploadMaxBytes?: number;
+  openapiDir?: string;
+}
+
+export interface GhlSimulatorConfig {
+  host: string;
+  port: number;
+  url: string; // filled once listening
+  clientId: string;
+  appId: string;
+  clientSecret: string;
+  ssoKey: string;
+  versionId: string;
+  publicKeys: { ed25519: string; rsa: string };
+  privateKeys: { ed25519: string; rsa: string };
+  appBaseUrl: string;
+  webhookUrl: string;
+  deliveryUrl: string;
+  panelUrl: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  rateLimit: { max: number; intervalMs: number; daily: number };
+  seed: boolean;
+  providerMode: ProviderMode;
+  conversationProviderId: string;
+  providerRaceMs: number;
+  webhookRetryDelayMs: number;
+  webhookMaxRetries: number;
+  uploadMaxBytes: number;
+  openapiDir: string;
+}
+
+// Repo layout: /work/main/sandbox/ghl → ../../../shared is the shared folder every checkout has beside it.
+const DEFAULT_OPENAPI_DIR = fileURLToPath(new URL("../../../shared/ghl-reference/openapi/", import.meta.url));
+
+let cachedKeys: { ed25519: { publicKey: string; privateKey: string }; rsa: { publicKey: string; privateKey: string } } | undefined;
+
+// Key generation (RSA especially) is slow; one pair per process is plenty for a sandbox.
+function generatedKeys(rsaBits: number): NonNullable<typeof cachedKeys> {
+  if (!cachedKeys) {
+    cachedKeys = {
+      ed25519: generateKeyPairSync("ed25519", {
+        publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" },
+      }),
+      rsa: generateKeyPairSync("rsa", {
+        modulusLength: rsaBits, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" },
+      }),
+    };
+  }
+  return cachedKeys!;
+}
+
+export function resolveConfig(o: GhlSimulatorOptions, defaultPort: number): GhlSimulatorConfig {
+  const clientId = o.clientId ?? "6650f0sandbox-app";
+  const appBaseUrl = (o.appBaseUrl ?? "http://127.0.0.1:3000").replace(/\/+$/, "");
+  const ed = o.ed25519 ?? generatedKeys(o.rsaModulusLength ?? 2048).ed25519;
+  const rsa = o.rsa ?? generatedKeys(o.rsaModulusLength ?? 2048).rsa;
+  const host = o.host ?? "127.0.0.1";
+  const port = o.port ?? defaultPort;
+  return {
+    host,
+    port,
+    url: `http://${host}:${port}`,
+    clientId,
+    appId: clientId.split("-")[0],
+    clientSecret: o.clientSecret ?? "sandbox-client-secret",
+    ssoKey: o.ssoKey ?? "sandbox-shared-secret",
+    versionId: clientId.split("-")[0],
+    publicKeys: { ed25519: ed.publicKey, rsa: rsa.publicKey },
+    privateKeys: { ed25519: ed.privateKey, rsa: rsa.privateKey },
+    appBaseUrl,
+    webhookUrl: o.webhookUrl ?? `${appBaseUrl}/api/ghl/webhooks`,
+    deliveryUrl: o.deliveryUrl ?? `${appBaseUrl}/api/ghl/delivery`,
+    panelUrl: o.panelUrl ?? `${appBaseUrl}/panel`,
+    accessTokenTtlSeconds: o.accessTokenTtlSeconds ?? 86399,
+    refreshTokenTtlSeconds: 365 * 24 * 3600,
+    rateLimit: { max: o.rateLimit?.max ?? 100, intervalMs: o.rateLimit?.intervalMs ?? 10_000, daily: o.rateLimit?.daily ?? 200_000 },
+    seed: o.seed ?? false,
+    providerMode: o.providerMode ?? "sms",
+    conversationProviderId: o.conversationProviderId ?? "6650f0aa5a4db0c0ffee0001",
+    providerRaceMs: o.providerRaceMs ?? 0,
+    webhookRetryDelayMs: o.webhookRetryDelayMs ?? 600_000,
+    webhookMaxRetries: o.webhookMaxRetries ?? 6,
+    uploadMaxBytes: o.uploadMaxBytes ?? 25 * 1024 * 1024,
+    openapiDir: o.openapiDir ?? DEFAULT_OPENAPI_DIR,
+  };
+}

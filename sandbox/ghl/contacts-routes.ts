@@ -1,0 +1,79 @@
+import { ownsLocation, type ApiRoute } from "./api-pipeline";
+import { ghlId } from "./ids";
+import { normalizePhone, nowIso, type Contact, type SimState } from "./state";
+
+export function contactJson(c: Contact): Record<string, unknown> {
+  return {
+    id: c.id, locationId: c.locationId, name: c.name, firstName: c.firstName, lastName: c.lastName,
+    firstNameLowerCase: c.firstName?.toLowerCase(), lastNameLowerCase: c.lastName?.toLowerCase(),
+    fullNameLowerCase: c.name?.toLowerCase(), email: c.email, emailLowerCase: c.email?.toLowerCase(),
+    phone: c.phone, source: c.source, tags: c.tags, type: "lead", dnd: false,
+    dateAdded: c.dateAdded, dateUpdated: c.dateUpdated,
+  };
+}
+
+// Used by the Delivery simulation too: a GHL user can write to a phone that is not a contact yet.
+export function ensureContact(state: SimState, locationId: string, phone: string, name?: string): Contact {
+  const e164 = normalizePhone(phone);
+  const found = state.contactByPhone(locationId, e164);
+  if (found) return found;
+  const [firstName, ...rest] = (name ?? "").trim().split(/\s+/).filter(Boolean);
+  const c: Contact = {
+    id: ghlId(), locationId, phone: e164, name: name?.trim() || undefined, firstName, lastName: rest.join(" ") || undefined,
+    tags: [], dateAdded: nowIso(), dateUpdated: nowIso(),
+  };
+  state.contacts.set(c.id, c);
+  return c;
+}
+
+const duplicate: ApiRoute = {
+  auth: "Location",
+  handle(ctx) {
+    const { query, sim } = ctx;
+    if (!ownsLocation(ctx, query.locationId)) return;
+    const phone = query.number ? normalizePhone(query.number) : undefined;
+    const email = query.email?.toLowerCase();
+    const c = [...sim.state.contacts.values()].find((x) =>
+      x.locationId === query.locationId && ((phone && x.phone === phone) || (email && x.email?.toLowerCase() === email)));
+    ctx.reply(200, { contact: c ? contactJson(c) : null });
+  },
+};
+
+const upsert: ApiRoute = {
+  auth: "Location",
+  handle(ctx) {
+    const b = ctx.body as Record<string, any>;
+    if (!ownsLocation(ctx, b.locationId)) return;
+    const s = ctx.sim.state;
+    const phone = typeof b.phone === "string" && b.phone ? normalizePhone(b.phone) : undefined;
+    const email = typeof b.email === "string" && b.email ? b.email : undefined;
+    if (!phone && !email) return ctx.fail(400, "Either phone or email is required");
+    let c = [...s.contacts.values()].find((x) =>
+      x.locationId === b.locationId && ((phone && x.phone === phone) || (email && x.email?.toLowerCase() === email.toLowerCase())));
+    const isNew = !c;
+    if (!c) {
+      c = { id: ghlId(), locationId: b.locationId, tags: [], dateAdded: nowIso(), dateUpdated: nowIso() };
+      s.contacts.set(c.id, c);
+    }
+    if (phone) c.phone = phone;
+    if (email) c.email = email;
+    if (b.firstName !== undefined) c.firstName = b.firstName ?? undefined;
+    if (b.lastName !== undefined) c.lastName = b.lastName ?? undefined;
+    if (b.name) {
+      c.name = b.name;
+      if (b.firstName === undefined) [c.firstName, c.lastName] = [b.name.split(" ")[0], b.name.split(" ").slice(1).join(" ") || undefined];
+    } else if (c.firstName || c.lastName) {
+      c.name = [c.firstName, c.lastName].filter(Boolean).join(" ");
+    }
+    if (b.source) c.source = b.source;
+    // GHL replaces all tags when `tags` is sent (ghl-platform.md §4): imitated, so the app sees the damage.
+    if (Array.isArray(b.tags)) c.tags = b.tags;
+    c.dateUpdated = nowIso();
+    ctx.reply(200, { new: isNew, contact: contactJson(c) });
+  },
+};
+
+export const contactsRoutes: Record<string, ApiRoute> = {
+  "get-duplicate-contact": duplicate,
+  "upsert-contact": upsert,
+};

@@ -1,0 +1,105 @@
+import { z } from "zod";
+import type { ControlRoute } from "./control-kit";
+import { deliverOutbound } from "./delivery";
+import { installLocation, installPayload, uninstall } from "./installs";
+import { pickUser } from "./custom-page";
+import { ssoPayload } from "./sso-crypto";
+import type { Message } from "./state";
+
+function messageJson(m: Message) {
+  return {
+    id: m.id, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId, direction: m.direction,
+    type: m.type, body: m.body, attachments: m.attachments, status: m.status, statuses: m.statuses, createdAt: m.createdAt,
+    altId: m.altId, userId: m.userId, source: m.source, deliveryStatus: m.delivery?.status, deliveryError: m.delivery?.error,
+  };
+}
+
+export const trafficRoutes: ControlRoute[] = [
+  ["POST", "/__sandbox/locations/:locationId/messages", async (c) => {
+    const b = await c.body(z.object({
+      phone: z.string().min(3), message: z.string(), attachments: z.array(z.string()).optional(), contactName: z.string().optional(),
+      userId: z.string().nullable().optional(),
+    }));
+    if (!b) return;
+    if (!c.sim.state.locations.has(c.params.locationId)) return c.json(404, { error: { code: "not_found", message: "unknown location" } });
+    c.json(200, await deliverOutbound(c.sim, c.params.locationId, b));
+  }],
+  ["GET", "/__sandbox/messages/:messageId", (c) => {
+    const m = c.sim.state.messages.get(c.params.messageId);
+    if (!m) return c.json(404, { error: { code: "not_found", message: "unknown message" } });
+    c.json(200, { ...messageJson(m), deliveryPayload: m.delivery?.payload });
+  }],
+  ["GET", "/__sandbox/locations/:locationId/inbound", (c) =>
+    c.json(200, { messages: c.sim.state.inbound.filter((r) => r.locationId === c.params.locationId) })],
+  ["GET", "/__sandbox/locations/:locationId/conversations", (c) => {
+    const s = c.sim.state;
+    const list = [...s.conversations.values()].filter((x) => x.locationId === c.params.locationId)
+      .sort((a, b) => b.lastMessageDate.localeCompare(a.lastMessageDate))
+      .map((x) => {
+        const contact = s.contacts.get(x.contactId);
+        return {
+          ...x, contact: { id: x.contactId, phone: contact?.phone, name: contact?.name },
+          messages: [...s.messages.values()].filter((m) => m.conversationId === x.id).map(messageJson),
+        };
+      });
+    c.json(200, { conversations: list });
+  }],
+  ["GET", "/__sandbox/locations/:locationId/contacts", (c) =>
+    c.json(200, { contacts: [...c.sim.state.contacts.values()].filter((x) => x.locationId === c.params.locationId) })],
+  ["GET", "/__sandbox/calls", (c) => {
+    const q = Object.fromEntries(c.url.searchParams);
+    const pathRe = q.path ? new RegExp(`^${q.path.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}/?$`) : undefined;
+    const calls = c.sim.state.calls.filter((x) =>
+      (!pathRe || pathRe.test(x.path)) && (!q.locationId || x.locationId === q.locationId) && (!q.method || x.method === q.method.toUpperCase()));
+    c.json(200, { calls });
+  }],
+  ["DELETE", "/__sandbox/calls", (c) => ((c.sim.state.calls = []), c.json(200, { ok: true }))],
+  ["GET", "/__sandbox/webhooks", (c) => c.json(200, { webhooks: c.sim.state.webhooks })],
+  ["POST", "/__sandbox/webhooks/uninstall", async (c) => {
+    const b = await c.body(z.union([z.object({ locationId: z.string() }), z.object({ companyId: z.string() })]));
+    if (!b) return;
+    uninstall(c.sim, b);
+    const rec = await c.sim.webhooks.send("UNINSTALL", { appId: c.sim.cfg.appId, ...b });
+    c.json(200, { webhookId: rec.webhookId, body: rec.body, deliveryStatus: rec.attempts[0]?.status ?? null });
+  }],
+  // A later install GHL reports only by webhook (a new location under a bulk install, say).
+  ["POST", "/__sandbox/webhooks/install", async (c) => {
+    const b = await c.body(z.union([z.object({ locationId: z.string() }), z.object({ companyId: z.string() })]));
+    if (!b) return;
+    const s = c.sim.state;
+    let payload: Record<string, unknown>;
+    if ("locationId" in b) {
+      const loc = s.locations.get(b.locationId);
+      if (!loc) return c.json(404, { error: { code: "not_found", message: "unknown location" } });
+      const ci = s.companyInstalls.get(loc.companyId);
+      if (ci && !ci.approvedLocations.includes(loc.id)) ci.approvedLocations.push(loc.id);
+      installLocation(c.sim, loc.id, { via: "webhook", scopes: ci?.scopes ?? [], webhook: false });
+      payload = installPayload(c.sim, loc.companyId, loc.id, s.adminOf(loc.id)?.id);
+    } else {
+      if (!s.companies.has(b.companyId)) return c.json(404, { error: { code: "not_found", message: "unknown company" } });
+      payload = installPayload(c.sim, b.companyId, undefined, s.agencyAdminOf(b.companyId)?.id);
+    }
+    const rec = await c.sim.webhooks.send("INSTALL", payload);
+    c.json(200, { webhookId: rec.webhookId, body: rec.body, deliveryStatus: rec.attempts[0]?.status ?? null });
+  }],
+  ["POST", "/__sandbox/sso", async (c) => {
+    const b = await c.body(z.object({
+      locationId: z.string().optional(), activeLocation: z.string().optional(), companyId: z.string().optional(), userId: z.string().optional(),
+      role: z.enum(["admin", "user"]).optional(), type: z.enum(["agency", "location"]).optional(),
+      userName: z.string().optional(), email: z.string().optional(),
+    }));
+    if (!b) return;
+    const locationId = b.locationId ?? b.activeLocation;
+    const companyId = b.companyId ?? (locationId ? c.sim.state.locations.get(locationId)?.companyId : undefined);
+    if (!companyId) return c.json(400, { error: { code: "bad_input", message: "companyId (or a known locationId) is required" } });
+    const q = new URLSearchParams(Object.entries({ userId: b.userId, role: b.role, type: b.type }).filter(([, v]) => v) as [string, string][]);
+    const user = { ...pickUser(c.sim, { locationId, companyId }, q), ...(b.userName ? { userName: b.userName } : {}), ...(b.email ? { email: b.email } : {}) };
+    c.json(200, { payload: ssoPayload(user, c.sim.cfg.ssoKey), user });
+  }],
+  ["GET", "/__sandbox/files/:id/:name", (c) => {
+    const f = c.sim.state.uploads.get(c.params.id);
+    if (!f) return c.json(404, { error: { code: "not_found", message: "unknown file" } });
+    c.res.writeHead(200, { "content-type": f.contentType, "content-length": f.data.length });
+    c.res.end(f.data);
+  }],
+];

@@ -1,0 +1,41 @@
+import { ensureContact } from "./contacts-routes";
+import { ensureConversation } from "./conversations-routes";
+import { ghlId } from "./ids";
+import type { Sim } from "./sim";
+import { nowIso } from "./state";
+import { postSigned } from "./webhooks";
+
+export interface OutboundInput {
+  phone: string; message: string; attachments?: string[]; contactName?: string; userId?: string | null;
+}
+
+// A GHL user (or workflow, when userId is null) sends a message through the app's provider:
+// GHL stores it, then POSTs the ProviderOutboundMessage payload to the Delivery URL, signed.
+export async function deliverOutbound(sim: Sim, locationId: string, input: OutboundInput) {
+  const s = sim.state;
+  const contact = ensureContact(s, locationId, input.phone, input.contactName);
+  const conv = ensureConversation(s, locationId, contact.id);
+  const messageId = ghlId();
+  const custom = sim.cfg.providerMode === "custom";
+  const userId = input.userId === null ? undefined : input.userId ?? s.adminOf(locationId)?.id;
+  const payload = {
+    contactId: contact.id, locationId, messageId, conversationId: conv.id, type: custom ? "Custom" : "SMS",
+    phone: contact.phone, message: input.message, attachments: input.attachments ?? [],
+    ...(custom ? { conversationProviderId: sim.cfg.conversationProviderId } : {}),
+    ...(userId ? { userId } : {}),
+  };
+  const at = nowIso();
+  const msg = {
+    id: messageId, locationId, contactId: contact.id, conversationId: conv.id, direction: "outbound" as const,
+    type: payload.type, body: input.message, attachments: payload.attachments, status: "pending", statuses: [],
+    createdAt: at, userId, source: "delivery" as const, deliveredToAppAt: Date.now(),
+  };
+  s.messages.set(messageId, msg);
+  Object.assign(conv, { lastMessageBody: input.message, lastMessageDate: at, dateUpdated: at, lastMessageDirection: "outbound" });
+  const r = await postSigned(sim.cfg, sim.cfg.deliveryUrl, payload);
+  Object.assign(msg, { delivery: { status: r.status, ...(r.error ? { error: r.error } : {}), payload, at: nowIso() } });
+  return {
+    messageId, contactId: contact.id, conversationId: conv.id, deliveryStatus: r.status,
+    ...(r.error ? { deliveryError: r.error } : {}),
+  };
+}
