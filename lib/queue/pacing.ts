@@ -1,0 +1,27 @@
+import type { Redis } from "ioredis";
+
+// Per-number pacing shared by every worker: a slot reservation in Redis. Each send asks for the
+// next slot; the answer is how long to wait before sending. Kept in Redis (not in memory) so that
+// a worker taking over a number after a crash keeps the same rhythm.
+const RESERVE = `
+local now = tonumber(ARGV[1])
+local gap = tonumber(ARGV[2])
+local nextAt = tonumber(redis.call('GET', KEYS[1]) or '0')
+local at = math.max(now, nextAt)
+redis.call('SET', KEYS[1], at + gap, 'PX', math.max(gap * 2, 60000))
+return at - now
+`;
+
+export const pacingKey = (instanceId: string) => `gw:pace:${instanceId}`;
+
+/** Reserves the next send slot of an instance; returns milliseconds to wait before sending. */
+export async function reserveSendSlot(redis: Redis, instanceId: string, gapMs: number, now = Date.now()): Promise<number> {
+  const wait = await redis.eval(RESERVE, 1, pacingKey(instanceId), String(now), String(Math.max(0, Math.round(gapMs))));
+  return Number(wait);
+}
+
+/** Gap after a message of this kind: fixed for text, random in [min, max] for media. */
+export function gapFor(kind: "text" | "media", cfg: { TEXT_DELAY_MS: number; MEDIA_DELAY_MS_MIN: number; MEDIA_DELAY_MS_MAX: number }, rand = Math.random): number {
+  if (kind === "text") return cfg.TEXT_DELAY_MS;
+  return Math.round(cfg.MEDIA_DELAY_MS_MIN + rand() * (cfg.MEDIA_DELAY_MS_MAX - cfg.MEDIA_DELAY_MS_MIN));
+}
