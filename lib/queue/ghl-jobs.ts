@@ -1,0 +1,42 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
+import { z } from "zod";
+
+// Jobs that call GHL: one BullMQ queue, zod-validated payloads shared by producer and consumer.
+// Job ids make enqueueing idempotent (a retried producer never creates a second job).
+export const GHL_QUEUE = "ghl";
+
+export const ghlJobSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("status"),
+    locationId: z.string(),
+    messageId: z.string(),
+    ghlMessageId: z.string(),
+    status: z.enum(["delivered", "read", "failed", "pending"]),
+    error: z.string().optional(),
+  }),
+  z.object({ kind: z.literal("inbound"), locationId: z.string(), messageId: z.string() }),
+]);
+export type GhlJob = z.infer<typeof ghlJobSchema>;
+
+export const GHL_JOB_DEFAULTS: JobsOptions = {
+  attempts: 8,
+  backoff: { type: "exponential", delay: 2000 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  // failed jobs stay: they are the dead-letter list the panel shows and replays
+  removeOnFail: false,
+};
+
+export function ghlJobId(job: GhlJob): string {
+  return job.kind === "status" ? `status-${job.messageId}-${job.status}` : `inbound-${job.messageId}`;
+}
+
+let queue: Queue | undefined;
+export function ghlQueue(connection: ConnectionOptions): Queue {
+  queue ??= new Queue(GHL_QUEUE, { connection, defaultJobOptions: GHL_JOB_DEFAULTS });
+  return queue;
+}
+
+export async function enqueueGhl(q: Queue, job: GhlJob) {
+  const parsed = ghlJobSchema.parse(job);
+  return q.add(parsed.kind, parsed, { jobId: ghlJobId(parsed) });
+}
