@@ -11,12 +11,15 @@ export interface ApiCtx {
   sim: Sim; req: IncomingMessage; url: URL; op: Operation; pathParams: Record<string, string>;
   query: Record<string, string>; body: any; files: UploadedFile[]; grant?: TokenGrant; traceId: string;
   locationId?: string; // the location the call is about, for /__sandbox/calls filters
+  dropped?: string; // why GHL acknowledged the call but threw its content away
   reply(status: number, body: unknown): void;
   fail(status: number, message?: string | string[], extra?: Record<string, unknown>): void;
 }
 export interface ApiRoute {
   auth: "none" | "Location" | "Company";
   normalize?: (body: Record<string, unknown>) => Record<string, unknown>;
+  // Bodies GHL does not reject but silently ignores skip schema validation (the handler drops them).
+  skipsValidation?: (body: Record<string, unknown>) => boolean;
   handle(ctx: ApiCtx): Promise<void> | void;
 }
 
@@ -57,6 +60,7 @@ export async function handleApi(
           ? { ...(maskDeep(ctx.body) as object), files: ctx.files.map((f) => ({ field: f.field, name: f.name, type: f.type, size: f.data.length })) }
           : maskDeep(ctx.body),
         responseBody: maskDeep(out), traceId: ctx.traceId, durationMs: Date.now() - started,
+        ...(ctx.dropped ? { dropped: ctx.dropped } : {}),
       });
     },
     fail(status, message, extra) {
@@ -91,9 +95,10 @@ export async function handleApi(
   }
   if (parsed.kind === "invalid") return (ctx.fail(400, "Unexpected request body"), true);
   if (route.normalize && ctx.body && typeof ctx.body === "object") ctx.body = route.normalize(ctx.body);
+  const lenient = !!route.skipsValidation && !!ctx.body && typeof ctx.body === "object" && route.skipsValidation(ctx.body);
   const problems = [
     ...sim.openapi.validateParams(found.op, "query", ctx.query),
-    ...(found.op.body ? sim.openapi.validateBody(found.op, ctx.body ?? {}) : []),
+    ...(found.op.body && !lenient ? sim.openapi.validateBody(found.op, ctx.body ?? {}) : []),
   ];
   if (problems.length) return (ctx.fail(422, problems), true);
   await route.handle(ctx);

@@ -55,8 +55,11 @@ const create: ApiRoute = {
   },
 };
 
+const customWithoutProvider = (b: Record<string, unknown>) => b.type === "Custom" && !b.conversationProviderId;
+
 const inbound: ApiRoute = {
   auth: "Location",
+  skipsValidation: customWithoutProvider,
   handle: (ctx) => handleInbound(ctx),
 };
 
@@ -64,7 +67,7 @@ async function handleInbound(ctx: Parameters<ApiRoute["handle"]>[0]): Promise<vo
   const b = ctx.body as Record<string, any>;
   const { sim } = ctx;
   const s = sim.state;
-  const contact = s.contacts.get(b.contactId);
+  const contact = typeof b.contactId === "string" ? s.contacts.get(b.contactId) : undefined;
   if (!contact) return ctx.fail(400, "Contact not found");
   if (!ownsLocation(ctx, contact.locationId)) return;
   const conv = b.conversationId ? s.conversations.get(b.conversationId) : undefined;
@@ -78,7 +81,8 @@ async function handleInbound(ctx: Parameters<ApiRoute["handle"]>[0]): Promise<vo
   const attachments: string[] = Array.isArray(b.attachments) ? b.attachments : [];
   const duplicateAltId = !!b.altId && s.inbound.some((r) => r.altId === b.altId && r.locationId === contact.locationId && !r.dropped);
   // GHL's quiet failure: a Custom message without its provider id is acknowledged and never shown.
-  const dropped = b.type === "Custom" && !b.conversationProviderId;
+  const dropped = customWithoutProvider(b);
+  if (dropped) ctx.dropped = "type Custom without conversationProviderId";
   const conversation = conv ?? ensureConversation(s, contact.locationId, contact.id);
   s.inbound.push({
     messageId, locationId: contact.locationId, contactId: contact.id, conversationId: conversation.id, type: b.type,

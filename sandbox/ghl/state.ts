@@ -58,6 +58,7 @@ export interface CallRecord {
   id: number; at: string; method: string; path: string; query: Record<string, string>;
   headers: { version?: string; contentType?: string }; locationId?: string; companyId?: string;
   status: number; requestBody?: unknown; responseBody?: unknown; traceId: string; durationMs: number;
+  dropped?: string;
 }
 export interface WebhookRecord {
   webhookId: string; kind: "INSTALL" | "UNINSTALL"; url: string; body: unknown;
