@@ -30,6 +30,7 @@ export const ERROR_NAMES: Record<number, string> = {
   415: "Unsupported Media Type", 422: "Unprocessable Entity", 429: "Too Many Requests",
   500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
 };
+const MAX_CALLS = 50_000;
 const INVALID_TOKEN = "Invalid token: access token is invalid";
 
 export async function handleApi(
@@ -52,6 +53,8 @@ export async function handleApi(
       done = true;
       const out = body && typeof body === "object" && !Array.isArray(body) ? { ...body, traceId: ctx.traceId } : body;
       sendJson(res, status, out, rateHeaders);
+      // Bounded, so a long benchmark run does not grow the simulator without limit.
+      if (sim.state.calls.length >= MAX_CALLS) sim.state.calls.splice(0, sim.state.calls.length - MAX_CALLS + 1);
       sim.state.calls.push({
         id: sim.state.nextCallId++, at: new Date(started).toISOString(), method, path: url.pathname, query: ctx.query,
         headers: { version: header(req, "version"), contentType: header(req, "content-type") },

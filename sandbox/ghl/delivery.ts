@@ -36,6 +36,8 @@ export async function deliverOutbound(sim: Sim, locationId: string, input: Outbo
   Object.assign(msg, { delivery: { status: r.status, ...(r.error ? { error: r.error } : {}), payload, at: nowIso() } });
   return {
     messageId, contactId: contact.id, conversationId: conv.id, deliveryStatus: r.status,
+    // Real GHL only routes through the provider of an installed app; the sandbox sends anyway and says so.
+    appInstalled: s.locationInstalls.has(locationId),
     ...(r.error ? { deliveryError: r.error } : {}),
   };
 }

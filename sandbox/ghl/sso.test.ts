@@ -1,4 +1,5 @@
 import { createDecipheriv, createHash } from "node:crypto";
+import { Script, runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SEED } from "./directory";
 import type { GhlSimulator } from "./server";
@@ -55,8 +56,28 @@ describe("SSO (Custom Page user context)", () => {
     expect(html).toContain("REQUEST_USER_DATA_RESPONSE");
     expect(html).toContain(`"activeLocation":"${sunrise}"`);
     expect(html).toContain('"role":"user"');
+    // Run the page's own script against a stand-in DOM: the panel frame asks, the host answers.
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1];
+    const posted: any[] = [];
+    const frameWindow = { postMessage: (m: unknown) => posted.push(m) };
+    let onMessage: ((ev: unknown) => Promise<void>) | undefined;
+    const dom = {
+      window: { addEventListener: (_: string, fn: typeof onMessage) => (onMessage = fn) },
+      document: { getElementById: (id: string) => (id === "app" ? { contentWindow: frameWindow } : { textContent: "" }) },
+      fetch: (path: string, init: RequestInit) => fetch(`${sim.url}${path}`, init),
+    };
+    runInNewContext(script, dom);
+    await onMessage!({ source: { postMessage: () => undefined }, data: { message: "REQUEST_USER_DATA" } }); // not from the panel: ignored
+    await onMessage!({ source: frameWindow, data: { message: "REQUEST_USER_DATA" } });
+    expect(posted).toHaveLength(1);
+    expect(posted[0].message).toBe("REQUEST_USER_DATA_RESPONSE");
+    expect(JSON.parse(cryptoJsDecrypt(posted[0].payload, "a-shared-secret-from-the-marketplace"))).toMatchObject({
+      activeLocation: sunrise, role: "user", companyId: SEED.companyId,
+    });
     const conv = await fetch(`${sim.url}/location/${sunrise}/conversations`);
     expect(conv.status).toBe(200);
+    const convScript = /<script>([\s\S]*?)<\/script>/.exec(await conv.text())![1];
+    expect(() => new Script(convScript)).not.toThrow();
     expect((await fetch(`${sim.url}/location/nope/custom-page`)).status).toBe(404);
   });
 });
