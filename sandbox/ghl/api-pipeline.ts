@@ -90,8 +90,10 @@ export async function handleApi(
     const rl = takeToken(sim.state, sim.cfg, `${grant.userType}:${grant.locationId ?? grant.companyId}`);
     rateHeaders = rl.headers;
     if (!rl.allowed) return (ctx.fail(429, "Too Many Requests"), true);
-    const versionErrors = sim.openapi.validateParams(found.op, "header", lowerHeaders(req));
-    if (versionErrors.length) return (ctx.fail(400, "Version header was not found"), true);
+    // GHL answers a missing or unknown Version with 401 (not 400), in these words.
+    const version = header(req, "version");
+    if (!version) return (ctx.fail(401, "version header was not found."), true);
+    if (sim.openapi.validateParams(found.op, "header", lowerHeaders(req)).length) return (ctx.fail(401, "version header is invalid"), true);
     if (found.op.scopes.length && !found.op.scopes.some((s) => grant.scopes.includes(s))) {
       return (ctx.fail(401, "The token is not authorized for this scope."), true);
     }

@@ -35,9 +35,11 @@ describe("API subset", () => {
 
   it("Version header, scopes and location are enforced", async () => {
     const noVersion = await api(sim, "GET", `/conversations/search?locationId=${sunrise}`, { token, version: null });
-    expect(noVersion.status).toBe(400);
+    expect(noVersion.status).toBe(401);
+    expect(noVersion.body.message).toBe("version header was not found.");
     const wrongVersion = await api(sim, "GET", `/conversations/search?locationId=${sunrise}`, { token, version: "2021-07-28" });
-    expect(wrongVersion.status).toBe(400);
+    expect(wrongVersion.status).toBe(401);
+    expect(wrongVersion.body.message).toBe("version header is invalid");
     const other = await api(sim, "GET", `/conversations/search?locationId=${harbor}`, { token });
     expect(other.status).toBe(403);
     expect(other.body.message).toBe("The token does not have access to this location.");

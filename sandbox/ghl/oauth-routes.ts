@@ -17,8 +17,14 @@ function tokenResponse(ctx: ApiCtx, g: TokenGrant): Record<string, unknown> {
   };
 }
 
+// GHL's token endpoint speaks node-oauth2-server (its 401 text "Invalid token: access token is invalid"
+// is that library's): grant errors are 400 with the OAuth `error` code, wrapped in the NestJS shape.
+function oauthError(ctx: ApiCtx, error: string, description: string): void {
+  ctx.reply(400, { statusCode: 400, message: description, error, error_description: description });
+}
+
 function invalidGrant(ctx: ApiCtx, description: string): void {
-  ctx.reply(401, { statusCode: 401, message: description, error: "invalid_grant", error_description: description });
+  oauthError(ctx, "invalid_grant", description);
 }
 
 const token: ApiRoute = {
@@ -27,7 +33,7 @@ const token: ApiRoute = {
     const { sim, body } = ctx;
     const b = body as Record<string, string>;
     if (b.client_id !== sim.cfg.clientId || b.client_secret !== sim.cfg.clientSecret) {
-      return ctx.reply(401, { statusCode: 401, message: "Invalid client credentials", error: "invalid_client", error_description: "Invalid client credentials" });
+      return oauthError(ctx, "invalid_client", "Invalid client: client is invalid");
     }
     if (b.grant_type === "refresh_token") {
       if (!b.refresh_token) return ctx.fail(422, ["refresh_token should not be empty"]);
@@ -37,14 +43,13 @@ const token: ApiRoute = {
       return ctx.reply(200, tokenResponse(ctx, r.grant));
     }
     if (b.grant_type !== "authorization_code") {
-      return ctx.reply(400, { statusCode: 400, message: `Unsupported grant_type ${b.grant_type}`, error: "unsupported_grant_type" });
+      return oauthError(ctx, "unsupported_grant_type", "Unsupported grant type: `grant_type` is invalid");
     }
     const code = b.code ? sim.state.codes.get(b.code) : undefined;
     // Codes are single use and short lived; a second exchange is the classic double-callback bug.
-    if (!code || code.usedAt || code.expiresAt <= Date.now() || code.clientId !== b.client_id) {
-      return invalidGrant(ctx, "Invalid grant: authorization code is invalid");
-    }
-    if (b.redirect_uri && b.redirect_uri !== code.redirectUri) return invalidGrant(ctx, "Invalid grant: redirect_uri does not match");
+    if (!code || code.usedAt || code.clientId !== b.client_id) return invalidGrant(ctx, "Invalid grant: authorization code is invalid");
+    if (code.expiresAt <= Date.now()) return invalidGrant(ctx, "Invalid grant: authorization code has expired");
+    if (b.redirect_uri && b.redirect_uri !== code.redirectUri) return invalidGrant(ctx, "Invalid request: `redirect_uri` is invalid");
     code.usedAt = Date.now();
     // The install decides the token type (bulk → Company), whatever user_type the app asked for.
     const g = issueGrant(sim.state, sim.cfg, {

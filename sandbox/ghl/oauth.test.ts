@@ -39,10 +39,13 @@ describe("OAuth", () => {
     });
     expect(r.tokens.body.scope).toContain("conversations/message.write");
     const again = await exchange(sim, { grant_type: "authorization_code", code: r.code });
-    expect(again.status).toBe(401);
+    expect(again.status).toBe(400);
     expect(again.body.error).toBe("invalid_grant");
     const wrongSecret = await exchange(sim, { grant_type: "authorization_code", code: r.code, client_secret: "x" });
-    expect(wrongSecret.status).toBe(401);
+    expect(wrongSecret.status).toBe(400);
+    expect(wrongSecret.body.error).toBe("invalid_client");
+    const missing = await exchange(sim, { client_id: "", grant_type: "" });
+    expect(missing.status).toBe(422);
   });
 
   it("refresh tokens are single use and rotate: the new pair works, the old refresh token gets invalid_grant", async () => {
@@ -52,8 +55,8 @@ describe("OAuth", () => {
     expect(first.body.refresh_token).not.toBe(tokens.body.refresh_token);
     expect(first.body.locationId).toBe(harbor);
     const reuse = await exchange(sim, { grant_type: "refresh_token", refresh_token: tokens.body.refresh_token });
-    expect(reuse.status).toBe(401);
-    expect(reuse.body).toMatchObject({ statusCode: 401, error: "invalid_grant" });
+    expect(reuse.status).toBe(400);
+    expect(reuse.body).toMatchObject({ statusCode: 400, error: "invalid_grant", error_description: "Invalid grant: refresh token is invalid" });
     const second = await exchange(sim, { grant_type: "refresh_token", refresh_token: first.body.refresh_token });
     expect(second.status).toBe(200);
     const listed = await control(sim, "GET", `/tokens?locationId=${harbor}`);

@@ -48,10 +48,8 @@ export type RefreshOutcome = { ok: true; grant: TokenGrant } | { ok: false; reas
 // Refresh tokens are single use: the old one dies the moment the new pair is issued.
 export function rotate(state: SimState, cfg: GhlSimulatorConfig, refreshToken: string): RefreshOutcome {
   const old = state.grants.find((x) => x.refreshToken === refreshToken);
-  if (!old) return { ok: false, reason: "Invalid grant: refresh token is invalid" };
-  if (old.refreshUsedAt) return { ok: false, reason: "Invalid grant: refresh token is invalid" };
-  if (old.revokedAt) return { ok: false, reason: "Invalid grant: refresh token is invalid" };
-  if (old.refreshExpiresAt <= Date.now()) return { ok: false, reason: "Invalid grant: refresh token is expired" };
+  if (!old || old.refreshUsedAt || old.revokedAt) return { ok: false, reason: "Invalid grant: refresh token is invalid" };
+  if (old.refreshExpiresAt <= Date.now()) return { ok: false, reason: "Invalid grant: refresh token has expired" };
   old.refreshUsedAt = Date.now();
   const grant = issueGrant(state, cfg, {
     userType: old.userType, companyId: old.companyId, locationId: old.locationId, scopes: old.scopes, userId: old.userId, via: "refresh_token",
