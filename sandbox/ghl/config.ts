@@ -25,6 +25,7 @@ export interface GhlSimulatorOptions {
   webhookRetryDelayMs?: number; // GHL retries 429-answered webhooks ~10 min apart
   webhookMaxRetries?: number;
   uploadMaxBytes?: number;
+  locationTokenRefreshToken?: boolean; // whether /oauth/locationToken answers with a refresh_token too
   openapiDir?: string;
 }
 
@@ -53,6 +54,7 @@ export interface GhlSimulatorConfig {
   webhookRetryDelayMs: number;
   webhookMaxRetries: number;
   uploadMaxBytes: number;
+  locationTokenRefreshToken: boolean;
   openapiDir: string;
 }
 
@@ -108,6 +110,7 @@ export function resolveConfig(o: GhlSimulatorOptions, defaultPort: number): GhlS
     webhookRetryDelayMs: o.webhookRetryDelayMs ?? 600_000,
     webhookMaxRetries: o.webhookMaxRetries ?? 6,
     uploadMaxBytes: o.uploadMaxBytes ?? 25 * 1024 * 1024,
+    locationTokenRefreshToken: o.locationTokenRefreshToken ?? true,
     openapiDir: o.openapiDir ?? DEFAULT_OPENAPI_DIR,
   };
 }

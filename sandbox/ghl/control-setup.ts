@@ -15,6 +15,7 @@ export function publicConfig(sim: Sim) {
     url: c.url, clientId: c.clientId, appId: c.appId, publicKeys: c.publicKeys, webhookUrl: c.webhookUrl,
     deliveryUrl: c.deliveryUrl, panelUrl: c.panelUrl, providerMode: c.providerMode, conversationProviderId: c.conversationProviderId,
     accessTokenTtlSeconds: c.accessTokenTtlSeconds, rateLimit: c.rateLimit, providerRaceMs: c.providerRaceMs,
+    locationTokenRefreshToken: c.locationTokenRefreshToken,
   };
 }
 
@@ -64,6 +65,7 @@ export const setupRoutes: ControlRoute[] = [
       providerMode: z.enum(["sms", "custom"]).optional(), conversationProviderId: z.string().min(1).optional(),
       providerRaceMs: z.number().int().min(0).optional(), webhookUrl: z.url().optional(), deliveryUrl: z.url().optional(),
       panelUrl: z.url().optional(), accessTokenTtlSeconds: z.number().int().positive().optional(),
+      locationTokenRefreshToken: z.boolean().optional(),
       rateLimit: z.object({ max: z.number().int().positive(), intervalMs: z.number().int().positive(), daily: z.number().int().positive().optional() }).optional(),
     }));
     if (!b) return;

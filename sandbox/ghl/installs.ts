@@ -25,7 +25,8 @@ export function installCompany(
   companyId: string,
   opts: { userId: string; scopes: string[]; approvedLocations?: string[]; installToFutureLocations: boolean; webhook: boolean },
 ): CompanyInstall {
-  const approved = opts.approvedLocations?.length ? opts.approvedLocations : sim.state.locationsOf(companyId).map((l) => l.id);
+  const own = sim.state.locationsOf(companyId).map((l) => l.id);
+  const approved = opts.approvedLocations?.length ? opts.approvedLocations.filter((id) => own.includes(id)) : own;
   const inst: CompanyInstall = {
     companyId, approvedLocations: approved, installToFutureLocations: opts.installToFutureLocations,
     installedAt: nowIso(), userId: opts.userId, scopes: opts.scopes,

@@ -74,9 +74,11 @@ const locationToken: ApiRoute = {
     const g = issueGrant(sim.state, sim.cfg, {
       userType: "Location", companyId: loc.companyId, locationId: loc.id, scopes: grant!.scopes, userId: grant!.userId, via: "locationToken",
     });
-    // Not in the schema but sent by GHL, so the app can refresh a minted location token like any other.
+    // refresh_token is not in the schema; integrators see it in practice but treat it as optional
+    // (falling back to re-minting with the Company token), so it can be switched off.
     ctx.reply(200, {
-      access_token: g.accessToken, token_type: "Bearer", expires_in: sim.cfg.accessTokenTtlSeconds, refresh_token: g.refreshToken,
+      access_token: g.accessToken, token_type: "Bearer", expires_in: sim.cfg.accessTokenTtlSeconds,
+      ...(sim.cfg.locationTokenRefreshToken ? { refresh_token: g.refreshToken } : {}),
       scope: g.scopes.join(" "), userType: "Location", companyId: g.companyId, locationId: g.locationId, userId: g.userId,
       appId: sim.cfg.appId, versionId: sim.cfg.versionId,
     });
