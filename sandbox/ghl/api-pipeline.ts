@@ -24,7 +24,7 @@ export interface ApiRoute {
 }
 
 const API_PREFIX = /^\/(oauth|contacts|conversations)(\/|$)/;
-const SECRET_KEYS = new Set(["access_token", "refresh_token", "client_secret", "code"]);
+const SECRET_KEYS = new Set(["access_token", "refresh_token", "client_secret"]);
 export const ERROR_NAMES: Record<number, string> = {
   400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large",
   415: "Unsupported Media Type", 422: "Unprocessable Entity", 429: "Too Many Requests",
@@ -152,10 +152,13 @@ function lowerHeaders(req: IncomingMessage): Record<string, string | undefined> 
   return Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v[0] : v]));
 }
 
-function maskDeep(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(maskDeep);
+// `code` is a secret only as the OAuth authorization code (top level); elsewhere it is an error code.
+function maskDeep(v: unknown, top = true): unknown {
+  if (Array.isArray(v)) return v.map((x) => maskDeep(x, false));
   if (!v || typeof v !== "object") return v;
   return Object.fromEntries(
-    Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, SECRET_KEYS.has(k) && typeof x === "string" ? mask(x) : maskDeep(x)]),
+    Object.entries(v as Record<string, unknown>).map(([k, x]) => [
+      k, (SECRET_KEYS.has(k) || (top && k === "code")) && typeof x === "string" ? mask(x) : maskDeep(x, false),
+    ]),
   );
 }

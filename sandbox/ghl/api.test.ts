@@ -163,6 +163,8 @@ describe("API subset", () => {
     const calls = (await control(sim, "GET", "/calls")).body.calls;
     expect(calls.length).toBeGreaterThan(100);
     expect(JSON.stringify(calls)).not.toContain(token);
+    const failedStatus = calls.find((c: any) => c.path.endsWith("/status") && c.requestBody?.error?.message === "not on WhatsApp");
+    expect(failedStatus.requestBody.error.code).toBe("1"); // only OAuth secrets are masked
     expect(await contractProblems(sim)).toEqual([]);
     // The walk is not vacuous: a response missing required fields is caught.
     const openapi = loadOpenApi(sim.config.openapiDir);
