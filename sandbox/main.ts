@@ -1,7 +1,7 @@
 // Launches both simulators for `npm run dev` and the e2e tests, and writes what the product
 // must be configured with (URLs, public keys) to SANDBOX_RUNTIME_FILE. Imports nothing from the
 // product: configuration reaches it only through that file and the environment.
-import { writeFileSync, renameSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { startGhlSimulator } from "./ghl/server";
 import { startWaSimulator } from "./whatsapp/server";
 
@@ -15,33 +15,39 @@ async function main() {
     port: num(e.SANDBOX_GHL_PORT, 4010),
     host: "127.0.0.1",
     appBaseUrl,
-    clientId: e.SANDBOX_CLIENT_ID ?? "6650f0a1b2c3d4e5f6a7b8c9-sandbox",
-    clientSecret: e.SANDBOX_CLIENT_SECRET ?? "sandbox-client-secret-0123456789",
-    ssoKey: e.SANDBOX_SSO_KEY ?? "sandbox-shared-secret-0123456789",
-    conversationProviderId: e.SANDBOX_PROVIDER_ID ?? "sandbox-provider-0001",
+    clientId: e.SANDBOX_CLIENT_ID,
+    clientSecret: e.SANDBOX_CLIENT_SECRET,
+    ssoKey: e.SANDBOX_SSO_KEY,
+    conversationProviderId: e.SANDBOX_PROVIDER_ID,
     seed: true,
   });
+  const locations = (await (await fetch(`${ghl.url}/__sandbox/locations`)).json()) as unknown;
   const runtime = {
     ghl: {
       url: ghl.url,
-      ed25519PublicKeyPem: ghl.config.ed25519PublicKeyPem,
-      rsaPublicKeyPem: ghl.config.rsaPublicKeyPem,
-      locations: ghl.config.locations ?? [],
+      ed25519PublicKeyPem: ghl.config.publicKeys.ed25519,
+      rsaPublicKeyPem: ghl.config.publicKeys.rsa,
+      locations: Array.isArray(locations) ? locations : ((locations as { locations?: unknown[] }).locations ?? []),
     },
-    wa: { url: wa.url, wsUrl: wa.wsUrl, rootPublicKey: wa.rootPublicKey, clientEnv: wa.clientEnv ?? {} },
+    wa: waRuntime(wa),
   };
   if (e.SANDBOX_RUNTIME_FILE) {
     // write then rename so a reader never sees half a file
     writeFileSync(`${e.SANDBOX_RUNTIME_FILE}.tmp`, JSON.stringify(runtime, null, 2));
     renameSync(`${e.SANDBOX_RUNTIME_FILE}.tmp`, e.SANDBOX_RUNTIME_FILE);
   }
-  process.stdout.write(`GHL simulator ${ghl.url}\nWhatsApp simulator ${wa.url} (${wa.wsUrl})\n`);
+  process.stdout.write(`GHL simulator ${ghl.url}\nWhatsApp simulator ${runtime.wa.url} (${runtime.wa.wsUrl})\n`);
   const stop = async () => {
     await Promise.allSettled([ghl.close(), wa.close()]);
     process.exit(0);
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+}
+
+function waRuntime(wa: Awaited<ReturnType<typeof startWaSimulator>>) {
+  const w = wa as unknown as { url: string; wsUrl: string; rootPublicKey: string; clientEnv?: Record<string, string> };
+  return { url: w.url, wsUrl: w.wsUrl, rootPublicKey: w.rootPublicKey, clientEnv: w.clientEnv ?? {} };
 }
 
 main().catch((err) => {

@@ -58,8 +58,8 @@ export interface GhlSimulatorConfig {
   openapiDir: string;
 }
 
-// Repo layout: /work/main/sandbox/ghl → ../../../shared is the shared folder every checkout has beside it.
-const DEFAULT_OPENAPI_DIR = fileURLToPath(new URL("../../../shared/ghl-reference/openapi/", import.meta.url));
+// GHL's OpenAPI files, copied unchanged into the repo so a plain clone validates against them.
+const DEFAULT_OPENAPI_DIR = fileURLToPath(new URL("./reference/", import.meta.url));
 
 let cachedKeys: { ed25519: { publicKey: string; privateKey: string }; rsa: { publicKey: string; privateKey: string } } | undefined;
 
