@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, type Db } from "@/lib/db";
+import { recordInbound, type InboundWa } from "@/lib/messages/record-inbound";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+
+let db: Db;
+beforeAll(async () => {
+  db = createDb(await cloneTemplateDb(dbNameFor(import.meta.filename)), 2);
+  await db.location.create({ data: { id: "locA", name: "A" } });
+  await db.instance.createMany({ data: [{ id: "i1", locationId: "locA", name: "wa-01" }, { id: "i2", locationId: "locA", name: "wa-02" }] });
+});
+afterAll(async () => {
+  await db.$disconnect();
+});
+
+const wa = (o: Partial<InboundWa> = {}): InboundWa => ({
+  locationId: "locA", instanceId: "i1", waMessageId: `W${Math.random()}`, phone: "15550009999",
+  jid: "15550009999@s.whatsapp.net", pushName: "Ana", fromMe: false, type: "text", text: "hi", at: new Date(), ...o,
+});
+
+describe("recordInbound", () => {
+  it("stores a WhatsApp message once, with its contact, and makes that number sticky for the contact", async () => {
+    const first = await recordInbound(db, wa({ waMessageId: "W1", instanceId: "i2" }));
+    expect(first.created).toBe(true);
+    const again = await recordInbound(db, wa({ waMessageId: "W1", instanceId: "i2" }));
+    expect(again).toEqual({ id: first.id, created: false, skipped: undefined });
+    const contact = await db.contact.findUniqueOrThrow({ where: { locationId_phone: { locationId: "locA", phone: "+15550009999" } } });
+    expect(contact).toMatchObject({ name: "Ana", stickyInstanceId: "i2", waJid: "15550009999@s.whatsapp.net" });
+    expect(await db.message.count({ where: { waMessageId: "W1" } })).toBe(1);
+  });
+
+  it("skips the echo of a message this app sent", async () => {
+    await db.message.create({ data: { locationId: "locA", instanceId: "i1", direction: "OUTBOUND", source: "GHL", waMessageId: "OUT1", status: "SENT" } });
+    expect(await recordInbound(db, wa({ waMessageId: "OUT1", fromMe: true }))).toMatchObject({ created: false, skipped: "echo" });
+  });
+
+  it("records messages typed on the phone itself as outbound from the phone", async () => {
+    const r = await recordInbound(db, wa({ waMessageId: "PH1", fromMe: true, pushName: "Owner" }));
+    const row = await db.message.findUniqueOrThrow({ where: { id: r.id } });
+    expect(row).toMatchObject({ direction: "OUTBOUND", source: "PHONE" });
+    // the owner's push name must not rename the contact
+    const contact = await db.contact.findUniqueOrThrow({ where: { locationId_phone: { locationId: "locA", phone: "+15550009999" } } });
+    expect(contact.name).toBe("Ana");
+  });
+
+  it("does not invent a contact from an unresolved LID", async () => {
+    expect(await recordInbound(db, wa({ phone: null, jid: "1234567@lid", lid: "1234567@lid" }))).toMatchObject({ skipped: "no-phone" });
+  });
+});
