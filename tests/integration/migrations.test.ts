@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { runMigrations } from "@/prisma/migrate";
@@ -20,6 +22,11 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 }
 
 describe("migrations", () => {
+  it("are in step with schema.prisma (a schema change without `npm run migrate -- create` fails here)", () => {
+    const dir = path.join(process.cwd(), "prisma");
+    expect(readFileSync(path.join(dir, "migrations", "schema.snapshot.prisma"), "utf8")).toBe(readFileSync(path.join(dir, "schema.prisma"), "utf8"));
+  });
+
   const url = (() => {
     const u = new URL(server);
     u.pathname = `/${dbName}`;
@@ -43,7 +50,7 @@ describe("migrations", () => {
     try {
       const { rows } = await c.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
       expect(rows.map((r) => r.tablename)).toEqual(
-        ["ApiKey", "AuditEvent", "Company", "Contact", "Instance", "Location", "Message", "WaCreds", "WaKey", "WebhookReceipt", "_prisma_migrations"].sort(),
+        ["ApiKey", "AuditEvent", "Company", "Contact", "Instance", "Location", "MediaBlob", "Message", "WaCreds", "WaKey", "WebhookReceipt", "_prisma_migrations"].sort(),
       );
       const unique = await c.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'Message' AND indexdef LIKE 'CREATE UNIQUE%'");
       expect(unique.rows.map((r) => r.indexname).sort()).toEqual(["Message_ghlMessageId_key", "Message_instanceId_waMessageId_key", "Message_pkey"]);
