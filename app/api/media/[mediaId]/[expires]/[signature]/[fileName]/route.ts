@@ -1,0 +1,28 @@
+import { db } from "@/lib/db";
+import { AppError, notFound } from "@/lib/errors";
+import { handle } from "@/lib/http/handler";
+import { loadMedia } from "@/lib/media/media-store";
+import { verifyMediaPath } from "@/lib/media/signed-url";
+
+// Public by design (GHL fetches attachments without credentials); the path's signature and
+// expiry are the authorisation. No query string: GHL rejects attachment URLs that have one.
+type P = { mediaId: string; expires: string; signature: string; fileName: string };
+
+export const dynamic = "force-dynamic";
+
+export const GET = handle<P>(async (_req, ctx) => {
+  const p = await ctx.params;
+  const check = verifyMediaPath(p.mediaId, p.expires, p.signature);
+  if (!check.ok) throw check.reason === "expired" ? new AppError("forbidden", "this media link has expired", 410) : new AppError("forbidden", "invalid media link", 403);
+  const media = await loadMedia(db(), check.mediaId);
+  if (!media) throw notFound("media not found or expired");
+  return new Response(new Uint8Array(media.data), {
+    headers: {
+      "content-type": media.mimetype,
+      "content-length": String(media.size),
+      "content-disposition": `inline; filename*=UTF-8''${encodeURIComponent(media.fileName)}`,
+      "cache-control": "private, max-age=3600",
+      "x-content-type-options": "nosniff",
+    },
+  });
+});
