@@ -1,0 +1,133 @@
+import { Redis } from "ioredis";
+import pino from "pino";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createDb, type Db } from "@/lib/db";
+import type { GhlJob } from "@/lib/queue/ghl-jobs";
+import { acceptOutbound } from "@/lib/messages/accept-outbound";
+import { OutboundSender, type SendSocket } from "@/worker/messaging/outbound-sender";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+
+// The queue logic of the sender (order, pacing, exactly-once ids, offline waiting). The real
+// Baileys client against the WhatsApp simulator is exercised by the end-to-end tests.
+let db: Db;
+let redis: Redis;
+const sent: { instanceId: string; jid: string; content: Record<string, unknown>; id: string; at: number }[] = [];
+const ghl: GhlJob[] = [];
+const online = new Map<string, boolean>();
+const noWhatsApp = new Set<string>();
+let failNext = 0;
+
+const fakeSocket = (instanceId: string): SendSocket => ({
+  async sendMessage(jid, content, { messageId }) {
+    if (failNext > 0) {
+      failNext--;
+      throw new Error("socket hiccup");
+    }
+    sent.push({ instanceId, jid, content, id: messageId, at: Date.now() });
+  },
+  async onWhatsApp(jid) {
+    return [{ jid, exists: !noWhatsApp.has(jid) }];
+  },
+});
+
+const cfg = { TEXT_DELAY_MS: 150, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, ALLOW_PRIVATE_MEDIA_URLS: true };
+let sender: OutboundSender;
+
+beforeAll(async () => {
+  db = createDb(await cloneTemplateDb(dbNameFor(import.meta.filename)), 4);
+  redis = new Redis(`${process.env.TEST_REDIS_URL}/1`);
+  await redis.flushdb();
+  await db.location.create({ data: { id: "locA", name: "A", settings: { maxWaitMinutes: 1 } } });
+  await db.instance.createMany({ data: [{ id: "n1", locationId: "locA", name: "wa-01" }, { id: "n2", locationId: "locA", name: "wa-02" }] });
+  sender = new OutboundSender({
+    db, redis, cfg, log: pino({ level: "silent" }), pollMs: 100,
+    sockets: (id) => ({ sock: fakeSocket(id), online: online.get(id) ?? true }),
+    notifyGhl: async (j) => ghl.push(j),
+  });
+});
+beforeEach(() => {
+  sent.length = 0;
+  ghl.length = 0;
+});
+afterAll(async () => {
+  sender.stopAll();
+  await db.$disconnect();
+  await redis.quit();
+});
+
+const queue = (phone: string, text: string, instanceName = "wa-01") =>
+  acceptOutbound(db, redis, { locationId: "locA", ghlMessageId: `g-${text}-${Math.random()}`, phone, text, attachments: [], source: "GHL", instanceName });
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe("OutboundSender", () => {
+  it("sends a number's messages in order, paced by TEXT_DELAY_MS, with the id stored before sending", async () => {
+    for (let i = 0; i < 4; i++) await queue("+15550000001", `m${i}`);
+    sender.start("n1");
+    await until(() => sent.length === 4);
+    expect(sent.map((s) => s.content.text)).toEqual(["m0", "m1", "m2", "m3"]);
+    for (let i = 1; i < 4; i++) expect(sent[i].at - sent[i - 1].at).toBeGreaterThanOrEqual(140);
+    const rows = await db.message.findMany({ where: { instanceId: "n1" }, orderBy: { createdAt: "asc" } });
+    expect(rows.every((r) => r.status === "SENT")).toBe(true);
+    expect(rows.map((r) => r.waMessageId)).toEqual(sent.map((s) => s.id));
+  });
+
+  it("keeps one number's backlog from delaying another", async () => {
+    for (let i = 0; i < 6; i++) await queue("+15550000002", `slow${i}`);
+    await queue("+15550000003", "fast", "wa-02");
+    sender.start("n2");
+    sender.wake("n1");
+    await until(() => sent.some((s) => s.content.text === "fast"));
+    const fastAt = sent.find((s) => s.content.text === "fast")!.at;
+    const slowDone = sent.filter((s) => String(s.content.text).startsWith("slow")).length;
+    expect(slowDone).toBeLessThan(6);
+    await until(() => sent.filter((s) => String(s.content.text).startsWith("slow")).length === 6);
+    expect(fastAt).toBeLessThan(sent[sent.length - 1].at);
+  });
+
+  it("re-sends under the same WhatsApp id after a failed attempt (no second copy with a new id)", async () => {
+    failNext = 1;
+    const r = await queue("+15550000004", "retry-me");
+    sender.wake("n1");
+    await until(async () => (await db.message.findUniqueOrThrow({ where: { id: r.id } })).status === "SENT", 15_000);
+    const row = await db.message.findUniqueOrThrow({ where: { id: r.id } });
+    expect(row.attempts).toBe(2);
+    expect(sent.filter((s) => s.content.text === "retry-me").map((s) => s.id)).toEqual([row.waMessageId]);
+  });
+
+  it("fails clearly for a number without WhatsApp and tells GHL", async () => {
+    noWhatsApp.add("15550000005@s.whatsapp.net");
+    const r = await queue("+15550000005", "nobody");
+    sender.wake("n1");
+    await until(() => ghl.length === 1);
+    expect(ghl[0]).toMatchObject({ kind: "status", status: "failed", messageId: r.id, error: "+15550000005 does not have WhatsApp" });
+    expect((await db.message.findUniqueOrThrow({ where: { id: r.id } })).status).toBe("FAILED");
+  });
+
+  it("holds messages as WAITING while the number is offline, sends them when it is back", async () => {
+    online.set("n1", false);
+    const r = await queue("+15550000006", "patience");
+    sender.wake("n1");
+    await until(async () => (await db.message.findUniqueOrThrow({ where: { id: r.id } })).status === "WAITING");
+    expect(sent.some((s) => s.content.text === "patience")).toBe(false);
+    online.set("n1", true);
+    sender.wake("n1");
+    await until(() => sent.some((s) => s.content.text === "patience"));
+  });
+
+  it("fails a message that waited longer than the location's maximum", async () => {
+    online.set("n1", false);
+    const r = await queue("+15550000007", "too-late");
+    await db.message.update({ where: { id: r.id }, data: { createdAt: new Date(Date.now() - 2 * 60_000) } });
+    sender.wake("n1");
+    await until(() => ghl.some((g) => g.messageId === r.id));
+    expect((await db.message.findUniqueOrThrow({ where: { id: r.id } })).error).toMatch(/offline too long/);
+    online.set("n1", true);
+  });
+});

@@ -1,0 +1,165 @@
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Db } from "@/lib/db";
+import { phoneToJid } from "@/lib/contacts/phone";
+import { fetchRemoteMedia } from "@/lib/media/fetch-remote";
+import { gapFor, reserveSendSlot } from "@/lib/queue/pacing";
+import type { GhlJob } from "@/lib/queue/ghl-jobs";
+import { buildContent, kindOf } from "./content";
+
+// Drains each owned number's queue (its QUEUED Message rows, oldest first; decision 002): one
+// loop per number, so a slow or offline number never holds up another. Exactly once at the phone:
+// the WhatsApp id is stored before the send, and a retry re-sends under the same id.
+
+export type SendSocket = {
+  sendMessage(jid: string, content: Record<string, unknown>, opts: { messageId: string }): Promise<unknown>;
+  onWhatsApp(...jids: string[]): Promise<{ jid: string; exists: unknown }[] | undefined>;
+  sendPresenceUpdate?(type: "composing" | "paused", jid: string): Promise<void>;
+};
+export type SocketLookup = (instanceId: string) => { sock: SendSocket; online: boolean } | undefined;
+
+export type SenderDeps = {
+  db: Db;
+  redis: Redis;
+  sockets: SocketLookup;
+  notifyGhl: (job: GhlJob) => Promise<unknown>;
+  log: Logger;
+  cfg: { TEXT_DELAY_MS: number; MEDIA_DELAY_MS_MIN: number; MEDIA_DELAY_MS_MAX: number; ALLOW_PRIVATE_MEDIA_URLS: boolean };
+  /** how often an idle loop looks for work it was not told about (missed wake-ups) */
+  pollMs?: number;
+  maxAttempts?: number;
+};
+
+const ACTIVE = ["QUEUED", "WAITING", "SENDING"] as const;
+
+export class OutboundSender {
+  private loops = new Map<string, { stop: boolean; wake: () => void }>();
+  constructor(private d: SenderDeps) {}
+
+  /** Called when this worker starts owning a number. */
+  start(instanceId: string) {
+    if (this.loops.has(instanceId)) return this.wake(instanceId);
+    const state = { stop: false, wake: () => {} };
+    this.loops.set(instanceId, state);
+    void this.run(instanceId, state);
+  }
+
+  stop(instanceId: string) {
+    const s = this.loops.get(instanceId);
+    if (!s) return;
+    s.stop = true;
+    s.wake();
+    this.loops.delete(instanceId);
+  }
+
+  stopAll() {
+    for (const id of [...this.loops.keys()]) this.stop(id);
+  }
+
+  wake(instanceId: string) {
+    this.loops.get(instanceId)?.wake();
+  }
+
+  private async run(instanceId: string, state: { stop: boolean; wake: () => void }) {
+    const log = this.d.log.child({ instanceId });
+    while (!state.stop) {
+      let worked = false;
+      try {
+        worked = await this.step(instanceId, log);
+      } catch (err) {
+        log.warn({ err }, "send loop step failed; retrying");
+      }
+      if (state.stop) break;
+      if (!worked) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, this.d.pollMs ?? 5000);
+          state.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
+    }
+  }
+
+  /** Sends at most one message; true when it did something (so the loop goes on at once). */
+  private async step(instanceId: string, log: Logger): Promise<boolean> {
+    const { db } = this.d;
+    const next = await db.message.findFirst({
+      where: { instanceId, direction: "OUTBOUND", status: { in: [...ACTIVE] } },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      include: { contact: true, location: { select: { settings: true } } },
+    });
+    if (!next) return false;
+    const maxWaitMs = waitLimitMs(next.location.settings);
+    const live = this.d.sockets(instanceId);
+    if (!live?.online) {
+      if (Date.now() - next.createdAt.getTime() > maxWaitMs) {
+        await this.fail(next, "The WhatsApp number stayed offline too long; the message was not sent");
+        return true;
+      }
+      if (next.status === "QUEUED") await db.message.updateMany({ where: { instanceId, status: "QUEUED", direction: "OUTBOUND" }, data: { status: "WAITING" } });
+      return false;
+    }
+    if (!next.contact) {
+      await this.fail(next, "The message has no recipient");
+      return true;
+    }
+    const jid = next.contact.waJid ?? phoneToJid(next.contact.phone);
+    if (!next.contact.waJid) {
+      const found = await live.sock.onWhatsApp(jid).catch(() => undefined);
+      if (found && !found.some((f) => f.exists)) {
+        await this.fail(next, `${next.contact.phone} does not have WhatsApp`);
+        return true;
+      }
+      if (found?.[0]?.jid) await db.contact.update({ where: { id: next.contact.id }, data: { waJid: found[0].jid } });
+    }
+    // the id is fixed before the bytes leave, so a crash after sending cannot cause a second copy
+    const waMessageId = next.waMessageId ?? `3EB0${randomBytes(10).toString("hex").toUpperCase()}`;
+    await db.message.update({ where: { id: next.id }, data: { status: "SENDING", waMessageId, attempts: { increment: 1 } } });
+
+    const urls = ((next.mediaRef as { urls?: string[] } | null)?.urls ?? []).slice(0, 10);
+    const wait = await reserveSendSlot(this.d.redis, instanceId, gapFor(urls.length ? "media" : "text", this.d.cfg));
+    if (wait > 0) await sleep(wait);
+    try {
+      if (!urls.length) {
+        await live.sock.sendMessage(jid, { text: next.text ?? "" }, { messageId: waMessageId });
+      } else {
+        for (const [i, url] of urls.entries()) {
+          const media = await fetchRemoteMedia(url, { allowPrivate: this.d.cfg.ALLOW_PRIVATE_MEDIA_URLS });
+          const content = buildContent(kindOf(next.type, media.contentType), media, i === 0 ? next.text : null);
+          // extra attachments get derived ids; receipts are tracked on the first
+          await live.sock.sendMessage(jid, content, { messageId: i === 0 ? waMessageId : `${waMessageId}${i}` });
+        }
+      }
+    } catch (err) {
+      const attempts = next.attempts + 1;
+      const reason = err instanceof Error ? err.message : String(err);
+      if ((err as { status?: number }).status === 422 || attempts >= (this.d.maxAttempts ?? 5)) {
+        await this.fail(next, `Sending failed: ${reason}`);
+      } else {
+        log.warn({ err, attempts }, "send failed; will retry");
+        await db.message.update({ where: { id: next.id }, data: { status: "QUEUED", error: reason } });
+        await sleep(Math.min(30_000, 1000 * 2 ** attempts));
+      }
+      return true;
+    }
+    await db.message.update({ where: { id: next.id }, data: { status: "SENT", sentAt: new Date(), error: null } });
+    return true;
+  }
+
+  private async fail(m: { id: string; locationId: string; ghlMessageId: string | null }, reason: string) {
+    await this.d.db.message.update({ where: { id: m.id }, data: { status: "FAILED", error: reason } });
+    if (m.ghlMessageId) {
+      await this.d.notifyGhl({ kind: "status", locationId: m.locationId, messageId: m.id, ghlMessageId: m.ghlMessageId, status: "failed", error: reason });
+    }
+  }
+}
+
+function waitLimitMs(settings: unknown): number {
+  const m = (settings as { maxWaitMinutes?: unknown } | null)?.maxWaitMinutes;
+  return (typeof m === "number" && m > 0 ? m : 60) * 60_000;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
