@@ -131,3 +131,27 @@ describe("OutboundSender", () => {
     online.set("n1", true);
   });
 });
+
+describe("applyReceipts", () => {
+  it("moves statuses forward only and tells GHL delivered, then read, once each", async () => {
+    const { applyReceipts } = await import("@/worker/messaging/receipts");
+    const r = await queue("+15550000008", "tick");
+    sender.wake("n1");
+    await until(async () => (await db.message.findUniqueOrThrow({ where: { id: r.id } })).status === "SENT");
+    const { waMessageId, ghlMessageId } = await db.message.findUniqueOrThrow({ where: { id: r.id } });
+    const notify = async (j: GhlJob) => ghl.push(j);
+    await applyReceipts(db, "n1", [{ waMessageId: waMessageId!, status: 3 }], notify);
+    await applyReceipts(db, "n1", [{ waMessageId: waMessageId!, status: 3 }], notify);
+    await applyReceipts(db, "n1", [{ waMessageId: waMessageId!, status: 4 }], notify);
+    await applyReceipts(db, "n1", [{ waMessageId: waMessageId!, status: 3 }], notify);
+    expect(ghl.map((j) => (j.kind === "status" ? j.status : j.kind))).toEqual(["delivered", "read"]);
+    expect(ghl[0]).toMatchObject({ ghlMessageId, messageId: r.id });
+    const row = await db.message.findUniqueOrThrow({ where: { id: r.id } });
+    expect(row.status).toBe("READ");
+    expect(row.deliveredAt).not.toBeNull();
+    expect(row.readAt).not.toBeNull();
+    // a receipt for another number's message id changes nothing
+    await applyReceipts(db, "n2", [{ waMessageId: waMessageId!, status: 5 }], notify);
+    expect(ghl).toHaveLength(2);
+  });
+});

@@ -1,0 +1,43 @@
+import type { Db } from "@/lib/db";
+import type { GhlJob } from "@/lib/queue/ghl-jobs";
+
+// WhatsApp receipts → our message status → GHL status. proto WebMessageInfo.Status:
+// 0 ERROR, 1 PENDING, 2 SERVER_ACK, 3 DELIVERY_ACK, 4 READ, 5 PLAYED. Statuses only move forward
+// (a late "delivered" after "read" changes nothing).
+const RANK = { SENDING: 0, SENT: 1, DELIVERED: 2, READ: 3 } as const;
+
+export type Receipt = { waMessageId: string; status: number };
+
+export async function applyReceipts(db: Db, instanceId: string, receipts: Receipt[], notifyGhl: (j: GhlJob) => Promise<unknown>) {
+  for (const r of receipts) {
+    const target = r.status >= 4 ? "READ" : r.status === 3 ? "DELIVERED" : r.status === 2 ? "SENT" : r.status === 0 ? "FAILED" : null;
+    if (!target) continue;
+    const m = await db.message.findUnique({
+      where: { instanceId_waMessageId: { instanceId, waMessageId: r.waMessageId } },
+      select: { id: true, status: true, locationId: true, ghlMessageId: true, direction: true },
+    });
+    if (!m || m.direction !== "OUTBOUND") continue;
+    if (target !== "FAILED" && (RANK[m.status as keyof typeof RANK] ?? 99) >= RANK[target]) continue;
+    if (target === "FAILED" && m.status === "FAILED") continue;
+    const now = new Date();
+    // conditional update: two receipts racing cannot move the status backwards
+    const updated = await db.message.updateMany({
+      where: { id: m.id, status: m.status },
+      data: {
+        status: target,
+        ...(target === "DELIVERED" ? { deliveredAt: now } : {}),
+        ...(target === "READ" ? { readAt: now } : {}),
+        ...(target === "FAILED" ? { error: "WhatsApp reported an error for this message" } : {}),
+      },
+    });
+    if (updated.count === 0 || !m.ghlMessageId || target === "SENT") continue;
+    await notifyGhl({
+      kind: "status",
+      locationId: m.locationId,
+      messageId: m.id,
+      ghlMessageId: m.ghlMessageId,
+      status: target === "READ" ? "read" : target === "DELIVERED" ? "delivered" : "failed",
+      ...(target === "FAILED" ? { error: "WhatsApp reported an error for this message" } : {}),
+    });
+  }
+}
