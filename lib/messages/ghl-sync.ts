@@ -74,12 +74,12 @@ async function ensureConversation(db: Db, ghl: GhlCall, locationId: string, cont
   if (cached) return cached;
   const q = new URLSearchParams({ locationId, contactId: ghlContactId });
   const found = conversationSearch.parse(await ghl("GET", `/conversations/search?${q}`));
-  let id = found.conversations[0]?.id;
+  let id: string | undefined = found.conversations[0]?.id;
   if (!id) {
     const created = conversationCreate.parse(await ghl("POST", "/conversations/", { locationId, contactId: ghlContactId }));
     id = created.conversation?.id ?? created.id;
-    if (!id) throw new Error("GHL created a conversation without an id");
   }
+  if (!id) throw new Error("GHL created a conversation without an id");
   await db.contact.update({ where: { id: contactRowId }, data: { ghlConversationId: id } });
   return id;
 }
