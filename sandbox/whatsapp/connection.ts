@@ -1,0 +1,146 @@
+// One client socket: the Noise transport, then either registration (QR / pairing code) or login
+// with stored credentials, then the stanzas of a logged-in device.
+import { proto, type BinaryNode } from "@whiskeysockets/baileys";
+import { randomBytes } from "node:crypto";
+import type { WebSocket } from "ws";
+import { handleIq } from "./iq-handlers";
+import { NoiseServer } from "./noise-server";
+import { handleClientMessage } from "./outbound-messages";
+import { S_WHATSAPP_NET, unixNow, type Sim } from "./sim";
+import type { LinkedDevice } from "./state";
+
+/** What a new companion declared in its registration payload (before any phone has scanned). */
+export interface Registration {
+  noisePub: Buffer;
+  identityPub: Buffer;
+  registrationId: number;
+  signedPreKey: { keyId: number; publicKey: Buffer; signature: Buffer };
+  refs: string[];
+}
+
+export interface PairCodeRequest {
+  phone: string;
+  wrappedCompanionEphemeral: Buffer;
+  ref: Buffer;
+  finish?: (wrappedKeyBundle: Buffer) => Promise<void>;
+}
+
+let tagSeq = 0;
+
+export class Connection {
+  readonly noise: NoiseServer;
+  registration?: Registration;
+  pairCode?: PairCodeRequest;
+  device?: LinkedDevice;
+  closed = false;
+  private liveHandle?: LinkedDevice["live"];
+
+  constructor(readonly sim: Sim, private readonly ws: WebSocket) {
+    this.noise = new NoiseServer(ws, sim.identity, {
+      onClientPayload: (p, noisePub) => this.onClientPayload(p, noisePub),
+      onNode: (n) => this.onNode(n),
+      // a malformed or undecryptable frame: WhatsApp simply drops such a socket
+      onError: () => undefined,
+    });
+    ws.on("close", () => this.onClose());
+    sim.connections.add(this);
+  }
+
+  nextId(): string {
+    return `sim-${(++tagSeq).toString(36)}`;
+  }
+
+  send(node: BinaryNode): void {
+    this.noise.send(node);
+  }
+
+  /** A stream error as WhatsApp sends it: the node, then the server closes the socket. */
+  streamError(node: BinaryNode): void {
+    this.send(node);
+    // the client closes on receipt; this only catches a client that does not
+    setTimeout(() => this.drop(), 200).unref();
+  }
+
+  drop(): void {
+    this.ws.terminate();
+  }
+
+  private async onClientPayload(p: proto.ClientPayload, noisePub: Buffer): Promise<void> {
+    if (p.devicePairingData) return this.startRegistration(p.devicePairingData, noisePub);
+    const phone = this.sim.state.phones.get(String(p.username ?? ""));
+    const device = phone?.devices.get(p.device ?? -1);
+    if (phone?.banned) return this.fail("403");
+    // an unknown device or another noise key means the phone unlinked it: 401 logs the client out
+    if (!phone || !device || !device.noisePub.equals(noisePub)) return this.fail("401");
+    this.attach(device);
+    this.send({
+      tag: "success",
+      attrs: { t: unixNow(), props: "1", abprops: "1", location: "sim", creation: unixNow(), lid: `${phone.lid}:${device.id}@lid` },
+    });
+  }
+
+  private startRegistration(d: proto.ClientPayload.IDevicePairingRegistrationData, noisePub: Buffer): void {
+    const refs = Array.from({ length: 6 }, () => `2@${randomBytes(24).toString("base64")}`);
+    this.registration = {
+      noisePub,
+      identityPub: Buffer.from(d.eIdent ?? []),
+      registrationId: Buffer.from(d.eRegid ?? []).readUInt32BE(),
+      signedPreKey: {
+        keyId: Buffer.from(d.eSkeyId ?? []).readUIntBE(0, 3),
+        publicKey: Buffer.from(d.eSkeyVal ?? []),
+        signature: Buffer.from(d.eSkeySig ?? []),
+      },
+      refs,
+    };
+    for (const r of refs) this.sim.pendingRefs.set(r, this);
+    this.send({
+      tag: "iq", attrs: { from: S_WHATSAPP_NET, type: "set", id: this.nextId(), xmlns: "md" },
+      content: [{ tag: "pair-device", attrs: {}, content: refs.map((r) => ({ tag: "ref", attrs: {}, content: Buffer.from(r) })) }],
+    });
+  }
+
+  /** Login: one live socket per device; a second one replaces the first, as on WhatsApp. */
+  private attach(device: LinkedDevice): void {
+    const previous = device.live;
+    if (previous) previous.streamError({ tag: "stream:error", attrs: {}, content: [{ tag: "conflict", attrs: { type: "replaced" } }] });
+    this.device = device;
+    device.connections++;
+    device.maxConcurrentConnections = Math.max(device.maxConcurrentConnections, device.connections);
+    device.logins++;
+    this.liveHandle = { send: (n) => this.send(n), streamError: (n) => this.streamError(n), drop: () => this.drop() };
+    device.live = this.liveHandle;
+  }
+
+  private fail(reason: string): void {
+    this.send({ tag: "failure", attrs: { reason, location: "sim" } });
+    setTimeout(() => this.drop(), 100).unref();
+  }
+
+  /** After the client's passive/active iq: queued stanzas, then the end-of-offline marker. */
+  flushOffline(): void {
+    const d = this.device;
+    if (!d) return;
+    const queued = d.offline.splice(0);
+    for (const n of queued) this.send(n);
+    this.send({ tag: "ib", attrs: { from: S_WHATSAPP_NET }, content: [{ tag: "offline", attrs: { count: String(queued.length) } }] });
+  }
+
+  private async onNode(node: BinaryNode): Promise<void> {
+    if (node.tag === "iq") return handleIq(this, node);
+    if (node.tag === "message" && this.device) return handleClientMessage(this, this.device, node);
+    // receipts, acks, presence and notifications from the client need no answer here
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sim.connections.delete(this);
+    for (const r of this.registration?.refs ?? []) if (this.sim.pendingRefs.get(r) === this) this.sim.pendingRefs.delete(r);
+    if (this.pairCode && this.sim.pendingCodes.get(this.pairCode.phone) === this) this.sim.pendingCodes.delete(this.pairCode.phone);
+    const d = this.device;
+    if (d) {
+      d.connections = Math.max(0, d.connections - 1);
+      if (d.live === this.liveHandle) d.live = undefined;
+    }
+  }
+}

@@ -1,0 +1,153 @@
+// The control API under /__sandbox/ (contract: /work/shared/sandbox-api.md, WhatsApp simulator).
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { z } from "zod";
+import { applyFault, unlinkDevice } from "./faults";
+import { sendFromContact, sendReceipts } from "./inbound-messages";
+import { PairingError, enterPairingCode, scanQr } from "./pairing";
+import type { Sim } from "./sim";
+import { SimState, deviceJid, type LinkedDevice, type Phone } from "./state";
+
+const digits = z.string().transform((s) => s.replace(/[^0-9]/g, "")).pipe(z.string().min(5, "a phone number needs digits"));
+const schemas = {
+  phone: z.object({ phone: digits, name: z.string().optional() }),
+  scan: z.object({ qr: z.string().min(1) }),
+  pairCode: z.object({ code: z.string().transform((s) => s.replace(/[^0-9A-Za-z]/g, "").toUpperCase()).pipe(z.string().length(8)) }),
+  unlink: z.object({ deviceId: z.number().int().optional() }),
+  send: z.object({
+    to: digits,
+    text: z.string().optional(),
+    media: z.object({
+      type: z.enum(["image", "video", "audio", "voice", "document", "sticker"]),
+      mimetype: z.string().min(1),
+      base64: z.string().min(1),
+      caption: z.string().optional(),
+      fileName: z.string().optional(),
+    }).optional(),
+    asLid: z.boolean().optional(),
+  }).refine((b) => b.text !== undefined || b.media !== undefined, "text or media is required"),
+  receipts: z.object({ messageIds: z.array(z.string()).min(1), type: z.enum(["delivered", "read"]) }),
+  fault: z.object({
+    phone: digits.optional(),
+    kind: z.enum(["drop", "stream-error", "delay-acks", "ban", "unban", "unlink"]),
+    code: z.number().int().optional(),
+    delayMs: z.number().int().min(0).optional(),
+  }),
+};
+
+class HttpError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+type Handler = (sim: Sim, m: RegExpExecArray, body: () => Promise<unknown>) => Promise<unknown> | unknown;
+const routes: [string, RegExp, Handler][] = [
+  ["GET", /^\/__sandbox\/health$/, (sim) => ({ ok: true, devices: sim.state.linkedDevices().length, phones: sim.state.phones.size, rootPublicKey: sim.identity.root.public.toString("hex") })],
+  ["POST", /^\/__sandbox\/reset$/, (sim) => {
+    for (const c of sim.connections) c.drop();
+    sim.state = new SimState();
+    sim.media.clear();
+    sim.pendingRefs.clear();
+    sim.pendingCodes.clear();
+    return { ok: true };
+  }],
+  ["GET", /^\/__sandbox\/phones$/, (sim) => [...sim.state.phones.values()].map(phoneView)],
+  ["POST", /^\/__sandbox\/phones$/, async (sim, _m, body) => {
+    const b = parse(schemas.phone, await body());
+    return phoneView(sim.state.addPhone(b.phone, b.name));
+  }],
+  ["GET", /^\/__sandbox\/devices$/, (sim) => sim.state.linkedDevices().map(deviceView)],
+  ["POST", /^\/__sandbox\/phones\/([^/]+)\/scan$/, async (sim, m, body) => {
+    const b = parse(schemas.scan, await body());
+    return deviceView(scanQr(sim, phoneOf(sim, m[1]), b.qr));
+  }],
+  ["POST", /^\/__sandbox\/phones\/([^/]+)\/pair-code$/, async (sim, m, body) => {
+    const b = parse(schemas.pairCode, await body());
+    return deviceView(await enterPairingCode(sim, phoneOf(sim, m[1]), b.code));
+  }],
+  ["POST", /^\/__sandbox\/phones\/([^/]+)\/unlink$/, async (sim, m, body) => {
+    const b = parse(schemas.unlink, (await body()) ?? {});
+    const phone = phoneOf(sim, m[1]);
+    const targets = [...phone.devices.values()].filter((d) => b.deviceId === undefined || d.id === b.deviceId);
+    for (const d of targets) unlinkDevice(sim, d);
+    return { unlinked: targets.map(deviceJid) };
+  }],
+  ["POST", /^\/__sandbox\/phones\/([^/]+)\/send$/, async (sim, m, body) => {
+    const b = parse(schemas.send, await body());
+    const from = sim.state.addPhone(normalize(m[1]));
+    const to = sim.state.phones.get(b.to);
+    if (!to || to.devices.size === 0) throw new HttpError(409, "not_linked", `no device is linked to ${b.to}`);
+    return sendFromContact(sim, from, to, b);
+  }],
+  ["GET", /^\/__sandbox\/phones\/([^/]+)\/inbox$/, (sim, m) => phoneOf(sim, m[1]).inbox],
+  ["POST", /^\/__sandbox\/phones\/([^/]+)\/receipts$/, async (sim, m, body) => {
+    const b = parse(schemas.receipts, await body());
+    return { sent: sendReceipts(sim, phoneOf(sim, m[1]), b.messageIds, b.type) };
+  }],
+  ["POST", /^\/__sandbox\/faults$/, async (sim, _m, body) => {
+    const b = parse(schemas.fault, await body());
+    const targets = b.phone ? [...phoneOf(sim, b.phone).devices.values()] : sim.state.linkedDevices();
+    return { affected: applyFault(sim, targets, b.kind, b) };
+  }],
+];
+
+export async function handleControl(sim: Sim, req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
+  for (const [method, re, handler] of routes) {
+    const m = re.exec(path);
+    if (!m || req.method !== method) continue;
+    try {
+      send(res, 200, await handler(sim, m, () => readJson(req)));
+    } catch (e) {
+      if (e instanceof HttpError) send(res, e.status, { error: { code: e.code, message: e.message } });
+      else if (e instanceof PairingError) send(res, e.status, { error: { code: "pairing_failed", message: e.message } });
+      else throw e;
+    }
+    return true;
+  }
+  return false;
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const r = schema.safeParse(value ?? {});
+  if (!r.success) throw new HttpError(400, "bad_request", r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+  return r.data;
+}
+
+function normalize(phone: string): string {
+  return decodeURIComponent(phone).replace(/[^0-9]/g, "");
+}
+
+function phoneOf(sim: Sim, raw: string): Phone {
+  const p = sim.state.phones.get(normalize(raw));
+  if (!p) throw new HttpError(404, "not_found", `no phone ${raw}; create it with POST /__sandbox/phones`);
+  return p;
+}
+
+function phoneView(p: Phone) {
+  return { phone: p.phone, name: p.name, jid: `${p.phone}@s.whatsapp.net`, lid: `${p.lid}@lid`, banned: p.banned, devices: [...p.devices.values()].map(deviceJid) };
+}
+
+function deviceView(d: LinkedDevice) {
+  return {
+    phone: d.phone, jid: deviceJid(d), deviceId: d.id, connected: !!d.live, connections: d.connections,
+    maxConcurrentConnections: d.maxConcurrentConnections, logins: d.logins, pairings: d.pairings,
+  };
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const raw = Buffer.concat(chunks).toString("utf8");
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new HttpError(400, "bad_json", "body is not JSON");
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,64 @@
+// Breaking a linked device's connection the way WhatsApp does, for the client's reconnect logic.
+import type { BinaryNode } from "@whiskeysockets/baileys";
+import type { Sim } from "./sim";
+import type { LinkedDevice, Phone } from "./state";
+
+export type FaultKind = "drop" | "stream-error" | "delay-acks" | "ban" | "unban" | "unlink";
+
+/** The stanza WhatsApp sends for each code, as Baileys maps it to DisconnectReason. */
+export function streamErrorFor(code: number): BinaryNode {
+  // 440 arrives as a `conflict` child, not a code attribute; Baileys maps conflict to 440
+  if (code === 440) return { tag: "stream:error", attrs: {}, content: [{ tag: "conflict", attrs: { type: "replaced" } }] };
+  // 401 from a live session is the phone removing the device
+  if (code === 401) return { tag: "stream:error", attrs: { code: "401" }, content: [{ tag: "conflict", attrs: { type: "device_removed" } }] };
+  return { tag: "stream:error", attrs: { code: String(code) } };
+}
+
+export function applyFault(sim: Sim, targets: LinkedDevice[], kind: FaultKind, opts: { code?: number; delayMs?: number; phone?: string }): number {
+  switch (kind) {
+    case "delay-acks":
+      sim.state.ackDelayMs.set(opts.phone ?? "*", opts.delayMs ?? 5000);
+      return targets.length;
+    case "drop":
+      return each(targets, (d) => d.live?.drop());
+    case "stream-error":
+      return each(targets, (d) => d.live?.streamError(streamErrorFor(opts.code ?? 515)));
+    case "ban":
+      for (const p of phonesOf(sim, targets, opts.phone)) p.banned = true;
+      return each(targets, (d) => d.live?.streamError(streamErrorFor(403)));
+    case "unban":
+      for (const p of phonesOf(sim, targets, opts.phone)) p.banned = false;
+      return targets.length;
+    case "unlink":
+      for (const d of targets) unlinkDevice(sim, d);
+      return targets.length;
+  }
+}
+
+export function unlinkDevice(sim: Sim, d: LinkedDevice): void {
+  sim.state.phones.get(d.phone)?.devices.delete(d.id);
+  d.live?.streamError(streamErrorFor(401));
+  d.offline = [];
+}
+
+function each(targets: LinkedDevice[], fn: (d: LinkedDevice) => void): number {
+  let n = 0;
+  for (const d of targets) {
+    if (d.live) n++;
+    fn(d);
+  }
+  return n;
+}
+
+function phonesOf(sim: Sim, targets: LinkedDevice[], phone?: string): Phone[] {
+  const set = new Set<Phone>();
+  if (phone) {
+    const p = sim.state.phones.get(phone);
+    if (p) set.add(p);
+  }
+  for (const d of targets) {
+    const p = sim.state.phones.get(d.phone);
+    if (p) set.add(p);
+  }
+  return [...set];
+}

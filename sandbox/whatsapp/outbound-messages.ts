@@ -1,0 +1,87 @@
+// What the linked device sends: the server acks the stanza, and each addressed phone decrypts its
+// copy with its own Signal session, as the recipient's phone would, and files it in its inbox.
+import { getBinaryNodeChild, getBinaryNodeChildren, jidDecode, proto, unpadRandomMax16, type BinaryNode, type MediaType } from "@whiskeysockets/baileys";
+import type { Connection } from "./connection";
+import { decryptMedia, sha256 } from "./media-store";
+import { unixNow, type Sim } from "./sim";
+import { deviceJid, type InboxEntry, type InboxMedia, type LinkedDevice } from "./state";
+
+export async function handleClientMessage(conn: Connection, device: LinkedDevice, node: BinaryNode): Promise<void> {
+  const { id, to } = node.attrs;
+  const delay = conn.sim.state.ackDelayFor(device.phone);
+  const ack: BinaryNode = { tag: "ack", attrs: { class: "message", id, from: to, t: unixNow() } };
+  if (delay > 0) setTimeout(() => conn.send(ack), delay).unref();
+  else conn.send(ack);
+
+  // one <enc> per recipient device, inside <participants><to jid>, or a bare <enc> for one device
+  const parts = getBinaryNodeChildren(getBinaryNodeChild(node, "participants"), "to").map((p) => ({ jid: p.attrs.jid, enc: getBinaryNodeChild(p, "enc") }));
+  const bare = getBinaryNodeChild(node, "enc");
+  if (bare) parts.push({ jid: to, enc: bare });
+  for (const { jid, enc } of parts) {
+    if (!enc || !(enc.content instanceof Uint8Array)) continue;
+    const target = jidDecode(jid);
+    const phone = target ? conn.sim.state.resolveUser(target.user) : undefined;
+    // only the phones (device 0) are simulated recipients; other companions are not
+    if (!phone || (target?.device ?? 0) !== 0) continue;
+    let message: proto.IMessage;
+    try {
+      const plain = await phone.signal.decrypt({ user: device.phone, device: device.id }, enc.attrs.type, enc.content);
+      message = proto.Message.decode(unpadRandomMax16(plain));
+    } catch {
+      continue; // a real phone would send a retry receipt; the simulator just drops the copy
+    }
+    if (phone.phone === device.phone) continue; // the sender's own phone: a device-sent copy
+    phone.inbox.push(await toInboxEntry(conn.sim, id, device, to, message));
+  }
+}
+
+async function toInboxEntry(sim: Sim, id: string, device: LinkedDevice, chatJid: string, message: proto.IMessage): Promise<InboxEntry> {
+  const m = message.deviceSentMessage?.message ?? message;
+  const entry: InboxEntry = {
+    id, from: device.phone, fromDevice: deviceJid(device), chatJid, messageType: Object.keys(m)[0] ?? "unknown", at: new Date().toISOString(),
+  };
+  const text = m.conversation ?? m.extendedTextMessage?.text;
+  if (text != null) entry.text = text;
+  const media = await readMedia(sim, m);
+  if (media) {
+    entry.media = media;
+    if (media.caption) entry.text = media.caption;
+  }
+  return entry;
+}
+
+type MediaFields = {
+  url?: string | null; directPath?: string | null; mediaKey?: Uint8Array | null; fileSha256?: Uint8Array | null;
+  fileLength?: number | Long | null; mimetype?: string | null; caption?: string | null; fileName?: string | null; ptt?: boolean | null;
+};
+type Long = { toNumber(): number };
+
+const MEDIA_KINDS: [keyof proto.IMessage, MediaType][] = [
+  ["imageMessage", "image"], ["videoMessage", "video"], ["audioMessage", "audio"], ["documentMessage", "document"], ["stickerMessage", "sticker"],
+];
+
+async function readMedia(sim: Sim, m: proto.IMessage): Promise<InboxMedia | undefined> {
+  for (const [key, type] of MEDIA_KINDS) {
+    const f = m[key] as MediaFields | null | undefined;
+    if (!f) continue;
+    const out: InboxMedia = { type, size: Number(f.fileLength ?? 0), intact: false };
+    if (f.mimetype) out.mimetype = f.mimetype;
+    if (f.caption) out.caption = f.caption;
+    if (f.fileName) out.fileName = f.fileName;
+    if (f.ptt) out.ptt = true;
+    const path = f.directPath ?? (f.url ? new URL(f.url).pathname : undefined);
+    const blob = path ? sim.media.get(path) : undefined;
+    if (blob && f.mediaKey) {
+      try {
+        const plain = await decryptMedia(blob, f.mediaKey, type);
+        out.base64 = plain.toString("base64");
+        out.size = plain.length;
+        out.intact = !f.fileSha256 || sha256(plain).equals(Buffer.from(f.fileSha256));
+      } catch {
+        out.intact = false;
+      }
+    }
+    return out;
+  }
+  return undefined;
+}

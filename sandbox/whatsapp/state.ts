@@ -1,0 +1,123 @@
+// Everything the simulator remembers, in memory. Kept deliberately small per linked device
+// (keys as packed buffers, no timers) so that one process holds thousands of them.
+import type { BinaryNode } from "@whiskeysockets/baileys";
+import { SignalAccount, type PreKeyBundle } from "./signal-account";
+
+export interface InboxMedia {
+  type: string;
+  mimetype?: string;
+  caption?: string;
+  fileName?: string;
+  ptt?: boolean;
+  size: number;
+  base64?: string;
+  /** false when the bytes could not be fetched or did not match the sha256 the sender signed */
+  intact: boolean;
+}
+
+export interface InboxEntry {
+  id: string;
+  from: string; // the sender's phone number
+  fromDevice: string; // the linked device that sent it (jid)
+  chatJid: string; // how the sender addressed this phone (PN or LID jid), used for receipts
+  text?: string;
+  media?: InboxMedia;
+  messageType: string;
+  at: string;
+}
+
+/** One companion (the app's Baileys client) linked to a phone. */
+export interface LinkedDevice {
+  phone: string;
+  id: number;
+  noisePub: Buffer;
+  identityPub: Buffer;
+  registrationId: number;
+  signedPreKey: { keyId: number; publicKey: Buffer; signature: Buffer };
+  /** uploaded one-time pre-keys, 35-byte records (3-byte id ‖ 32-byte key), consumed from `preKeyCursor` */
+  preKeys: Buffer;
+  preKeyCursor: number;
+  connections: number;
+  maxConcurrentConnections: number;
+  logins: number;
+  pairings: number;
+  /** stanzas for this device while it is offline, delivered before the next `<offline>` marker */
+  offline: BinaryNode[];
+  live?: { send(node: BinaryNode): void; streamError(node: BinaryNode): void; drop(): void };
+}
+
+export interface Phone {
+  phone: string;
+  name: string;
+  lid: string; // LID user part (digits), stable for the phone's lifetime
+  signal: SignalAccount;
+  devices: Map<number, LinkedDevice>;
+  nextDeviceId: number;
+  inbox: InboxEntry[];
+  banned: boolean;
+}
+
+export const PRE_KEY_RECORD = 35;
+const MAX_OFFLINE = 500;
+
+export class SimState {
+  readonly phones = new Map<string, Phone>();
+  readonly byLid = new Map<string, Phone>();
+  /** per-phone (or "*" for every phone) delay before the server acks the device's messages */
+  readonly ackDelayMs = new Map<string, number>();
+  private lidSeq = 100_000_000_000_001;
+
+  addPhone(phone: string, name?: string): Phone {
+    const existing = this.phones.get(phone);
+    if (existing) {
+      if (name) existing.name = name;
+      return existing;
+    }
+    const p: Phone = {
+      phone, name: name ?? `+${phone}`, lid: String(this.lidSeq++), signal: new SignalAccount(),
+      devices: new Map(), nextDeviceId: 1, inbox: [], banned: false,
+    };
+    this.phones.set(phone, p);
+    this.byLid.set(p.lid, p);
+    return p;
+  }
+
+  /** A phone by any user part the client may use: phone number or LID. */
+  resolveUser(user: string): Phone | undefined {
+    return this.phones.get(user) ?? this.byLid.get(user);
+  }
+
+  linkedDevices(): LinkedDevice[] {
+    const out: LinkedDevice[] = [];
+    for (const p of this.phones.values()) out.push(...p.devices.values());
+    return out;
+  }
+
+  ackDelayFor(phone: string): number {
+    return this.ackDelayMs.get(phone) ?? this.ackDelayMs.get("*") ?? 0;
+  }
+}
+
+export function deviceJid(d: LinkedDevice): string {
+  return `${d.phone}:${d.id}@s.whatsapp.net`;
+}
+
+export function deliverOrQueue(d: LinkedDevice, node: BinaryNode): void {
+  if (d.live) return d.live.send(node);
+  d.offline.push(node);
+  if (d.offline.length > MAX_OFFLINE) d.offline.shift();
+}
+
+export function takeDeviceBundle(d: LinkedDevice): PreKeyBundle {
+  const bundle: PreKeyBundle = { registrationId: d.registrationId, identityKey: d.identityPub, signedPreKey: d.signedPreKey };
+  if (d.preKeyCursor + PRE_KEY_RECORD <= d.preKeys.length) {
+    const rec = d.preKeys.subarray(d.preKeyCursor, d.preKeyCursor + PRE_KEY_RECORD);
+    d.preKeyCursor += PRE_KEY_RECORD;
+    bundle.preKey = { keyId: rec.readUIntBE(0, 3), publicKey: Buffer.from(rec.subarray(3)) };
+  }
+  return bundle;
+}
+
+export function remainingPreKeys(d: LinkedDevice): number {
+  return Math.max(0, (d.preKeys.length - d.preKeyCursor) / PRE_KEY_RECORD);
+}

@@ -1,0 +1,125 @@
+// Helpers for tests that drive the real Baileys client against the simulator.
+import makeWASocket, {
+  Browsers, WA_CERT_DETAILS, initAuthCreds, type AuthenticationCreds, type BaileysEventMap, type SignalDataTypeMap, type SignalKeyStore, type WASocket,
+} from "@whiskeysockets/baileys";
+import { Agent } from "node:https";
+import pino from "pino";
+import type { WaSimulator } from "./server";
+
+/** Auth state that lives in memory, so a "restart" is a new socket over the same object. */
+export interface MemoryAuth {
+  creds: AuthenticationCreds;
+  keys: SignalKeyStore;
+}
+
+export function memoryAuth(): MemoryAuth {
+  const store = new Map<string, unknown>();
+  const keys: SignalKeyStore = {
+    async get<T extends keyof SignalDataTypeMap>(type: T, ids: string[]) {
+      const out: { [id: string]: SignalDataTypeMap[T] } = {};
+      for (const id of ids) {
+        const v = store.get(`${type}:${id}`);
+        if (v !== undefined) out[id] = v as SignalDataTypeMap[T];
+      }
+      return out;
+    },
+    async set(data) {
+      for (const [type, entries] of Object.entries(data)) {
+        for (const [id, v] of Object.entries(entries ?? {})) {
+          if (v == null) store.delete(`${type}:${id}`);
+          else store.set(`${type}:${id}`, v);
+        }
+      }
+    },
+  };
+  return { creds: initAuthCreds(), keys };
+}
+
+const silent = pino({ level: "silent" });
+
+/** A Baileys socket configured exactly as README.md "Client configuration" says a sandbox client must be. */
+export function connectClient(sim: WaSimulator, auth: MemoryAuth): WASocket {
+  WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(sim.rootPublicKey, "hex");
+  const sock = makeWASocket({
+    auth,
+    waWebSocketUrl: sim.wsUrl,
+    fetchAgent: new Agent({ ca: sim.mediaCaPem }),
+    logger: silent,
+    browser: Browsers.ubuntu("Chrome"),
+    markOnlineOnConnect: false,
+    shouldSyncHistoryMessage: () => false,
+    syncFullHistory: false,
+    connectTimeoutMs: 10_000,
+    keepAliveIntervalMs: 30_000,
+  });
+  sock.ev.on("creds.update", (u) => Object.assign(auth.creds, u));
+  return sock;
+}
+
+export function waitFor<K extends keyof BaileysEventMap>(
+  sock: WASocket, event: K, pred: (d: BaileysEventMap[K]) => boolean, ms = 10_000,
+): Promise<BaileysEventMap[K]> {
+  return new Promise((resolve, reject) => {
+    const handler = (d: BaileysEventMap[K]) => {
+      let done: boolean;
+      try {
+        done = pred(d);
+      } catch (e) {
+        clearTimeout(timer);
+        sock.ev.off(event, handler);
+        return reject(e);
+      }
+      if (!done) return;
+      clearTimeout(timer);
+      sock.ev.off(event, handler);
+      resolve(d);
+    };
+    const timer = setTimeout(() => {
+      sock.ev.off(event, handler);
+      reject(new Error(`timed out waiting for ${String(event)}`));
+    }, ms);
+    sock.ev.on(event, handler);
+  });
+}
+
+export function closeCode(u: BaileysEventMap["connection.update"]): number | undefined {
+  return (u.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode;
+}
+
+export async function control<T = unknown>(sim: WaSimulator, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${sim.url}${path}`, {
+    method, headers: body === undefined ? {} : { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+/** Link a fresh client by QR and return it open, logged in with the stored creds. */
+export async function linkByQr(sim: WaSimulator, phone: string, auth = memoryAuth()): Promise<{ sock: WASocket; auth: MemoryAuth }> {
+  await control(sim, "POST", "/__sandbox/phones", { phone });
+  const first = connectClient(sim, auth);
+  const { qr } = await waitFor(first, "connection.update", (u) => !!u.qr);
+  const closed = waitFor(first, "connection.update", (u) => u.connection === "close");
+  const scan = await control(sim, "POST", `/__sandbox/phones/${phone}/scan`, { qr });
+  if (scan.status !== 200) throw new Error(`scan failed: ${JSON.stringify(scan.body)}`);
+  await closed;
+  const sock = connectClient(sim, auth);
+  await waitOpen(sock);
+  return { sock, auth };
+}
+
+/** Open and past the offline queue; Baileys may emit the two in either order (its event buffer). */
+export async function waitOpen(sock: WASocket, ms = 10_000): Promise<void> {
+  let open = false;
+  let flushed = false;
+  await waitFor(sock, "connection.update", (u) => {
+    if (u.connection === "open") open = true;
+    if (u.receivedPendingNotifications) flushed = true;
+    if (u.connection === "close") throw new Error(`closed with ${closeCode(u)} while waiting for open`);
+    return open && flushed;
+  }, ms);
+}
+
+export function endClient(sock: WASocket): void {
+  sock.ev.removeAllListeners(undefined as never);
+  sock.end(undefined);
+}
