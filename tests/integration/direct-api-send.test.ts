@@ -76,3 +76,17 @@ describe("POST /api/ghl/outbound (workflow custom webhook)", () => {
     expect((await r.json()).error.fields.to).toBeDefined();
   });
 });
+
+describe("/api/ghl/inbound-test", () => {
+  it("records what it receives per location and lists it back only to that location", async () => {
+    const { POST, GET } = await import("@/app/api/ghl/inbound-test/route");
+    const { redis } = await import("@/lib/redis");
+    await redis().del("gw:inbound-test:locA", "gw:inbound-test:locB");
+    expect((await POST(req("/x", { method: "POST", json: { from: "+1555", text: "hi" }, headers: { "x-api-key": keyA } }), params({}))).status).toBe(201);
+    const a = await (await GET(req("/x", { headers: { "x-api-key": keyA } }), params({}))).json();
+    expect(a.received).toEqual([expect.objectContaining({ body: { from: "+1555", text: "hi" } })]);
+    const b = await (await GET(req("/x", { headers: { "x-api-key": keyB } }), params({}))).json();
+    expect(b.received).toEqual([]);
+    expect((await POST(req("/x", { method: "POST", json: [1, 2], headers: { "x-api-key": keyA } }), params({}))).status).toBe(400);
+  });
+});

@@ -1,0 +1,24 @@
+import { z } from "zod";
+import { withApiKey } from "@/lib/api-keys/with-api-key";
+import { jsonBody } from "@/lib/http/handler";
+import { redis } from "@/lib/redis";
+
+export const dynamic = "force-dynamic";
+
+// POST /api/ghl/inbound-test — a local receiver that records what would be forwarded (testing an
+// automation without GHL); GET lists the last 50 received for the key's location.
+const key = (locationId: string) => `gw:inbound-test:${locationId}`;
+const bodySchema = z.record(z.string(), z.unknown());
+
+export const POST = withApiKey(async (req, auth) => {
+  const body = bodySchema.parse(await jsonBody(req));
+  const entry = JSON.stringify({ receivedAt: new Date().toISOString(), body });
+  if (entry.length > 64_000) return Response.json({ error: { code: "bad_request", message: "body larger than 64 kB" } }, { status: 413 });
+  await redis().multi().lpush(key(auth.locationId), entry).ltrim(key(auth.locationId), 0, 49).expire(key(auth.locationId), 7 * 86400).exec();
+  return Response.json({ ok: true }, { status: 201 });
+});
+
+export const GET = withApiKey(async (_req, auth) => {
+  const items = await redis().lrange(key(auth.locationId), 0, 49);
+  return Response.json({ received: items.map((i) => JSON.parse(i)) });
+});
