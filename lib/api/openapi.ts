@@ -1,0 +1,77 @@
+import { z } from "zod";
+import { messageResponseSchema, outboundWebhookSchema, queuedResponseSchema, sendBodySchema } from "./schemas";
+
+// OpenAPI 3.1 for the direct API, generated from the same zod schemas the handlers parse with.
+// Endpoints register here; a contract test checks each one against the route files.
+type Op = {
+  method: "get" | "post" | "put" | "delete";
+  path: string;
+  summary: string;
+  body?: z.ZodType;
+  response?: { status: number; schema?: z.ZodType; description: string };
+  params?: string[];
+  tag: string;
+};
+
+const json = (s: z.ZodType, io: "input" | "output") => {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as Record<string, unknown>;
+  return rest;
+};
+
+export const errorSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    requestId: z.string().optional(),
+    fields: z.record(z.string(), z.array(z.string())).optional(),
+  }),
+});
+
+const ops: Op[] = [];
+export function registerOp(op: Op) {
+  if (!ops.some((o) => o.method === op.method && o.path === op.path)) ops.push(op);
+}
+
+registerOp({ method: "post", path: "/api/send", tag: "Messages", summary: "Queue a WhatsApp message from one of the location's numbers", body: sendBodySchema, response: { status: 202, schema: queuedResponseSchema, description: "Queued" } });
+registerOp({ method: "get", path: "/api/messages/{id}", tag: "Messages", summary: "A message and its status", params: ["id"], response: { status: 200, schema: messageResponseSchema, description: "The message" } });
+registerOp({ method: "post", path: "/api/ghl/outbound", tag: "GHL workflows", summary: "Send from a GHL workflow custom webhook ({{contact.phone}}, message)", body: outboundWebhookSchema, response: { status: 202, schema: queuedResponseSchema, description: "Queued" } });
+registerOp({ method: "post", path: "/api/ghl/inbound-test", tag: "GHL workflows", summary: "Local receiver that records what it is sent (testing without GHL)", body: z.record(z.string(), z.unknown()), response: { status: 201, description: "Recorded" } });
+registerOp({ method: "get", path: "/api/ghl/inbound-test", tag: "GHL workflows", summary: "The last 50 bodies the local receiver recorded", response: { status: 200, description: "Recorded bodies" } });
+
+export function openApiDocument(serverUrl: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of ops) {
+    const responses: Record<string, unknown> = {
+      [op.response?.status ?? 200]: {
+        description: op.response?.description ?? "OK",
+        ...(op.response?.schema ? { content: { "application/json": { schema: json(op.response.schema, "output") } } } : {}),
+      },
+      "401": { description: "Missing or invalid API key", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+      ...(op.body ? { "400": { description: "Invalid body (field errors in error.fields)", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } } } : {}),
+      ...(op.params?.length ? { "404": { description: "Not found in this location", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } } } : {}),
+    };
+    (paths[op.path] ??= {})[op.method] = {
+      tags: [op.tag],
+      summary: op.summary,
+      operationId: `${op.method}${op.path.replace(/[^a-zA-Z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ""))}`,
+      security: [{ apiKey: [] }, { bearer: [] }],
+      ...(op.params?.length ? { parameters: op.params.map((name) => ({ name, in: "path", required: true, schema: { type: "string" } })) } : {}),
+      ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: json(op.body, "input") } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: { title: "WhatsApp Gateway for GoHighLevel — direct API", version: "1.0.0", description: "Every call needs a location API key (panel → API keys) as `x-api-key` or `Authorization: Bearer`. Errors: `{error: {code, message}}`." },
+    servers: [{ url: serverUrl }],
+    components: {
+      securitySchemes: { apiKey: { type: "apiKey", in: "header", name: "x-api-key" }, bearer: { type: "http", scheme: "bearer" } },
+      schemas: { Error: json(errorSchema, "output") },
+    },
+    paths,
+  };
+}
+
+export function documentedOps() {
+  return ops.map((o) => ({ method: o.method, path: o.path }));
+}
