@@ -53,7 +53,9 @@ export async function enterPairingCode(sim: Sim, phone: Phone, code: string): Pr
   const iv = randomBytes(16);
   const wrappedPrimary = Buffer.concat([salt, iv, aesEncryptCTR(primaryEphemeral.public, await derivePairingCodeKey(code, salt), iv)]);
   const result = new Promise<LinkedDevice>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new PairingError(504, "the companion did not finish pairing")), 10_000);
+    // a wrong code makes the companion derive a bogus key and give up silently, so silence is
+    // the only signal the phone gets; 3 s is far more than a healthy companion needs on loopback
+    const timer = setTimeout(() => reject(new PairingError(400, "wrong pairing code (the companion did not finish pairing)")), 3_000);
     req.finish = async (finish) => {
       clearTimeout(timer);
       try {

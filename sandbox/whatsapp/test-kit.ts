@@ -35,7 +35,9 @@ export function memoryAuth(): MemoryAuth {
   return { creds: initAuthCreds(), keys };
 }
 
-const silent = pino({ level: "silent" });
+// WA_SIM_CLIENT_LOG=/tmp/x.log makes the client log at trace level there, for debugging a test
+const clientLog = process.env.WA_SIM_CLIENT_LOG;
+const silent = clientLog ? pino({ level: "trace" }, pino.destination(clientLog)) : pino({ level: "silent" });
 
 /** A Baileys socket configured exactly as README.md "Client configuration" says a sandbox client must be. */
 export function connectClient(sim: WaSimulator, auth: MemoryAuth): WASocket {
