@@ -110,6 +110,4 @@ describe("messages between the real client and simulated contacts", () => {
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe("not_linked");
   });
-    expect(res.status).toBe(409);
-  });
 });
