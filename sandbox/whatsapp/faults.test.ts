@@ -1,0 +1,107 @@
+import { DisconnectReason, type WASocket } from "@whiskeysockets/baileys";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWaSimulator, type WaSimulator } from "./server";
+import { closeCode, connectClient, control, endClient, linkByQr, waitFor, waitOpen, type MemoryAuth } from "./test-kit";
+
+let sim: WaSimulator;
+const open: WASocket[] = [];
+beforeAll(async () => {
+  sim = await startWaSimulator({ port: 0 });
+});
+afterAll(async () => {
+  for (const s of open) endClient(s);
+  await sim.close();
+});
+
+async function linked(phone: string): Promise<{ sock: WASocket; auth: MemoryAuth }> {
+  const r = await linkByQr(sim, phone);
+  open.push(r.sock);
+  return r;
+}
+
+async function reconnect(auth: MemoryAuth): Promise<WASocket> {
+  const sock = connectClient(sim, auth);
+  open.push(sock);
+  await waitOpen(sock);
+  return sock;
+}
+
+const closed = (sock: WASocket) => waitFor(sock, "connection.update", (u) => u.connection === "close").then(closeCode);
+
+describe("faults: the client sees the disconnect code WhatsApp would send", () => {
+  const PHONE = "15553330001";
+  let auth: MemoryAuth;
+  let sock: WASocket;
+  beforeAll(async () => {
+    ({ sock, auth } = await linked(PHONE));
+  });
+
+  it("drop → connectionClosed (428); messages sent meanwhile arrive after the next login", async () => {
+    const c = closed(sock);
+    expect((await control<{ affected: number }>(sim, "POST", "/__sandbox/faults", { phone: PHONE, kind: "drop" })).body.affected).toBe(1);
+    expect(await c).toBe(DisconnectReason.connectionClosed);
+
+    await control(sim, "POST", "/__sandbox/phones", { phone: "15553339999", name: "Dana" });
+    await control(sim, "POST", "/__sandbox/phones/15553339999/send", { to: PHONE, text: "sent while you were away" });
+    const next = connectClient(sim, auth);
+    open.push(next);
+    const got = waitFor(next, "messages.upsert", (u) => u.messages.some((m) => m.message?.conversation === "sent while you were away"));
+    await waitOpen(next);
+    await got;
+    sock = next;
+  });
+
+  it.each([
+    [515, DisconnectReason.restartRequired],
+    [440, DisconnectReason.connectionReplaced],
+    [503, DisconnectReason.unavailableService],
+  ])("stream error %i → %i", async (code, expected) => {
+    const c = closed(sock);
+    await control(sim, "POST", "/__sandbox/faults", { phone: PHONE, kind: "stream-error", code });
+    expect(await c).toBe(expected);
+    sock = await reconnect(auth);
+  });
+
+  it("a second socket on the same creds replaces the first (440) and is counted", async () => {
+    const c = closed(sock);
+    const second = await reconnect(auth);
+    expect(await c).toBe(DisconnectReason.connectionReplaced);
+    const devices = (await control<{ jid: string; connections: number; maxConcurrentConnections: number }[]>(sim, "GET", "/__sandbox/devices")).body;
+    const d = devices.find((x) => x.jid.startsWith(PHONE));
+    expect(d?.maxConcurrentConnections).toBe(2);
+    expect(d?.connections).toBe(1);
+    sock = second;
+  });
+
+  it("delayed acks: the server's ack for a sent message arrives only after the delay", async () => {
+    await control(sim, "POST", "/__sandbox/faults", { phone: PHONE, kind: "delay-acks", delayMs: 700 });
+    await control(sim, "POST", "/__sandbox/phones", { phone: "15553338888" });
+    const started = Date.now();
+    const acked = new Promise<number>((resolve) => sock.ws.on("CB:ack,class:message", () => resolve(Date.now() - started)));
+    await sock.sendMessage("15553338888@s.whatsapp.net", { text: "slow ack" });
+    expect(await acked).toBeGreaterThanOrEqual(650);
+    await control(sim, "POST", "/__sandbox/faults", { phone: PHONE, kind: "delay-acks", delayMs: 0 });
+  });
+
+  it("unlink from the phone → loggedOut (401), and the stored creds no longer log in", async () => {
+    const c = closed(sock);
+    expect((await control(sim, "POST", `/__sandbox/phones/${PHONE}/unlink`)).status).toBe(200);
+    expect(await c).toBe(DisconnectReason.loggedOut);
+    const again = connectClient(sim, auth);
+    open.push(again);
+    expect(await closed(again)).toBe(DisconnectReason.loggedOut);
+  });
+
+  it("ban → forbidden (403) on the live socket and at every login", async () => {
+    const phone = "15553330002";
+    const r = await linked(phone);
+    const c = closed(r.sock);
+    await control(sim, "POST", "/__sandbox/faults", { phone, kind: "ban" });
+    expect(await c).toBe(DisconnectReason.forbidden);
+    const again = connectClient(sim, r.auth);
+    open.push(again);
+    expect(await closed(again)).toBe(DisconnectReason.forbidden);
+    await control(sim, "POST", "/__sandbox/faults", { phone, kind: "unban" });
+    await reconnect(r.auth);
+  });
+});
