@@ -42,7 +42,7 @@ class HttpError extends Error {
 
 type Handler = (sim: Sim, m: RegExpExecArray, body: () => Promise<unknown>) => Promise<unknown> | unknown;
 const routes: [string, RegExp, Handler][] = [
-  ["GET", /^\/__sandbox\/health$/, (sim) => ({ ok: true, devices: sim.state.linkedDevices().length, phones: sim.state.phones.size, rootPublicKey: sim.identity.root.public.toString("hex") })],
+  ["GET", /^\/__sandbox\/health$/, (sim) => ({ ok: true, devices: sim.state.linkedDevices().length, phones: sim.state.phones.size, rootPublicKey: sim.identity.root.public.toString("hex"), mediaCaPem: sim.mediaCaPem })],
   ["POST", /^\/__sandbox\/reset$/, (sim) => {
     for (const c of sim.connections) c.drop();
     sim.state = new SimState();

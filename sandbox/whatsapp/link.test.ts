@@ -75,8 +75,9 @@ describe("linking the real Baileys client", () => {
   });
 
   it("answers health with the root key a client must trust", async () => {
-    const h = await control<{ ok: boolean; rootPublicKey: string; phones: number; devices: number }>(sim, "GET", "/__sandbox/health");
-    expect(h.body).toMatchObject({ ok: true, rootPublicKey: sim.rootPublicKey });
+    const h = await control<{ ok: boolean; rootPublicKey: string; mediaCaPem: string }>(sim, "GET", "/__sandbox/health");
+    expect(h.body).toMatchObject({ ok: true, rootPublicKey: sim.rootPublicKey, mediaCaPem: sim.mediaCaPem });
+    expect(h.body.mediaCaPem).toMatch(/^-----BEGIN CERTIFICATE-----/);
     expect(h.body.rootPublicKey).toMatch(/^[0-9a-f]{64}$/);
   });
 });

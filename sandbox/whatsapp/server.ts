@@ -44,6 +44,7 @@ export async function startWaSimulator(opts: WaSimulatorOptions = {}): Promise<W
     state: new SimState(),
     identity: createServerIdentity(),
     media: new MediaStore(),
+    mediaCaPem: tls.certPem,
     mediaHost: () => `${host}:${port}`,
     pendingRefs: new Map(),
     pendingCodes: new Map(),

@@ -8,6 +8,8 @@ export interface Sim {
   state: SimState;
   identity: ServerIdentity;
   media: MediaStore;
+  /** PEM of the media host's self-signed certificate, for clients that upload */
+  mediaCaPem: string;
   /** "127.0.0.1:PORT": the media host named in media_conn answers and media URLs */
   mediaHost: () => string;
   /** QR refs handed to unregistered sockets, so a scan finds the socket that showed the QR */
