@@ -7,6 +7,7 @@ import { handleIq } from "./iq-handlers";
 import { NoiseServer } from "./noise-server";
 import { handleClientMessage } from "./outbound-messages";
 import { S_WHATSAPP_NET, unixNow, type Sim } from "./sim";
+import { own } from "./server-identity";
 import type { LinkedDevice } from "./state";
 
 /** What a new companion declared in its registration payload (before any phone has scanned). */
@@ -82,13 +83,13 @@ export class Connection {
   private startRegistration(d: proto.ClientPayload.IDevicePairingRegistrationData, noisePub: Buffer): void {
     const refs = Array.from({ length: 6 }, () => `2@${randomBytes(24).toString("base64")}`);
     this.registration = {
-      noisePub,
-      identityPub: Buffer.from(d.eIdent ?? []),
+      noisePub: own(noisePub),
+      identityPub: own(d.eIdent ?? new Uint8Array()),
       registrationId: Buffer.from(d.eRegid ?? []).readUInt32BE(),
       signedPreKey: {
         keyId: Buffer.from(d.eSkeyId ?? []).readUIntBE(0, 3),
-        publicKey: Buffer.from(d.eSkeyVal ?? []),
-        signature: Buffer.from(d.eSkeySig ?? []),
+        publicKey: own(d.eSkeyVal ?? new Uint8Array()),
+        signature: own(d.eSkeySig ?? new Uint8Array()),
       },
       refs,
     };

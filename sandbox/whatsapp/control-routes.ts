@@ -42,7 +42,7 @@ class HttpError extends Error {
 
 type Handler = (sim: Sim, m: RegExpExecArray, body: () => Promise<unknown>) => Promise<unknown> | unknown;
 const routes: [string, RegExp, Handler][] = [
-  ["GET", /^\/__sandbox\/health$/, (sim) => ({ ok: true, devices: sim.state.linkedDevices().length, phones: sim.state.phones.size, rootPublicKey: sim.identity.root.public.toString("hex"), mediaCaPem: sim.mediaCaPem })],
+  ["GET", /^\/__sandbox\/health$/, (sim) => ({ ok: true, devices: sim.state.linkedDevices().length, phones: sim.state.phones.size, rootPublicKey: sim.identity.root.public.toString("hex"), mediaCaPem: sim.mediaCaPem, memory: memory() })],
   ["POST", /^\/__sandbox\/reset$/, (sim) => {
     for (const c of sim.connections) c.drop();
     sim.state = new SimState();
@@ -105,6 +105,13 @@ export async function handleControl(sim: Sim, req: IncomingMessage, res: ServerR
     return true;
   }
   return false;
+}
+
+function memory() {
+  // only benchmarks start the simulator with --expose-gc; then heapUsed means live data
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  return { rssMb: Math.round(m.rss / 2 ** 20), heapUsedMb: Math.round(m.heapUsed / 2 ** 20) };
 }
 
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {

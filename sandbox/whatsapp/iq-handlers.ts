@@ -5,6 +5,7 @@ import {
 } from "@whiskeysockets/baileys";
 import type { Connection } from "./connection";
 import { onCompanionHello } from "./pairing";
+import { own } from "./server-identity";
 import { S_WHATSAPP_NET } from "./sim";
 import { PRE_KEY_RECORD, remainingPreKeys, takeDeviceBundle } from "./state";
 import type { PreKeyBundle } from "./signal-account";
@@ -102,7 +103,7 @@ function onEncrypt(conn: Connection, node: BinaryNode, first: BinaryNode | undef
     d.preKeys = Buffer.concat([d.preKeys.subarray(d.preKeyCursor), packed]);
     d.preKeyCursor = 0;
     const identity = getBinaryNodeChildBuffer(node, "identity");
-    if (identity) d.identityPub = Buffer.from(identity);
+    if (identity) d.identityPub = own(identity);
     const skey = getBinaryNodeChild(node, "skey");
     if (skey) d.signedPreKey = readSignedPreKey(skey);
     return reply();
@@ -113,8 +114,8 @@ function onEncrypt(conn: Connection, node: BinaryNode, first: BinaryNode | undef
 function readSignedPreKey(skey: BinaryNode) {
   return {
     keyId: getBinaryNodeChildUInt(skey, "id", 3) ?? 0,
-    publicKey: Buffer.from(getBinaryNodeChildBuffer(skey, "value") ?? []),
-    signature: Buffer.from(getBinaryNodeChildBuffer(skey, "signature") ?? []),
+    publicKey: own(getBinaryNodeChildBuffer(skey, "value") ?? new Uint8Array()),
+    signature: own(getBinaryNodeChildBuffer(skey, "signature") ?? new Uint8Array()),
   };
 }
 

@@ -11,7 +11,18 @@ export interface KeyPair {
 /** Curve25519 key pair as Buffers (Baileys' Curve hands out Uint8Arrays typed loosely). */
 export function newKeyPair(): KeyPair {
   const k = Curve.generateKeyPair();
-  return { private: Buffer.from(k.private), public: Buffer.from(k.public) };
+  return { private: own(k.private), public: own(k.public) };
+}
+
+/**
+ * A copy with its own memory. Small Buffer.from() copies are slices of shared 8 KB slabs, and a
+ * 32-byte key kept for the life of a device would pin a whole slab: with thousands of devices,
+ * that is most of the simulator's heap.
+ */
+export function own(b: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafeSlow(b.length);
+  out.set(b);
+  return out;
 }
 
 export interface ServerIdentity {
