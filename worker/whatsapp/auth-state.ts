@@ -1,0 +1,113 @@
+import {
+  BufferJSON, initAuthCreds, makeCacheableSignalKeyStore, proto,
+  type AuthenticationCreds, type AuthenticationState, type SignalDataSet, type SignalDataTypeMap, type SignalKeyStore,
+} from "@whiskeysockets/baileys";
+import type { Logger } from "pino";
+import type { Db } from "@/lib/db";
+import { open, seal, type Keyring } from "@/lib/crypto";
+
+// A Baileys session in Postgres (whatsapp.md, "Sessions that survive restarts"): creds in one
+// WaCreds row, signal keys in WaKey rows, each value BufferJSON-serialised and sealed with an aad
+// naming its row, so a ciphertext copied onto another instance or key fails to open.
+
+export type PgAuthState = {
+  state: AuthenticationState;
+  /** persists the current creds; writes are serialised so the last update always lands last */
+  saveCreds: () => Promise<void>;
+  /** deletes creds and keys (logged out); later writes from a dying socket are ignored */
+  wipe: () => Promise<void>;
+  /** true once creds name a linked account (a login, not a QR, will follow) */
+  isRegistered: () => boolean;
+};
+
+type Deps = { db: Db; instanceId: string; log: Logger; keys?: Keyring };
+
+export const credsAad = (instanceId: string) => `${instanceId}:creds:creds`;
+export const keyAad = (instanceId: string, type: string, id: string) => `${instanceId}:${type}:${id}`;
+
+export async function loadAuthState(d: Deps): Promise<PgAuthState> {
+  const { db, instanceId, log } = d;
+  const row = await db.waCreds.findUnique({ where: { instanceId } });
+  const creds: AuthenticationCreds = row
+    ? (JSON.parse(open(row.dataEnc, credsAad(instanceId), d.keys), BufferJSON.reviver) as AuthenticationCreds)
+    : initAuthCreds();
+  let wiped = false;
+  let chain: Promise<void> = Promise.resolve();
+
+  const store = pgKeyStore(d, () => wiped);
+  const saveCreds = () => {
+    const write = async () => {
+      if (wiped) return;
+      const dataEnc = seal(JSON.stringify(creds, BufferJSON.replacer), credsAad(instanceId), d.keys);
+      await db.waCreds.upsert({ where: { instanceId }, create: { instanceId, dataEnc }, update: { dataEnc } });
+    };
+    chain = chain.then(write).catch((err) => {
+      // a lost creds write means a rescan after the next restart: say so loudly
+      log.error({ err, instanceId }, "WhatsApp creds write FAILED");
+      throw err;
+    });
+    const mine = chain;
+    chain = chain.catch(() => {});
+    return mine;
+  };
+
+  return {
+    state: { creds, keys: makeCacheableSignalKeyStore(store, log) },
+    saveCreds,
+    // a pairing-code request sets `me` before anything is linked; `account` only comes with pair-success
+    isRegistered: () => Boolean(creds.me?.id && creds.account),
+    wipe: async () => {
+      wiped = true;
+      await chain;
+      await db.$transaction([
+        db.waKey.deleteMany({ where: { instanceId } }),
+        db.waCreds.deleteMany({ where: { instanceId } }),
+      ]);
+    },
+  };
+}
+
+function pgKeyStore(d: Deps, isWiped: () => boolean): SignalKeyStore {
+  const { db, instanceId, log } = d;
+  return {
+    async get<T extends keyof SignalDataTypeMap>(type: T, ids: string[]) {
+      const out: { [id: string]: SignalDataTypeMap[T] } = {};
+      if (ids.length === 0) return out;
+      const rows = await db.waKey.findMany({ where: { instanceId, type, keyId: { in: ids } } });
+      for (const r of rows) {
+        let value = JSON.parse(open(r.valueEnc, keyAad(instanceId, type, r.keyId), d.keys), BufferJSON.reviver);
+        // protobuf objects lose their class in JSON; Baileys needs the real message type back
+        if (type === "app-state-sync-key" && value) value = proto.Message.AppStateSyncKeyData.fromObject(value);
+        out[r.keyId] = value as SignalDataTypeMap[T];
+      }
+      return out;
+    },
+    async set(data: SignalDataSet) {
+      if (isWiped()) return;
+      const ops = [];
+      const rows: { instanceId: string; type: string; keyId: string; valueEnc: string }[] = [];
+      for (const [type, entries] of Object.entries(data)) {
+        const ids = Object.keys(entries ?? {});
+        if (ids.length === 0) continue;
+        // delete-then-insert inside one transaction = upsert of many rows in two statements
+        ops.push(db.waKey.deleteMany({ where: { instanceId, type, keyId: { in: ids } } }));
+        for (const [keyId, value] of Object.entries(entries ?? {})) {
+          if (value == null) continue;
+          rows.push({ instanceId, type, keyId, valueEnc: seal(JSON.stringify(value, BufferJSON.replacer), keyAad(instanceId, type, keyId), d.keys) });
+        }
+      }
+      if (rows.length) ops.push(db.waKey.createMany({ data: rows }));
+      if (ops.length === 0) return;
+      try {
+        await db.$transaction(ops);
+      } catch (err) {
+        // a lost key write turns into "Bad MAC" on some later message: this must be seen
+        log.error({ err, instanceId, types: Object.keys(data), count: rows.length }, "WhatsApp signal key write FAILED");
+        throw err;
+      }
+    },
+    async clear() {
+      await db.waKey.deleteMany({ where: { instanceId } });
+    },
+  };
+}

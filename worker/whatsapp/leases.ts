@@ -1,0 +1,37 @@
+import type { Redis } from "ioredis";
+import { leaseKey } from "@/lib/instances/lease-key";
+
+// One socket per instance across all workers (whatsapp.md: two sockets on one session fight with
+// 440 and corrupt the ratchets). A lease is a Redis key holding the owner's worker id with a TTL:
+// taken with SET NX PX, renewed and released only through compare-and-set scripts, so a worker
+// that lost its lease (paused, partitioned) can never extend or delete the new owner's lease.
+
+const RENEW = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
+const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;
+
+export class Leases {
+  constructor(
+    private redis: Redis,
+    readonly workerId: string,
+    readonly ttlMs: number,
+  ) {}
+
+  /** True when this worker holds the lease now (fresh, or already its own, e.g. after a restart with the same id). */
+  async acquire(instanceId: string): Promise<boolean> {
+    const key = leaseKey(instanceId);
+    if ((await this.redis.set(key, this.workerId, "PX", this.ttlMs, "NX")) === "OK") return true;
+    return this.renew(instanceId);
+  }
+
+  async renew(instanceId: string): Promise<boolean> {
+    return (await this.redis.eval(RENEW, 1, leaseKey(instanceId), this.workerId, String(this.ttlMs))) === 1;
+  }
+
+  async release(instanceId: string): Promise<boolean> {
+    return (await this.redis.eval(RELEASE, 1, leaseKey(instanceId), this.workerId)) === 1;
+  }
+
+  async owner(instanceId: string): Promise<string | null> {
+    return this.redis.get(leaseKey(instanceId));
+  }
+}
