@@ -48,6 +48,7 @@ export const envSchema = z
     WA_WEBSOCKET_URL: url.default("wss://web.whatsapp.com/ws/chat"),
     WA_SANDBOX_ROOT_PUBLIC_KEY: z.string().regex(/^([0-9a-f]{64})?$/i, "must be 64 hex characters").default(""),
     WA_ALLOW_SANDBOX_IN_PRODUCTION: bool.default(false),
+    WA_SANDBOX_MEDIA_CA_PEM: z.string().default(""),
     TEXT_DELAY_MS: int(1200),
     MEDIA_DELAY_MS_MIN: int(2500),
     MEDIA_DELAY_MS_MAX: int(6000),
