@@ -1,0 +1,68 @@
+import { Agent } from "node:https";
+import { Redis } from "ioredis";
+import pino from "pino";
+import { keyringFrom } from "@/lib/crypto";
+import type { Db } from "@/lib/db";
+import { eventsChannel, type InstanceEvent } from "@/lib/instances/events";
+import { SessionManager, type ManagerDeps } from "@/worker/whatsapp/session-manager";
+
+// A session manager wired to a test database, Redis DB 1 and an in-process WhatsApp simulator,
+// configured the way the worker configures it (worker/main.ts), with short timers.
+export type SimInfo = { url: string; wsUrl: string; rootPublicKey: string; mediaCaPem: string };
+
+export function managerConfig(sim: SimInfo, databaseUrl: string, workerId: string) {
+  return { databaseUrl, redisUrl: `${process.env.TEST_REDIS_URL}/1`, encryptionKey: process.env.ENCRYPTION_KEY!, wsUrl: sim.wsUrl, rootPublicKey: sim.rootPublicKey, mediaCaPem: sim.mediaCaPem, workerId };
+}
+export type ManagerConfig = ReturnType<typeof managerConfig>;
+
+export function makeManager(db: Db, c: ManagerConfig, extra: Partial<ManagerDeps> = {}) {
+  const redis = new Redis(c.redisUrl);
+  const subscriber = new Redis(c.redisUrl);
+  const m = new SessionManager({
+    db, redis, subscriber, workerId: c.workerId, leaseTtlMs: 2000, wsUrl: c.wsUrl,
+    sandboxRootPublicKey: c.rootPublicKey, fetchAgent: new Agent({ ca: c.mediaCaPem }),
+    keys: keyringFrom(c.encryptionKey), log: pino({ level: "silent" }), scanEveryMs: 400,
+    backoff: { baseMs: 200, capMs: 2000, failAfter: 5 }, watchdogMs: 15_000, ...extra,
+  });
+  return {
+    m,
+    async close() {
+      await m.stop();
+      await redis.quit();
+      await subscriber.quit();
+    },
+  };
+}
+
+/** Collects the live events of one location, as the panel's SSE would see them. */
+export async function watchEvents(redisUrl: string, locationId: string) {
+  const sub = new Redis(redisUrl);
+  const events: InstanceEvent[] = [];
+  sub.on("message", (_c, raw: string) => events.push(JSON.parse(raw) as InstanceEvent));
+  await sub.subscribe(eventsChannel(locationId));
+  return { events, close: () => sub.quit() };
+}
+
+export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 20_000, every = 100): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, every));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+export async function simCall<T = unknown>(sim: { url: string }, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${sim.url}${path}`, { method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
+  const json = (await res.json()) as T;
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+export type SimDevice = { phone: string; jid: string; deviceId: number; connected: boolean; connections: number; maxConcurrentConnections: number; logins: number; pairings: number };

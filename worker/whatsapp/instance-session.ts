@@ -1,0 +1,252 @@
+import makeWASocket, { Browsers, jidDecode, type WASocket } from "@whiskeysockets/baileys";
+import type { Agent } from "node:https";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Keyring } from "@/lib/crypto";
+import type { Db } from "@/lib/db";
+import { pairingRequestKey } from "@/lib/instances/control";
+import { qrKey, type InstanceStatusValue } from "@/lib/instances/events";
+import { loadAuthState, type PgAuthState } from "./auth-state";
+import { decideOnClose, type BackoffOptions } from "./reconnect-policy";
+import { StatusWriter } from "./status-writer";
+
+// One instance's socket lifecycle on the worker that holds its lease: connect, relink after 515,
+// back off on transient closes, stop on logout/ban/QR expiry. The manager owns the lease; this
+// class only asks it (holdsLease) before fighting a 440.
+
+export type SessionContext = { instanceId: string; locationId: string };
+export type SocketHooks = {
+  /** the socket is open (ONLINE): wire message handlers, start the send loop */
+  onOpen?: (ctx: SessionContext, sock: WASocket) => void;
+  /** the socket is gone (any reason): stop using it */
+  onClose?: (ctx: SessionContext) => void;
+};
+
+export type SessionDeps = {
+  db: Db;
+  redis: Redis;
+  log: Logger;
+  /** Baileys' own logger (a child at warn: it is chatty and logs payloads at lower levels) */
+  baileysLog: Logger;
+  wsUrl: string;
+  fetchAgent?: Agent;
+  keys?: Keyring;
+  backoff: BackoffOptions;
+  /** reconnect when `receivedPendingNotifications` has not come this long after open */
+  watchdogMs: number;
+  /** Baileys' per-QR lifetime override (tests); unset = 60 s, then 20 s */
+  qrTimeoutMs?: number;
+  msgRetryCounterCache?: unknown;
+  holdsLease: (instanceId: string) => Promise<boolean>;
+  hooks?: SocketHooks;
+};
+
+export type EndReason = "stopped" | "lease-lost" | "terminal";
+
+export class InstanceSession {
+  private auth?: PgAuthState;
+  private sock?: WASocket;
+  private failures = 0;
+  private qrCount = 0;
+  private ended = false;
+  private reconnectTimer?: NodeJS.Timeout;
+  private watchdog?: NodeJS.Timeout;
+  private status: StatusWriter;
+  private log: Logger;
+  online = false;
+
+  constructor(
+    private d: SessionDeps,
+    readonly ctx: SessionContext,
+    /** tells the manager the session is over (release the lease, forget it) */
+    private onEnded: (s: InstanceSession, reason: EndReason) => void,
+  ) {
+    this.log = d.log.child({ instanceId: ctx.instanceId, locationId: ctx.locationId });
+    this.status = new StatusWriter(d.db, d.redis, ctx, this.log);
+  }
+
+  get socket(): WASocket | undefined {
+    return this.ended ? undefined : this.sock;
+  }
+
+  async start(): Promise<void> {
+    this.auth = await loadAuthState({ db: this.d.db, instanceId: this.ctx.instanceId, log: this.log, keys: this.d.keys });
+    await this.status.set("CONNECTING", {});
+    this.connect();
+  }
+
+  /** Person or reconcile stopped it: close without logging out (the session stays linked). */
+  async stop(opts: { status?: "OFFLINE"; lastError?: string | null } = {}): Promise<void> {
+    if (this.ended) return;
+    // wait for the close so that the next owner's login cannot overlap with this socket
+    await this.finish();
+    if (opts.status) await this.status.set(opts.status, { lastError: opts.lastError ?? null });
+    this.onEnded(this, "stopped");
+  }
+
+  /** The lease is gone: another worker may already own the number, so close now and write nothing. */
+  abort(): void {
+    if (this.ended) return;
+    this.status.mute();
+    void this.finish();
+    this.onEnded(this, "lease-lost");
+  }
+
+  /** Unlink at WhatsApp (the phone's linked-devices list drops us), then forget the session. */
+  async logout(): Promise<void> {
+    if (this.ended) return;
+    const sock = this.sock;
+    void this.finish(false);
+    if (sock) {
+      await sock.logout().catch((err) => {
+        this.log.warn({ err }, "logout at WhatsApp failed; wiping locally");
+        void sock.end(undefined);
+      });
+    }
+    await this.wipeAndMark("LOGGED_OUT", null);
+    this.onEnded(this, "stopped");
+  }
+
+  /** Close and reopen the socket, keeping the session. */
+  restart(): void {
+    if (this.ended) return;
+    this.failures = 0;
+    clearTimeout(this.reconnectTimer);
+    void this.closeSocket().then(() => this.connect());
+  }
+
+  async requestPairingCode(phone: string): Promise<void> {
+    const sock = this.sock;
+    if (!sock || this.ended || this.auth?.isRegistered()) return;
+    await this.d.redis.del(pairingRequestKey(this.ctx.instanceId));
+    const code = await sock.requestPairingCode(phone.replace(/^\+/, ""));
+    await this.status.publish({ type: "instance.pairing-code", instanceId: this.ctx.instanceId, code });
+  }
+
+  private connect(): void {
+    if (this.ended || !this.auth) return;
+    this.qrCount = 0;
+    const sock = makeWASocket({
+      auth: this.auth.state,
+      waWebSocketUrl: this.d.wsUrl,
+      logger: this.d.baileysLog,
+      browser: Browsers.ubuntu("Chrome"),
+      markOnlineOnConnect: false,
+      shouldSyncHistoryMessage: () => false,
+      syncFullHistory: false,
+      fetchAgent: this.d.fetchAgent,
+      qrTimeout: this.d.qrTimeoutMs,
+      // one retry counter per worker, shared by its sockets (whatsapp.md)
+      msgRetryCounterCache: this.d.msgRetryCounterCache as never,
+    });
+    this.sock = sock;
+    const auth = this.auth;
+    sock.ev.on("creds.update", () => {
+      auth.saveCreds().catch(() => {}); // logged loudly inside
+    });
+    sock.ev.on("connection.update", (u) => {
+      if (this.sock !== sock || this.ended) return;
+      if (u.qr) void this.onQr(u.qr);
+      if (u.connection === "open") void this.onOpen(sock);
+      if (u.receivedPendingNotifications) this.clearWatchdog();
+      if (u.connection === "close") {
+        const code = (u.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode;
+        void this.onClose(code);
+      }
+    });
+  }
+
+  private async onQr(qr: string) {
+    const lifetime = this.d.qrTimeoutMs ?? (this.qrCount === 0 ? 60_000 : 20_000);
+    this.qrCount++;
+    const expiresAt = new Date(Date.now() + lifetime).toISOString();
+    await this.status.set("QR", {});
+    // the QR string is a login secret for its lifetime: Redis and the location's channel only, never a log
+    await this.d.redis.set(qrKey(this.ctx.instanceId), JSON.stringify({ qr, expiresAt }), "PX", lifetime);
+    await this.status.publish({ type: "instance.qr", instanceId: this.ctx.instanceId, qr, expiresAt });
+    const pending = await this.d.redis.get(pairingRequestKey(this.ctx.instanceId));
+    if (pending && this.qrCount === 1) {
+      await this.requestPairingCode(pending).catch((err) => this.log.warn({ err }, "pairing code request failed"));
+    }
+  }
+
+  private async onOpen(sock: WASocket) {
+    this.failures = 0;
+    this.online = true;
+    await this.d.redis.del(qrKey(this.ctx.instanceId));
+    const me = sock.user?.id ?? this.auth?.state.creds.me?.id;
+    const phone = me ? jidDecode(me)?.user : undefined;
+    await this.status.set("ONLINE", { lastError: null, phone: phone ? `+${phone}` : undefined, waJid: me ? `${phone}@s.whatsapp.net` : undefined, connectedAt: new Date() });
+    this.clearWatchdog();
+    this.watchdog = setTimeout(() => {
+      // the event buffer can hang without ever flushing the offline batch: a fresh socket fixes it
+      this.log.warn({ after: this.d.watchdogMs }, "no receivedPendingNotifications after open; reconnecting");
+      this.restart();
+    }, this.d.watchdogMs);
+    this.watchdog.unref();
+    try {
+      this.d.hooks?.onOpen?.(this.ctx, sock);
+    } catch (err) {
+      this.log.warn({ err }, "onOpen hook failed");
+    }
+  }
+
+  private async onClose(code: number | undefined) {
+    this.markClosed();
+    const decision = decideOnClose(
+      { code, registered: this.auth?.isRegistered() ?? false, failures: this.failures, holdsLease: code === 440 ? await this.d.holdsLease(this.ctx.instanceId) : true },
+      this.d.backoff,
+    );
+    if (this.ended) return;
+    this.log.info({ code, action: decision.action, status: decision.status }, "socket closed");
+    if (decision.action === "reconnect") {
+      if (decision.countsAsFailure) this.failures++;
+      await this.status.set(decision.status, decision.lastError !== undefined ? { lastError: decision.lastError } : {});
+      this.reconnectTimer = setTimeout(() => this.connect(), decision.delayMs);
+      return;
+    }
+    void this.finish(false);
+    if (decision.wipe) await this.wipeAndMark(decision.status ?? "LOGGED_OUT", decision.lastError ?? null);
+    else if (decision.status) await this.status.set(decision.status, { lastError: decision.lastError ?? null, desiredStopped: decision.desiredStopped });
+    this.onEnded(this, decision.status ? "terminal" : "lease-lost");
+  }
+
+  private async wipeAndMark(status: InstanceStatusValue, lastError: string | null) {
+    await this.auth?.wipe().catch((err) => this.log.error({ err }, "wiping the WhatsApp session FAILED"));
+    await this.d.redis.del(qrKey(this.ctx.instanceId));
+    await this.status.set(status, { lastError, phone: null, waJid: null, desiredStopped: true });
+  }
+
+  private async finish(closeSocket = true): Promise<void> {
+    this.ended = true;
+    clearTimeout(this.reconnectTimer);
+    if (closeSocket) await this.closeSocket();
+    else this.markClosed();
+  }
+
+  private async closeSocket(): Promise<void> {
+    const sock = this.sock;
+    this.markClosed();
+    this.sock = undefined;
+    if (!sock) return;
+    // end() without an error: no logout, the session stays linked for the next owner
+    await Promise.race([sock.end(undefined).catch(() => {}), new Promise((r) => setTimeout(r, 3000).unref())]);
+  }
+
+  private markClosed() {
+    this.clearWatchdog();
+    if (this.online) {
+      this.online = false;
+      try {
+        this.d.hooks?.onClose?.(this.ctx);
+      } catch (err) {
+        this.log.warn({ err }, "onClose hook failed");
+      }
+    }
+  }
+
+  private clearWatchdog() {
+    clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+  }
+}

@@ -1,0 +1,222 @@
+import { WA_CERT_DETAILS, type WASocket } from "@whiskeysockets/baileys";
+import type { Agent } from "node:https";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Keyring } from "@/lib/crypto";
+import type { Db } from "@/lib/db";
+import { CONTROL_CHANNEL, parseControl, type ControlMessage } from "@/lib/instances/control";
+import { InstanceSession, type EndReason, type SessionDeps, type SocketHooks } from "./instance-session";
+import { Leases } from "./leases";
+import { memoryCache } from "./memory-cache";
+import { defaultBackoff, type BackoffOptions } from "./reconnect-policy";
+
+// Makes this worker's sockets match the desired state in Postgres: every instance with
+// desiredState RUNNING gets exactly one socket in the fleet, on whichever worker takes its lease.
+// Periodic scans are the truth (they recover from lost pub/sub messages and dead workers);
+// gw:control messages only make changes happen now instead of at the next scan.
+
+export type ManagerDeps = {
+  db: Db;
+  /** commands (leases, events, QR) */
+  redis: Redis;
+  /** a dedicated connection: a subscribed ioredis client cannot send other commands */
+  subscriber: Redis;
+  workerId: string;
+  leaseTtlMs: number;
+  wsUrl: string;
+  /** hex of a sandbox server's root key (WA_SANDBOX_ROOT_PUBLIC_KEY); unset = WhatsApp's own */
+  sandboxRootPublicKey?: string;
+  fetchAgent?: Agent;
+  keys?: Keyring;
+  log: Logger;
+  scanEveryMs?: number;
+  backoff?: BackoffOptions;
+  watchdogMs?: number;
+  qrTimeoutMs?: number;
+  hooks?: SocketHooks;
+};
+
+const MANAGERS_KEY = "gw:managers";
+
+export class SessionManager {
+  private sessions = new Map<string, InstanceSession>();
+  private lastRenewOk = new Map<string, number>();
+  private leases: Leases;
+  private timers: NodeJS.Timeout[] = [];
+  private running = false;
+  private scanning?: Promise<void>;
+  private log: Logger;
+  private sessionDeps: SessionDeps;
+
+  constructor(private d: ManagerDeps) {
+    this.log = d.log.child({ part: "wa-sessions", workerId: d.workerId });
+    this.leases = new Leases(d.redis, d.workerId, d.leaseTtlMs);
+    this.sessionDeps = {
+      db: d.db, redis: d.redis, log: this.log, baileysLog: baileysLogger(d.log), wsUrl: d.wsUrl,
+      fetchAgent: d.fetchAgent, keys: d.keys, backoff: d.backoff ?? defaultBackoff,
+      watchdogMs: d.watchdogMs ?? 30_000, qrTimeoutMs: d.qrTimeoutMs, msgRetryCounterCache: memoryCache(),
+      holdsLease: async (id) => (await this.leases.owner(id)) === d.workerId, hooks: d.hooks,
+    };
+  }
+
+  async start(): Promise<void> {
+    if (this.d.sandboxRootPublicKey) {
+      // process-wide: this worker talks to one sandbox server instead of WhatsApp (README of sandbox/whatsapp)
+      WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(this.d.sandboxRootPublicKey, "hex");
+    }
+    this.running = true;
+    this.d.subscriber.on("message", this.onMessage);
+    await this.d.subscriber.subscribe(CONTROL_CHANNEL);
+    await this.heartbeat();
+    const every = (ms: number, fn: () => Promise<void>) => {
+      const t = setInterval(() => void fn().catch((err) => this.log.warn({ err }, "periodic task failed")), ms);
+      this.timers.push(t);
+    };
+    every(Math.max(200, Math.floor(this.d.leaseTtlMs / 3)), () => this.renewAll());
+    every(this.d.scanEveryMs ?? 5000, () => this.scan());
+    await this.scan();
+  }
+
+  /** Graceful: close sockets WITHOUT logging out and release leases, so another worker takes over at once. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.d.subscriber.off("message", this.onMessage);
+    await this.d.subscriber.unsubscribe(CONTROL_CHANNEL).catch(() => {});
+    await this.scanning?.catch(() => {});
+    await Promise.all([...this.sessions.values()].map((s) => s.stop()));
+    await this.d.redis.zrem(MANAGERS_KEY, this.d.workerId).catch(() => {});
+  }
+
+  /** For the send loop and inbound handlers (worker/messaging): the live socket of an owned instance. */
+  socketFor = (instanceId: string): { sock: WASocket; online: boolean } | undefined => {
+    const s = this.sessions.get(instanceId);
+    const sock = s?.socket;
+    return s && sock ? { sock, online: s.online } : undefined;
+  };
+
+  owned(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** One pass of reconciliation; exposed so tests and control messages need not wait for the timer. */
+  scan(): Promise<void> {
+    this.scanning ??= this.doScan().finally(() => (this.scanning = undefined));
+    return this.scanning;
+  }
+
+  private async doScan() {
+    if (!this.running) return;
+    const rows = await this.d.db.instance.findMany({ where: { desiredState: "RUNNING" }, select: { id: true, locationId: true } });
+    const desired = new Set(rows.map((r) => r.id));
+    for (const [id, s] of this.sessions) {
+      if (!desired.has(id)) await s.stop({ status: "OFFLINE" });
+    }
+    const share = await this.fairShare(rows.length);
+    for (const r of shuffle(rows)) {
+      if (!this.running || this.sessions.size >= share) break;
+      if (!this.sessions.has(r.id)) await this.tryStart(r);
+    }
+  }
+
+  private async tryStart(r: { id: string; locationId: string }) {
+    if (!this.running || this.sessions.has(r.id)) return;
+    if (!(await this.leases.acquire(r.id))) return;
+    const s = new InstanceSession(this.sessionDeps, { instanceId: r.id, locationId: r.locationId }, this.onEnded);
+    this.sessions.set(r.id, s);
+    this.lastRenewOk.set(r.id, Date.now());
+    try {
+      await s.start();
+    } catch (err) {
+      this.log.error({ err, instanceId: r.id }, "WhatsApp session failed to start");
+      await s.stop();
+    }
+  }
+
+  private onEnded = (s: InstanceSession, reason: EndReason) => {
+    const id = s.ctx.instanceId;
+    if (this.sessions.get(id) !== s) return;
+    this.sessions.delete(id);
+    this.lastRenewOk.delete(id);
+    if (reason !== "lease-lost") void this.leases.release(id).catch((err) => this.log.warn({ err, instanceId: id }, "lease release failed"));
+  };
+
+  private async renewAll() {
+    await this.heartbeat();
+    await Promise.all([...this.sessions.entries()].map(async ([id, s]) => {
+      try {
+        if (await this.leases.renew(id)) return void this.lastRenewOk.set(id, Date.now());
+        this.log.warn({ instanceId: id }, "lease lost; closing the socket now");
+        s.abort();
+      } catch (err) {
+        // Redis unreachable: we cannot know whether the lease still stands; give up before it can expire
+        if (Date.now() - (this.lastRenewOk.get(id) ?? 0) > this.d.leaseTtlMs * 0.8) {
+          this.log.warn({ err, instanceId: id }, "lease not renewable in time; closing the socket");
+          s.abort();
+        }
+      }
+    }));
+  }
+
+  /** Live managers announce themselves; each takes at most its share (plus one) so load spreads. */
+  private async heartbeat() {
+    const now = Date.now();
+    await this.d.redis.multi().zadd(MANAGERS_KEY, now, this.d.workerId).zremrangebyscore(MANAGERS_KEY, 0, now - this.d.leaseTtlMs).exec();
+  }
+
+  private async fairShare(total: number): Promise<number> {
+    const live = Math.max(1, await this.d.redis.zcount(MANAGERS_KEY, Date.now() - this.d.leaseTtlMs, "+inf"));
+    return Math.ceil(total / live) + 1;
+  }
+
+  private onMessage = (channel: string, raw: string) => {
+    if (channel !== CONTROL_CHANNEL || !this.running) return;
+    const m = parseControl(raw);
+    if (!m) return void this.log.warn("malformed control message ignored");
+    this.handle(m).catch((err) => this.log.warn({ err, type: m.type }, "control message failed"));
+  };
+
+  private async handle(m: ControlMessage) {
+    if (m.type === "location.uninstalled") {
+      await this.d.db.instance.updateMany({ where: { locationId: m.locationId }, data: { desiredState: "STOPPED" } });
+      for (const s of this.sessions.values()) if (s.ctx.locationId === m.locationId) await s.stop({ status: "OFFLINE" });
+      return;
+    }
+    const s = this.sessions.get(m.instanceId);
+    if (s && s.ctx.locationId !== m.locationId) return; // never act on a mismatched tenant
+    switch (m.type) {
+      case "instance.stop":
+        return s?.stop({ status: "OFFLINE", lastError: null });
+      case "instance.logout":
+        return s?.logout();
+      case "instance.restart":
+        if (s) return s.restart();
+        return this.startIfDesired(m);
+      case "instance.pairing-code":
+        if (s) return s.requestPairingCode(m.phone);
+        return this.startIfDesired(m);
+      case "instance.start":
+        return this.startIfDesired(m);
+    }
+  }
+
+  private async startIfDesired(m: { instanceId: string; locationId: string }) {
+    const row = await this.d.db.instance.findFirst({ where: { id: m.instanceId, locationId: m.locationId, desiredState: "RUNNING" }, select: { id: true, locationId: true } });
+    if (row) await this.tryStart(row);
+  }
+}
+
+function baileysLogger(parent: Logger): Logger {
+  // Baileys logs payloads below warn; never go below warn, and stay silent when the parent is
+  return parent.child({ module: "baileys" }, { level: parent.levelVal > 40 ? parent.level : "warn" });
+}
+
+function shuffle<T>(a: T[]): T[] {
+  const out = [...a];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
