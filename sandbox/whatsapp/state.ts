@@ -1,6 +1,7 @@
 // Everything the simulator remembers, in memory. Kept deliberately small per linked device
 // (keys as packed buffers, no timers) so that one process holds thousands of them.
 import type { BinaryNode } from "@whiskeysockets/baileys";
+import { S_WHATSAPP_NET, unixNow } from "./sim";
 import { SignalAccount, type PreKeyBundle } from "./signal-account";
 
 export interface InboxMedia {
@@ -58,6 +59,7 @@ export interface Phone {
 }
 
 export const PRE_KEY_RECORD = 35;
+const LOW_PRE_KEYS = 4;
 const MAX_OFFLINE = 500;
 
 export class SimState {
@@ -114,6 +116,13 @@ export function takeDeviceBundle(d: LinkedDevice): PreKeyBundle {
     const rec = d.preKeys.subarray(d.preKeyCursor, d.preKeyCursor + PRE_KEY_RECORD);
     d.preKeyCursor += PRE_KEY_RECORD;
     bundle.preKey = { keyId: rec.readUIntBE(0, 3), publicKey: Buffer.from(rec.subarray(3)) };
+    // running low: WhatsApp tells the device, which uploads a fresh batch (MIN_PREKEY_COUNT is 5)
+    if (remainingPreKeys(d) === LOW_PRE_KEYS) {
+      d.live?.send({
+        tag: "notification", attrs: { from: S_WHATSAPP_NET, type: "encrypt", id: `prekey-low-${d.phone}-${d.id}-${d.preKeyCursor}`, t: unixNow() },
+        content: [{ tag: "count", attrs: { value: String(LOW_PRE_KEYS) } }],
+      });
+    }
   }
   return bundle;
 }

@@ -78,7 +78,7 @@ export function waitFor<K extends keyof BaileysEventMap>(
     };
     const timer = setTimeout(() => {
       sock.ev.off(event, handler);
-      reject(new Error(`timed out waiting for ${String(event)}`));
+      reject(new Error(`timed out after ${ms} ms waiting for ${String(event)}`));
     }, ms);
     sock.ev.on(event, handler);
   });
@@ -96,16 +96,17 @@ export async function control<T = unknown>(sim: WaSimulator, method: string, pat
 }
 
 /** Link a fresh client by QR and return it open, logged in with the stored creds. */
-export async function linkByQr(sim: WaSimulator, phone: string, auth = memoryAuth()): Promise<{ sock: WASocket; auth: MemoryAuth }> {
+export async function linkByQr(sim: WaSimulator, phone: string, auth = memoryAuth(), ms = 10_000): Promise<{ sock: WASocket; auth: MemoryAuth }> {
   await control(sim, "POST", "/__sandbox/phones", { phone });
   const first = connectClient(sim, auth);
-  const { qr } = await waitFor(first, "connection.update", (u) => !!u.qr);
-  const closed = waitFor(first, "connection.update", (u) => u.connection === "close");
+  const { qr } = await waitFor(first, "connection.update", (u) => !!u.qr, ms);
+  const closed = waitFor(first, "connection.update", (u) => u.connection === "close", ms);
   const scan = await control(sim, "POST", `/__sandbox/phones/${phone}/scan`, { qr });
   if (scan.status !== 200) throw new Error(`scan failed: ${JSON.stringify(scan.body)}`);
-  await closed;
+  const code = closeCode(await closed);
+  if (code !== 515) throw new Error(`expected the 515 restart after pairing, got ${code}`);
   const sock = connectClient(sim, auth);
-  await waitOpen(sock);
+  await waitOpen(sock, ms);
   return { sock, auth };
 }
 

@@ -16,7 +16,8 @@ export function answerUsync(sim: Sim, iq: BinaryNode): BinaryNode[] {
     const phone = sim.state.resolveUser(jidDecode(jid)?.user ?? "");
     const content: BinaryNode[] = [];
     if (wants("contact")) content.push({ tag: "contact", attrs: { type: phone && !phone.banned ? "in" : "out" } });
-    if (phone && wants("lid")) content.push({ tag: "lid", attrs: { val: `${phone.lid}@lid` } });
+    // a user asked for by LID already is one: the mapping is only news for a phone number
+    if (phone && wants("lid") && !jid.endsWith("@lid")) content.push({ tag: "lid", attrs: { val: `${phone.lid}@lid` } });
     if (phone && wants("devices")) content.push(devicesNode(phone));
     if (phone && wants("status")) content.push({ tag: "status", attrs: { t: "0" }, content: Buffer.from("Hey there! I am using WhatsApp.") });
     if (wants("disappearing_mode")) content.push({ tag: "disappearing_mode", attrs: { duration: "0", t: "0" } });

@@ -35,7 +35,8 @@ async function main() {
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < phones.length) {
       const i = next++;
-      const { sock, auth } = await linkByQr(sim, phones[i], memoryAuth());
+      // generous timeouts: on a small machine the clients, not the simulator, are the bottleneck
+      const { sock, auth } = await linkByQr(sim, phones[i], memoryAuth(), 60_000);
       auths[i] = auth;
       endClient(sock);
       if ((i + 1) % 100 === 0) process.stdout.write(`  linked ${i + 1} (${Math.round((Date.now() - t) / 1000)} s, simulator ${await rss()})\n`);
