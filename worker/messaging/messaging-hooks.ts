@@ -1,0 +1,81 @@
+import type { WASocket } from "@whiskeysockets/baileys";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Db } from "@/lib/db";
+import type { GhlJob } from "@/lib/queue/ghl-jobs";
+import { OUTBOUND_CHANNEL } from "@/lib/messages/outbound-signal";
+import { handleUpsert } from "./inbound-handler";
+import { OutboundSender, type SenderDeps } from "./outbound-sender";
+import { applyReceipts } from "./receipts";
+
+// Joins the message flows to the socket lifecycle: when a number's socket opens on this worker,
+// its send loop starts and its inbound/receipt events are handled; when it closes, both stop.
+export type SessionCtx = { instanceId: string; locationId: string };
+
+export function createMessaging(d: {
+  db: Db;
+  redis: Redis;
+  /** a dedicated connection for the outbound wake-up channel */
+  subscriber: Redis;
+  notifyGhl: (j: GhlJob) => Promise<unknown>;
+  log: Logger;
+  cfg: SenderDeps["cfg"];
+  pollMs?: number;
+}) {
+  const open = new Map<string, { sock: WASocket; ctx: SessionCtx }>();
+  const sender = new OutboundSender({
+    db: d.db, redis: d.redis, notifyGhl: d.notifyGhl, log: d.log.child({ part: "sender" }), cfg: d.cfg, pollMs: d.pollMs,
+    sockets: (id) => {
+      const s = open.get(id);
+      return s ? { sock: s.sock as never, online: true } : undefined;
+    },
+  });
+
+  const onWake = (channel: string, instanceId: string) => {
+    if (channel === OUTBOUND_CHANNEL) sender.wake(instanceId);
+  };
+
+  const hooks = {
+    onOpen(ctx: SessionCtx, sock: WASocket) {
+      open.set(ctx.instanceId, { sock, ctx });
+      sock.ev.on("messages.upsert", ({ messages, type }) => {
+        if (type !== "notify") return; // "append" is history
+        void groupsEnabled(d.db, ctx.instanceId).then((groups) =>
+          handleUpsert({ db: d.db, notifyGhl: d.notifyGhl, log: d.log }, { ...ctx, groups, sock: sock as never }, messages),
+        );
+      });
+      sock.ev.on("messages.update", (updates) => {
+        const receipts = updates
+          .filter((u) => u.key.fromMe && u.key.id && typeof u.update.status === "number")
+          .map((u) => ({ waMessageId: u.key.id!, status: u.update.status as number }));
+        if (receipts.length) {
+          void applyReceipts(d.db, ctx.instanceId, receipts, d.notifyGhl).catch((err) => d.log.warn({ err, ...ctx }, "receipts not applied"));
+        }
+      });
+      sender.start(ctx.instanceId);
+    },
+    onClose(ctx: SessionCtx) {
+      open.delete(ctx.instanceId);
+      sender.stop(ctx.instanceId);
+    },
+  };
+
+  return {
+    hooks,
+    sender,
+    async start() {
+      d.subscriber.on("message", onWake);
+      await d.subscriber.subscribe(OUTBOUND_CHANNEL);
+    },
+    async stop() {
+      sender.stopAll();
+      d.subscriber.off("message", onWake);
+      await d.subscriber.unsubscribe(OUTBOUND_CHANNEL).catch(() => {});
+    },
+  };
+}
+
+async function groupsEnabled(db: Db, instanceId: string): Promise<boolean> {
+  const i = await db.instance.findUnique({ where: { id: instanceId }, select: { settings: true } });
+  return (i?.settings as { groups?: unknown } | null)?.groups === true;
+}
