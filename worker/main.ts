@@ -1,11 +1,13 @@
+import { Agent } from "node:https";
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import { env, EnvError } from "@/lib/env";
 import { closeDb, db } from "@/lib/db";
-import { closeRedis, redis } from "@/lib/redis";
+import { blockingRedis, closeRedis, redis } from "@/lib/redis";
 import { logger } from "@/lib/log";
 import { startHeartbeat } from "./heartbeat";
 import { startWorkerHttp } from "./http-server";
+import { SessionManager } from "./whatsapp/session-manager";
 
 // The worker process: owns WhatsApp sockets (leases), queue consumers and GHL API calls.
 // Shutdown on SIGTERM/SIGINT: stop taking work, close sockets (keeping sessions), release leases.
@@ -29,6 +31,24 @@ async function main() {
   const stoppers: { name: string; stop: () => Promise<void> }[] = [];
   const heartbeat = startHeartbeat(redis(), workerId, () => ({ host: hostname() }));
   stoppers.push({ name: "heartbeat", stop: heartbeat.stop });
+
+  // WhatsApp sockets of the instances this worker leases; stopped before the heartbeat (stoppers
+  // run in reverse), closing sockets without logging out and releasing leases for a fast takeover
+  const waSubscriber = blockingRedis();
+  const sessions = new SessionManager({
+    db: db(), redis: redis(), subscriber: waSubscriber, workerId, leaseTtlMs: cfg.LEASE_TTL_MS,
+    wsUrl: cfg.WA_WEBSOCKET_URL, sandboxRootPublicKey: cfg.WA_SANDBOX_ROOT_PUBLIC_KEY || undefined,
+    fetchAgent: cfg.WA_SANDBOX_MEDIA_CA_PEM ? new Agent({ ca: cfg.WA_SANDBOX_MEDIA_CA_PEM }) : undefined,
+    log,
+  });
+  await sessions.start();
+  stoppers.push({
+    name: "whatsapp sessions",
+    stop: async () => {
+      await sessions.stop();
+      await waSubscriber.quit().catch(() => {});
+    },
+  });
 
   const http = await startWorkerHttp(cfg.WORKER_HTTP_PORT, {
     ready: async () => {

@@ -80,6 +80,8 @@ export class InstanceSession {
     if (this.ended) return;
     // wait for the close so that the next owner's login cannot overlap with this socket
     await this.finish();
+    // that socket's QR can no longer be scanned; the next owner publishes its own
+    await this.d.redis.del(qrKey(this.ctx.instanceId)).catch(() => {});
     if (opts.status) await this.status.set(opts.status, { lastError: opts.lastError ?? null });
     this.onEnded(this, "stopped");
   }
