@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { createInstanceSchema, instanceViewSchema } from "./instances-api";
 import { messageResponseSchema, outboundWebhookSchema, queuedResponseSchema, sendBodySchema } from "./schemas";
 
 // OpenAPI 3.1 for the direct API, generated from the same zod schemas the handlers parse with.
@@ -37,6 +38,13 @@ registerOp({ method: "get", path: "/api/messages/{id}", tag: "Messages", summary
 registerOp({ method: "post", path: "/api/ghl/outbound", tag: "GHL workflows", summary: "Send from a GHL workflow custom webhook ({{contact.phone}}, message)", body: outboundWebhookSchema, response: { status: 202, schema: queuedResponseSchema, description: "Queued" } });
 registerOp({ method: "post", path: "/api/ghl/inbound-test", tag: "GHL workflows", summary: "Local receiver that records what it is sent (testing without GHL)", body: z.record(z.string(), z.unknown()), response: { status: 201, description: "Recorded" } });
 registerOp({ method: "get", path: "/api/ghl/inbound-test", tag: "GHL workflows", summary: "The last 50 bodies the local receiver recorded", response: { status: 200, description: "Recorded bodies" } });
+
+const instanceResult = z.object({ ok: z.literal(true), instance: instanceViewSchema });
+registerOp({ method: "post", path: "/api/instances", tag: "Numbers", summary: "Create a number (201) or reinitialise an existing one (200); forceNew + confirm discards its session", body: createInstanceSchema, response: { status: 201, schema: instanceResult.extend({ created: z.boolean() }), description: "Created or reinitialised" } });
+registerOp({ method: "get", path: "/api/instances", tag: "Numbers", summary: "The location's numbers with their status", response: { status: 200, schema: z.object({ instances: z.array(instanceViewSchema) }), description: "Numbers" } });
+registerOp({ method: "get", path: "/api/wa/qr/{instanceId}", tag: "Numbers", summary: "Current QR (string and PNG data URL) or the connected state; starts a stopped number", params: ["instanceId"], response: { status: 200, description: "QR or connected state" } });
+registerOp({ method: "post", path: "/api/wa/reconnect/{instanceId}", tag: "Numbers", summary: "Restart the socket with the stored session (no new QR)", params: ["instanceId"], response: { status: 200, schema: instanceResult, description: "Restarting" } });
+registerOp({ method: "post", path: "/api/wa/clear/{instanceId}", tag: "Numbers", summary: "Log out and wipe the session; a new QR follows", params: ["instanceId"], response: { status: 200, schema: instanceResult, description: "Cleared" } });
 
 export function openApiDocument(serverUrl: string) {
   const paths: Record<string, Record<string, unknown>> = {};

@@ -81,16 +81,22 @@ describe("OutboundSender", () => {
   });
 
   it("keeps one number's backlog from delaying another", async () => {
-    for (let i = 0; i < 6; i++) await queue("+15550000002", `slow${i}`);
-    await queue("+15550000003", "fast", "wa-02");
-    sender.start("n2");
-    sender.wake("n1");
-    await until(() => sent.some((s) => s.content.text === "fast"));
-    const fastAt = sent.find((s) => s.content.text === "fast")!.at;
-    const slowDone = sent.filter((s) => String(s.content.text).startsWith("slow")).length;
-    expect(slowDone).toBeLessThan(6);
-    await until(() => sent.filter((s) => String(s.content.text).startsWith("slow")).length === 6);
-    expect(fastAt).toBeLessThan(sent[sent.length - 1].at);
+    cfg.TEXT_DELAY_MS = 400; // n1's six messages take >= 2 s; n2's one must not wait for them
+    try {
+      for (let i = 0; i < 6; i++) await queue("+15550000002", `slow${i}`);
+      await queue("+15550000003", "fast", "wa-02");
+      const t0 = Date.now();
+      sender.wake("n1");
+      sender.start("n2");
+      await until(() => sent.some((s) => s.content.text === "fast"));
+      const fastAt = sent.find((s) => s.content.text === "fast")!.at;
+      await until(() => sent.filter((s) => String(s.content.text).startsWith("slow")).length === 6);
+      const lastSlowAt = sent.filter((s) => String(s.content.text).startsWith("slow")).at(-1)!.at;
+      expect(lastSlowAt - t0).toBeGreaterThanOrEqual(5 * 400 - 10);
+      expect(fastAt - t0).toBeLessThan(1000);
+    } finally {
+      cfg.TEXT_DELAY_MS = 150;
+    }
   });
 
   it("re-sends under the same WhatsApp id after a failed attempt (no second copy with a new id)", async () => {

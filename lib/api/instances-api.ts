@@ -1,0 +1,69 @@
+import type { Redis } from "ioredis";
+import QRCode from "qrcode";
+import { z } from "zod";
+import type { Db } from "../db";
+import { conflict, notFound } from "../errors";
+import * as instances from "../instances/instances";
+import { instanceIdSchema } from "./schemas";
+
+// The seed gateway's instance endpoints, on top of lib/instances: numbers are addressed by their
+// name (`wa-01`) within the caller's location, answers keep the seed's field names.
+
+export const createInstanceSchema = z.object({
+  instanceId: instanceIdSchema,
+  phoneAlias: z.string().max(64).optional().describe("A label shown in the panel"),
+  forceNew: z.boolean().optional().describe("Discard the stored session and link again by QR (needs confirm)"),
+  confirm: z.string().optional().describe("With forceNew: the instanceId again, to confirm discarding the session"),
+});
+
+export const instanceViewSchema = z.object({
+  instanceId: z.string(),
+  id: z.string(),
+  status: z.enum(["QR", "CONNECTING", "ONLINE", "RECONNECTING", "OFFLINE", "LOGGED_OUT", "FAILED", "BANNED"]),
+  phone: z.string().nullable(),
+  phoneAlias: z.string().nullable(),
+  lastError: z.string().nullable(),
+  desiredState: z.enum(["RUNNING", "STOPPED"]),
+  connectedAt: z.string().nullable(),
+});
+
+type Row = Awaited<ReturnType<typeof instances.get>>;
+export function view(i: Row): z.infer<typeof instanceViewSchema> {
+  return {
+    instanceId: i.name, id: i.id, status: i.status, phone: i.phone, phoneAlias: i.alias, lastError: i.lastError,
+    desiredState: i.desiredState, connectedAt: i.connectedAt ? i.connectedAt.toISOString() : null,
+  };
+}
+
+export async function byName(db: Db, locationId: string, name: string) {
+  const n = instanceIdSchema.safeParse(name);
+  if (!n.success) throw notFound("no number with that instanceId in this location");
+  const row = await db.instance.findFirst({ where: { locationId, name: n.data }, select: { id: true } });
+  if (!row) throw notFound(`no number named ${n.data} in this location`);
+  return instances.get(db, locationId, row.id);
+}
+
+/** Create, or reinitialise an existing number (start it); forceNew discards its session. */
+export async function createOrInit(db: Db, redis: Redis, locationId: string, b: z.infer<typeof createInstanceSchema>) {
+  const existing = await db.instance.findFirst({ where: { locationId, name: b.instanceId }, select: { id: true } });
+  if (!existing) return { created: true, instance: view(await instances.create(db, redis, locationId, { name: b.instanceId, alias: b.phoneAlias ?? null })) };
+  if (b.phoneAlias !== undefined) await db.instance.updateMany({ where: { id: existing.id, locationId }, data: { alias: b.phoneAlias } });
+  if (b.forceNew) {
+    if (b.confirm !== b.instanceId) throw conflict(`forceNew discards the linked session of ${b.instanceId}; send "confirm": "${b.instanceId}" to proceed`);
+    await instances.requestLogout(db, redis, locationId, existing.id);
+  }
+  return { created: false, instance: view(await instances.setDesiredState(db, redis, locationId, existing.id, "RUNNING")) };
+}
+
+export async function qrOf(db: Db, redis: Redis, locationId: string, name: string) {
+  let i = await byName(db, locationId, name);
+  if (i.desiredState === "STOPPED") i = await instances.setDesiredState(db, redis, locationId, i.id, "RUNNING");
+  if (i.status === "ONLINE") return { instanceId: i.name, status: i.status, connected: true, phone: i.phone, qr: null, qrDataUrl: null };
+  const q = await instances.currentQr(db, redis, locationId, i.id);
+  return {
+    instanceId: i.name, status: i.status, connected: false, phone: null,
+    qr: q?.qr ?? null, expiresAt: q?.expiresAt ?? null,
+    qrDataUrl: q ? await QRCode.toDataURL(q.qr, { margin: 1, width: 320 }) : null,
+    ...(q ? {} : { hint: "No QR yet: the number is starting; ask again in a second (or watch the panel)" }),
+  };
+}
