@@ -41,6 +41,7 @@ export const envSchema = z
     GHL_WEBHOOK_PUBLIC_KEY_ED25519: z.string().default(""),
     GHL_WEBHOOK_PUBLIC_KEY_RSA: z.string().default(""),
     GHL_CONVERSATION_PROVIDER_ID: z.string().default(""),
+    GHL_DELIVERY_ALLOW_UNSIGNED: bool.default(false),
     PANEL_FRAME_ANCESTORS: z
       .string()
       .default("https://app.gohighlevel.com https://*.gohighlevel.com https://app.leadconnectorhq.com https://*.leadconnectorhq.com"),
