@@ -99,7 +99,9 @@ function pgKeyStore(d: Deps, isWiped: () => boolean): SignalKeyStore {
       if (rows.length) ops.push(db.waKey.createMany({ data: rows }));
       if (ops.length === 0) return;
       try {
-        await db.$transaction(ops);
+        // a burst of linking numbers (812 pre-keys each) can hold every pooled connection for a
+        // while: wait for one rather than lose the write
+        await db.$transaction(ops, { maxWait: 20_000, timeout: 30_000 });
       } catch (err) {
         // a lost key write turns into "Bad MAC" on some later message: this must be seen
         log.error({ err, instanceId, types: Object.keys(data), count: rows.length }, "WhatsApp signal key write FAILED");

@@ -152,8 +152,8 @@ export class InstanceSession {
       if (u.connection === "open") void this.onOpen(sock);
       if (u.receivedPendingNotifications) this.clearWatchdog();
       if (u.connection === "close") {
-        const code = (u.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode;
-        void this.onClose(code);
+        const err = u.lastDisconnect?.error as { message?: string; output?: { statusCode?: number } } | undefined;
+        void this.onClose(err?.output?.statusCode, err?.message === "QR refs attempts ended");
       }
     });
   }
@@ -193,10 +193,10 @@ export class InstanceSession {
     }
   }
 
-  private async onClose(code: number | undefined) {
+  private async onClose(code: number | undefined, qrRefsEnded: boolean) {
     this.markClosed();
     const decision = decideOnClose(
-      { code, registered: this.auth?.isRegistered() ?? false, failures: this.failures, holdsLease: code === 440 ? await this.d.holdsLease(this.ctx.instanceId) : true },
+      { code, qrRefsEnded, registered: this.auth?.isRegistered() ?? false, failures: this.failures, holdsLease: code === 440 ? await this.d.holdsLease(this.ctx.instanceId) : true },
       this.d.backoff,
     );
     if (this.ended) return;

@@ -24,7 +24,9 @@ describe("reconnect policy (whatsapp.md table)", () => {
   });
 
   it("408 before anything is linked is an expired QR: stop cleanly and let the panel ask for a new one", () => {
-    expect(decideOnClose(ctx({ code: 408, registered: false }), b)).toEqual({ action: "stop", status: "OFFLINE", lastError: QR_EXPIRED, desiredStopped: true, wipe: false });
+    expect(decideOnClose(ctx({ code: 408, registered: false, qrRefsEnded: true }), b)).toEqual({ action: "stop", status: "OFFLINE", lastError: QR_EXPIRED, desiredStopped: true, wipe: false });
+    // a connect timeout before any QR is only a transient failure
+    expect(decideOnClose(ctx({ code: 408, registered: false, qrRefsEnded: false }), b)).toMatchObject({ action: "reconnect" });
   });
 
   it("440 reconnects only while this worker holds the lease", () => {

@@ -7,6 +7,8 @@ export type CloseContext = {
   code: number | undefined;
   /** creds name a linked account: a 408 then is a lost connection, not an expired QR */
   registered: boolean;
+  /** Baileys ran out of QR refs (its 408 says "QR refs attempts ended"), as opposed to a connect timeout */
+  qrRefsEnded?: boolean;
   /** transient failures in a row before this one */
   failures: number;
   holdsLease: boolean;
@@ -35,7 +37,7 @@ export function decideOnClose(c: CloseContext, b: BackoffOptions = defaultBackof
       if (!c.holdsLease) return { action: "stop", desiredStopped: false, wipe: false };
       return transient(c, b, "connection replaced by another client");
     case 408:
-      if (!c.registered) return { action: "stop", status: "OFFLINE", lastError: QR_EXPIRED, desiredStopped: true, wipe: false };
+      if (!c.registered && c.qrRefsEnded) return { action: "stop", status: "OFFLINE", lastError: QR_EXPIRED, desiredStopped: true, wipe: false };
       return transient(c, b, "connection timed out");
     default:
       return transient(c, b, c.code ? `connection closed (${c.code})` : "connection closed");

@@ -40,6 +40,7 @@ const MANAGERS_KEY = "gw:managers";
 
 export class SessionManager {
   private sessions = new Map<string, InstanceSession>();
+  private claiming = new Set<string>();
   private lastRenewOk = new Map<string, number>();
   private leases: Leases;
   private timers: NodeJS.Timeout[] = [];
@@ -121,8 +122,18 @@ export class SessionManager {
   }
 
   private async tryStart(r: { id: string; locationId: string }) {
-    if (!this.running || this.sessions.has(r.id)) return;
-    if (!(await this.leases.acquire(r.id))) return;
+    // claimed synchronously: a scan and a control message racing here must not open two sockets
+    // (acquire() also succeeds for a lease this worker already holds)
+    if (!this.running || this.sessions.has(r.id) || this.claiming.has(r.id)) return;
+    this.claiming.add(r.id);
+    let got = false;
+    try {
+      got = await this.leases.acquire(r.id);
+    } finally {
+      this.claiming.delete(r.id);
+    }
+    if (!got) return;
+    if (!this.running) return void (await this.leases.release(r.id).catch(() => {}));
     const s = new InstanceSession(this.sessionDeps, { instanceId: r.id, locationId: r.locationId }, this.onEnded);
     this.sessions.set(r.id, s);
     this.lastRenewOk.set(r.id, Date.now());
@@ -203,7 +214,11 @@ export class SessionManager {
 
   private async startIfDesired(m: { instanceId: string; locationId: string }) {
     const row = await this.d.db.instance.findFirst({ where: { id: m.instanceId, locationId: m.locationId, desiredState: "RUNNING" }, select: { id: true, locationId: true } });
-    if (row) await this.tryStart(row);
+    if (!row) return;
+    // every worker hears the message: a full one leaves it to the others (or to its next scan)
+    const total = await this.d.db.instance.count({ where: { desiredState: "RUNNING" } });
+    if (this.sessions.size >= (await this.fairShare(total))) return;
+    await this.tryStart(row);
   }
 }
 
