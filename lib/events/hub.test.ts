@@ -1,0 +1,47 @@
+import { EventEmitter } from "node:events";
+import { describe, expect, it } from "vitest";
+import { EventHub, sseResponse } from "./hub";
+
+// A stand-in for the subscriber connection: records (un)subscriptions, emits messages.
+function fakeSub() {
+  const e = new EventEmitter() as EventEmitter & { subs: string[]; subscribe(c: string): Promise<void>; unsubscribe(c: string): Promise<void> };
+  e.subs = [];
+  e.subscribe = async (c) => void e.subs.push(c);
+  e.unsubscribe = async (c) => void (e.subs = e.subs.filter((x) => x !== c));
+  return e;
+}
+
+describe("EventHub", () => {
+  it("subscribes a channel once for many listeners and only while someone listens", async () => {
+    const sub = fakeSub();
+    const hub = new EventHub(sub as never);
+    const got: string[] = [];
+    const a = await hub.listen("gw:events:A", (m) => got.push(`a:${m}`));
+    const b = await hub.listen("gw:events:A", (m) => got.push(`b:${m}`));
+    expect(sub.subs).toEqual(["gw:events:A"]);
+    sub.emit("message", "gw:events:A", "1");
+    sub.emit("message", "gw:events:B", "other tenant");
+    expect(got).toEqual(["a:1", "b:1"]);
+    await a();
+    await b();
+    expect(sub.subs).toEqual([]);
+  });
+
+  it("streams a channel as server-sent events, filtered", async () => {
+    const sub = fakeSub();
+    const hub = new EventHub(sub as never);
+    const ac = new AbortController();
+    const res = sseResponse(hub, "gw:events:A", (m) => !m.includes("skip"), ac.signal);
+    expect(res.headers.get("content-type")).toMatch(/text\/event-stream/);
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toBe("retry: 3000\n\n");
+    await new Promise((r) => setTimeout(r, 10));
+    sub.emit("message", "gw:events:A", "skip me");
+    sub.emit("message", "gw:events:A", '{"type":"instance.status"}');
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: {"type":"instance.status"}\n\n');
+    ac.abort();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(hub.listenerCount("gw:events:A")).toBe(0);
+  });
+});
