@@ -52,7 +52,9 @@ export async function get(db: Db, locationId: string, id: string) {
 
 /** RUNNING: a worker opens (or keeps) the socket, showing a QR if unlinked. STOPPED: closed, session kept. */
 export async function setDesiredState(db: Db, redis: Redis, locationId: string, id: string, state: "RUNNING" | "STOPPED") {
-  const data = state === "RUNNING" ? { desiredState: state, lastError: null } : { desiredState: state };
+  // stopping a number no worker holds (e.g. an expired QR): nobody else will write its status
+  const unowned = state === "STOPPED" && (await redis.exists(leaseKey(id))) === 0;
+  const data = state === "RUNNING" ? { desiredState: state, lastError: null } : unowned ? { desiredState: state, status: "OFFLINE" as const } : { desiredState: state };
   const r = await db.instance.updateMany({ where: { id, locationId }, data });
   if (r.count === 0) throw notFound("instance not found");
   await publishControl(redis, { type: state === "RUNNING" ? "instance.start" : "instance.stop", instanceId: id, locationId });
