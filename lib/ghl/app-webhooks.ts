@@ -1,0 +1,69 @@
+import { z } from "zod";
+import { AppError, unauthorized } from "../errors";
+import { childLogger } from "../log";
+import { mintForInstall, recordInstallWebhook } from "../tenants/install";
+import { uninstallTenant } from "../tenants/uninstall";
+import type { Deps } from "./token-refresh";
+import { isStale, verifyWebhookSignature, type WebhookKeys } from "./webhook-verify";
+
+// The Default Webhook URL (ghl-platform.md §2). Order matters: signature over the raw bytes, then
+// freshness, then the webhookId receipt (the durable write that makes a replay a no-op), then the
+// tenant change. Anything unauthenticated is a 401 that touched nothing.
+
+const base = z.object({ webhookId: z.string().min(1).max(200).optional(), timestamp: z.string().optional() }).passthrough();
+const install = base.extend({
+  type: z.literal("INSTALL"), companyId: z.string().min(1), locationId: z.string().min(1).optional(), companyName: z.string().optional(),
+});
+const uninstall = base.extend({ type: z.literal("UNINSTALL"), companyId: z.string().min(1).optional(), locationId: z.string().min(1).optional() })
+  .refine((x) => x.companyId || x.locationId, "locationId or companyId is required");
+const other = base.extend({ type: z.string() });
+
+const RECEIPT_TTL_MS = 24 * 3600 * 1000;
+
+export type WebhookOutcome = { result: "accepted" | "ignored"; type: string; followUp?: () => Promise<void> };
+
+export async function acceptAppWebhook(d: Deps, keys: WebhookKeys, raw: Buffer, headers: Headers, now = Date.now()): Promise<WebhookOutcome> {
+  const sig = verifyWebhookSignature(raw, headers, keys);
+  if (!sig.ok) throw unauthorized(sig.reason === "missing" ? "the webhook is not signed" : "the webhook signature does not verify");
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw new AppError("bad_request", "the body is not valid JSON", 400);
+  }
+  const head = other.parse(json);
+  if (isStale(head.timestamp, now)) throw unauthorized("the webhook timestamp is outside the 5-minute window");
+  if (head.webhookId && !(await claimReceipt(d, head.webhookId, now))) throw unauthorized("this webhookId was already received");
+  const log = childLogger({ webhookId: head.webhookId, type: head.type, scheme: sig.scheme });
+
+  if (head.type === "INSTALL") {
+    const p = install.parse(json);
+    await recordInstallWebhook(d.db, p);
+    log.info({ companyId: p.companyId, locationId: p.locationId }, "INSTALL received");
+    return {
+      result: "accepted", type: "INSTALL",
+      // minting calls GHL: after the answer, never inside it; the client also mints lazily if this is lost
+      followUp: async () => {
+        const minted = await mintForInstall(d, p).catch((err) => (log.warn({ err }, "minting after INSTALL failed"), []));
+        if (minted.length) log.info({ minted }, "Location tokens minted after INSTALL");
+      },
+    };
+  }
+  if (head.type === "UNINSTALL") {
+    const p = uninstall.parse(json);
+    const ids = await uninstallTenant(d.db, d.redis, p);
+    log.info({ locationIds: ids, companyId: p.companyId }, "UNINSTALL processed");
+    return { result: "accepted", type: "UNINSTALL" };
+  }
+  return { result: "ignored", type: head.type };
+}
+
+async function claimReceipt(d: Deps, webhookId: string, now: number): Promise<boolean> {
+  try {
+    await d.db.webhookReceipt.create({ data: { id: `ghl-app:${webhookId}`, kind: "ghl-app", expiresAt: new Date(now + RECEIPT_TTL_MS) } });
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === "P2002") return false;
+    throw err;
+  }
+}

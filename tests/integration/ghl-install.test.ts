@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GET as installRoute } from "@/app/api/oauth/install/route";
+import { GET as callbackRoute } from "@/app/api/oauth/callback/route";
+import { POST as webhookRoute } from "@/app/api/ghl/webhooks/route";
+import { db } from "@/lib/db";
+import { ghlClient } from "@/lib/ghl/client";
+import { redis } from "@/lib/redis";
+import { readInstallReport } from "@/lib/tenants/install-report";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+import { consentOnMarketplace, startGhlHarness, waitUntil } from "./helpers/ghl-harness";
+
+const COMPANY = "SandboxAgency0000001";
+const SUNRISE = "SunriseDental0000001";
+const LOCS = [SUNRISE, "HarborRealty00000001", "MapleFitness00000001"];
+
+let h: Awaited<ReturnType<typeof startGhlHarness>>;
+beforeAll(async () => {
+  h = await startGhlHarness({
+    databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)),
+    routes: { "GET /api/oauth/install": installRoute, "GET /api/oauth/callback": callbackRoute, "POST /api/ghl/webhooks": webhookRoute },
+  });
+});
+afterAll(async () => h.close());
+
+const get = (url: string) => fetch(url, { redirect: "manual" });
+
+async function installVia(target: { locationId: string } | { companyId: string }) {
+  const start = await get(`${h.appUrl}/api/oauth/install`);
+  expect(start.status).toBe(302);
+  const callbackUrl = await consentOnMarketplace(start.headers.get("location")!, target);
+  const done = await get(callbackUrl);
+  return { callbackUrl, status: done.status, landing: new URL(done.headers.get("location")!) };
+}
+
+const tokensInSim = async (q: string) => (await h.control<{ validPairs: number }>("GET", `/tokens?${q}`)).body.validPairs;
+
+describe("install flow (app ↔ GHL simulator)", () => {
+  it("installs one location: state round-trip, code exchange, sealed tokens, a success page saying what was installed", async () => {
+    const { status, landing } = await installVia({ locationId: SUNRISE });
+    expect(status).toBe(303);
+    expect(landing.pathname).toBe("/installed");
+    const report = await readInstallReport(redis(), landing.searchParams.get("r")!);
+    expect(report).toMatchObject({ kind: "location", locations: [{ id: SUNRISE }] });
+
+    const row = await db().location.findUniqueOrThrow({ where: { id: SUNRISE } });
+    expect(row).toMatchObject({ installed: true, needsReinstall: false, companyId: COMPANY });
+    expect(row.accessTokenEnc).toMatch(/^v1\./);
+    expect(row.tokenExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 3600_000);
+    expect(await tokensInSim(`locationId=${SUNRISE}`)).toBe(1);
+    // the stored token works against GHL
+    const r = await ghlClient(SUNRISE)<{ contact: unknown }>("GET", `/contacts/search/duplicate?locationId=${SUNRISE}&number=%2B15550001111`);
+    expect(r).toHaveProperty("contact");
+  });
+
+  it("refuses a replayed callback (single-use state) and a state it never issued, storing nothing", async () => {
+    const before = await db().location.count();
+    const { callbackUrl } = await installVia({ locationId: "HarborRealty00000001" });
+    const again = await get(callbackUrl);
+    expect(new URL(again.headers.get("location")!).search).toBe("?error=state");
+    const forged = new URL(callbackUrl);
+    forged.searchParams.set("state", "x".repeat(32));
+    expect(new URL((await get(forged.toString())).headers.get("location")!).search).toBe("?error=state");
+    expect(await db().location.count()).toBe(before + 1);
+    // GHL refused nothing: only our state check stopped them (the code of a replay is spent anyway)
+    const denied = await get(`${h.appUrl}/api/oauth/callback?error=access_denied`);
+    expect(new URL(denied.headers.get("location")!).search).toBe("?error=denied");
+  });
+
+  it("bulk install of a company with 3 locations yields 3 working Location tokens and keeps the Company token", async () => {
+    const { landing } = await installVia({ companyId: COMPANY });
+    const report = await readInstallReport(redis(), landing.searchParams.get("r")!);
+    expect(report?.kind).toBe("company");
+    expect(report?.locations.map((l) => l.name).sort()).toEqual(["Harbor Realty", "Maple Fitness", "Sunrise Dental"]);
+
+    const company = await db().company.findUniqueOrThrow({ where: { id: COMPANY } });
+    expect(company.accessTokenEnc).toMatch(/^v1\./);
+    for (const id of LOCS) {
+      const r = await ghlClient(id)<{ contact: unknown }>("GET", `/contacts/search/duplicate?locationId=${id}&number=%2B15550002222`);
+      expect(r).toHaveProperty("contact");
+    }
+    const calls = (await h.control<{ calls: { locationId?: string; status: number }[] }>("GET", "/calls?path=/contacts/search/duplicate")).body.calls;
+    for (const id of LOCS) expect(calls.some((c) => c.locationId === id && c.status === 200)).toBe(true);
+  });
+
+  it("mints a Location token when GHL reports a later location of a bulk-installed company (INSTALL webhook)", async () => {
+    const created = await h.control<{ id: string }>("POST", "/locations", { name: "Ocean Bakery", companyId: COMPANY });
+    const id = created.body.id;
+    const row = await waitUntil(async () => {
+      const r = await db().location.findUnique({ where: { id } });
+      return r?.accessTokenEnc ? r : null;
+    });
+    expect(row).toMatchObject({ companyId: COMPANY, installed: true });
+    expect(await tokensInSim(`locationId=${id}`)).toBe(1);
+    const r = await ghlClient(id)<{ contact: unknown }>("GET", `/contacts/search/duplicate?locationId=${id}&number=%2B15550003333`);
+    expect(r).toHaveProperty("contact");
+  });
+});
