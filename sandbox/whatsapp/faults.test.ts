@@ -55,6 +55,9 @@ describe("faults: the client sees the disconnect code WhatsApp would send", () =
     [515, DisconnectReason.restartRequired],
     [440, DisconnectReason.connectionReplaced],
     [503, DisconnectReason.unavailableService],
+    // as stream errors alone (the device stays linked, so the same creds log in again)
+    [401, DisconnectReason.loggedOut],
+    [403, DisconnectReason.forbidden],
   ])("stream error %i → %i", async (code, expected) => {
     const c = closed(sock);
     await control(sim, "POST", "/__sandbox/faults", { phone: PHONE, kind: "stream-error", code });

@@ -52,6 +52,9 @@ export async function startWaSimulator(opts: WaSimulatorOptions = {}): Promise<W
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    // no keep-alive: a busy test process can reuse an idle connection just as the server times it
+    // out ("fetch failed"); a fresh loopback connection per control call costs nothing
+    res.setHeader("connection", "close");
     route(sim, req, res).catch((e: unknown) => {
       // never console.error: the tests treat it as a failure; a 500 tells the caller enough
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });

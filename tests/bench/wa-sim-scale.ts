@@ -10,8 +10,11 @@ import { connectClient, control, endClient, linkByQr, memoryAuth, waitOpen, type
 
 const [devices = 1000, concurrency = 20, openAtOnce = 200] = process.argv.slice(2).map(Number);
 
+let stopSimulator = () => {};
+
 async function main() {
   const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "sandbox/whatsapp/main.ts", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  stopSimulator = () => child.kill("SIGTERM");
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on("data", (d: Buffer) => {
       const m = /WhatsApp simulator (http:\/\/\S+)/.exec(d.toString());
@@ -71,5 +74,6 @@ async function main() {
 
 main().catch((e) => {
   process.stderr.write(`${e instanceof Error ? e.stack : e}\n`);
+  stopSimulator();
   process.exit(1);
 });
