@@ -1,0 +1,121 @@
+import { createSign, generateKeyPairSync, randomUUID, sign } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { POST as webhookRoute } from "@/app/api/ghl/webhooks/route";
+import { GET as panelLocation } from "@/app/api/panel/location/route";
+import { db } from "@/lib/db";
+import { CONTROL_CHANNEL } from "@/lib/instances/control";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+import { req } from "./helpers/app-env";
+import { startGhlHarness } from "./helpers/ghl-harness";
+import { identity, panelCookie } from "./helpers/panel-cookie";
+
+const COMPANY = "SandboxAgency0000001";
+let h: Awaited<ReturnType<typeof startGhlHarness>>;
+let sub: Redis;
+const published: string[] = [];
+
+beforeAll(async () => {
+  h = await startGhlHarness({ databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), routes: { "POST /api/ghl/webhooks": webhookRoute } });
+  sub = new Redis(`${process.env.TEST_REDIS_URL}/1`);
+  await sub.subscribe(CONTROL_CHANNEL);
+  sub.on("message", (_c, m) => published.push(m));
+});
+afterAll(async () => {
+  await sub.quit();
+  await h.close();
+});
+
+// A tenant with tokens, a linked WhatsApp number (creds + keys) and an API key.
+async function tenant(id: string) {
+  await db().company.upsert({ where: { id: COMPANY }, create: { id: COMPANY }, update: {} });
+  await db().location.create({ data: { id, companyId: COMPANY, name: id, accessTokenEnc: "v1.x.y.z.w", refreshTokenEnc: "v1.x.y.z.w", tokenExpiresAt: new Date(Date.now() + 3600_000) } });
+  const inst = await db().instance.create({ data: { locationId: id, name: "wa-01", status: "ONLINE" } });
+  await db().waCreds.create({ data: { instanceId: inst.id, dataEnc: "sealed" } });
+  await db().waKey.create({ data: { instanceId: inst.id, type: "pre-key", keyId: "1", valueEnc: "sealed" } });
+  return inst;
+}
+
+const body = (o: Record<string, unknown> = {}) =>
+  Buffer.from(JSON.stringify({ type: "UNINSTALL", appId: "6650f0aa11", timestamp: new Date().toISOString(), webhookId: randomUUID(), ...o }));
+const edSig = (raw: Buffer, key = h.ghl.config.privateKeys.ed25519) => sign(null, raw, key).toString("base64");
+const rsaSig = (raw: Buffer) => createSign("SHA256").update(raw).end().sign(h.ghl.config.privateKeys.rsa, "base64");
+const post = (raw: Buffer, headers: Record<string, string>) =>
+  webhookRoute(req("/api/ghl/webhooks", { method: "POST", body: raw, headers: { "content-type": "application/json", ...headers } }), { params: Promise.resolve({}) });
+const untouched = async (id: string) => {
+  const l = await db().location.findUniqueOrThrow({ where: { id } });
+  return l.installed && l.accessTokenEnc !== null && (await db().waKey.count({ where: { instance: { locationId: id } } })) === 1;
+};
+
+describe("POST /api/ghl/webhooks", () => {
+  it("UNINSTALL signed with Ed25519: tokens and WhatsApp keys gone, sockets told to stop, audit kept, panel refuses", async () => {
+    const inst = await tenant("LocUninstallEd");
+    const cookie = await panelCookie(identity({ locationId: "LocUninstallEd", companyId: COMPANY }));
+    expect((await panelLocation(req("/api/panel/location", { headers: { cookie } }), { params: Promise.resolve({}) })).status).toBe(200);
+
+    const raw = body({ locationId: "LocUninstallEd" });
+    const r = await post(raw, { "x-ghl-signature": edSig(raw) });
+    expect(r.status).toBe(200);
+    const loc = await db().location.findUniqueOrThrow({ where: { id: "LocUninstallEd" } });
+    expect(loc).toMatchObject({ installed: false, accessTokenEnc: null, refreshTokenEnc: null, tokenExpiresAt: null });
+    expect(await db().waCreds.count({ where: { instanceId: inst.id } })).toBe(0);
+    expect(await db().waKey.count({ where: { instanceId: inst.id } })).toBe(0);
+    expect((await db().instance.findUniqueOrThrow({ where: { id: inst.id } })).desiredState).toBe("STOPPED");
+    expect(await db().auditEvent.count({ where: { locationId: "LocUninstallEd", action: "app.uninstalled" } })).toBe(1);
+    await expect.poll(() => published.map((m) => JSON.parse(m))).toContainEqual({ type: "location.uninstalled", locationId: "LocUninstallEd" });
+
+    const refused = await panelLocation(req("/api/panel/location", { headers: { cookie } }), { params: Promise.resolve({}) });
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).error.code).toBe("not_installed");
+  });
+
+  it("UNINSTALL signed with the legacy RSA key is accepted", async () => {
+    await tenant("LocUninstallRsa");
+    const raw = body({ locationId: "LocUninstallRsa" });
+    expect((await post(raw, { "x-wh-signature": rsaSig(raw) })).status).toBe(200);
+    expect((await db().location.findUniqueOrThrow({ where: { id: "LocUninstallRsa" } })).installed).toBe(false);
+  });
+
+  it("forged, unsigned, stale and replayed calls get 401 and change nothing", async () => {
+    await tenant("LocTarget");
+    const receipts = await db().webhookReceipt.count();
+    const forger = generateKeyPairSync("ed25519").privateKey;
+    const raw = body({ locationId: "LocTarget" });
+    const cases: [string, Buffer, Record<string, string>][] = [
+      ["forged Ed25519", raw, { "x-ghl-signature": sign(null, raw, forger).toString("base64") }],
+      ["forged RSA", raw, { "x-wh-signature": Buffer.alloc(256, 7).toString("base64") }],
+      ["body altered after signing", Buffer.from(raw.toString().replace("LocTarget", "LocTarget ")), { "x-ghl-signature": edSig(raw) }],
+      ["unsigned", raw, {}],
+    ];
+    const stale = body({ locationId: "LocTarget", timestamp: new Date(Date.now() - 6 * 60_000).toISOString() });
+    cases.push(["stale (6 minutes old)", stale, { "x-ghl-signature": edSig(stale) }]);
+    for (const [name, b, headers] of cases) {
+      const r = await post(b, headers);
+      expect(r.status, name).toBe(401);
+      expect((await r.json()).error.code, name).toBe("unauthorized");
+      expect(await untouched("LocTarget"), name).toBe(true);
+    }
+    expect(await db().webhookReceipt.count()).toBe(receipts); // a rejected call leaves no receipt behind
+  });
+
+  it("a replayed webhookId gets 401 and does not undo a reinstall", async () => {
+    await tenant("LocReplay");
+    const raw = body({ locationId: "LocReplay" });
+    const headers = { "x-ghl-signature": edSig(raw) };
+    expect((await post(raw, headers)).status).toBe(200);
+    // the tenant comes back; an attacker replays the captured uninstall within the 5 minutes
+    await db().location.update({ where: { id: "LocReplay" }, data: { installed: true, accessTokenEnc: "v1.a.b.c.d", uninstalledAt: null } });
+    const again = await post(raw, headers);
+    expect(again.status).toBe(401);
+    expect((await db().location.findUniqueOrThrow({ where: { id: "LocReplay" } })).installed).toBe(true);
+  });
+
+  it("the simulator's own signed UNINSTALL for a company reaches the app and clears every location of it", async () => {
+    await tenant("LocCo1");
+    await tenant("LocCo2");
+    const r = await h.control<{ deliveryStatus: number }>("POST", "/webhooks/uninstall", { companyId: COMPANY });
+    expect(r.body.deliveryStatus).toBe(200);
+    for (const id of ["LocCo1", "LocCo2"]) expect((await db().location.findUniqueOrThrow({ where: { id } })).installed).toBe(false);
+    expect((await db().company.findUniqueOrThrow({ where: { id: COMPANY } })).installed).toBe(false);
+  });
+});
