@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { instanceActionSchema, pairingBodySchema } from "./instance-actions";
 import { createInstanceSchema, instanceViewSchema } from "./instances-api";
 import { messageResponseSchema, outboundWebhookSchema, queuedResponseSchema, sendBodySchema } from "./schemas";
 
@@ -45,6 +46,12 @@ registerOp({ method: "get", path: "/api/instances", tag: "Numbers", summary: "Th
 registerOp({ method: "get", path: "/api/wa/qr/{instanceId}", tag: "Numbers", summary: "Current QR (string and PNG data URL) or the connected state; starts a stopped number", params: ["instanceId"], response: { status: 200, description: "QR or connected state" } });
 registerOp({ method: "post", path: "/api/wa/reconnect/{instanceId}", tag: "Numbers", summary: "Restart the socket with the stored session (no new QR)", params: ["instanceId"], response: { status: 200, schema: instanceResult, description: "Restarting" } });
 registerOp({ method: "post", path: "/api/wa/clear/{instanceId}", tag: "Numbers", summary: "Log out and wipe the session; a new QR follows", params: ["instanceId"], response: { status: 200, schema: instanceResult, description: "Cleared" } });
+
+registerOp({ method: "get", path: "/api/instances/{id}", tag: "Numbers", summary: "One number by id", params: ["id"], response: { status: 200, schema: z.object({ instance: instanceViewSchema }), description: "The number" } });
+registerOp({ method: "delete", path: "/api/instances/{id}", tag: "Numbers", summary: "Log out and delete a number (its messages are kept)", params: ["id"], response: { status: 200, description: "Deleted" } });
+registerOp({ method: "post", path: "/api/instances/{id}/{action}", tag: "Numbers", summary: `Act on a number: ${instanceActionSchema.options.join(", ")} (pairing-code takes {phone})`, params: ["id", "action"], body: pairingBodySchema.partial(), response: { status: 200, schema: instanceResult, description: "Done" } });
+registerOp({ method: "get", path: "/api/instances/{id}/events", tag: "Live events", summary: "Server-sent events of one number: instance.status, instance.qr, instance.pairing-code", params: ["id"], response: { status: 200, description: "text/event-stream" } });
+registerOp({ method: "get", path: "/api/events", tag: "Live events", summary: "Server-sent events of every number of the location", response: { status: 200, description: "text/event-stream" } });
 
 export function openApiDocument(serverUrl: string) {
   const paths: Record<string, Record<string, unknown>> = {};

@@ -1,19 +1,23 @@
-import { withApiKey } from "@/lib/api-keys/with-api-key";
 import { createInstanceSchema, createOrInit, view } from "@/lib/api/instances-api";
 import { db } from "@/lib/db";
 import { jsonBody } from "@/lib/http/handler";
+import { withTenant } from "@/lib/http/with-tenant";
 import { list } from "@/lib/instances/instances";
 import { redis } from "@/lib/redis";
+import { parseLocationSettings } from "@/lib/tenants/settings";
 
 export const dynamic = "force-dynamic";
 
 // POST /api/instances — create a number (or reinitialise it); GET — the location's numbers.
-export const POST = withApiKey(async (req, auth) => {
+// API key or panel session.
+export const POST = withTenant(async (req, auth) => {
   const b = createInstanceSchema.parse(await jsonBody(req));
   const r = await createOrInit(db(), redis(), auth.locationId, b);
+  await db().auditEvent.create({ data: { locationId: auth.locationId, actor: auth.actor, action: r.created ? "instance.created" : "instance.reinitialised", detail: { name: b.instanceId, forceNew: !!b.forceNew } } });
   return Response.json({ ok: true, ...r }, { status: r.created ? 201 : 200 });
 });
 
-export const GET = withApiKey(async (_req, auth) => {
-  return Response.json({ instances: (await list(db(), auth.locationId)).map(view) });
+export const GET = withTenant(async (_req, auth) => {
+  const [rows, loc] = await Promise.all([list(db(), auth.locationId), db().location.findUnique({ where: { id: auth.locationId }, select: { settings: true } })]);
+  return Response.json({ instances: rows.map(view), defaultInstanceId: parseLocationSettings(loc?.settings).defaultInstanceId });
 });

@@ -1,0 +1,18 @@
+import { instanceActionSchema, runInstanceAction } from "@/lib/api/instance-actions";
+import { view } from "@/lib/api/instances-api";
+import { db } from "@/lib/db";
+import { notFound } from "@/lib/errors";
+import { jsonBody } from "@/lib/http/handler";
+import { withTenant } from "@/lib/http/with-tenant";
+import { redis } from "@/lib/redis";
+
+export const dynamic = "force-dynamic";
+
+// POST /api/instances/:id/{start|stop|restart|logout|pairing-code|default}
+export const POST = withTenant<{ id: string; action: string }>(async (req, auth, p) => {
+  const action = instanceActionSchema.safeParse(p.action);
+  if (!action.success) throw notFound(`no action ${p.action}`);
+  const i = await runInstanceAction(db(), redis(), auth.locationId, p.id, action.data, await jsonBody(req));
+  await db().auditEvent.create({ data: { locationId: auth.locationId, actor: auth.actor, action: `instance.${action.data}`, detail: { instanceId: p.id } } });
+  return Response.json({ ok: true, instance: view(i) });
+});

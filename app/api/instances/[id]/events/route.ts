@@ -1,0 +1,14 @@
+import { db } from "@/lib/db";
+import { eventHub, sseResponse } from "@/lib/events/hub";
+import { withTenant } from "@/lib/http/with-tenant";
+import { eventsChannel } from "@/lib/instances/events";
+import { get } from "@/lib/instances/instances";
+
+export const dynamic = "force-dynamic";
+
+// GET /api/instances/:id/events — live status/QR/pairing-code events of one number (SSE).
+export const GET = withTenant<{ id: string }>(async (req, auth, p) => {
+  await get(db(), auth.locationId, p.id); // 404 for another tenant's id
+  const mine = `"instanceId":"${p.id}"`;
+  return sseResponse(eventHub(), eventsChannel(auth.locationId), (m) => m.includes(mine), req.signal);
+});

@@ -1,0 +1,28 @@
+import { db } from "../db";
+import { unauthorized } from "../errors";
+import { authenticateApiKey, presentedKey } from "../api-keys/api-keys";
+import { panelSessionFrom, sessionCookieFrom } from "../auth/panel-session";
+import { AppError } from "../errors";
+import { handle, type RouteContext } from "./handler";
+
+// Routes used both by the panel (session cookie) and by integrations (API key). An API key, when
+// presented, decides; otherwise the panel session does. Either way the handler gets exactly one
+// location and must scope everything to it.
+export type TenantAuth = { locationId: string; via: "api-key" | "panel"; actor: string; requestId: string };
+
+export function withTenant<P = Record<string, string>>(fn: (req: Request, auth: TenantAuth, params: P) => Promise<Response>) {
+  return handle<P>(async (req, ctx: RouteContext<P> & { requestId: string }) => {
+    const key = presentedKey(req.headers);
+    if (key) {
+      const a = await authenticateApiKey(db(), key);
+      if (!a) throw unauthorized("this API key is not valid (revoked, mistyped, or its location was uninstalled)");
+      return fn(req, { locationId: a.locationId, via: "api-key", actor: `api-key:${a.keyId}`, requestId: ctx.requestId }, await ctx.params);
+    }
+    const s = await panelSessionFrom(sessionCookieFrom(req.headers.get("cookie")));
+    if (!s.ok) {
+      if (s.reason === "not_installed") throw new AppError("not_installed", "the app is no longer installed for this location", 403);
+      throw unauthorized("send an API key (x-api-key) or open the panel from GoHighLevel");
+    }
+    return fn(req, { locationId: s.identity.locationId, via: "panel", actor: `user:${s.identity.userId}`, requestId: ctx.requestId }, await ctx.params);
+  });
+}
