@@ -41,7 +41,7 @@ const body = (o: Record<string, unknown> = {}) =>
 const edSig = (raw: Buffer, key = h.ghl.config.privateKeys.ed25519) => sign(null, raw, key).toString("base64");
 const rsaSig = (raw: Buffer) => createSign("SHA256").update(raw).end().sign(h.ghl.config.privateKeys.rsa, "base64");
 const post = (raw: Buffer, headers: Record<string, string>) =>
-  webhookRoute(req("/api/ghl/webhooks", { method: "POST", body: raw, headers: { "content-type": "application/json", ...headers } }), { params: Promise.resolve({}) });
+  webhookRoute(req("/api/ghl/webhooks", { method: "POST", body: new Uint8Array(raw), headers: { "content-type": "application/json", ...headers } }), { params: Promise.resolve({}) });
 const untouched = async (id: string) => {
   const l = await db().location.findUniqueOrThrow({ where: { id } });
   return l.installed && l.accessTokenEnc !== null && (await db().waKey.count({ where: { instance: { locationId: id } } })) === 1;

@@ -1,0 +1,52 @@
+import { currentPanelSession } from "@/lib/auth/panel-page-session";
+import { switchableLocations } from "@/lib/auth/panel-identity";
+import { db } from "@/lib/db";
+import { requestMessages } from "@/lib/i18n/request-locale";
+import { LocationSwitcher } from "./location-switcher";
+
+export const dynamic = "force-dynamic";
+
+type Search = Promise<{ lang?: string }>;
+
+// The panel shell: the session's location, a switcher for agency users, and the numbers area
+// (empty until the numbers UI lands here).
+export default async function PanelHome({ searchParams }: { searchParams: Search }) {
+  const { lang } = await searchParams;
+  const { locale, t } = await requestMessages(lang);
+  const s = await currentPanelSession();
+  if (!s.ok) {
+    const msg = s.reason === "not_installed" ? t["err.not_installed"] : t["err.expired"];
+    return (
+      <main lang={locale} className="mx-auto max-w-3xl p-6">
+        <section role="alert" className="rounded border border-amber-300 bg-amber-50 p-4">
+          <h1 className="font-semibold text-amber-900">{t["err.title"]}</h1>
+          <p className="mt-2 text-amber-900" data-reason={s.reason}>{msg}</p>
+        </section>
+      </main>
+    );
+  }
+  const { identity } = s;
+  const locations = await switchableLocations(db(), identity);
+  const current = locations.find((l) => l.id === identity.locationId);
+  return (
+    <main lang={locale} className="mx-auto max-w-3xl p-6">
+      <header className="flex flex-wrap items-center justify-between gap-3 border-b pb-4">
+        <div>
+          <p className="text-xs uppercase tracking-wide text-slate-500">{t["panel.location"]}</p>
+          <h1 className="text-xl font-semibold" data-testid="location-name">{current?.name ?? identity.locationId}</h1>
+        </div>
+        {identity.agency && locations.length > 1 && (
+          <LocationSwitcher label={t["panel.switch"]} current={identity.locationId} locations={locations.map((l) => ({ id: l.id, name: l.name ?? l.id }))} />
+        )}
+      </header>
+      <section className="mt-6">
+        <h2 className="text-lg font-medium">{t["panel.title"]}</h2>
+        <div className="mt-4 rounded border border-dashed border-slate-300 bg-white p-8 text-center">
+          <p className="font-medium">{t["panel.empty.title"]}</p>
+          <p className="mt-2 text-sm text-slate-600">{t["panel.empty.body"]}</p>
+        </div>
+      </section>
+      <p className="mt-6 text-xs text-slate-400">{t["panel.signedInAs"]} {identity.userName ?? identity.email ?? identity.userId}</p>
+    </main>
+  );
+}
