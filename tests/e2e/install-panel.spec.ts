@@ -1,0 +1,75 @@
+import { expect, test, type Page } from "@playwright/test";
+
+// The whole product path a GHL agency walks, in Chromium, against the sandbox: Marketplace →
+// Install → callback → success page → the location's custom page in GHL → the panel in its iframe.
+const APP = () => process.env.E2E_APP_URL!;
+const GHL = () => process.env.E2E_GHL_URL!;
+const COMPANY = "SandboxAgency0000001";
+const SUNRISE = "SunriseDental0000001";
+const HARBOR = "HarborRealty00000001";
+
+async function installFromMarketplace(page: Page, button: string, heading = "Installed") {
+  await page.goto(`${APP()}/api/oauth/install`);
+  await expect(page).toHaveURL(/\/v2\/oauth\/chooselocation/);
+  await page.locator(button).click();
+  await expect(page).toHaveURL(/\/installed\?r=/);
+  await expect(page.getByRole("heading", { name: heading })).toBeVisible();
+}
+
+const panelIn = (page: Page) => page.frameLocator("iframe#app");
+
+test("install for one location, then its custom page in GHL shows the panel for that location", async ({ page, request }) => {
+  await installFromMarketplace(page, `button[data-location-id="${SUNRISE}"]`);
+  await expect(page.getByLabel("installed locations")).toContainText(SUNRISE);
+
+  await page.goto(`${GHL()}/location/${SUNRISE}/custom-page`);
+  const panel = panelIn(page);
+  // GET /locations/{id} gives a location-level install its name; until the simulator serves it, the id
+  const nameServed = (await request.get(`${GHL()}/locations/${SUNRISE}`)).status() !== 404;
+  await expect(panel.getByTestId("location-name")).toHaveText(nameServed ? "Sunrise Dental" : SUNRISE);
+  await expect(panel.getByText("No WhatsApp numbers yet")).toBeVisible();
+  await expect(page.locator("#log")).toContainText("answered REQUEST_USER_DATA");
+});
+
+test("bulk install names every location; the panel follows the frame's location and speaks the browser's language", async ({ browser }) => {
+  const context = await browser.newContext({ locale: "es-ES" });
+  const page = await context.newPage();
+  // the success page already speaks the browser's Spanish
+  await installFromMarketplace(page, `button[data-company-id="${COMPANY}"]`, "Instalada");
+  await expect(page.getByLabel("installed locations")).toContainText("Harbor Realty");
+  await expect(page.getByLabel("installed locations")).toContainText("Maple Fitness");
+
+  await page.goto(`${GHL()}/location/${HARBOR}/custom-page`);
+  await expect(panelIn(page).getByTestId("location-name")).toHaveText("Harbor Realty");
+  await expect(panelIn(page).getByText("Aún no hay números de WhatsApp")).toBeVisible();
+  // same browser, another location's frame: the handshake re-runs, no stale tenant
+  await page.goto(`${GHL()}/location/${SUNRISE}/custom-page`);
+  await expect(panelIn(page).getByTestId("location-name")).toHaveText("Sunrise Dental");
+  await context.close();
+});
+
+test("the session cookie is SameSite=None; Secure; Partitioned, the panel is frameable only by GHL, and uninstall closes it", async ({ page, request }) => {
+  const signIn = page.waitForResponse((r) => r.url().includes("/api/auth/callback/ghl-sso"));
+  await page.goto(`${GHL()}/location/${HARBOR}/custom-page`);
+  const setCookie = (await (await signIn).allHeaders())["set-cookie"] ?? "";
+  expect(setCookie).toMatch(/gw\.panel-session=[^\n]*SameSite=None[^\n]*Partitioned/i);
+  expect(setCookie).toMatch(/gw\.panel-session=[^\n]*Secure/i);
+  await expect(panelIn(page).getByTestId("location-name")).toHaveText("Harbor Realty");
+  // partitioned: stored under GHL's top-level site, so looked up without a URL filter
+  const cookie = (await page.context().cookies()).find((c) => c.name === "gw.panel-session");
+  expect(cookie).toMatchObject({ sameSite: "None", secure: true, httpOnly: true });
+  const res = await request.get(`${APP()}/panel`);
+  expect(res.headers()["content-security-policy"]).toContain(`frame-ancestors 'self' ${GHL()}`);
+  expect(res.headers()["x-frame-options"]).toBeUndefined();
+
+  const un = await request.post(`${GHL()}/__sandbox/webhooks/uninstall`, { data: { locationId: HARBOR } });
+  expect((await un.json()).deliveryStatus).toBe(200);
+  await page.reload();
+  await expect(panelIn(page).getByText(/not installed for this location/)).toBeVisible();
+  await expect(panelIn(page).getByTestId("location-name")).toHaveCount(0);
+});
+
+test("opened outside GHL, the panel explains instead of crashing", async ({ page }) => {
+  await page.goto(`${APP()}/panel`);
+  await expect(page.getByText("Open this page from the app's menu inside GoHighLevel.")).toBeVisible();
+});
