@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z, ZodError } from "zod";
 import { AppError, unauthorized } from "../errors";
 import { childLogger } from "../log";
 import { mintForInstall, recordInstallWebhook } from "../tenants/install";
@@ -19,6 +19,7 @@ const uninstall = base.extend({ type: z.literal("UNINSTALL"), companyId: z.strin
 const other = base.extend({ type: z.string() });
 
 const RECEIPT_TTL_MS = 24 * 3600 * 1000;
+const receiptId = (webhookId: string) => `ghl-app:${webhookId}`;
 
 export type WebhookOutcome = { result: "accepted" | "ignored"; type: string; followUp?: () => Promise<void> };
 
@@ -34,7 +35,20 @@ export async function acceptAppWebhook(d: Deps, keys: WebhookKeys, raw: Buffer, 
   const head = other.parse(json);
   if (isStale(head.timestamp, now)) throw unauthorized("the webhook timestamp is outside the 5-minute window");
   if (head.webhookId && !(await claimReceipt(d, head.webhookId, now))) throw unauthorized("this webhookId was already received");
-  const log = childLogger({ webhookId: head.webhookId, type: head.type, scheme: sig.scheme });
+  try {
+    return await apply(d, head, json, sig.scheme);
+  } catch (err) {
+    if (err instanceof AppError || err instanceof ZodError) throw err;
+    // GHL retries an app webhook only on 429: a failure of ours (database down…) asks for a retry,
+    // and forgets the receipt so that the retry is not taken for a replay
+    if (head.webhookId) await d.db.webhookReceipt.deleteMany({ where: { id: receiptId(head.webhookId) } }).catch(() => {});
+    childLogger({ webhookId: head.webhookId, type: head.type }).warn({ err }, "webhook not applied; asking GHL to retry");
+    throw new AppError("rate_limited", "temporarily unable to apply the webhook; retry later", 429);
+  }
+}
+
+async function apply(d: Deps, head: z.infer<typeof other>, json: unknown, scheme: string): Promise<WebhookOutcome> {
+  const log = childLogger({ webhookId: head.webhookId, type: head.type, scheme });
 
   if (head.type === "INSTALL") {
     const p = install.parse(json);
@@ -60,7 +74,7 @@ export async function acceptAppWebhook(d: Deps, keys: WebhookKeys, raw: Buffer, 
 
 async function claimReceipt(d: Deps, webhookId: string, now: number): Promise<boolean> {
   try {
-    await d.db.webhookReceipt.create({ data: { id: `ghl-app:${webhookId}`, kind: "ghl-app", expiresAt: new Date(now + RECEIPT_TTL_MS) } });
+    await d.db.webhookReceipt.create({ data: { id: receiptId(webhookId), kind: "ghl-app", expiresAt: new Date(now + RECEIPT_TTL_MS) } });
     return true;
   } catch (err) {
     if ((err as { code?: string }).code === "P2002") return false;

@@ -4,7 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POST as webhookRoute } from "@/app/api/ghl/webhooks/route";
 import { GET as panelLocation } from "@/app/api/panel/location/route";
 import { db } from "@/lib/db";
+import { acceptAppWebhook } from "@/lib/ghl/app-webhooks";
+import { webhookKeys } from "@/lib/ghl/webhook-verify";
 import { CONTROL_CHANNEL } from "@/lib/instances/control";
+import { redis } from "@/lib/redis";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { req } from "./helpers/app-env";
 import { startGhlHarness } from "./helpers/ghl-harness";
@@ -117,5 +120,18 @@ describe("POST /api/ghl/webhooks", () => {
     expect(r.body.deliveryStatus).toBe(200);
     for (const id of ["LocCo1", "LocCo2"]) expect((await db().location.findUniqueOrThrow({ where: { id } })).installed).toBe(false);
     expect((await db().company.findUniqueOrThrow({ where: { id: COMPANY } })).installed).toBe(false);
+  });
+
+  it("a failure on our side answers 429 (the one status GHL retries) and the retry of the same webhookId is applied", async () => {
+    await tenant("LocRetry");
+    const raw = body({ locationId: "LocRetry" });
+    const headers = new Headers({ "x-ghl-signature": edSig(raw) });
+    const keys = webhookKeys({ ed25519: h.ghl.config.publicKeys.ed25519, rsa: h.ghl.config.publicKeys.rsa });
+    const brokenRedis = { publish: async () => Promise.reject(new Error("redis is down")) } as unknown as Redis;
+    await expect(acceptAppWebhook({ db: db(), redis: brokenRedis }, keys, raw, headers)).rejects.toMatchObject({ status: 429 });
+    published.length = 0;
+    const retry = await acceptAppWebhook({ db: db(), redis: redis() }, keys, raw, headers);
+    expect(retry.result).toBe("accepted");
+    await expect.poll(() => published.map((m) => JSON.parse(m))).toContainEqual({ type: "location.uninstalled", locationId: "LocRetry" });
   });
 });
