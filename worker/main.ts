@@ -7,7 +7,9 @@ import { blockingRedis, closeRedis, redis } from "@/lib/redis";
 import { logger } from "@/lib/log";
 import { startHeartbeat } from "./heartbeat";
 import { startWorkerHttp } from "./http-server";
+import { startMessagingRuntime } from "./messaging/runtime";
 import { SessionManager } from "./whatsapp/session-manager";
+import { waWebVersion } from "./whatsapp/wa-version";
 
 // The worker process: owns WhatsApp sockets (leases), queue consumers and GHL API calls.
 // Shutdown on SIGTERM/SIGINT: stop taking work, close sockets (keeping sessions), release leases.
@@ -34,12 +36,18 @@ async function main() {
 
   // WhatsApp sockets of the instances this worker leases; stopped before the heartbeat (stoppers
   // run in reverse), closing sockets without logging out and releasing leases for a fast takeover
+  // message flows first: the session manager hands each opened socket to them
+  const messaging = await startMessagingRuntime(cfg, log);
+  stoppers.push({ name: "messaging", stop: messaging.stop });
   const waSubscriber = blockingRedis();
   const sessions = new SessionManager({
     db: db(), redis: redis(), subscriber: waSubscriber, workerId, leaseTtlMs: cfg.LEASE_TTL_MS,
     wsUrl: cfg.WA_WEBSOCKET_URL, sandboxRootPublicKey: cfg.WA_SANDBOX_ROOT_PUBLIC_KEY || undefined,
     fetchAgent: cfg.WA_SANDBOX_MEDIA_CA_PEM ? new Agent({ ca: cfg.WA_SANDBOX_MEDIA_CA_PEM }) : undefined,
     log,
+    hooks: messaging.hooks,
+    // a sandbox server accepts any version; the real one needs a current one
+    resolveVersion: () => waWebVersion(redis(), log, { fetchOnline: !cfg.WA_SANDBOX_ROOT_PUBLIC_KEY && cfg.NODE_ENV !== "test" }),
   });
   await sessions.start();
   stoppers.push({

@@ -72,7 +72,9 @@ describe("a fleet of numbers over two workers", () => {
       const after = await devices();
       expect(after.every((d) => d.maxConcurrentConnections === 1 && d.pairings === 1)).toBe(true);
       const relogged = after.filter((d) => d.logins > (loginsBefore.get(d.phone) ?? 0)).length;
-      expect(relogged).toBe(handedOver.length);
+      // every handed-over number logged in again (others may have reconnected too on a loaded machine)
+      expect(relogged).toBeGreaterThanOrEqual(handedOver.length);
+      for (const id of handedOver) expect(await redis.get(leaseKey(id))).toBe("wa-b");
     } finally {
       await a.close().catch(() => {});
       await b.close();

@@ -44,6 +44,15 @@ const row = () => db.instance.findUniqueOrThrow({ where: { id: instanceId } });
 const device = async (phone = PHONE) => (await simCall<SimDevice[]>(sim, "GET", "/__sandbox/devices")).find((d) => d.phone === phone);
 const qrEvents = () => watch.events.filter((e) => e.type === "instance.qr" && e.instanceId === instanceId);
 const online = () => until("ONLINE", async () => (await row()).status === "ONLINE");
+/** A new manager logged the number in (the row may still say ONLINE from the previous one). */
+async function startLoggedIn(workerId: string) {
+  const logins = (await device())!.logins;
+  const w = makeManager(db, managerConfig(sim, dbUrl, workerId));
+  await w.m.start();
+  await until("a login by the new manager", async () => (await device())!.logins > logins && (await device())!.connected);
+  await online();
+  return w;
+}
 
 describe("WhatsApp sessions through the session manager", () => {
   it("links a new instance by QR: QR published and kept for late panels, phone scans, ONLINE with the number", async () => {
@@ -109,10 +118,11 @@ describe("WhatsApp sessions through the session manager", () => {
       expect(w.m.owned()).toEqual([]); // the child still holds the lease: no second socket
       child.kill("SIGKILL");
       const killedAt = Date.now();
-      await until("takeover", async () => (await redis.get(leaseKey(instanceId))) === "survivor" && (await device())!.logins > before.logins && (await device())!.connected, 15_000);
+      await until("takeover", async () => (await redis.get(leaseKey(instanceId))) === "survivor" && (await device())!.logins > before.logins && (await device())!.connected);
       await online();
       const tookMs = Date.now() - killedAt;
-      expect(tookMs).toBeLessThan(5000); // lease TTL 2 s + one scan
+      process.stdout.write(`takeover after kill -9: ${tookMs} ms (lease TTL 4 s, scan every 0.4 s)\n`);
+      expect(tookMs).toBeLessThan(12_000); // TTL + one scan + relogin, with room for a loaded CI machine
       const after = (await device())!;
       expect(after.pairings).toBe(1);
       expect(after.maxConcurrentConnections).toBe(1);
@@ -122,10 +132,8 @@ describe("WhatsApp sessions through the session manager", () => {
   });
 
   it("stop keeps the session (OFFLINE, socket closed), start brings it back ONLINE without a QR", async () => {
-    const w = makeManager(db, managerConfig(sim, dbUrl, "w3"));
-    await w.m.start();
+    const w = await startLoggedIn("w3");
     try {
-      await online();
       const qrs = qrEvents().length;
       await instances.setDesiredState(db, redis, "locA", instanceId, "STOPPED");
       await until("OFFLINE", async () => (await row()).status === "OFFLINE" && !(await device())!.connected);
@@ -139,10 +147,8 @@ describe("WhatsApp sessions through the session manager", () => {
   });
 
   it("a dropped connection reconnects by itself (RECONNECTING → ONLINE)", async () => {
-    const w = makeManager(db, managerConfig(sim, dbUrl, "w4"));
-    await w.m.start();
+    const w = await startLoggedIn("w4");
     try {
-      await online();
       const logins = (await device())!.logins;
       await simCall(sim, "POST", "/__sandbox/faults", { phone: PHONE, kind: "drop" });
       await until("a new login", async () => (await device())!.logins > logins && (await device())!.connected);
@@ -154,10 +160,8 @@ describe("WhatsApp sessions through the session manager", () => {
   });
 
   it("unlinked from the phone: LOGGED_OUT, creds and keys wiped, not restarted", async () => {
-    const w = makeManager(db, managerConfig(sim, dbUrl, "w5"));
-    await w.m.start();
+    const w = await startLoggedIn("w5");
     try {
-      await online();
       await simCall(sim, "POST", `/__sandbox/phones/${PHONE}/unlink`, {});
       await until("LOGGED_OUT", async () => (await row()).status === "LOGGED_OUT");
       await until("wiped", async () => (await db.waCreds.count({ where: { instanceId } })) === 0 && (await db.waKey.count({ where: { instanceId } })) === 0);

@@ -16,6 +16,8 @@ export type PgAuthState = {
   saveCreds: () => Promise<void>;
   /** deletes creds and keys (logged out); later writes from a dying socket are ignored */
   wipe: () => Promise<void>;
+  /** stops all writes at once: the lease is gone and the new owner's writes must not be overwritten */
+  freeze: () => void;
   /** true once creds name a linked account (a login, not a QR, will follow) */
   isRegistered: () => boolean;
 };
@@ -32,12 +34,13 @@ export async function loadAuthState(d: Deps): Promise<PgAuthState> {
     ? (JSON.parse(open(row.dataEnc, credsAad(instanceId), d.keys), BufferJSON.reviver) as AuthenticationCreds)
     : initAuthCreds();
   let wiped = false;
+  let frozen = false;
   let chain: Promise<void> = Promise.resolve();
 
-  const store = pgKeyStore(d, () => wiped);
+  const store = pgKeyStore(d, () => wiped || frozen);
   const saveCreds = () => {
     const write = async () => {
-      if (wiped) return;
+      if (wiped || frozen) return;
       const dataEnc = seal(JSON.stringify(creds, BufferJSON.replacer), credsAad(instanceId), d.keys);
       await db.waCreds.upsert({ where: { instanceId }, create: { instanceId, dataEnc }, update: { dataEnc } });
     };
@@ -55,6 +58,9 @@ export async function loadAuthState(d: Deps): Promise<PgAuthState> {
     state: { creds, keys: makeCacheableSignalKeyStore(store, log) },
     saveCreds,
     // a pairing-code request sets `me` before anything is linked; `account` only comes with pair-success
+    freeze: () => {
+      frozen = true;
+    },
     isRegistered: () => Boolean(creds.me?.id && creds.account),
     wipe: async () => {
       wiped = true;
@@ -67,7 +73,7 @@ export async function loadAuthState(d: Deps): Promise<PgAuthState> {
   };
 }
 
-function pgKeyStore(d: Deps, isWiped: () => boolean): SignalKeyStore {
+function pgKeyStore(d: Deps, isFrozen: () => boolean): SignalKeyStore {
   const { db, instanceId, log } = d;
   return {
     async get<T extends keyof SignalDataTypeMap>(type: T, ids: string[]) {
@@ -83,28 +89,40 @@ function pgKeyStore(d: Deps, isWiped: () => boolean): SignalKeyStore {
       return out;
     },
     async set(data: SignalDataSet) {
-      if (isWiped()) return;
+      if (isFrozen()) return;
       const ops = [];
-      const rows: { instanceId: string; type: string; keyId: string; valueEnc: string }[] = [];
+      const types: string[] = [];
+      const keyIds: string[] = [];
+      const values: string[] = [];
       for (const [type, entries] of Object.entries(data)) {
-        const ids = Object.keys(entries ?? {});
-        if (ids.length === 0) continue;
-        // delete-then-insert inside one transaction = upsert of many rows in two statements
-        ops.push(db.waKey.deleteMany({ where: { instanceId, type, keyId: { in: ids } } }));
+        const gone: string[] = [];
         for (const [keyId, value] of Object.entries(entries ?? {})) {
-          if (value == null) continue;
-          rows.push({ instanceId, type, keyId, valueEnc: seal(JSON.stringify(value, BufferJSON.replacer), keyAad(instanceId, type, keyId), d.keys) });
+          if (value == null) {
+            gone.push(keyId);
+            continue;
+          }
+          types.push(type);
+          keyIds.push(keyId);
+          values.push(seal(JSON.stringify(value, BufferJSON.replacer), keyAad(instanceId, type, keyId), d.keys));
         }
+        if (gone.length) ops.push(db.waKey.deleteMany({ where: { instanceId, type, keyId: { in: gone } } }));
       }
-      if (rows.length) ops.push(db.waKey.createMany({ data: rows }));
+      // one statement for any number of rows, and an upsert, so two writers of the same key
+      // (Baileys retries, a socket being replaced) cannot collide on the primary key
+      if (values.length) {
+        ops.push(db.$executeRaw`
+          INSERT INTO "WaKey" ("instanceId", "type", "keyId", "valueEnc", "updatedAt")
+          SELECT ${instanceId}, t, k, v, now() FROM unnest(${types}::text[], ${keyIds}::text[], ${values}::text[]) AS x(t, k, v)
+          ON CONFLICT ("instanceId", "type", "keyId") DO UPDATE SET "valueEnc" = EXCLUDED."valueEnc", "updatedAt" = now()`);
+      }
       if (ops.length === 0) return;
       try {
-        // a burst of linking numbers (812 pre-keys each) can hold every pooled connection for a
-        // while: wait for one rather than lose the write
+        // a burst of linking numbers can hold every pooled connection for a while: wait for one
+        // rather than lose the write
         await db.$transaction(ops, { maxWait: 20_000, timeout: 30_000 });
       } catch (err) {
         // a lost key write turns into "Bad MAC" on some later message: this must be seen
-        log.error({ err, instanceId, types: Object.keys(data), count: rows.length }, "WhatsApp signal key write FAILED");
+        log.error({ err, instanceId, types: Object.keys(data), count: values.length }, "WhatsApp signal key write FAILED");
         throw err;
       }
     },

@@ -1,4 +1,4 @@
-import makeWASocket, { Browsers, jidDecode, type WASocket } from "@whiskeysockets/baileys";
+import makeWASocket, { Browsers, jidDecode, type WASocket, type WAVersion } from "@whiskeysockets/baileys";
 import type { Agent } from "node:https";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -37,6 +37,8 @@ export type SessionDeps = {
   /** Baileys' per-QR lifetime override (tests); unset = 60 s, then 20 s */
   qrTimeoutMs?: number;
   msgRetryCounterCache?: unknown;
+  /** the WhatsApp Web version to announce; undefined = the one bundled with Baileys */
+  version?: () => WAVersion | undefined;
   holdsLease: (instanceId: string) => Promise<boolean>;
   hooks?: SocketHooks;
 };
@@ -90,6 +92,7 @@ export class InstanceSession {
   abort(): void {
     if (this.ended) return;
     this.status.mute();
+    this.auth?.freeze();
     void this.finish();
     this.onEnded(this, "lease-lost");
   }
@@ -138,6 +141,7 @@ export class InstanceSession {
       syncFullHistory: false,
       fetchAgent: this.d.fetchAgent,
       qrTimeout: this.d.qrTimeoutMs,
+      ...(this.d.version?.() ? { version: this.d.version() } : {}),
       // one retry counter per worker, shared by its sockets (whatsapp.md)
       msgRetryCounterCache: this.d.msgRetryCounterCache as never,
     });

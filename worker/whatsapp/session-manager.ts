@@ -1,4 +1,4 @@
-import { WA_CERT_DETAILS, type WASocket } from "@whiskeysockets/baileys";
+import { WA_CERT_DETAILS, type WASocket, type WAVersion } from "@whiskeysockets/baileys";
 import type { Agent } from "node:https";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -34,6 +34,8 @@ export type ManagerDeps = {
   watchdogMs?: number;
   qrTimeoutMs?: number;
   hooks?: SocketHooks;
+  /** resolves the WhatsApp Web version (wa-version.ts); asked at start and every 6 h. Unset = bundled */
+  resolveVersion?: () => Promise<WAVersion | undefined>;
 };
 
 const MANAGERS_KEY = "gw:managers";
@@ -41,6 +43,7 @@ const MANAGERS_KEY = "gw:managers";
 export class SessionManager {
   private sessions = new Map<string, InstanceSession>();
   private claiming = new Set<string>();
+  private releasing = new Set<Promise<unknown>>();
   private lastRenewOk = new Map<string, number>();
   private leases: Leases;
   private timers: NodeJS.Timeout[] = [];
@@ -48,6 +51,7 @@ export class SessionManager {
   private scanning?: Promise<void>;
   private log: Logger;
   private sessionDeps: SessionDeps;
+  private version?: WAVersion;
 
   constructor(private d: ManagerDeps) {
     this.log = d.log.child({ part: "wa-sessions", workerId: d.workerId });
@@ -57,6 +61,7 @@ export class SessionManager {
       fetchAgent: d.fetchAgent, keys: d.keys, backoff: d.backoff ?? defaultBackoff,
       watchdogMs: d.watchdogMs ?? 30_000, qrTimeoutMs: d.qrTimeoutMs, msgRetryCounterCache: memoryCache(),
       holdsLease: async (id) => (await this.leases.owner(id)) === d.workerId, hooks: d.hooks,
+      version: () => this.version,
     };
   }
 
@@ -66,6 +71,10 @@ export class SessionManager {
       WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(this.d.sandboxRootPublicKey, "hex");
     }
     this.running = true;
+    const refreshVersion = async () => {
+      if (this.d.resolveVersion) this.version = (await this.d.resolveVersion()) ?? this.version;
+    };
+    await refreshVersion();
     this.d.subscriber.on("message", this.onMessage);
     await this.d.subscriber.subscribe(CONTROL_CHANNEL);
     await this.heartbeat();
@@ -75,6 +84,7 @@ export class SessionManager {
     };
     every(Math.max(200, Math.floor(this.d.leaseTtlMs / 3)), () => this.renewAll());
     every(this.d.scanEveryMs ?? 5000, () => this.scan());
+    every(6 * 3600_000, refreshVersion);
     await this.scan();
   }
 
@@ -87,6 +97,7 @@ export class SessionManager {
     await this.d.subscriber.unsubscribe(CONTROL_CHANNEL).catch(() => {});
     await this.scanning?.catch(() => {});
     await Promise.all([...this.sessions.values()].map((s) => s.stop()));
+    await Promise.all([...this.releasing]);
     await this.d.redis.zrem(MANAGERS_KEY, this.d.workerId).catch(() => {});
   }
 
@@ -148,12 +159,34 @@ export class SessionManager {
   private onEnded = (s: InstanceSession, reason: EndReason) => {
     const id = s.ctx.instanceId;
     if (this.sessions.get(id) !== s) return;
-    this.sessions.delete(id);
-    this.lastRenewOk.delete(id);
-    if (reason !== "lease-lost") void this.leases.release(id).catch((err) => this.log.warn({ err, instanceId: id }, "lease release failed"));
+    const forget = () => {
+      if (this.sessions.get(id) !== s) return;
+      this.sessions.delete(id);
+      this.lastRenewOk.delete(id);
+    };
+    if (reason === "lease-lost") return forget();
+    // forgotten only once released: a start for the same id in between would otherwise take
+    // the lease (acquire() accepts our own) and then lose it to this late release
+    const p = this.leases.release(id).catch((err) => this.log.warn({ err, instanceId: id }, "lease release failed")).finally(() => {
+      forget();
+      this.releasing.delete(p);
+    });
+    this.releasing.add(p);
   };
 
+  private renewing = false;
   private async renewAll() {
+    // after a blocked event loop the interval fires back to back: one pass at a time
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      await this.renewPass();
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private async renewPass() {
     await this.heartbeat();
     await Promise.all([...this.sessions.entries()].map(async ([id, s]) => {
       try {

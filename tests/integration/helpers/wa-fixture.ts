@@ -19,9 +19,9 @@ export function makeManager(db: Db, c: ManagerConfig, extra: Partial<ManagerDeps
   const redis = new Redis(c.redisUrl);
   const subscriber = new Redis(c.redisUrl);
   const m = new SessionManager({
-    db, redis, subscriber, workerId: c.workerId, leaseTtlMs: 2000, wsUrl: c.wsUrl,
+    db, redis, subscriber, workerId: c.workerId, leaseTtlMs: 4000, wsUrl: c.wsUrl,
     sandboxRootPublicKey: c.rootPublicKey, fetchAgent: new Agent({ ca: c.mediaCaPem }),
-    keys: keyringFrom(c.encryptionKey), log: pino({ level: "silent" }), scanEveryMs: 400,
+    keys: keyringFrom(c.encryptionKey), log: testLog(), scanEveryMs: 400,
     backoff: { baseMs: 200, capMs: 2000, failAfter: 5 }, watchdogMs: 15_000, ...extra,
   });
   return {
@@ -43,7 +43,7 @@ export async function watchEvents(redisUrl: string, locationId: string) {
   return { events, close: () => sub.quit() };
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 20_000, every = 100): Promise<T> {
+export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 30_000, every = 100): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown;
   while (Date.now() < end) {
@@ -66,3 +66,12 @@ export async function simCall<T = unknown>(sim: { url: string }, method: string,
 }
 
 export type SimDevice = { phone: string; jid: string; deviceId: number; connected: boolean; connections: number; maxConcurrentConnections: number; logins: number; pairings: number };
+
+// WA_TEST_LOG=/tmp/x.log writes the managers' logs there (info), for debugging a failing test
+const logFile = process.env.WA_TEST_LOG;
+let shared: pino.Logger | undefined;
+function testLog(): pino.Logger {
+  if (!logFile) return pino({ level: "silent" });
+  shared ??= pino({ level: "info" }, pino.destination({ dest: logFile, sync: true }));
+  return shared;
+}
