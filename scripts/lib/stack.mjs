@@ -47,7 +47,7 @@ export async function startStack(o) {
     ...logEnv,
   }, 33);
   children.push(sandbox);
-  const runtime = await waitForFile(runtimeFile, 60_000);
+  const runtime = await waitForFile(runtimeFile, 60_000, sandbox);
 
   const env = {
     NODE_ENV: o.mode === "prod" ? "production" : "development",
@@ -116,9 +116,10 @@ export async function startStack(o) {
   return { appUrl, env, runtime, children, workers: workerChildren, startWorker, stop };
 }
 
-async function waitForFile(file, timeoutMs) {
+async function waitForFile(file, timeoutMs, child) {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
+    if (child && child.exitCode !== null) throw new Error(`the sandbox exited (code ${child.exitCode}) before it was ready; see its output above`);
     if (existsSync(file)) {
       try {
         return JSON.parse(readFileSync(file, "utf8"));

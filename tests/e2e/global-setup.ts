@@ -4,17 +4,28 @@ import { dataDir } from "../../scripts/lib/bootstrap.mjs";
 import { startStack } from "../../scripts/lib/stack.mjs";
 import { cloneTemplateDb } from "../integration/helpers/db";
 
-// The whole stack on the sandbox, production build, own database and Redis DB index, on ports
-// that do not collide with a developer's `npm run dev`.
-export const E2E_PORTS = { app: 3100, ghl: 4110, wa: 4120, worker: 9564 };
+// The whole stack on the sandbox, production build, own database and Redis DB index, on free
+// ports (never a developer's `npm run dev`, nor another run's).
+async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 export default async function globalSetup() {
-  const databaseUrl = await cloneTemplateDb("ghl_wa_e2e");
+  const databaseUrl = await cloneTemplateDb(`ghl_wa_e2e_${process.pid}`);
   const redisUrl = `${required("TEST_REDIS_URL")}/2`;
   const { Redis } = await import("ioredis");
   const r = new Redis(redisUrl);
   await r.flushdb();
   await r.quit();
+  const E2E_PORTS = { app: await freePort(), ghl: await freePort(), wa: await freePort(), worker: await freePort() };
   const stack = await startStack({
     appPort: E2E_PORTS.app, ghlPort: E2E_PORTS.ghl, waPort: E2E_PORTS.wa, workerPort: E2E_PORTS.worker,
     databaseUrl, redisUrl, mode: "prod", quiet: true,
@@ -24,7 +35,8 @@ export default async function globalSetup() {
   process.env.E2E_GHL_URL = stack.runtime.ghl.url;
   process.env.E2E_WA_URL = stack.runtime.wa.url;
   process.env.E2E_DATABASE_URL = databaseUrl;
-  writeFileSync(path.join(dataDir, "e2e-stack.json"), JSON.stringify({ appUrl: stack.appUrl, runtime: stack.runtime }, null, 2));
+  // tests run in other processes: they restart the worker through its pid and the same env
+  writeFileSync(path.join(dataDir, "e2e-stack.json"), JSON.stringify({ appUrl: stack.appUrl, runtime: stack.runtime, env: stack.env, workerPid: stack.workers[0]?.pid, workerPort: E2E_PORTS.worker }, null, 2));
   return async () => {
     await stack.stop();
   };

@@ -2,14 +2,15 @@ import { currentPanelSession } from "@/lib/auth/panel-page-session";
 import { switchableLocations } from "@/lib/auth/panel-identity";
 import { db } from "@/lib/db";
 import { requestMessages } from "@/lib/i18n/request-locale";
+import { numbersMessages } from "@/lib/i18n/numbers-messages";
+import { NumbersPanel } from "../_components/numbers-panel";
 import { LocationSwitcher } from "./location-switcher";
 
 export const dynamic = "force-dynamic";
 
 type Search = Promise<{ lang?: string }>;
 
-// The panel shell: the session's location, a switcher for agency users, and the numbers area
-// (empty until the numbers UI lands here).
+// The panel shell: the session's location, a switcher for agency users, and its numbers (live).
 export default async function PanelHome({ searchParams }: { searchParams: Search }) {
   const { lang } = await searchParams;
   const { locale, t } = await requestMessages(lang);
@@ -41,10 +42,7 @@ export default async function PanelHome({ searchParams }: { searchParams: Search
       </header>
       <section className="mt-6">
         <h2 className="text-lg font-medium">{t["panel.title"]}</h2>
-        <div className="mt-4 rounded border border-dashed border-slate-300 bg-white p-8 text-center">
-          <p className="font-medium">{t["panel.empty.title"]}</p>
-          <p className="mt-2 text-sm text-slate-600">{t["panel.empty.body"]}</p>
-        </div>
+        <NumbersPanel t={numbersMessages(locale)} emptyTitle={t["panel.empty.title"]} emptyBody={t["panel.empty.body"]} />
       </section>
       <p className="mt-6 text-xs text-slate-400">{t["panel.signedInAs"]} {identity.userName ?? identity.email ?? identity.userId}</p>
     </main>

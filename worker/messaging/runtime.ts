@@ -1,0 +1,52 @@
+import { Worker as BullWorker } from "bullmq";
+import type { Logger } from "pino";
+import { db } from "@/lib/db";
+import type { Env } from "@/lib/env";
+import { ghlClient } from "@/lib/ghl/client";
+import { deliverHook, emitHook, HOOKS_QUEUE, hooksQueue } from "@/lib/outgoing-webhooks/outgoing-webhooks";
+import { enqueueGhl, ghlQueue, type GhlJob } from "@/lib/queue/ghl-jobs";
+import { blockingRedis, createRedis, redis } from "@/lib/redis";
+import { startGhlSyncWorker } from "../jobs/ghl-sync";
+import { createMessaging } from "./messaging-hooks";
+
+// Everything about messages in the worker: the socket hooks (send loops, inbound, receipts), the
+// GHL queue consumer and the outgoing-webhook consumer. Returns the hooks for the session manager.
+export async function startMessagingRuntime(cfg: Env, log: Logger) {
+  const queueConn = createRedis({ maxRetriesPerRequest: null });
+  const queue = ghlQueue(queueConn);
+  const hooks = hooksQueue(queueConn);
+  const notifyGhl = async (job: GhlJob) => {
+    await enqueueGhl(queue, job);
+    // automations see the same events (only when the location configured a webhook)
+    await emitHook(db(), hooks, job.kind === "inbound"
+      ? { type: "message.inbound", locationId: job.locationId, data: { messageId: job.messageId } }
+      : { type: "message.status", locationId: job.locationId, data: { messageId: job.messageId, ghlMessageId: job.ghlMessageId, status: job.status, error: job.error } },
+    ).catch((err) => log.warn({ err }, "outgoing webhook not queued"));
+  };
+
+  const wakeSub = blockingRedis();
+  const messaging = createMessaging({
+    db: db(), redis: redis(), subscriber: wakeSub, notifyGhl, log: log.child({ part: "messaging" }),
+    cfg: { TEXT_DELAY_MS: cfg.TEXT_DELAY_MS, MEDIA_DELAY_MS_MIN: cfg.MEDIA_DELAY_MS_MIN, MEDIA_DELAY_MS_MAX: cfg.MEDIA_DELAY_MS_MAX, ALLOW_PRIVATE_MEDIA_URLS: cfg.ALLOW_PRIVATE_MEDIA_URLS },
+  });
+  await messaging.start();
+
+  const ghlConn = blockingRedis();
+  const ghlSync = startGhlSyncWorker({
+    db: db(), connection: ghlConn, ghlFor: (locationId) => ghlClient(locationId), log: log.child({ part: "ghl-sync" }),
+    cfg: { appUrl: cfg.APP_URL.replace(/\/+$/, ""), conversationProviderId: cfg.GHL_CONVERSATION_PROVIDER_ID },
+  });
+  const hooksConn = blockingRedis();
+  const hookWorker = new BullWorker(HOOKS_QUEUE, (job) => deliverHook(db(), job.data, { allowPrivate: cfg.ALLOW_PRIVATE_MEDIA_URLS }), { connection: hooksConn, concurrency: 4 });
+  hookWorker.on("error", (err) => log.warn({ err }, "outgoing webhook worker error"));
+
+  return {
+    hooks: messaging.hooks,
+    async stop() {
+      await messaging.stop();
+      await Promise.allSettled([ghlSync.stop(), hookWorker.close()]);
+      await Promise.allSettled([queue.close(), hooks.close()]);
+      for (const c of [wakeSub, ghlConn, hooksConn, queueConn]) await c.quit().catch(() => {});
+    },
+  };
+}
