@@ -34,7 +34,7 @@ describe("faults: the client sees the disconnect code WhatsApp would send", () =
   let sock: WASocket;
   beforeAll(async () => {
     ({ sock, auth } = await linked(PHONE));
-  });
+  }, 30_000); // linking takes < 1 s, but the default 10 s hook timeout is tight on a loaded 2-core box
 
   it("drop → connectionClosed (428); messages sent meanwhile arrive after the next login", async () => {
     const c = closed(sock);

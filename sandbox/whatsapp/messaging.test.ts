@@ -15,7 +15,7 @@ beforeAll(async () => {
   ({ sock } = await linkByQr(sim, ME));
   await control(sim, "POST", "/__sandbox/phones", { phone: ALICE, name: "Alice" });
   await control(sim, "POST", "/__sandbox/phones", { phone: BOB, name: "Bob" });
-});
+}, 30_000); // linking takes < 1 s, but the default 10 s hook timeout is tight on a loaded 2-core box
 afterAll(async () => {
   endClient(sock);
   await sim.close();
