@@ -39,12 +39,19 @@ export function createMessaging(d: {
     onOpen(ctx: SessionCtx, sock: WASocket) {
       open.set(ctx.instanceId, { sock, ctx });
       sock.ev.on("messages.upsert", ({ messages, type }) => {
-        if (type !== "notify") return; // "append" is history
+        // a receipt that lands while Baileys still buffers our own send is folded into that
+        // message's upsert (status on the message) instead of a messages.update
+        const folded = messages
+          .filter((m) => m.key.fromMe && m.key.id && typeof m.status === "number" && m.status >= 3)
+          .map((m) => ({ waMessageId: m.key.id!, status: m.status as number }));
+        if (folded.length) void applyReceipts(d.db, ctx.instanceId, folded, d.notifyGhl).catch((err) => d.log.warn({ err, ...ctx }, "receipts not applied"));
+        if (type !== "notify") return; // "append" is history (and our own sends)
         void groupsEnabled(d.db, ctx.instanceId).then((groups) =>
           handleUpsert({ db: d.db, notifyGhl: d.notifyGhl, log: d.log }, { ...ctx, groups, sock: sock as never }, messages),
         );
       });
       sock.ev.on("messages.update", (updates) => {
+        d.log.debug({ ...ctx, updates: updates.map((u) => ({ id: u.key.id, fromMe: u.key.fromMe, status: u.update.status })) }, "messages.update");
         const receipts = updates
           .filter((u) => u.key.fromMe && u.key.id && typeof u.update.status === "number")
           .map((u) => ({ waMessageId: u.key.id!, status: u.update.status as number }));
@@ -53,6 +60,13 @@ export function createMessaging(d: {
         }
       });
       sender.start(ctx.instanceId);
+      // Baileys buffers events from connect until the server's end-of-offline marker; when that
+      // marker is late or lost, receipts and messages sit in the buffer for up to 30 s. Flush it
+      // ourselves shortly after open (a no-op when it already flushed).
+      const t = setTimeout(() => {
+        if (open.get(ctx.instanceId)?.sock === sock) (sock.ev as { flush?: () => unknown }).flush?.();
+      }, 3000);
+      t.unref();
     },
     onClose(ctx: SessionCtx) {
       open.delete(ctx.instanceId);

@@ -153,7 +153,12 @@ export class InstanceSession {
     sock.ev.on("connection.update", (u) => {
       if (this.sock !== sock || this.ended) return;
       if (u.qr) void this.onQr(u.qr);
-      if (u.connection === "open") void this.onOpen(sock);
+      // armed synchronously: "open" and "receivedPendingNotifications" can arrive in one merged
+      // update, and arming it later (after onOpen's awaits) would undo the clear below
+      if (u.connection === "open") {
+        this.armWatchdog();
+        void this.onOpen(sock);
+      }
       if (u.receivedPendingNotifications) this.clearWatchdog();
       if (u.connection === "close") {
         const err = u.lastDisconnect?.error as { message?: string; output?: { statusCode?: number } } | undefined;
@@ -176,13 +181,7 @@ export class InstanceSession {
     }
   }
 
-  private async onOpen(sock: WASocket) {
-    this.failures = 0;
-    this.online = true;
-    await this.d.redis.del(qrKey(this.ctx.instanceId));
-    const me = sock.user?.id ?? this.auth?.state.creds.me?.id;
-    const phone = me ? jidDecode(me)?.user : undefined;
-    await this.status.set("ONLINE", { lastError: null, phone: phone ? `+${phone}` : undefined, waJid: me ? `${phone}@s.whatsapp.net` : undefined, connectedAt: new Date() });
+  private armWatchdog() {
     this.clearWatchdog();
     this.watchdog = setTimeout(() => {
       // the event buffer can hang without ever flushing the offline batch: a fresh socket fixes it
@@ -190,6 +189,15 @@ export class InstanceSession {
       this.restart();
     }, this.d.watchdogMs);
     this.watchdog.unref();
+  }
+
+  private async onOpen(sock: WASocket) {
+    this.failures = 0;
+    this.online = true;
+    await this.d.redis.del(qrKey(this.ctx.instanceId));
+    const me = sock.user?.id ?? this.auth?.state.creds.me?.id;
+    const phone = me ? jidDecode(me)?.user : undefined;
+    await this.status.set("ONLINE", { lastError: null, phone: phone ? `+${phone}` : undefined, waJid: me ? `${phone}@s.whatsapp.net` : undefined, connectedAt: new Date() });
     try {
       this.d.hooks?.onOpen?.(this.ctx, sock);
     } catch (err) {

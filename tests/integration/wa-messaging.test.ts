@@ -1,0 +1,93 @@
+import { Redis } from "ioredis";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, type Db } from "@/lib/db";
+import { acceptOutbound } from "@/lib/messages/accept-outbound";
+import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
+import type { GhlJob } from "@/lib/queue/ghl-jobs";
+import { createMessaging } from "@/worker/messaging/messaging-hooks";
+import { startWaSimulator } from "@/sandbox/whatsapp/server";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+import { useAppEnv } from "./helpers/app-env";
+import { makeManager, managerConfig, simCall, until, watchEvents } from "./helpers/wa-fixture";
+
+// Messages both ways through the real Baileys client, the session manager and the WhatsApp
+// simulator: queued GHL message → the contact's phone; receipts → GHL jobs; the contact's text
+// and image → stored once, media kept, GHL jobs.
+const NUMBER = "15552220001";
+const CONTACT = "15552229999";
+let db: Db;
+let restore: () => Promise<void>;
+let sim: Awaited<ReturnType<typeof startWaSimulator>>;
+let redis: Redis;
+let wake: Redis;
+const jobs: GhlJob[] = [];
+let worker: ReturnType<typeof makeManager>;
+let messaging: ReturnType<typeof createMessaging>;
+
+beforeAll(async () => {
+  const url = await cloneTemplateDb(dbNameFor(import.meta.filename));
+  restore = useAppEnv({ databaseUrl: url }); // media signing uses the configured key
+  db = createDb(url, 6);
+  sim = await startWaSimulator({ port: 0, host: "127.0.0.1" });
+  redis = new Redis(`${process.env.TEST_REDIS_URL}/1`);
+  await redis.flushdb();
+  wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
+  messaging = createMessaging({
+    db, redis, subscriber: wake, notifyGhl: async (j) => jobs.push(j), log: process.env.WA_TEST_LOG ? pino({ level: "debug" }, pino.destination({ dest: `${process.env.WA_TEST_LOG}.msg`, sync: true })) : pino({ level: "silent" }), pollMs: 300,
+    cfg: { TEXT_DELAY_MS: 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, ALLOW_PRIVATE_MEDIA_URLS: true },
+  });
+  await messaging.start();
+  worker = makeManager(db, managerConfig(sim as never, url, "msg-worker"), { hooks: messaging.hooks });
+  await db.location.create({ data: { id: "locM", name: "M" } });
+  await db.instance.create({ data: { id: "im", locationId: "locM", name: "wa-01" } });
+  await simCall(sim, "POST", "/__sandbox/phones", { phone: NUMBER });
+  await simCall(sim, "POST", "/__sandbox/phones", { phone: CONTACT, name: "Bea" });
+});
+afterAll(async () => {
+  await worker?.close();
+  await messaging?.stop();
+  await wake?.quit();
+  await redis?.quit();
+  await sim?.close();
+  await db?.$disconnect();
+  await restore?.();
+});
+
+describe("messages through the real client", () => {
+  it("links the number", async () => {
+    const ev = await watchEvents(`${process.env.TEST_REDIS_URL}/1`, "locM");
+    await worker.m.start();
+    const qr = await until("a QR", async () => ev.events.find((e) => e.type === "instance.qr"));
+    await simCall(sim, "POST", `/__sandbox/phones/${NUMBER}/scan`, { qr: (qr as { qr: string }).qr });
+    await until("ONLINE", async () => (await db.instance.findUnique({ where: { id: "im" } }))?.status === "ONLINE");
+    await ev.close();
+  });
+
+  it("sends a queued GHL message to the contact's phone, and reports delivered then read", async () => {
+    const r = await acceptOutbound(db, redis, { locationId: "locM", ghlMessageId: "G-1", ghlContactId: "c", phone: `+${CONTACT}`, text: "Your appointment is at 10", attachments: [], source: "GHL" });
+    await publishOutboundQueued(redis, "im");
+    const got = await until("the contact's inbox", async () =>
+      (await simCall<{ id: string; text?: string }[]>(sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`)).find((m) => m.text === "Your appointment is at 10"), 30_000);
+    const row = await db.message.findUniqueOrThrow({ where: { id: r.id } });
+    expect(row.status).toBe("SENT");
+    expect(row.waMessageId).toBe(got.id);
+    await simCall(sim, "POST", `/__sandbox/phones/${CONTACT}/receipts`, { messageIds: [got.id], type: "delivered" });
+    await until("delivered", async () => jobs.some((j) => j.kind === "status" && j.status === "delivered"), 15_000);
+    await simCall(sim, "POST", `/__sandbox/phones/${CONTACT}/receipts`, { messageIds: [got.id], type: "read" });
+    await until("read", async () => jobs.some((j) => j.kind === "status" && j.status === "read"), 15_000);
+    expect((await db.message.findUniqueOrThrow({ where: { id: r.id } })).status).toBe("READ");
+  });
+
+  it("stores the contact's text and image once each, with the image kept for GHL", async () => {
+    await simCall(sim, "POST", `/__sandbox/phones/${CONTACT}/send`, { to: NUMBER, text: "Can we make it 11?" });
+    await simCall(sim, "POST", `/__sandbox/phones/${CONTACT}/send`, { to: NUMBER, media: { type: "image", mimetype: "image/png", base64: Buffer.from("fake-png-bytes").toString("base64"), caption: "map" } });
+    await until("two inbound jobs", async () => jobs.filter((j) => j.kind === "inbound").length >= 2, 20_000);
+    const rows = await db.message.findMany({ where: { locationId: "locM", direction: "INBOUND" }, orderBy: { createdAt: "asc" }, include: { contact: true } });
+    expect(rows.map((m) => m.text)).toEqual(["Can we make it 11?", "map"]);
+    expect(rows[0].contact?.phone).toBe(`+${CONTACT}`);
+    const media = rows[1].mediaRef as { mediaId: string; mimetype: string };
+    const blob = await db.mediaBlob.findUniqueOrThrow({ where: { id: media.mediaId } });
+    expect(Buffer.from(blob.data).toString()).toBe("fake-png-bytes");
+  });
+});
