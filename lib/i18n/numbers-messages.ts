@@ -39,6 +39,16 @@ const en = {
   "status.FAILED": "Connection failing",
   "status.BANNED": "Blocked by WhatsApp",
   "error.generic": "Something went wrong: {m}",
+  "keys.title": "API keys",
+  "keys.help": "For automations (n8n, Make, GHL workflow webhooks) calling this location's numbers.",
+  "keys.label": "What is it for? (e.g. n8n)",
+  "keys.create": "Create key",
+  "keys.revoke": "Revoke",
+  "keys.confirmRevoke": "Revoke {label}? Integrations using it stop working at once.",
+  "keys.shownOnce": "Copy it now, it is shown only once:",
+  "keys.never": "never",
+  "keys.lastUsed": "Last used",
+  "keys.docs": "API reference",
 };
 export type NumbersKey = keyof typeof en;
 
@@ -80,6 +90,16 @@ const es: Record<NumbersKey, string> = {
   "status.FAILED": "La conexión falla",
   "status.BANNED": "Bloqueado por WhatsApp",
   "error.generic": "Algo salió mal: {m}",
+  "keys.title": "Claves de API",
+  "keys.help": "Para automatizaciones (n8n, Make, webhooks de flujos de GHL) que usan los números de esta subcuenta.",
+  "keys.label": "¿Para qué es? (p. ej. n8n)",
+  "keys.create": "Crear clave",
+  "keys.revoke": "Revocar",
+  "keys.confirmRevoke": "¿Revocar {label}? Las integraciones que la usan dejan de funcionar al instante.",
+  "keys.shownOnce": "Cópiala ahora, solo se muestra una vez:",
+  "keys.never": "nunca",
+  "keys.lastUsed": "Último uso",
+  "keys.docs": "Referencia de la API",
 };
 
 const pt: Record<NumbersKey, string> = {
@@ -120,6 +140,16 @@ const pt: Record<NumbersKey, string> = {
   "status.FAILED": "A conexão está falhando",
   "status.BANNED": "Bloqueado pelo WhatsApp",
   "error.generic": "Algo deu errado: {m}",
+  "keys.title": "Chaves de API",
+  "keys.help": "Para automações (n8n, Make, webhooks de fluxos do GHL) que usam os números desta subconta.",
+  "keys.label": "Para que serve? (ex.: n8n)",
+  "keys.create": "Criar chave",
+  "keys.revoke": "Revogar",
+  "keys.confirmRevoke": "Revogar {label}? As integrações que a usam param de funcionar na hora.",
+  "keys.shownOnce": "Copie agora, ela só aparece uma vez:",
+  "keys.never": "nunca",
+  "keys.lastUsed": "Último uso",
+  "keys.docs": "Referência da API",
 };
 
 const all = { en, es, pt } satisfies Record<Locale, Record<NumbersKey, string>>;

@@ -126,6 +126,17 @@ test("the worker restarts: still ONLINE, no new QR; the phone unlinks: the panel
     const devices = (await waJson(request, "get", "/devices")) as { phone: string; pairings: number; logins: number }[];
     expect(devices.find((d) => d.phone === NUMBER)!.pairings).toBe(pairingsBefore);
 
+    // an API key made in the panel drives the same number through the direct API
+    await panel(page).getByLabel("What is it for? (e.g. n8n)").fill("n8n");
+    await panel(page).getByRole("button", { name: "Create key" }).click();
+    const key = (await panel(page).getByTestId("new-api-key").textContent())!;
+    expect(key).toMatch(/^gwk_/);
+    const list = await (await request.get(`${APP()}/api/instances`, { headers: { "x-api-key": key } })).json();
+    expect(list.instances).toEqual([expect.objectContaining({ instanceId: "wa-01", status: "ONLINE", phone: `+${NUMBER}` })]);
+    const queued = await request.post(`${APP()}/api/send`, { headers: { "x-api-key": key }, data: { instanceId: "wa-01", to: `+${CONTACT}`, message: "Sent through the API" } });
+    expect(queued.status()).toBe(202);
+    await until(async () => ((await waJson(request, "get", `/phones/${CONTACT}/inbox`)) as { text?: string }[]).some((m) => m.text === "Sent through the API"), "the API message on the phone");
+
     await waJson(request, "post", `/phones/${NUMBER}/unlink`, {});
     await expect(card(page).getByTestId("status")).toHaveText("Logged out — scan again", { timeout: 30_000 });
     await expect(card(page).getByRole("button", { name: "Show a new QR" })).toBeVisible();

@@ -3,6 +3,7 @@ import { switchableLocations } from "@/lib/auth/panel-identity";
 import { db } from "@/lib/db";
 import { requestMessages } from "@/lib/i18n/request-locale";
 import { numbersMessages } from "@/lib/i18n/numbers-messages";
+import { ApiKeysPanel } from "../_components/api-keys-panel";
 import { NumbersPanel } from "../_components/numbers-panel";
 import { LocationSwitcher } from "./location-switcher";
 
@@ -44,7 +45,15 @@ export default async function PanelHome({ searchParams }: { searchParams: Search
         <h2 className="text-lg font-medium">{t["panel.title"]}</h2>
         <NumbersPanel t={numbersMessages(locale)} emptyTitle={t["panel.empty.title"]} emptyBody={t["panel.empty.body"]} />
       </section>
+      <ApiKeysPanel t={keysTexts(numbersMessages(locale))} />
       <p className="mt-6 text-xs text-slate-400">{t["panel.signedInAs"]} {identity.userName ?? identity.email ?? identity.userId}</p>
     </main>
   );
+}
+
+function keysTexts(n: ReturnType<typeof numbersMessages>) {
+  return {
+    title: n["keys.title"], help: n["keys.help"], label: n["keys.label"], create: n["keys.create"], revoke: n["keys.revoke"],
+    confirmRevoke: n["keys.confirmRevoke"], shownOnce: n["keys.shownOnce"], never: n["keys.never"], lastUsed: n["keys.lastUsed"], docs: n["keys.docs"],
+  };
 }
