@@ -49,6 +49,15 @@ const en = {
   "keys.never": "never",
   "keys.lastUsed": "Last used",
   "keys.docs": "API reference",
+  "log.title": "Messages",
+  "log.allNumbers": "All numbers",
+  "log.allStatuses": "All statuses",
+  "log.outbound": "to WhatsApp",
+  "log.inbound": "from WhatsApp",
+  "log.empty": "No messages yet.",
+  "log.dlTitle": "Not delivered to GoHighLevel after every retry",
+  "log.retry": "Retry",
+  "log.refresh": "Refresh",
 };
 export type NumbersKey = keyof typeof en;
 
@@ -100,6 +109,15 @@ const es: Record<NumbersKey, string> = {
   "keys.never": "nunca",
   "keys.lastUsed": "Último uso",
   "keys.docs": "Referencia de la API",
+  "log.title": "Mensajes",
+  "log.allNumbers": "Todos los números",
+  "log.allStatuses": "Todos los estados",
+  "log.outbound": "a WhatsApp",
+  "log.inbound": "de WhatsApp",
+  "log.empty": "Aún no hay mensajes.",
+  "log.dlTitle": "No llegaron a GoHighLevel tras todos los reintentos",
+  "log.retry": "Reintentar",
+  "log.refresh": "Actualizar",
 };
 
 const pt: Record<NumbersKey, string> = {
@@ -150,6 +168,15 @@ const pt: Record<NumbersKey, string> = {
   "keys.never": "nunca",
   "keys.lastUsed": "Último uso",
   "keys.docs": "Referência da API",
+  "log.title": "Mensagens",
+  "log.allNumbers": "Todos os números",
+  "log.allStatuses": "Todos os status",
+  "log.outbound": "para o WhatsApp",
+  "log.inbound": "do WhatsApp",
+  "log.empty": "Nenhuma mensagem ainda.",
+  "log.dlTitle": "Não chegaram ao GoHighLevel após todas as tentativas",
+  "log.retry": "Tentar de novo",
+  "log.refresh": "Atualizar",
 };
 
 const all = { en, es, pt } satisfies Record<Locale, Record<NumbersKey, string>>;

@@ -126,6 +126,12 @@ test("the worker restarts: still ONLINE, no new QR; the phone unlinks: the panel
     const devices = (await waJson(request, "get", "/devices")) as { phone: string; pairings: number; logins: number }[];
     expect(devices.find((d) => d.phone === NUMBER)!.pairings).toBe(pairingsBefore);
 
+    // the panel's message log shows both directions with their statuses
+    const log = panel(page).getByTestId("message-log");
+    await expect(log).toContainText("Hello from GHL");
+    await expect(log.locator("tr", { hasText: "Hello from GHL" })).toContainText("READ");
+    await expect(log).toContainText("Thanks! See you Monday");
+
     // an API key made in the panel drives the same number through the direct API
     await panel(page).getByLabel("What is it for? (e.g. n8n)").fill("n8n");
     await panel(page).getByRole("button", { name: "Create key" }).click();

@@ -4,6 +4,7 @@ import { db } from "@/lib/db";
 import { requestMessages } from "@/lib/i18n/request-locale";
 import { numbersMessages } from "@/lib/i18n/numbers-messages";
 import { ApiKeysPanel } from "../_components/api-keys-panel";
+import { MessagesLog } from "../_components/messages-log";
 import { NumbersPanel } from "../_components/numbers-panel";
 import { LocationSwitcher } from "./location-switcher";
 
@@ -45,6 +46,7 @@ export default async function PanelHome({ searchParams }: { searchParams: Search
         <h2 className="text-lg font-medium">{t["panel.title"]}</h2>
         <NumbersPanel t={numbersMessages(locale)} emptyTitle={t["panel.empty.title"]} emptyBody={t["panel.empty.body"]} />
       </section>
+      <MessagesLog t={logTexts(numbersMessages(locale))} />
       <ApiKeysPanel t={keysTexts(numbersMessages(locale))} />
       <p className="mt-6 text-xs text-slate-400">{t["panel.signedInAs"]} {identity.userName ?? identity.email ?? identity.userId}</p>
     </main>
@@ -55,5 +57,12 @@ function keysTexts(n: ReturnType<typeof numbersMessages>) {
   return {
     title: n["keys.title"], help: n["keys.help"], label: n["keys.label"], create: n["keys.create"], revoke: n["keys.revoke"],
     confirmRevoke: n["keys.confirmRevoke"], shownOnce: n["keys.shownOnce"], never: n["keys.never"], lastUsed: n["keys.lastUsed"], docs: n["keys.docs"],
+  };
+}
+
+function logTexts(n: ReturnType<typeof numbersMessages>) {
+  return {
+    title: n["log.title"], allNumbers: n["log.allNumbers"], allStatuses: n["log.allStatuses"], outbound: n["log.outbound"], inbound: n["log.inbound"],
+    empty: n["log.empty"], dlTitle: n["log.dlTitle"], retry: n["log.retry"], refresh: n["log.refresh"],
   };
 }

@@ -1,0 +1,79 @@
+"use client";
+
+import { useCallback, useEffect, useState } from "react";
+
+// The location's message log (direction, contact, number, status, error, time) with filters, and
+// the GHL dead letters with a retry button.
+type Row = { id: string; direction: "OUTBOUND" | "INBOUND"; status: string; error: string | null; at: string; number: string | null; instanceId: string | null; contact: string | null; preview: string | null };
+type Dead = { id: string; kind: string; messageId: string; failedReason: string; attempts: number; failedAt: number | null };
+export type LogTexts = Record<"title" | "allNumbers" | "allStatuses" | "outbound" | "inbound" | "empty" | "dlTitle" | "retry" | "refresh", string>;
+
+const STATUSES = ["QUEUED", "WAITING", "SENT", "DELIVERED", "READ", "FAILED", "RECEIVED", "SYNCED"];
+
+export function MessagesLog({ t }: { t: LogTexts }) {
+  const [rows, setRows] = useState<Row[]>([]);
+  const [dead, setDead] = useState<Dead[]>([]);
+  const [numbers, setNumbers] = useState<{ id: string; instanceId: string }[]>([]);
+  const [instanceId, setInstanceId] = useState("");
+  const [status, setStatus] = useState("");
+  const load = useCallback(async () => {
+    const q = new URLSearchParams({ ...(instanceId ? { instanceId } : {}), ...(status ? { status } : {}) });
+    const [m, d, n] = await Promise.all([fetch(`/api/panel/messages?${q}`), fetch("/api/panel/dead-letters"), fetch("/api/instances")]);
+    if (m.ok) setRows(((await m.json()) as { messages: Row[] }).messages);
+    if (d.ok) setDead(((await d.json()) as { deadLetters: Dead[] }).deadLetters);
+    if (n.ok) setNumbers(((await n.json()) as { instances: { id: string; instanceId: string }[] }).instances);
+  }, [instanceId, status]);
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load(), 10_000);
+    return () => clearInterval(timer);
+  }, [load]);
+  return (
+    <section className="mt-10 border-t pt-6" aria-label={t.title}>
+      <div className="flex flex-wrap items-center justify-between gap-2">
+        <h2 className="text-lg font-medium">{t.title}</h2>
+        <div className="flex flex-wrap gap-2 text-sm">
+          <select aria-label={t.allNumbers} value={instanceId} onChange={(e) => setInstanceId(e.target.value)} className="rounded border border-slate-300 px-2 py-1">
+            <option value="">{t.allNumbers}</option>
+            {numbers.map((n) => <option key={n.id} value={n.id}>{n.instanceId}</option>)}
+          </select>
+          <select aria-label={t.allStatuses} value={status} onChange={(e) => setStatus(e.target.value)} className="rounded border border-slate-300 px-2 py-1">
+            <option value="">{t.allStatuses}</option>
+            {STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
+          </select>
+          <button onClick={() => void load()} className="rounded border border-slate-300 px-2 py-1">{t.refresh}</button>
+        </div>
+      </div>
+      {dead.length > 0 && (
+        <div className="mt-3 rounded border border-red-200 bg-red-50 p-3 text-sm" data-testid="dead-letters">
+          <p className="font-medium text-red-900">{t.dlTitle}</p>
+          <ul className="mt-2 space-y-1">
+            {dead.map((d) => (
+              <li key={d.id} className="flex flex-wrap items-center justify-between gap-2">
+                <span>{d.kind} · {d.failedReason} ({d.attempts}×)</span>
+                <button className="rounded border border-red-300 bg-white px-2 py-0.5" onClick={async () => { await fetch(`/api/panel/dead-letters/${encodeURIComponent(d.id)}/retry`, { method: "POST" }); await load(); }}>{t.retry}</button>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      <div className="mt-3 overflow-x-auto">
+        <table className="w-full min-w-[560px] text-left text-sm" data-testid="message-log">
+          <tbody className="divide-y">
+            {rows.map((r) => (
+              <tr key={r.id} className="align-top">
+                <td className="py-1.5 pr-2 text-slate-500">{new Date(r.at).toLocaleString()}</td>
+                <td className="py-1.5 pr-2">{r.direction === "OUTBOUND" ? `→ ${t.outbound}` : `← ${t.inbound}`}</td>
+                <td className="py-1.5 pr-2">{r.contact}</td>
+                <td className="py-1.5 pr-2">{r.number}</td>
+                <td className="py-1.5 pr-2 font-medium">{r.status}{r.error && <span className="block font-normal text-red-700">{r.error}</span>}</td>
+                <td className="py-1.5 text-slate-600">{r.preview}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {rows.length === 0 && <p className="mt-2 text-sm text-slate-500">{t.empty}</p>}
+      </div>
+    </section>
+  );
+}
