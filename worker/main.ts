@@ -8,6 +8,8 @@ import { logger } from "@/lib/log";
 import { startHeartbeat } from "./heartbeat";
 import { startWorkerHttp } from "./http-server";
 import { startMessagingRuntime } from "./messaging/runtime";
+import { metrics } from "@/lib/ops/metrics";
+import { registerFleetGauges, renderMetrics } from "@/lib/ops/fleet-metrics";
 import { SessionManager } from "./whatsapp/session-manager";
 import { waWebVersion } from "./whatsapp/wa-version";
 
@@ -58,12 +60,15 @@ async function main() {
     },
   });
 
+  registerFleetGauges(metrics(), { db: db() });
+  metrics().gauge("gw_worker_rss_bytes", "Resident memory of this worker").collect(() => [{ labels: { worker: workerId }, value: process.memoryUsage().rss }]);
   const http = await startWorkerHttp(cfg.WORKER_HTTP_PORT, {
     ready: async () => {
       const pg = await db().$queryRaw`SELECT 1`.then(() => true, () => false);
       const rd = await redis().ping().then((r) => r === "PONG", () => false);
       return { ok: pg && rd, workerId, postgres: pg, redis: rd };
     },
+    metrics: (authorization) => renderMetrics(cfg.METRICS_TOKEN, authorization),
   });
   stoppers.push({ name: "http", stop: () => new Promise((r) => http.close(() => r())) });
   log.info({ workerId, port: cfg.WORKER_HTTP_PORT }, "worker ready");
