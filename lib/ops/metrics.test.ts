@@ -28,3 +28,15 @@ describe("metrics registry", () => {
     expect(await r.render()).toContain('x_total{err="say \\"hi\\"\\n"} 1');
   });
 });
+
+describe("renderMetrics", () => {
+  it("is off without a token, and needs the exact bearer token with one", async () => {
+    const { renderMetrics } = await import("./fleet-metrics");
+    expect((await renderMetrics("", "Bearer x")).status).toBe(404);
+    expect((await renderMetrics("s3cret-token", undefined)).status).toBe(401);
+    expect((await renderMetrics("s3cret-token", "Bearer wrong")).status).toBe(401);
+    const ok = await renderMetrics("s3cret-token", "Bearer s3cret-token");
+    expect(ok.status).toBe(200);
+    expect(ok.body).toContain("# TYPE");
+  });
+});
