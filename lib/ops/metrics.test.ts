@@ -32,11 +32,13 @@ describe("metrics registry", () => {
 describe("renderMetrics", () => {
   it("is off without a token, and needs the exact bearer token with one", async () => {
     const { renderMetrics } = await import("./fleet-metrics");
+    const { metrics } = await import("./metrics");
+    metrics().counter("gw_test_total", "a counter").inc();
     expect((await renderMetrics("", "Bearer x")).status).toBe(404);
     expect((await renderMetrics("s3cret-token", undefined)).status).toBe(401);
     expect((await renderMetrics("s3cret-token", "Bearer wrong")).status).toBe(401);
     const ok = await renderMetrics("s3cret-token", "Bearer s3cret-token");
     expect(ok.status).toBe(200);
-    expect(ok.body).toContain("# TYPE");
+    expect(ok.body).toContain("gw_test_total 1");
   });
 });
