@@ -49,7 +49,7 @@ test("link a number by QR in the panel inside GHL, then message both ways", asyn
   await panel(page).getByRole("button", { name: "Add number" }).click();
   await panel(page).getByLabel("Name").fill("wa-01");
   await panel(page).getByLabel("Label (optional)").fill("Front desk");
-  await panel(page).getByRole("button", { name: "Create" }).click();
+  await panel(page).getByRole("button", { name: "Create", exact: true }).click();
   const qrImg = card(page).getByTestId("qr");
   await expect(qrImg).toBeVisible({ timeout: 30_000 });
   await expect(card(page).getByTestId("qr-countdown")).toContainText(/New code in \d+ s/);
