@@ -26,7 +26,6 @@ export default defineConfig({
           setupFiles: ["tests/setup/no-console-error.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          fileParallelism: false,
         },
       },
     ],

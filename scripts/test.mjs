@@ -47,15 +47,17 @@ const bin = (p) => path.join(root, "node_modules", ".bin", p);
 
 if (want("typecheck")) run("typecheck", bin("tsc"), ["--noEmit", "-p", "tsconfig.json"]);
 
-const vitestJson = path.join(dataDir, "vitest-results.json");
-rmSync(vitestJson, { force: true });
-const projects = ["unit", "integration"].filter(want);
-if (projects.length) {
-  run(
-    projects.join(" + "),
-    bin("vitest"),
-    ["run", ...projects.flatMap((p) => ["--project", p]), "--reporter=default", "--reporter=json", `--outputFile.json=${vitestJson}`],
-  );
+// Unit and integration run one after the other, integration files strictly one at a time: they
+// share Postgres and Redis (each file flushes its Redis DB) and some measure timing.
+const vitestJsons = [];
+for (const project of ["unit", "integration"].filter(want)) {
+  const file = path.join(dataDir, `vitest-${project}.json`);
+  rmSync(file, { force: true });
+  vitestJsons.push(file);
+  run(project, bin("vitest"), [
+    "run", "--project", project, ...(project === "integration" ? ["--no-file-parallelism"] : []),
+    "--reporter=default", "--reporter=json", `--outputFile.json=${file}`,
+  ]);
 }
 
 const pwJson = path.join(dataDir, "playwright-results.json");
@@ -71,8 +73,8 @@ if (want("e2e")) {
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-if (existsSync(vitestJson)) {
-  const v = JSON.parse(readFileSync(vitestJson, "utf8"));
+for (const f of vitestJsons.filter((x) => existsSync(x))) {
+  const v = JSON.parse(readFileSync(f, "utf8"));
   passed += v.numPassedTests ?? 0;
   failed += v.numFailedTests ?? 0;
   skipped += (v.numPendingTests ?? 0) + (v.numTodoTests ?? 0);
