@@ -16,3 +16,12 @@ test("readiness shows Postgres, migrations, Redis and a live worker", async ({ r
   for (const k of ["postgres", "migrations", "redis", "worker"]) expect(body.checks[k].ok).toBe(true);
   expect(body.checks.worker.detail.workers.length).toBeGreaterThanOrEqual(1);
 });
+
+test("the API reference page lists the direct API from the OpenAPI document", async ({ page, request }) => {
+  await page.goto(`${process.env.E2E_APP_URL}/api-docs`);
+  await expect(page.getByRole("heading", { name: "post /api/send" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "get /api/wa/qr/{instanceId}" })).toBeVisible();
+  const doc = await (await request.get(`${process.env.E2E_APP_URL}/api/openapi.json`)).json();
+  expect(doc.openapi).toBe("3.1.0");
+  expect(Object.keys(doc.paths)).toContain("/api/send");
+});

@@ -18,7 +18,7 @@ export function ApiKeysPanel({ t }: { t: ApiKeysTexts }) {
   return (
     <section className="mt-10 border-t pt-6" aria-label={t.title}>
       <h2 className="text-lg font-medium">{t.title}</h2>
-      <p className="mt-1 text-sm text-slate-600">{t.help} <a className="text-emerald-700 underline" href="/api/openapi.json" target="_blank" rel="noreferrer">{t.docs}</a></p>
+      <p className="mt-1 text-sm text-slate-600">{t.help} <a className="text-emerald-700 underline" href="/api-docs" target="_blank" rel="noreferrer">{t.docs}</a></p>
       <form className="mt-3 flex flex-wrap gap-2" onSubmit={async (e) => {
         e.preventDefault();
         const r = await fetch("/api/panel/api-keys", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ label }) });
