@@ -1,0 +1,21 @@
+import { z } from "zod";
+import { withLocation } from "@/lib/auth/panel-session";
+import { db } from "@/lib/db";
+import { env } from "@/lib/env";
+import { jsonBody } from "@/lib/http/handler";
+import { configureWebhook } from "@/lib/outgoing-webhooks/outgoing-webhooks";
+
+export const dynamic = "force-dynamic";
+
+// PUT /api/panel/webhook {url | null} — the location's outgoing webhook for automations. The
+// signing secret is returned once, when a URL is set.
+export const PUT = withLocation(async (req, auth) => {
+  const b = z.object({ url: z.string().url().max(2048).nullable() }).parse(await jsonBody(req));
+  const r = await configureWebhook(db(), auth.locationId, b.url, { allowPrivate: env().ALLOW_PRIVATE_MEDIA_URLS });
+  return Response.json(r);
+});
+
+export const GET = withLocation(async (_req, auth) => {
+  const loc = await db().location.findUnique({ where: { id: auth.locationId }, select: { settings: true } });
+  return Response.json({ url: (loc?.settings as { webhookUrl?: string } | null)?.webhookUrl ?? null });
+});
