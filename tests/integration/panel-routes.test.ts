@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { db } from "@/lib/db";
+import { GET as listKeys, POST as createKey } from "@/app/api/panel/api-keys/route";
+import { DELETE as revokeKey } from "@/app/api/panel/api-keys/[id]/route";
+import { GET as messages } from "@/app/api/panel/messages/route";
+import { GET as getHook, PUT as putHook } from "@/app/api/panel/webhook/route";
+import { GET as listInstances } from "@/app/api/instances/route";
+import { POST as action } from "@/app/api/instances/[id]/[action]/route";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+import { params, req, useAppEnv } from "./helpers/app-env";
+import { identity, panelCookie } from "./helpers/panel-cookie";
+
+// The panel's own routes with a session cookie: API keys, message log, default number, webhook —
+// each scoped to the session's location.
+let restore: () => Promise<void>;
+let cookieA: string;
+let cookieB: string;
+
+beforeAll(async () => {
+  restore = useAppEnv({ databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), extra: { ALLOW_PRIVATE_MEDIA_URLS: "true" } });
+  await db().company.create({ data: { id: "co1", name: "Agency" } });
+  await db().location.createMany({ data: [{ id: "locA", name: "A", companyId: "co1" }, { id: "locB", name: "B", companyId: "co1" }] });
+  await db().instance.createMany({ data: [{ id: "a1", locationId: "locA", name: "wa-01" }, { id: "a2", locationId: "locA", name: "wa-02" }, { id: "b1", locationId: "locB", name: "wa-01" }] });
+  await db().message.create({ data: { locationId: "locB", instanceId: "b1", direction: "OUTBOUND", source: "GHL", status: "SENT", text: "B's secret" } });
+  await db().message.create({ data: { locationId: "locA", instanceId: "a1", direction: "INBOUND", source: "WHATSAPP", status: "RECEIVED", text: "hello A" } });
+  cookieA = await panelCookie(identity({ locationId: "locA", companyId: "co1" }));
+  cookieB = await panelCookie(identity({ locationId: "locB", companyId: "co1" }));
+});
+afterAll(async () => restore());
+
+const as = (cookie: string, init: RequestInit & { json?: unknown } = {}) => ({ ...init, headers: { cookie, ...(init.headers ?? {}) } });
+
+describe("panel routes", () => {
+  it("API keys: created once-visible, listed, revoked; invisible to another location", async () => {
+    const c = await createKey(req("/x", as(cookieA, { method: "POST", json: { label: "n8n" } })), params({}));
+    expect(c.status).toBe(201);
+    const k = await c.json();
+    expect(k.key).toMatch(/^gwk_/);
+    const a = await (await listKeys(req("/x", as(cookieA)), params({}))).json();
+    expect(a.keys.map((x: { id: string }) => x.id)).toEqual([k.id]);
+    expect(JSON.stringify(a)).not.toContain(k.key);
+    expect((await (await listKeys(req("/x", as(cookieB)), params({}))).json()).keys).toEqual([]);
+    expect((await revokeKey(req("/x", as(cookieB, { method: "DELETE" })), params({ id: k.id }))).status).toBe(404);
+    expect((await revokeKey(req("/x", as(cookieA, { method: "DELETE" })), params({ id: k.id }))).status).toBe(200);
+    expect((await listKeys(req("/x"), params({}))).status).toBe(401);
+  });
+
+  it("message log shows only the session's location, filterable", async () => {
+    const a = await (await messages(req("/x", as(cookieA)), params({}))).json();
+    expect(a.messages.map((m: { preview: string }) => m.preview)).toEqual(["hello A"]);
+    const filtered = await (await messages(req("/x?status=SENT", as(cookieA)), params({}))).json();
+    expect(filtered.messages).toEqual([]);
+    expect((await messages(req("/x?status=NOPE", as(cookieA)), params({}))).status).toBe(400);
+  });
+
+  it("default number: set by the panel, reported by the list, and another location's id is a 404", async () => {
+    expect((await action(req("/x", as(cookieA, { method: "POST" })), params({ id: "a2", action: "default" }))).status).toBe(200);
+    const list = await (await listInstances(req("/x", as(cookieA)), params({}))).json();
+    expect(list.defaultInstanceId).toBe("a2");
+    expect((await action(req("/x", as(cookieA, { method: "POST" })), params({ id: "b1", action: "default" }))).status).toBe(404);
+    expect((await action(req("/x", as(cookieA, { method: "POST" })), params({ id: "a1", action: "explode" }))).status).toBe(404);
+  });
+
+  it("outgoing webhook: set with a secret shown once, read back without it, cleared", async () => {
+    const r = await (await putHook(req("/x", as(cookieA, { method: "PUT", json: { url: "http://127.0.0.1:9/hook" } })), params({}))).json();
+    expect(r.secret).toMatch(/^whsec_/);
+    const g = await (await getHook(req("/x", as(cookieA)), params({}))).json();
+    expect(g).toEqual({ url: "http://127.0.0.1:9/hook" });
+    expect((await (await getHook(req("/x", as(cookieB)), params({}))).json()).url).toBeNull();
+    await putHook(req("/x", as(cookieA, { method: "PUT", json: { url: null } })), params({}));
+    expect((await (await getHook(req("/x", as(cookieA)), params({}))).json()).url).toBeNull();
+    expect((await putHook(req("/x", as(cookieA, { method: "PUT", json: { url: "not a url" } })), params({}))).status).toBe(400);
+  });
+});
