@@ -28,7 +28,11 @@ const fakeSocket = (instanceId: string): SendSocket => ({
   async onWhatsApp(jid) {
     return [{ jid, exists: !noWhatsApp.has(jid) }];
   },
+  async sendPresenceUpdate(type, jid) {
+    presence.push(`${type}:${jid}`);
+  },
 });
+const presence: string[] = [];
 
 const cfg = { TEXT_DELAY_MS: 150, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, ALLOW_PRIVATE_MEDIA_URLS: true };
 let sender: OutboundSender;
@@ -139,6 +143,22 @@ describe("OutboundSender", () => {
     await until(() => ghl.some((g) => g.messageId === r.id));
     expect((await db.message.findUniqueOrThrow({ where: { id: r.id } })).error).toMatch(/offline too long/);
     online.set("n1", true);
+  });
+});
+
+describe("typing simulation", () => {
+  it("shows composing, then paused, around a send only when the location turned it on", async () => {
+    presence.length = 0;
+    await queue("+15550000010", "no typing");
+    sender.wake("n1");
+    await until(() => sent.some((s) => s.content.text === "no typing"));
+    expect(presence).toEqual([]);
+    await db.location.update({ where: { id: "locA" }, data: { settings: { maxWaitMinutes: 1, typingSimulation: true } } });
+    await queue("+15550000011", "with typing");
+    sender.wake("n1");
+    await until(() => sent.some((s) => s.content.text === "with typing"));
+    expect(presence).toEqual(["composing:15550000011@s.whatsapp.net", "paused:15550000011@s.whatsapp.net"]);
+    await db.location.update({ where: { id: "locA" }, data: { settings: { maxWaitMinutes: 1 } } });
   });
 });
 

@@ -121,7 +121,11 @@ export class OutboundSender {
 
     const urls = ((next.mediaRef as { urls?: string[] } | null)?.urls ?? []).slice(0, 10);
     const wait = await reserveSendSlot(this.d.redis, instanceId, gapFor(urls.length ? "media" : "text", this.d.cfg));
+    // optional typing simulation: the contact sees "typing…" during the pacing wait
+    const typing = (next.location.settings as { typingSimulation?: unknown } | null)?.typingSimulation === true && !!live.sock.sendPresenceUpdate;
+    if (typing) await live.sock.sendPresenceUpdate!("composing", jid).catch(() => {});
     if (wait > 0) await sleep(wait);
+    if (typing) await live.sock.sendPresenceUpdate!("paused", jid).catch(() => {});
     try {
       if (!urls.length) {
         await live.sock.sendMessage(jid, { text: next.text ?? "" }, { messageId: waMessageId });
