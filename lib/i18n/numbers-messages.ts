@@ -58,6 +58,16 @@ const en = {
   "log.dlTitle": "Not delivered to GoHighLevel after every retry",
   "log.retry": "Retry",
   "log.refresh": "Refresh",
+  "set.title": "Sending settings",
+  "set.country": "Default country for numbers written without +",
+  "set.none": "None (require +country code)",
+  "set.mode": "GoHighLevel channel",
+  "set.modeSms": "Replace the SMS provider (workflows, bulk actions)",
+  "set.modeCustom": "Extra custom channel",
+  "set.maxWait": "Minutes a message waits for an offline number",
+  "set.typing": "Show “typing…” before each message",
+  "set.save": "Save",
+  "set.saved": "Saved",
 };
 export type NumbersKey = keyof typeof en;
 
@@ -118,6 +128,16 @@ const es: Record<NumbersKey, string> = {
   "log.dlTitle": "No llegaron a GoHighLevel tras todos los reintentos",
   "log.retry": "Reintentar",
   "log.refresh": "Actualizar",
+  "set.title": "Ajustes de envío",
+  "set.country": "País por defecto para números sin +",
+  "set.none": "Ninguno (exigir +código de país)",
+  "set.mode": "Canal de GoHighLevel",
+  "set.modeSms": "Reemplazar el proveedor de SMS (flujos, acciones masivas)",
+  "set.modeCustom": "Canal personalizado adicional",
+  "set.maxWait": "Minutos que un mensaje espera a un número desconectado",
+  "set.typing": "Mostrar “escribiendo…” antes de cada mensaje",
+  "set.save": "Guardar",
+  "set.saved": "Guardado",
 };
 
 const pt: Record<NumbersKey, string> = {
@@ -177,6 +197,16 @@ const pt: Record<NumbersKey, string> = {
   "log.dlTitle": "Não chegaram ao GoHighLevel após todas as tentativas",
   "log.retry": "Tentar de novo",
   "log.refresh": "Atualizar",
+  "set.title": "Configurações de envio",
+  "set.country": "País padrão para números sem +",
+  "set.none": "Nenhum (exigir +código do país)",
+  "set.mode": "Canal do GoHighLevel",
+  "set.modeSms": "Substituir o provedor de SMS (fluxos, ações em massa)",
+  "set.modeCustom": "Canal personalizado extra",
+  "set.maxWait": "Minutos que uma mensagem espera por um número desconectado",
+  "set.typing": "Mostrar “digitando…” antes de cada mensagem",
+  "set.save": "Salvar",
+  "set.saved": "Salvo",
 };
 
 const all = { en, es, pt } satisfies Record<Locale, Record<NumbersKey, string>>;

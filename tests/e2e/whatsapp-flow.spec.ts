@@ -132,6 +132,11 @@ test("the worker restarts: still ONLINE, no new QR; the phone unlinks: the panel
     await expect(log.locator("tr", { hasText: "Hello from GHL" })).toContainText("READ");
     await expect(log).toContainText("Thanks! See you Monday");
 
+    // sending settings: a default country, then a national number reaches the phone through the API
+    await panel(page).getByLabel("Default country for numbers written without +").selectOption("US");
+    await panel(page).getByRole("button", { name: "Save", exact: true }).click();
+    await expect(panel(page).getByText("Saved")).toBeVisible();
+
     // an API key made in the panel drives the same number through the direct API
     await panel(page).getByLabel("What is it for? (e.g. n8n)").fill("n8n");
     await panel(page).getByRole("button", { name: "Create key" }).click();
@@ -139,7 +144,7 @@ test("the worker restarts: still ONLINE, no new QR; the phone unlinks: the panel
     expect(key).toMatch(/^gwk_/);
     const list = await (await request.get(`${APP()}/api/instances`, { headers: { "x-api-key": key } })).json();
     expect(list.instances).toEqual([expect.objectContaining({ instanceId: "wa-01", status: "ONLINE", phone: `+${NUMBER}` })]);
-    const queued = await request.post(`${APP()}/api/send`, { headers: { "x-api-key": key }, data: { instanceId: "wa-01", to: `+${CONTACT}`, message: "Sent through the API" } });
+    const queued = await request.post(`${APP()}/api/send`, { headers: { "x-api-key": key }, data: { instanceId: "wa-01", to: "(555) 765-4321", message: "Sent through the API" } });
     expect(queued.status()).toBe(202);
     await until(async () => ((await waJson(request, "get", `/phones/${CONTACT}/inbox`)) as { text?: string }[]).some((m) => m.text === "Sent through the API"), "the API message on the phone");
 

@@ -72,3 +72,16 @@ describe("panel routes", () => {
     expect((await putHook(req("/x", as(cookieA, { method: "PUT", json: { url: "not a url" } })), params({}))).status).toBe(400);
   });
 });
+
+describe("panel settings", () => {
+  it("updates default country, provider mode, max wait and typing, keeps the rest, validates", async () => {
+    const { GET, PATCH } = await import("@/app/api/panel/settings/route");
+    await db().location.update({ where: { id: "locA" }, data: { settings: { defaultInstanceId: "a2" } } });
+    const r = await PATCH(req("/x", as(cookieA, { method: "PATCH", json: { defaultCountry: "br", providerMode: "custom", maxWaitMinutes: 30, typingSimulation: true } })), params({}));
+    expect(r.status).toBe(200);
+    expect(await (await GET(req("/x", as(cookieA)), params({}))).json()).toMatchObject({ defaultCountry: "BR", providerMode: "custom", maxWaitMinutes: 30, typingSimulation: true, defaultInstanceId: "a2" });
+    expect((await PATCH(req("/x", as(cookieA, { method: "PATCH", json: { defaultCountry: "XX" } })), params({}))).status).toBe(400);
+    expect((await PATCH(req("/x", as(cookieA, { method: "PATCH", json: { maxWaitMinutes: 0 } })), params({}))).status).toBe(400);
+    expect((await (await GET(req("/x", as(cookieB)), params({}))).json()).defaultCountry).toBeNull();
+  });
+});

@@ -5,6 +5,8 @@ import { requestMessages } from "@/lib/i18n/request-locale";
 import { numbersMessages } from "@/lib/i18n/numbers-messages";
 import { ApiKeysPanel } from "../_components/api-keys-panel";
 import { MessagesLog } from "../_components/messages-log";
+import { SettingsPanel } from "../_components/settings-panel";
+import { CALLING_CODES } from "@/lib/contacts/phone";
 import { NumbersPanel } from "../_components/numbers-panel";
 import { LocationSwitcher } from "./location-switcher";
 
@@ -47,6 +49,7 @@ export default async function PanelHome({ searchParams }: { searchParams: Search
         <NumbersPanel t={numbersMessages(locale)} emptyTitle={t["panel.empty.title"]} emptyBody={t["panel.empty.body"]} />
       </section>
       <MessagesLog t={logTexts(numbersMessages(locale))} />
+      <SettingsPanel t={settingsTexts(numbersMessages(locale))} countries={Object.keys(CALLING_CODES).sort()} />
       <ApiKeysPanel t={keysTexts(numbersMessages(locale))} />
       <p className="mt-6 text-xs text-slate-400">{t["panel.signedInAs"]} {identity.userName ?? identity.email ?? identity.userId}</p>
     </main>
@@ -64,5 +67,12 @@ function logTexts(n: ReturnType<typeof numbersMessages>) {
   return {
     title: n["log.title"], allNumbers: n["log.allNumbers"], allStatuses: n["log.allStatuses"], outbound: n["log.outbound"], inbound: n["log.inbound"],
     empty: n["log.empty"], dlTitle: n["log.dlTitle"], retry: n["log.retry"], refresh: n["log.refresh"],
+  };
+}
+
+function settingsTexts(n: ReturnType<typeof numbersMessages>) {
+  return {
+    title: n["set.title"], country: n["set.country"], none: n["set.none"], mode: n["set.mode"], modeSms: n["set.modeSms"],
+    modeCustom: n["set.modeCustom"], maxWait: n["set.maxWait"], typing: n["set.typing"], save: n["set.save"], saved: n["set.saved"],
   };
 }

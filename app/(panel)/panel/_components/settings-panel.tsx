@@ -1,0 +1,50 @@
+"use client";
+
+import { useEffect, useState } from "react";
+
+// The location's sending settings: default country for national numbers, GHL provider mode, how
+// long a message may wait for an offline number, typing simulation.
+type S = { defaultCountry: string | null; providerMode: "sms" | "custom"; maxWaitMinutes: number; typingSimulation: boolean };
+export type SettingsTexts = Record<"title" | "country" | "none" | "mode" | "modeSms" | "modeCustom" | "maxWait" | "typing" | "save" | "saved", string>;
+
+export function SettingsPanel({ t, countries }: { t: SettingsTexts; countries: string[] }) {
+  const [s, setS] = useState<S | null>(null);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => {
+    void fetch("/api/panel/settings").then(async (r) => r.ok && setS((await r.json()) as S));
+  }, []);
+  if (!s) return null;
+  return (
+    <section className="mt-10 border-t pt-6" aria-label={t.title}>
+      <h2 className="text-lg font-medium">{t.title}</h2>
+      <form className="mt-3 grid gap-3 text-sm sm:grid-cols-2" onSubmit={async (e) => {
+        e.preventDefault();
+        const r = await fetch("/api/panel/settings", { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify(s) });
+        setSaved(r.ok);
+      }}>
+        <label>{t.country}
+          <select value={s.defaultCountry ?? ""} onChange={(e) => setS({ ...s, defaultCountry: e.target.value || null })} className="mt-1 block w-full rounded border border-slate-300 px-2 py-1.5">
+            <option value="">{t.none}</option>
+            {countries.map((c) => <option key={c} value={c}>{c}</option>)}
+          </select>
+        </label>
+        <label>{t.mode}
+          <select value={s.providerMode} onChange={(e) => setS({ ...s, providerMode: e.target.value as S["providerMode"] })} className="mt-1 block w-full rounded border border-slate-300 px-2 py-1.5">
+            <option value="sms">{t.modeSms}</option>
+            <option value="custom">{t.modeCustom}</option>
+          </select>
+        </label>
+        <label>{t.maxWait}
+          <input type="number" min={1} max={10080} value={s.maxWaitMinutes} onChange={(e) => setS({ ...s, maxWaitMinutes: Number(e.target.value) })} className="mt-1 block w-full rounded border border-slate-300 px-2 py-1.5" />
+        </label>
+        <label className="flex items-center gap-2 sm:mt-6">
+          <input type="checkbox" checked={s.typingSimulation} onChange={(e) => setS({ ...s, typingSimulation: e.target.checked })} /> {t.typing}
+        </label>
+        <div className="flex items-center gap-3">
+          <button className="rounded border border-slate-300 px-3 py-1.5">{t.save}</button>
+          {saved && <span className="text-emerald-700">{t.saved}</span>}
+        </div>
+      </form>
+    </section>
+  );
+}
