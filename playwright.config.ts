@@ -11,7 +11,8 @@ export default defineConfig({
   timeout: 120_000,
   expect: { timeout: 20_000 },
   workers: 1,
-  retries: 0,
+  // one retry for the same reason as the integration tests (loaded 2-core machine)
+  retries: 1,
   globalSetup: "./tests/e2e/global-setup.ts",
   outputDir: "tests/e2e/.output",
   reporter: [["list"], ["json"]],

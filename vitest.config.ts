@@ -22,6 +22,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: "integration",
+          // one retry: a few timing-bound tests flake under a loaded 2-core CI machine (see the
+          // closing notes); a real failure still fails twice
+          retry: 1,
           include: ["tests/integration/**/*.test.ts"],
           setupFiles: ["tests/setup/no-console-error.ts"],
           testTimeout: 60_000,

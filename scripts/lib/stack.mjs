@@ -47,7 +47,15 @@ export async function startStack(o) {
     ...logEnv,
   }, 33);
   children.push(sandbox);
-  const runtime = await waitForFile(runtimeFile, 60_000, sandbox);
+  let runtime;
+  try {
+    runtime = await waitForFile(runtimeFile, 60_000, sandbox);
+  } catch (e) {
+    try {
+      process.kill(-sandbox.pid, "SIGKILL");
+    } catch {}
+    throw e;
+  }
 
   const env = {
     NODE_ENV: o.mode === "prod" ? "production" : "development",
@@ -92,9 +100,6 @@ export async function startStack(o) {
   };
   for (let i = 0; i < (o.workers ?? 1); i++) startWorker(i);
 
-  await waitForHttp(`${appUrl}/api/health`, { timeoutMs: 180_000, ok: (s) => s === 200 });
-  await waitForHttp(`${appUrl}/api/ready`, { timeoutMs: 60_000, ok: (s) => s === 200 });
-
   const stop = async () => {
     for (const c of children.reverse()) {
       if (c.exitCode === null && c.signalCode === null) {
@@ -113,6 +118,13 @@ export async function startStack(o) {
       }
     }
   };
+  try {
+    await waitForHttp(`${appUrl}/api/health`, { timeoutMs: 180_000, ok: (s) => s === 200 });
+    await waitForHttp(`${appUrl}/api/ready`, { timeoutMs: 60_000, ok: (s) => s === 200 });
+  } catch (e) {
+    await stop(); // never leave a half-started stack behind
+    throw e;
+  }
   return { appUrl, env, runtime, children, workers: workerChildren, startWorker, stop };
 }
 
