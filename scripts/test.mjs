@@ -3,7 +3,7 @@
 //   npm test                 everything
 //   npm test -- unit         only unit tests (also: integration, e2e; several may be named)
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import {
   dataDir, ensureDatabase, ensureDependencies, fail, findPostgres, findRedis, migrate, root, say,
@@ -47,17 +47,20 @@ const bin = (p) => path.join(root, "node_modules", ".bin", p);
 
 if (want("typecheck")) run("typecheck", bin("tsc"), ["--noEmit", "-p", "tsconfig.json"]);
 
-// Unit and integration run one after the other, integration files strictly one at a time: they
-// share Postgres and Redis (each file flushes its Redis DB) and some measure timing.
+// Unit tests in one run; then each integration file in a process of its own: they share Postgres
+// and Redis (each file flushes its Redis DB), some measure timing, and a file must not inherit
+// anything (timers, sockets, process-wide state) from the one before it.
 const vitestJsons = [];
-for (const project of ["unit", "integration"].filter(want)) {
-  const file = path.join(dataDir, `vitest-${project}.json`);
+const vitestRun = (name, args, file) => {
   rmSync(file, { force: true });
   vitestJsons.push(file);
-  run(project, bin("vitest"), [
-    "run", "--project", project, ...(project === "integration" ? ["--no-file-parallelism"] : []),
-    "--reporter=default", "--reporter=json", `--outputFile.json=${file}`,
-  ]);
+  return run(name, bin("vitest"), ["run", ...args, "--reporter=default", "--reporter=json", `--outputFile.json=${file}`]);
+};
+if (want("unit")) vitestRun("unit", ["--project", "unit"], path.join(dataDir, "vitest-unit.json"));
+if (want("integration")) {
+  const dir = path.join(root, "tests", "integration");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".test.ts")).sort();
+  for (const f of files) vitestRun(`integration: ${f}`, ["--project", "integration", path.join("tests", "integration", f)], path.join(dataDir, `vitest-int-${f}.json`));
 }
 
 const pwJson = path.join(dataDir, "playwright-results.json");
