@@ -31,13 +31,22 @@ afterAll(async () => {
 });
 
 const status = async (p: Promise<unknown>) => p.then(() => 200, (e) => (e instanceof AppError ? e.status : 500));
-const lastSent = () => new Promise<ControlMessage>((r) => setTimeout(() => r(sent[sent.length - 1]), 50));
+// Runs `action`, then waits (up to 5 s: pub/sub delivery on a loaded CI machine is not instant)
+// for the control message it sends, and returns it.
+async function sends(action: () => Promise<unknown>): Promise<ControlMessage | undefined> {
+  const before = sent.length;
+  await action();
+  const deadline = Date.now() + 5000;
+  while (sent.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  return sent.length > before ? sent[sent.length - 1] : undefined;
+}
 
 describe("lib/instances", () => {
   it("creates with a valid name, RUNNING, and tells the workers", async () => {
-    const i = await instances.create(db, redis, "locA", { name: "wa-01" });
+    let i: Awaited<ReturnType<typeof instances.create>> | undefined;
+    const msg = await sends(async () => (i = await instances.create(db, redis, "locA", { name: "wa-01" })));
     expect(i).toMatchObject({ locationId: "locA", name: "wa-01", desiredState: "RUNNING", status: "CONNECTING" });
-    expect(await lastSent()).toEqual({ type: "instance.start", instanceId: i.id, locationId: "locA" });
+    expect(msg).toEqual({ type: "instance.start", instanceId: i!.id, locationId: "locA" });
   });
 
   it("rejects bad names (400) and duplicates within a location (409), not across locations", async () => {
@@ -63,13 +72,14 @@ describe("lib/instances", () => {
 
   it("stop/start/restart/pairing-code change the desired state and send the matching command", async () => {
     const [a] = await instances.list(db, "locA");
-    expect(await instances.setDesiredState(db, redis, "locA", a.id, "STOPPED")).toMatchObject({ desiredState: "STOPPED", status: "OFFLINE" });
-    expect((await lastSent()).type).toBe("instance.stop");
-    expect((await instances.restart(db, redis, "locA", a.id)).desiredState).toBe("RUNNING");
-    expect((await lastSent()).type).toBe("instance.restart");
+    expect((await sends(async () => {
+      expect(await instances.setDesiredState(db, redis, "locA", a.id, "STOPPED")).toMatchObject({ desiredState: "STOPPED", status: "OFFLINE" });
+    }))?.type).toBe("instance.stop");
+    expect((await sends(async () => {
+      expect((await instances.restart(db, redis, "locA", a.id)).desiredState).toBe("RUNNING");
+    }))?.type).toBe("instance.restart");
     expect(await status(instances.requestPairingCode(db, redis, "locA", a.id, "12"))).toBe(400);
-    await instances.requestPairingCode(db, redis, "locA", a.id, "+1 555 123 4567");
-    expect(await lastSent()).toEqual({ type: "instance.pairing-code", instanceId: a.id, locationId: "locA", phone: "15551234567" });
+    expect(await sends(() => instances.requestPairingCode(db, redis, "locA", a.id, "+1 555 123 4567"))).toEqual({ type: "instance.pairing-code", instanceId: a.id, locationId: "locA", phone: "15551234567" });
   });
 
   it("shows the QR a worker kept for late panels", async () => {
@@ -89,8 +99,7 @@ describe("lib/instances", () => {
     expect(await instances.get(db, "locA", a.id)).toMatchObject({ status: "LOGGED_OUT", desiredState: "STOPPED", phone: null });
 
     await redis.set(leaseKey(a.id), "some-worker", "PX", 5000);
-    await instances.requestLogout(db, redis, "locA", a.id);
-    expect(await lastSent()).toEqual({ type: "instance.logout", instanceId: a.id, locationId: "locA" });
+    expect(await sends(() => instances.requestLogout(db, redis, "locA", a.id))).toEqual({ type: "instance.logout", instanceId: a.id, locationId: "locA" });
   });
 
   it("delete removes the instance and its session", async () => {
