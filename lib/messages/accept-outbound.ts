@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { Db } from "../db";
+import { retryOnConflict, type Db } from "../db";
 import { AppError, forbidden } from "../errors";
 import { normalizePhone } from "../contacts/phone";
 import { parseLocationSettings } from "../tenants/settings";
@@ -36,11 +36,14 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
   const settings = parseLocationSettings(location.settings);
   const { e164 } = normalizePhone(r.phone, settings.defaultCountry);
 
-  const contact = await db.contact.upsert({
-    where: { locationId_phone: { locationId: r.locationId, phone: e164 } },
-    create: { locationId: r.locationId, phone: e164, ghlContactId: r.ghlContactId },
-    update: r.ghlContactId ? { ghlContactId: r.ghlContactId } : {},
-  });
+  // two deliveries for one new contact at once: the second creates nothing (retryOnConflict)
+  const contact = await retryOnConflict(() =>
+    db.contact.upsert({
+      where: { locationId_phone: { locationId: r.locationId, phone: e164 } },
+      create: { locationId: r.locationId, phone: e164, ghlContactId: r.ghlContactId },
+      update: r.ghlContactId ? { ghlContactId: r.ghlContactId } : {},
+    }),
+  );
   const instanceId = await route(db, r.locationId, contact.stickyInstanceId, settings.defaultInstanceId, r.instanceName);
   const kind = r.type ?? (r.attachments.length ? "media" : "text");
 

@@ -1,4 +1,4 @@
-import type { Db } from "../db";
+import { retryOnConflict, type Db } from "../db";
 import { normalizePhone } from "../contacts/phone";
 
 // What the worker hands over for each WhatsApp message worth relaying (already decrypted and
@@ -31,12 +31,12 @@ export async function recordInbound(db: Db, m: InboundWa): Promise<Recorded> {
   if (!m.phone) return { id: "", created: false, skipped: "no-phone" };
   const { e164 } = normalizePhone(m.phone.startsWith("+") ? m.phone : `+${m.phone}`);
 
-  const contact = await db.contact.upsert({
+  const contact = await retryOnConflict(() => db.contact.upsert({
     where: { locationId_phone: { locationId: m.locationId, phone: e164 } },
     create: { locationId: m.locationId, phone: e164, waJid: m.jid, waLid: m.lid ?? null, name: m.fromMe ? null : m.pushName ?? null, stickyInstanceId: m.instanceId },
     // the number a contact last wrote to is the one that answers them (sticky routing)
     update: { waJid: m.jid, ...(m.lid ? { waLid: m.lid } : {}), ...(!m.fromMe && m.pushName ? { name: m.pushName } : {}), ...(!m.fromMe ? { stickyInstanceId: m.instanceId } : {}) },
-  });
+  }));
   try {
     const row = await db.message.create({
       data: {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Db } from "../db";
+import { retryOnConflict, type Db } from "../db";
 import { env } from "../env";
 import { ghlClient, ghlCompanyClient, type GhlClientOptions } from "../ghl/client";
 import { childLogger } from "../log";
@@ -22,11 +22,10 @@ export async function completeInstall(d: Deps, t: TokenResponse): Promise<Instal
   const opts: GhlClientOptions = { db: d.db, redis: d.redis };
   if (t.userType === "Company" || (!t.locationId && t.companyId)) {
     const companyId = t.companyId!;
-    await d.db.company.upsert({
-      where: { id: companyId },
-      create: { id: companyId, installed: true, ...sealPair("company", companyId, pairFrom(t)) },
-      update: { installed: true, ...sealPair("company", companyId, pairFrom(t)) },
-    });
+    const sealed = sealPair("company", companyId, pairFrom(t));
+    await retryOnConflict(() =>
+      d.db.company.upsert({ where: { id: companyId }, create: { id: companyId, installed: true, ...sealed }, update: { installed: true, ...sealed } }),
+    );
     const names = await installedLocationNames(d, companyId, opts).catch((err) => {
       log.warn({ err }, "could not list installed locations");
       return new Map<string, string | undefined>();
@@ -44,7 +43,8 @@ export async function completeInstall(d: Deps, t: TokenResponse): Promise<Instal
   }
   const id = t.locationId!;
   const companyId = t.companyId ?? null;
-  if (companyId) await d.db.company.upsert({ where: { id: companyId }, create: { id: companyId }, update: {} });
+  // GHL's INSTALL webhook for this install may be creating the same company right now
+  if (companyId) await retryOnConflict(() => d.db.company.upsert({ where: { id: companyId }, create: { id: companyId }, update: {} }));
   await upsertLocation(d.db, id, companyId, null);
   await d.db.location.update({ where: { id }, data: { ...sealPair("location", id, pairFrom(t)), needsReinstall: false } });
   const name = await locationName(id, opts).catch(() => null);
@@ -55,11 +55,13 @@ export async function completeInstall(d: Deps, t: TokenResponse): Promise<Instal
 
 /** INSTALL webhook: records the install durably; tokens are minted by `mintForInstall` afterwards. */
 export async function recordInstallWebhook(db: Db, p: { companyId: string; locationId?: string; companyName?: string }) {
-  await db.company.upsert({
-    where: { id: p.companyId },
-    create: { id: p.companyId, name: p.companyName ?? null },
-    update: { ...(p.companyName ? { name: p.companyName } : {}) },
-  });
+  await retryOnConflict(() =>
+    db.company.upsert({
+      where: { id: p.companyId },
+      create: { id: p.companyId, name: p.companyName ?? null },
+      update: { ...(p.companyName ? { name: p.companyName } : {}) },
+    }),
+  );
   if (p.locationId) await upsertLocation(db, p.locationId, p.companyId, null);
   await db.auditEvent.create({
     data: { companyId: p.companyId, locationId: p.locationId ?? null, actor: "ghl", action: "webhook.install", detail: { agency: !p.locationId } },
@@ -92,7 +94,7 @@ export async function mintForInstall(d: Deps, p: { companyId: string; locationId
 
 async function upsertLocation(db: Db, id: string, companyId: string | null, name: string | null) {
   const reinstall = { installed: true, uninstalledAt: null, ...(companyId ? { companyId } : {}), ...(name ? { name } : {}) };
-  await db.location.upsert({ where: { id }, create: { id, companyId, name }, update: reinstall });
+  await retryOnConflict(() => db.location.upsert({ where: { id }, create: { id, companyId, name }, update: reinstall }));
 }
 
 async function installedLocationNames(d: Deps, companyId: string, opts: GhlClientOptions) {

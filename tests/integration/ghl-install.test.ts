@@ -35,16 +35,16 @@ async function installVia(target: { locationId: string } | { companyId: string }
 const tokensInSim = async (q: string) => (await h.control<{ validPairs: number }>("GET", `/tokens?${q}`)).body.validPairs;
 
 describe("install flow (app ↔ GHL simulator)", () => {
-  // Skipped: in full `npm test` runs (not when run alone, 8 of 8) the callback's report came back
-  // null in 4 of 6 runs while GHL had issued the tokens; cause not found yet (see the session's
-  // closing note). The same single-location install is covered end to end in Chromium by
-  // tests/e2e/install-panel.spec.ts and tests/e2e/whatsapp-flow.spec.ts.
-  it.skip("installs one location: state round-trip, code exchange, sealed tokens, a success page saying what was installed", async () => {
+  // On a loaded machine GHL's INSTALL webhook and this callback create the company at the same
+  // moment; this once ended on "?error=exchange" (fixed by retryOnConflict, see
+  // concurrent-upserts.test.ts). The error check comes first so such a failure names itself.
+  it("installs one location: state round-trip, code exchange, sealed tokens, a success page saying what was installed", async () => {
     const { status, landing } = await installVia({ locationId: SUNRISE });
     expect(status).toBe(303);
     expect(landing.pathname).toBe("/installed");
+    expect(landing.searchParams.get("error"), landing.search).toBeNull();
     const report = await readInstallReport(redis(), landing.searchParams.get("r")!);
-    expect(report).toMatchObject({ kind: "location", locations: [{ id: SUNRISE }] });
+    expect(report, `report ${landing.search}`).toMatchObject({ kind: "location", locations: [{ id: SUNRISE }] });
 
     const row = await db().location.findUniqueOrThrow({ where: { id: SUNRISE } });
     expect(row).toMatchObject({ installed: true, needsReinstall: false, companyId: COMPANY });
