@@ -1,12 +1,18 @@
-import { Worker, type ConnectionOptions } from "bullmq";
+import { DelayedError, Queue, Worker, type ConnectionOptions } from "bullmq";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
+import { inboundGate, requeueUnqueuedInbound, wakeNextOfContact } from "@/lib/messages/ghl-order";
 import { postInboundToGhl, pushStatusToGhl, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-sync";
-import { GHL_QUEUE, ghlJobSchema } from "@/lib/queue/ghl-jobs";
+import { GHL_JOB_DEFAULTS, GHL_QUEUE, ghlJobSchema } from "@/lib/queue/ghl-jobs";
 
 // Consumer of the GHL queue: inbound posts and status updates. Failures throw, so BullMQ retries
 // with exponential backoff (GHL_JOB_DEFAULTS); after the last attempt the job stays in the failed
 // set — the dead-letter list the panel shows and replays.
+//
+// Inbound posts keep each contact's order (lib/messages/ghl-order.ts): a job whose contact has an
+// earlier message still on its way steps aside (moved to delayed, which costs no attempt) and is
+// woken when that one is posted. A job that has waited longer than `maxOrderWaitMs` is posted
+// anyway: order is worth a delay, not a message stuck behind something that never ends.
 export function startGhlSyncWorker(d: {
   db: Db;
   connection: ConnectionOptions;
@@ -14,22 +20,67 @@ export function startGhlSyncWorker(d: {
   cfg: SyncConfig;
   log: Logger;
   concurrency?: number;
+  maxOrderWaitMs?: number;
+  /** how often to queue inbound messages stored but never queued (a worker died in between) */
+  sweepEveryMs?: number;
+  sweepOlderThanMs?: number;
+  /** the queue this consumer adds to (re-queued messages); default: the GHL queue with GHL_JOB_DEFAULTS */
+  queue?: Queue;
 }) {
+  const queue = d.queue ?? new Queue(GHL_QUEUE, { connection: d.connection, defaultJobOptions: GHL_JOB_DEFAULTS });
+  const maxOrderWaitMs = d.maxOrderWaitMs ?? 15 * 60_000;
   const worker = new Worker(
     GHL_QUEUE,
-    async (job) => {
+    async (job, token) => {
       const data = ghlJobSchema.parse(job.data);
       const ghl = d.ghlFor(data.locationId);
-      if (data.kind === "inbound") return postInboundToGhl(d.db, ghl, data.messageId, d.cfg);
+      if (data.kind === "inbound") {
+        const gate = await inboundGate(d.db, queue, data.messageId);
+        if (!gate.go && Date.now() - job.timestamp < maxOrderWaitMs) {
+          await job.moveToDelayed(Date.now() + gate.retryInMs, token);
+          throw new DelayedError(`waiting for ${gate.blockedBy}, earlier from the same contact`);
+        }
+        if (!gate.go) d.log.warn({ messageId: data.messageId, blockedBy: gate.blockedBy }, "posting to GHL out of order: the earlier message is still not through");
+        const r = await postInboundToGhl(d.db, ghl, data.messageId, d.cfg);
+        await wakeNextOfContact(d.db, queue, data.messageId).catch((err) => d.log.warn({ err }, "could not wake the next message"));
+        return r;
+      }
       await pushStatusToGhl(ghl, data.ghlMessageId, data.status, data.error);
       return "status";
     },
     { connection: d.connection, concurrency: d.concurrency ?? 8 },
   );
   worker.on("failed", (job, err) => {
-    const last = job && job.attemptsMade >= (job.opts.attempts ?? 1);
-    d.log[last ? "error" : "warn"]({ err, jobId: job?.id, locationId: job?.data?.locationId, attempts: job?.attemptsMade }, last ? "GHL job dead-lettered" : "GHL job failed; will retry");
+    if (!job || err instanceof DelayedError) return;
+    const last = job.attemptsMade >= (job.opts.attempts ?? 1);
+    d.log[last ? "error" : "warn"]({ err, jobId: job.id, locationId: job.data?.locationId, attempts: job.attemptsMade }, last ? "GHL job dead-lettered" : "GHL job failed; will retry");
+    if (last && job.data?.kind === "inbound") {
+      // visible in the message log; no longer holds back the contact's later messages
+      const messageId = String(job.data.messageId);
+      void d.db.message
+        .updateMany({ where: { id: messageId, status: "RECEIVED" }, data: { status: "FAILED", error: `Not posted to GHL: ${err.message}`.slice(0, 500) } })
+        .then(() => wakeNextOfContact(d.db, queue, messageId))
+        .catch((e) => d.log.warn({ err: e }, "could not mark a dead-lettered message"));
+    }
   });
   worker.on("error", (err) => d.log.warn({ err }, "GHL queue worker error"));
-  return { worker, stop: () => worker.close() };
+
+  const sweep = async (): Promise<number> => {
+    const n = await requeueUnqueuedInbound(d.db, queue, d.sweepOlderThanMs ?? 60_000).catch((err) => (d.log.warn({ err }, "inbound sweep failed"), 0));
+    if (n) d.log.warn({ requeued: n }, "queued inbound messages that had been stored but not queued");
+    return n;
+  };
+  const sweeper = setInterval(() => void sweep(), d.sweepEveryMs ?? 60_000);
+  sweeper.unref();
+  void sweep();
+
+  return {
+    worker,
+    sweep,
+    stop: async () => {
+      clearInterval(sweeper);
+      await worker.close();
+      if (!d.queue) await queue.close();
+    },
+  };
 }

@@ -1,0 +1,82 @@
+import type { Queue } from "bullmq";
+import type { Db } from "../db";
+import { enqueueGhl, ghlJobId } from "../queue/ghl-jobs";
+
+// GHL shows a conversation in the order messages are posted to it, and the GHL queue runs jobs in
+// parallel (and retries them with backoff). So a WhatsApp message is posted only once every
+// earlier message of the same contact (by WhatsApp time, then arrival: createdAt, seq) has been
+// posted or has given up (dead letter). The gate also keeps two jobs of one new contact from both
+// creating that contact and its conversation in GHL.
+
+/** Earlier messages of the contact not in GHL yet, oldest first. */
+async function earlierUnposted(db: Db, m: { contactId: string; createdAt: Date; seq: bigint }) {
+  return db.message.findMany({
+    where: {
+      contactId: m.contactId,
+      status: "RECEIVED",
+      OR: [{ createdAt: { lt: m.createdAt } }, { createdAt: m.createdAt, seq: { lt: m.seq } }],
+    },
+    orderBy: [{ createdAt: "asc" }, { seq: "asc" }],
+    select: { id: true, locationId: true },
+    take: 20,
+  });
+}
+
+export type Gate = { go: true } | { go: false; retryInMs: number; blockedBy: string };
+
+/**
+ * May the inbound message `messageId` be posted now? Not while an earlier one of its contact is
+ * waiting, running or retrying. An earlier one whose job is gone (the worker died between storing
+ * it and queueing it) is queued again here, and this one waits for it.
+ */
+export async function inboundGate(db: Db, queue: Queue, messageId: string): Promise<Gate> {
+  const m = await db.message.findUnique({ where: { id: messageId }, select: { contactId: true, createdAt: true, seq: true, status: true } });
+  if (!m?.contactId || m.status !== "RECEIVED") return { go: true };
+  for (const e of await earlierUnposted(db, { contactId: m.contactId, createdAt: m.createdAt, seq: m.seq })) {
+    const state = await queue.getJobState(ghlJobId({ kind: "inbound", locationId: e.locationId, messageId: e.id }));
+    if (state === "failed" || state === "completed") continue; // a dead letter does not hold the rest back
+    if (state === "unknown") await enqueueGhl(queue, { kind: "inbound", locationId: e.locationId, messageId: e.id });
+    // an earlier job in backoff will not run for seconds; one waiting or running is about to finish
+    return { go: false, retryInMs: state === "delayed" ? 2000 : 150, blockedBy: e.id };
+  }
+  return { go: true };
+}
+
+/** After a message is posted: start the next waiting message of the contact now, not at its next poll. */
+export async function wakeNextOfContact(db: Db, queue: Queue, messageId: string) {
+  const m = await db.message.findUnique({ where: { id: messageId }, select: { contactId: true, createdAt: true, seq: true } });
+  if (!m?.contactId) return;
+  const next = await db.message.findFirst({
+    where: {
+      contactId: m.contactId,
+      status: "RECEIVED",
+      OR: [{ createdAt: { gt: m.createdAt } }, { createdAt: m.createdAt, seq: { gt: m.seq } }],
+    },
+    orderBy: [{ createdAt: "asc" }, { seq: "asc" }],
+    select: { id: true, locationId: true },
+  });
+  if (!next) return;
+  const job = await queue.getJob(ghlJobId({ kind: "inbound", locationId: next.locationId, messageId: next.id }));
+  if (job && (await job.isDelayed())) await job.promote().catch(() => {}); // it may have just started
+}
+
+/**
+ * Inbound messages stored but never queued (the worker died between the two) and older than
+ * `olderThanMs`: queued now. Idempotent: a message that has a job keeps that one job.
+ */
+export async function requeueUnqueuedInbound(db: Db, queue: Queue, olderThanMs = 60_000, limit = 500): Promise<number> {
+  const rows = await db.message.findMany({
+    where: { status: "RECEIVED", updatedAt: { lt: new Date(Date.now() - olderThanMs) } },
+    orderBy: [{ createdAt: "asc" }, { seq: "asc" }],
+    select: { id: true, locationId: true },
+    take: limit,
+  });
+  let added = 0;
+  for (const r of rows) {
+    const id = ghlJobId({ kind: "inbound", locationId: r.locationId, messageId: r.id });
+    if ((await queue.getJobState(id)) !== "unknown") continue;
+    await enqueueGhl(queue, { kind: "inbound", locationId: r.locationId, messageId: r.id });
+    added++;
+  }
+  return added;
+}
