@@ -20,6 +20,22 @@ export async function reserveSendSlot(redis: Redis, instanceId: string, gapMs: n
   return Number(wait);
 }
 
+const AFTER_SEND = `
+local nextAt = tonumber(redis.call('GET', KEYS[1]) or '0')
+local at = tonumber(ARGV[1]) + tonumber(ARGV[2])
+if at > nextAt then redis.call('SET', KEYS[1], at, 'PX', math.max(tonumber(ARGV[2]) * 2, 60000)) end
+return 0
+`;
+
+/**
+ * After a send has left (or failed): the next one waits a full gap from now, not from when this
+ * one was started. A send can take long (the first message to a contact sets up its encryption
+ * session; an attachment is downloaded first), and the gap is meant between messages leaving.
+ */
+export async function holdSlotAfterSend(redis: Redis, instanceId: string, gapMs: number, now = Date.now()): Promise<void> {
+  await redis.eval(AFTER_SEND, 1, pacingKey(instanceId), String(now), String(Math.max(0, Math.round(gapMs))));
+}
+
 /** Gap after a message of this kind: fixed for text, random in [min, max] for media. */
 export function gapFor(kind: "text" | "media", cfg: { TEXT_DELAY_MS: number; MEDIA_DELAY_MS_MIN: number; MEDIA_DELAY_MS_MAX: number }, rand = Math.random): number {
   if (kind === "text") return cfg.TEXT_DELAY_MS;

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import { phoneToJid } from "@/lib/contacts/phone";
 import { fetchRemoteMedia } from "@/lib/media/fetch-remote";
-import { gapFor, reserveSendSlot } from "@/lib/queue/pacing";
+import { gapFor, holdSlotAfterSend, reserveSendSlot } from "@/lib/queue/pacing";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { buildContent, kindOf } from "./content";
 
@@ -120,7 +120,8 @@ export class OutboundSender {
     await db.message.update({ where: { id: next.id }, data: { status: "SENDING", waMessageId, attempts: { increment: 1 } } });
 
     const urls = ((next.mediaRef as { urls?: string[] } | null)?.urls ?? []).slice(0, 10);
-    const wait = await reserveSendSlot(this.d.redis, instanceId, gapFor(urls.length ? "media" : "text", this.d.cfg));
+    const gap = gapFor(urls.length ? "media" : "text", this.d.cfg);
+    const wait = await reserveSendSlot(this.d.redis, instanceId, gap);
     // optional typing simulation: the contact sees "typing…" during the pacing wait
     const typing = (next.location.settings as { typingSimulation?: unknown } | null)?.typingSimulation === true && !!live.sock.sendPresenceUpdate;
     if (typing) await live.sock.sendPresenceUpdate!("composing", jid).catch(() => {});
@@ -138,6 +139,7 @@ export class OutboundSender {
         }
       }
     } catch (err) {
+      await holdSlotAfterSend(this.d.redis, instanceId, gap).catch(() => {});
       const attempts = next.attempts + 1;
       const reason = err instanceof Error ? err.message : String(err);
       if ((err as { status?: number }).status === 422 || attempts >= (this.d.maxAttempts ?? 5)) {
@@ -149,6 +151,7 @@ export class OutboundSender {
       }
       return true;
     }
+    await holdSlotAfterSend(this.d.redis, instanceId, gap).catch(() => {});
     await db.message.update({ where: { id: next.id }, data: { status: "SENT", sentAt: new Date(), error: null } });
     return true;
   }
