@@ -2,6 +2,8 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { Redis } from "ioredis";
+import { Queue } from "bullmq";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GET as installRoute } from "@/app/api/oauth/install/route";
 import { GET as callbackRoute } from "@/app/api/oauth/callback/route";
@@ -11,7 +13,9 @@ import { refreshGrant } from "@/lib/ghl/oauth";
 import { waitForGhlSlot } from "@/lib/ghl/pacing";
 import { loadPair } from "@/lib/tenants/token-store";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
-import { consentOnMarketplace, startGhlHarness } from "./helpers/ghl-harness";
+import { enqueueGhl, GHL_QUEUE } from "@/lib/queue/ghl-jobs";
+import { startGhlSyncWorker } from "@/worker/jobs/ghl-sync";
+import { consentOnMarketplace, startGhlHarness, waitUntil } from "./helpers/ghl-harness";
 
 const SUNRISE = "SunriseDental0000001";
 const HARBOR = "HarborRealty00000001";
@@ -126,5 +130,36 @@ describe("the GHL client", () => {
     await waitForGhlSlot(r, "location:pace-a", limit);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(380);
     await r.quit();
+  });
+
+  it("a status update right after a delivery meets GHL's 403 provider race: the GHL queue retries with backoff until it passes, without refreshing the token", async () => {
+    await h.control("POST", "/settings", { providerRaceMs: 1500 });
+    const conn = new Redis(`${process.env.TEST_REDIS_URL}/1`, { maxRetriesPerRequest: null });
+    const queue = new Queue(GHL_QUEUE, { connection: conn, defaultJobOptions: { attempts: 8, backoff: { type: "exponential", delay: 250 }, removeOnFail: false } });
+    const consumer = startGhlSyncWorker({
+      db: db(), connection: conn, queue, ghlFor: (id) => ghlClient(id), cfg: { appUrl: h.appUrl, conversationProviderId: "" },
+      log: pino({ level: "silent" }), sweepEveryMs: 3_600_000,
+    });
+    try {
+      const sent = await h.control<{ messageId: string }>("POST", `/locations/${HARBOR}/messages`, { phone: "+15550107080", message: "See you at 3" });
+      const t0 = Date.now();
+      await h.control("DELETE", "/calls");
+      await enqueueGhl(queue, { kind: "status", locationId: HARBOR, messageId: "m-race", ghlMessageId: sent.body.messageId, status: "delivered" });
+      const statuses = await waitUntil(async () => {
+        const m = (await h.control<{ statuses: { status: string }[] }>("GET", `/messages/${sent.body.messageId}`)).body;
+        return m.statuses.length ? m.statuses.map((x) => x.status) : null;
+      }, 15_000);
+      expect(statuses).toEqual(["delivered"]);
+      const puts = await calls("/conversations/messages/*/status");
+      expect(puts.map((c) => c.status)).toContain(403);
+      expect(puts[puts.length - 1].status).toBe(200);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(1400); // it waited the race out, not one lucky retry
+      expect(await calls("/oauth/token")).toEqual([]); // a 403 is not an expired token
+    } finally {
+      await consumer.stop();
+      await queue.close();
+      await conn.quit();
+      await h.control("POST", "/settings", { providerRaceMs: 0 });
+    }
   });
 });
