@@ -8,7 +8,8 @@ import { ensureDependencies, findPostgres, findRedis, root, say } from "./lib/bo
 ensureDependencies();
 const pg = await findPostgres(process.env.TEST_DATABASE_URL);
 const rd = await findRedis(process.env.TEST_REDIS_URL);
-if (!existsSync(path.join(root, ".next", "BUILD_ID"))) {
+// always a fresh build (a stale one would measure yesterday's code); BENCH_NO_BUILD=1 skips it
+if (!process.env.BENCH_NO_BUILD || !existsSync(path.join(root, ".next", "BUILD_ID"))) {
   say("building the app (next build)…");
   spawnSync(path.join(root, "node_modules", ".bin", "next"), ["build"], { cwd: root, stdio: "inherit", env: { ...process.env, NODE_ENV: "production" } });
 }

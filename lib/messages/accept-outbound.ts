@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { retryOnConflict, type Db } from "../db";
+import type { Db } from "../db";
 import { AppError, forbidden } from "../errors";
 import { normalizePhone } from "../contacts/phone";
 import { parseLocationSettings } from "../tenants/settings";
@@ -26,75 +26,71 @@ export type OutboundRequest = {
 export type Accepted = { id: string; status: string; duplicate: boolean; instanceId: string | null };
 
 export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): Promise<Accepted> {
-  const location = await db.location.findUnique({ where: { id: r.locationId }, select: { installed: true, settings: true } });
-  if (!location || !location.installed) throw forbidden("this location has not installed the app");
-  if (r.ghlMessageId) {
-    const dup = await findByGhlId(db, r.locationId, r.ghlMessageId);
-    if (dup) return dup;
-  }
+  // Two round trips in all (this is the Delivery URL's hot path, see tests/bench/RESULTS.md):
+  // 1. the location and, if GHL gave an id, a message already stored under it
+  const [head] = await db.$queryRaw<{ installed: boolean; settings: unknown; dup: DupRow | null }[]>`
+    SELECT l.installed, l.settings,
+      (SELECT json_build_object('id', m.id, 'status', m.status, 'locationId', m."locationId", 'instanceId', m."instanceId")
+         FROM "Message" m WHERE m."ghlMessageId" = ${r.ghlMessageId ?? null}::text) AS dup
+    FROM "Location" l WHERE l.id = ${r.locationId}`;
+  if (!head || !head.installed) throw forbidden("this location has not installed the app");
+  if (head.dup) return asDuplicate(head.dup, r.locationId);
   if (!r.text.trim() && r.attachments.length === 0) throw new AppError("unprocessable", "the message has no text and no attachment", 422);
-  const settings = parseLocationSettings(location.settings);
+  const settings = parseLocationSettings(head.settings);
   const { e164 } = normalizePhone(r.phone, settings.defaultCountry);
-
-  // two deliveries for one new contact at once: the second creates nothing (retryOnConflict)
-  const contact = await retryOnConflict(() =>
-    db.contact.upsert({
-      where: { locationId_phone: { locationId: r.locationId, phone: e164 } },
-      create: { locationId: r.locationId, phone: e164, ghlContactId: r.ghlContactId },
-      update: r.ghlContactId ? { ghlContactId: r.ghlContactId } : {},
-    }),
-  );
-  const instanceId = await route(db, r.locationId, contact.stickyInstanceId, settings.defaultInstanceId, r.instanceName);
   const kind = r.type ?? (r.attachments.length ? "media" : "text");
+  const media = r.attachments.length ? JSON.stringify({ urls: r.attachments }) : null;
 
-  try {
-    const row = await db.message.create({
-      data: {
-        locationId: r.locationId,
-        instanceId,
-        contactId: contact.id,
-        direction: "OUTBOUND",
-        source: r.source,
-        ghlMessageId: r.ghlMessageId,
-        type: kind,
-        text: r.text || r.caption || null,
-        mediaRef: r.attachments.length ? { urls: r.attachments } : undefined,
-        status: instanceId ? "QUEUED" : "FAILED",
-        error: instanceId ? null : "No WhatsApp number is linked to this location yet",
-      },
-    });
-    if (instanceId) await publishOutboundQueued(redis, instanceId);
-    return { id: row.id, status: row.status, duplicate: false, instanceId };
-  } catch (e) {
+  // 2. one statement: the contact (created or updated), the number that sends — the named one,
+  // else the contact's sticky number, else the location's default, else the first by name — and
+  // the message. A messageId stored by a concurrent delivery inserts nothing (ON CONFLICT).
+  const [row] = await db.$queryRaw<{ id: string | null; status: string | null; instanceId: string | null; routed: boolean }[]>`
+    WITH c AS (
+      INSERT INTO "Contact" (id, "locationId", phone, "ghlContactId", "createdAt", "updatedAt")
+      VALUES (gen_random_uuid()::text, ${r.locationId}, ${e164}, ${r.ghlContactId ?? null}::text, now(), now())
+      ON CONFLICT ("locationId", phone) DO UPDATE
+        SET "ghlContactId" = COALESCE(EXCLUDED."ghlContactId", "Contact"."ghlContactId"),
+            "updatedAt" = CASE WHEN EXCLUDED."ghlContactId" IS DISTINCT FROM "Contact"."ghlContactId" AND EXCLUDED."ghlContactId" IS NOT NULL THEN now() ELSE "Contact"."updatedAt" END
+      RETURNING id, "stickyInstanceId"
+    ), inst AS (
+      SELECT i.id FROM "Instance" i, c
+      WHERE i."locationId" = ${r.locationId} AND (${r.instanceName ?? null}::text IS NULL OR i.name = ${r.instanceName ?? null}::text)
+      ORDER BY CASE WHEN i.id = c."stickyInstanceId" THEN 0 WHEN i.id = ${settings.defaultInstanceId ?? null}::text THEN 1 ELSE 2 END, i.name
+      LIMIT 1
+    ), m AS (
+      INSERT INTO "Message" (id, "locationId", "instanceId", "contactId", direction, source, "ghlMessageId", type, text, "mediaRef", status, error, "createdAt", "updatedAt")
+      SELECT gen_random_uuid()::text, ${r.locationId}, (SELECT id FROM inst), c.id, 'OUTBOUND'::"MessageDirection", ${r.source}::"MessageSource",
+             ${r.ghlMessageId ?? null}::text, ${kind}, ${r.text || r.caption || null}::text, ${media}::jsonb,
+             CASE WHEN EXISTS (SELECT 1 FROM inst) THEN 'QUEUED'::"MessageStatus" ELSE 'FAILED'::"MessageStatus" END,
+             CASE WHEN EXISTS (SELECT 1 FROM inst) THEN NULL ELSE ${NO_NUMBER} END, now(), now()
+      FROM c
+      WHERE ${r.instanceName ?? null}::text IS NULL OR EXISTS (SELECT 1 FROM inst)
+      ON CONFLICT ("ghlMessageId") DO NOTHING
+      RETURNING id, status::text AS status, "instanceId"
+    )
+    SELECT m.id, m.status, m."instanceId", EXISTS (SELECT 1 FROM inst) AS routed FROM (SELECT 1) one LEFT JOIN m ON true`;
+
+  if (!row?.id) {
+    if (r.instanceName && !row?.routed) throw new AppError("not_found", `no number named ${r.instanceName} in this location`, 404);
     // two deliveries of one messageId racing: the loser answers like a duplicate
-    if (r.ghlMessageId && (e as { code?: string }).code === "P2002") {
-      const dup = await findByGhlId(db, r.locationId, r.ghlMessageId);
-      if (dup) return dup;
-    }
-    throw e;
+    const dup = r.ghlMessageId ? await findByGhlId(db, r.locationId, r.ghlMessageId) : null;
+    if (dup) return dup;
+    throw new Error("the message was not stored");
   }
+  if (row.instanceId) await publishOutboundQueued(redis, row.instanceId);
+  return { id: row.id, status: row.status!, duplicate: false, instanceId: row.instanceId };
 }
 
-async function findByGhlId(db: Db, locationId: string, ghlMessageId: string): Promise<Accepted | null> {
-  const m = await db.message.findUnique({ where: { ghlMessageId }, select: { id: true, status: true, locationId: true, instanceId: true } });
-  if (!m) return null;
+const NO_NUMBER = "No WhatsApp number is linked to this location yet";
+type DupRow = { id: string; status: string; locationId: string; instanceId: string | null };
+
+function asDuplicate(m: DupRow, locationId: string): Accepted {
   // GHL ids are global; one arriving for another tenant is a forgery or a bug, never a duplicate
   if (m.locationId !== locationId) throw forbidden("this messageId belongs to another location");
   return { id: m.id, status: m.status, duplicate: true, instanceId: m.instanceId };
 }
 
-/** Which number sends: named one, else the contact's sticky number, else the default, else the first. */
-async function route(db: Db, locationId: string, sticky: string | null, defaultId: string | null, name?: string): Promise<string | null> {
-  if (name) {
-    const byName = await db.instance.findUnique({ where: { locationId_name: { locationId, name } }, select: { id: true } });
-    if (!byName) throw new AppError("not_found", `no number named ${name} in this location`, 404);
-    return byName.id;
-  }
-  for (const id of [sticky, defaultId]) {
-    if (!id) continue;
-    const ok = await db.instance.findFirst({ where: { id, locationId }, select: { id: true } });
-    if (ok) return ok.id;
-  }
-  const first = await db.instance.findFirst({ where: { locationId }, orderBy: { name: "asc" }, select: { id: true } });
-  return first?.id ?? null;
+async function findByGhlId(db: Db, locationId: string, ghlMessageId: string): Promise<Accepted | null> {
+  const m = await db.message.findUnique({ where: { ghlMessageId }, select: { id: true, status: true, locationId: true, instanceId: true } });
+  return m ? asDuplicate(m, locationId) : null;
 }
