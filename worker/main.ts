@@ -60,7 +60,7 @@ async function main() {
     },
   });
 
-  registerFleetGauges(metrics(), { db: db() });
+  registerFleetGauges(metrics(), { db: db(), ghlQueue: messaging.ghlQueue });
   metrics().gauge("gw_worker_rss_bytes", "Resident memory of this worker").collect(() => [{ labels: { worker: workerId }, value: process.memoryUsage().rss }]);
   const http = await startWorkerHttp(cfg.WORKER_HTTP_PORT, {
     ready: async () => {

@@ -6,6 +6,7 @@ import { childLogger } from "../log";
 import { redis as defaultRedis } from "../redis";
 import type { TenantKind } from "../tenants/token-store";
 import { waitForGhlSlot } from "./pacing";
+import { metrics } from "../ops/metrics";
 import { refreshTenant, validAccessToken } from "./token-refresh";
 
 // The one GHL client (conventions.md §6). Every call: a fresh-enough token (refreshed ahead of
@@ -27,6 +28,8 @@ export class GhlApiError extends AppError {
 }
 
 /** `Version` per endpoint family (ghl-platform.md, API base). */
+const ghlCalls = metrics().counter("gw_ghl_api_calls_total", "GHL API calls by method and HTTP status");
+
 export function versionFor(path: string): string {
   return path.startsWith("/conversations") ? "2021-04-15" : "2021-07-28";
 }
@@ -61,6 +64,7 @@ function tenantClient(kind: TenantKind, id: string, o: GhlClientOptions): GhlCli
       const body = await res.json().catch(() => undefined) as Record<string, unknown> | undefined;
       const traceId = typeof body?.traceId === "string" ? body.traceId : res.headers.get("x-trace-id") ?? undefined;
       log.debug({ method: r.method, path: r.path.split("?")[0], status: res.status, traceId }, "GHL call");
+      ghlCalls.inc({ method: r.method, status: res.status });
       if (res.ok) return body as T;
       if (res.status === 401 && !refreshedOn401 && isTokenProblem(body)) {
         refreshedOn401 = true;

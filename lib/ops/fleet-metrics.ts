@@ -24,6 +24,10 @@ export function registerFleetGauges(r: Registry, deps: { db: Db; ghlQueue?: Queu
       const c = await q.getJobCounts("waiting", "active", "delayed", "failed", "completed");
       return Object.entries(c).map(([state, value]) => ({ labels: { queue: q.name, state }, value }));
     });
+    r.gauge("gw_queue_oldest_waiting_seconds", "Age of the oldest job waiting in the GHL queue").collect(async () => {
+      const [oldest] = await q.getJobs(["waiting"], 0, 0, true);
+      return [{ labels: { queue: q.name }, value: oldest ? (Date.now() - oldest.timestamp) / 1000 : 0 }];
+    });
   }
 }
 

@@ -13,6 +13,7 @@ import { refreshGrant } from "@/lib/ghl/oauth";
 import { waitForGhlSlot } from "@/lib/ghl/pacing";
 import { loadPair } from "@/lib/tenants/token-store";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+import { metrics } from "@/lib/ops/metrics";
 import { enqueueGhl, GHL_QUEUE } from "@/lib/queue/ghl-jobs";
 import { startGhlSyncWorker } from "@/worker/jobs/ghl-sync";
 import { consentOnMarketplace, startGhlHarness, waitUntil } from "./helpers/ghl-harness";
@@ -155,6 +156,9 @@ describe("the GHL client", () => {
       expect(puts[puts.length - 1].status).toBe(200);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(1400); // it waited the race out, not one lucky retry
       expect(await calls("/oauth/token")).toEqual([]); // a 403 is not an expired token
+      const text = await metrics().render();
+      expect(Number(/^gw_ghl_api_calls_total\{method="PUT",status="403"\} (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
+      expect(text).toMatch(/^gw_ghl_job_age_seconds_count\{kind="status"\} 1$/m);
     } finally {
       await consumer.stop();
       await queue.close();

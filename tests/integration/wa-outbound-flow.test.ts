@@ -7,6 +7,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
+import { metrics } from "@/lib/ops/metrics";
 import { createMessaging } from "@/worker/messaging/messaging-hooks";
 import { startWaSimulator } from "@/sandbox/whatsapp/server";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
@@ -141,5 +142,13 @@ describe("GHL → WhatsApp through the real client", () => {
     expect(got.media).toMatchObject({ mimetype: "image/png", caption: "your card", intact: true });
     expect(Buffer.from(got.media!.base64!, "base64").equals(png)).toBe(true);
     expect(await db.message.findUniqueOrThrow({ where: { id: r.id } })).toMatchObject({ status: "SENT", waMessageId: got.id });
+  });
+
+  it("the worker's metrics count what was sent and how long sends took", async () => {
+    const text = await metrics().render();
+    const sent = Number(/^gw_wa_sends_total\{result="sent"\} (\d+)$/m.exec(text)?.[1]);
+    expect(sent).toBeGreaterThanOrEqual(2 * N + 2);
+    expect(Number(/^gw_wa_send_seconds_count\{kind="text"\} (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(2 * N + 1);
+    expect(Number(/^gw_wa_send_seconds_count\{kind="media"\} (\d+)$/m.exec(text)?.[1])).toBe(1);
   });
 });

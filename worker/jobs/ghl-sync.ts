@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import { inboundGate, requeueUnqueuedInbound, wakeNextOfContact } from "@/lib/messages/ghl-order";
 import { postInboundToGhl, pushStatusToGhl, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-sync";
+import { metrics } from "@/lib/ops/metrics";
 import { GHL_JOB_DEFAULTS, GHL_QUEUE, ghlJobSchema } from "@/lib/queue/ghl-jobs";
 
 // Consumer of the GHL queue: inbound posts and status updates. Failures throw, so BullMQ retries
@@ -13,6 +14,9 @@ import { GHL_JOB_DEFAULTS, GHL_QUEUE, ghlJobSchema } from "@/lib/queue/ghl-jobs"
 // earlier message still on its way steps aside (moved to delayed, which costs no attempt) and is
 // woken when that one is posted. A job that has waited longer than `maxOrderWaitMs` is posted
 // anyway: order is worth a delay, not a message stuck behind something that never ends.
+const jobSeconds = metrics().histogram("gw_ghl_job_seconds", "GHL queue jobs that succeeded, by kind: time in the handler");
+const jobAge = metrics().histogram("gw_ghl_job_age_seconds", "From enqueue to success of a GHL job (includes waits for order and retries)", [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]);
+
 export function startGhlSyncWorker(d: {
   db: Db;
   connection: ConnectionOptions;
@@ -33,6 +37,8 @@ export function startGhlSyncWorker(d: {
     GHL_QUEUE,
     async (job, token) => {
       const data = ghlJobSchema.parse(job.data);
+      const t0 = performance.now();
+      const done = <T,>(r: T) => (jobSeconds.observe({ kind: data.kind }, (performance.now() - t0) / 1000), r);
       const ghl = d.ghlFor(data.locationId);
       if (data.kind === "inbound") {
         const gate = await inboundGate(d.db, queue, data.messageId);
@@ -43,13 +49,14 @@ export function startGhlSyncWorker(d: {
         if (!gate.go) d.log.warn({ messageId: data.messageId, blockedBy: gate.blockedBy }, "posting to GHL out of order: the earlier message is still not through");
         const r = await postInboundToGhl(d.db, ghl, data.messageId, d.cfg);
         await wakeNextOfContact(d.db, queue, data.messageId).catch((err) => d.log.warn({ err }, "could not wake the next message"));
-        return r;
+        return done(r);
       }
       await pushStatusToGhl(ghl, data.ghlMessageId, data.status, data.error);
-      return "status";
+      return done("status");
     },
     { connection: d.connection, concurrency: d.concurrency ?? 8 },
   );
+  worker.on("completed", (job) => jobAge.observe({ kind: String(job.data?.kind) }, (Date.now() - job.timestamp) / 1000));
   worker.on("failed", (job, err) => {
     if (!job || err instanceof DelayedError) return;
     const last = job.attemptsMade >= (job.opts.attempts ?? 1);

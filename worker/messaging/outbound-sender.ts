@@ -6,6 +6,10 @@ import { phoneToJid } from "@/lib/contacts/phone";
 import { fetchRemoteMedia } from "@/lib/media/fetch-remote";
 import { gapFor, holdSlotAfterSend, reserveSendSlot } from "@/lib/queue/pacing";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
+import { metrics } from "@/lib/ops/metrics";
+
+const sendSeconds = metrics().histogram("gw_wa_send_seconds", "Time for a message to leave on WhatsApp (encrypt + send), by kind");
+const sendOutcomes = metrics().counter("gw_wa_sends_total", "WhatsApp send attempts by result");
 import { buildContent, kindOf } from "./content";
 
 // Drains each owned number's queue (its QUEUED Message rows, oldest first; decision 002): one
@@ -127,6 +131,7 @@ export class OutboundSender {
     if (typing) await live.sock.sendPresenceUpdate!("composing", jid).catch(() => {});
     if (wait > 0) await sleep(wait);
     if (typing) await live.sock.sendPresenceUpdate!("paused", jid).catch(() => {});
+    const sendStart = performance.now();
     try {
       if (!urls.length) {
         await live.sock.sendMessage(jid, { text: next.text ?? "" }, { messageId: waMessageId });
@@ -140,6 +145,7 @@ export class OutboundSender {
       }
     } catch (err) {
       await holdSlotAfterSend(this.d.redis, instanceId, gap).catch(() => {});
+      sendOutcomes.inc({ result: "error" });
       const attempts = next.attempts + 1;
       const reason = err instanceof Error ? err.message : String(err);
       if ((err as { status?: number }).status === 422 || attempts >= (this.d.maxAttempts ?? 5)) {
@@ -152,6 +158,8 @@ export class OutboundSender {
       return true;
     }
     await holdSlotAfterSend(this.d.redis, instanceId, gap).catch(() => {});
+    sendSeconds.observe({ kind: urls.length ? "media" : "text" }, (performance.now() - sendStart) / 1000);
+    sendOutcomes.inc({ result: "sent" });
     await db.message.update({ where: { id: next.id }, data: { status: "SENT", sentAt: new Date(), error: null } });
     return true;
   }

@@ -42,6 +42,7 @@ export async function startMessagingRuntime(cfg: Env, log: Logger) {
 
   return {
     hooks: messaging.hooks,
+    ghlQueue: queue,
     async stop() {
       await messaging.stop();
       await Promise.allSettled([ghlSync.stop(), hookWorker.close()]);

@@ -8,6 +8,9 @@ import { pairingRequestKey } from "@/lib/instances/control";
 import { qrKey, type InstanceStatusValue } from "@/lib/instances/events";
 import { loadAuthState, type PgAuthState } from "./auth-state";
 import { decideOnClose, type BackoffOptions } from "./reconnect-policy";
+import { metrics } from "@/lib/ops/metrics";
+
+const reconnects = metrics().counter("gw_wa_reconnects_total", "WhatsApp socket reconnects by close code");
 import { StatusWriter } from "./status-writer";
 
 // One instance's socket lifecycle on the worker that holds its lease: connect, relink after 515,
@@ -214,6 +217,7 @@ export class InstanceSession {
     if (this.ended) return;
     this.log.info({ code, action: decision.action, status: decision.status }, "socket closed");
     if (decision.action === "reconnect") {
+      reconnects.inc({ code: code ?? "none" });
       if (decision.countsAsFailure) this.failures++;
       await this.status.set(decision.status, decision.lastError !== undefined ? { lastError: decision.lastError } : {});
       this.reconnectTimer = setTimeout(() => this.connect(), decision.delayMs);
