@@ -22,8 +22,8 @@ export const GHL_JOB_DEFAULTS: JobsOptions = {
   attempts: 8,
   backoff: { type: "exponential", delay: 2000 },
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
-  // failed jobs stay: they are the dead-letter list the panel shows and replays
-  removeOnFail: false,
+  // failed jobs stay 30 days: they are the dead-letter list the panel shows and replays
+  removeOnFail: { age: 30 * 24 * 3600 },
 };
 
 export function ghlJobId(job: GhlJob): string {

@@ -102,7 +102,7 @@ describe("inbound order per contact", () => {
     await until("the other 3 posted", () => postedFor("+15550100003").length === 3);
     expect(postedFor("+15550100003")).toEqual(["C1", "C2", "C3"]);
     expect(await db.message.findUniqueOrThrow({ where: { id: c.ids[0] } })).toMatchObject({ status: "FAILED", error: "Not posted to GHL: GHL answered 500" });
-    expect((await listDeadLetters(queue, "locA")).map((d) => d.messageId)).toContain(c.ids[0]);
+    await until("the dead letter listed", async () => (await listDeadLetters(queue, "locA")).some((d) => d.messageId === c.ids[0]));
   });
 
   it("an earlier message stored but never queued is queued by the next one, and posted before it", async () => {

@@ -4,6 +4,7 @@ import type { Db } from "@/lib/db";
 import { inboundGate, requeueUnqueuedInbound, wakeNextOfContact } from "@/lib/messages/ghl-order";
 import { postInboundToGhl, pushStatusToGhl, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-sync";
 import { metrics } from "@/lib/ops/metrics";
+import { fileDeadLetter } from "@/lib/queue/dead-letters";
 import { GHL_JOB_DEFAULTS, GHL_QUEUE, ghlJobSchema } from "@/lib/queue/ghl-jobs";
 
 // Consumer of the GHL queue: inbound posts and status updates. Failures throw, so BullMQ retries
@@ -61,6 +62,9 @@ export function startGhlSyncWorker(d: {
     if (!job || err instanceof DelayedError) return;
     const last = job.attemptsMade >= (job.opts.attempts ?? 1);
     d.log[last ? "error" : "warn"]({ err, jobId: job.id, locationId: job.data?.locationId, attempts: job.attemptsMade }, last ? "GHL job dead-lettered" : "GHL job failed; will retry");
+    if (last && job.id && job.data?.locationId) {
+      void fileDeadLetter(queue, String(job.data.locationId), job.id).catch((e) => d.log.warn({ err: e }, "could not file a dead letter"));
+    }
     if (last && job.data?.kind === "inbound") {
       // visible in the message log; no longer holds back the contact's later messages
       const messageId = String(job.data.messageId);
