@@ -10,8 +10,13 @@ export function registerFleetGauges(r: Registry, deps: { db: Db; ghlQueue?: Queu
     const rows = await deps.db.instance.groupBy({ by: ["status"], _count: { _all: true } });
     return rows.map((x) => ({ labels: { status: x.status }, value: x._count._all }));
   });
-  r.gauge("gw_messages", "Messages by direction and status").collect(async () => {
-    const rows = await deps.db.message.groupBy({ by: ["direction", "status"], _count: { _all: true } });
+  // only what is still on its way (an index range, not the whole table at every scrape); totals of
+  // what was sent are counters of the workers (gw_wa_sends_total)
+  r.gauge("gw_messages_in_flight", "Messages not yet through, by direction and status").collect(async () => {
+    const rows = await deps.db.message.groupBy({
+      by: ["direction", "status"], _count: { _all: true },
+      where: { status: { in: ["QUEUED", "WAITING", "SENDING", "RECEIVED"] } },
+    });
     return rows.map((x) => ({ labels: { direction: x.direction, status: x.status }, value: x._count._all }));
   });
   r.gauge("gw_outbound_waiting_oldest_seconds", "Age of the oldest outbound message not yet sent").collect(async () => {
