@@ -10,13 +10,18 @@ export interface Received { path: string; headers: IncomingHttpHeaders; raw: Buf
 export async function startFakeApp() {
   const received: Received[] = [];
   const statuses: number[] = [];
+  /** answer the first request matching `when` with `status` (once), whatever else arrives before it */
+  const answers: { when: (r: Received) => boolean; status: number }[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const raw = Buffer.concat(chunks);
       received.push({ path: req.url ?? "", headers: req.headers, raw, json: raw.length ? JSON.parse(raw.toString()) : undefined });
-      res.writeHead(statuses.shift() ?? 200, { "content-type": "application/json" });
+      const r = received[received.length - 1];
+      const rule = answers.findIndex((x) => x.when(r));
+      const status = rule >= 0 ? answers.splice(rule, 1)[0].status : statuses.shift() ?? 200;
+      res.writeHead(status, { "content-type": "application/json" });
       res.end("{}");
     });
   });
@@ -24,6 +29,9 @@ export async function startFakeApp() {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url, received, statuses,
+    answerOnce(when: (r: Received) => boolean, status: number) {
+      answers.push({ when, status });
+    },
     async waitFor(pred: (r: Received) => boolean, ms = 3000): Promise<Received> {
       const end = Date.now() + ms;
       while (Date.now() < end) {

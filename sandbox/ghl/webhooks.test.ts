@@ -50,7 +50,7 @@ describe("webhooks and the Delivery URL", () => {
   });
 
   it("a webhook answered 429 is retried; any other status is final", async () => {
-    app.statuses.push(429);
+    app.answerOnce((x) => x.json?.type === "INSTALL" && x.json.locationId === SEED.locations[2].id, 429);
     const r = await control(sim, "POST", "/webhooks/install", { locationId: SEED.locations[2].id });
     expect(r.body.deliveryStatus).toBe(429);
     const deadline = Date.now() + 2000;
