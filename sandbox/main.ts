@@ -7,6 +7,16 @@ import { startWaSimulator } from "./whatsapp/server";
 
 const num = (v: string | undefined, d: number) => (v ? Number(v) : d);
 
+// libsignal prints whole session records (private keys included) with console.info/warn; the
+// simulated phones' keys are not secrets, but the lines drown the dev and test output
+for (const level of ["info", "warn"] as const) {
+  const original = console[level].bind(console);
+  console[level] = (...args: unknown[]) => {
+    if (typeof args[0] === "string" && /^(Closing session|Opening session|Removing old closed session|Session already|Migrating session|Closing open session in favor)/.test(args[0])) return;
+    original(...args);
+  };
+}
+
 async function main() {
   const e = process.env;
   const appBaseUrl = e.SANDBOX_APP_URL ?? "http://127.0.0.1:3000";

@@ -11,6 +11,7 @@ import { startMessagingRuntime } from "./messaging/runtime";
 import { metrics } from "@/lib/ops/metrics";
 import { registerFleetGauges, renderMetrics } from "@/lib/ops/fleet-metrics";
 import { SessionManager } from "./whatsapp/session-manager";
+import { guardConsoleFromSignalKeys } from "./whatsapp/console-guard";
 import { waWebVersion } from "./whatsapp/wa-version";
 
 // The worker process: owns WhatsApp sockets (leases), queue consumers and GHL API calls.
@@ -28,6 +29,7 @@ async function main() {
     throw e;
   }
   const log = logger().child({ svc: "worker" });
+  guardConsoleFromSignalKeys(log.child({ module: "libsignal" }));
   const workerId = cfg.WORKER_ID || `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   await db().$queryRaw`SELECT 1`;
   await redis().ping();

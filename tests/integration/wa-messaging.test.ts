@@ -9,7 +9,7 @@ import { createMessaging } from "@/worker/messaging/messaging-hooks";
 import { startWaSimulator } from "@/sandbox/whatsapp/server";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { useAppEnv } from "./helpers/app-env";
-import { makeManager, managerConfig, simCall, until, watchEvents } from "./helpers/wa-fixture";
+import { makeManager, managerConfig, simCall, until, watchEvents, type SimDevice } from "./helpers/wa-fixture";
 
 // Messages both ways through the real Baileys client, the session manager and the WhatsApp
 // simulator: queued GHL message → the contact's phone; receipts → GHL jobs; the contact's text
@@ -38,7 +38,8 @@ beforeAll(async () => {
     cfg: { TEXT_DELAY_MS: 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, ALLOW_PRIVATE_MEDIA_URLS: true },
   });
   await messaging.start();
-  worker = makeManager(db, managerConfig(sim as never, url, "msg-worker"), { hooks: messaging.hooks });
+  // a short watchdog: a socket that is healthy must outlive it many times over
+  worker = makeManager(db, managerConfig(sim as never, url, "msg-worker"), { hooks: messaging.hooks, watchdogMs: 1500 });
   await db.location.create({ data: { id: "locM", name: "M" } });
   await db.instance.create({ data: { id: "im", locationId: "locM", name: "wa-01" } });
   await simCall(sim, "POST", "/__sandbox/phones", { phone: NUMBER });
@@ -62,6 +63,16 @@ describe("messages through the real client", () => {
     await simCall(sim, "POST", `/__sandbox/phones/${NUMBER}/scan`, { qr: (qr as { qr: string }).qr });
     await until("ONLINE", async () => (await db.instance.findUnique({ where: { id: "im" } }))?.status === "ONLINE");
     await ev.close();
+  });
+
+  it("keeps one healthy connection: no watchdog restarts (offline notifications may come before open)", async () => {
+    const device = async () => (await simCall<SimDevice[]>(sim, "GET", "/__sandbox/devices")).find((d) => d.phone === NUMBER)!;
+    const before = await device();
+    await new Promise((r) => setTimeout(r, 5000)); // more than three watchdog periods
+    const after = await device();
+    expect(after.connected).toBe(true);
+    expect(after.logins).toBe(before.logins);
+    expect(after.connections).toBe(before.connections);
   });
 
   it("sends a queued GHL message to the contact's phone, and reports delivered then read", async () => {

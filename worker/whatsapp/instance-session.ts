@@ -153,13 +153,18 @@ export class InstanceSession {
     sock.ev.on("creds.update", () => {
       auth.saveCreds().catch(() => {}); // logged loudly inside
     });
+    // Baileys rc14 often reports the offline batch as done BEFORE "open" (its login handler awaits
+    // three server round trips before emitting open): remember it per socket, or the watchdog
+    // armed at open would restart every healthy socket after watchdogMs, forever.
+    let pendingDone = false;
     sock.ev.on("connection.update", (u) => {
       if (this.sock !== sock || this.ended) return;
       if (u.qr) void this.onQr(u.qr);
+      if (u.receivedPendingNotifications) pendingDone = true;
       // armed synchronously: "open" and "receivedPendingNotifications" can arrive in one merged
       // update, and arming it later (after onOpen's awaits) would undo the clear below
       if (u.connection === "open") {
-        this.armWatchdog();
+        if (!pendingDone) this.armWatchdog();
         void this.onOpen(sock);
       }
       if (u.receivedPendingNotifications) this.clearWatchdog();
