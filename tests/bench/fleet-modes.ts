@@ -1,0 +1,363 @@
+// The fleet benchmarks of `npm run bench` (see run.ts for the commands): each links real numbers
+// (Baileys in the product's worker ↔ the WhatsApp simulator), then measures one thing and prints
+// one JSON line per measurement through `out`.
+import type pg from "pg";
+import type { Redis } from "ioredis";
+import {
+  BenchWorker, contactPhone, cpuMeter, linkNumbers, log, percentile, sleep, vmRssBytes, waCall, type Linked,
+} from "./fleet";
+
+export type FleetCtx = {
+  db: pg.Client;
+  redis: Redis;
+  redisUrl: string;
+  appUrl: string;
+  ghlUrl: string;
+  waUrl: string;
+  locations: string[];
+  worker: BenchWorker;
+  /** process groups of the stack's app and sandbox (for CPU accounting) */
+  appPgid?: number;
+  sandboxPgid?: number;
+  out: (o: Record<string, unknown>) => void;
+  /** ms left before the run's hard limit */
+  remainingMs: () => number;
+  linkConcurrency: number;
+};
+
+const cpuGroups = (c: FleetCtx) => ({ worker: () => c.worker.pid, app: () => c.appPgid, sandbox: () => c.sandboxPgid });
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+async function linkUpTo(c: FleetCtx, linked: Linked[], n: number, budgetMs: number) {
+  const meter = cpuMeter(cpuGroups(c));
+  const r = await linkNumbers({
+    db: c.db, redis: c.redis, waUrl: c.waUrl, locations: c.locations, from: linked.length, to: n,
+    concurrency: c.linkConcurrency, timeoutMs: budgetMs,
+  });
+  linked.push(...r.linked);
+  const cpu = meter.stop();
+  const count = n - (linked.length - r.linked.length);
+  log(`linked ${r.linked.length}/${count} more in ${round(r.seconds)} s (${r.failed.length} failed)`);
+  if (r.failed.length) log(`first failures: ${JSON.stringify(r.failed.slice(0, 3))}`);
+  return { ...r, cpu, count };
+}
+
+async function onlineCount(c: FleetCtx): Promise<number> {
+  return Number((await c.db.query(`SELECT count(*)::int AS n FROM "Instance" WHERE status = 'ONLINE'`)).rows[0].n);
+}
+
+async function devices(c: FleetCtx) {
+  return (await waCall<{ phone: string; connected: boolean; logins: number; pairings: number; maxConcurrentConnections: number }[]>(c.waUrl, "GET", "/__sandbox/devices")).body;
+}
+
+// ---------------------------------------------------------------- memory N[,N2…]
+
+export async function memory(c: FleetCtx, sizes: number[]) {
+  const settleMs = Number(process.env.BENCH_SETTLE_S ?? 60) * 1000;
+  await sleep(15_000); // the fresh worker's start-up allocations settle
+  const idle0 = cpuMeter(cpuGroups(c));
+  await sleep(5000);
+  const base = await c.worker.probe();
+  c.out({ instances: 0, rssBytes: base.vmRss, heapUsedBytes: base.heapUsed, externalBytes: base.external, arrayBuffersBytes: base.arrayBuffers, gcForced: base.gc, idleCpu: idle0.stop() });
+  const linked: Linked[] = [];
+  for (const n of sizes) {
+    const budget = c.remainingMs() - settleMs - 30_000;
+    if (budget < 60_000) {
+      log(`no time left for ${n}`);
+      break;
+    }
+    const l = await linkUpTo(c, linked, n, budget);
+    const settle = cpuMeter(cpuGroups(c));
+    await sleep(settleMs);
+    const idleCpu = settle.stop();
+    const rssBeforeGc = vmRssBytes(c.worker.pid!);
+    const p = await c.worker.probe();
+    const online = await onlineCount(c);
+    const connected = (await devices(c)).filter((d) => d.connected).length;
+    const k = linked.length;
+    c.out({
+      instances: k, requested: n, onlineInPostgres: online, connectedAtSimulator: connected, linkFailures: l.failed.length, rescansWhileLinking: l.rescans,
+      linkSeconds: round(l.seconds), linkPerMinute: round((l.linked.length / l.seconds) * 60), linkConcurrency: c.linkConcurrency, cpuWhileLinking: l.cpu,
+      settleSeconds: settleMs / 1000, idleCpu,
+      rss0Bytes: base.vmRss, rssBytes: p.vmRss, rssBeforeGcBytes: rssBeforeGc,
+      bytesPerInstance: Math.round((p.vmRss - base.vmRss) / k), mbPerInstance: round((p.vmRss - base.vmRss) / k / 2 ** 20, 2),
+      heapUsedBytes: p.heapUsed, heapPerInstanceBytes: Math.round((p.heapUsed - base.heapUsed) / k),
+      externalBytes: p.external, arrayBuffersBytes: p.arrayBuffers, gcForced: p.gc, gcMs: p.gcMs,
+    });
+    if (l.failed.length > Math.max(3, n * 0.05)) break;
+  }
+}
+
+// ---------------------------------------------------------------- recovery N[,N2…] [newid]
+
+export async function recovery(c: FleetCtx, sizes: number[], opts: { newWorkerId: boolean; makeWorker: (id: string) => BenchWorker }) {
+  const linked: Linked[] = [];
+  let round_ = 0;
+  for (const n of sizes) {
+    const budget = c.remainingMs() - 4.5 * 60_000;
+    if (budget < 60_000) {
+      log(`no time left for ${n}`);
+      break;
+    }
+    const l = await linkUpTo(c, linked, n, budget);
+    await sleep(10_000);
+    const ids = linked.map((x) => x.id);
+    const before = await onlineCount(c);
+    const devBefore = new Map((await devices(c)).map((d) => [d.phone, d]));
+
+    // everything the new owner publishes: a QR or a LOGGED_OUT means someone would have to rescan
+    const sub = c.redis.duplicate();
+    const seen = { qrEvents: 0, statusQr: 0, loggedOut: 0, statuses: {} as Record<string, number> };
+    sub.on("pmessage", (_p, _ch, raw) => {
+      try {
+        const ev = JSON.parse(raw) as { type: string; status?: string };
+        if (ev.type === "instance.qr") seen.qrEvents++;
+        if (ev.type === "instance.status" && ev.status) {
+          seen.statuses[ev.status] = (seen.statuses[ev.status] ?? 0) + 1;
+          if (ev.status === "QR") seen.statusQr++;
+          if (ev.status === "LOGGED_OUT") seen.loggedOut++;
+        }
+      } catch {}
+    });
+    await sub.psubscribe("gw:events:*");
+
+    const t0 = Date.now();
+    await c.worker.kill9();
+    const killedAt = Date.now();
+    if (opts.newWorkerId) c.worker = opts.makeWorker(`bench-worker-${++round_}`);
+    const meter = cpuMeter(cpuGroups(c));
+    const readySeconds = await c.worker.start();
+    const marks: Record<string, number> = {};
+    const end = Date.now() + Math.min(5 * 60_000, c.remainingMs() - 60_000);
+    let back = 0;
+    while (Date.now() < end) {
+      const r = await c.db.query(
+        `SELECT count(*)::int AS n FROM "Instance" WHERE id = ANY($1) AND status = 'ONLINE' AND "connectedAt" > (to_timestamp($2::double precision / 1000) AT TIME ZONE 'UTC')`,
+        [ids, killedAt],
+      );
+      back = Number(r.rows[0].n);
+      const s = (Date.now() - t0) / 1000;
+      for (const q of [0.5, 0.9, 0.99]) if (back >= Math.ceil(ids.length * q) && marks[`p${q * 100}Seconds`] === undefined) marks[`p${q * 100}Seconds`] = round(s);
+      if (back >= ids.length) break;
+      await sleep(200);
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const cpu = meter.stop();
+    await sleep(2000);
+    await sub.punsubscribe().catch(() => {});
+    sub.disconnect();
+    const devAfter = await devices(c);
+    const pairingsDelta = devAfter.reduce((a, d) => a + d.pairings - (devBefore.get(d.phone)?.pairings ?? 0), 0);
+    const relogged = devAfter.filter((d) => d.logins > (devBefore.get(d.phone)?.logins ?? 0)).length;
+    const notOnline = await c.db.query(`SELECT status::text, count(*)::int AS n FROM "Instance" WHERE id = ANY($1) AND status <> 'ONLINE' GROUP BY 1`, [ids]);
+    // the fresh worker holds N sessions it only logged in (no linking garbage, no key caches from
+    // linking): its memory after a settle period is the plain cost of N idle ONLINE numbers
+    const settle = cpuMeter(cpuGroups(c));
+    await sleep(Math.min(60_000, Math.max(0, c.remainingMs() - 90_000)));
+    const idleCpu = settle.stop();
+    const mem = await c.worker.probe().catch(() => undefined);
+    c.out({
+      instances: ids.length, onlineBeforeKill: before, linkSeconds: round(l.seconds), linkFailures: l.failed.length,
+      newWorkerId: opts.newWorkerId, leaseTtlMs: 15000,
+      recoveredOnline: back, allOnline: back === ids.length, seconds: round(seconds), workerReadySeconds: round(readySeconds), ...marks,
+      rescans: seen.qrEvents + seen.statusQr + seen.loggedOut + pairingsDelta, qrEvents: seen.qrEvents, statusQrEvents: seen.statusQr, loggedOutEvents: seen.loggedOut,
+      pairingsDelta, devicesRelogged: relogged, statusEvents: seen.statuses, notOnlineAfter: Object.fromEntries(notOnline.rows.map((r) => [r.status, r.n])),
+      cpuDuringRecovery: cpu,
+      afterRecovery: mem && { settleSeconds: idleCpu.seconds, rssBytes: mem.vmRss, heapUsedBytes: mem.heapUsed, externalBytes: mem.external, arrayBuffersBytes: mem.arrayBuffers, gcForced: mem.gc, idleCpu },
+    });
+  }
+}
+
+// ---------------------------------------------------------------- shared by outbound / inbound
+
+async function schedule(total: number, rate: number, fire: (i: number) => Promise<void>): Promise<number> {
+  const start = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = start + (i * 1000) / rate - performance.now();
+    if (wait > 0) await sleep(wait);
+    inflight.push(fire(i));
+  }
+  await Promise.all(inflight);
+  return (performance.now() - start) / 1000;
+}
+
+function latencyStats(lat: number[]) {
+  const s = [...lat].sort((a, b) => a - b);
+  return { p50ms: percentile(s, 0.5), p90ms: percentile(s, 0.9), p99ms: percentile(s, 0.99), maxMs: percentile(s, 1) };
+}
+
+// ---------------------------------------------------------------- outbound K rates
+
+export async function outbound(c: FleetCtx, k: number, rates: number[], seconds: number) {
+  const linked: Linked[] = [];
+  const l = await linkUpTo(c, linked, k, c.remainingMs() - 4 * 60_000);
+  if (!linked.length) throw new Error("nothing linked");
+  // one contact per number, sticky to it (what an earlier conversation leaves behind), so the
+  // Delivery URL spreads the messages over every linked number
+  for (const [i, n] of linked.entries()) {
+    await waCall(c.waUrl, "POST", "/__sandbox/phones", { phone: contactPhone(i) });
+    await c.db.query(
+      `INSERT INTO "Contact"(id, "locationId", phone, "stickyInstanceId", "updatedAt") VALUES (gen_random_uuid()::text, $1, $2, $3, now())`,
+      [n.locationId, `+${contactPhone(i)}`, n.id],
+    );
+  }
+  const send = async (i: number, text: string) => {
+    const n = linked[i % linked.length];
+    const r = await fetch(`${c.ghlUrl}/__sandbox/locations/${n.locationId}/messages`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ phone: `+${contactPhone(i % linked.length)}`, message: text }),
+    });
+    const b = (await r.json()) as { deliveryStatus?: number | null };
+    if (r.status !== 200 || b.deliveryStatus !== 200) throw new Error(`GHL sim ${r.status}, delivery ${b.deliveryStatus}`);
+  };
+  const inboxes = async (tag: string) => {
+    const at = new Map<number, number>();
+    const re = new RegExp(`^${tag}-(\\d+)$`);
+    for (let i = 0; i < linked.length; i++) {
+      const box = (await waCall<{ text?: string; at: string }[]>(c.waUrl, "GET", `/__sandbox/phones/${contactPhone(i)}/inbox`)).body;
+      for (const m of box) {
+        const x = m.text ? re.exec(m.text) : null;
+        if (x) at.set(Number(x[1]), Date.parse(m.at));
+      }
+    }
+    return at;
+  };
+  const collect = async (tag: string, total: number, maxMs: number) => {
+    let at = new Map<number, number>();
+    let last = -1;
+    let stale = Date.now();
+    const end = Date.now() + maxMs;
+    while (Date.now() < end) {
+      at = await inboxes(tag);
+      if (at.size >= total) break;
+      if (at.size !== last) {
+        last = at.size;
+        stale = Date.now();
+      } else if (Date.now() - stale > 30_000) break; // nothing new for 30 s
+      await sleep(1000);
+    }
+    return at;
+  };
+
+  // warm-up: the first message to each contact also looks the contact up (onWhatsApp) and sets
+  // up the Signal session; the measured runs are the steady state after that
+  const w0 = performance.now();
+  let warmErr = 0;
+  await schedule(linked.length, 20, (i) => send(i, `warm-${i}`).catch(() => void warmErr++));
+  const warm = await collect("warm", linked.length, 120_000);
+  log(`warm-up: ${warm.size}/${linked.length} delivered in ${round((performance.now() - w0) / 1000)} s (${warmErr} errors)`);
+
+  for (const rate of rates) {
+    if (c.remainingMs() < 2 * 60_000) break;
+    const tag = `r${rate}x${Date.now() % 100000}`;
+    const total = Math.round(rate * seconds);
+    const t0 = new Array<number>(total);
+    const postLat: number[] = [];
+    let postErrors = 0;
+    let firstError: string | undefined;
+    const meter = cpuMeter(cpuGroups(c));
+    const sendSeconds = await schedule(total, rate, async (i) => {
+      t0[i] = Date.now();
+      const p0 = performance.now();
+      try {
+        await send(i, `${tag}-${i}`);
+      } catch (e) {
+        postErrors++;
+        firstError ??= e instanceof Error ? e.message : String(e);
+      }
+      postLat.push(performance.now() - p0);
+    });
+    const at = await collect(tag, total, Math.min(180_000, c.remainingMs() - 60_000));
+    const cpu = meter.stop();
+    const lat = [...at.entries()].map(([i, a]) => a - t0[i]);
+    const lastAt = Math.max(...at.values());
+    c.out({
+      numbers: linked.length, linkSeconds: round(l.seconds), targetRate: rate, seconds, sent: total, postErrors, firstError,
+      postsPerSecond: round(total / sendSeconds), delivered: at.size,
+      deliveredPerSecond: at.size ? round(at.size / ((lastAt - t0[0]) / 1000)) : 0,
+      latency: latencyStats(lat), ghlSimPostLatency: latencyStats(postLat), cpu,
+    });
+  }
+}
+
+// ---------------------------------------------------------------- inbound K rates
+
+export async function inbound(c: FleetCtx, k: number, rates: number[], seconds: number) {
+  const linked: Linked[] = [];
+  const l = await linkUpTo(c, linked, k, c.remainingMs() - 4 * 60_000);
+  if (!linked.length) throw new Error("nothing linked");
+  const send = async (i: number, text: string) => {
+    const j = i % linked.length;
+    const r = await waCall(c.waUrl, "POST", `/__sandbox/phones/${contactPhone(j)}/send`, { to: linked[j].phone, text });
+    if (r.status !== 200) throw new Error(`send ${r.status} ${JSON.stringify(r.body)}`);
+  };
+  const received = async (tag: string) => {
+    const at = new Map<number, number>();
+    const re = new RegExp(`^${tag}-(\\d+)$`);
+    for (const loc of c.locations) {
+      const r = await fetch(`${c.ghlUrl}/__sandbox/locations/${loc}/inbound`);
+      const { messages } = (await r.json()) as { messages: { message?: string; at: string }[] };
+      for (const m of messages) {
+        const x = m.message ? re.exec(m.message) : null;
+        if (x && !at.has(Number(x[1]))) at.set(Number(x[1]), Date.parse(m.at));
+      }
+    }
+    return at;
+  };
+  const collect = async (tag: string, total: number, maxMs: number) => {
+    let at = new Map<number, number>();
+    let last = -1;
+    let stale = Date.now();
+    const end = Date.now() + maxMs;
+    while (Date.now() < end) {
+      at = await received(tag);
+      if (at.size >= total) break;
+      if (at.size !== last) {
+        last = at.size;
+        stale = Date.now();
+      } else if (Date.now() - stale > 30_000) break;
+      await sleep(1000);
+    }
+    return at;
+  };
+
+  // warm-up: the first message of each contact creates the GHL contact and conversation (four
+  // GHL calls); later ones are one call each
+  const w0 = performance.now();
+  let warmErr = 0;
+  await schedule(linked.length, 10, (i) => send(i, `warm-${i}`).catch(() => void warmErr++));
+  const warm = await collect("warm", linked.length, 120_000);
+  log(`warm-up: ${warm.size}/${linked.length} in GHL in ${round((performance.now() - w0) / 1000)} s (${warmErr} errors)`);
+
+  for (const rate of rates) {
+    if (c.remainingMs() < 2 * 60_000) break;
+    const tag = `i${rate}x${Date.now() % 100000}`;
+    const total = Math.round(rate * seconds);
+    const t0 = new Array<number>(total);
+    const sendLat: number[] = [];
+    let sendErrors = 0;
+    let firstError: string | undefined;
+    const meter = cpuMeter(cpuGroups(c));
+    const sendSeconds = await schedule(total, rate, async (i) => {
+      t0[i] = Date.now();
+      const p0 = performance.now();
+      try {
+        await send(i, `${tag}-${i}`);
+      } catch (e) {
+        sendErrors++;
+        firstError ??= e instanceof Error ? e.message : String(e);
+      }
+      sendLat.push(performance.now() - p0);
+    });
+    const at = await collect(tag, total, Math.min(180_000, c.remainingMs() - 60_000));
+    const cpu = meter.stop();
+    const lat = [...at.entries()].map(([i, a]) => a - t0[i]);
+    const lastAt = Math.max(...at.values());
+    c.out({
+      numbers: linked.length, locations: c.locations.length, linkSeconds: round(l.seconds), targetRate: rate, seconds, sent: total, sendErrors, firstError,
+      sendsPerSecond: round(total / sendSeconds), receivedByGhl: at.size,
+      receivedPerSecond: at.size ? round(at.size / ((lastAt - t0[0]) / 1000)) : 0,
+      latency: latencyStats(lat), simSendLatency: latencyStats(sendLat), cpu,
+    });
+  }
+}
