@@ -36,15 +36,19 @@ export type SenderDeps = {
 };
 
 const ACTIVE = ["QUEUED", "WAITING", "SENDING"] as const;
+type LoopState = { stop: boolean; kicked: boolean; wake: () => void };
 
 export class OutboundSender {
-  private loops = new Map<string, { stop: boolean; wake: () => void }>();
+  private loops = new Map<string, LoopState>();
+  private sweeper?: NodeJS.Timeout;
   constructor(private d: SenderDeps) {}
 
   /** Called when this worker starts owning a number. */
   start(instanceId: string) {
     if (this.loops.has(instanceId)) return this.wake(instanceId);
-    const state = { stop: false, wake: () => {} };
+    this.sweeper ??= setInterval(() => void this.sweep().catch((err) => this.d.log.warn({ err }, "outbound sweep failed")), this.d.pollMs ?? 5000);
+    this.sweeper.unref();
+    const state: LoopState = { stop: false, kicked: false, wake: () => {} };
     this.loops.set(instanceId, state);
     void this.run(instanceId, state);
   }
@@ -59,15 +63,35 @@ export class OutboundSender {
 
   stopAll() {
     for (const id of [...this.loops.keys()]) this.stop(id);
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  /**
+   * The guarantee behind the wake-up hints: one query for all numbers this worker drives (not one
+   * per number: 1,000 idle numbers would be 200 queries/s), waking those with messages to send —
+   * including ones waiting for their number to come back online.
+   */
+  private async sweep() {
+    const ids = [...this.loops.keys()];
+    if (!ids.length) return;
+    const rows = await this.d.db.$queryRaw<{ instanceId: string }[]>`
+      SELECT DISTINCT "instanceId" FROM "Message"
+      WHERE status IN ('QUEUED', 'WAITING', 'SENDING') AND direction = 'OUTBOUND' AND "instanceId" = ANY(${ids}::text[])`;
+    for (const r of rows) this.wake(r.instanceId);
   }
 
   wake(instanceId: string) {
-    this.loops.get(instanceId)?.wake();
+    const s = this.loops.get(instanceId);
+    if (!s) return;
+    s.kicked = true; // a wake-up during a step is not lost: the loop looks again before idling
+    s.wake();
   }
 
-  private async run(instanceId: string, state: { stop: boolean; wake: () => void }) {
+  private async run(instanceId: string, state: LoopState) {
     const log = this.d.log.child({ instanceId });
     while (!state.stop) {
+      state.kicked = false;
       let worked = false;
       try {
         worked = await this.step(instanceId, log);
@@ -75,13 +99,10 @@ export class OutboundSender {
         log.warn({ err }, "send loop step failed; retrying");
       }
       if (state.stop) break;
-      if (!worked) {
+      if (!worked && !state.kicked) {
+        // idle until a publish (message queued, number online) or the sweep wakes it
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, this.d.pollMs ?? 5000);
-          state.wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
+          state.wake = resolve;
         });
       }
     }
