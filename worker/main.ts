@@ -1,3 +1,5 @@
+// first: every AsyncLocalStorage made after this (one per Baileys socket) shares one real storage
+import "./whatsapp/shared-async-storage-install";
 import { Agent } from "node:https";
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";

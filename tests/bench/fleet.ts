@@ -123,7 +123,9 @@ export class BenchWorker {
   async start(timeoutMs = 90_000): Promise<number> {
     const t0 = performance.now();
     rmSync(this.probeFile, { force: true });
-    this.child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "--import", "./tests/bench/worker-probe.ts", "worker/main.ts"], {
+    // BENCH_WORKER_CPU_PROF=<dir>: a V8 CPU profile of the worker, written when it stops
+    const prof = process.env.BENCH_WORKER_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_WORKER_CPU_PROF}`] : [];
+    this.child = spawn(process.execPath, [...prof, "--expose-gc", "--import", "tsx", "--import", "./tests/bench/worker-probe.ts", "worker/main.ts"], {
       cwd: this.root, detached: true, stdio: ["ignore", 2, 2],
       env: { ...process.env, ...this.env, WORKER_HTTP_PORT: String(this.port), WORKER_ID: this.workerId, BENCH_PROBE_FILE: this.probeFile },
     });
