@@ -8,31 +8,39 @@ import { enqueueGhl, ghlJobId } from "../queue/ghl-jobs";
 // posted or has given up (dead letter). The gate also keeps two jobs of one new contact from both
 // creating that contact and its conversation in GHL.
 
-/** Earlier messages of the contact not in GHL yet, oldest first. */
-async function earlierUnposted(db: Db, m: { contactId: string; createdAt: Date; seq: bigint }) {
+/** Where a message stands in its contact's posting order. */
+export type Position = { contactId: string; createdAt: Date; seq: bigint; status: string };
+
+export async function positionOf(db: Db, messageId: string): Promise<Position | null> {
+  const m = await db.message.findUnique({ where: { id: messageId }, select: { contactId: true, createdAt: true, seq: true, status: true } });
+  return m?.contactId ? { ...m, contactId: m.contactId } : null;
+}
+
+/** The contact's messages not in GHL yet on one side of `m`, in posting order. */
+function unpostedBeside(db: Db, m: Position, side: "before" | "after", take: number) {
+  const cmp = side === "before" ? "lt" : "gt";
   return db.message.findMany({
     where: {
       contactId: m.contactId,
       status: "RECEIVED",
-      OR: [{ createdAt: { lt: m.createdAt } }, { createdAt: m.createdAt, seq: { lt: m.seq } }],
+      OR: [{ createdAt: { [cmp]: m.createdAt } }, { createdAt: m.createdAt, seq: { [cmp]: m.seq } }],
     },
     orderBy: [{ createdAt: "asc" }, { seq: "asc" }],
     select: { id: true, locationId: true },
-    take: 20,
+    take,
   });
 }
 
 export type Gate = { go: true } | { go: false; retryInMs: number; blockedBy: string };
 
 /**
- * May the inbound message `messageId` be posted now? Not while an earlier one of its contact is
+ * May the inbound message at `m` be posted now? Not while an earlier one of its contact is
  * waiting, running or retrying. An earlier one whose job is gone (the worker died between storing
  * it and queueing it) is queued again here, and this one waits for it.
  */
-export async function inboundGate(db: Db, queue: Queue, messageId: string): Promise<Gate> {
-  const m = await db.message.findUnique({ where: { id: messageId }, select: { contactId: true, createdAt: true, seq: true, status: true } });
-  if (!m?.contactId || m.status !== "RECEIVED") return { go: true };
-  for (const e of await earlierUnposted(db, { contactId: m.contactId, createdAt: m.createdAt, seq: m.seq })) {
+export async function inboundGate(db: Db, queue: Queue, m: Position | null): Promise<Gate> {
+  if (!m || m.status !== "RECEIVED") return { go: true };
+  for (const e of await unpostedBeside(db, m, "before", 20)) {
     const state = await queue.getJobState(ghlJobId({ kind: "inbound", locationId: e.locationId, messageId: e.id }));
     if (state === "failed" || state === "completed") continue; // a dead letter does not hold the rest back
     if (state === "unknown") await enqueueGhl(queue, { kind: "inbound", locationId: e.locationId, messageId: e.id });
@@ -42,19 +50,10 @@ export async function inboundGate(db: Db, queue: Queue, messageId: string): Prom
   return { go: true };
 }
 
-/** After a message is posted: start the next waiting message of the contact now, not at its next poll. */
-export async function wakeNextOfContact(db: Db, queue: Queue, messageId: string) {
-  const m = await db.message.findUnique({ where: { id: messageId }, select: { contactId: true, createdAt: true, seq: true } });
-  if (!m?.contactId) return;
-  const next = await db.message.findFirst({
-    where: {
-      contactId: m.contactId,
-      status: "RECEIVED",
-      OR: [{ createdAt: { gt: m.createdAt } }, { createdAt: m.createdAt, seq: { gt: m.seq } }],
-    },
-    orderBy: [{ createdAt: "asc" }, { seq: "asc" }],
-    select: { id: true, locationId: true },
-  });
+/** After the message at `m` is posted (or given up): start the contact's next one now, not at its next poll. */
+export async function wakeNextOfContact(db: Db, queue: Queue, m: Position | null) {
+  if (!m) return;
+  const [next] = await unpostedBeside(db, m, "after", 1);
   if (!next) return;
   const job = await queue.getJob(ghlJobId({ kind: "inbound", locationId: next.locationId, messageId: next.id }));
   if (job && (await job.isDelayed())) await job.promote().catch(() => {}); // it may have just started

@@ -1,7 +1,7 @@
 import { DelayedError, Queue, Worker, type ConnectionOptions } from "bullmq";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
-import { inboundGate, requeueUnqueuedInbound, wakeNextOfContact } from "@/lib/messages/ghl-order";
+import { inboundGate, positionOf, requeueUnqueuedInbound, wakeNextOfContact } from "@/lib/messages/ghl-order";
 import { postInboundToGhl, pushStatusToGhl, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-sync";
 import { metrics } from "@/lib/ops/metrics";
 import { fileDeadLetter } from "@/lib/queue/dead-letters";
@@ -42,14 +42,15 @@ export function startGhlSyncWorker(d: {
       const done = <T,>(r: T) => (jobSeconds.observe({ kind: data.kind }, (performance.now() - t0) / 1000), r);
       const ghl = d.ghlFor(data.locationId);
       if (data.kind === "inbound") {
-        const gate = await inboundGate(d.db, queue, data.messageId);
+        const position = await positionOf(d.db, data.messageId);
+        const gate = await inboundGate(d.db, queue, position);
         if (!gate.go && Date.now() - job.timestamp < maxOrderWaitMs) {
           await job.moveToDelayed(Date.now() + gate.retryInMs, token);
           throw new DelayedError(`waiting for ${gate.blockedBy}, earlier from the same contact`);
         }
         if (!gate.go) d.log.warn({ messageId: data.messageId, blockedBy: gate.blockedBy }, "posting to GHL out of order: the earlier message is still not through");
         const r = await postInboundToGhl(d.db, ghl, data.messageId, d.cfg);
-        await wakeNextOfContact(d.db, queue, data.messageId).catch((err) => d.log.warn({ err }, "could not wake the next message"));
+        await wakeNextOfContact(d.db, queue, position).catch((err) => d.log.warn({ err }, "could not wake the next message"));
         return done(r);
       }
       await pushStatusToGhl(ghl, data.ghlMessageId, data.status, data.error);
@@ -70,7 +71,7 @@ export function startGhlSyncWorker(d: {
       const messageId = String(job.data.messageId);
       void d.db.message
         .updateMany({ where: { id: messageId, status: "RECEIVED" }, data: { status: "FAILED", error: `Not posted to GHL: ${err.message}`.slice(0, 500) } })
-        .then(() => wakeNextOfContact(d.db, queue, messageId))
+        .then(async () => wakeNextOfContact(d.db, queue, await positionOf(d.db, messageId)))
         .catch((e) => d.log.warn({ err: e }, "could not mark a dead-lettered message"));
     }
   });
