@@ -6,7 +6,8 @@ import { notFound } from "../errors";
 // retry, with a "retry" that puts it back. BullMQ's failed set is one list for every tenant, so
 // the consumer also files each dead letter under its location (a sorted set by time of failure):
 // a location sees its own, however many other tenants have, and never anyone else's.
-// the queue's own connection (an ioredis client under BullMQ's narrower interface)
+
+/** The queue's own connection (an ioredis client under BullMQ's narrower interface). */
 const redisOf = async (q: Queue) => (await q.client) as unknown as Redis;
 const deadKey = (q: Queue, locationId: string) => `${q.opts.prefix ?? "bull"}:${q.name}:dead:${locationId}`;
 

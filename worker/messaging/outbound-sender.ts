@@ -77,7 +77,7 @@ export class OutboundSender {
     if (!ids.length) return;
     const rows = await this.d.db.$queryRaw<{ instanceId: string }[]>`
       SELECT DISTINCT "instanceId" FROM "Message"
-      WHERE status IN ('QUEUED', 'WAITING', 'SENDING') AND direction = 'OUTBOUND' AND "instanceId" = ANY(${ids}::text[])`;
+      WHERE status = ANY(${[...ACTIVE]}::"MessageStatus"[]) AND direction = 'OUTBOUND' AND "instanceId" = ANY(${ids}::text[])`;
     for (const r of rows) this.wake(r.instanceId);
   }
 

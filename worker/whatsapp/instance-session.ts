@@ -160,14 +160,16 @@ export class InstanceSession {
     sock.ev.on("connection.update", (u) => {
       if (this.sock !== sock || this.ended) return;
       if (u.qr) void this.onQr(u.qr);
-      if (u.receivedPendingNotifications) pendingDone = true;
-      // armed synchronously: "open" and "receivedPendingNotifications" can arrive in one merged
-      // update, and arming it later (after onOpen's awaits) would undo the clear below
+      if (u.receivedPendingNotifications) {
+        pendingDone = true;
+        this.clearWatchdog();
+      }
+      // armed synchronously, and only while the offline batch is still due: "open" and
+      // "receivedPendingNotifications" can arrive in one merged update or in either order
       if (u.connection === "open") {
         if (!pendingDone) this.armWatchdog();
         void this.onOpen(sock);
       }
-      if (u.receivedPendingNotifications) this.clearWatchdog();
       if (u.connection === "close") {
         const err = u.lastDisconnect?.error as { message?: string; output?: { statusCode?: number } } | undefined;
         void this.onClose(err?.output?.statusCode, err?.message === "QR refs attempts ended");
