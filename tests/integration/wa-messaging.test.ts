@@ -1,15 +1,11 @@
 import { Redis } from "ioredis";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "@/lib/db";
+import type { Db } from "@/lib/db";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
-import { createMessaging } from "@/worker/messaging/messaging-hooks";
-import { startWaSimulator } from "@/sandbox/whatsapp/server";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
-import { useAppEnv } from "./helpers/app-env";
-import { makeManager, managerConfig, simCall, until, watchEvents, type SimDevice } from "./helpers/wa-fixture";
+import { simCall, startMessagingFixture, until, watchEvents, type SimDevice } from "./helpers/wa-fixture";
 
 // Messages both ways through the real Baileys client, the session manager and the WhatsApp
 // simulator: queued GHL message → the contact's phone; receipts → GHL jobs; the contact's text
@@ -17,42 +13,28 @@ import { makeManager, managerConfig, simCall, until, watchEvents, type SimDevice
 const NUMBER = "15552220001";
 const CONTACT = "15552229999";
 let db: Db;
-let restore: () => Promise<void>;
-let sim: Awaited<ReturnType<typeof startWaSimulator>>;
+let sim: Fixture["sim"];
 let redis: Redis;
-let wake: Redis;
 const jobs: GhlJob[] = [];
-let worker: ReturnType<typeof makeManager>;
-let messaging: ReturnType<typeof createMessaging>;
+let worker: Fixture["worker"];
+let fixture: Fixture | undefined;
+type Fixture = Awaited<ReturnType<typeof startMessagingFixture>>;
 
 beforeAll(async () => {
-  const url = await cloneTemplateDb(dbNameFor(import.meta.filename));
-  restore = useAppEnv({ databaseUrl: url }); // media signing uses the configured key
-  db = createDb(url, 6);
-  sim = await startWaSimulator({ port: 0, host: "127.0.0.1" });
-  redis = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-  await redis.flushdb();
-  wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-  messaging = createMessaging({
-    db, redis, subscriber: wake, notifyGhl: async (j) => jobs.push(j), log: process.env.WA_TEST_LOG ? pino({ level: "debug" }, pino.destination({ dest: `${process.env.WA_TEST_LOG}.msg`, sync: true })) : pino({ level: "silent" }), pollMs: 300,
-    cfg: { TEXT_DELAY_MS: 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, ALLOW_PRIVATE_MEDIA_URLS: true },
+  fixture = await startMessagingFixture({
+    testFile: import.meta.filename, workerId: "msg-worker", pool: 6, notifyGhl: async (j) => void jobs.push(j),
+    log: process.env.WA_TEST_LOG ? pino({ level: "debug" }, pino.destination({ dest: `${process.env.WA_TEST_LOG}.msg`, sync: true })) : undefined,
+    // a short watchdog: a socket that is healthy must outlive it many times over
+    manager: { watchdogMs: 1500 },
   });
-  await messaging.start();
-  // a short watchdog: a socket that is healthy must outlive it many times over
-  worker = makeManager(db, managerConfig(sim as never, url, "msg-worker"), { hooks: messaging.hooks, watchdogMs: 1500 });
+  ({ db, sim, redis, worker } = fixture);
   await db.location.create({ data: { id: "locM", name: "M" } });
   await db.instance.create({ data: { id: "im", locationId: "locM", name: "wa-01" } });
   await simCall(sim, "POST", "/__sandbox/phones", { phone: NUMBER });
   await simCall(sim, "POST", "/__sandbox/phones", { phone: CONTACT, name: "Bea" });
 });
 afterAll(async () => {
-  await worker?.close();
-  await messaging?.stop();
-  await wake?.quit();
-  await redis?.quit();
-  await sim?.close();
-  await db?.$disconnect();
-  await restore?.();
+  await fixture?.close();
 });
 
 describe("messages through the real client", () => {

@@ -3,16 +3,11 @@ import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Redis } from "ioredis";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "@/lib/db";
+import type { Db } from "@/lib/db";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { metrics } from "@/lib/ops/metrics";
-import { createMessaging } from "@/worker/messaging/messaging-hooks";
-import { startWaSimulator } from "@/sandbox/whatsapp/server";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
-import { useAppEnv } from "./helpers/app-env";
-import { makeManager, managerConfig, simCall, until, watchEvents } from "./helpers/wa-fixture";
+import { simCall, startMessagingFixture, until, watchEvents } from "./helpers/wa-fixture";
 
 // GHL → WhatsApp through the real Baileys client and the simulator, measured at the contact's
 // phone: two numbers with 30 messages each are paced independently; one GHL messageId delivered
@@ -28,30 +23,18 @@ const LOC = "locP";
 type Inbox = { id: string; from: string; text?: string; at: string; media?: { type: string; mimetype: string; base64?: string; caption?: string; intact?: boolean } }[];
 
 let db: Db;
-let restore: () => Promise<void>;
-let sim: Awaited<ReturnType<typeof startWaSimulator>>;
+let sim: Fixture["sim"];
 let redis: Redis;
-let wake: Redis;
-let worker: ReturnType<typeof makeManager>;
-let messaging: ReturnType<typeof createMessaging>;
+let worker: Fixture["worker"];
+let fixture: Fixture | undefined;
+type Fixture = Awaited<ReturnType<typeof startMessagingFixture>>;
 let files: Server;
 let filesUrl: string;
 const png = readFileSync(path.join(process.cwd(), "public", "e2e-image.png"));
 
 beforeAll(async () => {
-  const url = await cloneTemplateDb(dbNameFor(import.meta.filename));
-  restore = useAppEnv({ databaseUrl: url });
-  db = createDb(url, 8);
-  sim = await startWaSimulator({ port: 0, host: "127.0.0.1" });
-  redis = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-  await redis.flushdb();
-  wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-  messaging = createMessaging({
-    db, redis, subscriber: wake, notifyGhl: async () => {}, log: pino({ level: "silent" }), pollMs: 300,
-    cfg: { TEXT_DELAY_MS, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, ALLOW_PRIVATE_MEDIA_URLS: true },
-  });
-  await messaging.start();
-  worker = makeManager(db, managerConfig(sim as never, url, "pace-worker"), { hooks: messaging.hooks });
+  fixture = await startMessagingFixture({ testFile: import.meta.filename, workerId: "pace-worker", pool: 8, textDelayMs: TEXT_DELAY_MS });
+  ({ db, sim, redis, worker } = fixture);
   await db.location.create({ data: { id: LOC, name: "P" } });
   await db.instance.createMany({ data: [{ id: "ip1", locationId: LOC, name: "wa-01" }, { id: "ip2", locationId: LOC, name: "wa-02" }] });
   for (const phone of [NUM1, NUM2, CONTACT1, CONTACT2]) await simCall(sim, "POST", "/__sandbox/phones", { phone });
@@ -64,14 +47,8 @@ beforeAll(async () => {
   filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
-  await worker?.close();
-  await messaging?.stop();
-  await wake?.quit();
-  await redis?.quit();
-  await sim?.close();
   files?.close();
-  await db?.$disconnect();
-  await restore?.();
+  await fixture?.close();
 });
 
 const inbox = (phone: string) => simCall<Inbox>(sim, "GET", `/__sandbox/phones/${phone}/inbox`);

@@ -4,7 +4,14 @@ import pino from "pino";
 import { keyringFrom } from "@/lib/crypto";
 import type { Db } from "@/lib/db";
 import { eventsChannel, type InstanceEvent } from "@/lib/instances/events";
+import { createDb } from "@/lib/db";
+import { createMessaging } from "@/worker/messaging/messaging-hooks";
 import { SessionManager, type ManagerDeps } from "@/worker/whatsapp/session-manager";
+import { startWaSimulator } from "@/sandbox/whatsapp/server";
+import { useAppEnv } from "./app-env";
+import { cloneTemplateDb, dbNameFor } from "./db";
+
+type MessagingDeps = Parameters<typeof createMessaging>[0];
 
 // A session manager wired to a test database, Redis DB 1 and an in-process WhatsApp simulator,
 // configured the way the worker configures it (worker/main.ts), with short timers.
@@ -74,4 +81,45 @@ function testLog(): pino.Logger {
   if (!logFile) return pino({ level: "silent" });
   shared ??= pino({ level: "info" }, pino.destination({ dest: logFile, sync: true }));
   return shared;
+}
+
+/**
+ * The worker's messaging side on the real client: a fresh test database (with the app env, so
+ * media signing has its key), an in-process WhatsApp simulator, Redis DB 1 flushed, the send
+ * loops/inbound/receipt hooks, and a session manager wired to them (not started).
+ */
+export async function startMessagingFixture(o: {
+  testFile: string;
+  workerId: string;
+  pool: number;
+  textDelayMs?: number;
+  notifyGhl?: MessagingDeps["notifyGhl"];
+  log?: pino.Logger;
+  manager?: Partial<ManagerDeps>;
+}) {
+  const url = await cloneTemplateDb(dbNameFor(o.testFile));
+  const restore = useAppEnv({ databaseUrl: url });
+  const db = createDb(url, o.pool);
+  const sim = await startWaSimulator({ port: 0, host: "127.0.0.1" });
+  const redis = new Redis(`${process.env.TEST_REDIS_URL}/1`);
+  await redis.flushdb();
+  const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
+  const messaging = createMessaging({
+    db, redis, subscriber: wake, notifyGhl: o.notifyGhl ?? (async () => {}), log: o.log ?? pino({ level: "silent" }), pollMs: 300,
+    cfg: { TEXT_DELAY_MS: o.textDelayMs ?? 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, ALLOW_PRIVATE_MEDIA_URLS: true },
+  });
+  await messaging.start();
+  const worker = makeManager(db, managerConfig(sim as never, url, o.workerId), { hooks: messaging.hooks, ...o.manager });
+  return {
+    db, sim, redis, worker,
+    async close() {
+      await worker.close();
+      await messaging.stop();
+      await wake.quit();
+      await redis.quit();
+      await sim.close();
+      await db.$disconnect();
+      await restore();
+    },
+  };
 }
