@@ -222,22 +222,7 @@ export async function outbound(c: FleetCtx, k: number, rates: number[], seconds:
     }
     return at;
   };
-  const collect = async (tag: string, total: number, maxMs: number) => {
-    let at = new Map<number, number>();
-    let last = -1;
-    let stale = Date.now();
-    const end = Date.now() + maxMs;
-    while (Date.now() < end) {
-      at = await inboxes(tag);
-      if (at.size >= total) break;
-      if (at.size !== last) {
-        last = at.size;
-        stale = Date.now();
-      } else if (Date.now() - stale > 30_000) break; // nothing new for 30 s
-      await sleep(1000);
-    }
-    return at;
-  };
+  const collect = (tag: string, total: number, maxMs: number) => collectArrivals(() => inboxes(tag), total, maxMs);
 
   // warm-up: the first message to each contact also looks the contact up (onWhatsApp) and sets
   // up the Signal session; the measured runs are the steady state after that
@@ -249,33 +234,11 @@ export async function outbound(c: FleetCtx, k: number, rates: number[], seconds:
 
   for (const rate of rates) {
     if (c.remainingMs() < 2 * 60_000) break;
-    const tag = `r${rate}x${Date.now() % 100000}`;
-    const total = Math.round(rate * seconds);
-    const t0 = new Array<number>(total);
-    const postLat: number[] = [];
-    let postErrors = 0;
-    let firstError: string | undefined;
-    const meter = cpuMeter(cpuGroups(c));
-    const sendSeconds = await schedule(total, rate, async (i) => {
-      t0[i] = Date.now();
-      const p0 = performance.now();
-      try {
-        await send(i, `${tag}-${i}`);
-      } catch (e) {
-        postErrors++;
-        firstError ??= e instanceof Error ? e.message : String(e);
-      }
-      postLat.push(performance.now() - p0);
-    });
-    const at = await collect(tag, total, Math.min(180_000, c.remainingMs() - 60_000));
-    const cpu = meter.stop();
-    const lat = [...at.entries()].map(([i, a]) => a - t0[i]);
-    const lastAt = Math.max(...at.values());
+    const r = await measureRate(c, `r${rate}x${Date.now() % 100000}`, rate, seconds, send, collect);
     c.out({
-      numbers: linked.length, linkSeconds: round(l.seconds), targetRate: rate, seconds, sent: total, postErrors, firstError,
-      postsPerSecond: round(total / sendSeconds), delivered: at.size,
-      deliveredPerSecond: at.size ? round(at.size / ((lastAt - t0[0]) / 1000)) : 0,
-      latency: latencyStats(lat), ghlSimPostLatency: latencyStats(postLat), cpu,
+      numbers: linked.length, linkSeconds: round(l.seconds), targetRate: rate, seconds, sent: r.total, postErrors: r.errors, firstError: r.firstError,
+      postsPerSecond: r.sendsPerSecond, delivered: r.arrived, deliveredPerSecond: r.arrivedPerSecond,
+      latency: r.latency, ghlSimPostLatency: r.sendLatency, cpu: r.cpu,
     });
   }
 }
@@ -304,22 +267,7 @@ export async function inbound(c: FleetCtx, k: number, rates: number[], seconds: 
     }
     return at;
   };
-  const collect = async (tag: string, total: number, maxMs: number) => {
-    let at = new Map<number, number>();
-    let last = -1;
-    let stale = Date.now();
-    const end = Date.now() + maxMs;
-    while (Date.now() < end) {
-      at = await received(tag);
-      if (at.size >= total) break;
-      if (at.size !== last) {
-        last = at.size;
-        stale = Date.now();
-      } else if (Date.now() - stale > 30_000) break;
-      await sleep(1000);
-    }
-    return at;
-  };
+  const collect = (tag: string, total: number, maxMs: number) => collectArrivals(() => received(tag), total, maxMs);
 
   // warm-up: the first message of each contact creates the GHL contact and conversation (four
   // GHL calls); later ones are one call each
@@ -331,33 +279,66 @@ export async function inbound(c: FleetCtx, k: number, rates: number[], seconds: 
 
   for (const rate of rates) {
     if (c.remainingMs() < 2 * 60_000) break;
-    const tag = `i${rate}x${Date.now() % 100000}`;
-    const total = Math.round(rate * seconds);
-    const t0 = new Array<number>(total);
-    const sendLat: number[] = [];
-    let sendErrors = 0;
-    let firstError: string | undefined;
-    const meter = cpuMeter(cpuGroups(c));
-    const sendSeconds = await schedule(total, rate, async (i) => {
-      t0[i] = Date.now();
-      const p0 = performance.now();
-      try {
-        await send(i, `${tag}-${i}`);
-      } catch (e) {
-        sendErrors++;
-        firstError ??= e instanceof Error ? e.message : String(e);
-      }
-      sendLat.push(performance.now() - p0);
-    });
-    const at = await collect(tag, total, Math.min(180_000, c.remainingMs() - 60_000));
-    const cpu = meter.stop();
-    const lat = [...at.entries()].map(([i, a]) => a - t0[i]);
-    const lastAt = Math.max(...at.values());
+    const r = await measureRate(c, `i${rate}x${Date.now() % 100000}`, rate, seconds, send, collect);
     c.out({
-      numbers: linked.length, locations: c.locations.length, linkSeconds: round(l.seconds), targetRate: rate, seconds, sent: total, sendErrors, firstError,
-      sendsPerSecond: round(total / sendSeconds), receivedByGhl: at.size,
-      receivedPerSecond: at.size ? round(at.size / ((lastAt - t0[0]) / 1000)) : 0,
-      latency: latencyStats(lat), simSendLatency: latencyStats(sendLat), cpu,
+      numbers: linked.length, locations: c.locations.length, linkSeconds: round(l.seconds), targetRate: rate, seconds, sent: r.total, sendErrors: r.errors, firstError: r.firstError,
+      sendsPerSecond: r.sendsPerSecond, receivedByGhl: r.arrived, receivedPerSecond: r.arrivedPerSecond,
+      latency: r.latency, simSendLatency: r.sendLatency, cpu: r.cpu,
     });
   }
+}
+
+// ---------------------------------------------------------------- shared by outbound and inbound
+
+/** Polls `read` (index → arrival time) until `total` arrived, nothing new for 30 s, or `maxMs`. */
+async function collectArrivals(read: () => Promise<Map<number, number>>, total: number, maxMs: number) {
+  let at = new Map<number, number>();
+  let last = -1;
+  let stale = Date.now();
+  const end = Date.now() + maxMs;
+  while (Date.now() < end) {
+    at = await read();
+    if (at.size >= total) break;
+    if (at.size !== last) {
+      last = at.size;
+      stale = Date.now();
+    } else if (Date.now() - stale > 30_000) break; // nothing new for 30 s
+    await sleep(1000);
+  }
+  return at;
+}
+
+/** Sends `rate × seconds` messages tagged `<tag>-<i>` at that rate, then waits for their arrival. */
+async function measureRate(
+  c: FleetCtx, tag: string, rate: number, seconds: number,
+  send: (i: number, text: string) => Promise<void>,
+  collect: (tag: string, total: number, maxMs: number) => Promise<Map<number, number>>,
+) {
+  const total = Math.round(rate * seconds);
+  const t0 = new Array<number>(total);
+  const sendLat: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const meter = cpuMeter(cpuGroups(c));
+  const sendSeconds = await schedule(total, rate, async (i) => {
+    t0[i] = Date.now();
+    const p0 = performance.now();
+    try {
+      await send(i, `${tag}-${i}`);
+    } catch (e) {
+      errors++;
+      firstError ??= e instanceof Error ? e.message : String(e);
+    }
+    sendLat.push(performance.now() - p0);
+  });
+  const at = await collect(tag, total, Math.min(180_000, c.remainingMs() - 60_000));
+  const cpu = meter.stop();
+  const lastAt = Math.max(...at.values());
+  return {
+    total, errors, firstError, cpu, arrived: at.size,
+    sendsPerSecond: round(total / sendSeconds),
+    arrivedPerSecond: at.size ? round(at.size / ((lastAt - t0[0]) / 1000)) : 0,
+    latency: latencyStats([...at.entries()].map(([i, a]) => a - t0[i])),
+    sendLatency: latencyStats(sendLat),
+  };
 }
