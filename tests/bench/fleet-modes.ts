@@ -1,6 +1,7 @@
 // The fleet benchmarks of `npm run bench` (see run.ts for the commands): each links real numbers
 // (Baileys in the product's worker ↔ the WhatsApp simulator), then measures one thing and prints
 // one JSON line per measurement through `out`.
+import path from "node:path";
 import type pg from "pg";
 import type { Redis } from "ioredis";
 import {
@@ -319,6 +320,9 @@ async function measureRate(
   const sendLat: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
+  // BENCH_WORKER_CPU_PROF=<dir>: a CPU profile of the worker over this measured phase only
+  const profDir = process.env.BENCH_WORKER_CPU_PROF;
+  if (profDir) await c.worker.profile("start");
   const meter = cpuMeter(cpuGroups(c));
   const sendSeconds = await schedule(total, rate, async (i) => {
     t0[i] = Date.now();
@@ -333,6 +337,11 @@ async function measureRate(
   });
   const at = await collect(tag, total, Math.min(180_000, c.remainingMs() - 60_000));
   const cpu = meter.stop();
+  if (profDir) {
+    const file = path.join(profDir, `worker-${tag}.cpuprofile`);
+    await c.worker.profile("stop", file);
+    log(`worker CPU profile of ${tag}: ${file}`);
+  }
   const lastAt = Math.max(...at.values());
   return {
     total, errors, firstError, cpu, arrived: at.size,

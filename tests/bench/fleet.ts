@@ -4,7 +4,7 @@
 // WhatsApp simulator, and CPU accounting from /proc. Loopback only; everything started here is
 // killed on exit.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type pg from "pg";
@@ -123,8 +123,9 @@ export class BenchWorker {
   async start(timeoutMs = 90_000): Promise<number> {
     const t0 = performance.now();
     rmSync(this.probeFile, { force: true });
-    // BENCH_WORKER_CPU_PROF=<dir>: a V8 CPU profile of the worker, written when it stops
-    const prof = process.env.BENCH_WORKER_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_WORKER_CPU_PROF}`] : [];
+    // BENCH_WORKER_CPU_PROF_ALL=<dir>: a V8 CPU profile of the worker's whole life, written when it
+    // stops (BENCH_WORKER_CPU_PROF=<dir> profiles only measured phases, see `profile`)
+    const prof = process.env.BENCH_WORKER_CPU_PROF_ALL ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_WORKER_CPU_PROF_ALL}`] : [];
     this.child = spawn(process.execPath, [...prof, "--expose-gc", "--import", "tsx", "--import", "./tests/bench/worker-probe.ts", "worker/main.ts"], {
       cwd: this.root, detached: true, stdio: ["ignore", 2, 2],
       env: { ...process.env, ...this.env, WORKER_HTTP_PORT: String(this.port), WORKER_ID: this.workerId, BENCH_PROBE_FILE: this.probeFile },
@@ -161,6 +162,19 @@ export class BenchWorker {
     await Promise.race([exited, sleep(25_000)]);
     if (this.alive) process.kill(-c.pid!, "SIGKILL");
     live.delete(c);
+  }
+
+  /** Starts (`start`) or ends a V8 CPU profile in the worker; `stop` writes it to `out`. */
+  async profile(what: "start" | "stop", out?: string): Promise<void> {
+    const before = existsSync(this.probeFile) ? JSON.parse(readFileSync(this.probeFile, "utf8")).seq : 0;
+    writeFileSync(`${this.probeFile}.cmd`, what === "start" ? "prof-start" : `prof-stop ${out}`);
+    process.kill(this.pid!, "SIGUSR2");
+    const end = Date.now() + 30_000;
+    while (Date.now() < end) {
+      await sleep(100);
+      if (existsSync(this.probeFile) && JSON.parse(readFileSync(this.probeFile, "utf8")).seq > before) return;
+    }
+    throw new Error(`the worker did not answer the profile command (${what})`);
   }
 
   /** Forces a full GC in the worker and returns its memoryUsage() and VmRSS right after. */

@@ -3,7 +3,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DecryptError, keyringFrom } from "@/lib/crypto";
 import { createDb, type Db } from "@/lib/db";
-import { loadAuthState } from "@/worker/whatsapp/auth-state";
+import { loadAuthState, pgKeyStore } from "@/worker/whatsapp/auth-state";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 
 // The Postgres-backed Baileys session: what a restarted worker reads back must be exactly what
@@ -122,5 +122,30 @@ describe("Postgres auth state", () => {
     const fresh = await loadAuthState({ db, instanceId: "i2", log, keys });
     expect(fresh.isRegistered()).toBe(false);
     expect(fresh.state.creds.noiseKey.public).not.toEqual(initAuthCreds().noiseKey.public);
+  });
+
+  it("a key read as absent is not asked of Postgres again until this store writes it", async () => {
+    await db.instance.create({ data: { id: "i3", locationId: "locA", name: "wa-03" } });
+    const tc = { token: buf(16, 8), timestamp: "1700000000" };
+    const store = pgKeyStore({ db, instanceId: "i3", log, keys }, () => false);
+    expect(await store.get("tctoken", ["a@s.whatsapp.net", "b@s.whatsapp.net"])).toEqual({});
+    // written behind its back (only a test does that: one store per number writes its keys)
+    await pgKeyStore({ db, instanceId: "i3", log, keys }, () => false).set({ tctoken: { "a@s.whatsapp.net": tc } });
+    expect(await store.get("tctoken", ["a@s.whatsapp.net"]), "remembered as absent: no query").toEqual({});
+    expect(Object.keys(await pgKeyStore({ db, instanceId: "i3", log, keys }, () => false).get("tctoken", ["a@s.whatsapp.net"]))).toEqual(["a@s.whatsapp.net"]);
+    // its own write makes it present again
+    await store.set({ tctoken: { "b@s.whatsapp.net": tc } });
+    expect(Object.keys(await store.get("tctoken", ["b@s.whatsapp.net"]))).toEqual(["b@s.whatsapp.net"]);
+  });
+
+  it("a read that overlaps a write of the same key does not remember it as absent", async () => {
+    for (let i = 0; i < 5; i++) {
+      const store = pgKeyStore({ db, instanceId: "i3", log, keys }, () => false);
+      const id = `race-${i}`;
+      const reading = store.get("session", [id]); // in flight while the write starts
+      await store.set({ session: { [id]: new Uint8Array([i]) } });
+      await reading;
+      expect(Object.keys(await store.get("session", [id])), id).toEqual([id]);
+    }
   });
 });

@@ -36,6 +36,21 @@ export type SenderDeps = {
 };
 
 const ACTIVE = ["QUEUED", "WAITING", "SENDING"] as const;
+type NextMessage = {
+  id: string;
+  locationId: string;
+  ghlMessageId: string | null;
+  waMessageId: string | null;
+  type: string;
+  text: string | null;
+  mediaRef: unknown;
+  status: string;
+  attempts: number;
+  createdAt: Date;
+  location: { settings: unknown };
+  contact: { id: string; phone: string; waJid: string | null } | null;
+};
+type NextRow = Omit<NextMessage, "location" | "contact"> & { settings: unknown; contactId: string | null; contactPhone: string | null; contactWaJid: string | null };
 type LoopState = { stop: boolean; kicked: boolean; wake: () => void };
 
 export class OutboundSender {
@@ -108,14 +123,29 @@ export class OutboundSender {
     }
   }
 
+  /**
+   * The number's next message with its recipient and the location's settings, in one query (a
+   * Prisma `include` is three, and runs the related two even when there is no message).
+   */
+  private async nextOf(instanceId: string): Promise<NextMessage | undefined> {
+    const [row] = await this.d.db.$queryRaw<NextRow[]>`
+      SELECT m.id, m."locationId", m."ghlMessageId", m."waMessageId", m.type, m.text, m."mediaRef", m.status::text AS status,
+             m.attempts, m."createdAt", l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid"
+      FROM "Message" m
+      JOIN "Location" l ON l.id = m."locationId"
+      LEFT JOIN "Contact" c ON c.id = m."contactId"
+      WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status = ANY(${[...ACTIVE]}::"MessageStatus"[])
+      ORDER BY m."createdAt" ASC, m.id ASC
+      LIMIT 1`;
+    if (!row) return undefined;
+    const { contactId, contactPhone, contactWaJid, settings, ...m } = row;
+    return { ...m, location: { settings }, contact: contactId ? { id: contactId, phone: contactPhone!, waJid: contactWaJid } : null };
+  }
+
   /** Sends at most one message; true when it did something (so the loop goes on at once). */
   private async step(instanceId: string, log: Logger): Promise<boolean> {
     const { db } = this.d;
-    const next = await db.message.findFirst({
-      where: { instanceId, direction: "OUTBOUND", status: { in: [...ACTIVE] } },
-      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-      include: { contact: true, location: { select: { settings: true } } },
-    });
+    const next = await this.nextOf(instanceId);
     if (!next) return false;
     const maxWaitMs = waitLimitMs(next.location.settings);
     const live = this.d.sockets(instanceId);

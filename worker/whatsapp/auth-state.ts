@@ -73,13 +73,34 @@ export async function loadAuthState(d: Deps): Promise<PgAuthState> {
   };
 }
 
-function pgKeyStore(d: Deps, isFrozen: () => boolean): SignalKeyStore {
+/** Keys known not to exist, at most this many remembered per number (then forgotten at once). */
+const MAX_ABSENT = 20_000;
+
+export function pgKeyStore(d: Deps, isFrozen: () => boolean): SignalKeyStore {
   const { db, instanceId, log } = d;
+  // Baileys' cache in front (makeCacheableSignalKeyStore) remembers only keys that exist; the ones
+  // it asks for on every send and that are not there (tctoken, lid-mapping of a phone-only contact,
+  // …) were a Postgres query each, three per message. This store is the only writer of its
+  // number's keys (one socket per number, by lease; a new owner loads a new store), so what it read
+  // as absent stays absent until it writes it itself.
+  let absent = new Set<string>();
+  // a read that overlapped a write (begun before it ended, or ended after it began) marks nothing
+  let writes = 0;
+  let writing = 0;
+  const akey = (type: string, id: string) => `${type}\u0000${id}`;
   return {
     async get<T extends keyof SignalDataTypeMap>(type: T, ids: string[]) {
       const out: { [id: string]: SignalDataTypeMap[T] } = {};
-      if (ids.length === 0) return out;
-      const rows = await db.waKey.findMany({ where: { instanceId, type, keyId: { in: ids } } });
+      const wanted = ids.filter((id) => !absent.has(akey(type, id)));
+      if (wanted.length === 0) return out;
+      const writesBefore = writes;
+      const quiet = writing === 0;
+      const rows = await db.waKey.findMany({ where: { instanceId, type, keyId: { in: wanted } } });
+      if (rows.length < wanted.length && quiet && writing === 0 && writes === writesBefore) {
+        const found = new Set(rows.map((r) => r.keyId));
+        if (absent.size + wanted.length > MAX_ABSENT) absent = new Set();
+        for (const id of wanted) if (!found.has(id)) absent.add(akey(type, id));
+      }
       for (const r of rows) {
         let value = JSON.parse(open(r.valueEnc, keyAad(instanceId, type, r.keyId), d.keys), BufferJSON.reviver);
         // protobuf objects lose their class in JSON; Baileys needs the real message type back
@@ -90,6 +111,7 @@ function pgKeyStore(d: Deps, isFrozen: () => boolean): SignalKeyStore {
     },
     async set(data: SignalDataSet) {
       if (isFrozen()) return;
+      writes++;
       const ops = [];
       const types: string[] = [];
       const keyIds: string[] = [];
@@ -97,6 +119,8 @@ function pgKeyStore(d: Deps, isFrozen: () => boolean): SignalKeyStore {
       for (const [type, entries] of Object.entries(data)) {
         const gone: string[] = [];
         for (const [keyId, value] of Object.entries(entries ?? {})) {
+          // forgotten before the write: a read racing it finds the row, or the cache in front has it
+          absent.delete(akey(type, keyId));
           if (value == null) {
             gone.push(keyId);
             continue;
@@ -116,6 +140,7 @@ function pgKeyStore(d: Deps, isFrozen: () => boolean): SignalKeyStore {
           ON CONFLICT ("instanceId", "type", "keyId") DO UPDATE SET "valueEnc" = EXCLUDED."valueEnc", "updatedAt" = now()`);
       }
       if (ops.length === 0) return;
+      writing++;
       try {
         // a burst of linking numbers can hold every pooled connection for a while: wait for one
         // rather than lose the write
@@ -124,9 +149,13 @@ function pgKeyStore(d: Deps, isFrozen: () => boolean): SignalKeyStore {
         // a lost key write turns into "Bad MAC" on some later message: this must be seen
         log.error({ err, instanceId, types: Object.keys(data), count: values.length }, "WhatsApp signal key write FAILED");
         throw err;
+      } finally {
+        writing--;
+        writes++;
       }
     },
     async clear() {
+      absent = new Set();
       await db.waKey.deleteMany({ where: { instanceId } });
     },
   };
