@@ -1,31 +1,32 @@
 import type { Redis } from "ioredis";
+import { redisScript } from "../redis-script";
 
 // Per-number pacing shared by every worker: a slot reservation in Redis. Each send asks for the
 // next slot; the answer is how long to wait before sending. Kept in Redis (not in memory) so that
 // a worker taking over a number after a crash keeps the same rhythm.
-const RESERVE = `
+const RESERVE = redisScript(`
 local now = tonumber(ARGV[1])
 local gap = tonumber(ARGV[2])
 local nextAt = tonumber(redis.call('GET', KEYS[1]) or '0')
 local at = math.max(now, nextAt)
 redis.call('SET', KEYS[1], at + gap, 'PX', math.max(gap * 2, 60000))
 return at - now
-`;
+`);
 
 export const pacingKey = (instanceId: string) => `gw:pace:${instanceId}`;
 
 /** Reserves the next send slot of an instance; returns milliseconds to wait before sending. */
 export async function reserveSendSlot(redis: Redis, instanceId: string, gapMs: number, now = Date.now()): Promise<number> {
-  const wait = await redis.eval(RESERVE, 1, pacingKey(instanceId), String(now), String(Math.max(0, Math.round(gapMs))));
+  const wait = await RESERVE(redis, [pacingKey(instanceId)], [now, Math.max(0, Math.round(gapMs))]);
   return Number(wait);
 }
 
-const AFTER_SEND = `
+const AFTER_SEND = redisScript(`
 local nextAt = tonumber(redis.call('GET', KEYS[1]) or '0')
 local at = tonumber(ARGV[1]) + tonumber(ARGV[2])
 if at > nextAt then redis.call('SET', KEYS[1], at, 'PX', math.max(tonumber(ARGV[2]) * 2, 60000)) end
 return 0
-`;
+`);
 
 /**
  * After a send has left (or failed): the next one waits a full gap from now, not from when this
@@ -33,7 +34,7 @@ return 0
  * session; an attachment is downloaded first), and the gap is meant between messages leaving.
  */
 export async function holdSlotAfterSend(redis: Redis, instanceId: string, gapMs: number, now = Date.now()): Promise<void> {
-  await redis.eval(AFTER_SEND, 1, pacingKey(instanceId), String(now), String(Math.max(0, Math.round(gapMs))));
+  await AFTER_SEND(redis, [pacingKey(instanceId)], [now, Math.max(0, Math.round(gapMs))]);
 }
 
 /** Gap after a message of this kind: fixed for text, random in [min, max] for media. */

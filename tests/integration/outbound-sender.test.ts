@@ -81,9 +81,10 @@ describe("OutboundSender", () => {
     // sends would be a few ms apart in total
     for (let i = 1; i < 4; i++) expect(sent[i].at - sent[i - 1].at).toBeGreaterThanOrEqual(110);
     expect(sent[3].at - sent[0].at).toBeGreaterThanOrEqual(3 * 150 - 40);
-    const rows = await db.message.findMany({ where: { instanceId: "n1" }, orderBy: { createdAt: "asc" } });
-    expect(rows.every((r) => r.status === "SENT")).toBe(true);
-    expect(rows.map((r) => r.waMessageId)).toEqual(sent.map((s) => s.id));
+    // the last one is marked SENT right after its send returns
+    const rows = () => db.message.findMany({ where: { instanceId: "n1" }, orderBy: { createdAt: "asc" } });
+    await until(async () => (await rows()).every((r) => r.status === "SENT"));
+    expect((await rows()).map((r) => r.waMessageId)).toEqual(sent.map((s) => s.id));
   });
 
   it("keeps one number's backlog from delaying another", async () => {
@@ -145,6 +146,43 @@ describe("OutboundSender", () => {
     await until(() => ghl.some((g) => g.messageId === r.id));
     expect((await db.message.findUniqueOrThrow({ where: { id: r.id } })).error).toMatch(/offline too long/);
     online.set("n1", true);
+  });
+});
+
+describe("going idle", () => {
+  it("a message queued while the previous one is on its way is sent at once, not at the next sweep", async () => {
+    // a sender whose sweep would come only after a minute: only the wake-up can make it in time
+    await db.instance.create({ data: { id: "n3", locationId: "locA", name: "wa-03" } });
+    const mine: string[] = [];
+    let second: Promise<unknown> | undefined;
+    const slow = new OutboundSender({
+      db, redis, cfg: { ...cfg, TEXT_DELAY_MS: 0 }, log: pino({ level: "silent" }), pollMs: 60_000,
+      notifyGhl: async () => {},
+      sockets: () => ({
+        online: true,
+        sock: {
+          async sendMessage(_jid, content) {
+            mine.push(String(content.text));
+            if (!second) {
+              // queued (and the loop woken, as the Redis publish does) while this send is in flight
+              second = queue("+15550000012", "second", "wa-03").then(() => slow.wake("n3"));
+              await second;
+            }
+          },
+          async onWhatsApp(jid) {
+            return [{ jid, exists: true }];
+          },
+        },
+      }),
+    });
+    try {
+      await queue("+15550000012", "first", "wa-03");
+      slow.start("n3");
+      await until(() => mine.length === 2, 3000);
+      expect(mine).toEqual(["first", "second"]);
+    } finally {
+      slow.stopAll();
+    }
   });
 });
 

@@ -31,6 +31,14 @@ describe("per-number pacing in Redis", () => {
     expect([...waits].sort((x, y) => x - y)).toEqual([0, 100, 200, 300, 400, 500, 600, 700, 800, 900]);
   });
 
+  it("runs its script by SHA, and loads it again when the server has forgotten it (restart, SCRIPT FLUSH)", async () => {
+    const t = 3_000_000;
+    expect(await reserveSendSlot(redis, "wa-D", 100, t)).toBe(0);
+    await redis.script("FLUSH"); // every caller falls back to the text once (BullMQ's scripts too)
+    expect(await reserveSendSlot(redis, "wa-D", 100, t)).toBe(100);
+    expect(await reserveSendSlot(redis, "wa-D", 100, t)).toBe(200);
+  });
+
   it("draws media gaps from the configured range", () => {
     const cfg = { TEXT_DELAY_MS: 1200, MEDIA_DELAY_MS_MIN: 2500, MEDIA_DELAY_MS_MAX: 6000 };
     expect(gapFor("text", cfg)).toBe(1200);

@@ -137,26 +137,58 @@ export class OutboundSender {
       WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status = ANY(${[...ACTIVE]}::"MessageStatus"[])
       ORDER BY m."createdAt" ASC, m.id ASC
       LIMIT 1`;
-    if (!row) return undefined;
-    const { contactId, contactPhone, contactWaJid, settings, ...m } = row;
-    return { ...m, location: { settings }, contact: contactId ? { id: contactId, phone: contactPhone!, waJid: contactWaJid } : null };
+    return row ? shape(row) : undefined;
   }
 
-  /** Sends at most one message; true when it did something (so the loop goes on at once). */
+  /**
+   * For an online number, one statement does what a send needs before the bytes leave: take the
+   * next message, mark it SENDING with its WhatsApp id fixed (kept if a retry already has one) and
+   * one more attempt, return it with its recipient and settings, and say whether more are waiting
+   * (so the loop can go idle without one more query).
+   */
+  private async claimNext(instanceId: string): Promise<(NextMessage & { more: boolean }) | undefined> {
+    const newId = `3EB0${randomBytes(10).toString("hex").toUpperCase()}`;
+    const [row] = await this.d.db.$queryRaw<(NextRow & { more: boolean })[]>`
+      WITH next AS (
+        SELECT m.id FROM "Message" m
+        WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status = ANY(${[...ACTIVE]}::"MessageStatus"[])
+        ORDER BY m."createdAt" ASC, m.id ASC
+        LIMIT 1
+      ), claimed AS (
+        UPDATE "Message" m
+        SET status = 'SENDING', "waMessageId" = COALESCE(m."waMessageId", ${newId}), attempts = m.attempts + 1, "updatedAt" = now()
+        FROM next WHERE m.id = next.id
+        RETURNING m.id, m."locationId", m."contactId", m."ghlMessageId", m."waMessageId", m.type, m.text, m."mediaRef",
+                  m.status::text AS status, m.attempts, m."createdAt"
+      )
+      SELECT k.id, k."locationId", k."ghlMessageId", k."waMessageId", k.type, k.text, k."mediaRef", k.status, k.attempts, k."createdAt",
+             l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid",
+             EXISTS (SELECT 1 FROM "Message" o WHERE o."instanceId" = ${instanceId} AND o.direction = 'OUTBOUND'
+                       AND o.status = ANY(${[...ACTIVE]}::"MessageStatus"[]) AND o.id <> k.id) AS more
+      FROM claimed k
+      JOIN "Location" l ON l.id = k."locationId"
+      LEFT JOIN "Contact" c ON c.id = k."contactId"`;
+    return row ? { ...shape(row), more: row.more } : undefined;
+  }
+
+  /** Sends at most one message; true when the loop should look again at once. */
   private async step(instanceId: string, log: Logger): Promise<boolean> {
     const { db } = this.d;
-    const next = await this.nextOf(instanceId);
-    if (!next) return false;
-    const maxWaitMs = waitLimitMs(next.location.settings);
     const live = this.d.sockets(instanceId);
     if (!live?.online) {
-      if (Date.now() - next.createdAt.getTime() > maxWaitMs) {
-        await this.fail(next, "The WhatsApp number stayed offline too long; the message was not sent");
+      const waiting = await this.nextOf(instanceId);
+      if (!waiting) return false;
+      if (Date.now() - waiting.createdAt.getTime() > waitLimitMs(waiting.location.settings)) {
+        await this.fail(waiting, "The WhatsApp number stayed offline too long; the message was not sent");
         return true;
       }
-      if (next.status === "QUEUED") await db.message.updateMany({ where: { instanceId, status: "QUEUED", direction: "OUTBOUND" }, data: { status: "WAITING" } });
+      if (waiting.status === "QUEUED") await db.message.updateMany({ where: { instanceId, status: "QUEUED", direction: "OUTBOUND" }, data: { status: "WAITING" } });
       return false;
     }
+    // SENDING, with the WhatsApp id fixed before the bytes leave: a crash after sending cannot cause
+    // a second copy under another id
+    const next = await this.claimNext(instanceId);
+    if (!next) return false;
     if (!next.contact) {
       await this.fail(next, "The message has no recipient");
       return true;
@@ -170,9 +202,7 @@ export class OutboundSender {
       }
       if (found?.[0]?.jid) await db.contact.update({ where: { id: next.contact.id }, data: { waJid: found[0].jid } });
     }
-    // the id is fixed before the bytes leave, so a crash after sending cannot cause a second copy
-    const waMessageId = next.waMessageId ?? `3EB0${randomBytes(10).toString("hex").toUpperCase()}`;
-    await db.message.update({ where: { id: next.id }, data: { status: "SENDING", waMessageId, attempts: { increment: 1 } } });
+    const waMessageId = next.waMessageId!;
 
     const urls = ((next.mediaRef as { urls?: string[] } | null)?.urls ?? []).slice(0, 10);
     const gap = gapFor(urls.length ? "media" : "text", this.d.cfg);
@@ -197,7 +227,7 @@ export class OutboundSender {
     } catch (err) {
       await holdSlotAfterSend(this.d.redis, instanceId, gap).catch(() => {});
       sendOutcomes.inc({ result: "error" });
-      const attempts = next.attempts + 1;
+      const attempts = next.attempts; // counted by the claim
       const reason = err instanceof Error ? err.message : String(err);
       if ((err as { status?: number }).status === 422 || attempts >= (this.d.maxAttempts ?? 5)) {
         await this.fail(next, `Sending failed: ${reason}`);
@@ -212,7 +242,8 @@ export class OutboundSender {
     sendSeconds.observe({ kind: urls.length ? "media" : "text" }, (performance.now() - sendStart) / 1000);
     sendOutcomes.inc({ result: "sent" });
     await db.message.update({ where: { id: next.id }, data: { status: "SENT", sentAt: new Date(), error: null } });
-    return true;
+    // nothing else was waiting when this one was taken; one queued since then has woken the loop
+    return next.more;
   }
 
   private async fail(m: { id: string; locationId: string; ghlMessageId: string | null }, reason: string) {
@@ -221,6 +252,10 @@ export class OutboundSender {
       await this.d.notifyGhl({ kind: "status", locationId: m.locationId, messageId: m.id, ghlMessageId: m.ghlMessageId, status: "failed", error: reason });
     }
   }
+}
+
+function shape({ contactId, contactPhone, contactWaJid, settings, ...m }: NextRow): NextMessage {
+  return { ...m, location: { settings }, contact: contactId ? { id: contactId, phone: contactPhone!, waJid: contactWaJid } : null };
 }
 
 function waitLimitMs(settings: unknown): number {

@@ -1,13 +1,14 @@
 import type { Redis } from "ioredis";
 import { leaseKey } from "@/lib/instances/lease-key";
+import { redisScript } from "@/lib/redis-script";
 
 // One socket per instance across all workers (whatsapp.md: two sockets on one session fight with
 // 440 and corrupt the ratchets). A lease is a Redis key holding the owner's worker id with a TTL:
 // taken with SET NX PX, renewed and released only through compare-and-set scripts, so a worker
 // that lost its lease (paused, partitioned) can never extend or delete the new owner's lease.
 
-const RENEW = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
-const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;
+const RENEW = redisScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`);
+const RELEASE = redisScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`);
 
 export class Leases {
   constructor(
@@ -24,11 +25,11 @@ export class Leases {
   }
 
   async renew(instanceId: string): Promise<boolean> {
-    return (await this.redis.eval(RENEW, 1, leaseKey(instanceId), this.workerId, String(this.ttlMs))) === 1;
+    return (await RENEW(this.redis, [leaseKey(instanceId)], [this.workerId, this.ttlMs])) === 1;
   }
 
   async release(instanceId: string): Promise<boolean> {
-    return (await this.redis.eval(RELEASE, 1, leaseKey(instanceId), this.workerId)) === 1;
+    return (await RELEASE(this.redis, [leaseKey(instanceId)], [this.workerId])) === 1;
   }
 
   async owner(instanceId: string): Promise<string | null> {
