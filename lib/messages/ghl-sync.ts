@@ -21,13 +21,48 @@ const inboundResult = z.object({ messageId: z.string().optional(), conversationI
 
 export type SyncConfig = { appUrl: string; conversationProviderId: string };
 
-export async function postInboundToGhl(db: Db, ghl: GhlCall, messageId: string, cfg: SyncConfig): Promise<"posted" | "already"> {
-  const m = await db.message.findUniqueOrThrow({ where: { id: messageId }, include: { contact: true, location: { select: { settings: true } } } });
+/** What posting a message to GHL needs, read in one query (a Prisma `include` is three). */
+export type InboundToPost = {
+  id: string;
+  locationId: string;
+  status: string;
+  direction: string;
+  text: string | null;
+  waMessageId: string | null;
+  ghlMessageId: string | null;
+  mediaRef: unknown;
+  createdAt: Date;
+  seq: bigint;
+  settings: unknown;
+  contact: { id: string; phone: string; name: string | null; ghlContactId: string | null; ghlConversationId: string | null } | null;
+};
+
+export async function loadInboundToPost(db: Db, messageId: string): Promise<InboundToPost | null> {
+  const [r] = await db.$queryRaw<(Omit<InboundToPost, "contact"> & { contactId: string | null; phone: string | null; name: string | null; ghlContactId: string | null; ghlConversationId: string | null })[]>`
+    SELECT m.id, m."locationId", m.status::text AS status, m.direction::text AS direction, m.text, m."waMessageId", m."ghlMessageId",
+           m."mediaRef", m."createdAt", m.seq, l.settings,
+           c.id AS "contactId", c.phone, c.name, c."ghlContactId", c."ghlConversationId"
+    FROM "Message" m JOIN "Location" l ON l.id = m."locationId" LEFT JOIN "Contact" c ON c.id = m."contactId"
+    WHERE m.id = ${messageId}`;
+  if (!r) return null;
+  const { contactId, phone, name, ghlContactId, ghlConversationId, ...m } = r;
+  return { ...m, contact: contactId ? { id: contactId, phone: phone!, name, ghlContactId, ghlConversationId } : null };
+}
+
+/**
+ * Posts one WhatsApp message into its GHL conversation (creating the contact and conversation in
+ * GHL the first time). `loaded`: the message as read at the start of the job, when the caller has it.
+ */
+export async function postInboundToGhl(db: Db, ghl: GhlCall, messageId: string, cfg: SyncConfig, loaded?: InboundToPost | null): Promise<"posted" | "already"> {
+  const m = loaded ?? (await loadInboundToPost(db, messageId));
+  if (!m) throw new Error(`message ${messageId} not found`);
   if (m.status === "SYNCED") return "already";
   if (!m.contact) throw new Error(`message ${messageId} has no contact`);
-  const contactId = await ensureGhlContact(db, ghl, m.locationId, m.contact);
-  const conversationId = await ensureConversation(db, ghl, m.locationId, m.contact.id, contactId, m.contact.ghlConversationId);
-  const settings = parseLocationSettings(m.location.settings);
+  // a contact new to GHL may have been created there by its previous message since `loaded` was read
+  const contact = m.contact.ghlContactId && m.contact.ghlConversationId ? m.contact : (await db.contact.findUnique({ where: { id: m.contact.id } })) ?? m.contact;
+  const contactId = await ensureGhlContact(db, ghl, m.locationId, contact);
+  const conversationId = await ensureConversation(db, ghl, m.locationId, contact.id, contactId, contact.ghlConversationId);
+  const settings = parseLocationSettings(m.settings);
   const media = m.mediaRef as { mediaId?: string; fileName?: string } | null;
   const attachments = media?.mediaId ? [`${cfg.appUrl}${signMediaPath(media.mediaId, media.fileName ?? "file", MEDIA_TTL_DAYS * 86_400)}`] : [];
   const body: Record<string, unknown> = {

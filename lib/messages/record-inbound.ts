@@ -1,4 +1,4 @@
-import { retryOnConflict, type Db } from "../db";
+import type { Db } from "../db";
 import { normalizePhone } from "../contacts/phone";
 
 // What the worker hands over for each WhatsApp message worth relaying (already decrypted and
@@ -22,43 +22,52 @@ export type InboundWa = {
 export type Recorded = { id: string; created: boolean; skipped?: "echo" | "no-phone" };
 
 export async function recordInbound(db: Db, m: InboundWa): Promise<Recorded> {
-  // our own sends come back as fromMe upserts: the id is already on the OUTBOUND row
-  const existing = await db.message.findUnique({
+  if (!m.phone) {
+    // our own sends come back as fromMe upserts: the id is already on the OUTBOUND row
+    const existing = await findByWaId(db, m);
+    return existing ? { id: existing.id, created: false, skipped: existing.direction === "OUTBOUND" ? "echo" : undefined } : { id: "", created: false, skipped: "no-phone" };
+  }
+  const { e164 } = normalizePhone(m.phone.startsWith("+") ? m.phone : `+${m.phone}`);
+  const name = m.fromMe ? null : m.pushName ?? null;
+  // One statement (this runs for every message a number receives): the message already stored
+  // under this WhatsApp id (our own send echoed back, a redelivery), else the contact created or
+  // updated — the number a contact last wrote to is the one that answers them (sticky routing) —
+  // and the message. A concurrent insert of the same id inserts nothing (ON CONFLICT).
+  const [row] = await db.$queryRaw<{ id: string | null; existingId: string | null; existingDirection: string | null }[]>`
+    WITH existing AS (
+      SELECT id, direction::text AS direction FROM "Message" WHERE "instanceId" = ${m.instanceId} AND "waMessageId" = ${m.waMessageId}
+    ), c AS (
+      INSERT INTO "Contact" (id, "locationId", phone, "waJid", "waLid", name, "stickyInstanceId", "createdAt", "updatedAt")
+      SELECT gen_random_uuid()::text, ${m.locationId}, ${e164}, ${m.jid}, ${m.lid ?? null}::text, ${name}::text, ${m.instanceId}, now(), now()
+      WHERE NOT EXISTS (SELECT 1 FROM existing)
+      ON CONFLICT ("locationId", phone) DO UPDATE SET
+        "waJid" = EXCLUDED."waJid",
+        "waLid" = COALESCE(EXCLUDED."waLid", "Contact"."waLid"),
+        name = COALESCE(EXCLUDED.name, "Contact".name),
+        "stickyInstanceId" = CASE WHEN ${m.fromMe} THEN "Contact"."stickyInstanceId" ELSE EXCLUDED."stickyInstanceId" END,
+        "updatedAt" = now()
+      RETURNING id
+    ), ins AS (
+      INSERT INTO "Message" (id, "locationId", "instanceId", "contactId", direction, source, "waMessageId", type, text, "mediaRef", status, "createdAt", "updatedAt")
+      SELECT gen_random_uuid()::text, ${m.locationId}, ${m.instanceId}, c.id,
+             ${m.fromMe ? "OUTBOUND" : "INBOUND"}::"MessageDirection", ${m.fromMe ? "PHONE" : "WHATSAPP"}::"MessageSource",
+             ${m.waMessageId}, ${m.type}, ${m.text}::text, ${m.media ? JSON.stringify(m.media) : null}::jsonb, 'RECEIVED'::"MessageStatus", ${m.at}, now()
+      FROM c
+      ON CONFLICT ("instanceId", "waMessageId") DO NOTHING
+      RETURNING id
+    )
+    SELECT (SELECT id FROM ins) AS id, (SELECT id FROM existing) AS "existingId", (SELECT direction FROM existing) AS "existingDirection"`;
+  if (row?.id) return { id: row.id, created: true };
+  if (row?.existingId) return { id: row.existingId, created: false, skipped: row.existingDirection === "OUTBOUND" ? "echo" : undefined };
+  // stored by a concurrent call between the two parts of the statement
+  const again = await findByWaId(db, m);
+  if (!again) throw new Error("the inbound message was not stored");
+  return { id: again.id, created: false };
+}
+
+function findByWaId(db: Db, m: InboundWa) {
+  return db.message.findUnique({
     where: { instanceId_waMessageId: { instanceId: m.instanceId, waMessageId: m.waMessageId } },
     select: { id: true, direction: true },
   });
-  if (existing) return { id: existing.id, created: false, skipped: existing.direction === "OUTBOUND" ? "echo" : undefined };
-  if (!m.phone) return { id: "", created: false, skipped: "no-phone" };
-  const { e164 } = normalizePhone(m.phone.startsWith("+") ? m.phone : `+${m.phone}`);
-
-  const contact = await retryOnConflict(() => db.contact.upsert({
-    where: { locationId_phone: { locationId: m.locationId, phone: e164 } },
-    create: { locationId: m.locationId, phone: e164, waJid: m.jid, waLid: m.lid ?? null, name: m.fromMe ? null : m.pushName ?? null, stickyInstanceId: m.instanceId },
-    // the number a contact last wrote to is the one that answers them (sticky routing)
-    update: { waJid: m.jid, ...(m.lid ? { waLid: m.lid } : {}), ...(!m.fromMe && m.pushName ? { name: m.pushName } : {}), ...(!m.fromMe ? { stickyInstanceId: m.instanceId } : {}) },
-  }));
-  try {
-    const row = await db.message.create({
-      data: {
-        locationId: m.locationId,
-        instanceId: m.instanceId,
-        contactId: contact.id,
-        direction: m.fromMe ? "OUTBOUND" : "INBOUND",
-        source: m.fromMe ? "PHONE" : "WHATSAPP",
-        waMessageId: m.waMessageId,
-        type: m.type,
-        text: m.text,
-        mediaRef: m.media ?? undefined,
-        status: "RECEIVED",
-        createdAt: m.at,
-      },
-    });
-    return { id: row.id, created: true };
-  } catch (e) {
-    if ((e as { code?: string }).code === "P2002") {
-      const again = await db.message.findUniqueOrThrow({ where: { instanceId_waMessageId: { instanceId: m.instanceId, waMessageId: m.waMessageId } } });
-      return { id: again.id, created: false };
-    }
-    throw e;
-  }
 }

@@ -41,9 +41,13 @@ export async function configureWebhook(db: Db, locationId: string, url: string |
   return { url, secret };
 }
 
-export async function emitHook(db: Db, q: Queue, ev: Omit<HookEvent, "at">) {
-  const loc = await db.location.findUnique({ where: { id: ev.locationId }, select: { settings: true } });
-  if (!(loc?.settings as Stored | null)?.webhookUrl) return null;
+export async function webhookConfigured(db: Db, locationId: string): Promise<boolean> {
+  const loc = await db.location.findUnique({ where: { id: locationId }, select: { settings: true } });
+  return !!(loc?.settings as Stored | null)?.webhookUrl;
+}
+
+/** Queues an event for delivery (which checks the configuration again when it runs). */
+export function queueHook(q: Queue, ev: Omit<HookEvent, "at">) {
   return q.add(ev.type, { ...ev, at: new Date().toISOString() }, { attempts: 6, backoff: { type: "exponential", delay: 5000 }, removeOnComplete: 1000, removeOnFail: 5000 });
 }
 

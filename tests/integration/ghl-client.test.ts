@@ -135,7 +135,9 @@ describe("the GHL client", () => {
 
   it("a status update right after a delivery meets GHL's 403 provider race: the GHL queue retries with backoff until it passes, without refreshing the token", async () => {
     await h.control("POST", "/settings", { providerRaceMs: 1500 });
-    const conn = new Redis(`${process.env.TEST_REDIS_URL}/1`, { maxRetriesPerRequest: null });
+    // the queue in a Redis database of its own (see ghl-queue.test.ts)
+    const conn = new Redis(`${process.env.TEST_REDIS_URL}/6`, { maxRetriesPerRequest: null });
+    await conn.flushdb();
     const queue = new Queue(GHL_QUEUE, { connection: conn, defaultJobOptions: { attempts: 8, backoff: { type: "exponential", delay: 250 }, removeOnFail: false } });
     const consumer = startGhlSyncWorker({
       db: db(), connection: conn, queue, ghlFor: (id) => ghlClient(id), cfg: { appUrl: h.appUrl, conversationProviderId: "" },

@@ -24,7 +24,8 @@ const failAltIds = new Set<string>();
 
 beforeAll(async () => {
   db = createDb(await cloneTemplateDb(dbNameFor(import.meta.filename)), 6);
-  redis = new Redis(`${process.env.TEST_REDIS_URL}/1`, { maxRetriesPerRequest: null });
+  // a Redis database of its own (see ghl-queue.test.ts)
+  redis = new Redis(`${process.env.TEST_REDIS_URL}/5`, { maxRetriesPerRequest: null });
   await redis.flushdb();
   await db.location.create({ data: { id: "locA", name: "A" } });
   await db.instance.create({ data: { id: "i1", locationId: "locA", name: "wa-01" } });

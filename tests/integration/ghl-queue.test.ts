@@ -18,7 +18,9 @@ let failuresLeft = 0;
 
 beforeAll(async () => {
   db = createDb(await cloneTemplateDb(dbNameFor(import.meta.filename)), 2);
-  redis = new Redis(`${process.env.TEST_REDIS_URL}/1`, { maxRetriesPerRequest: null });
+  // a Redis database of its own: other files flush database 1, and two GHL queue consumers on one
+  // database would take each other's jobs
+  redis = new Redis(`${process.env.TEST_REDIS_URL}/4`, { maxRetriesPerRequest: null });
   await redis.flushdb();
   // short retries for the test; production uses GHL_JOB_DEFAULTS (8 attempts, 2 s exponential)
   queue = new Queue(GHL_QUEUE, { connection: redis, defaultJobOptions: { attempts: 3, backoff: { type: "fixed", delay: 50 }, removeOnFail: false } });

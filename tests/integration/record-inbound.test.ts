@@ -46,4 +46,24 @@ describe("recordInbound", () => {
   it("does not invent a contact from an unresolved LID", async () => {
     expect(await recordInbound(db, wa({ phone: null, jid: "1234567@lid", lid: "1234567@lid" }))).toMatchObject({ skipped: "no-phone" });
   });
+
+  it("stores one row for one WhatsApp id and one contact for one phone, however many arrive at once", async () => {
+    const same = await Promise.all(Array.from({ length: 8 }, () => recordInbound(db, wa({ waMessageId: "RACE1", phone: "15550007777", jid: "15550007777@s.whatsapp.net" }))));
+    expect(new Set(same.map((r) => r.id)).size).toBe(1);
+    expect(same.filter((r) => r.created)).toHaveLength(1);
+    const many = await Promise.all(Array.from({ length: 8 }, (_, i) => recordInbound(db, wa({ waMessageId: `RACE2-${i}`, phone: "15550006666", jid: "15550006666@s.whatsapp.net" }))));
+    expect(many.every((r) => r.created)).toBe(true);
+    expect(await db.contact.count({ where: { phone: { in: ["+15550007777", "+15550006666"] } } })).toBe(2);
+    const rows = await db.message.findMany({ where: { waMessageId: { startsWith: "RACE" } }, include: { contact: true } });
+    expect(rows).toHaveLength(9);
+    expect(rows.every((r) => r.direction === "INBOUND" && r.source === "WHATSAPP" && r.status === "RECEIVED" && r.contact?.stickyInstanceId === "i1")).toBe(true);
+  });
+
+  it("keeps the media reference and the WhatsApp time", async () => {
+    const at = new Date("2026-11-01T10:00:00.000Z");
+    const media = { mediaId: "med1", mimetype: "image/png", fileName: "a.png" };
+    const r = await recordInbound(db, wa({ waMessageId: "MED1", type: "image", text: null, media, at }));
+    const row = await db.message.findUniqueOrThrow({ where: { id: r.id } });
+    expect(row).toMatchObject({ type: "image", text: null, mediaRef: media, createdAt: at });
+  });
 });

@@ -2,7 +2,7 @@ import { DelayedError, Queue, Worker, type ConnectionOptions } from "bullmq";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import { inboundGate, positionOf, requeueUnqueuedInbound, wakeNextOfContact } from "@/lib/messages/ghl-order";
-import { postInboundToGhl, pushStatusToGhl, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-sync";
+import { loadInboundToPost, postInboundToGhl, pushStatusToGhl, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-sync";
 import { metrics } from "@/lib/ops/metrics";
 import { fileDeadLetter } from "@/lib/queue/dead-letters";
 import { GHL_JOB_DEFAULTS, GHL_QUEUE, ghlJobSchema } from "@/lib/queue/ghl-jobs";
@@ -42,14 +42,16 @@ export function startGhlSyncWorker(d: {
       const done = <T,>(r: T) => (jobSeconds.observe({ kind: data.kind }, (performance.now() - t0) / 1000), r);
       const ghl = d.ghlFor(data.locationId);
       if (data.kind === "inbound") {
-        const position = await positionOf(d.db, data.messageId);
+        // one read serves the order gate and the post
+        const m = await loadInboundToPost(d.db, data.messageId);
+        const position = m?.contact ? { contactId: m.contact.id, createdAt: m.createdAt, seq: m.seq, status: m.status } : null;
         const gate = await inboundGate(d.db, queue, position);
         if (!gate.go && Date.now() - job.timestamp < maxOrderWaitMs) {
           await job.moveToDelayed(Date.now() + gate.retryInMs, token);
           throw new DelayedError(`waiting for ${gate.blockedBy}, earlier from the same contact`);
         }
         if (!gate.go) d.log.warn({ messageId: data.messageId, blockedBy: gate.blockedBy }, "posting to GHL out of order: the earlier message is still not through");
-        const r = await postInboundToGhl(d.db, ghl, data.messageId, d.cfg);
+        const r = await postInboundToGhl(d.db, ghl, data.messageId, d.cfg, m);
         await wakeNextOfContact(d.db, queue, position).catch((err) => d.log.warn({ err }, "could not wake the next message"));
         return done(r);
       }

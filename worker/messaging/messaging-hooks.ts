@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { OUTBOUND_CHANNEL } from "@/lib/messages/outbound-signal";
+import { ttlMemo } from "@/lib/ttl-memo";
 import { handleUpsert } from "./inbound-handler";
 import { OutboundSender, type SenderDeps } from "./outbound-sender";
 import { applyReceipts } from "./receipts";
@@ -23,6 +24,8 @@ export function createMessaging(d: {
   pollMs?: number;
 }) {
   const open = new Map<string, { sock: WASocket; ctx: SessionCtx }>();
+  // asked on every inbound message: a change in the number's settings is used within 5 s
+  const groupsOn = ttlMemo(5000, (instanceId) => groupsEnabled(d.db, instanceId));
   const sender = new OutboundSender({
     db: d.db, redis: d.redis, notifyGhl: d.notifyGhl, log: d.log.child({ part: "sender" }), cfg: d.cfg, pollMs: d.pollMs,
     sockets: (id) => {
@@ -46,9 +49,9 @@ export function createMessaging(d: {
           .map((m) => ({ waMessageId: m.key.id!, status: m.status as number }));
         if (folded.length) void applyReceipts(d.db, ctx.instanceId, folded, d.notifyGhl).catch((err) => d.log.warn({ err, ...ctx }, "receipts not applied"));
         if (type !== "notify") return; // "append" is history (and our own sends)
-        void groupsEnabled(d.db, ctx.instanceId).then((groups) =>
-          handleUpsert({ db: d.db, notifyGhl: d.notifyGhl, log: d.log }, { ...ctx, groups, sock: sock as never }, messages),
-        );
+        void groupsOn(ctx.instanceId)
+          .then((groups) => handleUpsert({ db: d.db, notifyGhl: d.notifyGhl, log: d.log }, { ...ctx, groups, sock: sock as never }, messages))
+          .catch((err) => d.log.error({ err, ...ctx, count: messages.length }, "inbound messages not recorded"));
       });
       sock.ev.on("messages.update", (updates) => {
         d.log.debug({ ...ctx, updates: updates.map((u) => ({ id: u.key.id, fromMe: u.key.fromMe, status: u.update.status })) }, "messages.update");

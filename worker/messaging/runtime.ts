@@ -3,9 +3,10 @@ import type { Logger } from "pino";
 import { db } from "@/lib/db";
 import type { Env } from "@/lib/env";
 import { ghlClient } from "@/lib/ghl/client";
-import { deliverHook, emitHook, HOOKS_QUEUE, hooksQueue } from "@/lib/outgoing-webhooks/outgoing-webhooks";
+import { deliverHook, HOOKS_QUEUE, hooksQueue, queueHook, webhookConfigured } from "@/lib/outgoing-webhooks/outgoing-webhooks";
 import { enqueueGhl, ghlQueue, type GhlJob } from "@/lib/queue/ghl-jobs";
 import { blockingRedis, createRedis, redis } from "@/lib/redis";
+import { ttlMemo } from "@/lib/ttl-memo";
 import { startGhlSyncWorker } from "../jobs/ghl-sync";
 import { createMessaging } from "./messaging-hooks";
 
@@ -15,10 +16,13 @@ export async function startMessagingRuntime(cfg: Env, log: Logger) {
   const queueConn = createRedis({ maxRetriesPerRequest: null });
   const queue = ghlQueue(queueConn);
   const hooks = hooksQueue(queueConn);
+  // asked on every message: a webhook configured in the panel is used within 5 s
+  const hookOn = ttlMemo(5000, (locationId) => webhookConfigured(db(), locationId));
   const notifyGhl = async (job: GhlJob) => {
     await enqueueGhl(queue, job);
     // automations see the same events (only when the location configured a webhook)
-    await emitHook(db(), hooks, job.kind === "inbound"
+    if (!(await hookOn(job.locationId).catch(() => true))) return;
+    await queueHook(hooks, job.kind === "inbound"
       ? { type: "message.inbound", locationId: job.locationId, data: { messageId: job.messageId } }
       : { type: "message.status", locationId: job.locationId, data: { messageId: job.messageId, ghlMessageId: job.ghlMessageId, status: job.status, error: job.error } },
     ).catch((err) => log.warn({ err }, "outgoing webhook not queued"));
