@@ -58,6 +58,7 @@ export const envSchema = z
     WORKER_HTTP_PORT: int(9464),
     WORKER_ID: z.string().default(""),
     LEASE_TTL_MS: int(15000),
+    GHL_QUEUE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
     METRICS_TOKEN: z.string().default(""),
   });
 

@@ -38,9 +38,10 @@ export type Gate = { go: true } | { go: false; retryInMs: number; blockedBy: str
  * waiting, running or retrying. An earlier one whose job is gone (the worker died between storing
  * it and queueing it) is queued again here, and this one waits for it.
  */
-export async function inboundGate(db: Db, queue: Queue, m: Position | null): Promise<Gate> {
+export async function inboundGate(db: Db, queue: Queue, m: Position | null, earlier?: { id: string; locationId: string }[]): Promise<Gate> {
   if (!m || m.status !== "RECEIVED") return { go: true };
-  for (const e of await unpostedBeside(db, m, "before", 20)) {
+  // `earlier`: the same list, when the caller read it with the message (loadInboundToPost)
+  for (const e of earlier ?? (await unpostedBeside(db, m, "before", 20))) {
     const state = await queue.getJobState(ghlJobId({ kind: "inbound", locationId: e.locationId, messageId: e.id }));
     if (state === "failed" || state === "completed") continue; // a dead letter does not hold the rest back
     if (state === "unknown") await enqueueGhl(queue, { kind: "inbound", locationId: e.locationId, messageId: e.id });

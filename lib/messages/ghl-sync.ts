@@ -35,13 +35,19 @@ export type InboundToPost = {
   seq: bigint;
   settings: unknown;
   contact: { id: string; phone: string; name: string | null; ghlContactId: string | null; ghlConversationId: string | null } | null;
+  /** the contact's earlier messages not in GHL yet, in posting order (at most 20): the order gate's input */
+  earlier: { id: string; locationId: string }[];
 };
 
 export async function loadInboundToPost(db: Db, messageId: string): Promise<InboundToPost | null> {
   const [r] = await db.$queryRaw<(Omit<InboundToPost, "contact"> & { contactId: string | null; phone: string | null; name: string | null; ghlContactId: string | null; ghlConversationId: string | null })[]>`
     SELECT m.id, m."locationId", m.status::text AS status, m.direction::text AS direction, m.text, m."waMessageId", m."ghlMessageId",
            m."mediaRef", m."createdAt", m.seq, l.settings,
-           c.id AS "contactId", c.phone, c.name, c."ghlContactId", c."ghlConversationId"
+           c.id AS "contactId", c.phone, c.name, c."ghlContactId", c."ghlConversationId",
+           (SELECT COALESCE(json_agg(json_build_object('id', e.id, 'locationId', e."locationId") ORDER BY e."createdAt", e.seq), '[]'::json)
+              FROM (SELECT e.id, e."locationId", e."createdAt", e.seq FROM "Message" e
+                    WHERE m.status = 'RECEIVED' AND e."contactId" = m."contactId" AND e.status = 'RECEIVED' AND (e."createdAt", e.seq) < (m."createdAt", m.seq)
+                    ORDER BY e."createdAt", e.seq LIMIT 20) e) AS earlier
     FROM "Message" m JOIN "Location" l ON l.id = m."locationId" LEFT JOIN "Contact" c ON c.id = m."contactId"
     WHERE m.id = ${messageId}`;
   if (!r) return null;
