@@ -26,6 +26,24 @@ export type FleetCtx = {
   linkConcurrency: number;
 };
 
+/** Repetitions of each measured rate (outbound, inbound) and of each recovery (BENCH_RUNS, 3). */
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+
+const pick = (o: unknown, path: string): number => Number(path.split(".").reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o));
+
+/** One summary line: the median of each named figure over the runs, and every run's value. */
+function medianOf(runs: Record<string, unknown>[], id: Record<string, unknown>, paths: string[]) {
+  const med: Record<string, number> = {};
+  const each: Record<string, number[]> = {};
+  for (const p of paths) {
+    const v = runs.map((r) => pick(r, p)).filter(Number.isFinite);
+    each[p] = v;
+    const sorted = [...v].sort((a, b) => a - b);
+    if (sorted.length) med[p] = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : round((sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2);
+  }
+  return { summary: `median of ${runs.length} run(s)`, ...id, median: med, runs: each };
+}
+
 const cpuGroups = (c: FleetCtx) => ({ worker: () => c.worker.pid, app: () => c.appPgid, sandbox: () => c.sandboxPgid });
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -87,6 +105,25 @@ export async function memory(c: FleetCtx, sizes: number[]) {
     });
     if (l.failed.length > Math.max(3, n * 0.05)) break;
   }
+  // BENCH_IDLE_MIN=30: the leak check — the fleet stays idle that long, RSS and heap (after a forced
+  // GC) every BENCH_IDLE_STEP_MIN (5) minutes, compared with the first reading
+  const idleMin = Number(process.env.BENCH_IDLE_MIN ?? 0);
+  if (idleMin > 0 && linked.length) {
+    const stepMs = Number(process.env.BENCH_IDLE_STEP_MIN ?? 5) * 60_000;
+    const first = await c.worker.probe();
+    const t0 = Date.now();
+    c.out({ phase: "idle", instances: linked.length, minutesIdle: 0, rssBytes: first.vmRss, heapUsedBytes: first.heapUsed });
+    while (Date.now() - t0 < idleMin * 60_000 && c.remainingMs() > stepMs + 60_000) {
+      const meter = cpuMeter(cpuGroups(c));
+      await sleep(Math.min(stepMs, idleMin * 60_000 - (Date.now() - t0)));
+      const idleCpu = meter.stop();
+      const p = await c.worker.probe();
+      c.out({
+        phase: "idle", instances: linked.length, minutesIdle: round((Date.now() - t0) / 60_000), onlineInPostgres: await onlineCount(c),
+        rssBytes: p.vmRss, rssGrowthBytes: p.vmRss - first.vmRss, heapUsedBytes: p.heapUsed, heapGrowthBytes: p.heapUsed - first.heapUsed, gcMs: p.gcMs, idleCpu,
+      });
+    }
+  }
 }
 
 // ---------------------------------------------------------------- recovery N[,N2…] [newid]
@@ -101,71 +138,79 @@ export async function recovery(c: FleetCtx, sizes: number[], opts: { newWorkerId
       break;
     }
     const l = await linkUpTo(c, linked, n, budget);
-    await sleep(10_000);
-    const ids = linked.map((x) => x.id);
-    const before = await onlineCount(c);
-    const devBefore = new Map((await devices(c)).map((d) => [d.phone, d]));
+    const results: Record<string, unknown>[] = [];
+    // BENCH_RUNS kills of the same fleet, each recovered by a fresh worker
+    for (let run = 1; run <= RUNS; run++) {
+      if (run > 1 && c.remainingMs() < 3 * 60_000) break;
+      await sleep(10_000);
+      const ids = linked.map((x) => x.id);
+      const before = await onlineCount(c);
+      const devBefore = new Map((await devices(c)).map((d) => [d.phone, d]));
 
-    // everything the new owner publishes: a QR or a LOGGED_OUT means someone would have to rescan
-    const sub = c.redis.duplicate();
-    const seen = { qrEvents: 0, statusQr: 0, loggedOut: 0, statuses: {} as Record<string, number> };
-    sub.on("pmessage", (_p, _ch, raw) => {
-      try {
-        const ev = JSON.parse(raw) as { type: string; status?: string };
-        if (ev.type === "instance.qr") seen.qrEvents++;
-        if (ev.type === "instance.status" && ev.status) {
-          seen.statuses[ev.status] = (seen.statuses[ev.status] ?? 0) + 1;
-          if (ev.status === "QR") seen.statusQr++;
-          if (ev.status === "LOGGED_OUT") seen.loggedOut++;
-        }
-      } catch {}
-    });
-    await sub.psubscribe("gw:events:*");
+      // everything the new owner publishes: a QR or a LOGGED_OUT means someone would have to rescan
+      const sub = c.redis.duplicate();
+      const seen = { qrEvents: 0, statusQr: 0, loggedOut: 0, statuses: {} as Record<string, number> };
+      sub.on("pmessage", (_p, _ch, raw) => {
+        try {
+          const ev = JSON.parse(raw) as { type: string; status?: string };
+          if (ev.type === "instance.qr") seen.qrEvents++;
+          if (ev.type === "instance.status" && ev.status) {
+            seen.statuses[ev.status] = (seen.statuses[ev.status] ?? 0) + 1;
+            if (ev.status === "QR") seen.statusQr++;
+            if (ev.status === "LOGGED_OUT") seen.loggedOut++;
+          }
+        } catch {}
+      });
+      await sub.psubscribe("gw:events:*");
 
-    const t0 = Date.now();
-    await c.worker.kill9();
-    const killedAt = Date.now();
-    if (opts.newWorkerId) c.worker = opts.makeWorker(`bench-worker-${++round_}`);
-    const meter = cpuMeter(cpuGroups(c));
-    const readySeconds = await c.worker.start();
-    const marks: Record<string, number> = {};
-    const end = Date.now() + Math.min(5 * 60_000, c.remainingMs() - 60_000);
-    let back = 0;
-    while (Date.now() < end) {
-      const r = await c.db.query(
-        `SELECT count(*)::int AS n FROM "Instance" WHERE id = ANY($1) AND status = 'ONLINE' AND "connectedAt" > (to_timestamp($2::double precision / 1000) AT TIME ZONE 'UTC')`,
-        [ids, killedAt],
-      );
-      back = Number(r.rows[0].n);
-      const s = (Date.now() - t0) / 1000;
-      for (const q of [0.5, 0.9, 0.99]) if (back >= Math.ceil(ids.length * q) && marks[`p${q * 100}Seconds`] === undefined) marks[`p${q * 100}Seconds`] = round(s);
-      if (back >= ids.length) break;
-      await sleep(200);
+      const t0 = Date.now();
+      await c.worker.kill9();
+      const killedAt = Date.now();
+      if (opts.newWorkerId) c.worker = opts.makeWorker(`bench-worker-${++round_}`);
+      const meter = cpuMeter(cpuGroups(c));
+      const readySeconds = await c.worker.start();
+      const marks: Record<string, number> = {};
+      const end = Date.now() + Math.min(5 * 60_000, c.remainingMs() - 60_000);
+      let back = 0;
+      while (Date.now() < end) {
+        const r = await c.db.query(
+          `SELECT count(*)::int AS n FROM "Instance" WHERE id = ANY($1) AND status = 'ONLINE' AND "connectedAt" > (to_timestamp($2::double precision / 1000) AT TIME ZONE 'UTC')`,
+          [ids, killedAt],
+        );
+        back = Number(r.rows[0].n);
+        const s = (Date.now() - t0) / 1000;
+        for (const q of [0.5, 0.9, 0.99]) if (back >= Math.ceil(ids.length * q) && marks[`p${q * 100}Seconds`] === undefined) marks[`p${q * 100}Seconds`] = round(s);
+        if (back >= ids.length) break;
+        await sleep(200);
+      }
+      const seconds = (Date.now() - t0) / 1000;
+      const cpu = meter.stop();
+      await sleep(2000);
+      await sub.punsubscribe().catch(() => {});
+      sub.disconnect();
+      const devAfter = await devices(c);
+      const pairingsDelta = devAfter.reduce((a, d) => a + d.pairings - (devBefore.get(d.phone)?.pairings ?? 0), 0);
+      const relogged = devAfter.filter((d) => d.logins > (devBefore.get(d.phone)?.logins ?? 0)).length;
+      const notOnline = await c.db.query(`SELECT status::text, count(*)::int AS n FROM "Instance" WHERE id = ANY($1) AND status <> 'ONLINE' GROUP BY 1`, [ids]);
+      // the fresh worker holds N sessions it only logged in (no linking garbage, no key caches from
+      // linking): its memory after a settle period is the plain cost of N idle ONLINE numbers
+      const settle = cpuMeter(cpuGroups(c));
+      await sleep(Math.min(60_000, Math.max(0, c.remainingMs() - 90_000)));
+      const idleCpu = settle.stop();
+      const mem = await c.worker.probe().catch(() => undefined);
+      const line = {
+        run, instances: ids.length, onlineBeforeKill: before, linkSeconds: round(l.seconds), linkFailures: l.failed.length,
+        newWorkerId: opts.newWorkerId, leaseTtlMs: 15000,
+        recoveredOnline: back, allOnline: back === ids.length, seconds: round(seconds), workerReadySeconds: round(readySeconds), ...marks,
+        rescans: seen.qrEvents + seen.statusQr + seen.loggedOut + pairingsDelta, qrEvents: seen.qrEvents, statusQrEvents: seen.statusQr, loggedOutEvents: seen.loggedOut,
+        pairingsDelta, devicesRelogged: relogged, statusEvents: seen.statuses, notOnlineAfter: Object.fromEntries(notOnline.rows.map((r) => [r.status, r.n])),
+        cpuDuringRecovery: cpu,
+        afterRecovery: mem && { settleSeconds: idleCpu.seconds, rssBytes: mem.vmRss, heapUsedBytes: mem.heapUsed, externalBytes: mem.external, arrayBuffersBytes: mem.arrayBuffers, gcForced: mem.gc, idleCpu },
+      };
+      c.out(line);
+      results.push(line);
     }
-    const seconds = (Date.now() - t0) / 1000;
-    const cpu = meter.stop();
-    await sleep(2000);
-    await sub.punsubscribe().catch(() => {});
-    sub.disconnect();
-    const devAfter = await devices(c);
-    const pairingsDelta = devAfter.reduce((a, d) => a + d.pairings - (devBefore.get(d.phone)?.pairings ?? 0), 0);
-    const relogged = devAfter.filter((d) => d.logins > (devBefore.get(d.phone)?.logins ?? 0)).length;
-    const notOnline = await c.db.query(`SELECT status::text, count(*)::int AS n FROM "Instance" WHERE id = ANY($1) AND status <> 'ONLINE' GROUP BY 1`, [ids]);
-    // the fresh worker holds N sessions it only logged in (no linking garbage, no key caches from
-    // linking): its memory after a settle period is the plain cost of N idle ONLINE numbers
-    const settle = cpuMeter(cpuGroups(c));
-    await sleep(Math.min(60_000, Math.max(0, c.remainingMs() - 90_000)));
-    const idleCpu = settle.stop();
-    const mem = await c.worker.probe().catch(() => undefined);
-    c.out({
-      instances: ids.length, onlineBeforeKill: before, linkSeconds: round(l.seconds), linkFailures: l.failed.length,
-      newWorkerId: opts.newWorkerId, leaseTtlMs: 15000,
-      recoveredOnline: back, allOnline: back === ids.length, seconds: round(seconds), workerReadySeconds: round(readySeconds), ...marks,
-      rescans: seen.qrEvents + seen.statusQr + seen.loggedOut + pairingsDelta, qrEvents: seen.qrEvents, statusQrEvents: seen.statusQr, loggedOutEvents: seen.loggedOut,
-      pairingsDelta, devicesRelogged: relogged, statusEvents: seen.statuses, notOnlineAfter: Object.fromEntries(notOnline.rows.map((r) => [r.status, r.n])),
-      cpuDuringRecovery: cpu,
-      afterRecovery: mem && { settleSeconds: idleCpu.seconds, rssBytes: mem.vmRss, heapUsedBytes: mem.heapUsed, externalBytes: mem.external, arrayBuffersBytes: mem.arrayBuffers, gcForced: mem.gc, idleCpu },
-    });
+    c.out(medianOf(results, { instances: linked.length, newWorkerId: opts.newWorkerId }, ["seconds", "p50Seconds", "p90Seconds", "rescans", "workerReadySeconds"]));
   }
 }
 
@@ -234,13 +279,19 @@ export async function outbound(c: FleetCtx, k: number, rates: number[], seconds:
   log(`warm-up: ${warm.size}/${linked.length} delivered in ${round((performance.now() - w0) / 1000)} s (${warmErr} errors)`);
 
   for (const rate of rates) {
-    if (c.remainingMs() < 2 * 60_000) break;
-    const r = await measureRate(c, `r${rate}x${Date.now() % 100000}`, rate, seconds, send, collect);
-    c.out({
-      numbers: linked.length, linkSeconds: round(l.seconds), targetRate: rate, seconds, sent: r.total, postErrors: r.errors, firstError: r.firstError,
-      postsPerSecond: r.sendsPerSecond, delivered: r.arrived, deliveredPerSecond: r.arrivedPerSecond,
-      latency: r.latency, ghlSimPostLatency: r.sendLatency, cpu: r.cpu,
-    });
+    const runs: Record<string, unknown>[] = [];
+    for (let run = 1; run <= RUNS; run++) {
+      if (c.remainingMs() < 2 * 60_000) break;
+      const r = await measureRate(c, `r${rate}x${Date.now() % 100000}`, rate, seconds, send, collect);
+      const line = {
+        numbers: linked.length, linkSeconds: round(l.seconds), targetRate: rate, seconds, run, sent: r.total, postErrors: r.errors, firstError: r.firstError,
+        postsPerSecond: r.sendsPerSecond, delivered: r.arrived, deliveredPerSecond: r.arrivedPerSecond,
+        latency: r.latency, ghlSimPostLatency: r.sendLatency, cpu: r.cpu,
+      };
+      c.out(line);
+      runs.push(line);
+    }
+    c.out(medianOf(runs, { numbers: linked.length, targetRate: rate }, ["deliveredPerSecond", "latency.p50ms", "latency.p99ms", "cpu.workerPct"]));
   }
 }
 
@@ -279,13 +330,19 @@ export async function inbound(c: FleetCtx, k: number, rates: number[], seconds: 
   log(`warm-up: ${warm.size}/${linked.length} in GHL in ${round((performance.now() - w0) / 1000)} s (${warmErr} errors)`);
 
   for (const rate of rates) {
-    if (c.remainingMs() < 2 * 60_000) break;
-    const r = await measureRate(c, `i${rate}x${Date.now() % 100000}`, rate, seconds, send, collect);
-    c.out({
-      numbers: linked.length, locations: c.locations.length, linkSeconds: round(l.seconds), targetRate: rate, seconds, sent: r.total, sendErrors: r.errors, firstError: r.firstError,
-      sendsPerSecond: r.sendsPerSecond, receivedByGhl: r.arrived, receivedPerSecond: r.arrivedPerSecond,
-      latency: r.latency, simSendLatency: r.sendLatency, cpu: r.cpu,
-    });
+    const runs: Record<string, unknown>[] = [];
+    for (let run = 1; run <= RUNS; run++) {
+      if (c.remainingMs() < 2 * 60_000) break;
+      const r = await measureRate(c, `i${rate}x${Date.now() % 100000}`, rate, seconds, send, collect);
+      const line = {
+        numbers: linked.length, locations: c.locations.length, linkSeconds: round(l.seconds), targetRate: rate, seconds, run, sent: r.total, sendErrors: r.errors, firstError: r.firstError,
+        sendsPerSecond: r.sendsPerSecond, receivedByGhl: r.arrived, receivedPerSecond: r.arrivedPerSecond,
+        latency: r.latency, simSendLatency: r.sendLatency, cpu: r.cpu,
+      };
+      c.out(line);
+      runs.push(line);
+    }
+    c.out(medianOf(runs, { numbers: linked.length, targetRate: rate }, ["receivedPerSecond", "latency.p50ms", "latency.p99ms", "cpu.workerPct"]));
   }
 }
 

@@ -11,7 +11,13 @@
 //                                            K numbers, each rate for BENCH_SECONDS (10) s
 //   npm run bench -- inbound 100 100         contacts send at that rate over K numbers → GHL sim
 //                                            receives POST /conversations/messages/inbound
-// Every mode stops by itself: BENCH_LIMIT_MIN (14) minutes at most, then all children are killed.
+//   BENCH_RUNS (3): repetitions of each outbound/inbound rate and of each recovery, on the same
+//   linked fleet, then a summary line with the medians (delivery always runs 3 per rate)
+//   BENCH_IDLE_MIN=30 (memory): the leak check, RSS every BENCH_IDLE_STEP_MIN (5) minutes idle
+//   BENCH_WORKER_CPU_PROF=<dir> (outbound, inbound): CPU profile + SQL statement counts of the
+//   worker during each measured run
+// Every mode stops by itself: BENCH_LIMIT_MIN (14) minutes at most (plus BENCH_IDLE_MIN), then all
+// children are killed.
 // BENCH_LINK_CONCURRENCY (8): numbers linked at once.
 import { generateKeyPairSync } from "node:crypto";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -26,7 +32,8 @@ import * as fleet from "./fleet-modes";
 const [what = "delivery", sizesArg, extraArg] = process.argv.slice(2);
 const FLEET = ["memory", "recovery", "outbound", "inbound"];
 const startedAt = Date.now();
-const limitMs = Number(process.env.BENCH_LIMIT_MIN ?? 14) * 60_000;
+// a leak check (BENCH_IDLE_MIN) extends the limit by its length
+const limitMs = (Number(process.env.BENCH_LIMIT_MIN ?? 14) + Number(process.env.BENCH_IDLE_MIN ?? 0)) * 60_000;
 const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
 // BENCH_NO_WATCHDOG=1 (fleet modes): the worker runs with InstanceSession's watchdog disabled (worker-probe.ts), a what-if
 const variant = process.env.BENCH_NO_WATCHDOG === "1" ? { variant: "watchdog-disabled (not the product as shipped)" } : {};
