@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
+import type { WAMessage } from "@whiskeysockets/baileys";
+import pino from "pino";
 import { recordInbound, type InboundWa } from "@/lib/messages/record-inbound";
+import type { GhlJob } from "@/lib/queue/ghl-jobs";
+import { handleUpsert } from "@/worker/messaging/inbound-handler";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 
 let db: Db;
@@ -65,5 +69,42 @@ describe("recordInbound", () => {
     const r = await recordInbound(db, wa({ waMessageId: "MED1", type: "image", text: null, media, at }));
     const row = await db.message.findUniqueOrThrow({ where: { id: r.id } });
     expect(row).toMatchObject({ type: "image", text: null, mediaRef: media, createdAt: at });
+  });
+});
+
+describe("inbound messages the worker could not store at once", () => {
+  // WhatsApp does not send a message again once this device has received it: a store that fails
+  // (Postgres away for a moment) is tried again, not dropped
+  it("are stored and queued for GHL when Postgres answers again", async () => {
+    let failuresLeft = 3;
+    const flaky = new Proxy(db, {
+      get(target, key) {
+        const v = (target as unknown as Record<string | symbol, unknown>)[key];
+        if (key === "$queryRaw") {
+          return (...args: unknown[]) => {
+            if (failuresLeft > 0) {
+              failuresLeft--;
+              return Promise.reject(new Error("Connection terminated unexpectedly"));
+            }
+            return (v as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    }) as Db;
+    const jobs: GhlJob[] = [];
+    const m = { key: { remoteJid: "15550005555@s.whatsapp.net", id: "RETRY1", fromMe: false }, message: { conversation: "still here?" }, pushName: "Rui", messageTimestamp: 1_700_000_000 } as unknown as WAMessage;
+    await handleUpsert(
+      { db: flaky, notifyGhl: async (j) => void jobs.push(j), log: pino({ level: "silent" }), retryBaseMs: 20 },
+      { locationId: "locA", instanceId: "i1", groups: false, sock: {} },
+      [m],
+    );
+    expect(await db.message.count({ where: { waMessageId: "RETRY1" } })).toBe(0); // the first try failed
+    const end = Date.now() + 5000;
+    while (jobs.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    const row = await db.message.findFirstOrThrow({ where: { waMessageId: "RETRY1" } });
+    expect(row).toMatchObject({ text: "still here?", direction: "INBOUND", status: "RECEIVED" });
+    expect(jobs).toEqual([{ kind: "inbound", locationId: "locA", messageId: row.id }]);
+    expect(failuresLeft).toBe(0);
   });
 });

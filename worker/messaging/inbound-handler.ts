@@ -13,24 +13,53 @@ export type InboundSocket = {
   updateMediaMessage?: (m: WAMessage) => Promise<WAMessage>;
 };
 
-export type InboundDeps = { db: Db; notifyGhl: (j: GhlJob) => Promise<unknown>; log: Logger; maxMediaBytes?: number };
+export type InboundDeps = {
+  db: Db;
+  notifyGhl: (j: GhlJob) => Promise<unknown>;
+  log: Logger;
+  maxMediaBytes?: number;
+  /** tries after a failed one (Postgres or the media host away for a moment), default 12 */
+  retries?: number;
+  /** first retry delay, doubled each time up to a minute (default 1 s: 12 tries span ~7 minutes) */
+  retryBaseMs?: number;
+};
 
-export async function handleUpsert(
-  d: InboundDeps,
-  ctx: { locationId: string; instanceId: string; groups: boolean; sock: InboundSocket },
-  messages: WAMessage[],
-) {
+type Ctx = { locationId: string; instanceId: string; groups: boolean; sock: InboundSocket };
+
+/** Not worth another try (the same bytes will fail the same way). */
+class PermanentInboundError extends Error {}
+
+export async function handleUpsert(d: InboundDeps, ctx: Ctx, messages: WAMessage[]) {
   for (const m of messages) {
     try {
       await handleOne(d, ctx, m);
     } catch (err) {
       // one bad message must not drop the rest of the batch
-      d.log.warn({ err, instanceId: ctx.instanceId, waMessageId: m.key?.id }, "inbound message not recorded");
+      failed(d, ctx, m, err, 1);
     }
   }
 }
 
-async function handleOne(d: InboundDeps, ctx: Parameters<typeof handleUpsert>[1], m: WAMessage) {
+/**
+ * WhatsApp has already been told this device received the message, so it will not send it
+ * again: a failed store is tried again in the background (storing is idempotent by WhatsApp id,
+ * and a message stored but not queued is queued by the GHL queue's sweep), and only after every
+ * try is it given up, loudly.
+ */
+function failed(d: InboundDeps, ctx: Ctx, m: WAMessage, err: unknown, attempt: number) {
+  const where = { instanceId: ctx.instanceId, locationId: ctx.locationId, waMessageId: m.key?.id, attempt };
+  if (err instanceof PermanentInboundError || attempt > (d.retries ?? 12)) {
+    d.log.error({ err, ...where }, "inbound WhatsApp message NOT recorded (given up)");
+    return;
+  }
+  d.log.warn({ err, ...where }, "inbound message not recorded; will try again");
+  const t = setTimeout(() => {
+    handleOne(d, ctx, m).catch((e) => failed(d, ctx, m, e, attempt + 1));
+  }, Math.min(60_000, (d.retryBaseMs ?? 1000) * 2 ** (attempt - 1)));
+  t.unref?.();
+}
+
+async function handleOne(d: InboundDeps, ctx: Ctx, m: WAMessage) {
   const r = reduceWaMessage(m, { groups: ctx.groups });
   if (!r.keep) return;
   let phoneJid: string | null = r.lidOnly ? null : r.value.jid;
@@ -46,7 +75,7 @@ async function handleOne(d: InboundDeps, ctx: Parameters<typeof handleUpsert>[1]
       logger: d.log as never,
       reuploadRequest: ctx.sock.updateMediaMessage ?? (async (x: WAMessage) => x),
     })) as Buffer;
-    if (bytes.length > (d.maxMediaBytes ?? 100 * 1024 * 1024)) throw new Error("media too large");
+    if (bytes.length > (d.maxMediaBytes ?? 100 * 1024 * 1024)) throw new PermanentInboundError("media too large");
     const saved = await saveMedia(d.db, ctx.locationId, { bytes, mimetype: r.media.mimetype, fileName: r.media.fileName });
     media = { mediaId: saved.mediaId, mimetype: r.media.mimetype, fileName: r.media.fileName };
   }
