@@ -1,6 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 
 export const SANDBOX_CLIENT: { clientId: string; clientSecret: string; ssoKey: string; conversationProviderId: string };
+export function freePort(): Promise<number>;
 export function generatedSecrets(): { ENCRYPTION_KEY: string; NEXTAUTH_SECRET: string };
 export type SandboxRuntime = {
   ghl: { url: string; ed25519PublicKeyPem: string; rsaPublicKeyPem: string; locations?: { id: string; name: string; companyId: string }[] };

@@ -25,7 +25,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { ensureDatabase, root } from "../../scripts/lib/bootstrap.mjs";
-import { startStack } from "../../scripts/lib/stack.mjs";
+import { freePort, startStack } from "../../scripts/lib/stack.mjs";
 import { BenchWorker, installLocations, killAllWorkers, log } from "./fleet";
 import * as fleet from "./fleet-modes";
 
@@ -38,19 +38,6 @@ const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB:
 // BENCH_NO_WATCHDOG=1 (fleet modes): the worker runs with InstanceSession's watchdog disabled (worker-probe.ts), a what-if
 const variant = process.env.BENCH_NO_WATCHDOG === "1" ? { variant: "watchdog-disabled (not the product as shipped)" } : {};
 const out = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify({ bench: what, ...variant, ...o, machine: { ...machine, at: new Date().toISOString() } }) + "\n");
-
-// a port nobody listens on now (random ones collided with RabbitMQ's 25672 on this machine)
-async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
 
 const server = process.env.TEST_PG_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const redisUrl = `${process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"}/3`;

@@ -1,23 +1,11 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { dataDir } from "../../scripts/lib/bootstrap.mjs";
-import { startStack } from "../../scripts/lib/stack.mjs";
+import { freePort, startStack } from "../../scripts/lib/stack.mjs";
 import { cloneTemplateDb } from "../integration/helpers/db";
 
 // The whole stack on the sandbox, production build, own database and Redis DB index, on free
 // ports (never a developer's `npm run dev`, nor another run's).
-async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export default async function globalSetup() {
   const databaseUrl = await cloneTemplateDb(`ghl_wa_e2e_${process.pid}`);
   const redisUrl = `${required("TEST_REDIS_URL")}/2`;
