@@ -16,18 +16,16 @@ export async function positionOf(db: Db, messageId: string): Promise<Position | 
   return m?.contactId ? { ...m, contactId: m.contactId } : null;
 }
 
-/** The contact's messages not in GHL yet on one side of `m`, in posting order. */
-function unpostedBeside(db: Db, m: Position, side: "before" | "after", take: number) {
-  const cmp = side === "before" ? "lt" : "gt";
-  return db.message.findMany({
+/** The contact's next message after `m` not in GHL yet. */
+async function nextUnposted(db: Db, m: Position) {
+  return db.message.findFirst({
     where: {
       contactId: m.contactId,
       status: "RECEIVED",
-      OR: [{ createdAt: { [cmp]: m.createdAt } }, { createdAt: m.createdAt, seq: { [cmp]: m.seq } }],
+      OR: [{ createdAt: { gt: m.createdAt } }, { createdAt: m.createdAt, seq: { gt: m.seq } }],
     },
     orderBy: [{ createdAt: "asc" }, { seq: "asc" }],
     select: { id: true, locationId: true },
-    take,
   });
 }
 
@@ -38,10 +36,11 @@ export type Gate = { go: true } | { go: false; retryInMs: number; blockedBy: str
  * waiting, running or retrying. An earlier one whose job is gone (the worker died between storing
  * it and queueing it) is queued again here, and this one waits for it.
  */
-export async function inboundGate(db: Db, queue: Queue, m: Position | null, earlier?: { id: string; locationId: string }[]): Promise<Gate> {
+export async function inboundGate(queue: Queue, m: Position | null, earlier: { id: string; locationId: string }[]): Promise<Gate> {
   if (!m || m.status !== "RECEIVED") return { go: true };
-  // `earlier`: the same list, when the caller read it with the message (loadInboundToPost)
-  for (const e of earlier ?? (await unpostedBeside(db, m, "before", 20))) {
+  // `earlier`: the contact's earlier messages not in GHL yet, oldest first, read with the message
+  // itself (loadInboundToPost)
+  for (const e of earlier) {
     const state = await queue.getJobState(ghlJobId({ kind: "inbound", locationId: e.locationId, messageId: e.id }));
     if (state === "failed" || state === "completed") continue; // a dead letter does not hold the rest back
     if (state === "unknown") await enqueueGhl(queue, { kind: "inbound", locationId: e.locationId, messageId: e.id });
@@ -54,7 +53,7 @@ export async function inboundGate(db: Db, queue: Queue, m: Position | null, earl
 /** After the message at `m` is posted (or given up): start the contact's next one now, not at its next poll. */
 export async function wakeNextOfContact(db: Db, queue: Queue, m: Position | null) {
   if (!m) return;
-  const [next] = await unpostedBeside(db, m, "after", 1);
+  const next = await nextUnposted(db, m);
   if (!next) return;
   const job = await queue.getJob(ghlJobId({ kind: "inbound", locationId: next.locationId, messageId: next.id }));
   if (job && (await job.isDelayed())) await job.promote().catch(() => {}); // it may have just started

@@ -45,7 +45,7 @@ export function startGhlSyncWorker(d: {
         // one read serves the order gate and the post
         const m = await loadInboundToPost(d.db, data.messageId);
         const position = m?.contact ? { contactId: m.contact.id, createdAt: m.createdAt, seq: m.seq, status: m.status } : null;
-        const gate = await inboundGate(d.db, queue, position, m?.earlier);
+        const gate = await inboundGate(queue, position, m?.earlier ?? []);
         if (!gate.go && Date.now() - job.timestamp < maxOrderWaitMs) {
           await job.moveToDelayed(Date.now() + gate.retryInMs, token);
           throw new DelayedError(`waiting for ${gate.blockedBy}, earlier from the same contact`);
