@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import type { Db } from "../db";
 import { AppError } from "../errors";
 import { childLogger } from "../log";
+import { deleteIfEquals } from "../redis-script";
 import { expiryFrom, loadPair, markNeedsReinstall, sealPair, swapPair, type TenantKind, type TokenPair } from "../tenants/token-store";
 import { mintLocationToken, OAuthError, refreshGrant, type TokenResponse } from "./oauth";
 
@@ -115,7 +116,6 @@ export function pairFrom(r: TokenResponse): TokenPair {
   return { accessToken: r.access_token, refreshToken: r.refresh_token ?? null, expiresAt: expiryFrom(r.expires_in), scopes: r.scope ?? null };
 }
 
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 async function releaseLock(redis: Redis, key: string, me: string) {
-  await redis.eval(RELEASE, 1, key, me).catch(() => {});
+  await deleteIfEquals(redis, key, me).catch(() => {});
 }

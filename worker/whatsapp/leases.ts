@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { leaseKey } from "@/lib/instances/lease-key";
-import { redisScript } from "@/lib/redis-script";
+import { deleteIfEquals, redisScript } from "@/lib/redis-script";
 
 // One socket per instance across all workers (whatsapp.md: two sockets on one session fight with
 // 440 and corrupt the ratchets). A lease is a Redis key holding the owner's worker id with a TTL:
@@ -8,7 +8,6 @@ import { redisScript } from "@/lib/redis-script";
 // that lost its lease (paused, partitioned) can never extend or delete the new owner's lease.
 
 const RENEW = redisScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`);
-const RELEASE = redisScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`);
 
 export class Leases {
   constructor(
@@ -29,7 +28,7 @@ export class Leases {
   }
 
   async release(instanceId: string): Promise<boolean> {
-    return (await RELEASE(this.redis, [leaseKey(instanceId)], [this.workerId])) === 1;
+    return deleteIfEquals(this.redis, leaseKey(instanceId), this.workerId);
   }
 
   async owner(instanceId: string): Promise<string | null> {
