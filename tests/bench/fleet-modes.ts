@@ -278,21 +278,11 @@ export async function outbound(c: FleetCtx, k: number, rates: number[], seconds:
   const warm = await collect("warm", linked.length, 120_000);
   log(`warm-up: ${warm.size}/${linked.length} delivered in ${round((performance.now() - w0) / 1000)} s (${warmErr} errors)`);
 
-  for (const rate of rates) {
-    const runs: Record<string, unknown>[] = [];
-    for (let run = 1; run <= RUNS; run++) {
-      if (c.remainingMs() < 2 * 60_000) break;
-      const r = await measureRate(c, `r${rate}x${Date.now() % 100000}`, rate, seconds, send, collect);
-      const line = {
-        numbers: linked.length, linkSeconds: round(l.seconds), targetRate: rate, seconds, run, sent: r.total, postErrors: r.errors, firstError: r.firstError,
-        postsPerSecond: r.sendsPerSecond, delivered: r.arrived, deliveredPerSecond: r.arrivedPerSecond,
-        latency: r.latency, ghlSimPostLatency: r.sendLatency, cpu: r.cpu,
-      };
-      c.out(line);
-      runs.push(line);
-    }
-    c.out(medianOf(runs, { numbers: linked.length, targetRate: rate }, ["deliveredPerSecond", "latency.p50ms", "latency.p99ms", "cpu.workerPct"]));
-  }
+  await measureRates(c, "r", rates, seconds, send, collect, "deliveredPerSecond", (r) => ({
+    numbers: linked.length, linkSeconds: round(l.seconds), sent: r.total, postErrors: r.errors, firstError: r.firstError,
+    postsPerSecond: r.sendsPerSecond, delivered: r.arrived, deliveredPerSecond: r.arrivedPerSecond,
+    latency: r.latency, ghlSimPostLatency: r.sendLatency, cpu: r.cpu,
+  }));
 }
 
 // ---------------------------------------------------------------- inbound K rates
@@ -329,21 +319,11 @@ export async function inbound(c: FleetCtx, k: number, rates: number[], seconds: 
   const warm = await collect("warm", linked.length, 120_000);
   log(`warm-up: ${warm.size}/${linked.length} in GHL in ${round((performance.now() - w0) / 1000)} s (${warmErr} errors)`);
 
-  for (const rate of rates) {
-    const runs: Record<string, unknown>[] = [];
-    for (let run = 1; run <= RUNS; run++) {
-      if (c.remainingMs() < 2 * 60_000) break;
-      const r = await measureRate(c, `i${rate}x${Date.now() % 100000}`, rate, seconds, send, collect);
-      const line = {
-        numbers: linked.length, locations: c.locations.length, linkSeconds: round(l.seconds), targetRate: rate, seconds, run, sent: r.total, sendErrors: r.errors, firstError: r.firstError,
-        sendsPerSecond: r.sendsPerSecond, receivedByGhl: r.arrived, receivedPerSecond: r.arrivedPerSecond,
-        latency: r.latency, simSendLatency: r.sendLatency, cpu: r.cpu,
-      };
-      c.out(line);
-      runs.push(line);
-    }
-    c.out(medianOf(runs, { numbers: linked.length, targetRate: rate }, ["receivedPerSecond", "latency.p50ms", "latency.p99ms", "cpu.workerPct"]));
-  }
+  await measureRates(c, "i", rates, seconds, send, collect, "receivedPerSecond", (r) => ({
+    numbers: linked.length, locations: c.locations.length, linkSeconds: round(l.seconds), sent: r.total, sendErrors: r.errors, firstError: r.firstError,
+    sendsPerSecond: r.sendsPerSecond, receivedByGhl: r.arrived, receivedPerSecond: r.arrivedPerSecond,
+    latency: r.latency, simSendLatency: r.sendLatency, cpu: r.cpu,
+  }));
 }
 
 // ---------------------------------------------------------------- shared by outbound and inbound
@@ -364,6 +344,31 @@ async function collectArrivals(read: () => Promise<Map<number, number>>, total: 
     await sleep(1000);
   }
   return at;
+}
+
+/**
+ * Each rate measured RUNS times (one JSON line per run, described by `line`), then a summary line
+ * with the medians of the throughput figure `rateKey`, p50/p99 latency and worker CPU.
+ */
+async function measureRates(
+  c: FleetCtx, tagPrefix: string, rates: number[], seconds: number,
+  send: (i: number, text: string) => Promise<void>,
+  collect: (tag: string, total: number, maxMs: number) => Promise<Map<number, number>>,
+  rateKey: string,
+  line: (r: Awaited<ReturnType<typeof measureRate>>) => Record<string, unknown> & { numbers: number },
+) {
+  for (const rate of rates) {
+    const runs: Record<string, unknown>[] = [];
+    for (let run = 1; run <= RUNS; run++) {
+      if (c.remainingMs() < 2 * 60_000) break;
+      const r = await measureRate(c, `${tagPrefix}${rate}x${Date.now() % 100000}`, rate, seconds, send, collect);
+      const { numbers, ...rest } = line(r);
+      const l = { numbers, targetRate: rate, seconds, run, ...rest };
+      c.out(l);
+      runs.push(l);
+    }
+    if (runs.length) c.out(medianOf(runs, { numbers: runs[0].numbers, targetRate: rate }, [rateKey, "latency.p50ms", "latency.p99ms", "cpu.workerPct"]));
+  }
 }
 
 /** Sends `rate × seconds` messages tagged `<tag>-<i>` at that rate, then waits for their arrival. */
