@@ -84,7 +84,8 @@ export function pgKeyStore(d: Deps, isFrozen: () => boolean): SignalKeyStore {
   // number's keys (one socket per number, by lease; a new owner loads a new store), so what it read
   // as absent stays absent until it writes it itself.
   let absent = new Set<string>();
-  // a read that overlapped a write (begun before it ended, or ended after it began) marks nothing
+  // a read that overlapped a write marks nothing: the write was in flight when the read began
+  // (`writing`), or began while the read was on its way (`writes` moved)
   let writes = 0;
   let writing = 0;
   const akey = (type: string, id: string) => `${type}\u0000${id}`;
@@ -96,7 +97,7 @@ export function pgKeyStore(d: Deps, isFrozen: () => boolean): SignalKeyStore {
       const writesBefore = writes;
       const quiet = writing === 0;
       const rows = await db.waKey.findMany({ where: { instanceId, type, keyId: { in: wanted } } });
-      if (rows.length < wanted.length && quiet && writing === 0 && writes === writesBefore) {
+      if (rows.length < wanted.length && quiet && writes === writesBefore) {
         const found = new Set(rows.map((r) => r.keyId));
         if (absent.size + wanted.length > MAX_ABSENT) absent = new Set();
         for (const id of wanted) if (!found.has(id)) absent.add(akey(type, id));
@@ -151,7 +152,6 @@ export function pgKeyStore(d: Deps, isFrozen: () => boolean): SignalKeyStore {
         throw err;
       } finally {
         writing--;
-        writes++;
       }
     },
     async clear() {
