@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { Prisma } from "../generated/prisma/client";
 import type { Db } from "../db";
 import { AppError, forbidden } from "../errors";
 import { normalizePhone } from "../contacts/phone";
@@ -26,36 +27,47 @@ export type OutboundRequest = {
 export type Accepted = { id: string; status: string; duplicate: boolean; instanceId: string | null };
 
 export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): Promise<Accepted> {
-  // Two round trips in all (this is the Delivery URL's hot path, see tests/bench/RESULTS.md):
-  // 1. the location and, if GHL gave an id, a message already stored under it
-  const [head] = await db.$queryRaw<{ installed: boolean; settings: unknown; dup: DupRow | null }[]>`
-    SELECT l.installed, l.settings,
-      (SELECT json_build_object('id', m.id, 'status', m.status, 'locationId', m."locationId", 'instanceId', m."instanceId")
-         FROM "Message" m WHERE m."ghlMessageId" = ${r.ghlMessageId ?? null}::text) AS dup
-    FROM "Location" l WHERE l.id = ${r.locationId}`;
-  if (!head || !head.installed) throw forbidden("this location has not installed the app");
-  if (head.dup) return asDuplicate(head.dup, r.locationId);
-  if (!r.text.trim() && r.attachments.length === 0) throw new AppError("unprocessable", "the message has no text and no attachment", 422);
-  const settings = parseLocationSettings(head.settings);
-  const { e164 } = normalizePhone(r.phone, settings.defaultCountry);
+  // The Delivery URL's hot path (tests/bench/RESULTS.md): one round trip when the phone is already
+  // international (GHL sends E.164). A national number needs the location's default country first,
+  // and an empty message must still be answered as a duplicate if its id is known: those read the
+  // location (and a message stored under the id) before the write.
+  const empty = !r.text.trim() && r.attachments.length === 0;
+  let e164 = empty ? undefined : international(r.phone);
+  if (!e164) {
+    const [head] = await db.$queryRaw<{ installed: boolean; settings: unknown; dup: DupRow | null }[]>`
+      SELECT l.installed, l.settings, (${dupOf(r.ghlMessageId)}) AS dup FROM "Location" l WHERE l.id = ${r.locationId}`;
+    if (!head || !head.installed) throw forbidden("this location has not installed the app");
+    if (head.dup) return asDuplicate(head.dup, r.locationId);
+    if (empty) throw new AppError("unprocessable", "the message has no text and no attachment", 422);
+    e164 = normalizePhone(r.phone, parseLocationSettings(head.settings).defaultCountry).e164;
+  }
   const kind = r.type ?? (r.attachments.length ? "media" : "text");
   const media = r.attachments.length ? JSON.stringify({ urls: r.attachments }) : null;
 
-  // 2. one statement: the contact (created or updated), the number that sends — the named one,
-  // else the contact's sticky number, else the location's default, else the first by name — and
-  // the message. A messageId stored by a concurrent delivery inserts nothing (ON CONFLICT).
-  const [row] = await db.$queryRaw<{ id: string | null; status: string | null; instanceId: string | null; routed: boolean }[]>`
-    WITH c AS (
+  // One statement: the location (installed?) and a message already stored under GHL's id; unless
+  // either stops it, the contact (created or updated), the number that sends — the named one, else
+  // the contact's sticky number, else the location's default, else the first by name — and the
+  // message. A messageId stored by a concurrent delivery inserts nothing (ON CONFLICT).
+  const [row] = await db.$queryRaw<{ installed: boolean | null; dup: DupRow | null; id: string | null; status: string | null; instanceId: string | null; routed: boolean }[]>`
+    WITH l AS (
+      SELECT installed,
+             CASE WHEN jsonb_typeof(settings->'defaultInstanceId') = 'string' THEN settings->>'defaultInstanceId' END AS "defaultInstanceId"
+      FROM "Location" WHERE id = ${r.locationId}
+    ), dup AS (
+      SELECT (${dupOf(r.ghlMessageId)}) AS d
+    ), go AS (
+      SELECT l."defaultInstanceId" FROM l, dup WHERE l.installed AND dup.d IS NULL
+    ), c AS (
       INSERT INTO "Contact" (id, "locationId", phone, "ghlContactId", "createdAt", "updatedAt")
-      VALUES (gen_random_uuid()::text, ${r.locationId}, ${e164}, ${r.ghlContactId ?? null}::text, now(), now())
+      SELECT gen_random_uuid()::text, ${r.locationId}, ${e164}, ${r.ghlContactId ?? null}::text, now(), now() FROM go
       ON CONFLICT ("locationId", phone) DO UPDATE
         SET "ghlContactId" = COALESCE(EXCLUDED."ghlContactId", "Contact"."ghlContactId"),
             "updatedAt" = CASE WHEN EXCLUDED."ghlContactId" IS DISTINCT FROM "Contact"."ghlContactId" AND EXCLUDED."ghlContactId" IS NOT NULL THEN now() ELSE "Contact"."updatedAt" END
       RETURNING id, "stickyInstanceId"
     ), inst AS (
-      SELECT i.id FROM "Instance" i, c
+      SELECT i.id FROM "Instance" i, c, go
       WHERE i."locationId" = ${r.locationId} AND (${r.instanceName ?? null}::text IS NULL OR i.name = ${r.instanceName ?? null}::text)
-      ORDER BY CASE WHEN i.id = c."stickyInstanceId" THEN 0 WHEN i.id = ${settings.defaultInstanceId ?? null}::text THEN 1 ELSE 2 END, i.name
+      ORDER BY CASE WHEN i.id = c."stickyInstanceId" THEN 0 WHEN i.id = go."defaultInstanceId" THEN 1 ELSE 2 END, i.name
       LIMIT 1
     ), m AS (
       INSERT INTO "Message" (id, "locationId", "instanceId", "contactId", direction, source, "ghlMessageId", type, text, "mediaRef", status, error, "createdAt", "updatedAt")
@@ -68,10 +80,14 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
       ON CONFLICT ("ghlMessageId") DO NOTHING
       RETURNING id, status::text AS status, "instanceId"
     )
-    SELECT m.id, m.status, m."instanceId", EXISTS (SELECT 1 FROM inst) AS routed FROM (SELECT 1) one LEFT JOIN m ON true`;
+    SELECT (SELECT installed FROM l) AS installed, (SELECT d FROM dup) AS dup,
+           m.id, m.status, m."instanceId", EXISTS (SELECT 1 FROM inst) AS routed
+    FROM (SELECT 1) one LEFT JOIN m ON true`;
 
-  if (!row?.id) {
-    if (r.instanceName && !row?.routed) throw new AppError("not_found", `no number named ${r.instanceName} in this location`, 404);
+  if (!row?.installed) throw forbidden("this location has not installed the app");
+  if (row.dup) return asDuplicate(row.dup, r.locationId);
+  if (!row.id) {
+    if (r.instanceName && !row.routed) throw new AppError("not_found", `no number named ${r.instanceName} in this location`, 404);
     // two deliveries of one messageId racing: the loser answers like a duplicate
     const dup = r.ghlMessageId ? await findByGhlId(db, r.locationId, r.ghlMessageId) : null;
     if (dup) return dup;
@@ -79,6 +95,21 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
   }
   if (row.instanceId) await publishOutboundQueued(redis, row.instanceId);
   return { id: row.id, status: row.status!, duplicate: false, instanceId: row.instanceId };
+}
+
+/** The phone as E.164 when it needs no default country (international form, 00 prefix, JID). */
+function international(phone: string): string | undefined {
+  try {
+    return normalizePhone(phone, null).e164;
+  } catch {
+    return undefined; // national form or invalid: the slow path says which, after the tenant checks
+  }
+}
+
+/** A message already stored under GHL's id, as JSON (ids are global: the tenant is checked after). */
+function dupOf(ghlMessageId: string | undefined) {
+  return Prisma.sql`SELECT json_build_object('id', m.id, 'status', m.status, 'locationId', m."locationId", 'instanceId', m."instanceId")
+    FROM "Message" m WHERE m."ghlMessageId" = ${ghlMessageId ?? null}::text`;
 }
 
 const NO_NUMBER = "No WhatsApp number is linked to this location yet";

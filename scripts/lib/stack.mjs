@@ -96,7 +96,9 @@ export async function startStack(o) {
   };
 
   const appArgs = o.mode === "prod" ? [nextBin, "start", "-p", String(o.appPort), "-H", "127.0.0.1"] : [nextBin, "dev", "-p", String(o.appPort), "-H", "127.0.0.1"];
-  const app = startChild("app", process.execPath, appArgs, { ...env, PORT: String(o.appPort) }, 32);
+  // BENCH_APP_CPU_PROF=<dir>: a V8 CPU profile of the app's whole life, written when it stops
+  const appProf = process.env.BENCH_APP_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_APP_CPU_PROF}`] : [];
+  const app = startChild("app", process.execPath, [...appProf, ...appArgs], { ...env, PORT: String(o.appPort) }, 32);
   children.push(app);
 
   const workerChildren = [];

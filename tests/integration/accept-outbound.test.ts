@@ -84,8 +84,15 @@ describe("acceptOutbound (Delivery URL core)", () => {
     expect(none).toMatchObject({ status: "FAILED", instanceId: null });
     expect((await db.message.findUniqueOrThrow({ where: { id: none.id } })).error).toMatch(/No WhatsApp number/);
     await expect(acceptOutbound(db, redis, req({ locationId: "locGone" }))).rejects.toMatchObject({ status: 403 });
+    await expect(acceptOutbound(db, redis, req({ locationId: "locGone", phone: "555 000 4444" }))).rejects.toMatchObject({ status: 403 });
+    await expect(acceptOutbound(db, redis, req({ locationId: "nowhere" }))).rejects.toMatchObject({ status: 403 });
+    // a refused call writes nothing: no contact, no message
+    expect(await db.contact.count({ where: { locationId: "locGone" } })).toBe(0);
+    expect(await db.message.count({ where: { locationId: { in: ["locGone", "nowhere"] } } })).toBe(0);
     await expect(acceptOutbound(db, redis, req({ locationId: "locB", ghlMessageId: "g-1" }))).rejects.toMatchObject({ status: 403 });
     await expect(acceptOutbound(db, redis, req({ text: "", attachments: [] }))).rejects.toMatchObject({ status: 422 });
+    // an id already stored is a duplicate whatever the repeat carries
+    expect(await acceptOutbound(db, redis, req({ ghlMessageId: "g-1", text: "" }))).toMatchObject({ duplicate: true });
     await expect(acceptOutbound(db, redis, req({ phone: "not a phone" }))).rejects.toMatchObject({ status: 400 });
   });
 });
