@@ -1,9 +1,34 @@
 #!/usr/bin/env node
 // `npm run bench -- <what> <sizes>`: the test bootstrap (services, built app), then tests/bench/run.ts.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ensureDependencies, findPostgres, findRedis, root, say } from "./lib/bootstrap.mjs";
+
+// one benchmark at a time: each recreates the bench database and flushes its Redis database, so a
+// second one would cut the first's connections and leave its stack running against the new data
+const lock = path.join(root, ".data", "bench.lock");
+mkdirSync(path.dirname(lock), { recursive: true });
+try {
+  writeFileSync(lock, String(process.pid), { flag: "wx" });
+} catch {
+  const other = Number(readFileSync(lock, "utf8"));
+  let alive = false;
+  try {
+    process.kill(other, 0);
+    alive = true;
+  } catch {}
+  if (alive) {
+    console.error(`another benchmark is running (pid ${other}); wait for it or stop it first`);
+    process.exit(1);
+  }
+  writeFileSync(lock, String(process.pid));
+}
+process.on("exit", () => {
+  try {
+    if (readFileSync(lock, "utf8") === String(process.pid)) unlinkSync(lock);
+  } catch {}
+});
 
 ensureDependencies();
 const pg = await findPostgres(process.env.TEST_DATABASE_URL);

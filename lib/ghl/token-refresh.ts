@@ -25,11 +25,36 @@ export type Deps = { db: Db; redis: Redis };
 
 /** A usable access token: the stored one, or a fresh one if it is about to expire. */
 export async function validAccessToken(d: Deps, kind: TenantKind, id: string, now = Date.now()): Promise<TokenPair> {
+  const hit = recentPairs(d.db).get(`${kind}:${id}`);
+  if (hit && hit.until > now && hit.pair.expiresAt.getTime() - now > REFRESH_AHEAD_MS) return hit.pair;
   let pair = await loadPair(d.db, kind, id);
   if (!pair && kind === "location") pair = await mintMissing(d, id);
   if (!pair) throw notInstalled(`${kind} ${id}`);
-  if (pair.expiresAt.getTime() - now > REFRESH_AHEAD_MS) return pair;
+  if (pair.expiresAt.getTime() - now > REFRESH_AHEAD_MS) return remember(d.db, kind, id, pair);
   return refreshTenant(d, kind, id, pair.expiresAt);
+}
+
+// Every GHL call needs the tenant's access token: the pair read last is reused for REUSE_MS
+// instead of a Postgres read and a decryption per call (the inbound path makes one call per
+// message). A pair another process refreshed meanwhile is not missed for long: the old access
+// token stays valid until it expires (it is reused only while more than REFRESH_AHEAD_MS remain),
+// and a 401 refreshes, which re-reads the stored pair first.
+const REUSE_MS = 30_000;
+const recent = new WeakMap<Db, Map<string, { until: number; pair: TokenPair }>>();
+function recentPairs(db: Db) {
+  let m = recent.get(db);
+  if (!m) recent.set(db, (m = new Map()));
+  return m;
+}
+function remember(db: Db, kind: TenantKind, id: string, pair: TokenPair): TokenPair {
+  const m = recentPairs(db);
+  if (m.size >= 10_000) m.delete(m.keys().next().value as string);
+  m.set(`${kind}:${id}`, { until: Date.now() + REUSE_MS, pair });
+  return pair;
+}
+/** Drops the reused pair (the tenant's tokens were deleted or replaced in this process). */
+export function forgetAccessToken(db: Db, kind: TenantKind, id: string) {
+  recent.get(db)?.delete(`${kind}:${id}`);
 }
 
 /**
@@ -37,6 +62,11 @@ export async function validAccessToken(d: Deps, kind: TenantKind, id: string, no
  * theirs. Throws needs_reinstall on invalid_grant (and marks the tenant).
  */
 export async function refreshTenant(d: Deps, kind: TenantKind, id: string, seenExpiry: Date): Promise<TokenPair> {
+  forgetAccessToken(d.db, kind, id);
+  return remember(d.db, kind, id, await refreshUnderLock(d, kind, id, seenExpiry));
+}
+
+async function refreshUnderLock(d: Deps, kind: TenantKind, id: string, seenExpiry: Date): Promise<TokenPair> {
   const log = childLogger({ [kind === "location" ? "locationId" : "companyId"]: id });
   const me = randomBytes(12).toString("hex");
   const deadline = Date.now() + WAIT_MS;

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Db } from "../db";
+import { forgetAccessToken } from "../ghl/token-refresh";
 import { publishControl } from "../instances/control";
 
 // UNINSTALL (ghl-platform.md §2): the tenant's tokens and WhatsApp session keys go, its sessions are
@@ -29,6 +30,8 @@ export async function uninstallTenant(db: Db, redis: Redis, p: { locationId?: st
       })),
     });
   });
+  for (const locationId of locationIds) forgetAccessToken(db, "location", locationId);
+  if (p.companyId) forgetAccessToken(db, "company", p.companyId);
   // after the commit: a worker that rescans finds the desired state STOPPED even if this is lost
   for (const locationId of locationIds) await publishControl(redis, { type: "location.uninstalled", locationId });
   return locationIds;

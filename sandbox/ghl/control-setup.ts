@@ -102,10 +102,12 @@ export const setupRoutes: ControlRoute[] = [
     c.json(200, { tokens, validPairs: tokens.filter((t) => t.refreshValid).length, validAccessTokens: tokens.filter((t) => t.accessValid).length });
   }],
   ["POST", "/__sandbox/tokens/expire", async (c) => {
-    const b = await c.body(where);
+    // all of a tenant's live access tokens, or only the one given (an older pair another process replaced)
+    const b = await c.body(z.intersection(where, z.object({ accessToken: z.string().optional() })));
     if (!b) return;
     let n = 0;
     for (const g of grantsFor(c.sim.state, b)) {
+      if (b.accessToken && g.accessToken !== b.accessToken) continue;
       if (!g.revokedAt && g.accessExpiresAt > Date.now()) {
         g.accessExpiresAt = Date.now() - 1;
         n++;

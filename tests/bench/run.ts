@@ -57,6 +57,7 @@ async function main() {
     extraEnv: { GHL_WEBHOOK_PUBLIC_KEY_ED25519: ed.publicKey, LOG_LEVEL: "error" },
   });
   const c = new pg.Client({ connectionString: dbUrl });
+  c.on("error", (err) => process.stderr.write(`bench database connection lost: ${err.message}\n`)); // fail the run, not the process (the stack must be stopped)
   await c.connect();
   try {
     await c.query(`INSERT INTO "Location"(id, name, "updatedAt") VALUES ('benchLoc', 'Bench', now())`);
@@ -103,6 +104,7 @@ async function fleetMain() {
     extraEnv: { LOG_LEVEL: "error", TEXT_DELAY_MS: "0", MEDIA_DELAY_MS_MIN: "0", MEDIA_DELAY_MS_MAX: "0" },
   });
   const c = new pg.Client({ connectionString: dbUrl });
+  c.on("error", (err) => process.stderr.write(`bench database connection lost: ${err.message}\n`)); // fail the run, not the process (the stack must be stopped)
   let worker: BenchWorker | undefined;
   const onSignal = () => {
     killAllWorkers();

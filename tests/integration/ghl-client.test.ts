@@ -7,7 +7,9 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GET as installRoute } from "@/app/api/oauth/install/route";
 import { GET as callbackRoute } from "@/app/api/oauth/callback/route";
-import { db } from "@/lib/db";
+import { createDb, db } from "@/lib/db";
+import { redis } from "@/lib/redis";
+import { forgetAccessToken, refreshTenant } from "@/lib/ghl/token-refresh";
 import { ghlClient, GhlApiError } from "@/lib/ghl/client";
 import { refreshGrant } from "@/lib/ghl/oauth";
 import { waitForGhlSlot } from "@/lib/ghl/pacing";
@@ -53,11 +55,33 @@ describe("the GHL client", () => {
 
   it("refreshes ahead of expiry, before GHL would refuse the call", async () => {
     await db().location.update({ where: { id: SUNRISE }, data: { tokenExpiresAt: new Date(Date.now() + 60_000) } });
+    // this process reuses the pair it read last (30 s); the edit above stands for time passing
+    forgetAccessToken(db(), "location", SUNRISE);
     await h.control("DELETE", "/calls");
     await search(SUNRISE);
     expect((await calls("/contacts/search/duplicate")).map((c) => c.status)).toEqual([200]);
     expect((await calls("/oauth/token")).length).toBe(1);
     expect((await loadPair(db(), "location", SUNRISE))!.expiresAt.getTime()).toBeGreaterThan(Date.now() + 3600_000);
+  });
+
+  it("reuses the pair it read last, and takes up one another process refreshed without refreshing again", async () => {
+    await search(SUNRISE); // this process now holds SUNRISE's pair
+    const mine = (await loadPair(db(), "location", SUNRISE))!;
+    // another process (its own database client, so its own memory) refreshes the tenant
+    const other = createDb(dbUrl, 1);
+    try {
+      await refreshTenant({ db: other, redis: redis() }, "location", SUNRISE, mine.expiresAt);
+    } finally {
+      await other.$disconnect();
+    }
+    expect((await loadPair(db(), "location", SUNRISE))!.accessToken).not.toBe(mine.accessToken);
+    await h.control("POST", "/tokens/expire", { locationId: SUNRISE, accessToken: mine.accessToken });
+    await h.control("DELETE", "/calls");
+    await expect(search(SUNRISE)).resolves.toHaveProperty("contact");
+    await expect(search(SUNRISE)).resolves.toHaveProperty("contact");
+    // the reused old token is refused once; the refresh path finds the stored newer pair and keeps it
+    expect((await calls("/contacts/search/duplicate")).map((c) => c.status)).toEqual([401, 200, 200]);
+    expect(await calls("/oauth/token")).toHaveLength(0);
   });
 
   it("two processes forced to refresh the same tenant at once end with one valid token pair, both using it", async () => {

@@ -9,6 +9,7 @@ import { InstanceSession, type EndReason, type SessionDeps, type SocketHooks } f
 import { Leases } from "./leases";
 import { memoryCache } from "./memory-cache";
 import { defaultBackoff, type BackoffOptions } from "./reconnect-policy";
+import { forgetAccessToken } from "@/lib/ghl/token-refresh";
 
 // Makes this worker's sockets match the desired state in Postgres: every instance with
 // desiredState RUNNING gets exactly one socket in the fleet, on whichever worker takes its lease.
@@ -223,6 +224,7 @@ export class SessionManager {
 
   private async handle(m: ControlMessage) {
     if (m.type === "location.uninstalled") {
+      forgetAccessToken(this.d.db, "location", m.locationId);
       await this.d.db.instance.updateMany({ where: { locationId: m.locationId }, data: { desiredState: "STOPPED" } });
       for (const s of this.sessions.values()) if (s.ctx.locationId === m.locationId) await s.stop({ status: "OFFLINE" });
       return;
