@@ -50,10 +50,13 @@ export async function inboundGate(queue: Queue, m: Position | null, earlier: { i
   return { go: true };
 }
 
-/** After the message at `m` is posted (or given up): start the contact's next one now, not at its next poll. */
-export async function wakeNextOfContact(db: Db, queue: Queue, m: Position | null) {
+/**
+ * After the message at `m` is posted (or given up): start the contact's next one now, not at its
+ * next poll. `known`: that next message when the caller already read it (null: there is none).
+ */
+export async function wakeNextOfContact(db: Db, queue: Queue, m: Position | null, known?: { id: string; locationId: string } | null) {
   if (!m) return;
-  const next = await nextUnposted(db, m);
+  const next = known === undefined ? await nextUnposted(db, m) : known;
   if (!next) return;
   const job = await queue.getJob(ghlJobId({ kind: "inbound", locationId: next.locationId, messageId: next.id }));
   if (job && (await job.isDelayed())) await job.promote().catch(() => {}); // it may have just started

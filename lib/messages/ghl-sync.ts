@@ -59,10 +59,10 @@ export async function loadInboundToPost(db: Db, messageId: string): Promise<Inbo
  * Posts one WhatsApp message into its GHL conversation (creating the contact and conversation in
  * GHL the first time). `loaded`: the message as read at the start of the job, when the caller has it.
  */
-export async function postInboundToGhl(db: Db, ghl: GhlCall, messageId: string, cfg: SyncConfig, loaded?: InboundToPost | null): Promise<"posted" | "already"> {
+export async function postInboundToGhl(db: Db, ghl: GhlCall, messageId: string, cfg: SyncConfig, loaded?: InboundToPost | null): Promise<Posted> {
   const m = loaded ?? (await loadInboundToPost(db, messageId));
   if (!m) throw new Error(`message ${messageId} not found`);
-  if (m.status === "SYNCED") return "already";
+  if (m.status === "SYNCED") return { result: "already" };
   if (!m.contact) throw new Error(`message ${messageId} has no contact`);
   // a contact new to GHL may have been created there by its previous message since `loaded` was read
   const contact = m.contact.ghlContactId && m.contact.ghlConversationId ? m.contact : (await db.contact.findUnique({ where: { id: m.contact.id } })) ?? m.contact;
@@ -83,12 +83,26 @@ export async function postInboundToGhl(db: Db, ghl: GhlCall, messageId: string, 
   if (cfg.conversationProviderId) body.conversationProviderId = cfg.conversationProviderId;
   if (attachments.length) body.attachments = attachments;
   const res = inboundResult.parse(await ghl("POST", "/conversations/messages/inbound", body));
-  await db.message.update({
-    where: { id: m.id },
-    data: { status: "SYNCED", ghlMessageId: m.ghlMessageId ?? res.messageId ?? undefined },
-  });
-  return "posted";
+  // marked SYNCED, and in the same statement the contact's next message not in GHL yet (the caller
+  // starts it now instead of at its next poll)
+  const [next] = await db.$queryRaw<NextUnposted[]>`
+    WITH u AS (
+      UPDATE "Message" SET status = 'SYNCED', "ghlMessageId" = COALESCE("ghlMessageId", ${res.messageId ?? null}::text), "updatedAt" = now()
+      WHERE id = ${m.id}
+      RETURNING "contactId", "createdAt", seq
+    )
+    SELECT n.id, n."locationId" FROM "Message" n, u
+    WHERE n."contactId" = u."contactId" AND n.status = 'RECEIVED'
+      AND (n."createdAt" > u."createdAt" OR (n."createdAt" = u."createdAt" AND n.seq > u.seq))
+    ORDER BY n."createdAt", n.seq
+    LIMIT 1`;
+  return { result: "posted", next: next ?? null };
 }
+
+/** The contact's next message not in GHL yet. */
+export type NextUnposted = { id: string; locationId: string };
+/** `next`: known when posted (null: none); unknown (absent) when the message was already in GHL. */
+export type Posted = { result: "posted" | "already"; next?: NextUnposted | null };
 
 export async function pushStatusToGhl(ghl: GhlCall, ghlMessageId: string, status: "delivered" | "read" | "failed" | "pending", error?: string) {
   const body: Record<string, unknown> = { status };

@@ -47,8 +47,8 @@ const cfg = { appUrl: "http://127.0.0.1:3999", conversationProviderId: "prov-1" 
 describe("GHL sync", () => {
   it("posts a WhatsApp reply into the contact's conversation, creating contact and conversation once", async () => {
     const a = await recordInbound(db, { locationId: LOC, instanceId: "i1", waMessageId: "WA1", phone: "15557770001", jid: "15557770001@s.whatsapp.net", pushName: "Ana Díaz", fromMe: false, type: "text", text: "hola!", at: new Date() });
-    expect(await postInboundToGhl(db, ghl, a.id, cfg)).toBe("posted");
-    expect(await postInboundToGhl(db, ghl, a.id, cfg)).toBe("already");
+    expect(await postInboundToGhl(db, ghl, a.id, cfg)).toMatchObject({ result: "posted" });
+    expect(await postInboundToGhl(db, ghl, a.id, cfg)).toEqual({ result: "already" });
     const b = await recordInbound(db, { locationId: LOC, instanceId: "i1", waMessageId: "WA2", phone: "15557770001", jid: "15557770001@s.whatsapp.net", pushName: "Ana Díaz", fromMe: false, type: "text", text: "again", at: new Date() });
     await postInboundToGhl(db, ghl, b.id, cfg);
 
@@ -62,6 +62,16 @@ describe("GHL sync", () => {
     expect(contact.ghlConversationId).toBe(list[0].conversationId);
     const calls = (await control(sim, "GET", `/calls?path=/contacts/upsert`)).body.calls as unknown[];
     expect(calls).toHaveLength(1);
+  });
+
+  it("says, when it posts, which message of the contact is next (none after the last), and keeps GHL's id", async () => {
+    const at = new Date();
+    const rec = (id: string) => recordInbound(db, { locationId: LOC, instanceId: "i1", waMessageId: id, phone: "15557770002", jid: "15557770002@s.whatsapp.net", fromMe: false, type: "text", text: id, at });
+    const [x, y] = [await rec("WA-N1"), await rec("WA-N2")]; // same second: arrival order decides
+    expect(await postInboundToGhl(db, ghl, x.id, cfg)).toEqual({ result: "posted", next: { id: y.id, locationId: LOC } });
+    expect(await postInboundToGhl(db, ghl, y.id, cfg)).toEqual({ result: "posted", next: null });
+    const rows = await db.message.findMany({ where: { id: { in: [x.id, y.id] } } });
+    expect(rows.every((r) => r.status === "SYNCED" && r.ghlMessageId)).toBe(true);
   });
 
   it("attaches received media as a signed, query-free URL and posts phone-typed messages as outbound", async () => {

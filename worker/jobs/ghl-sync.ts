@@ -52,8 +52,8 @@ export function startGhlSyncWorker(d: {
         }
         if (!gate.go) d.log.warn({ messageId: data.messageId, blockedBy: gate.blockedBy }, "posting to GHL out of order: the earlier message is still not through");
         const r = await postInboundToGhl(d.db, ghl, data.messageId, d.cfg, m);
-        await wakeNextOfContact(d.db, queue, position).catch((err) => d.log.warn({ err }, "could not wake the next message"));
-        return done(r);
+        await wakeNextOfContact(d.db, queue, position, r.next).catch((err) => d.log.warn({ err }, "could not wake the next message"));
+        return done(r.result);
       }
       await pushStatusToGhl(ghl, data.ghlMessageId, data.status, data.error);
       return done("status");
