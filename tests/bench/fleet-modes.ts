@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 // The fleet benchmarks of `npm run bench` (see run.ts for the commands): each links real numbers
 // (Baileys in the product's worker ↔ the WhatsApp simulator), then measures one thing and prints
 // one JSON line per measurement through `out`.
@@ -281,7 +282,7 @@ export async function outbound(c: FleetCtx, k: number, rates: number[], seconds:
   await measureRates(c, "r", rates, seconds, send, collect, "deliveredPerSecond", (r) => ({
     numbers: linked.length, linkSeconds: round(l.seconds), sent: r.total, postErrors: r.errors, firstError: r.firstError,
     postsPerSecond: r.sendsPerSecond, delivered: r.arrived, deliveredPerSecond: r.arrivedPerSecond,
-    latency: r.latency, ghlSimPostLatency: r.sendLatency, cpu: r.cpu,
+    latency: r.latency, ghlSimPostLatency: r.sendLatency, cpu: r.cpu, workerPauses: r.workerPauses,
   }));
 }
 
@@ -322,7 +323,7 @@ export async function inbound(c: FleetCtx, k: number, rates: number[], seconds: 
   await measureRates(c, "i", rates, seconds, send, collect, "receivedPerSecond", (r) => ({
     numbers: linked.length, locations: c.locations.length, linkSeconds: round(l.seconds), sent: r.total, sendErrors: r.errors, firstError: r.firstError,
     sendsPerSecond: r.sendsPerSecond, receivedByGhl: r.arrived, receivedPerSecond: r.arrivedPerSecond,
-    latency: r.latency, simSendLatency: r.sendLatency, cpu: r.cpu,
+    latency: r.latency, simSendLatency: r.sendLatency, cpu: r.cpu, workerPauses: r.workerPauses,
   }));
 }
 
@@ -357,6 +358,14 @@ async function measureRates(
   rateKey: string,
   line: (r: Awaited<ReturnType<typeof measureRate>>) => Record<string, unknown> & { numbers: number },
 ) {
+  // a warm-up at the first rate, printed but not counted: the first seconds after the step from
+  // the linking phase's trickle to the full rate are a transient (seen: median 159 ms over the
+  // first 0.5 s of an uncounted-for first run, 15 ms after 4 s)
+  if (rates.length && c.remainingMs() > 3 * 60_000) {
+    const w = await measureRate(c, `${tagPrefix}warm${Date.now() % 100000}`, rates[0], 5, send, collect);
+    const { numbers, ...rest } = line(w);
+    c.out({ warmup: true, numbers, targetRate: rates[0], seconds: 5, latency: rest.latency, cpu: rest.cpu });
+  }
   for (const rate of rates) {
     const runs: Record<string, unknown>[] = [];
     for (let run = 1; run <= RUNS; run++) {
@@ -385,6 +394,7 @@ async function measureRate(
   // BENCH_WORKER_CPU_PROF=<dir>: a CPU profile of the worker over this measured phase only
   const profDir = process.env.BENCH_WORKER_CPU_PROF;
   if (profDir) await c.worker.profile("start");
+  await c.worker.pauses("start");
   const meter = cpuMeter(cpuGroups(c));
   const sendSeconds = await schedule(total, rate, async (i) => {
     t0[i] = Date.now();
@@ -399,14 +409,20 @@ async function measureRate(
   });
   const at = await collect(tag, total, Math.min(180_000, c.remainingMs() - 60_000));
   const cpu = meter.stop();
+  const workerPauses = await c.worker.pauses("stop");
   if (profDir) {
     const file = path.join(profDir, `worker-${tag}.cpuprofile`);
     await c.worker.profile("stop", file);
     log(`worker CPU profile of ${tag}: ${file}`);
   }
+  // BENCH_LATENCY_TRACE=<dir>: every message's send time and latency, to see whether a tail is
+  // a few pauses (clustered) or spread out
+  if (process.env.BENCH_LATENCY_TRACE) {
+    writeFileSync(path.join(process.env.BENCH_LATENCY_TRACE, `${tag}.json`), JSON.stringify([...at.entries()].map(([i, a]) => [i, t0[i], a - t0[i]])));
+  }
   const lastAt = Math.max(...at.values());
   return {
-    total, errors, firstError, cpu, arrived: at.size,
+    total, errors, firstError, cpu, workerPauses, arrived: at.size,
     sendsPerSecond: round(total / sendSeconds),
     arrivedPerSecond: at.size ? round(at.size / ((lastAt - t0[0]) / 1000)) : 0,
     latency: latencyStats([...at.entries()].map(([i, a]) => a - t0[i])),

@@ -166,15 +166,26 @@ export class BenchWorker {
 
   /** Starts (`start`) or ends a V8 CPU profile in the worker; `stop` writes it to `out`. */
   async profile(what: "start" | "stop", out?: string): Promise<void> {
+    await this.command(what === "start" ? "prof-start" : `prof-stop ${out}`);
+  }
+
+  /** Starts watching the worker's event-loop delay and GC pauses; `stop` returns what was seen. */
+  async pauses(what: "start" | "stop"): Promise<Record<string, unknown> | undefined> {
+    return (await this.command(`pauses-${what}`)).pauses as Record<string, unknown> | undefined;
+  }
+
+  private async command(cmd: string): Promise<Record<string, unknown>> {
     const before = existsSync(this.probeFile) ? JSON.parse(readFileSync(this.probeFile, "utf8")).seq : 0;
-    writeFileSync(`${this.probeFile}.cmd`, what === "start" ? "prof-start" : `prof-stop ${out}`);
+    writeFileSync(`${this.probeFile}.cmd`, cmd);
     process.kill(this.pid!, "SIGUSR2");
     const end = Date.now() + 30_000;
     while (Date.now() < end) {
       await sleep(100);
-      if (existsSync(this.probeFile) && JSON.parse(readFileSync(this.probeFile, "utf8")).seq > before) return;
+      if (!existsSync(this.probeFile)) continue;
+      const p = JSON.parse(readFileSync(this.probeFile, "utf8"));
+      if (p.seq > before) return p;
     }
-    throw new Error(`the worker did not answer the profile command (${what})`);
+    throw new Error(`the worker did not answer the probe command (${cmd})`);
   }
 
   /** Forces a full GC in the worker and returns its memoryUsage() and VmRSS right after. */

@@ -7,6 +7,7 @@
 // benchmark can profile just its measured phase rather than the whole life of the worker.
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 
 const file = process.env.BENCH_PROBE_FILE;
 if (file) {
@@ -28,9 +29,41 @@ if (file) {
     }
     return (query as (...x: unknown[]) => unknown).apply(this, args);
   } as typeof query;
+  // `pauses-start` / `pauses-stop`: what stopped the worker's event loop over a measured phase —
+  // the loop's delay (p50/p99/max, 1 ms resolution) and V8's GC pauses (count, total, longest, by kind)
+  let loop: ReturnType<typeof monitorEventLoopDelay> | undefined;
+  let gcs: { kind: number; ms: number }[] | undefined;
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs?.push({ kind: ((e as { detail?: { kind?: number } }).detail)?.kind ?? 0, ms: e.duration });
+  });
+  const pausesReport = () => {
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    const kinds: Record<number, string> = { 1: "minor", 2: "major", 4: "incremental", 8: "weakcb" };
+    const byKind: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
+    for (const g of gcs ?? []) {
+      const k = (byKind[kinds[g.kind] ?? String(g.kind)] ??= { count: 0, totalMs: 0, maxMs: 0 });
+      k.count++;
+      k.totalMs = Math.round((k.totalMs + g.ms) * 10) / 10;
+      k.maxMs = Math.max(k.maxMs, Math.round(g.ms * 10) / 10);
+    }
+    return { loopDelay: loop ? { p50ms: ms(loop.percentile(50)), p99ms: ms(loop.percentile(99)), maxMs: ms(loop.max) } : undefined, gc: byKind };
+  };
   const command = async (cmd: string) => {
     const [verb, out] = cmd.trim().split(" ");
-    if (verb === "prof-start") {
+    if (verb === "pauses-start") {
+      loop?.disable();
+      loop = monitorEventLoopDelay({ resolution: 1 });
+      loop.enable();
+      gcs = [];
+      gcObserver.observe({ entryTypes: ["gc"] });
+    } else if (verb === "pauses-stop") {
+      loop?.disable();
+      gcObserver.disconnect();
+      const report = pausesReport();
+      loop = undefined;
+      gcs = undefined;
+      return ack({ cmd: verb, pauses: report });
+    } else if (verb === "prof-start") {
       queries = new Map();
       session = new Session();
       session.connect();
