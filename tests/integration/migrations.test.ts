@@ -60,4 +60,27 @@ describe("migrations", () => {
     // a second run is a no-op
     expect(await runMigrations(url)).toEqual([]);
   });
+
+  it("give the send loops a queue index that a number's sent history does not grow", async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query(`INSERT INTO "Location"(id, name, "updatedAt") VALUES ('L', 'L', now())`);
+      await c.query(`INSERT INTO "Instance"(id, "locationId", name, "updatedAt") VALUES ('I', 'L', 'wa-01', now())`);
+      await c.query(`INSERT INTO "Message"(id, "locationId", "instanceId", direction, source, type, status, "updatedAt")
+        SELECT 'm' || g, 'L', 'I', 'OUTBOUND', 'GHL', 'text', CASE WHEN g <= 5000 THEN 'SENT' ELSE 'QUEUED' END::"MessageStatus", now()
+        FROM generate_series(1, 5003) g`);
+      await c.query(`ANALYZE "Message"`);
+      // the shape of the send loop's claim (worker/messaging/outbound-sender.ts), in a generic plan
+      await c.query(`SET plan_cache_mode = force_generic_plan`);
+      await c.query(`PREPARE next_of(text) AS SELECT m.id FROM "Message" m WHERE m."instanceId" = $1 AND m.direction = 'OUTBOUND'
+        AND m.status IN ('QUEUED', 'WAITING', 'SENDING') ORDER BY m."createdAt" ASC, m.id ASC LIMIT 1`);
+      const plan = JSON.stringify((await c.query(`EXPLAIN (FORMAT JSON) EXECUTE next_of('I')`)).rows);
+      expect(plan).toContain("Message_outbound_queue_idx");
+      const size = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Message" WHERE direction = 'OUTBOUND' AND status IN ('QUEUED', 'WAITING', 'SENDING')`);
+      expect(size.rows[0].n).toBe(3);
+    } finally {
+      await c.end();
+    }
+  });
 });

@@ -35,7 +35,9 @@ export type SenderDeps = {
   maxAttempts?: number;
 };
 
-const ACTIVE = ["QUEUED", "WAITING", "SENDING"] as const;
+// The queue is the rows with status QUEUED, WAITING or SENDING. The statuses are written out as
+// literals in every query so that the planner uses the partial index "Message_outbound_queue_idx",
+// whose predicate says the same (a bound parameter would not prove it in a generic plan).
 type NextMessage = {
   id: string;
   locationId: string;
@@ -92,7 +94,7 @@ export class OutboundSender {
     if (!ids.length) return;
     const rows = await this.d.db.$queryRaw<{ instanceId: string }[]>`
       SELECT DISTINCT "instanceId" FROM "Message"
-      WHERE status = ANY(${[...ACTIVE]}::"MessageStatus"[]) AND direction = 'OUTBOUND' AND "instanceId" = ANY(${ids}::text[])`;
+      WHERE status IN ('QUEUED', 'WAITING', 'SENDING') AND direction = 'OUTBOUND' AND "instanceId" = ANY(${ids}::text[])`;
     for (const r of rows) this.wake(r.instanceId);
   }
 
@@ -134,7 +136,7 @@ export class OutboundSender {
       FROM "Message" m
       JOIN "Location" l ON l.id = m."locationId"
       LEFT JOIN "Contact" c ON c.id = m."contactId"
-      WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status = ANY(${[...ACTIVE]}::"MessageStatus"[])
+      WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status IN ('QUEUED', 'WAITING', 'SENDING')
       ORDER BY m."createdAt" ASC, m.id ASC
       LIMIT 1`;
     return row ? shape(row) : undefined;
@@ -151,7 +153,7 @@ export class OutboundSender {
     const [row] = await this.d.db.$queryRaw<(NextRow & { more: boolean })[]>`
       WITH next AS (
         SELECT m.id FROM "Message" m
-        WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status = ANY(${[...ACTIVE]}::"MessageStatus"[])
+        WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status IN ('QUEUED', 'WAITING', 'SENDING')
         ORDER BY m."createdAt" ASC, m.id ASC
         LIMIT 1
       ), claimed AS (
@@ -164,7 +166,7 @@ export class OutboundSender {
       SELECT k.id, k."locationId", k."ghlMessageId", k."waMessageId", k.type, k.text, k."mediaRef", k.status, k.attempts, k."createdAt",
              l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid",
              EXISTS (SELECT 1 FROM "Message" o WHERE o."instanceId" = ${instanceId} AND o.direction = 'OUTBOUND'
-                       AND o.status = ANY(${[...ACTIVE]}::"MessageStatus"[]) AND o.id <> k.id) AS more
+                       AND o.status IN ('QUEUED', 'WAITING', 'SENDING') AND o.id <> k.id) AS more
       FROM claimed k
       JOIN "Location" l ON l.id = k."locationId"
       LEFT JOIN "Contact" c ON c.id = k."contactId"`;
