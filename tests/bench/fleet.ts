@@ -45,13 +45,14 @@ export function groupCpuSeconds(pgrp: number): number {
 }
 
 /** CPU seconds of every process with this command name (postgres, redis-server: shared with other users of the machine). */
-export function commCpuSeconds(comm: string): number {
-  let t = 0;
+/** CPU ticks of every process whose name starts with `comm`, by pid. */
+function commCpuByPid(comm: string): Map<number, number> {
+  const m = new Map<number, number>();
   for (const pid of allPids()) {
     const s = readStat(pid);
-    if (s && s.comm.startsWith(comm)) t += s.ticks;
+    if (s && s.comm.startsWith(comm)) m.set(pid, s.ticks);
   }
-  return t / CLK_TCK;
+  return m;
 }
 
 export function vmRssBytes(pid: number): number {
@@ -74,9 +75,7 @@ export function cpuMeter(groups: Record<string, () => number | undefined>) {
       const p = pgid();
       g[k] = p ? groupCpuSeconds(p) : 0;
     }
-    g.postgresAll = commCpuSeconds("postgres");
-    g.redisAll = commCpuSeconds("redis-server");
-    return { at: performance.now(), g, m: machineTicks() };
+    return { at: performance.now(), g, m: machineTicks(), byPid: { postgresAll: commCpuByPid("postgres"), redisAll: commCpuByPid("redis-server") } };
   };
   const start = read();
   return {
@@ -86,6 +85,13 @@ export function cpuMeter(groups: Record<string, () => number | undefined>) {
       const secs = (end.at - start.at) / 1000;
       const out: Record<string, number> = {};
       for (const k of Object.keys(end.g)) out[`${k}Pct`] = Math.round(((end.g[k] - (start.g[k] ?? 0)) / secs) * 1000) / 10;
+      // per process: one that ended in between (a Postgres backend or autovacuum worker) would
+      // otherwise subtract its whole past from the total; its share of the interval is not counted
+      for (const k of ["postgresAll", "redisAll"] as const) {
+        let ticks = 0;
+        for (const [pid, t] of end.byPid[k]) ticks += t - (start.byPid[k].get(pid) ?? 0);
+        out[`${k}Pct`] = Math.round(((ticks / CLK_TCK) / secs) * 1000) / 10;
+      }
       out.machineBusyPct = Math.round(((end.m.busy - start.m.busy) / (end.m.total - start.m.total)) * 1000) / 10;
       out.seconds = Math.round(secs * 10) / 10;
       return out;
