@@ -4,7 +4,10 @@ import type { WAMessage } from "@whiskeysockets/baileys";
 import pino from "pino";
 import { recordInbound, type InboundWa } from "@/lib/messages/record-inbound";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
-import { handleUpsert } from "@/worker/messaging/inbound-handler";
+import { Redis } from "ioredis";
+import { keyringFrom } from "@/lib/crypto";
+import { handleUpsert, retrySpooled } from "@/worker/messaging/inbound-handler";
+import { InboundSpool, SPOOL_KEY } from "@/worker/messaging/inbound-spool";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 
 let db: Db;
@@ -106,5 +109,62 @@ describe("inbound messages the worker could not store at once", () => {
     expect(row).toMatchObject({ text: "still here?", direction: "INBOUND", status: "RECEIVED" });
     expect(jobs).toEqual([{ kind: "inbound", locationId: "locA", messageId: row.id }]);
     expect(failuresLeft).toBe(0);
+  });
+});
+
+describe("inbound messages spooled while Postgres is away", () => {
+  // a database of its own: the spool is one key shared by every worker
+  const redis = new Redis(`${process.env.TEST_REDIS_URL}/7`);
+  const keys = keyringFrom(process.env.ENCRYPTION_KEY!);
+  afterAll(async () => {
+    await redis.quit();
+  });
+  // Postgres away: every statement fails (built lazily: `db` exists once beforeAll ran)
+  const down = (): Db => new Proxy(db, {
+    get(target, key) {
+      if (key === "$queryRaw" || key === "$executeRaw") return () => Promise.reject(new Error("Connection terminated unexpectedly"));
+      const v = (target as unknown as Record<string | symbol, unknown>)[key];
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  }) as Db;
+  const log = pino({ level: process.env.SPOOL_DEBUG ? "debug" : "silent" });
+  const ctx = { locationId: "locA", instanceId: "i1", groups: false, sock: {} };
+
+  it("outlive the worker that received them: another process stores them once Postgres is back", async () => {
+    await redis.flushdb();
+    const jobs: GhlJob[] = [];
+    const m = { key: { remoteJid: "15550006666@s.whatsapp.net", id: "SPOOL1", fromMe: false }, message: { conversation: "are you there?" }, pushName: "Eva", messageTimestamp: 1_700_000_100 } as unknown as WAMessage;
+    await handleUpsert({ db: down(), notifyGhl: async (j) => void jobs.push(j), log, spool: new InboundSpool(redis, { baseMs: 10, keys }) }, ctx, [m]);
+    // in Redis, not in memory: nothing of this process is needed any more; and encrypted there
+    const raw = await redis.hgetall(SPOOL_KEY);
+    expect(Object.keys(raw)).toEqual(["i1|SPOOL1"]);
+    expect(Object.values(raw)[0]).not.toContain("are you there");
+
+    // "another worker" (a spool object of its own) while Postgres is still away: tried, kept, later
+    const other = new InboundSpool(redis, { baseMs: 10, keys });
+    const [e1] = await other.due((id) => id === "i1", Date.now() + 1000);
+    expect(await retrySpooled({ db: down(), notifyGhl: async (j) => void jobs.push(j), log, spool: other }, ctx, e1)).toBe("again");
+    const [e2] = await other.due((id) => id === "i1", Date.now() + 1000);
+    expect(e2.tries).toBe(2);
+    expect(await other.due((id) => id !== "i1", Date.now() + 1000)).toEqual([]); // only the owner of the number retries it
+
+    // Postgres is back
+    expect(await retrySpooled({ db, notifyGhl: async (j) => void jobs.push(j), log, spool: other }, ctx, e2)).toBe("stored");
+    const row = await db.message.findFirstOrThrow({ where: { waMessageId: "SPOOL1" } });
+    expect(row).toMatchObject({ text: "are you there?", direction: "INBOUND", status: "RECEIVED" });
+    expect(row.createdAt.getTime()).toBe(1_700_000_100_000); // WhatsApp's time survived the spool
+    expect(jobs).toEqual([{ kind: "inbound", locationId: "locA", messageId: row.id }]);
+    expect(await other.size()).toBe(0);
+  });
+
+  it("gives a message up, loudly, only after the spool's age limit", async () => {
+    await redis.flushdb();
+    const spool = new InboundSpool(redis, { baseMs: 10, maxAgeMs: 50, keys });
+    const m = { key: { remoteJid: "15550007777@s.whatsapp.net", id: "SPOOL2", fromMe: false }, message: { conversation: "x" }, messageTimestamp: 1_700_000_200 } as unknown as WAMessage;
+    await handleUpsert({ db: down(), notifyGhl: async () => {}, log, spool }, ctx, [m]);
+    await new Promise((r) => setTimeout(r, 80));
+    const [e] = await spool.due(() => true);
+    expect(await retrySpooled({ db: down(), notifyGhl: async () => {}, log, spool }, ctx, e)).toBe("given-up");
+    expect(await spool.size()).toBe(0);
   });
 });

@@ -17,6 +17,7 @@ let sim: Fixture["sim"];
 let redis: Redis;
 const jobs: GhlJob[] = [];
 let worker: Fixture["worker"];
+let messaging: Fixture["messaging"];
 let fixture: Fixture | undefined;
 type Fixture = Awaited<ReturnType<typeof startMessagingFixture>>;
 
@@ -27,7 +28,7 @@ beforeAll(async () => {
     // a short watchdog: a socket that is healthy must outlive it many times over
     manager: { watchdogMs: 1500 },
   });
-  ({ db, sim, redis, worker } = fixture);
+  ({ db, sim, redis, worker, messaging } = fixture);
   await db.location.create({ data: { id: "locM", name: "M" } });
   await db.instance.create({ data: { id: "im", locationId: "locM", name: "wa-01" } });
   await simCall(sim, "POST", "/__sandbox/phones", { phone: NUMBER });
@@ -82,5 +83,16 @@ describe("messages through the real client", () => {
     const media = rows[1].mediaRef as { mediaId: string; mimetype: string };
     const blob = await db.mediaBlob.findUniqueOrThrow({ where: { id: media.mediaId } });
     expect(Buffer.from(blob.data).toString()).toBe("fake-png-bytes");
+  });
+
+  it("stores a message another worker spooled (Postgres was away there), on the worker holding the number", async () => {
+    const now = Date.now();
+    const before = jobs.filter((j) => j.kind === "inbound").length;
+    const message = { key: { remoteJid: `${CONTACT}@s.whatsapp.net`, id: "SPOOLED-ELSEWHERE", fromMe: false }, message: { conversation: "sent while your database was down" }, pushName: "Bea", messageTimestamp: Math.floor(now / 1000) };
+    await messaging.spool.put({ instanceId: "im", locationId: "locM", message: message as never, tries: 1, firstAt: now, nextAt: now });
+    // the spool's timer (every second) finds it: this worker holds "im"
+    await until("the spooled message stored", async () => db.message.findFirst({ where: { waMessageId: "SPOOLED-ELSEWHERE" } }), 10_000);
+    await until("its GHL job", async () => jobs.filter((j) => j.kind === "inbound").length > before, 5_000);
+    expect(await messaging.spool.size()).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import { saveMedia } from "@/lib/media/media-store";
 import { recordInbound } from "@/lib/messages/record-inbound";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { reduceWaMessage } from "./inbound-reducer";
+import type { InboundSpool, SpoolEntry } from "./inbound-spool";
 
 // messages.upsert (type "notify") → stored once → a GHL job. Media is downloaded here, on the
 // worker that holds the socket, and kept in Postgres for GHL to fetch under a signed URL.
@@ -22,6 +23,11 @@ export type InboundDeps = {
   retries?: number;
   /** first retry delay, doubled each time up to a minute (default 1 s: 12 tries span ~7 minutes) */
   retryBaseMs?: number;
+  /**
+   * Where failed messages wait for their next try (Redis: they outlive this process). Without one,
+   * or when Redis refuses the write too, they are retried from memory (`retries`, `retryBaseMs`).
+   */
+  spool?: InboundSpool;
 };
 
 type Ctx = { locationId: string; instanceId: string; groups: boolean; sock: InboundSocket };
@@ -35,8 +41,52 @@ export async function handleUpsert(d: InboundDeps, ctx: Ctx, messages: WAMessage
       await handleOne(d, ctx, m);
     } catch (err) {
       // one bad message must not drop the rest of the batch
-      failed(d, ctx, m, err, 1);
+      await spoolOrRetry(d, ctx, m, err);
     }
+  }
+}
+
+/** A message that could not be stored: into the spool (durable), else retried from memory. */
+export async function spoolOrRetry(d: InboundDeps, ctx: Omit<Ctx, "groups" | "sock"> & Partial<Ctx>, m: WAMessage, err: unknown) {
+  const where = { instanceId: ctx.instanceId, locationId: ctx.locationId, waMessageId: m.key?.id };
+  if (err instanceof PermanentInboundError) return void d.log.error({ err, ...where }, "inbound WhatsApp message NOT recorded (given up)");
+  if (d.spool) {
+    const now = Date.now();
+    try {
+      await d.spool.put({ instanceId: ctx.instanceId, locationId: ctx.locationId, message: m, tries: 1, firstAt: now, nextAt: now + d.spool.delayAfter(1), lastError: String((err as Error)?.message ?? err) });
+      d.log.warn({ err, ...where }, "inbound message not recorded; spooled for another try");
+      return;
+    } catch (spoolErr) {
+      d.log.warn({ err: spoolErr, ...where }, "inbound spool unavailable; retrying from memory");
+    }
+  }
+  if (ctx.sock && ctx.groups !== undefined) failed(d, ctx as Ctx, m, err, 1);
+  else d.log.error({ err, ...where }, "inbound WhatsApp message NOT recorded (no spool, no socket)");
+}
+
+/**
+ * One more try of a spooled message, by the worker holding its number's socket: stored → out of
+ * the spool; failed → back in with a later `nextAt`; permanent or older than the spool's limit →
+ * out, loudly.
+ */
+export async function retrySpooled(d: InboundDeps & { spool: InboundSpool }, ctx: Ctx, e: SpoolEntry): Promise<"stored" | "again" | "given-up"> {
+  const waMessageId = e.message.key?.id ?? "?";
+  const where = { instanceId: e.instanceId, locationId: e.locationId, waMessageId, tries: e.tries + 1 };
+  try {
+    await handleOne(d, ctx, e.message);
+    await d.spool.remove(e.instanceId, waMessageId);
+    d.log.info({ ...where, waitedMs: Date.now() - e.firstAt }, "spooled inbound message recorded");
+    return "stored";
+  } catch (err) {
+    if (err instanceof PermanentInboundError || Date.now() - e.firstAt > d.spool.maxAgeMs) {
+      await d.spool.remove(e.instanceId, waMessageId);
+      d.log.error({ err, ...where }, "inbound WhatsApp message NOT recorded (given up)");
+      return "given-up";
+    }
+    const tries = e.tries + 1;
+    await d.spool.put({ ...e, tries, nextAt: Date.now() + d.spool.delayAfter(tries), lastError: String((err as Error)?.message ?? err) });
+    d.log.warn({ err, ...where }, "spooled inbound message still not recorded; will try again");
+    return "again";
   }
 }
 

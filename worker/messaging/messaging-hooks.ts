@@ -5,7 +5,8 @@ import type { Db } from "@/lib/db";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { OUTBOUND_CHANNEL } from "@/lib/messages/outbound-signal";
 import { ttlMemo } from "@/lib/ttl-memo";
-import { handleUpsert } from "./inbound-handler";
+import { handleUpsert, retrySpooled, spoolOrRetry } from "./inbound-handler";
+import { InboundSpool } from "./inbound-spool";
 import { OutboundSender, type SenderDeps } from "./outbound-sender";
 import { applyReceipts } from "./receipts";
 
@@ -22,6 +23,9 @@ export function createMessaging(d: {
   log: Logger;
   cfg: SenderDeps["cfg"];
   pollMs?: number;
+  /** how often the inbound spool is looked at (default 1 s), and its backoff */
+  spoolEveryMs?: number;
+  spool?: ConstructorParameters<typeof InboundSpool>[1];
 }) {
   const open = new Map<string, { sock: WASocket; ctx: SessionCtx }>();
   // asked on every inbound message: a change in the number's settings is used within 5 s
@@ -33,6 +37,26 @@ export function createMessaging(d: {
       return s ? { sock: s.sock as never, online: true } : undefined;
     },
   });
+
+  const spool = new InboundSpool(d.redis, d.spool);
+  const inboundDeps = { db: d.db, notifyGhl: d.notifyGhl, log: d.log, spool };
+  // the spool's due entries for the numbers whose sockets this worker holds, one pass at a time
+  let draining = false;
+  const drain = async () => {
+    if (draining || !open.size) return;
+    draining = true;
+    try {
+      for (const e of await spool.due((id) => open.has(id))) {
+        const live = open.get(e.instanceId);
+        if (!live) continue;
+        const groups = await groupsOn(e.instanceId);
+        await retrySpooled(inboundDeps, { ...live.ctx, groups, sock: live.sock as never }, e);
+      }
+    } finally {
+      draining = false;
+    }
+  };
+  let drainTimer: NodeJS.Timeout | undefined;
 
   const onWake = (channel: string, instanceId: string) => {
     if (channel === OUTBOUND_CHANNEL) sender.wake(instanceId);
@@ -50,7 +74,11 @@ export function createMessaging(d: {
         if (folded.length) void applyReceipts(d.db, ctx.instanceId, folded, d.notifyGhl).catch((err) => d.log.warn({ err, ...ctx }, "receipts not applied"));
         if (type !== "notify") return; // "append" is history (and our own sends)
         void groupsOn(ctx.instanceId)
-          .then((groups) => handleUpsert({ db: d.db, notifyGhl: d.notifyGhl, log: d.log }, { ...ctx, groups, sock: sock as never }, messages))
+          .then((groups) => handleUpsert(inboundDeps, { ...ctx, groups, sock: sock as never }, messages))
+          .catch(async (err) => {
+            // not even the number's settings could be read (Postgres away): every message waits
+            for (const m of messages) await spoolOrRetry(inboundDeps, ctx, m, err);
+          })
           .catch((err) => d.log.error({ err, ...ctx, count: messages.length }, "inbound messages not recorded"));
       });
       sock.ev.on("messages.update", (updates) => {
@@ -80,11 +108,17 @@ export function createMessaging(d: {
   return {
     hooks,
     sender,
+    spool,
+    /** One pass over the spool now (tests; the timer does it every `spoolEveryMs`). */
+    drainSpool: drain,
     async start() {
+      drainTimer = setInterval(() => void drain().catch((err) => d.log.warn({ err }, "inbound spool pass failed")), d.spoolEveryMs ?? 1000);
+      drainTimer.unref();
       d.subscriber.on("message", onWake);
       await d.subscriber.subscribe(OUTBOUND_CHANNEL);
     },
     async stop() {
+      clearInterval(drainTimer);
       sender.stopAll();
       d.subscriber.off("message", onWake);
       await d.subscriber.unsubscribe(OUTBOUND_CHANNEL).catch(() => {});

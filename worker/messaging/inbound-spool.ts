@@ -1,0 +1,74 @@
+import { BufferJSON, type WAMessage } from "@whiskeysockets/baileys";
+import type { Redis } from "ioredis";
+import { open, seal, type Keyring } from "@/lib/crypto";
+
+// Inbound messages that could not be stored yet (Postgres away, a media host failing), kept in
+// Redis until they are: WhatsApp has already been told this device received them and will not
+// send them again, so a copy only in this process's memory would die with the process. Each entry
+// is encrypted (message content) and retried by whichever worker holds its number's socket, with
+// backoff, until stored (recording is idempotent by WhatsApp id) or given up after `maxAgeMs`.
+
+export const SPOOL_KEY = "gw:inbound:spool";
+
+export type SpoolEntry = {
+  instanceId: string;
+  locationId: string;
+  message: WAMessage;
+  tries: number;
+  firstAt: number;
+  nextAt: number;
+  lastError?: string;
+};
+
+const field = (instanceId: string, waMessageId: string) => `${instanceId}|${waMessageId}`;
+const aad = (f: string) => `inbound-spool:${f}`;
+
+export class InboundSpool {
+  constructor(private redis: Redis, private o: { baseMs?: number; maxMs?: number; maxAgeMs?: number; keys?: Keyring } = {}) {}
+
+  get maxAgeMs() {
+    return this.o.maxAgeMs ?? 24 * 3600_000;
+  }
+
+  /** Backoff after `tries` failed tries: base × 2^(tries-1), at most maxMs. */
+  delayAfter(tries: number) {
+    return Math.min(this.o.maxMs ?? 60_000, (this.o.baseMs ?? 1000) * 2 ** Math.max(0, tries - 1));
+  }
+
+  async put(e: SpoolEntry): Promise<void> {
+    const f = field(e.instanceId, e.message.key?.id ?? "?");
+    // a protobuf Long timestamp would not survive JSON; the reducer reads it as a number anyway
+    const message = { ...e.message, messageTimestamp: Number(e.message.messageTimestamp ?? Math.floor(e.firstAt / 1000)) };
+    await this.redis.hset(SPOOL_KEY, f, seal(JSON.stringify({ ...e, message }, BufferJSON.replacer), aad(f), this.o.keys));
+  }
+
+  async remove(instanceId: string, waMessageId: string): Promise<void> {
+    await this.redis.hdel(SPOOL_KEY, field(instanceId, waMessageId));
+  }
+
+  /** Entries due now for numbers `owned` by this process, oldest first, at most `limit`. */
+  async due(owned: (instanceId: string) => boolean, now = Date.now(), limit = 200): Promise<SpoolEntry[]> {
+    const out: SpoolEntry[] = [];
+    let cursor = "0";
+    do {
+      const [next, flat] = await this.redis.hscan(SPOOL_KEY, cursor, "COUNT", 500);
+      cursor = next;
+      for (let i = 0; i < flat.length; i += 2) {
+        const f = flat[i];
+        if (!owned(f.split("|")[0])) continue;
+        let e: SpoolEntry;
+        try {
+          e = JSON.parse(open(flat[i + 1], aad(f), this.o.keys), BufferJSON.reviver) as SpoolEntry;
+        } catch {
+          continue; // sealed under a key this process does not have: left for one that has it
+        }
+        if (e.nextAt <= now) out.push(e);
+      }
+    } while (cursor !== "0");
+    return out.sort((a, b) => a.firstAt - b.firstAt).slice(0, limit);
+  }
+
+  async size(): Promise<number> {
+    return this.redis.hlen(SPOOL_KEY);
+  }
+}
