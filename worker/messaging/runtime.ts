@@ -4,6 +4,7 @@ import { db } from "@/lib/db";
 import type { Env } from "@/lib/env";
 import { ghlClient } from "@/lib/ghl/client";
 import { deliverHook, HOOKS_QUEUE, hooksQueue, queueHook, webhookConfigured } from "@/lib/outgoing-webhooks/outgoing-webhooks";
+import { metrics } from "@/lib/ops/metrics";
 import { enqueueGhl, ghlQueue, type GhlJob } from "@/lib/queue/ghl-jobs";
 import { blockingRedis, createRedis, redis } from "@/lib/redis";
 import { ttlMemo } from "@/lib/ttl-memo";
@@ -34,6 +35,8 @@ export async function startMessagingRuntime(cfg: Env, log: Logger) {
     cfg: { TEXT_DELAY_MS: cfg.TEXT_DELAY_MS, MEDIA_DELAY_MS_MIN: cfg.MEDIA_DELAY_MS_MIN, MEDIA_DELAY_MS_MAX: cfg.MEDIA_DELAY_MS_MAX, ALLOW_PRIVATE_MEDIA_URLS: cfg.ALLOW_PRIVATE_MEDIA_URLS },
   });
   await messaging.start();
+  // shared by every worker: the same figure from each
+  metrics().gauge("gw_inbound_spool_messages", "Inbound WhatsApp messages waiting in the spool for Postgres").collect(async () => [{ labels: {}, value: await messaging.spool.size() }]);
 
   const ghlConn = blockingRedis();
   const ghlSync = startGhlSyncWorker({
