@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { publishOutboundQueued } from "../../lib/messages/outbound-signal";
 // The fleet benchmarks of `npm run bench` (see run.ts for the commands): each links real numbers
 // (Baileys in the product's worker ↔ the WhatsApp simulator), then measures one thing and prints
 // one JSON line per measurement through `out`.
@@ -236,7 +237,8 @@ function latencyStats(lat: number[]) {
 
 // ---------------------------------------------------------------- outbound K rates
 
-export async function outbound(c: FleetCtx, k: number, rates: number[], seconds: number) {
+/** Links K numbers, gives each a contact of its own (sticky to it), and sets their sessions up. */
+async function outboundSetup(c: FleetCtx, k: number) {
   const linked: Linked[] = [];
   const l = await linkUpTo(c, linked, k, c.remainingMs() - 4 * 60_000);
   if (!linked.length) throw new Error("nothing linked");
@@ -278,12 +280,58 @@ export async function outbound(c: FleetCtx, k: number, rates: number[], seconds:
   await schedule(linked.length, 20, (i) => send(i, `warm-${i}`).catch(() => void warmErr++));
   const warm = await collect("warm", linked.length, 120_000);
   log(`warm-up: ${warm.size}/${linked.length} delivered in ${round((performance.now() - w0) / 1000)} s (${warmErr} errors)`);
+  return { linked, l, send, collect };
+}
 
+export async function outbound(c: FleetCtx, k: number, rates: number[], seconds: number) {
+  const { linked, l, send, collect } = await outboundSetup(c, k);
   await measureRates(c, "r", rates, seconds, send, collect, "deliveredPerSecond", (r) => ({
     numbers: linked.length, linkSeconds: round(l.seconds), sent: r.total, postErrors: r.errors, firstError: r.firstError,
     postsPerSecond: r.sendsPerSecond, delivered: r.arrived, deliveredPerSecond: r.arrivedPerSecond,
     latency: r.latency, ghlSimPostLatency: r.sendLatency, cpu: r.cpu, workerPauses: r.workerPauses,
   }));
+}
+
+/**
+ * The worker's own send capacity: N messages already accepted (QUEUED rows, as the Delivery URL
+ * leaves them) spread over the K numbers, every send loop woken at once, and the time until all N
+ * are decrypted in the contacts' inboxes. The GHL simulator and the app are idle meanwhile; the
+ * WhatsApp simulator (decrypting each message) and Postgres still share the machine.
+ */
+export async function drain(c: FleetCtx, k: number, total: number) {
+  const { linked, l, collect } = await outboundSetup(c, k);
+  const runs: Record<string, unknown>[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    if (c.remainingMs() < 2 * 60_000) break;
+    const tag = `d${run}x${Date.now() % 100000}`;
+    await c.db.query(
+      `INSERT INTO "Message"(id, "locationId", "instanceId", "contactId", direction, source, type, text, status, "createdAt", "updatedAt")
+       SELECT gen_random_uuid()::text, i."locationId", i.id, ct.id, 'OUTBOUND', 'GHL', 'text', $1 || '-' || g, 'QUEUED', now() + (g || ' microseconds')::interval, now()
+       FROM generate_series(0, $2::int - 1) g
+       JOIN LATERAL (SELECT * FROM unnest($3::text[]) WITH ORDINALITY AS x(id, n)) x ON x.n = (g % $4::int) + 1
+       JOIN "Instance" i ON i.id = x.id
+       JOIN "Contact" ct ON ct."stickyInstanceId" = i.id`,
+      [tag, total, linked.map((n) => n.id), linked.length],
+    );
+    const profDir = process.env.BENCH_WORKER_CPU_PROF;
+    if (profDir) await c.worker.profile("start");
+    await c.worker.pauses("start");
+    const meter = cpuMeter(cpuGroups(c));
+    const t0 = Date.now();
+    for (const n of linked) await publishOutboundQueued(c.redis, n.id);
+    const at = await collect(tag, total, Math.min(300_000, c.remainingMs() - 60_000));
+    const cpu = meter.stop();
+    const workerPauses = await c.worker.pauses("stop");
+    if (profDir) await c.worker.profile("stop", path.join(profDir, `worker-${tag}.cpuprofile`));
+    const last = Math.max(...at.values());
+    const line = {
+      numbers: linked.length, linkSeconds: round(l.seconds), run, queued: total, delivered: at.size,
+      deliveredPerSecond: at.size ? round(at.size / ((last - t0) / 1000)) : 0, seconds: round((last - t0) / 1000), cpu, workerPauses,
+    };
+    c.out(line);
+    runs.push(line);
+  }
+  if (runs.length) c.out(medianOf(runs, { numbers: linked.length, queued: total }, ["deliveredPerSecond", "cpu.workerPct"]));
 }
 
 // ---------------------------------------------------------------- inbound K rates

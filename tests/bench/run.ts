@@ -9,6 +9,8 @@
 //                                            for the dead one's leases), time to all ONLINE, rescans
 //   npm run bench -- outbound 100 50,300     pacing off: GHL sim Delivery URL → contacts' inboxes,
 //                                            K numbers, each rate for BENCH_SECONDS (10) s
+//   npm run bench -- drain 100 3000          the worker's own send capacity: 3000 QUEUED messages over
+//                                            K numbers, all loops woken at once, time to all in inboxes
 //   npm run bench -- inbound 100 100         contacts send at that rate over K numbers → GHL sim
 //                                            receives POST /conversations/messages/inbound
 //   BENCH_RUNS (3): repetitions of each outbound/inbound rate and of each recovery, on the same
@@ -30,7 +32,7 @@ import { BenchWorker, installLocations, killAllWorkers, log } from "./fleet";
 import * as fleet from "./fleet-modes";
 
 const [what = "delivery", sizesArg, extraArg] = process.argv.slice(2);
-const FLEET = ["memory", "recovery", "outbound", "inbound"];
+const FLEET = ["memory", "recovery", "outbound", "inbound", "drain"];
 const startedAt = Date.now();
 // a leak check (BENCH_IDLE_MIN) extends the limit by its length
 const limitMs = (Number(process.env.BENCH_LIMIT_MIN ?? 14) + Number(process.env.BENCH_IDLE_MIN ?? 0)) * 60_000;
@@ -142,6 +144,7 @@ async function fleetMain() {
     if (what === "memory") await fleet.memory(ctx, sizes);
     else if (what === "recovery") await fleet.recovery(ctx, sizes, { newWorkerId: extraArg === "newid", makeWorker: mk });
     else if (what === "outbound") await fleet.outbound(ctx, sizes[0], (extraArg ?? "50,300").split(",").map(Number), seconds);
+    else if (what === "drain") await fleet.drain(ctx, sizes[0], Number(extraArg ?? 3000));
     else await fleet.inbound(ctx, sizes[0], (extraArg ?? "100").split(",").map(Number), seconds);
     worker = ctx.worker;
   } finally {
