@@ -22,3 +22,32 @@ export async function closeRedis() {
   await g.__redis?.quit().catch(() => {});
   g.__redis = undefined;
 }
+
+/**
+ * Subscribes once the connection is ready. ioredis 5.11 writes SUBSCRIBE at once while the
+ * connection is still in its handshake (the command may run while Redis loads), before its own
+ * ready check; that check's INFO is then refused ("Connection in subscriber mode"), the
+ * connection is torn down, and the subscription can be lost. Seen: 63 of 200 subscribers made
+ * right after `new Redis()` lost the first message published to them.
+ */
+export async function subscribeWhenReady(r: Redis, ...channels: string[]): Promise<void> {
+  await whenReady(r);
+  await r.subscribe(...channels);
+}
+
+/** Resolves when the connection is ready (at once if it is); rejects if it ends first. */
+export function whenReady(r: Redis): Promise<void> {
+  if (r.status === "ready") return Promise.resolve();
+  if (r.status === "end") return Promise.reject(new Error("the Redis connection is closed"));
+  if (r.status === "wait") r.connect().catch(() => {});
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      r.off("ready", onReady);
+      r.off("end", onEnd);
+    };
+    const onReady = () => (done(), resolve());
+    const onEnd = () => (done(), reject(new Error("the Redis connection closed before it was ready")));
+    r.on("ready", onReady);
+    r.on("end", onEnd);
+  });
+}

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { createRedis } from "../redis";
+import { createRedis, subscribeWhenReady } from "../redis";
 
 // One Redis subscriber per app process, fanned out to every open panel stream: hundreds of
 // panels cost one connection, not hundreds. Channels are subscribed while someone listens.
@@ -18,7 +18,7 @@ export class EventHub {
     if (!set) {
       set = new Set();
       this.listeners.set(channel, set);
-      await this.sub.subscribe(channel);
+      await subscribeWhenReady(this.sub, channel);
     }
     set.add(l);
     return async () => {

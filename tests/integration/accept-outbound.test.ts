@@ -4,6 +4,7 @@ import { createDb, type Db } from "@/lib/db";
 import { acceptOutbound, type OutboundRequest } from "@/lib/messages/accept-outbound";
 import { OUTBOUND_CHANNEL } from "@/lib/messages/outbound-signal";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+import { subscribeWhenReady } from "@/lib/redis";
 
 let db: Db;
 let redis: Redis;
@@ -14,7 +15,7 @@ beforeAll(async () => {
   db = createDb(await cloneTemplateDb(dbNameFor(import.meta.filename)), 4);
   redis = new Redis(`${process.env.TEST_REDIS_URL}/1`);
   sub = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-  await sub.subscribe(OUTBOUND_CHANNEL);
+  await subscribeWhenReady(sub, OUTBOUND_CHANNEL);
   sub.on("message", (_c, m) => woken.push(m));
   await db.location.createMany({
     data: [

@@ -10,6 +10,7 @@ import { POST as reconnect } from "@/app/api/wa/reconnect/[instanceId]/route";
 import { POST as clear } from "@/app/api/wa/clear/[instanceId]/route";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { params, req, useAppEnv } from "./helpers/app-env";
+import { subscribeWhenReady } from "@/lib/redis";
 
 // The seed's instance endpoints at the API edge (no worker here: what they store and announce).
 let restore: () => Promise<void>;
@@ -24,7 +25,7 @@ beforeAll(async () => {
   keyA = (await createApiKey(db(), "locA", "a")).key;
   keyB = (await createApiKey(db(), "locB", "b")).key;
   sub = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-  await sub.subscribe(CONTROL_CHANNEL);
+  await subscribeWhenReady(sub, CONTROL_CHANNEL);
   sub.on("message", (_c, m) => control.push(JSON.parse(m)));
 });
 afterAll(async () => {

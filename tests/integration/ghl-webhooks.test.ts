@@ -7,7 +7,7 @@ import { db } from "@/lib/db";
 import { acceptAppWebhook } from "@/lib/ghl/app-webhooks";
 import { webhookKeys } from "@/lib/ghl/webhook-verify";
 import { CONTROL_CHANNEL } from "@/lib/instances/control";
-import { redis } from "@/lib/redis";
+import { redis, subscribeWhenReady } from "@/lib/redis";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { req } from "./helpers/app-env";
 import { startGhlHarness } from "./helpers/ghl-harness";
@@ -21,7 +21,7 @@ const published: string[] = [];
 beforeAll(async () => {
   h = await startGhlHarness({ databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), routes: { "POST /api/ghl/webhooks": webhookRoute } });
   sub = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-  await sub.subscribe(CONTROL_CHANNEL);
+  await subscribeWhenReady(sub, CONTROL_CHANNEL);
   sub.on("message", (_c, m) => published.push(m));
 });
 afterAll(async () => {

@@ -7,6 +7,7 @@ import { qrKey } from "@/lib/instances/events";
 import * as instances from "@/lib/instances/instances";
 import { leaseKey } from "@/lib/instances/lease-key";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+import { subscribeWhenReady } from "@/lib/redis";
 
 // lib/instances as the panel and the API use it: validation, uniqueness per location, tenant
 // isolation (another location's id is a 404), and the control messages each change sends.
@@ -21,7 +22,7 @@ beforeAll(async () => {
   sub = new Redis(`${process.env.TEST_REDIS_URL}/1`);
   await redis.flushdb();
   sub.on("message", (_c, raw: string) => sent.push(parseControl(raw)!));
-  await sub.subscribe(CONTROL_CHANNEL);
+  await subscribeWhenReady(sub, CONTROL_CHANNEL);
   await db.location.createMany({ data: [{ id: "locA", name: "A" }, { id: "locB", name: "B" }] });
 });
 afterAll(async () => {

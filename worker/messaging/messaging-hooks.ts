@@ -9,6 +9,7 @@ import { handleUpsert, retrySpooled, spoolOrRetry } from "./inbound-handler";
 import { InboundSpool } from "./inbound-spool";
 import { OutboundSender, type SenderDeps } from "./outbound-sender";
 import { applyReceipts } from "./receipts";
+import { subscribeWhenReady } from "@/lib/redis";
 
 // Joins the message flows to the socket lifecycle: when a number's socket opens on this worker,
 // its send loop starts and its inbound/receipt events are handled; when it closes, both stop.
@@ -115,7 +116,7 @@ export function createMessaging(d: {
       drainTimer = setInterval(() => void drain().catch((err) => d.log.warn({ err }, "inbound spool pass failed")), d.spoolEveryMs ?? 1000);
       drainTimer.unref();
       d.subscriber.on("message", onWake);
-      await d.subscriber.subscribe(OUTBOUND_CHANNEL);
+      await subscribeWhenReady(d.subscriber, OUTBOUND_CHANNEL);
     },
     async stop() {
       clearInterval(drainTimer);

@@ -10,6 +10,7 @@ import { Leases } from "./leases";
 import { memoryCache } from "./memory-cache";
 import { defaultBackoff, type BackoffOptions } from "./reconnect-policy";
 import { forgetAccessToken } from "@/lib/ghl/token-refresh";
+import { subscribeWhenReady } from "@/lib/redis";
 
 // Makes this worker's sockets match the desired state in Postgres: every instance with
 // desiredState RUNNING gets exactly one socket in the fleet, on whichever worker takes its lease.
@@ -77,7 +78,7 @@ export class SessionManager {
     };
     await refreshVersion();
     this.d.subscriber.on("message", this.onMessage);
-    await this.d.subscriber.subscribe(CONTROL_CHANNEL);
+    await subscribeWhenReady(this.d.subscriber, CONTROL_CHANNEL);
     await this.heartbeat();
     const every = (ms: number, fn: () => Promise<void>) => {
       const t = setInterval(() => void fn().catch((err) => this.log.warn({ err }, "periodic task failed")), ms);

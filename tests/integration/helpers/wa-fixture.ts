@@ -10,6 +10,7 @@ import { SessionManager, type ManagerDeps } from "@/worker/whatsapp/session-mana
 import { startWaSimulator } from "@/sandbox/whatsapp/server";
 import { useAppEnv } from "./app-env";
 import { cloneTemplateDb, dbNameFor } from "./db";
+import { subscribeWhenReady } from "@/lib/redis";
 
 type MessagingDeps = Parameters<typeof createMessaging>[0];
 
@@ -46,7 +47,7 @@ export async function watchEvents(redisUrl: string, locationId: string) {
   const sub = new Redis(redisUrl);
   const events: InstanceEvent[] = [];
   sub.on("message", (_c, raw: string) => events.push(JSON.parse(raw) as InstanceEvent));
-  await sub.subscribe(eventsChannel(locationId));
+  await subscribeWhenReady(sub, eventsChannel(locationId));
   return { events, close: () => sub.quit() };
 }
 
