@@ -4,7 +4,8 @@ import { EventHub, sseResponse } from "./hub";
 
 // A stand-in for the subscriber connection: records (un)subscriptions, emits messages.
 function fakeSub() {
-  const e = new EventEmitter() as EventEmitter & { subs: string[]; subscribe(c: string): Promise<void>; unsubscribe(c: string): Promise<void> };
+  const e = new EventEmitter() as EventEmitter & { status: string; subs: string[]; subscribe(c: string): Promise<void>; unsubscribe(c: string): Promise<void> };
+  e.status = "ready"; // a connected ioredis client (the hub subscribes only on a ready connection)
   e.subs = [];
   e.subscribe = async (c) => void e.subs.push(c);
   e.unsubscribe = async (c) => void (e.subs = e.subs.filter((x) => x !== c));
