@@ -313,16 +313,12 @@ export async function drain(c: FleetCtx, k: number, total: number) {
        JOIN "Contact" ct ON ct."stickyInstanceId" = i.id`,
       [tag, total, linked.map((n) => n.id), linked.length],
     );
-    const profDir = process.env.BENCH_WORKER_CPU_PROF;
-    if (profDir) await c.worker.profile("start");
-    await c.worker.pauses("start");
-    const meter = cpuMeter(cpuGroups(c));
-    const t0 = Date.now();
-    for (const n of linked) await publishOutboundQueued(c.redis, n.id);
-    const at = await collect(tag, total, Math.min(300_000, c.remainingMs() - 60_000));
-    const cpu = meter.stop();
-    const workerPauses = await c.worker.pauses("stop");
-    if (profDir) await c.worker.profile("stop", path.join(profDir, `worker-${tag}.cpuprofile`));
+    let t0 = 0;
+    const { value: at, cpu, workerPauses } = await watched(c, tag, async () => {
+      t0 = Date.now();
+      for (const n of linked) await publishOutboundQueued(c.redis, n.id);
+      return collect(tag, total, Math.min(300_000, c.remainingMs() - 60_000));
+    });
     const last = Math.max(...at.values());
     const line = {
       numbers: linked.length, linkSeconds: round(l.seconds), run, queued: total, delivered: at.size,
@@ -429,6 +425,27 @@ async function measureRates(
 }
 
 /** Sends `rate × seconds` messages tagged `<tag>-<i>` at that rate, then waits for their arrival. */
+/**
+ * Runs a measured phase with the machine watched: CPU of each process group, the worker's
+ * event-loop delay and GC pauses, and (BENCH_WORKER_CPU_PROF=<dir>) a CPU profile of the worker
+ * over this phase only.
+ */
+async function watched<T>(c: FleetCtx, tag: string, phase: () => Promise<T>) {
+  const profDir = process.env.BENCH_WORKER_CPU_PROF;
+  if (profDir) await c.worker.profile("start");
+  await c.worker.pauses("start");
+  const meter = cpuMeter(cpuGroups(c));
+  const value = await phase();
+  const cpu = meter.stop();
+  const workerPauses = await c.worker.pauses("stop");
+  if (profDir) {
+    const file = path.join(profDir, `worker-${tag}.cpuprofile`);
+    await c.worker.profile("stop", file);
+    log(`worker CPU profile of ${tag}: ${file}`);
+  }
+  return { value, cpu, workerPauses };
+}
+
 async function measureRate(
   c: FleetCtx, tag: string, rate: number, seconds: number,
   send: (i: number, text: string) => Promise<void>,
@@ -439,30 +456,20 @@ async function measureRate(
   const sendLat: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
-  // BENCH_WORKER_CPU_PROF=<dir>: a CPU profile of the worker over this measured phase only
-  const profDir = process.env.BENCH_WORKER_CPU_PROF;
-  if (profDir) await c.worker.profile("start");
-  await c.worker.pauses("start");
-  const meter = cpuMeter(cpuGroups(c));
-  const sendSeconds = await schedule(total, rate, async (i) => {
-    t0[i] = Date.now();
-    const p0 = performance.now();
-    try {
-      await send(i, `${tag}-${i}`);
-    } catch (e) {
-      errors++;
-      firstError ??= e instanceof Error ? e.message : String(e);
-    }
-    sendLat.push(performance.now() - p0);
+  const { value: { sendSeconds, at }, cpu, workerPauses } = await watched(c, tag, async () => {
+    const sendSeconds = await schedule(total, rate, async (i) => {
+      t0[i] = Date.now();
+      const p0 = performance.now();
+      try {
+        await send(i, `${tag}-${i}`);
+      } catch (e) {
+        errors++;
+        firstError ??= e instanceof Error ? e.message : String(e);
+      }
+      sendLat.push(performance.now() - p0);
+    });
+    return { sendSeconds, at: await collect(tag, total, Math.min(180_000, c.remainingMs() - 60_000)) };
   });
-  const at = await collect(tag, total, Math.min(180_000, c.remainingMs() - 60_000));
-  const cpu = meter.stop();
-  const workerPauses = await c.worker.pauses("stop");
-  if (profDir) {
-    const file = path.join(profDir, `worker-${tag}.cpuprofile`);
-    await c.worker.profile("stop", file);
-    log(`worker CPU profile of ${tag}: ${file}`);
-  }
   // BENCH_LATENCY_TRACE=<dir>: every message's send time and latency, to see whether a tail is
   // a few pauses (clustered) or spread out
   if (process.env.BENCH_LATENCY_TRACE) {
