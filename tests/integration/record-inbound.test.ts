@@ -139,6 +139,8 @@ describe("inbound messages spooled while Postgres is away", () => {
     const raw = await redis.hgetall(SPOOL_KEY);
     expect(Object.keys(raw)).toEqual(["i1|SPOOL1"]);
     expect(Object.values(raw)[0]).not.toContain("are you there");
+    // not handed out before its next try is due
+    expect(await new InboundSpool(redis, { keys }).due((id) => id === "i1", Date.now() - 1000)).toEqual([]);
 
     // "another worker" (a spool object of its own) while Postgres is still away: tried, kept, later
     const other = new InboundSpool(redis, { baseMs: 10, keys });

@@ -5,7 +5,7 @@ import { saveMedia } from "@/lib/media/media-store";
 import { recordInbound } from "@/lib/messages/record-inbound";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { reduceWaMessage } from "./inbound-reducer";
-import type { InboundSpool, SpoolEntry } from "./inbound-spool";
+import { backoffMs, type InboundSpool, type SpoolEntry } from "./inbound-spool";
 
 // messages.upsert (type "notify") → stored once → a GHL job. Media is downloaded here, on the
 // worker that holds the socket, and kept in Postgres for GHL to fetch under a signed URL.
@@ -105,7 +105,7 @@ function failed(d: InboundDeps, ctx: Ctx, m: WAMessage, err: unknown, attempt: n
   d.log.warn({ err, ...where }, "inbound message not recorded; will try again");
   const t = setTimeout(() => {
     handleOne(d, ctx, m).catch((e) => failed(d, ctx, m, e, attempt + 1));
-  }, Math.min(60_000, (d.retryBaseMs ?? 1000) * 2 ** (attempt - 1)));
+  }, backoffMs(attempt, d.retryBaseMs));
   t.unref?.();
 }
 

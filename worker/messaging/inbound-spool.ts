@@ -30,16 +30,17 @@ export class InboundSpool {
     return this.o.maxAgeMs ?? 24 * 3600_000;
   }
 
-  /** Backoff after `tries` failed tries: base × 2^(tries-1), at most maxMs. */
+  /** Backoff after `tries` failed tries. */
   delayAfter(tries: number) {
-    return Math.min(this.o.maxMs ?? 60_000, (this.o.baseMs ?? 1000) * 2 ** Math.max(0, tries - 1));
+    return backoffMs(tries, this.o.baseMs, this.o.maxMs);
   }
 
   async put(e: SpoolEntry): Promise<void> {
     const f = field(e.instanceId, e.message.key?.id ?? "?");
     // a protobuf Long timestamp would not survive JSON; the reducer reads it as a number anyway
     const message = { ...e.message, messageTimestamp: Number(e.message.messageTimestamp ?? Math.floor(e.firstAt / 1000)) };
-    await this.redis.hset(SPOOL_KEY, f, seal(JSON.stringify({ ...e, message }, BufferJSON.replacer), aad(f), this.o.keys));
+    // `nextAt|sealed`: the due time in the clear, so a pass skips entries not due without decrypting them
+    await this.redis.hset(SPOOL_KEY, f, `${e.nextAt}|${seal(JSON.stringify({ ...e, message }, BufferJSON.replacer), aad(f), this.o.keys)}`);
   }
 
   async remove(instanceId: string, waMessageId: string): Promise<void> {
@@ -56,13 +57,14 @@ export class InboundSpool {
       for (let i = 0; i < flat.length; i += 2) {
         const f = flat[i];
         if (!owned(f.split("|")[0])) continue;
-        let e: SpoolEntry;
+        const v = flat[i + 1];
+        const bar = v.indexOf("|");
+        if (!(Number(v.slice(0, bar)) <= now)) continue;
         try {
-          e = JSON.parse(open(flat[i + 1], aad(f), this.o.keys), BufferJSON.reviver) as SpoolEntry;
+          out.push(JSON.parse(open(v.slice(bar + 1), aad(f), this.o.keys), BufferJSON.reviver) as SpoolEntry);
         } catch {
           continue; // sealed under a key this process does not have: left for one that has it
         }
-        if (e.nextAt <= now) out.push(e);
       }
     } while (cursor !== "0");
     return out.sort((a, b) => a.firstAt - b.firstAt).slice(0, limit);
@@ -71,4 +73,9 @@ export class InboundSpool {
   async size(): Promise<number> {
     return this.redis.hlen(SPOOL_KEY);
   }
+}
+
+/** Retry delay after `tries` failed tries: base × 2^(tries-1), at most `maxMs` (1 s, 2 s, 4 s … 60 s). */
+export function backoffMs(tries: number, baseMs = 1000, maxMs = 60_000): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.max(0, tries - 1));
 }
