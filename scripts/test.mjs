@@ -2,6 +2,7 @@
 // `npm test`: the same bootstrap as `npm run dev`, then typecheck, unit, integration and e2e tests.
 //   npm test                 everything
 //   npm test -- unit         only unit tests (also: integration, e2e; several may be named)
+//   npm test -- integration wa-messaging   only the integration files whose names contain a word
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
@@ -9,7 +10,12 @@ import {
   dataDir, ensureDatabase, ensureDependencies, fail, findPostgres, findRedis, migrate, root, say,
 } from "./lib/bootstrap.mjs";
 
-const wanted = new Set(process.argv.slice(2).filter((a) => !a.startsWith("-")));
+const PARTS = new Set(["typecheck", "unit", "integration", "e2e"]);
+const args = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+const wanted = new Set(args.filter((a) => PARTS.has(a)));
+// any other word narrows the integration files to those whose names contain it
+const fileWords = args.filter((a) => !PARTS.has(a));
+if (fileWords.length && wanted.size === 0) wanted.add("integration");
 const want = (k) => wanted.size === 0 || wanted.has(k);
 const started = Date.now();
 
@@ -59,7 +65,9 @@ const vitestRun = (name, args, file) => {
 if (want("unit")) vitestRun("unit", ["--project", "unit"], path.join(dataDir, "vitest-unit.json"));
 if (want("integration")) {
   const dir = path.join(root, "tests", "integration");
-  const files = readdirSync(dir).filter((f) => f.endsWith(".test.ts")).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".test.ts") && (fileWords.length === 0 || fileWords.some((w) => f.includes(w))))
+    .sort();
   for (const f of files) vitestRun(`integration: ${f}`, ["--project", "integration", path.join("tests", "integration", f)], path.join(dataDir, `vitest-int-${f}.json`));
 }
 
