@@ -3,12 +3,13 @@
 import { proto, type BinaryNode } from "@whiskeysockets/baileys";
 import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
+import { InFlight, asOffline, offlineMarker, requeueFront } from "./delivery";
 import { handleIq } from "./iq-handlers";
 import { NoiseServer } from "./noise-server";
 import { handleClientMessage } from "./outbound-messages";
 import { S_WHATSAPP_NET, unixNow, type Sim } from "./sim";
 import { own } from "./server-identity";
-import type { LinkedDevice } from "./state";
+import type { LinkedDevice, LiveSocket } from "./state";
 
 /** What a new companion declared in its registration payload (before any phone has scanned). */
 export interface Registration {
@@ -34,7 +35,9 @@ export class Connection {
   pairCode?: PairCodeRequest;
   device?: LinkedDevice;
   closed = false;
-  private liveHandle?: LinkedDevice["live"];
+  private liveHandle?: LiveSocket;
+  /** what this socket delivered and the client has not acknowledged (see delivery.ts) */
+  private readonly inFlight = new InFlight();
 
   constructor(readonly sim: Sim, private readonly ws: WebSocket) {
     this.noise = new NoiseServer(ws, sim.identity, {
@@ -53,6 +56,12 @@ export class Connection {
 
   send(node: BinaryNode): void {
     this.noise.send(node);
+  }
+
+  /** Writes a stanza that must reach the client: kept until it is acknowledged. */
+  deliver(node: BinaryNode, wire: BinaryNode = node): void {
+    this.inFlight.track(node);
+    this.noise.send(wire);
   }
 
   /** A stream error as WhatsApp sends it: the node, then the server closes the socket. */
@@ -103,13 +112,34 @@ export class Connection {
   /** Login: one live socket per device; a second one replaces the first, as on WhatsApp. */
   private attach(device: LinkedDevice): void {
     const previous = device.live;
-    if (previous) previous.streamError({ tag: "stream:error", attrs: {}, content: [{ tag: "conflict", attrs: { type: "replaced" } }] });
+    if (previous) {
+      previous.streamError({ tag: "stream:error", attrs: {}, content: [{ tag: "conflict", attrs: { type: "replaced" } }] });
+      // the replaced socket's unacknowledged stanzas go to this one's replay, not to a later login
+      previous.ready = false;
+      previous.giveBack();
+    }
     this.device = device;
     device.connections++;
     device.maxConcurrentConnections = Math.max(device.maxConcurrentConnections, device.connections);
     device.logins++;
-    this.liveHandle = { send: (n) => this.send(n), streamError: (n) => this.streamError(n), drop: () => this.drop() };
+    this.liveHandle = {
+      ready: false,
+      deliver: (n) => this.deliver(n),
+      send: (n) => this.send(n),
+      streamError: (n) => this.streamError(n),
+      drop: () => this.drop(),
+      unacked: () => this.inFlight.size,
+      giveBack: () => this.giveBack(),
+    };
     device.live = this.liveHandle;
+  }
+
+  /** Puts what the client never acknowledged back in front of the device's offline queue. */
+  giveBack(): void {
+    const d = this.device;
+    const back = this.inFlight.drain();
+    // an unlinked device (or one forgotten by a reset) has nobody to replay to
+    if (d && this.sim.state.phones.get(d.phone)?.devices.get(d.id) === d) requeueFront(d, back);
   }
 
   private fail(reason: string): void {
@@ -117,19 +147,25 @@ export class Connection {
     setTimeout(() => this.drop(), 100).unref();
   }
 
-  /** After the client's passive/active iq: queued stanzas, then the end-of-offline marker. */
+  /**
+   * After the client's passive/active iq: the queued stanzas in order, each marked `offline`
+   * (Baileys then labels message upserts "append"), then the end-of-offline marker. From here on
+   * new stanzas go straight to this socket.
+   */
   flushOffline(): void {
     const d = this.device;
-    if (!d) return;
+    if (!d || !this.liveHandle || d.live !== this.liveHandle || this.liveHandle.ready) return;
     const queued = d.offline.splice(0);
-    for (const n of queued) this.send(n);
-    this.send({ tag: "ib", attrs: { from: S_WHATSAPP_NET }, content: [{ tag: "offline", attrs: { count: String(queued.length) } }] });
+    for (const n of queued) this.deliver(n, asOffline(n));
+    this.send(offlineMarker(queued.length));
+    this.liveHandle.ready = true;
   }
 
   private async onNode(node: BinaryNode): Promise<void> {
     if (node.tag === "iq") return handleIq(this, node);
     if (node.tag === "message" && this.device) return handleClientMessage(this, this.device, node);
-    // receipts, acks, presence and notifications from the client need no answer here
+    // receipts and acks end a delivery; presence and the rest need no answer
+    if (node.tag === "receipt" || node.tag === "ack") this.inFlight.settleFrom(node);
   }
 
   private onClose(): void {
@@ -142,6 +178,7 @@ export class Connection {
     if (d) {
       d.connections = Math.max(0, d.connections - 1);
       if (d.live === this.liveHandle) d.live = undefined;
+      this.giveBack();
     }
   }
 }

@@ -138,6 +138,7 @@ function deviceView(d: LinkedDevice) {
   return {
     phone: d.phone, jid: deviceJid(d), deviceId: d.id, connected: !!d.live, connections: d.connections,
     maxConcurrentConnections: d.maxConcurrentConnections, logins: d.logins, pairings: d.pairings,
+    offlineQueued: d.offline.length, offlineDropped: d.offlineDropped, unacked: d.live?.unacked() ?? 0,
   };
 }
 

@@ -4,7 +4,8 @@ import { proto, writeRandomPadMax16, type BinaryNode, type MediaType } from "@wh
 import { randomBytes } from "node:crypto";
 import { encryptMedia } from "./media-store";
 import { unixNow, type Sim } from "./sim";
-import { deliverOrQueue, takeDeviceBundle, type Phone } from "./state";
+import { deliverOrQueue } from "./delivery";
+import { takeDeviceBundle, type Phone } from "./state";
 
 export interface MediaInput {
   type: "image" | "video" | "audio" | "voice" | "document" | "sticker";

@@ -42,9 +42,27 @@ export interface LinkedDevice {
   maxConcurrentConnections: number;
   logins: number;
   pairings: number;
-  /** stanzas for this device while it is offline, delivered before the next `<offline>` marker */
+  /** stanzas for this device while it is offline (or not yet acknowledged), replayed at the next login */
   offline: BinaryNode[];
-  live?: { send(node: BinaryNode): void; streamError(node: BinaryNode): void; drop(): void };
+  /** stanzas dropped because the queue exceeded MAX_OFFLINE (see delivery.ts) */
+  offlineDropped: number;
+  live?: LiveSocket;
+}
+
+/** The device's current socket, as the rest of the simulator sees it. */
+export interface LiveSocket {
+  /** false until the socket took over the offline queue; stanzas queue behind it until then */
+  ready: boolean;
+  /** writes a stanza and keeps it until the client acknowledges it */
+  deliver(node: BinaryNode): void;
+  /** writes a stanza nobody needs replayed (e.g. the pre-key-low hint) */
+  send(node: BinaryNode): void;
+  streamError(node: BinaryNode): void;
+  drop(): void;
+  /** how many delivered stanzas the client has not acknowledged yet */
+  unacked(): number;
+  /** requeues the unacknowledged stanzas (the socket is being replaced) */
+  giveBack(): void;
 }
 
 export interface Phone {
@@ -60,7 +78,6 @@ export interface Phone {
 
 export const PRE_KEY_RECORD = 35;
 const LOW_PRE_KEYS = 4;
-const MAX_OFFLINE = 500;
 
 export class SimState {
   readonly phones = new Map<string, Phone>();
@@ -102,12 +119,6 @@ export class SimState {
 
 export function deviceJid(d: LinkedDevice): string {
   return `${d.phone}:${d.id}@s.whatsapp.net`;
-}
-
-export function deliverOrQueue(d: LinkedDevice, node: BinaryNode): void {
-  if (d.live) return d.live.send(node);
-  d.offline.push(node);
-  if (d.offline.length > MAX_OFFLINE) d.offline.shift();
 }
 
 export function takeDeviceBundle(d: LinkedDevice): PreKeyBundle {

@@ -1,6 +1,6 @@
 // Helpers for tests that drive the real Baileys client against the simulator.
 import makeWASocket, {
-  Browsers, WA_CERT_DETAILS, initAuthCreds, type AuthenticationCreds, type BaileysEventMap, type SignalDataTypeMap, type SignalKeyStore, type WASocket,
+  Browsers, WA_CERT_DETAILS, initAuthCreds, type AuthenticationCreds, type BaileysEventMap, type SignalDataTypeMap, type SignalKeyStore, type UserFacingSocketConfig, type WASocket,
 } from "@whiskeysockets/baileys";
 import { Agent } from "node:https";
 import pino from "pino";
@@ -39,8 +39,16 @@ export function memoryAuth(): MemoryAuth {
 const clientLog = process.env.WA_SIM_CLIENT_LOG;
 const silent = clientLog ? pino({ level: "trace" }, pino.destination(clientLog)) : pino({ level: "silent" });
 
+/** Client options a test may vary; everything else is fixed by README.md "Client configuration". */
+export interface ClientOptions {
+  /** the store Baileys answers retry receipts from (rc14's default finds nothing) */
+  getMessage?: UserFacingSocketConfig["getMessage"];
+  /** rc14 keeps the last 512 sent messages for 5 min per socket and answers retries from them */
+  enableRecentMessageCache?: boolean;
+}
+
 /** A Baileys socket configured exactly as README.md "Client configuration" says a sandbox client must be. */
-export function connectClient(sim: WaSimulator, auth: MemoryAuth): WASocket {
+export function connectClient(sim: WaSimulator, auth: MemoryAuth, opts: ClientOptions = {}): WASocket {
   WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(sim.rootPublicKey, "hex");
   const sock = makeWASocket({
     auth,
@@ -53,6 +61,8 @@ export function connectClient(sim: WaSimulator, auth: MemoryAuth): WASocket {
     syncFullHistory: false,
     connectTimeoutMs: 10_000,
     keepAliveIntervalMs: 30_000,
+    ...(opts.getMessage ? { getMessage: opts.getMessage } : {}),
+    ...(opts.enableRecentMessageCache === undefined ? {} : { enableRecentMessageCache: opts.enableRecentMessageCache }),
   });
   sock.ev.on("creds.update", (u) => Object.assign(auth.creds, u));
   return sock;
@@ -120,6 +130,25 @@ export async function waitOpen(sock: WASocket, ms = 10_000): Promise<void> {
     if (u.connection === "close") throw new Error(`closed with ${closeCode(u)} while waiting for open`);
     return open && flushed;
   }, ms);
+}
+
+/**
+ * The client's process dies the moment a stanza with this tag arrives: the socket is torn down
+ * and Baileys never sees that stanza (nor anything after it), so it never answers it. Once only.
+ */
+export function dieOnNext(sock: WASocket, tag: "message" | "receipt" | "notification"): void {
+  const ws = sock.ws as unknown as { emit(event: string, ...args: unknown[]): boolean; socket: { terminate(): void } | null };
+  const emit = ws.emit.bind(ws);
+  let dead = false;
+  ws.emit = (event, ...args) => {
+    // Baileys emits each decoded stanza as "frame" first, then as the CB:… events it handles
+    if (!dead && event === "frame" && (args[0] as { tag?: string } | undefined)?.tag === tag) {
+      dead = true;
+      ws.socket?.terminate();
+    }
+    if (dead && (event === "frame" || event.startsWith("CB:"))) return true;
+    return emit(event, ...args);
+  };
 }
 
 export function endClient(sock: WASocket): void {
