@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { applyFault, unlinkDevice } from "./faults";
 import { sendFromContact, sendReceipts } from "./inbound-messages";
+import { sendFromOwnerPhone } from "./owner-phone";
 import { PairingError, enterPairingCode, scanQr } from "./pairing";
 import type { Sim } from "./sim";
 import { SimState, deviceJid, type LinkedDevice, type Phone } from "./state";
@@ -75,6 +76,8 @@ const routes: [string, RegExp, Handler][] = [
   ["POST", /^\/__sandbox\/phones\/([^/]+)\/send$/, async (sim, m, body) => {
     const b = parse(schemas.send, await body());
     const from = sim.state.addPhone(normalize(m[1]));
+    // a number with linked companions typing on its own phone: the contact gets it, the companions a copy
+    if (from.devices.size > 0 && b.to !== from.phone) return sendFromOwnerPhone(sim, from, sim.state.addPhone(b.to), b);
     const to = sim.state.phones.get(b.to);
     if (!to || to.devices.size === 0) throw new HttpError(409, "not_linked", `no device is linked to ${b.to}`);
     return sendFromContact(sim, from, to, b);

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { encryptMedia } from "./media-store";
 import { unixNow, type Sim } from "./sim";
 import { deliverOrQueue } from "./delivery";
-import { takeDeviceBundle, type Phone } from "./state";
+import { takeDeviceBundle, type LinkedDevice, type Phone } from "./state";
 
 export interface MediaInput {
   type: "image" | "video" | "audio" | "voice" | "document" | "sticker";
@@ -15,31 +15,49 @@ export interface MediaInput {
   fileName?: string;
 }
 
-export async function sendFromContact(
-  sim: Sim, from: Phone, to: Phone, content: { text?: string; media?: MediaInput; asLid?: boolean },
-): Promise<{ id: string; devices: number }> {
+export interface PhoneMessageInput {
+  text?: string;
+  media?: MediaInput;
+  asLid?: boolean;
+}
+
+/** The message a phone composes (media uploaded to the media host first) and the stanza attrs that describe it. */
+export async function composeMessage(sim: Sim, content: PhoneMessageInput): Promise<{ id: string; message: proto.IMessage; type: string; mediatype?: string }> {
   const message = content.media ? await mediaMessage(sim, content.media, content.text) : { conversation: content.text ?? "" };
   const id = `3EB0${randomBytes(8).toString("hex").toUpperCase()}`;
-  const plain = writeRandomPadMax16(proto.Message.encode(message).finish());
+  return { id, message, type: content.media ? "media" : "text", ...(content.media ? { mediatype: mediaTypeAttr(content.media) } : {}) };
+}
+
+/** One `<enc>` from a phone's device 0 to one companion (pkmsg until that companion has answered, then msg). */
+export async function encryptFor(from: Phone, d: LinkedDevice, message: proto.IMessage, mediatype?: string): Promise<BinaryNode | undefined> {
+  if (d.preKeys.length === 0) return undefined; // linked but never logged in: nothing to encrypt to
+  const peer = { user: d.phone, device: d.id };
+  if (!from.signal.hasSession(peer)) await from.signal.startSession(peer, takeDeviceBundle(d));
+  const { type, ciphertext } = await from.signal.encrypt(peer, writeRandomPadMax16(proto.Message.encode(message).finish()));
+  return { tag: "enc", attrs: { v: "2", type, ...(mediatype ? { mediatype } : {}) }, content: ciphertext };
+}
+
+export async function sendFromContact(sim: Sim, from: Phone, to: Phone, content: PhoneMessageInput): Promise<{ id: string; devices: number }> {
+  const composed = await composeMessage(sim, content);
+  return { id: composed.id, devices: await deliverToAccount(sim, from, to, composed, content.asLid) };
+}
+
+/** A phone's message to every companion of the account `to`; answers how many got a copy. */
+export async function deliverToAccount(
+  sim: Sim, from: Phone, to: Phone, m: { id: string; message: proto.IMessage; type: string; mediatype?: string }, asLid?: boolean,
+): Promise<number> {
   // LID-addressed stanzas name the sender by LID and carry the phone number alongside
-  const addressing: Record<string, string> = content.asLid
+  const addressing: Record<string, string> = asLid
     ? { from: `${from.lid}@lid`, sender_pn: `${from.phone}@s.whatsapp.net`, addressing_mode: "lid" }
     : { from: `${from.phone}@s.whatsapp.net` };
   let devices = 0;
   for (const d of to.devices.values()) {
-    if (d.preKeys.length === 0) continue; // linked but never logged in: nothing to encrypt to
-    const peer = { user: d.phone, device: d.id };
-    if (!from.signal.hasSession(peer)) await from.signal.startSession(peer, takeDeviceBundle(d));
-    const { type, ciphertext } = await from.signal.encrypt(peer, plain);
-    const enc: BinaryNode = { tag: "enc", attrs: { v: "2", type, ...(content.media ? { mediatype: mediaTypeAttr(content.media) } : {}) }, content: ciphertext };
-    deliverOrQueue(d, {
-      tag: "message",
-      attrs: { ...addressing, id, t: unixNow(), type: content.media ? "media" : "text", notify: from.name },
-      content: [enc],
-    });
+    const enc = await encryptFor(from, d, m.message, m.mediatype);
+    if (!enc) continue;
+    deliverOrQueue(d, { tag: "message", attrs: { ...addressing, id: m.id, t: unixNow(), type: m.type, notify: from.name }, content: [enc] });
     devices++;
   }
-  return { id, devices };
+  return devices;
 }
 
 /** The contact's phone reports delivered/read for messages the linked device sent it. */

@@ -31,14 +31,17 @@ export async function handleClientMessage(conn: Connection, device: LinkedDevice
       continue; // a real phone would send a retry receipt; the simulator just drops the copy
     }
     if (phone.phone === device.phone) continue; // the sender's own phone: a device-sent copy
-    phone.inbox.push(await toInboxEntry(conn.sim, id, device, to, message));
+    phone.inbox.push(await toInboxEntry(conn.sim, id, { phone: device.phone, deviceJid: deviceJid(device) }, to, message));
   }
 }
 
-async function toInboxEntry(sim: Sim, id: string, device: LinkedDevice, chatJid: string, message: proto.IMessage): Promise<InboxEntry> {
+/** What a phone files in its inbox for a message it received (and could decrypt). */
+export async function toInboxEntry(
+  sim: Sim, id: string, sender: { phone: string; deviceJid: string }, chatJid: string, message: proto.IMessage,
+): Promise<InboxEntry> {
   const m = message.deviceSentMessage?.message ?? message;
   const entry: InboxEntry = {
-    id, from: device.phone, fromDevice: deviceJid(device), chatJid, messageType: Object.keys(m)[0] ?? "unknown", at: new Date().toISOString(),
+    id, from: sender.phone, fromDevice: sender.deviceJid, chatJid, messageType: Object.keys(m)[0] ?? "unknown", at: new Date().toISOString(),
   };
   const text = m.conversation ?? m.extendedTextMessage?.text;
   if (text != null) entry.text = text;
