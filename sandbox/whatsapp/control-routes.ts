@@ -29,10 +29,11 @@ const schemas = {
   receipts: z.object({ messageIds: z.array(z.string()).min(1), type: z.enum(["delivered", "read"]) }),
   fault: z.object({
     phone: digits.optional(),
-    kind: z.enum(["drop", "stream-error", "delay-acks", "ban", "unban", "unlink"]),
+    kind: z.enum(["drop", "stream-error", "delay-acks", "ban", "unban", "unlink", "nack"]),
     code: z.number().int().optional(),
     delayMs: z.number().int().min(0).optional(),
-  }),
+    count: z.number().int().min(1).optional(),
+  }).refine((b) => b.kind !== "nack" || b.code !== undefined, "a nack needs the error code (e.g. 479)"),
 };
 
 class HttpError extends Error {

@@ -2,7 +2,7 @@ import { proto, type BaileysEventMap, type WAMessage, type WASocket } from "@whi
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWaSimulator, type WaSimulator } from "./server";
 import type { InboxEntry } from "./state";
-import { connectClient, control, dieOnNext, endClient, linkByQr, waitFor, waitOpen, type MemoryAuth } from "./test-kit";
+import { connectClient, control, dieOnNext, endClient, linkByQr, until, waitFor, waitOpen, type MemoryAuth } from "./test-kit";
 
 const ME = "15556660001";
 const DANA = "15556660002";
@@ -28,14 +28,6 @@ async function device(): Promise<DeviceView> {
   const d = (await control<DeviceView[]>(sim, "GET", "/__sandbox/devices")).body.find((x) => x.jid.startsWith(ME));
   if (!d) throw new Error("device not linked");
   return d;
-}
-
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`never: ${what}`);
 }
 
 /** Every message text the socket upserts, with the upsert type, in the order Baileys emits them. */

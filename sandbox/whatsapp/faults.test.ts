@@ -1,7 +1,8 @@
-import { DisconnectReason, type WASocket } from "@whiskeysockets/baileys";
+import { DisconnectReason, proto, type WAMessage, type WASocket } from "@whiskeysockets/baileys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWaSimulator, type WaSimulator } from "./server";
-import { closeCode, connectClient, control, endClient, linkByQr, waitFor, waitOpen, type MemoryAuth } from "./test-kit";
+import type { InboxEntry } from "./state";
+import { closeCode, connectClient, control, endClient, linkByQr, until, waitFor, waitOpen, type MemoryAuth } from "./test-kit";
 
 let sim: WaSimulator;
 const open: WASocket[] = [];
@@ -84,6 +85,33 @@ describe("faults: the client sees the disconnect code WhatsApp would send", () =
     await sock.sendMessage("15553338888@s.whatsapp.net", { text: "slow ack" });
     expect(await acked).toBeGreaterThanOrEqual(650);
     await control(sim, "POST", "/__sandbox/faults", { phone: PHONE, kind: "delay-acks", delayMs: 0 });
+  });
+
+  it("nack: the next `count` messages are answered with an error ack, reported as status 0, not delivered", async () => {
+    const contact = "15553337777";
+    await control(sim, "POST", "/__sandbox/phones", { phone: contact });
+    expect((await control(sim, "POST", "/__sandbox/faults", { phone: PHONE, kind: "nack" })).status).toBe(400); // no code
+    await control(sim, "POST", "/__sandbox/faults", { phone: PHONE, kind: "nack", code: 479, count: 2 });
+    // handleBadAck emits messages.update {status: 0, messageStubParameters: [code]}; when the ack
+    // lands while Baileys still buffers its own upsert of the message (our ack is immediate), the
+    // buffer folds that update into the upsert, so a client must read the status from both
+    const errors = new Map<string, unknown>();
+    const ERROR = proto.WebMessageInfo.Status.ERROR;
+    sock.ev.on("messages.update", (u) => {
+      for (const x of u) if (x.update.status === ERROR) errors.set(x.key.id ?? "", x.update.messageStubParameters);
+    });
+    sock.ev.on("messages.upsert", (u) => {
+      for (const m of u.messages) if (m.key.fromMe && m.status === ERROR) errors.set(m.key.id ?? "", m.messageStubParameters);
+    });
+    const ids: string[] = [];
+    for (const text of ["refused 1", "refused 2", "accepted"]) ids.push(((await sock.sendMessage(`${contact}@s.whatsapp.net`, { text })) as WAMessage).key.id as string);
+    const inbox = async () => (await control<InboxEntry[]>(sim, "GET", `/__sandbox/phones/${contact}/inbox`)).body;
+    await until("the accepted one arrives", async () => (await inbox()).some((e) => e.id === ids[2]));
+    await until("both refusals are reported", () => errors.size === 2);
+    expect(errors.get(ids[0])).toEqual(["479"]);
+    expect(errors.get(ids[1])).toEqual(["479"]);
+    expect(errors.has(ids[2])).toBe(false);
+    expect((await inbox()).map((e) => e.text)).toEqual(["accepted"]);
   });
 
   it("unlink from the phone → loggedOut (401), and the stored creds no longer log in", async () => {

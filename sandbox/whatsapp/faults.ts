@@ -3,7 +3,7 @@ import type { BinaryNode } from "@whiskeysockets/baileys";
 import type { Sim } from "./sim";
 import type { LinkedDevice, Phone } from "./state";
 
-export type FaultKind = "drop" | "stream-error" | "delay-acks" | "ban" | "unban" | "unlink";
+export type FaultKind = "drop" | "stream-error" | "delay-acks" | "ban" | "unban" | "unlink" | "nack";
 
 /** The stanza WhatsApp sends for each code, as Baileys maps it to DisconnectReason. */
 export function streamErrorFor(code: number): BinaryNode {
@@ -14,8 +14,19 @@ export function streamErrorFor(code: number): BinaryNode {
   return { tag: "stream:error", attrs: { code: String(code) } };
 }
 
-export function applyFault(sim: Sim, targets: LinkedDevice[], kind: FaultKind, opts: { code?: number; delayMs?: number; phone?: string }): number {
+export interface FaultOptions {
+  code?: number;
+  delayMs?: number;
+  phone?: string;
+  count?: number;
+}
+
+export function applyFault(sim: Sim, targets: LinkedDevice[], kind: FaultKind, opts: FaultOptions): number {
   switch (kind) {
+    case "nack":
+      // arms the server: the next `count` messages from these companions get an error ack
+      sim.state.nackFaults.set(opts.phone ?? "*", { code: String(opts.code ?? 479), remaining: opts.count ?? 1 });
+      return targets.length;
     case "delay-acks":
       sim.state.ackDelayMs.set(opts.phone ?? "*", opts.delayMs ?? 5000);
       return targets.length;

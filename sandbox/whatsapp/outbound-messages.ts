@@ -3,15 +3,18 @@
 import { getBinaryNodeChild, getBinaryNodeChildren, jidDecode, proto, unpadRandomMax16, type BinaryNode, type MediaType } from "@whiskeysockets/baileys";
 import type { Connection } from "./connection";
 import { decryptMedia, sha256 } from "./media-store";
+import { refusal } from "./send-policy";
 import { unixNow, type Sim } from "./sim";
 import { deviceJid, type InboxEntry, type InboxMedia, type LinkedDevice } from "./state";
 
 export async function handleClientMessage(conn: Connection, device: LinkedDevice, node: BinaryNode): Promise<void> {
   const { id, to } = node.attrs;
   const delay = conn.sim.state.ackDelayFor(device.phone);
-  const ack: BinaryNode = { tag: "ack", attrs: { class: "message", id, from: to, t: unixNow() } };
+  const error = refusal(conn.sim, device, node);
+  const ack: BinaryNode = { tag: "ack", attrs: { class: "message", id, from: to, t: unixNow(), ...(error ? { error } : {}) } };
   if (delay > 0) setTimeout(() => conn.send(ack), delay).unref();
   else conn.send(ack);
+  if (error) return; // refused: no recipient gets a copy
 
   // one <enc> per recipient device, inside <participants><to jid>, or a bare <enc> for one device
   const parts = getBinaryNodeChildren(getBinaryNodeChild(node, "participants"), "to").map((p) => ({ jid: p.attrs.jid, enc: getBinaryNodeChild(p, "enc") }));

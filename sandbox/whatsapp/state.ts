@@ -84,6 +84,8 @@ export class SimState {
   readonly byLid = new Map<string, Phone>();
   /** per-phone (or "*" for every phone) delay before the server acks the device's messages */
   readonly ackDelayMs = new Map<string, number>();
+  /** per-phone (or "*") armed `nack` faults: the next `remaining` sent messages get error `code` */
+  readonly nackFaults = new Map<string, { code: string; remaining: number }>();
   private lidSeq = 100_000_000_000_001;
 
   addPhone(phone: string, name?: string): Phone {

@@ -151,6 +151,15 @@ export function dieOnNext(sock: WASocket, tag: "message" | "receipt" | "notifica
   };
 }
 
+/** Polls `check` (every 50 ms, up to 10 s) until it holds; for state the simulator reports. */
+export async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
 export function endClient(sock: WASocket): void {
   sock.ev.removeAllListeners(undefined as never);
   sock.end(undefined);
