@@ -2,7 +2,7 @@
 // start Postgres and Redis, create the database and apply migrations. Plain Node (no deps) until
 // `npm ci` has run, so it works on a machine with only Node.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,15 +36,43 @@ export function loadDotEnv(file = path.join(root, ".env")) {
 export function ensureDependencies() {
   const lock = path.join(root, "package-lock.json");
   const marker = path.join(root, "node_modules", ".package-lock.json");
-  const stale = !existsSync(marker) || statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000;
-  if (stale) {
-    say("installing dependencies (npm ci)…");
-    const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
-    if (r.status !== 0) fail("npm ci failed (see above)");
+  const stale = () => !existsSync(marker) || statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000;
+  if (stale()) {
+    // two commands started at once (npm test in one terminal, npm run dev in another) must not
+    // both run npm ci: the second would delete node_modules under the first
+    withInstallLock(() => {
+      if (!stale()) return;
+      say("installing dependencies (npm ci)…");
+      const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
+      if (r.status !== 0) fail("npm ci failed (see above)");
+    });
   }
   if (!existsSync(path.join(root, "lib", "generated", "prisma", "client.ts"))) {
     const r = spawnSync(process.execPath, [path.join(root, "scripts", "prisma-generate.mjs")], { cwd: root, stdio: "inherit" });
     if (r.status !== 0) fail("prisma generate failed (see above)");
+  }
+}
+
+function withInstallLock(fn) {
+  const dir = path.join(root, ".npm-ci.lock");
+  const until = Date.now() + 15 * 60_000;
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      break;
+    } catch {
+      // a lock left by a killed install is older than any install takes
+      try {
+        if (Date.now() - statSync(dir).mtimeMs > 10 * 60_000) rmSync(dir, { recursive: true, force: true });
+      } catch {}
+      if (Date.now() > until) fail(`another install holds ${dir}; remove it if none is running`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    }
+  }
+  try {
+    fn();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
