@@ -26,6 +26,7 @@ const schemas = {
     }).optional(),
     asLid: z.boolean().optional(),
   }).refine((b) => b.text !== undefined || b.media !== undefined, "text or media is required"),
+  restrict: z.object({ reachout: z.enum(["locked", "open"]) }),
   receipts: z.object({ messageIds: z.array(z.string()).min(1), type: z.enum(["delivered", "read"]) }),
   fault: z.object({
     phone: digits.optional(),
@@ -88,6 +89,12 @@ const routes: [string, RegExp, Handler][] = [
     const b = parse(schemas.receipts, await body());
     return { sent: sendReceipts(sim, phoneOf(sim, m[1]), b.messageIds, b.type) };
   }],
+  ["POST", /^\/__sandbox\/phones\/([^/]+)\/restrict$/, async (sim, m, body) => {
+    const b = parse(schemas.restrict, await body());
+    const phone = phoneOf(sim, m[1]);
+    phone.reachout = b.reachout;
+    return phoneView(phone);
+  }],
   ["POST", /^\/__sandbox\/faults$/, async (sim, _m, body) => {
     const b = parse(schemas.fault, await body());
     const targets = b.phone ? [...phoneOf(sim, b.phone).devices.values()] : sim.state.linkedDevices();
@@ -135,7 +142,7 @@ function phoneOf(sim: Sim, raw: string): Phone {
 }
 
 function phoneView(p: Phone) {
-  return { phone: p.phone, name: p.name, jid: `${p.phone}@s.whatsapp.net`, lid: `${p.lid}@lid`, banned: p.banned, devices: [...p.devices.values()].map(deviceJid) };
+  return { phone: p.phone, name: p.name, jid: `${p.phone}@s.whatsapp.net`, lid: `${p.lid}@lid`, banned: p.banned, reachout: p.reachout, devices: [...p.devices.values()].map(deviceJid) };
 }
 
 function deviceView(d: LinkedDevice) {
@@ -143,6 +150,7 @@ function deviceView(d: LinkedDevice) {
     phone: d.phone, jid: deviceJid(d), deviceId: d.id, connected: !!d.live, connections: d.connections,
     maxConcurrentConnections: d.maxConcurrentConnections, logins: d.logins, pairings: d.pairings,
     offlineQueued: d.offline.length, offlineDropped: d.offlineDropped, unacked: d.live?.unacked() ?? 0,
+    tctokenIssuances: Object.fromEntries(d.tctokenIssuances ?? []),
   };
 }
 

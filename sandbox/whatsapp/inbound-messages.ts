@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { encryptMedia } from "./media-store";
 import { unixNow, type Sim } from "./sim";
 import { deliverOrQueue } from "./delivery";
+import { giveTokenOnFirstContact } from "./privacy-tokens";
 import { takeDeviceBundle, type LinkedDevice, type Phone } from "./state";
 
 export interface MediaInput {
@@ -50,6 +51,7 @@ export async function deliverToAccount(
   const addressing: Record<string, string> = asLid
     ? { from: `${from.lid}@lid`, sender_pn: `${from.phone}@s.whatsapp.net`, addressing_mode: "lid" }
     : { from: `${from.phone}@s.whatsapp.net` };
+  giveTokenOnFirstContact(from, to, addressing.from);
   let devices = 0;
   for (const d of to.devices.values()) {
     const enc = await encryptFor(from, d, m.message, m.mediatype);

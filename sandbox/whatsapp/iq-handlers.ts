@@ -5,6 +5,7 @@ import {
 } from "@whiskeysockets/baileys";
 import type { Connection } from "./connection";
 import { onCompanionHello } from "./pairing";
+import { countIssuance } from "./privacy-tokens";
 import { own } from "./server-identity";
 import { S_WHATSAPP_NET } from "./sim";
 import { PRE_KEY_RECORD, remainingPreKeys, takeDeviceBundle } from "./state";
@@ -44,6 +45,7 @@ export async function handleIq(conn: Connection, node: BinaryNode): Promise<void
       if (first?.tag === "active") conn.flushOffline();
       return;
     case "privacy":
+      if (attrs.type === "set" && first?.tag === "tokens") countIssuance(conn.sim, conn.device, node);
       if (attrs.type !== "get") return reply();
       return reply([{
         tag: "privacy", attrs: {},

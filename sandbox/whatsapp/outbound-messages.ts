@@ -3,6 +3,7 @@
 import { getBinaryNodeChild, getBinaryNodeChildren, jidDecode, proto, unpadRandomMax16, type BinaryNode, type MediaType } from "@whiskeysockets/baileys";
 import type { Connection } from "./connection";
 import { decryptMedia, sha256 } from "./media-store";
+import { carriesValidToken, oneToOneRecipient } from "./privacy-tokens";
 import { refusal } from "./send-policy";
 import { unixNow, type Sim } from "./sim";
 import { deviceJid, type InboxEntry, type InboxMedia, type LinkedDevice } from "./state";
@@ -16,6 +17,7 @@ export async function handleClientMessage(conn: Connection, device: LinkedDevice
   else conn.send(ack);
   if (error) return; // refused: no recipient gets a copy
 
+  const recipient = oneToOneRecipient(conn.sim, device, node);
   // one <enc> per recipient device, inside <participants><to jid>, or a bare <enc> for one device
   const parts = getBinaryNodeChildren(getBinaryNodeChild(node, "participants"), "to").map((p) => ({ jid: p.attrs.jid, enc: getBinaryNodeChild(p, "enc") }));
   const bare = getBinaryNodeChild(node, "enc");
@@ -34,7 +36,10 @@ export async function handleClientMessage(conn: Connection, device: LinkedDevice
       continue; // a real phone would send a retry receipt; the simulator just drops the copy
     }
     if (phone.phone === device.phone) continue; // the sender's own phone: a device-sent copy
-    phone.inbox.push(await toInboxEntry(conn.sim, id, { phone: device.phone, deviceJid: deviceJid(device) }, to, message));
+    if (phone.inbox.some((e) => e.id === id && e.from === device.phone)) continue; // a resend: the phone shows it once
+    const entry = await toInboxEntry(conn.sim, id, { phone: device.phone, deviceJid: deviceJid(device) }, to, message);
+    if (recipient === phone) entry.tctoken = carriesValidToken(device, phone, node);
+    phone.inbox.push(entry);
   }
 }
 

@@ -2,12 +2,18 @@
 // (plain ack), or refused with an error ack and not delivered, as WhatsApp answers with
 // `<ack class="message" id error="…">` after `sendMessage` has already resolved on the client.
 import type { BinaryNode } from "@whiskeysockets/baileys";
+import { carriesValidToken, oneToOneRecipient } from "./privacy-tokens";
 import type { Sim } from "./sim";
 import type { LinkedDevice } from "./state";
 
 /** The error code the server acks this message with, or undefined to accept it. */
-export function refusal(sim: Sim, device: LinkedDevice, _node: BinaryNode): string | undefined {
-  return takeNack(sim, device.phone);
+export function refusal(sim: Sim, device: LinkedDevice, node: BinaryNode): string | undefined {
+  const nack = takeNack(sim, device.phone);
+  if (nack) return nack;
+  // a locked account may still write where the contact trusts it (a valid token), nowhere else
+  const recipient = oneToOneRecipient(sim, device, node);
+  if (recipient && sim.state.phones.get(device.phone)?.reachout === "locked" && !carriesValidToken(device, recipient, node)) return "463";
+  return undefined;
 }
 
 /** A `nack` fault armed for this number (or for every number): spends one of its count. */

@@ -24,6 +24,8 @@ export interface InboxEntry {
   text?: string;
   media?: InboxMedia;
   messageType: string;
+  /** whether the companion's 1:1 stanza carried this phone's valid token (absent for what the owner typed on the phone) */
+  tctoken?: boolean;
   at: string;
 }
 
@@ -47,6 +49,8 @@ export interface LinkedDevice {
   /** stanzas dropped because the queue exceeded MAX_OFFLINE (see delivery.ts) */
   offlineDropped: number;
   live?: LiveSocket;
+  /** privacy-token issuance IQs this companion sent, per contact phone (allocated on the first) */
+  tctokenIssuances?: Map<string, number>;
 }
 
 /** The device's current socket, as the rest of the simulator sees it. */
@@ -74,6 +78,10 @@ export interface Phone {
   nextDeviceId: number;
   inbox: InboxEntry[];
   banned: boolean;
+  /** "locked": this account may not reach out, its 1:1 messages need the contact's token (463) */
+  reachout: "open" | "locked";
+  /** the trusted-contact token this phone gave each account it wrote to, by account phone */
+  tokensGiven: Map<string, Buffer>;
 }
 
 export const PRE_KEY_RECORD = 35;
@@ -96,7 +104,7 @@ export class SimState {
     }
     const p: Phone = {
       phone, name: name ?? `+${phone}`, lid: String(this.lidSeq++), signal: new SignalAccount(),
-      devices: new Map(), nextDeviceId: 1, inbox: [], banned: false,
+      devices: new Map(), nextDeviceId: 1, inbox: [], banned: false, reachout: "open", tokensGiven: new Map(),
     };
     this.phones.set(phone, p);
     this.byLid.set(p.lid, p);
