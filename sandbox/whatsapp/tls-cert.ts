@@ -21,7 +21,9 @@ export function createSelfSignedCert(commonName = "WhatsApp simulator media"): T
   );
   const extensions = tagged(0xa3, seq(seq(oid("2.5.29.17"), octet(san))));
   const serial = randomBytes(8);
-  serial[0] &= 0x7f; // positive INTEGER
+  // a positive INTEGER in minimal DER: high bit clear, and no leading zero byte (OpenSSL refuses
+  // that as "illegal padding": about one simulator start in 256 failed with it)
+  serial[0] = (serial[0] % 0x7f) + 1;
   const tbs = seq(tagged(0xa0, int(Buffer.from([2]))), int(serial), ecdsaWithSha256, name, validity, name, spki, extensions);
   const signature = sign("sha256", tbs, privateKey);
   const cert = seq(tbs, ecdsaWithSha256, bitString(signature));
