@@ -30,11 +30,13 @@ const schemas = {
   receipts: z.object({ messageIds: z.array(z.string()).min(1), type: z.enum(["delivered", "read"]) }),
   fault: z.object({
     phone: digits.optional(),
-    kind: z.enum(["drop", "stream-error", "delay-acks", "ban", "unban", "unlink", "nack"]),
+    kind: z.enum(["drop", "stream-error", "delay-acks", "ban", "unban", "unlink", "nack", "undecryptable"]),
     code: z.number().int().optional(),
     delayMs: z.number().int().min(0).optional(),
     count: z.number().int().min(1).optional(),
-  }).refine((b) => b.kind !== "nack" || b.code !== undefined, "a nack needs the error code (e.g. 479)"),
+  })
+    .refine((b) => b.kind !== "nack" || b.code !== undefined, "a nack needs the error code (e.g. 479)")
+    .refine((b) => b.kind !== "undecryptable" || b.phone !== undefined, "undecryptable needs the contact's phone"),
 };
 
 class HttpError extends Error {

@@ -3,7 +3,7 @@ import type { BinaryNode } from "@whiskeysockets/baileys";
 import type { Sim } from "./sim";
 import type { LinkedDevice, Phone } from "./state";
 
-export type FaultKind = "drop" | "stream-error" | "delay-acks" | "ban" | "unban" | "unlink" | "nack";
+export type FaultKind = "drop" | "stream-error" | "delay-acks" | "ban" | "unban" | "unlink" | "nack" | "undecryptable";
 
 /** The stanza WhatsApp sends for each code, as Baileys maps it to DisconnectReason. */
 export function streamErrorFor(code: number): BinaryNode {
@@ -27,6 +27,12 @@ export function applyFault(sim: Sim, targets: LinkedDevice[], kind: FaultKind, o
       // arms the server: the next `count` messages from these companions get an error ack
       sim.state.nackFaults.set(opts.phone ?? "*", { code: String(opts.code ?? 479), remaining: opts.count ?? 1 });
       return targets.length;
+    case "undecryptable": {
+      // the contact `phone` (not a linked number) fails to decrypt the next `count` messages
+      const contact = opts.phone ? sim.state.phones.get(opts.phone) : undefined;
+      if (contact) contact.failDecrypts = opts.count ?? 1;
+      return contact ? 1 : 0;
+    }
     case "delay-acks":
       sim.state.ackDelayMs.set(opts.phone ?? "*", opts.delayMs ?? 5000);
       return targets.length;

@@ -4,6 +4,7 @@ import { getBinaryNodeChild, getBinaryNodeChildren, jidDecode, proto, unpadRando
 import type { Connection } from "./connection";
 import { decryptMedia, sha256 } from "./media-store";
 import { carriesValidToken, oneToOneRecipient } from "./privacy-tokens";
+import { askForRetry, failsToDecrypt, retrySettled } from "./retry-receipts";
 import { refusal } from "./send-policy";
 import { unixNow, type Sim } from "./sim";
 import { deviceJid, type InboxEntry, type InboxMedia, type LinkedDevice } from "./state";
@@ -28,14 +29,22 @@ export async function handleClientMessage(conn: Connection, device: LinkedDevice
     const phone = target ? conn.sim.state.resolveUser(target.user) : undefined;
     // only the phones (device 0) are simulated recipients; other companions are not
     if (!phone || (target?.device ?? 0) !== 0) continue;
+    const own = phone.phone === device.phone; // the sender's own phone: a device-sent copy
+    if (!own && failsToDecrypt(phone)) {
+      askForRetry(phone, device, node);
+      continue;
+    }
     let message: proto.IMessage;
     try {
       const plain = await phone.signal.decrypt({ user: device.phone, device: device.id }, enc.attrs.type, enc.content);
       message = proto.Message.decode(unpadRandomMax16(plain));
     } catch {
-      continue; // a real phone would send a retry receipt; the simulator just drops the copy
+      // what a real phone does with a copy it cannot read
+      if (!own) askForRetry(phone, device, node);
+      continue;
     }
-    if (phone.phone === device.phone) continue; // the sender's own phone: a device-sent copy
+    if (own) continue;
+    retrySettled(phone, device, id);
     if (phone.inbox.some((e) => e.id === id && e.from === device.phone)) continue; // a resend: the phone shows it once
     const entry = await toInboxEntry(conn.sim, id, { phone: device.phone, deviceJid: deviceJid(device) }, to, message);
     if (recipient === phone) entry.tctoken = carriesValidToken(device, phone, node);

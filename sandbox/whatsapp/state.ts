@@ -82,6 +82,10 @@ export interface Phone {
   reachout: "open" | "locked";
   /** the trusted-contact token this phone gave each account it wrote to, by account phone */
   tokensGiven: Map<string, Buffer>;
+  /** an armed `undecryptable` fault: the next this many companion messages fail to decrypt here */
+  failDecrypts: number;
+  /** retry receipts this phone sent per "senderPhone:device:messageId", until it decrypts a copy */
+  retriesAsked: Map<string, number>;
 }
 
 export const PRE_KEY_RECORD = 35;
@@ -105,6 +109,7 @@ export class SimState {
     const p: Phone = {
       phone, name: name ?? `+${phone}`, lid: String(this.lidSeq++), signal: new SignalAccount(),
       devices: new Map(), nextDeviceId: 1, inbox: [], banned: false, reachout: "open", tokensGiven: new Map(),
+      failDecrypts: 0, retriesAsked: new Map(),
     };
     this.phones.set(phone, p);
     this.byLid.set(p.lid, p);
