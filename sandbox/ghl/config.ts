@@ -22,8 +22,8 @@ export interface GhlSimulatorOptions {
   providerMode?: ProviderMode;
   conversationProviderId?: string;
   providerRaceMs?: number; // window after a delivery in which PUT status answers 403
-  webhookRetryDelayMs?: number; // GHL retries 429-answered webhooks ~10 min apart
-  webhookMaxRetries?: number;
+  /** GHL resends a webhook or Delivery URL call answered 429 ~10 min apart (the default); tests may shorten it */
+  webhookRetryDelayMs?: number;
   uploadMaxBytes?: number;
   locationTokenRefreshToken?: boolean; // whether /oauth/locationToken answers with a refresh_token too
   openapiDir?: string;
@@ -52,11 +52,16 @@ export interface GhlSimulatorConfig {
   conversationProviderId: string;
   providerRaceMs: number;
   webhookRetryDelayMs: number;
-  webhookMaxRetries: number;
+  /** GHL_MAX_RETRIES, not configurable: a test may hurry GHL's retries, not turn them off */
+  readonly webhookMaxRetries: number;
   uploadMaxBytes: number;
   locationTokenRefreshToken: boolean;
   openapiDir: string;
 }
+
+// GHL resends a call answered 429 (and only that) up to 6 times, about 10 minutes apart (ghl-platform.md §2).
+export const GHL_MAX_RETRIES = 6;
+export const GHL_RETRY_DELAY_MS = 600_000;
 
 // GHL's OpenAPI files, copied unchanged into the repo so a plain clone validates against them.
 const DEFAULT_OPENAPI_DIR = fileURLToPath(new URL("./reference/", import.meta.url));
@@ -107,8 +112,8 @@ export function resolveConfig(o: GhlSimulatorOptions, defaultPort: number): GhlS
     providerMode: o.providerMode ?? "sms",
     conversationProviderId: o.conversationProviderId ?? "6650f0aa5a4db0c0ffee0001",
     providerRaceMs: o.providerRaceMs ?? 0,
-    webhookRetryDelayMs: o.webhookRetryDelayMs ?? 600_000,
-    webhookMaxRetries: o.webhookMaxRetries ?? 6,
+    webhookRetryDelayMs: Math.max(1, o.webhookRetryDelayMs ?? GHL_RETRY_DELAY_MS),
+    webhookMaxRetries: GHL_MAX_RETRIES,
     uploadMaxBytes: o.uploadMaxBytes ?? 25 * 1024 * 1024,
     locationTokenRefreshToken: o.locationTokenRefreshToken ?? true,
     openapiDir: o.openapiDir ?? DEFAULT_OPENAPI_DIR,

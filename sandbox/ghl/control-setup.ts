@@ -15,7 +15,7 @@ export function publicConfig(sim: Sim) {
     url: c.url, clientId: c.clientId, appId: c.appId, publicKeys: c.publicKeys, webhookUrl: c.webhookUrl,
     deliveryUrl: c.deliveryUrl, panelUrl: c.panelUrl, providerMode: c.providerMode, conversationProviderId: c.conversationProviderId,
     accessTokenTtlSeconds: c.accessTokenTtlSeconds, rateLimit: c.rateLimit, providerRaceMs: c.providerRaceMs,
-    locationTokenRefreshToken: c.locationTokenRefreshToken,
+    locationTokenRefreshToken: c.locationTokenRefreshToken, webhookRetryDelayMs: c.webhookRetryDelayMs, webhookMaxRetries: c.webhookMaxRetries,
   };
 }
 
@@ -66,6 +66,8 @@ export const setupRoutes: ControlRoute[] = [
       providerRaceMs: z.number().int().min(0).optional(), webhookUrl: z.url().optional(), deliveryUrl: z.url().optional(),
       panelUrl: z.url().optional(), accessTokenTtlSeconds: z.number().int().positive().optional(),
       locationTokenRefreshToken: z.boolean().optional(),
+      // GHL's retry interval, shortened for tests; the number of retries is GHL's and stays
+      webhookRetryDelayMs: z.number().int().min(1).optional(),
       rateLimit: z.object({ max: z.number().int().positive(), intervalMs: z.number().int().positive(), daily: z.number().int().positive().optional() }).optional(),
     }));
     if (!b) return;

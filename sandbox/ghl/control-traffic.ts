@@ -7,11 +7,18 @@ import { ssoPayload } from "./sso-crypto";
 import type { Message } from "./state";
 
 function messageJson(m: Message) {
+  const last = m.delivery?.attempts.at(-1);
   return {
     id: m.id, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId, direction: m.direction,
     type: m.type, body: m.body, attachments: m.attachments, status: m.status, statuses: m.statuses, createdAt: m.createdAt,
-    altId: m.altId, userId: m.userId, source: m.source, deliveryStatus: m.delivery?.status, deliveryError: m.delivery?.error,
+    altId: m.altId, userId: m.userId, source: m.source, deliveryStatus: last?.status, deliveryError: last?.error,
+    ...(m.delivery ? { delivery: deliveryJson(m.delivery) } : {}),
   };
+}
+
+// Every attempt of the Delivery URL call; `done` once GHL would stop (a non-429 answer, or 429 after the last retry).
+function deliveryJson(d: NonNullable<Message["delivery"]>) {
+  return { attempts: d.attempts, done: d.done, retries: Math.max(0, d.attempts.length - 1), nextAttemptAt: d.nextAttemptAt };
 }
 
 export const trafficRoutes: ControlRoute[] = [
@@ -28,6 +35,15 @@ export const trafficRoutes: ControlRoute[] = [
     const m = c.sim.state.messages.get(c.params.messageId);
     if (!m) return c.json(404, { error: { code: "not_found", message: "unknown message" } });
     c.json(200, { ...messageJson(m), deliveryPayload: m.delivery?.payload });
+  }],
+  // Delivery URL calls and their attempts, newest first (`?locationId=`, `?pending=true` for those GHL will still resend)
+  ["GET", "/__sandbox/deliveries", (c) => {
+    const q = Object.fromEntries(c.url.searchParams);
+    const list = [...c.sim.state.messages.values()]
+      .filter((m) => m.delivery && (!q.locationId || m.locationId === q.locationId) && (q.pending !== "true" || !m.delivery.done))
+      .reverse()
+      .map((m) => ({ messageId: m.id, locationId: m.locationId, contactId: m.contactId, ...deliveryJson(m.delivery!) }));
+    c.json(200, { deliveries: list });
   }],
   ["GET", "/__sandbox/locations/:locationId/inbound", (c) =>
     c.json(200, { messages: c.sim.state.inbound.filter((r) => r.locationId === c.params.locationId) })],

@@ -2,15 +2,15 @@ import { ensureContact } from "./contacts-routes";
 import { ensureConversation } from "./conversations-routes";
 import { ghlId } from "./ids";
 import type { Sim } from "./sim";
-import { nowIso } from "./state";
-import { postSigned } from "./webhooks";
+import { nowIso, type Message } from "./state";
 
 export interface OutboundInput {
   phone: string; message: string; attachments?: string[]; contactName?: string; userId?: string | null;
 }
 
 // A GHL user (or workflow, when userId is null) sends a message through the app's provider:
-// GHL stores it, then POSTs the ProviderOutboundMessage payload to the Delivery URL, signed.
+// GHL stores it, then POSTs the ProviderOutboundMessage payload to the Delivery URL, signed; the
+// answer returned is the first attempt's.
 export async function deliverOutbound(sim: Sim, locationId: string, input: OutboundInput) {
   const s = sim.state;
   const contact = ensureContact(s, locationId, input.phone, input.contactName);
@@ -25,15 +25,18 @@ export async function deliverOutbound(sim: Sim, locationId: string, input: Outbo
     ...(userId ? { userId } : {}),
   };
   const at = nowIso();
-  const msg = {
+  const msg: Message = {
     id: messageId, locationId, contactId: contact.id, conversationId: conv.id, direction: "outbound" as const,
     type: payload.type, body: input.message, attachments: payload.attachments, status: "pending", statuses: [],
     createdAt: at, userId, source: "delivery" as const, deliveredToAppAt: Date.now(),
   };
   s.messages.set(messageId, msg);
   Object.assign(conv, { lastMessageBody: input.message, lastMessageDate: at, dateUpdated: at, lastMessageDirection: "outbound" });
-  const r = await postSigned(sim.cfg, sim.cfg.deliveryUrl, payload);
-  Object.assign(msg, { delivery: { status: r.status, ...(r.error ? { error: r.error } : {}), payload, at: nowIso() } });
+  // GHL's webhook rule holds for the Delivery URL too: a 429 is resent (the same payload and
+  // messageId, signed again) on GHL's schedule, anything else is final. Every attempt is recorded
+  // (GET /__sandbox/messages/{id} → delivery.attempts, GET /__sandbox/deliveries).
+  msg.delivery = { payload, at: nowIso(), attempts: [], done: false };
+  const r = await sim.webhooks.attempt(msg.delivery, sim.cfg.deliveryUrl, payload);
   return {
     messageId, contactId: contact.id, conversationId: conv.id, deliveryStatus: r.status,
     // Real GHL only routes through the provider of an installed app; the sandbox sends anyway and says so.

@@ -41,7 +41,8 @@ export interface Message {
   direction: "inbound" | "outbound"; type: string; body: string; attachments: string[];
   status: string; statuses: StatusUpdate[]; createdAt: string; altId?: string; userId?: string;
   source: "delivery" | "api"; deliveredToAppAt?: number;
-  delivery?: { status: number | null; error?: string; payload: unknown; at: string };
+  /** the Delivery URL call (first sent `at`): every attempt, the last one being its current answer (GHL resends a 429) */
+  delivery?: { payload: unknown; at: string } & Retried;
 }
 export interface InboundRecord {
   messageId: string; locationId: string; contactId: string; conversationId?: string; type: string;
@@ -60,9 +61,14 @@ export interface CallRecord {
   status: number; requestBody?: unknown; responseBody?: unknown; traceId: string; durationMs: number;
   dropped?: string;
 }
-export interface WebhookRecord {
+/** One call GHL makes and keeps making while it is answered 429: every attempt, and whether it gave up or got through. */
+export interface Retried {
+  attempts: Attempt[]; done: boolean; nextAttemptAt?: string;
+}
+export interface Attempt { at: string; status: number | null; error?: string; retryAfter?: string }
+
+export interface WebhookRecord extends Retried {
   webhookId: string; kind: "INSTALL" | "UNINSTALL"; url: string; body: unknown;
-  attempts: { at: string; status: number | null; error?: string }[]; done: boolean;
 }
 
 export class SimState {

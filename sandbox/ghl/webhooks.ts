@@ -1,6 +1,6 @@
 import { createPrivateKey, createSign, sign as edSign, randomUUID } from "node:crypto";
 import type { GhlSimulatorConfig } from "./config";
-import { nowIso, type SimState, type WebhookRecord } from "./state";
+import { nowIso, type Retried, type SimState, type WebhookRecord } from "./state";
 
 export function signatures(cfg: GhlSimulatorConfig, raw: Buffer): Record<string, string> {
   const ed = edSign(null, raw, createPrivateKey(cfg.privateKeys.ed25519)).toString("base64");
@@ -8,7 +8,7 @@ export function signatures(cfg: GhlSimulatorConfig, raw: Buffer): Record<string,
   return { "x-ghl-signature": ed, "x-wh-signature": rsa };
 }
 
-export interface PostResult { status: number | null; error?: string; body?: string }
+export interface PostResult { status: number | null; error?: string; body?: string; retryAfter?: string }
 
 // Signs the exact bytes it sends: the app must verify the raw body, not a re-serialisation.
 export async function postSigned(cfg: GhlSimulatorConfig, url: string, body: unknown): Promise<PostResult> {
@@ -20,7 +20,8 @@ export async function postSigned(cfg: GhlSimulatorConfig, url: string, body: unk
       body: raw,
       signal: AbortSignal.timeout(15_000),
     });
-    return { status: res.status, body: await res.text() };
+    const retryAfter = res.headers.get("retry-after") ?? undefined;
+    return { status: res.status, body: await res.text(), ...(retryAfter ? { retryAfter } : {}) };
   } catch (e) {
     return { status: null, error: e instanceof Error ? e.message : String(e) };
   }
@@ -36,7 +37,7 @@ export class WebhookSender {
     const rec: WebhookRecord = { webhookId: body.webhookId, kind, url: this.cfg.webhookUrl, body, attempts: [], done: false };
     const state = this.getState();
     state.webhooks.push(rec);
-    await this.attempt(rec);
+    await this.attempt(rec, rec.url, rec.body);
     return rec;
   }
 
@@ -44,14 +45,23 @@ export class WebhookSender {
     this.later(delayMs, () => void this.send(kind, payload));
   }
 
-  private async attempt(rec: WebhookRecord): Promise<void> {
-    const r = await postSigned(this.cfg, rec.url, rec.body);
-    rec.attempts.push({ at: nowIso(), status: r.status, ...(r.error ? { error: r.error } : {}) });
+  /**
+   * Posts `body` signed to `url` as GHL does with every webhook, the Delivery URL included: a 429
+   * is resent (the same bytes, signed again) after `webhookRetryDelayMs`, at most
+   * `webhookMaxRetries` times (GHL: 6, ~10 minutes apart); any other answer — 2xx, 4xx, 5xx or no
+   * answer at all — is final. Resolves after the first attempt; each one is recorded on `rec`.
+   */
+  async attempt(rec: Retried, url: string, body: unknown): Promise<PostResult> {
+    const r = await postSigned(this.cfg, url, body);
+    rec.attempts.push({ at: nowIso(), status: r.status, ...(r.error ? { error: r.error } : {}), ...(r.retryAfter ? { retryAfter: r.retryAfter } : {}) });
     if (r.status === 429 && rec.attempts.length <= this.cfg.webhookMaxRetries) {
-      this.later(this.cfg.webhookRetryDelayMs, () => void this.attempt(rec));
+      rec.nextAttemptAt = new Date(Date.now() + this.cfg.webhookRetryDelayMs).toISOString();
+      this.later(this.cfg.webhookRetryDelayMs, () => void this.attempt(rec, url, body));
     } else {
       rec.done = true;
+      delete rec.nextAttemptAt;
     }
+    return r;
   }
 
   private later(ms: number, fn: () => void): void {
