@@ -10,6 +10,7 @@ import { logger } from "@/lib/log";
 import { startHeartbeat } from "./heartbeat";
 import { startWorkerHttp } from "./http-server";
 import { startMessagingRuntime } from "./messaging/runtime";
+import { reportRefusalToGhl, startDeliverySpoolDrain } from "./jobs/delivery-spool-drain";
 import { metrics } from "@/lib/ops/metrics";
 import { registerFleetGauges, renderMetrics } from "@/lib/ops/fleet-metrics";
 import { SessionManager } from "./whatsapp/session-manager";
@@ -45,6 +46,9 @@ async function main() {
   // message flows first: the session manager hands each opened socket to them
   const messaging = await startMessagingRuntime(cfg, log);
   stoppers.push({ name: "messaging", stop: messaging.stop });
+  // Delivery URL calls spooled in Redis while Postgres was away (decision 006)
+  const spoolDrain = startDeliverySpoolDrain({ db: db(), redis: redis(), log: log.child({ part: "delivery-spool" }), onRefused: reportRefusalToGhl(messaging.ghlQueue) });
+  stoppers.push({ name: "delivery spool drain", stop: spoolDrain.stop });
   const waSubscriber = blockingRedis();
   const sessions = new SessionManager({
     db: db(), redis: redis(), subscriber: waSubscriber, workerId, leaseTtlMs: cfg.LEASE_TTL_MS,

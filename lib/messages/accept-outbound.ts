@@ -22,6 +22,8 @@ export type OutboundRequest = {
   instanceName?: string;
   type?: "text" | "image" | "video" | "audio" | "document";
   caption?: string;
+  /** when the delivery reached us, if earlier than now (a spooled one): its place in the send queue */
+  receivedAt?: Date;
 };
 
 export type Accepted = { id: string; status: string; duplicate: boolean; instanceId: string | null };
@@ -74,7 +76,8 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
       SELECT gen_random_uuid()::text, ${r.locationId}, (SELECT id FROM inst), c.id, 'OUTBOUND'::"MessageDirection", ${r.source}::"MessageSource",
              ${r.ghlMessageId ?? null}::text, ${kind}, ${r.text || r.caption || null}::text, ${media}::jsonb,
              CASE WHEN EXISTS (SELECT 1 FROM inst) THEN 'QUEUED'::"MessageStatus" ELSE 'FAILED'::"MessageStatus" END,
-             CASE WHEN EXISTS (SELECT 1 FROM inst) THEN NULL ELSE ${NO_NUMBER} END, now(), now()
+             CASE WHEN EXISTS (SELECT 1 FROM inst) THEN NULL ELSE ${NO_NUMBER} END,
+             COALESCE(${r.receivedAt?.toISOString() ?? null}::timestamptz, now()), now()
       FROM c
       WHERE ${r.instanceName ?? null}::text IS NULL OR EXISTS (SELECT 1 FROM inst)
       ON CONFLICT ("ghlMessageId") DO NOTHING

@@ -1,38 +1,174 @@
 import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { ZodError } from "zod";
 import type { Db } from "../db";
-import { AppError, unauthorized } from "../errors";
+import { AppError, forbidden, unauthorized } from "../errors";
 import { verifyWebhookSignature, type WebhookKeys } from "../ghl/webhook-verify";
-import { acceptOutbound, type Accepted } from "./accept-outbound";
-import { deliveryPayloadSchema } from "./delivery-payload";
+import { childLogger } from "../log";
+import { acceptOutbound, type Accepted, type OutboundRequest } from "./accept-outbound";
+import { deliveryPayloadSchema, type DeliveryPayload } from "./delivery-payload";
+import { DeliverySpool, type SpooledDelivery } from "./delivery-spool";
 
 // The Delivery URL: GHL hands us a message a user (or a workflow) wrote. Verified on the raw
-// bytes, validated, stored and queued before we answer; GHL does not retry (except on 429), so a
-// 2xx must mean "it is in Postgres".
-export async function acceptDelivery(
-  d: { db: Db; redis: Redis; keys: WebhookKeys; allowUnsigned: boolean },
-  raw: Buffer,
-  headers: Headers,
-): Promise<Accepted> {
-  const sig = verifyWebhookSignature(raw, headers, d.keys);
-  if (!sig.ok && !(sig.reason === "missing" && d.allowUnsigned)) {
+// bytes, validated, then stored and queued before we answer. GHL resends only what is answered
+// 429 (ghl-platform.md §2), so every other answer is final, and decision record 006 applies:
+//   - stored in Postgres → 200;
+//   - Postgres failing or too slow, or earlier deliveries of the location still spooled (order)
+//     → the signed body goes to the encrypted Redis spool (delivery-spool.ts) → 200; the worker
+//     drains it into Postgres through the same path (storeSpooled below);
+//   - Redis refusing too (or the spool full, or an unsigned call) → 429 with Retry-After: GHL resends;
+//   - a call that is wrong by itself (signature 401, body 400/413/422, tenant 403) → as before.
+
+export const DELIVERY_MAX_BYTES = 1024 * 1024;
+/** Retry-After of a 429: a hint (GHL resends on its own schedule, ~10 minutes apart). */
+export const RETRY_AFTER_SECONDS = 60;
+
+export type DeliveryDeps = {
+  db: Db;
+  redis: Redis;
+  keys: WebhookKeys;
+  allowUnsigned: boolean;
+  spool?: DeliverySpool;
+  /** how long Postgres may take before the call is spooled instead (it may still finish: the messageId makes that harmless) */
+  dbTimeoutMs?: number;
+  /** how long each Redis step may take */
+  redisTimeoutMs?: number;
+  log?: Logger;
+};
+
+export type DeliveryOutcome =
+  | ({ kind: "stored" } & Accepted)
+  | { kind: "spooled"; receivedAt: number }
+  | { kind: "retry"; retryAfterSeconds: number; reason: string };
+
+/** The body, at most `max` bytes: a larger one is refused (413) before it is all read. */
+export async function readDeliveryBody(req: Request, max = DELIVERY_MAX_BYTES): Promise<Buffer> {
+  const tooLarge = () => new AppError("bad_request", `the body is larger than ${max} bytes`, 413);
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  if (declared > max) throw tooLarge();
+  if (!req.body) return Buffer.alloc(0);
+  const reader = req.body.getReader();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(Buffer.from(value));
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/** Signature, JSON, schema and the checks that need no database. */
+export function verifiedDelivery(raw: Buffer, headers: Headers, keys: WebhookKeys, allowUnsigned: boolean): { payload: DeliveryPayload; signed: boolean } {
+  const sig = verifyWebhookSignature(raw, headers, keys);
+  if (!sig.ok && !(sig.reason === "missing" && allowUnsigned)) {
     throw unauthorized(sig.reason === "missing" ? "the Delivery URL call is not signed" : "the Delivery URL signature does not verify");
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString("utf8"));
-  } catch {
-    throw new AppError("bad_request", "the body is not valid JSON", 400);
+  return { payload: checkedPayload(parseJson(raw.toString("utf8"))), signed: sig.ok };
+}
+
+export async function acceptDelivery(d: DeliveryDeps, raw: Buffer, headers: Headers): Promise<DeliveryOutcome> {
+  const { payload: p, signed } = verifiedDelivery(raw, headers, d.keys, d.allowUnsigned);
+  const receivedAt = Date.now();
+  const spool = d.spool ?? new DeliverySpool(d.redis);
+  const log = d.log ?? childLogger({ module: "delivery" });
+  const where = { locationId: p.locationId, ghlMessageId: p.messageId };
+
+  // Earlier deliveries of this location still spooled: this one goes behind them (order). Redis
+  // not answering: unknown, and Postgres is tried (nothing can drain meanwhile; see 006).
+  const behind = await within(spool.waiting(p.locationId), d.redisTimeoutMs ?? 2000, "Redis").catch((err: unknown) => {
+    log.warn({ err, ...where }, "Delivery URL: spool state unknown (Redis); storing directly");
+    return false;
+  });
+  if (!behind) {
+    try {
+      // the receive time, not Postgres's clock, is its place in the queue: a write that lands late
+      // (after the timeout, while the call was spooled) does not jump ahead of later messages
+      return { kind: "stored", ...(await within(acceptOutbound(d.db, d.redis, outboundOf(p, new Date(receivedAt))), d.dbTimeoutMs ?? 4000, "Postgres")) };
+    } catch (err) {
+      if (err instanceof AppError || err instanceof ZodError) throw err; // refused for what it is: final
+      log.warn({ err, ...where }, "Delivery URL: Postgres did not take the message; spooling it");
+    }
   }
-  const p = deliveryPayloadSchema.parse(json);
-  if (p.type.toLowerCase() === "email") throw new AppError("unprocessable", "this provider sends WhatsApp messages, not email", 422);
-  if (!p.phone) throw new AppError("unprocessable", "the message has no phone number to send to", 422);
-  return acceptOutbound(d.db, d.redis, {
+  // Only what GHL signed is kept outside Postgres (an unsigned call, where allowed, waits for Postgres).
+  if (!signed) return { kind: "retry", retryAfterSeconds: RETRY_AFTER_SECONDS, reason: "unsigned call while Postgres is away" };
+  try {
+    const t = await within(spool.put(p.locationId, raw, receivedAt), d.redisTimeoutMs ?? 2000, "Redis");
+    if (t === null) {
+      log.error(where, "Delivery URL: the location's spool is full; answering 429 so that GHL resends");
+      return { kind: "retry", retryAfterSeconds: RETRY_AFTER_SECONDS, reason: "spool full" };
+    }
+    return { kind: "spooled", receivedAt: t };
+  } catch (err) {
+    log.error({ err, ...where }, "Delivery URL: neither Postgres nor Redis took the message; answering 429 so that GHL resends");
+    return { kind: "retry", retryAfterSeconds: RETRY_AFTER_SECONDS, reason: "storage unavailable" };
+  }
+}
+
+/**
+ * Stores a spooled delivery, as it would have been stored when it arrived: the same checks (its
+ * signature was verified before it was spooled), the tenant checks and the messageId dedupe of
+ * acceptOutbound, and the time it was received as its place in the queue. A refusal is an
+ * AppError (the drain drops it, as the call would have been refused); anything else is a failure
+ * to store (the drain keeps it and tries again).
+ */
+export async function storeSpooled(db: Db, redis: Redis, e: SpooledDelivery): Promise<Accepted & { ghlMessageId: string }> {
+  let p: DeliveryPayload;
+  try {
+    p = checkedPayload(parseJson(e.body));
+  } catch (err) {
+    if (err instanceof ZodError) throw new AppError("validation_failed", "the spooled delivery is not valid", 400);
+    throw err;
+  }
+  if (p.locationId !== e.locationId) throw forbidden("the spooled delivery names another location");
+  return { ...(await acceptOutbound(db, redis, outboundOf(p, new Date(e.receivedAt)))), ghlMessageId: p.messageId };
+}
+
+export function outboundOf(p: DeliveryPayload, receivedAt?: Date): OutboundRequest {
+  return {
     locationId: p.locationId,
     ghlMessageId: p.messageId,
     ghlContactId: p.contactId,
-    phone: p.phone,
+    phone: p.phone!,
     text: p.message ?? "",
     attachments: p.attachments ?? [],
     source: "GHL",
+    ...(receivedAt ? { receivedAt } : {}),
+  };
+}
+
+function parseJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    throw new AppError("bad_request", "the body is not valid JSON", 400);
+  }
+}
+
+function checkedPayload(json: unknown): DeliveryPayload {
+  const p = deliveryPayloadSchema.parse(json);
+  if (p.type.toLowerCase() === "email") throw new AppError("unprocessable", "this provider sends WhatsApp messages, not email", 422);
+  if (!p.phone) throw new AppError("unprocessable", "the message has no phone number to send to", 422);
+  return p;
+}
+
+class TimeoutError extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what} did not answer within ${ms} ms`);
+    this.name = "TimeoutError";
+  }
+}
+
+/** `p`, or a TimeoutError after `ms` (p keeps running; its late result or error is ignored). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(what, ms)), ms);
   });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
