@@ -10,7 +10,7 @@ import { SimState, deviceJid, type LinkedDevice, type Phone } from "./state";
 
 const digits = z.string().transform((s) => s.replace(/[^0-9]/g, "")).pipe(z.string().min(5, "a phone number needs digits"));
 const schemas = {
-  phone: z.object({ phone: digits, name: z.string().optional() }),
+  phone: z.object({ phone: digits, name: z.string().optional(), hidePhone: z.boolean().optional() }),
   scan: z.object({ qr: z.string().min(1) }),
   pairCode: z.object({ code: z.string().transform((s) => s.replace(/[^0-9A-Za-z]/g, "").toUpperCase()).pipe(z.string().length(8)) }),
   unlink: z.object({ deviceId: z.number().int().optional() }),
@@ -59,7 +59,7 @@ const routes: [string, RegExp, Handler][] = [
   ["GET", /^\/__sandbox\/phones$/, (sim) => [...sim.state.phones.values()].map(phoneView)],
   ["POST", /^\/__sandbox\/phones$/, async (sim, _m, body) => {
     const b = parse(schemas.phone, await body());
-    return phoneView(sim.state.addPhone(b.phone, b.name));
+    return phoneView(sim.state.addPhone(b.phone, b.name, b.hidePhone));
   }],
   ["GET", /^\/__sandbox\/devices$/, (sim) => sim.state.linkedDevices().map(deviceView)],
   ["POST", /^\/__sandbox\/phones\/([^/]+)\/scan$/, async (sim, m, body) => {
@@ -144,7 +144,7 @@ function phoneOf(sim: Sim, raw: string): Phone {
 }
 
 function phoneView(p: Phone) {
-  return { phone: p.phone, name: p.name, jid: `${p.phone}@s.whatsapp.net`, lid: `${p.lid}@lid`, banned: p.banned, reachout: p.reachout, devices: [...p.devices.values()].map(deviceJid) };
+  return { phone: p.phone, name: p.name, jid: `${p.phone}@s.whatsapp.net`, lid: `${p.lid}@lid`, banned: p.banned, reachout: p.reachout, hidePhone: p.hidePhone, devices: [...p.devices.values()].map(deviceJid) };
 }
 
 function deviceView(d: LinkedDevice) {

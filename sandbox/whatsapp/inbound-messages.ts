@@ -47,10 +47,7 @@ export async function sendFromContact(sim: Sim, from: Phone, to: Phone, content:
 export async function deliverToAccount(
   sim: Sim, from: Phone, to: Phone, m: { id: string; message: proto.IMessage; type: string; mediatype?: string }, asLid?: boolean,
 ): Promise<number> {
-  // LID-addressed stanzas name the sender by LID and carry the phone number alongside
-  const addressing: Record<string, string> = asLid
-    ? { from: `${from.lid}@lid`, sender_pn: `${from.phone}@s.whatsapp.net`, addressing_mode: "lid" }
-    : { from: `${from.phone}@s.whatsapp.net` };
+  const addressing = senderAddressing(from, asLid);
   giveTokenOnFirstContact(from, to, addressing.from);
   let devices = 0;
   for (const d of to.devices.values()) {
@@ -60,6 +57,16 @@ export async function deliverToAccount(
     devices++;
   }
   return devices;
+}
+
+/**
+ * How a contact's stanza names it: LID-addressed stanzas name the sender by LID and carry the
+ * phone number alongside (sender_pn), unless the contact shares only its LID.
+ */
+export function senderAddressing(from: Phone, asLid?: boolean): Record<string, string> {
+  if (from.hidePhone) return { from: `${from.lid}@lid`, addressing_mode: "lid" };
+  if (asLid) return { from: `${from.lid}@lid`, sender_pn: `${from.phone}@s.whatsapp.net`, addressing_mode: "lid" };
+  return { from: `${from.phone}@s.whatsapp.net` };
 }
 
 /** The contact's phone reports delivered/read for messages the linked device sent it. */

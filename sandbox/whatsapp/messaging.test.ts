@@ -105,6 +105,25 @@ describe("messages between the real client and simulated contacts", () => {
     expect((await inboxEntry(carol, reply.key.id as string)).text).toBe("answer to lid");
   });
 
+  it("a contact that hides its number arrives LID-addressed without sender_pn, and can be answered", async () => {
+    const hana = "15552220005";
+    const created = await control<{ lid: string; hidePhone: boolean }>(sim, "POST", "/__sandbox/phones", { phone: hana, name: "Hana", hidePhone: true });
+    expect(created.body.hidePhone).toBe(true);
+    let attrs: Record<string, string> = {};
+    const onMessage = (n: { attrs: Record<string, string> }) => { if (n.attrs.from === created.body.lid) attrs = n.attrs; };
+    sock.ws.on("CB:message", onMessage);
+    const got = waitFor(sock, "messages.upsert", (u) => u.messages.some((m) => m.message?.conversation === "only my lid"));
+    await control(sim, "POST", `/__sandbox/phones/${hana}/send`, { to: ME, text: "only my lid" });
+    const m = (await got).messages[0];
+    sock.ws.off("CB:message", onMessage);
+    expect(attrs).toMatchObject({ from: created.body.lid, addressing_mode: "lid" });
+    expect(attrs.sender_pn).toBeUndefined();
+    expect(m.key.remoteJid).toBe(created.body.lid);
+    expect(m.key.remoteJidAlt).toBeUndefined();
+    const reply = (await sock.sendMessage(created.body.lid, { text: "answer by lid only" })) as WAMessage;
+    expect((await inboxEntry(hana, reply.key.id as string)).text).toBe("answer by lid only");
+  });
+
   it("refuses to send to a number with no linked device", async () => {
     const res = await control<{ error: { code: string } }>(sim, "POST", `/__sandbox/phones/${BOB}/send`, { to: "15559999999", text: "nobody" });
     expect(res.status).toBe(409);

@@ -34,5 +34,5 @@ export async function sendFromOwnerPhone(sim: Sim, owner: Phone, to: Phone, cont
 
 /** How the owner's phone addresses the contact: by phone number unless the contact hides it. */
 function contactJid(p: Phone): string {
-  return `${p.phone}@s.whatsapp.net`;
+  return p.hidePhone ? `${p.lid}@lid` : `${p.phone}@s.whatsapp.net`;
 }

@@ -82,6 +82,8 @@ export interface Phone {
   reachout: "open" | "locked";
   /** the trusted-contact token this phone gave each account it wrote to, by account phone */
   tokensGiven: Map<string, Buffer>;
+  /** a contact that shares only its LID: its stanzas carry no phone number (no sender_pn) */
+  hidePhone: boolean;
   /** an armed `undecryptable` fault: the next this many companion messages fail to decrypt here */
   failDecrypts: number;
   /** retry receipts this phone sent per "senderPhone:device:messageId", until it decrypts a copy */
@@ -100,16 +102,17 @@ export class SimState {
   readonly nackFaults = new Map<string, { code: string; remaining: number }>();
   private lidSeq = 100_000_000_000_001;
 
-  addPhone(phone: string, name?: string): Phone {
+  addPhone(phone: string, name?: string, hidePhone?: boolean): Phone {
     const existing = this.phones.get(phone);
     if (existing) {
       if (name) existing.name = name;
+      if (hidePhone !== undefined) existing.hidePhone = hidePhone;
       return existing;
     }
     const p: Phone = {
       phone, name: name ?? `+${phone}`, lid: String(this.lidSeq++), signal: new SignalAccount(),
       devices: new Map(), nextDeviceId: 1, inbox: [], banned: false, reachout: "open", tokensGiven: new Map(),
-      failDecrypts: 0, retriesAsked: new Map(),
+      failDecrypts: 0, retriesAsked: new Map(), hidePhone: hidePhone ?? false,
     };
     this.phones.set(phone, p);
     this.byLid.set(p.lid, p);
