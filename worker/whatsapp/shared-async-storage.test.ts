@@ -1,6 +1,6 @@
 import asyncHooks from "node:async_hooks";
 import { describe, expect, it } from "vitest";
-import { installSharedAsyncLocalStorage } from "./shared-async-storage";
+import { endStoreWithRun, installSharedAsyncLocalStorage } from "./shared-async-storage";
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
 
@@ -36,5 +36,44 @@ describe("installSharedAsyncLocalStorage", () => {
       a.enterWith("entered");
       expect(a.getStore()).toBe("entered");
     });
+  });
+
+  it("a storage whose store ends with its run: continuations left behind see no store (Baileys' transactions)", async () => {
+    installSharedAsyncLocalStorage();
+    const { AsyncLocalStorage } = await import("node:async_hooks");
+    // Baileys' addTransactionCapability creates its storage like this; it is recognised by name
+    const addTransactionCapability = () => new AsyncLocalStorage<{ tx: number }>();
+    const tx = addTransactionCapability();
+    const plain = new AsyncLocalStorage<string>();
+    let release!: () => void;
+    const later = new Promise<void>((r) => (release = r));
+    const seenLate: unknown[] = [];
+    const result = await tx.run({ tx: 1 }, async () => {
+      await tick();
+      expect(tx.getStore()).toEqual({ tx: 1 }); // while the run is going: as before
+      // fire and forget, as rc14's post-send privacy-token issuance
+      void later.then(() => seenLate.push(tx.getStore()));
+      void plain.run("p", () => later.then(() => seenLate.push(plain.getStore())));
+      return "done";
+    });
+    expect(result).toBe("done");
+    release();
+    await tick();
+    expect(seenLate).toEqual([undefined, "p"]); // the transaction is over; an ordinary storage keeps Node's semantics
+
+    // opt-in for any storage, and nested runs of it end each on their own
+    const scoped = new AsyncLocalStorage<string>();
+    endStoreWithRun(scoped as never);
+    const inner: unknown[] = [];
+    await scoped.run("outer", async () => {
+      await scoped.run("inner", async () => {
+        void tick().then(() => inner.push(scoped.getStore()));
+      });
+      expect(scoped.getStore()).toBe("outer");
+      await tick();
+      await tick();
+    });
+    expect(inner).toEqual([undefined]); // left behind by the inner run, which is over
+    expect(scoped.run("sync", () => scoped.getStore())).toBe("sync");
   });
 });
