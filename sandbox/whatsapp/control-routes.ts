@@ -86,7 +86,7 @@ const routes: [string, RegExp, Handler][] = [
     if (!to || to.devices.size === 0) throw new HttpError(409, "not_linked", `no device is linked to ${b.to}`);
     return sendFromContact(sim, from, to, b);
   }],
-  ["GET", /^\/__sandbox\/phones\/([^/]+)\/inbox$/, (sim, m) => phoneOf(sim, m[1]).inbox],
+  ["GET", /^\/__sandbox\/phones\/([^/]+)\/inbox$/, (sim, m) => [...phoneOf(sim, m[1]).inbox.values()]],
   ["POST", /^\/__sandbox\/phones\/([^/]+)\/receipts$/, async (sim, m, body) => {
     const b = parse(schemas.receipts, await body());
     return { sent: sendReceipts(sim, phoneOf(sim, m[1]), b.messageIds, b.type) };

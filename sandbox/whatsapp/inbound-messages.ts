@@ -73,7 +73,7 @@ export function senderAddressing(from: Phone, asLid?: boolean): Record<string, s
 export function sendReceipts(sim: Sim, contact: Phone, messageIds: string[], type: "delivered" | "read"): number {
   let sent = 0;
   for (const mid of messageIds) {
-    const entry = contact.inbox.find((e) => e.id === mid);
+    const entry = contact.inbox.get(mid);
     if (!entry) continue;
     const sender = sim.state.phones.get(entry.from);
     for (const d of sender?.devices.values() ?? []) {

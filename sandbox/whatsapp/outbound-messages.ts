@@ -45,10 +45,10 @@ export async function handleClientMessage(conn: Connection, device: LinkedDevice
     }
     if (own) continue;
     retrySettled(phone, device, id);
-    if (phone.inbox.some((e) => e.id === id && e.from === device.phone)) continue; // a resend: the phone shows it once
+    if (phone.inbox.has(id)) continue; // a resend: the phone shows it once
     const entry = await toInboxEntry(conn.sim, id, { phone: device.phone, deviceJid: deviceJid(device) }, to, message);
     if (recipient === phone) entry.tctoken = carriesValidToken(device, phone, node);
-    phone.inbox.push(entry);
+    phone.inbox.set(id, entry);
   }
 }
 

@@ -13,9 +13,7 @@ export async function sendFromOwnerPhone(sim: Sim, owner: Phone, to: Phone, cont
   const m = await composeMessage(sim, content);
   const chatJid = contactJid(to);
   // the contact's phone: decrypted there, as the simulator files what contacts receive
-  if (!to.inbox.some((e) => e.id === m.id)) {
-    to.inbox.push(await toInboxEntry(sim, m.id, { phone: owner.phone, deviceJid: `${owner.phone}@s.whatsapp.net` }, chatJid, m.message));
-  }
+  to.inbox.set(m.id, await toInboxEntry(sim, m.id, { phone: owner.phone, deviceJid: `${owner.phone}@s.whatsapp.net` }, chatJid, m.message));
   // the contact's own companions, if it has linked any, get it as from any other contact
   let devices = await deliverToAccount(sim, owner, to, m, content.asLid);
   const sent: proto.IMessage = { deviceSentMessage: { destinationJid: chatJid, message: m.message } };

@@ -76,7 +76,8 @@ export interface Phone {
   signal: SignalAccount;
   devices: Map<number, LinkedDevice>;
   nextDeviceId: number;
-  inbox: InboxEntry[];
+  /** what this phone received, by message id, in arrival order: a resent message is filed once */
+  inbox: Map<string, InboxEntry>;
   banned: boolean;
   /** "locked": this account may not reach out, its 1:1 messages need the contact's token (463) */
   reachout: "open" | "locked";
@@ -111,7 +112,7 @@ export class SimState {
     }
     const p: Phone = {
       phone, name: name ?? `+${phone}`, lid: String(this.lidSeq++), signal: new SignalAccount(),
-      devices: new Map(), nextDeviceId: 1, inbox: [], banned: false, reachout: "open", tokensGiven: new Map(),
+      devices: new Map(), nextDeviceId: 1, inbox: new Map(), banned: false, reachout: "open", tokensGiven: new Map(),
       failDecrypts: 0, retriesAsked: new Map(), hidePhone: hidePhone ?? false,
     };
     this.phones.set(phone, p);
