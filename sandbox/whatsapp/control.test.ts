@@ -14,9 +14,10 @@ type Err = { error: { code: string; message: string } };
 
 describe("control API", () => {
   it("creates phones with a stable LID and lists them; reset forgets them", async () => {
-    const a = await control<{ phone: string; jid: string; lid: string }>(sim, "POST", "/__sandbox/phones", { phone: "+1 555 444 0001", name: "Eve" });
+    const a = await control<{ phone: string; jid: string; lid: string; reachout: string; hidePhone: boolean; banned: boolean }>(sim, "POST", "/__sandbox/phones", { phone: "+1 555 444 0001", name: "Eve" });
     expect(a.body).toMatchObject({ phone: "15554440001", jid: "15554440001@s.whatsapp.net" });
     expect(a.body.lid).toMatch(/^\d+@lid$/);
+    expect(a.body).toMatchObject({ reachout: "open", hidePhone: false, banned: false }); // a healthy, ordinary number
     const again = await control<{ lid: string }>(sim, "POST", "/__sandbox/phones", { phone: "15554440001" });
     expect(again.body.lid).toBe(a.body.lid);
     expect((await control<unknown[]>(sim, "GET", "/__sandbox/phones")).body).toHaveLength(1);
@@ -36,6 +37,9 @@ describe("control API", () => {
     expect(badFault.status).toBe(400);
     const badReceipt = await control<Err>(sim, "POST", "/__sandbox/phones/15554440002/receipts", { messageIds: [], type: "read" });
     expect(badReceipt.status).toBe(400);
+    expect((await control<Err>(sim, "POST", "/__sandbox/faults", { kind: "undecryptable" })).status).toBe(400); // whose phone?
+    expect((await control<Err>(sim, "POST", "/__sandbox/faults", { kind: "nack", code: 479, count: 0 })).status).toBe(400);
+    expect((await control<Err>(sim, "POST", "/__sandbox/phones/15559990000/restrict", { reachout: "locked" })).status).toBe(404);
   });
 
   it("the media host refuses an upload whose bytes do not match the hash in its URL", async () => {
