@@ -6,7 +6,7 @@ import { keyringFrom, open } from "@/lib/crypto";
 import { createDb, type Db } from "@/lib/db";
 import { startWaSimulator, type WaSimulator } from "@/sandbox/whatsapp/server";
 import { control, waitFor } from "@/sandbox/whatsapp/test-kit";
-import { credsAad, loadAuthState, type PgAuthState, type WriteFailure } from "@/worker/whatsapp/auth-state";
+import { credsAad, KeyStoreClosedError, loadAuthState, type PgAuthState, type WriteFailure } from "@/worker/whatsapp/auth-state";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { until } from "./helpers/wa-fixture";
 import { connectWith, countingLogger, countStubs, newCounts, pgProxy, type ClientCounts } from "./helpers/wa-keystore-kit";
@@ -168,4 +168,41 @@ describe("key store during a Postgres outage (real client, real pg driver)", () 
     expect(qr, "a QR after the restart = a rescan").toBe(false);
     expect({ decrypt: counts.decryptFailures - before.decrypt, stubs: counts.ciphertextStubs - before.stubs }).toEqual({ decrypt: 0, stubs: 0 });
   }, 120_000);
+
+  it("a held write gives up when the lease is lost (freeze) instead of landing over the next owner's", async () => {
+    await admin.instance.create({ data: { id: "i2", locationId: "locA", name: "wa-02" } });
+    const seen: WriteFailure[] = [];
+    const a = await loadAuthState({ db: keyDb, instanceId: "i2", log, keys, retry: { baseMs: 50, capMs: 200 }, onWriteFailure: (f) => void seen.push(f) });
+    proxy.cut();
+    try {
+      const held = a.state.keys.set({ session: { "x.0": new Uint8Array([1, 2, 3]) } });
+      const creds = a.saveCreds();
+      await until("the writes are held", async () => seen.some((f) => f.kind === "keys") && seen.some((f) => f.kind === "creds"), 20_000, 50);
+      a.freeze();
+      await expect(held).rejects.toBeInstanceOf(KeyStoreClosedError);
+      await expect(creds).rejects.toBeInstanceOf(KeyStoreClosedError);
+    } finally {
+      proxy.restore();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await admin.waKey.count({ where: { instanceId: "i2" } })).toBe(0);
+    expect(await admin.waCreds.count({ where: { instanceId: "i2" } })).toBe(0);
+  });
+
+  it("a write Postgres refuses for good fails at once and leaves nothing in the cache", async () => {
+    const seen: WriteFailure[] = [];
+    const a = await loadAuthState({ db: keyDb, instanceId: "i2", log, keys, onWriteFailure: (f) => void seen.push(f) });
+    await a.state.keys.set({ session: { "kept.0": new Uint8Array([1]) } });
+    await admin.$executeRawUnsafe(`ALTER TABLE "WaKey" ADD CONSTRAINT wa_key_outage_test CHECK ("keyId" <> 'refused.0')`);
+    try {
+      await expect(a.state.keys.set({ session: { "kept.0": new Uint8Array([2]), "refused.0": new Uint8Array([3]) } })).rejects.toThrow();
+    } finally {
+      await admin.$executeRawUnsafe(`ALTER TABLE "WaKey" DROP CONSTRAINT wa_key_outage_test`);
+    }
+    expect(seen.map((f) => [f.kind, f.permanent, f.attempt])).toEqual([["keys", true, 1]]);
+    // what the socket reads next is what Postgres holds, not what the refused write put in memory
+    const got = await a.state.keys.get("session", ["kept.0", "refused.0"]);
+    expect(Object.keys(got)).toEqual(["kept.0"]);
+    expect([...(got["kept.0"] as Uint8Array)]).toEqual([1]);
+  });
 });
