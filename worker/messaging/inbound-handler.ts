@@ -5,13 +5,18 @@ import { saveMedia } from "@/lib/media/media-store";
 import { recordInbound } from "@/lib/messages/record-inbound";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { reduceWaMessage } from "./inbound-reducer";
-import { backoffMs, type InboundSpool, type SpoolEntry } from "./inbound-spool";
+import { backoffMs, entryId, type InboundSpool, type SpoolEntry } from "./inbound-spool";
+import { applyReceipts, type Receipt } from "./receipts";
 
-// messages.upsert (type "notify") → stored once → a GHL job. Media is downloaded here, on the
+// messages.upsert (any type: "notify" live, "append" for WhatsApp's offline replay and for what
+// the owner typed on the phone) → stored once → a GHL job. Media is downloaded here, on the
 // worker that holds the socket, and kept in Postgres for GHL to fetch under a signed URL.
+// Live 1:1 messages are made durable before Baileys acknowledges them (`makeDurable`, called
+// from worker/whatsapp/store-before-ack.ts); the upsert then finds them stored.
 export type InboundSocket = {
   signalRepository?: { lidMapping?: { getPNForLID(lid: string): Promise<string | null> } };
   updateMediaMessage?: (m: WAMessage) => Promise<WAMessage>;
+  user?: { id?: string } | null;
 };
 
 export type InboundDeps = {
@@ -28,6 +33,8 @@ export type InboundDeps = {
    * or when Redis refuses the write too, they are retried from memory (`retries`, `retryBaseMs`).
    */
   spool?: InboundSpool;
+  /** our own sends come back as fromMe upserts: known ids are skipped without a query */
+  isOwnSend?: (waMessageId: string) => boolean;
 };
 
 type Ctx = { locationId: string; instanceId: string; groups: boolean; sock: InboundSocket };
@@ -70,10 +77,11 @@ export async function spoolOrRetry(d: InboundDeps, ctx: Omit<Ctx, "groups" | "so
  * out, loudly.
  */
 export async function retrySpooled(d: InboundDeps & { spool: InboundSpool }, ctx: Ctx, e: SpoolEntry): Promise<"stored" | "again" | "given-up"> {
-  const waMessageId = e.message.key?.id ?? "?";
+  const waMessageId = entryId(e);
   const where = { instanceId: e.instanceId, locationId: e.locationId, waMessageId, tries: e.tries + 1 };
   try {
-    await handleOne(d, ctx, e.message);
+    if (e.receipts?.length) await applyReceipts(d.db, e.instanceId, e.receipts, d.notifyGhl);
+    else await handleOne(d, ctx, e.message);
     await d.spool.remove(e.instanceId, waMessageId);
     d.log.info({ ...where, waitedMs: Date.now() - e.firstAt }, "spooled inbound message recorded");
     return "stored";
@@ -110,6 +118,8 @@ function failed(d: InboundDeps, ctx: Ctx, m: WAMessage, err: unknown, attempt: n
 }
 
 async function handleOne(d: InboundDeps, ctx: Ctx, m: WAMessage) {
+  // the echo of our own send: its row exists already (the id is fixed before sending)
+  if (m.key?.fromMe && m.key.id && d.isOwnSend?.(m.key.id)) return;
   const r = reduceWaMessage(m, { groups: ctx.groups });
   if (!r.keep) return;
   let phoneJid: string | null = r.lidOnly ? null : r.value.jid;
@@ -118,6 +128,9 @@ async function handleOne(d: InboundDeps, ctx: Ctx, m: WAMessage) {
   }
   if (r.value.jid.endsWith("@g.us")) phoneJid = null; // groups are relayed by group id, not a phone
   const phone = phoneJid ? phoneJid.split("@")[0].split(":")[0] : r.value.jid.endsWith("@g.us") ? r.value.jid.split("@")[0] : null;
+  // what the owner writes to their own number ("message yourself") is no conversation with a contact
+  const own = ctx.sock.user?.id?.split("@")[0].split(":")[0];
+  if (r.value.fromMe && own && phone === own) return;
 
   let media: { mediaId: string; mimetype: string; fileName: string } | null = null;
   if (r.media) {
@@ -138,4 +151,58 @@ async function handleOne(d: InboundDeps, ctx: Ctx, m: WAMessage) {
     media,
   });
   if (rec.created) await d.notifyGhl({ kind: "inbound", locationId: ctx.locationId, messageId: rec.id });
+}
+
+/**
+ * One try at making a message durable before WhatsApp is told we have it: stored (or nothing to
+ * keep, or given up for good) → true; spooled in Redis → true; neither → false (try again later).
+ */
+export async function makeDurable(d: InboundDeps, ctx: Ctx, m: WAMessage): Promise<boolean> {
+  try {
+    await handleOne(d, ctx, m);
+    return true;
+  } catch (err) {
+    const where = { instanceId: ctx.instanceId, locationId: ctx.locationId, waMessageId: m.key?.id };
+    if (err instanceof PermanentInboundError) {
+      d.log.error({ err, ...where }, "inbound WhatsApp message NOT recorded (given up)");
+      return true;
+    }
+    if (!d.spool) return false;
+    const now = Date.now();
+    try {
+      await d.spool.put({ instanceId: ctx.instanceId, locationId: ctx.locationId, message: m, tries: 1, firstAt: now, nextAt: now + d.spool.delayAfter(1), lastError: String((err as Error)?.message ?? err) });
+      d.log.warn({ err, ...where }, "inbound message not recorded; spooled for another try");
+      return true;
+    } catch (spoolErr) {
+      d.log.warn({ err: spoolErr, ...where }, "inbound message neither recorded nor spooled; holding its acknowledgement");
+      return false;
+    }
+  }
+}
+
+/**
+ * Receipts for our own messages → statuses (and GHL jobs); when Postgres refuses, into the spool.
+ * Resolves true once they are durable one way or the other (then the ack may go), false when
+ * neither store took them (then they must not be acknowledged: WhatsApp replays them at the next login).
+ */
+export async function applyOrSpoolReceipts(d: InboundDeps, ctx: { instanceId: string; locationId: string }, receipts: Receipt[]): Promise<boolean> {
+  try {
+    await applyReceipts(d.db, ctx.instanceId, receipts, d.notifyGhl);
+    return true;
+  } catch (err) {
+    if (!d.spool) {
+      d.log.warn({ err, ...ctx }, "receipts not applied; left unacknowledged");
+      return false;
+    }
+    const now = Date.now();
+    const key = { id: receipts[0]?.waMessageId, fromMe: true };
+    try {
+      await d.spool.put({ ...ctx, message: { key } as WAMessage, receipts, tries: 1, firstAt: now, nextAt: now + d.spool.delayAfter(1), lastError: String((err as Error)?.message ?? err) });
+      d.log.warn({ err, ...ctx, count: receipts.length }, "receipts not applied; spooled for another try");
+      return true;
+    } catch (spoolErr) {
+      d.log.warn({ err: spoolErr, ...ctx }, "receipts neither applied nor spooled; left unacknowledged");
+      return false;
+    }
+  }
 }

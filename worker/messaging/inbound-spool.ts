@@ -1,19 +1,24 @@
 import { BufferJSON, type WAMessage } from "@whiskeysockets/baileys";
 import type { Redis } from "ioredis";
 import { open, seal, type Keyring } from "@/lib/crypto";
+import type { Receipt } from "./receipts";
 
-// Inbound messages that could not be stored yet (Postgres away, a media host failing), kept in
-// Redis until they are: WhatsApp has already been told this device received them and will not
-// send them again, so a copy only in this process's memory would die with the process. Each entry
-// is encrypted (message content) and retried by whichever worker holds its number's socket, with
-// backoff, until stored (recording is idempotent by WhatsApp id) or given up after `maxAgeMs`.
+// Inbound messages and receipts that could not be stored yet (Postgres away, a media host
+// failing), kept in Redis until they are: the ack gate (worker/whatsapp/ack-gate.ts) lets
+// WhatsApp's acknowledgement go once they are here, and WhatsApp will not send them again, so a
+// copy only in this process's memory would die with the process. Each entry is encrypted (message
+// content) and retried by whichever worker holds its number's socket, with backoff, until stored
+// (recording is idempotent by WhatsApp id, statuses only move forward) or given up after `maxAgeMs`.
 
 export const SPOOL_KEY = "gw:inbound:spool";
 
 export type SpoolEntry = {
   instanceId: string;
   locationId: string;
+  /** an inbound message… */
   message: WAMessage;
+  /** …or, when set, receipts for our own messages (then `message` only carries their key) */
+  receipts?: Receipt[];
   tries: number;
   firstAt: number;
   nextAt: number;
@@ -36,15 +41,16 @@ export class InboundSpool {
   }
 
   async put(e: SpoolEntry): Promise<void> {
-    const f = field(e.instanceId, e.message.key?.id ?? "?");
+    const f = field(e.instanceId, entryId(e));
     // a protobuf Long timestamp would not survive JSON; the reducer reads it as a number anyway
     const message = { ...e.message, messageTimestamp: Number(e.message.messageTimestamp ?? Math.floor(e.firstAt / 1000)) };
     // `nextAt|sealed`: the due time in the clear, so a pass skips entries not due without decrypting them
     await this.redis.hset(SPOOL_KEY, f, `${e.nextAt}|${seal(JSON.stringify({ ...e, message }, BufferJSON.replacer), aad(f), this.o.keys)}`);
   }
 
-  async remove(instanceId: string, waMessageId: string): Promise<void> {
-    await this.redis.hdel(SPOOL_KEY, field(instanceId, waMessageId));
+  /** `id`: the message's WhatsApp id, or `entryId(e)` of a receipts entry. */
+  async remove(instanceId: string, id: string): Promise<void> {
+    await this.redis.hdel(SPOOL_KEY, field(instanceId, id));
   }
 
   /** Entries due now for numbers `owned` by this process, oldest first, at most `limit`. */
@@ -73,6 +79,12 @@ export class InboundSpool {
   async size(): Promise<number> {
     return this.redis.hlen(SPOOL_KEY);
   }
+}
+
+/** The entry's name in the spool: its message's WhatsApp id, or one for a batch of receipts. */
+export function entryId(e: Pick<SpoolEntry, "message" | "receipts">): string {
+  if (e.receipts?.length) return `receipts:${e.receipts.map((r) => `${r.waMessageId}=${r.status}`).join(",")}`.slice(0, 500);
+  return e.message.key?.id ?? "?";
 }
 
 /** Retry delay after `tries` failed tries: base × 2^(tries-1), at most `maxMs` (1 s, 2 s, 4 s … 60 s). */

@@ -5,14 +5,19 @@ import type { Db } from "@/lib/db";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { OUTBOUND_CHANNEL } from "@/lib/messages/outbound-signal";
 import { ttlMemo } from "@/lib/ttl-memo";
-import { handleUpsert, retrySpooled, spoolOrRetry } from "./inbound-handler";
+import type { BinaryNode, WAMessage } from "@whiskeysockets/baileys";
+import { receiptsOf, type StoreBeforeAck } from "../whatsapp/store-before-ack";
+import { applyOrSpoolReceipts, handleUpsert, makeDurable, retrySpooled, spoolOrRetry, type InboundDeps } from "./inbound-handler";
+import { backoffMs } from "./inbound-spool";
 import { InboundSpool } from "./inbound-spool";
 import { OutboundSender, type SenderDeps } from "./outbound-sender";
-import { applyReceipts } from "./receipts";
 import { subscribeWhenReady } from "@/lib/redis";
 
-// Joins the message flows to the socket lifecycle: when a number's socket opens on this worker,
-// its send loop starts and its inbound/receipt events are handled; when it closes, both stop.
+// Joins the message flows to the socket lifecycle: from the moment a number's socket is created
+// on this worker its messages and receipts are handled (Baileys may flush WhatsApp's offline
+// replay before "open"), each made durable before WhatsApp is told we have it
+// (worker/whatsapp/store-before-ack.ts); when the socket opens its send loop starts; when it
+// closes, the loop stops.
 export type SessionCtx = { instanceId: string; locationId: string };
 
 export function createMessaging(d: {
@@ -27,12 +32,20 @@ export function createMessaging(d: {
   /** how often the inbound spool is looked at (default 1 s), and its backoff */
   spoolEveryMs?: number;
   spool?: ConstructorParameters<typeof InboundSpool>[1];
+  /** tests only: runs after decryption, before anything is stored (e.g. to kill the process there) */
+  beforeStore?: (m: WAMessage) => void;
 }) {
   const open = new Map<string, { sock: WASocket; ctx: SessionCtx }>();
   // asked on every inbound message: a change in the number's settings is used within 5 s
   const groupsOn = ttlMemo(5000, (instanceId) => groupsEnabled(d.db, instanceId));
+  // ids of our own recent sends, so their fromMe echoes are skipped without a query
+  const ownSends = new Set<string>();
+  const rememberOwn = (id: string) => {
+    ownSends.add(id);
+    if (ownSends.size > 20_000) for (const old of ownSends) { ownSends.delete(old); if (ownSends.size <= 15_000) break; }
+  };
   const sender = new OutboundSender({
-    db: d.db, redis: d.redis, notifyGhl: d.notifyGhl, log: d.log.child({ part: "sender" }), cfg: d.cfg, pollMs: d.pollMs,
+    db: d.db, redis: d.redis, notifyGhl: d.notifyGhl, log: d.log.child({ part: "sender" }), cfg: d.cfg, pollMs: d.pollMs, onSending: rememberOwn,
     sockets: (id) => {
       const s = open.get(id);
       return s ? { sock: s.sock as never, online: true } : undefined;
@@ -40,7 +53,7 @@ export function createMessaging(d: {
   });
 
   const spool = new InboundSpool(d.redis, d.spool);
-  const inboundDeps = { db: d.db, notifyGhl: d.notifyGhl, log: d.log, spool };
+  const inboundDeps: InboundDeps = { db: d.db, notifyGhl: d.notifyGhl, log: d.log, spool, isOwnSend: (id) => ownSends.has(id) };
   // the spool's due entries for the numbers whose sockets this worker holds, one pass at a time
   let draining = false;
   const drain = async () => {
@@ -51,7 +64,7 @@ export function createMessaging(d: {
         const live = open.get(e.instanceId);
         if (!live) continue;
         const groups = await groupsOn(e.instanceId);
-        await retrySpooled(inboundDeps, { ...live.ctx, groups, sock: live.sock as never }, e);
+        await retrySpooled({ ...inboundDeps, spool }, { ...live.ctx, groups, sock: live.sock as never }, e);
       }
     } finally {
       draining = false;
@@ -63,34 +76,62 @@ export function createMessaging(d: {
     if (channel === OUTBOUND_CHANNEL) sender.wake(instanceId);
   };
 
+  /** Tries until durable; gives up only when the socket is gone (WhatsApp then replays it). */
+  const untilDurable = async (what: string, alive: () => boolean, once: () => Promise<boolean>) => {
+    for (let attempt = 1; ; attempt++) {
+      if (await once()) return true;
+      if (!alive()) {
+        d.log.warn({ what }, "socket closed before it could be made durable; WhatsApp replays it");
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, backoffMs(attempt, 500, 10_000)));
+    }
+  };
+
   const hooks = {
-    onOpen(ctx: SessionCtx, sock: WASocket) {
-      open.set(ctx.instanceId, { sock, ctx });
-      sock.ev.on("messages.upsert", ({ messages, type }) => {
-        // a receipt that lands while Baileys still buffers our own send is folded into that
-        // message's upsert (status on the message) instead of a messages.update
-        const folded = messages
-          .filter((m) => m.key.fromMe && m.key.id && typeof m.status === "number" && m.status >= 3)
-          .map((m) => ({ waMessageId: m.key.id!, status: m.status as number }));
-        if (folded.length) void applyReceipts(d.db, ctx.instanceId, folded, d.notifyGhl).catch((err) => d.log.warn({ err, ...ctx }, "receipts not applied"));
-        if (type !== "notify") return; // "append" is history (and our own sends)
+    /** A live 1:1 message, decrypted: durable before Baileys may acknowledge it. */
+    async storeFirst(ctx: SessionCtx, sock: WASocket, m: WAMessage, alive: () => boolean): Promise<void> {
+      d.beforeStore?.(m);
+      const ok = await untilDurable(`message ${m.key.id}`, alive, async () => {
+        // the number's settings unreadable (Postgres away) is no reason to lose the message: spool it
+        const groups = await groupsOn(ctx.instanceId).catch(() => false);
+        return makeDurable(inboundDeps, { ...ctx, groups, sock: sock as never }, m);
+      });
+      if (!ok) throw new Error("the socket closed before the message could be stored");
+    },
+    /** A receipt stanza: its statuses durable before Baileys may acknowledge it. */
+    async receiptFirst(ctx: SessionCtx, sock: WASocket, node: BinaryNode, alive: () => boolean): Promise<boolean> {
+      const receipts = receiptsOf(node, sock.user ?? {});
+      if (!receipts.length) return true;
+      return untilDurable(`receipt ${node.attrs.id}`, alive, () => applyOrSpoolReceipts(inboundDeps, ctx, receipts));
+    },
+    /** Right after the socket is created, before anything can arrive on it. */
+    onSocket(ctx: SessionCtx, sock: WASocket, early: StoreBeforeAck) {
+      sock.ev.on("messages.upsert", ({ messages }) => {
+        // every type: "notify" (live), "append" (WhatsApp's offline replay, the owner's phone, our
+        // own sends' echoes, skipped by id); most were stored before Baileys acknowledged them
+        const rest = messages.filter((m) => !early.takeStored(m.key.id));
+        if (!rest.length) return;
         void groupsOn(ctx.instanceId)
-          .then((groups) => handleUpsert(inboundDeps, { ...ctx, groups, sock: sock as never }, messages))
+          .then((groups) => handleUpsert(inboundDeps, { ...ctx, groups, sock: sock as never }, rest))
           .catch(async (err) => {
             // not even the number's settings could be read (Postgres away): every message waits
-            for (const m of messages) await spoolOrRetry(inboundDeps, ctx, m, err);
+            for (const m of rest) await spoolOrRetry(inboundDeps, ctx, m, err);
           })
-          .catch((err) => d.log.error({ err, ...ctx, count: messages.length }, "inbound messages not recorded"));
+          .catch((err) => d.log.error({ err, ...ctx, count: rest.length }, "inbound messages not recorded"));
       });
       sock.ev.on("messages.update", (updates) => {
         d.log.debug({ ...ctx, updates: updates.map((u) => ({ id: u.key.id, fromMe: u.key.fromMe, status: u.update.status })) }, "messages.update");
-        const receipts = updates
-          .filter((u) => u.key.fromMe && u.key.id && typeof u.update.status === "number")
-          .map((u) => ({ waMessageId: u.key.id!, status: u.update.status as number }));
-        if (receipts.length) {
-          void applyReceipts(d.db, ctx.instanceId, receipts, d.notifyGhl).catch((err) => d.log.warn({ err, ...ctx }, "receipts not applied"));
-        }
+        // delivered/read came through receiptFirst already; what is left here is an error ack
+        // (status 0) for something we sent
+        const errors = updates
+          .filter((u) => u.key.fromMe && u.key.id && u.update.status === 0)
+          .map((u) => ({ waMessageId: u.key.id!, status: 0 }));
+        if (errors.length) void applyOrSpoolReceipts(inboundDeps, ctx, errors);
       });
+    },
+    onOpen(ctx: SessionCtx, sock: WASocket) {
+      open.set(ctx.instanceId, { sock, ctx });
       sender.start(ctx.instanceId);
       // Baileys buffers events from connect until the server's end-of-offline marker; when that
       // marker is late or lost, receipts and messages sit in the buffer for up to 30 s. Flush it

@@ -33,6 +33,8 @@ export type SenderDeps = {
   /** how often an idle loop looks for work it was not told about (missed wake-ups) */
   pollMs?: number;
   maxAttempts?: number;
+  /** told each WhatsApp id just before it is sent (its echo then needs no lookup) */
+  onSending?: (waMessageId: string) => void;
 };
 
 // The queue is the rows with status QUEUED, WAITING or SENDING. The statuses are written out as
@@ -216,6 +218,8 @@ export class OutboundSender {
     if (typing) await live.sock.sendPresenceUpdate!("paused", jid).catch(() => {});
     const sendStart = performance.now();
     try {
+      this.d.onSending?.(waMessageId);
+      for (let i = 1; i < urls.length; i++) this.d.onSending?.(`${waMessageId}${i}`);
       if (!urls.length) {
         await live.sock.sendMessage(jid, { text: next.text ?? "" }, { messageId: waMessageId });
       } else {

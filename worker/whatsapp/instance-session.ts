@@ -1,4 +1,4 @@
-import makeWASocket, { Browsers, jidDecode, type WASocket, type WAVersion } from "@whiskeysockets/baileys";
+import makeWASocket, { Browsers, jidDecode, type BinaryNode, type WAMessage, type WASocket, type WAVersion } from "@whiskeysockets/baileys";
 import type { Agent } from "node:https";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -8,6 +8,7 @@ import { pairingRequestKey } from "@/lib/instances/control";
 import { qrKey, type InstanceStatusValue } from "@/lib/instances/events";
 import { loadAuthState, type PgAuthState } from "./auth-state";
 import { decideOnClose, type BackoffOptions } from "./reconnect-policy";
+import { storeBeforeAck, type StoreBeforeAck } from "./store-before-ack";
 import { metrics } from "@/lib/ops/metrics";
 
 const reconnects = metrics().counter("gw_wa_reconnects_total", "WhatsApp socket reconnects by close code");
@@ -19,7 +20,16 @@ import { StatusWriter } from "./status-writer";
 
 export type SessionContext = { instanceId: string; locationId: string };
 export type SocketHooks = {
-  /** the socket is open (ONLINE): wire message handlers, start the send loop */
+  /**
+   * the socket was just created, before anything can arrive on it: wire the message and receipt
+   * handlers here (Baileys may emit WhatsApp's offline replay before "open")
+   */
+  onSocket?: (ctx: SessionContext, sock: WASocket, early: StoreBeforeAck) => void;
+  /** a decrypted 1:1 message, before Baileys acknowledges it: resolve once it is durable */
+  storeFirst?: (ctx: SessionContext, sock: WASocket, m: WAMessage, alive: () => boolean) => Promise<void>;
+  /** a receipt stanza, before Baileys sees (and acknowledges) it: true once durable */
+  receiptFirst?: (ctx: SessionContext, sock: WASocket, node: BinaryNode, alive: () => boolean) => Promise<boolean>;
+  /** the socket is open (ONLINE): start the send loop */
   onOpen?: (ctx: SessionContext, sock: WASocket) => void;
   /** the socket is gone (any reason): stop using it */
   onClose?: (ctx: SessionContext) => void;
@@ -134,8 +144,17 @@ export class InstanceSession {
   private connect(): void {
     if (this.ended || !this.auth) return;
     this.qrCount = 0;
-    const sock = makeWASocket({
-      auth: this.auth.state,
+    let alive = true;
+    let sock: WASocket | undefined;
+    const hooks = this.d.hooks;
+    const early = storeBeforeAck({
+      keys: this.auth.state.keys,
+      log: this.log,
+      store: (m) => (hooks?.storeFirst && sock ? hooks.storeFirst(this.ctx, sock, m, () => alive) : Promise.resolve()),
+      receipt: (n) => (hooks?.receiptFirst && sock ? hooks.receiptFirst(this.ctx, sock, n, () => alive) : Promise.resolve(true)),
+    });
+    sock = makeWASocket({
+      auth: { creds: this.auth.state.creds, keys: early.keys },
       waWebSocketUrl: this.d.wsUrl,
       logger: this.d.baileysLog,
       browser: Browsers.ubuntu("Chrome"),
@@ -149,6 +168,12 @@ export class InstanceSession {
       msgRetryCounterCache: this.d.msgRetryCounterCache as never,
     });
     this.sock = sock;
+    early.attach(sock);
+    try {
+      hooks?.onSocket?.(this.ctx, sock, early);
+    } catch (err) {
+      this.log.warn({ err }, "onSocket hook failed");
+    }
     const auth = this.auth;
     sock.ev.on("creds.update", () => {
       auth.saveCreds().catch(() => {}); // logged loudly inside
@@ -171,6 +196,8 @@ export class InstanceSession {
         void this.onOpen(sock);
       }
       if (u.connection === "close") {
+        // what was not made durable yet was never acknowledged: WhatsApp replays it at the next login
+        alive = false;
         const err = u.lastDisconnect?.error as { message?: string; output?: { statusCode?: number } } | undefined;
         void this.onClose(err?.output?.statusCode, err?.message === "QR refs attempts ended");
       }
