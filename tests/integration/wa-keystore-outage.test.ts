@@ -205,4 +205,25 @@ describe("key store during a Postgres outage (real client, real pg driver)", () 
     expect(Object.keys(got)).toEqual(["kept.0"]);
     expect([...(got["kept.0"] as Uint8Array)]).toEqual([1]);
   });
+
+  it("flush() waits until a held write has landed (the session calls it before handing on the lease)", async () => {
+    await admin.instance.create({ data: { id: "i3", locationId: "locA", name: "wa-03" } });
+    const seen: WriteFailure[] = [];
+    const a = await loadAuthState({ db: keyDb, instanceId: "i3", log, keys, retry: { baseMs: 50, capMs: 200 }, onWriteFailure: (f) => void seen.push(f) });
+    proxy.cut();
+    let flushed = false;
+    try {
+      const held = a.state.keys.set({ session: { "y.0": new Uint8Array([7]) } });
+      await until("the write is held", async () => seen.length > 0, 20_000, 50);
+      const flushing = a.flush().then(() => void (flushed = true));
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(flushed, "flushed while Postgres was still gone").toBe(false);
+      proxy.restore();
+      await flushing;
+      await held;
+    } finally {
+      proxy.restore();
+    }
+    expect(await admin.waKey.count({ where: { instanceId: "i3" } })).toBe(1);
+  });
 });

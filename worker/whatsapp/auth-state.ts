@@ -28,6 +28,12 @@ export type PgAuthState = {
   wipe: () => Promise<void>;
   /** stops all writes at once: the lease is gone and the new owner's writes must not be overwritten */
   freeze: () => void;
+  /**
+   * Waits until every creds and key write started so far has landed (or given up): during an
+   * outage that is when Postgres is back. Call it before the lease is handed on, so that a held
+   * write cannot land over what the next owner has loaded.
+   */
+  flush: () => Promise<void>;
   /** true once creds name a linked account (a login, not a QR, will follow) */
   isRegistered: () => boolean;
 };
@@ -167,6 +173,10 @@ export async function loadAuthState(d: Deps): Promise<PgAuthState> {
     state: { creds, keys: makeCacheableSignalKeyStore(store, d.log, cache) },
     saveCreds,
     // a pairing-code request sets `me` before anything is linked; `account` only comes with pair-success
+    flush: async () => {
+      await chain;
+      await store.flush();
+    },
     freeze: () => {
       frozen = true;
     },
@@ -189,7 +199,7 @@ const MAX_ABSENT = 20_000;
  * `isFrozen`: writes are ignored from then on, and a held write or read gives up.
  * `onRefused`: told of a set Postgres refused for good, so the cache in front can forget it.
  */
-export function pgKeyStore(d: Deps, isFrozen: () => boolean, onRefused?: (data: SignalDataSet) => void): SignalKeyStore {
+export function pgKeyStore(d: Deps, isFrozen: () => boolean, onRefused?: (data: SignalDataSet) => void): SignalKeyStore & { flush(): Promise<void> } {
   const { db, instanceId } = d;
   // Baileys' cache in front (makeCacheableSignalKeyStore) remembers only keys that exist; the ones
   // it asks for on every send and that are not there (tctoken, lid-mapping of a phone-only contact,
@@ -202,7 +212,12 @@ export function pgKeyStore(d: Deps, isFrozen: () => boolean, onRefused?: (data: 
   let writes = 0;
   let writing = 0;
   const akey = (type: string, id: string) => `${type}\u0000${id}`;
+  // writes on their way to Postgres (held ones included), for flush()
+  const inflight = new Set<Promise<unknown>>();
   return {
+    async flush() {
+      while (inflight.size) await Promise.allSettled([...inflight]);
+    },
     async get<T extends keyof SignalDataTypeMap>(type: T, ids: string[]) {
       const out: { [id: string]: SignalDataTypeMap[T] } = {};
       const wanted = ids.filter((id) => !absent.has(akey(type, id)));
@@ -261,16 +276,20 @@ export function pgKeyStore(d: Deps, isFrozen: () => boolean, onRefused?: (data: 
         return out;
       };
       writing++;
+      let write: Promise<unknown> | undefined;
       try {
         // a burst of linking numbers can hold every pooled connection for a while: wait for one
         // rather than lose the write; an outage is waited out the same way (untilDone)
-        await untilDone(d, "keys", isFrozen, () => db.$transaction(ops(), { maxWait: 20_000, timeout: 30_000 }), { types: Object.keys(data), count: values.length }, "WhatsApp signal key write FAILED");
+        write = untilDone(d, "keys", isFrozen, () => db.$transaction(ops(), { maxWait: 20_000, timeout: 30_000 }), { types: Object.keys(data), count: values.length }, "WhatsApp signal key write FAILED");
+        inflight.add(write);
+        await write;
       } catch (err) {
         // not written, and not retried: what the cache in front took must not outlive this
         onRefused?.(data);
         throw err;
       } finally {
         writing--;
+        if (write) inflight.delete(write);
       }
     },
     async clear() {
