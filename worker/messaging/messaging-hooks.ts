@@ -105,11 +105,28 @@ export function createMessaging(d: {
       if (!receipts.length) return true;
       return untilDurable(`receipt ${node.attrs.id}`, alive, () => applyOrSpoolReceipts(inboundDeps, ctx, receipts));
     },
+    /** What we sent under this id, for a contact's retry request: text of the last 7 days. */
+    async getMessage(ctx: SessionCtx, key: { id?: string | null }) {
+      if (!key.id) return undefined;
+      const m = await d.db.message.findFirst({
+        where: { instanceId: ctx.instanceId, locationId: ctx.locationId, waMessageId: key.id, direction: "OUTBOUND", createdAt: { gt: new Date(Date.now() - 7 * 86_400_000) } },
+        select: { text: true, mediaRef: true },
+      });
+      // media cannot be rebuilt (its keys were never kept): the contact's phone then shows it as lost
+      if (!m || m.text == null || (m.mediaRef as { urls?: unknown[] } | null)?.urls?.length) return undefined;
+      return { conversation: m.text };
+    },
     /** Right after the socket is created, before anything can arrive on it. */
     onSocket(ctx: SessionCtx, sock: WASocket, early: StoreBeforeAck) {
       sock.ev.on("messages.upsert", ({ messages }) => {
         // every type: "notify" (live), "append" (WhatsApp's offline replay, the owner's phone, our
         // own sends' echoes, skipped by id); most were stored before Baileys acknowledged them
+        // an error ack that lands while Baileys still buffers our own send is folded into that
+        // send's upsert (status 0 on the message) instead of a messages.update
+        const refused = messages
+          .filter((m) => m.key.fromMe && m.key.id && m.status === 0)
+          .map((m) => ({ waMessageId: m.key.id!, status: 0, code: m.messageStubParameters?.[0] }));
+        if (refused.length) void applyOrSpoolReceipts(inboundDeps, ctx, refused);
         const rest = messages.filter((m) => !early.takeStored(m.key.id));
         if (!rest.length) return;
         void groupsOn(ctx.instanceId)
@@ -126,7 +143,7 @@ export function createMessaging(d: {
         // (status 0) for something we sent
         const errors = updates
           .filter((u) => u.key.fromMe && u.key.id && u.update.status === 0)
-          .map((u) => ({ waMessageId: u.key.id!, status: 0 }));
+          .map((u) => ({ waMessageId: u.key.id!, status: 0, code: u.update.messageStubParameters?.[0] }));
         if (errors.length) void applyOrSpoolReceipts(inboundDeps, ctx, errors);
       });
     },

@@ -247,7 +247,8 @@ export class OutboundSender {
     await holdSlotAfterSend(this.d.redis, instanceId, gap).catch(() => {});
     sendSeconds.observe({ kind: urls.length ? "media" : "text" }, (performance.now() - sendStart) / 1000);
     sendOutcomes.inc({ result: "sent" });
-    await db.message.update({ where: { id: next.id }, data: { status: "SENT", sentAt: new Date(), error: null } });
+    // conditional: an error ack (FAILED) or a receipt may already have moved it on
+    await db.message.updateMany({ where: { id: next.id, status: "SENDING" }, data: { status: "SENT", sentAt: new Date(), error: null } });
     // nothing else was waiting when this one was taken; one queued since then has woken the loop
     return next.more;
   }

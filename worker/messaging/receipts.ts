@@ -1,12 +1,17 @@
 import type { Db } from "@/lib/db";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
+import { waErrorReason } from "@/lib/messages/wa-error-acks";
+import { metrics } from "@/lib/ops/metrics";
+
+const sendErrors = metrics().counter("gw_wa_send_errors_total", "Messages WhatsApp answered with an error ack, by code");
 
 // WhatsApp receipts → our message status → GHL status. proto WebMessageInfo.Status:
 // 0 ERROR, 1 PENDING, 2 SERVER_ACK, 3 DELIVERY_ACK, 4 READ, 5 PLAYED. Statuses only move forward
 // (a late "delivered" after "read" changes nothing).
 const RANK = { SENDING: 0, SENT: 1, DELIVERED: 2, READ: 3 } as const;
 
-export type Receipt = { waMessageId: string; status: number };
+/** `code`: with status 0, the error WhatsApp acked the message with (e.g. "463") */
+export type Receipt = { waMessageId: string; status: number; code?: string };
 
 export async function applyReceipts(db: Db, instanceId: string, receipts: Receipt[], notifyGhl: (j: GhlJob) => Promise<unknown>) {
   for (const r of receipts) {
@@ -20,6 +25,7 @@ export async function applyReceipts(db: Db, instanceId: string, receipts: Receip
     if (target !== "FAILED" && (RANK[m.status as keyof typeof RANK] ?? 99) >= RANK[target]) continue;
     if (target === "FAILED" && m.status === "FAILED") continue;
     const now = new Date();
+    const reason = target === "FAILED" ? waErrorReason(r.code) : undefined;
     // conditional update: two receipts racing cannot move the status backwards
     const updated = await db.message.updateMany({
       where: { id: m.id, status: m.status },
@@ -27,9 +33,10 @@ export async function applyReceipts(db: Db, instanceId: string, receipts: Receip
         status: target,
         ...(target === "DELIVERED" ? { deliveredAt: now } : {}),
         ...(target === "READ" ? { readAt: now } : {}),
-        ...(target === "FAILED" ? { error: "WhatsApp reported an error for this message" } : {}),
+        ...(reason ? { error: reason } : {}),
       },
     });
+    if (updated.count && target === "FAILED") sendErrors.inc({ code: r.code ?? "unknown" });
     if (updated.count === 0 || !m.ghlMessageId || target === "SENT") continue;
     await notifyGhl({
       kind: "status",
@@ -37,7 +44,7 @@ export async function applyReceipts(db: Db, instanceId: string, receipts: Receip
       messageId: m.id,
       ghlMessageId: m.ghlMessageId,
       status: target === "READ" ? "read" : target === "DELIVERED" ? "delivered" : "failed",
-      ...(target === "FAILED" ? { error: "WhatsApp reported an error for this message" } : {}),
+      ...(reason ? { error: reason } : {}),
     });
   }
 }

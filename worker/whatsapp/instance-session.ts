@@ -1,4 +1,4 @@
-import makeWASocket, { Browsers, jidDecode, type BinaryNode, type WAMessage, type WASocket, type WAVersion } from "@whiskeysockets/baileys";
+import makeWASocket, { Browsers, jidDecode, type BinaryNode, type proto, type WAMessage, type WAMessageKey, type WASocket, type WAVersion } from "@whiskeysockets/baileys";
 import type { Agent } from "node:https";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -29,6 +29,8 @@ export type SocketHooks = {
   storeFirst?: (ctx: SessionContext, sock: WASocket, m: WAMessage, alive: () => boolean) => Promise<void>;
   /** a receipt stanza, before Baileys sees (and acknowledges) it: true once durable */
   receiptFirst?: (ctx: SessionContext, sock: WASocket, node: BinaryNode, alive: () => boolean) => Promise<boolean>;
+  /** the content of a message this number sent, for answering a contact's retry request */
+  getMessage?: (ctx: SessionContext, key: WAMessageKey) => Promise<proto.IMessage | undefined>;
   /** the socket is open (ONLINE): start the send loop */
   onOpen?: (ctx: SessionContext, sock: WASocket) => void;
   /** the socket is gone (any reason): stop using it */
@@ -164,6 +166,9 @@ export class InstanceSession {
       fetchAgent: this.d.fetchAgent,
       qrTimeout: this.d.qrTimeoutMs,
       ...(this.d.version?.() ? { version: this.d.version() } : {}),
+      // a contact that could not decrypt asks again: answered from what we stored (Baileys' own
+      // cache covers only this socket's lifetime)
+      getMessage: async (key) => (hooks?.getMessage ? hooks.getMessage(this.ctx, key).catch(() => undefined) : undefined),
       // one retry counter per worker, shared by its sockets (whatsapp.md)
       msgRetryCounterCache: this.d.msgRetryCounterCache as never,
     });
