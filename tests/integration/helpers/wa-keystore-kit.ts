@@ -20,10 +20,12 @@ export type ClientCounts = {
   errors: string[];
   /** "fire-and-forget tctoken issuance failed" debug lines */
   issuanceFailures: number;
+  /** retry receipts the client got (a contact could not decrypt its copy): "recv retry request…" */
+  retryRequests: number;
 };
 
 export function newCounts(): ClientCounts {
-  return { issuances: new Map(), decryptFailures: 0, ciphertextStubs: 0, errors: [], issuanceFailures: 0 };
+  return { issuances: new Map(), decryptFailures: 0, ciphertextStubs: 0, errors: [], issuanceFailures: 0, retryRequests: 0 };
 }
 
 type Fields = Record<string, unknown>;
@@ -43,6 +45,7 @@ export function countingLogger(c: ClientCounts, level: "trace" | "debug" = "trac
     if (process.env.WA_KEYSTORE_DUMP) console.log("LOG", lvl, msg, msg.includes("xml") ? String(obj.xml).slice(0, 160).replace(/\s+/g, " ") : JSON.stringify(obj).slice(0, 200));
     if (msg === "failed to decrypt message") c.decryptFailures++;
     if (msg === "fire-and-forget tctoken issuance failed") c.issuanceFailures++;
+    if (msg.startsWith("recv retry request")) c.retryRequests++;
     if (lvl === "error") {
       const err = (obj.err ?? obj.error) as { message?: string } | undefined;
       const line = `${msg}${err?.message ? `: ${err.message}` : ""}`;
