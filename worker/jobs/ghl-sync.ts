@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import { inboundGate, positionOf, requeueUnqueuedInbound, wakeNextOfContact } from "@/lib/messages/ghl-order";
 import { loadInboundToPost, postInboundToGhl, pushStatusToGhl, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-sync";
+import { markGhlStatus, requeueUnpushedStatuses } from "@/lib/messages/ghl-status";
 import { metrics } from "@/lib/ops/metrics";
 import { fileDeadLetter } from "@/lib/queue/dead-letters";
 import { GHL_JOB_DEFAULTS, GHL_QUEUE, ghlJobSchema } from "@/lib/queue/ghl-jobs";
@@ -26,7 +27,7 @@ export function startGhlSyncWorker(d: {
   log: Logger;
   concurrency?: number;
   maxOrderWaitMs?: number;
-  /** how often to queue inbound messages stored but never queued (a worker died in between) */
+  /** how often to queue inbound messages stored but never queued (a worker died in between), and statuses GHL never acknowledged */
   sweepEveryMs?: number;
   sweepOlderThanMs?: number;
   /** the queue this consumer adds to (re-queued messages); default: the GHL queue with GHL_JOB_DEFAULTS */
@@ -56,6 +57,7 @@ export function startGhlSyncWorker(d: {
         return done(r.result);
       }
       await pushStatusToGhl(ghl, data.ghlMessageId, data.status, data.error);
+      await markGhlStatus(d.db, data.locationId, data.messageId, data.status);
       return done("status");
     },
     { connection: d.connection, concurrency: d.concurrency ?? 8 },
@@ -82,7 +84,9 @@ export function startGhlSyncWorker(d: {
   const sweep = async (): Promise<number> => {
     const n = await requeueUnqueuedInbound(d.db, queue, d.sweepOlderThanMs ?? 60_000).catch((err) => (d.log.warn({ err }, "inbound sweep failed"), 0));
     if (n) d.log.warn({ requeued: n }, "queued inbound messages that had been stored but not queued");
-    return n;
+    const s = await requeueUnpushedStatuses(d.db, queue, d.sweepOlderThanMs ?? 60_000).catch((err) => (d.log.warn({ err }, "status sweep failed"), 0));
+    if (s) d.log.warn({ requeued: s }, "queued statuses that GHL had not acknowledged");
+    return n + s;
   };
   const sweeper = setInterval(() => void sweep(), d.sweepEveryMs ?? 60_000);
   sweeper.unref();
