@@ -229,4 +229,22 @@ describe("key store during a Postgres outage (real client, real pg driver)", () 
     }
     expect(await admin.waKey.count({ where: { instanceId: "i3" } })).toBe(1);
   });
+
+  it("a read during the outage waits for Postgres and then answers from it", async () => {
+    const a = await loadAuthState({ db: admin, instanceId: "i3", log, keys });
+    await a.state.keys.set({ "sender-key": { "g@g.us::1::0": new Uint8Array([4, 2]) } });
+    const seen: WriteFailure[] = [];
+    const b = await loadAuthState({ db: keyDb, instanceId: "i3", log, keys, retry: { baseMs: 50, capMs: 200 }, onWriteFailure: (f) => void seen.push(f) });
+    proxy.cut();
+    let answered = false;
+    try {
+      const reading = b.state.keys.get("sender-key", ["g@g.us::1::0"]).finally(() => void (answered = true));
+      await until("the read is held", async () => seen.some((f) => f.kind === "read"), 20_000, 50);
+      expect(answered).toBe(false);
+      proxy.restore();
+      expect([...((await reading)["g@g.us::1::0"] as Uint8Array)]).toEqual([4, 2]);
+    } finally {
+      proxy.restore();
+    }
+  });
 });
