@@ -10,7 +10,7 @@ import {
   dataDir, ensureDatabase, ensureDependencies, fail, findPostgres, findRedis, migrate, root, say,
 } from "./lib/bootstrap.mjs";
 
-const PARTS = new Set(["typecheck", "unit", "integration", "e2e"]);
+const PARTS = new Set(["typecheck", "unit", "integration", "e2e", "chaos"]);
 const args = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const wanted = new Set(args.filter((a) => PARTS.has(a)));
 // any other word narrows the integration files to those whose names contain it
@@ -78,6 +78,17 @@ if (want("e2e")) {
   if (run("next build", bin("next"), ["build"], { NODE_ENV: "production" })) {
     run("e2e (Playwright + Chromium)", bin("playwright"), ["test"], { PLAYWRIGHT_JSON_OUTPUT_NAME: pwJson });
   }
+}
+
+// The short chaos run (tests/bench/chaos.ts, through scripts/chaos.mjs): 60 messages each way
+// through 3 worker SIGKILLs, a Redis wipe, a 10 s Postgres stop and a GHL 429 and 5xx burst, on a
+// Postgres and Redis of its own; every count (lost, duplicated, out of order, statuses lost,
+// rescans) must end at zero. OFF in a plain `npm test` until the worker's fixes land:
+// `CHAOS_IN_TEST=1 npm test` (or `npm test -- chaos`, alone) switches it on.
+if (wanted.has("chaos") || (wanted.size === 0 && process.env.CHAOS_IN_TEST === "1")) {
+  const built = results.some((r) => r.name === "next build" && r.ok); // the e2e step's build, just made
+  run("chaos (short)", process.execPath, [path.join(root, "scripts", "chaos.mjs"), "60", "--in-place", "--seed", "1", "--kills", "3", "--redis-wipes", "1", "--pg-stops", "1", "--ghl-bursts", "2"],
+    built ? { CHAOS_NO_BUILD: "1" } : {});
 }
 
 // One closing line that any CI can read: "N passed, N failed".
