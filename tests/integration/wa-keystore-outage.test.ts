@@ -238,7 +238,7 @@ describe("key store during a Postgres outage (real client, real pg driver)", () 
     proxy.cut();
     let answered = false;
     try {
-      const reading = b.state.keys.get("sender-key", ["g@g.us::1::0"]).finally(() => void (answered = true));
+      const reading = Promise.resolve(b.state.keys.get("sender-key", ["g@g.us::1::0"])).finally(() => void (answered = true));
       await until("the read is held", async () => seen.some((f) => f.kind === "read"), 20_000, 50);
       expect(answered).toBe(false);
       proxy.restore();
