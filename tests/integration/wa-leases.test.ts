@@ -65,4 +65,15 @@ describe("instance leases", () => {
     expect(await before.acquire("again")).toBe(true);
     expect(await after.acquire("again")).toBe(true);
   });
+  it("after Redis lost every key, the holder takes its lease back by renewing; an owned one is never taken", async () => {
+    const holder = new Leases(redis, "holder", 10_000);
+    const other = new Leases(redis, "other", 10_000);
+    expect(await holder.acquire("wiped")).toBe(true);
+    await redis.flushdb(); // a failover without persistence
+    expect(await holder.renew("wiped")).toBe(true);
+    expect(await holder.owner("wiped")).toBe("holder");
+    expect(await other.acquire("wiped")).toBe(false);
+    expect(await other.renew("wiped")).toBe(false);
+    expect(await holder.owner("wiped")).toBe("holder");
+  });
 });

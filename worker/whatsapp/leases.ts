@@ -7,7 +7,13 @@ import { deleteIfEquals, redisScript } from "@/lib/redis-script";
 // taken with SET NX PX, renewed and released only through compare-and-set scripts, so a worker
 // that lost its lease (paused, partitioned) can never extend or delete the new owner's lease.
 
-const RENEW = redisScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`);
+// A lease that is gone altogether (Redis failed over without persistence, or was emptied) is taken
+// back by the worker still holding the socket, rather than closing every socket of the fleet at
+// once and reconnecting them all: whoever takes a missing key first owns it, as with `acquire`.
+const RENEW = redisScript(`local v = redis.call("GET", KEYS[1])
+if v == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
+if not v then if redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2], "NX") then return 1 end end
+return 0`);
 
 export class Leases {
   constructor(
