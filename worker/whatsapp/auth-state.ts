@@ -75,15 +75,18 @@ export class KeyStoreClosedError extends Error {
 const PERMANENT_PRISMA = new Set(["P2000", "P2002", "P2003", "P2004", "P2011", "P2012", "P2019", "P2020"]);
 /** Whether a failed statement would fail again however long we waited (not an outage). */
 export function isPermanentDbError(err: unknown): boolean {
+  // a bug rather than an outage: Prisma rejecting the query's shape, or a programming error
+  if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) return true;
+  if ((err as { name?: unknown } | null)?.name === "PrismaClientValidationError") return true;
   const seen = new Set<unknown>();
   let e = err as { code?: unknown; cause?: unknown; meta?: { code?: unknown; driverAdapterError?: unknown } } | undefined;
   while (e && typeof e === "object" && !seen.has(e)) {
     seen.add(e);
-    const code = typeof e.code === "string" ? e.code : typeof e.meta?.code === "string" ? e.meta.code : undefined;
-    if (code && PERMANENT_PRISMA.has(code)) return true;
-    if (code && /^(22|23|42)[0-9A-Z]{3}$/.test(code)) return true;
-    const original = (e as { originalCode?: unknown }).originalCode;
-    if (typeof original === "string" && /^(22|23|42)[0-9A-Z]{3}$/.test(original)) return true;
+    // Prisma's code, the SQLSTATE in its meta, or the driver adapter's originalCode
+    for (const code of [e.code, e.meta?.code, (e as { originalCode?: unknown }).originalCode]) {
+      if (typeof code !== "string") continue;
+      if (PERMANENT_PRISMA.has(code) || /^(22|23|42)[0-9A-Z]{3}$/.test(code)) return true;
+    }
     e = (e.cause ?? e.meta?.driverAdapterError) as typeof e;
   }
   return false;
@@ -172,7 +175,6 @@ export async function loadAuthState(d: Deps): Promise<PgAuthState> {
   return {
     state: { creds, keys: makeCacheableSignalKeyStore(store, d.log, cache) },
     saveCreds,
-    // a pairing-code request sets `me` before anything is linked; `account` only comes with pair-success
     flush: async () => {
       await chain;
       await store.flush();
@@ -180,6 +182,7 @@ export async function loadAuthState(d: Deps): Promise<PgAuthState> {
     freeze: () => {
       frozen = true;
     },
+    // a pairing-code request sets `me` before anything is linked; `account` only comes with pair-success
     isRegistered: () => Boolean(creds.me?.id && creds.account),
     wipe: async () => {
       wiped = true;
