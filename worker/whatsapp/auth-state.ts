@@ -5,7 +5,7 @@ import {
 import type { Logger } from "pino";
 import type { Db, Prisma } from "@/lib/db";
 import { open, seal, type Keyring } from "@/lib/crypto";
-import { memoryCache } from "./memory-cache";
+import { keyCache } from "./key-cache";
 import { installSharedAsyncLocalStorage } from "./shared-async-storage";
 
 // A Baileys session in Postgres (whatsapp.md, "Sessions that survive restarts"): creds in one
@@ -150,7 +150,7 @@ export async function loadAuthState(d: Deps): Promise<PgAuthState> {
 
   const closed = () => wiped || frozen;
   // Baileys' cache in front, ours: a write Postgres refused for good is dropped from it again
-  const cache = memoryCache(5 * 60_000, 100_000);
+  const cache = keyCache();
   const store = pgKeyStore(d, closed, (data) => {
     for (const [type, entries] of Object.entries(data)) for (const id of Object.keys(entries ?? {})) cache.del(`${type}.${id}`);
   });
