@@ -141,7 +141,9 @@ export function tally(i: {
   }));
 
   const dupSum = (d: [string, number][]) => d.reduce((a, [, n]) => a + n - 1, 0);
-  const head = (xs: string[]) => xs.slice(0, 30);
+  // every lost one with when it was sent (s after the chaos began), to line up with `recovery`
+  const sentAt = new Map<string, number>([...i.outSent, ...i.inSent].map((x) => [x.tag, x.sentAt]));
+  const head = (xs: string[]) => xs.map((t) => (sentAt.has(t) ? `${t}@${Math.round((sentAt.get(t)! - i.t0) / 100) / 10}s` : t));
   return {
     counts: {
       out: {
