@@ -155,7 +155,8 @@ async function handleOne(d: InboundDeps, ctx: Ctx, m: WAMessage) {
 
 /**
  * One try at making a message durable before WhatsApp is told we have it: stored (or nothing to
- * keep, or given up for good) → true; spooled in Redis → true; neither → false (try again later).
+ * keep, or given up for good) → true; failed with Postgres up → spooled in Redis → true; Postgres
+ * away, or the spool refusing → false (try again later; WhatsApp is not told meanwhile).
  */
 export async function makeDurable(d: InboundDeps, ctx: Ctx, m: WAMessage): Promise<boolean> {
   try {
@@ -168,6 +169,12 @@ export async function makeDurable(d: InboundDeps, ctx: Ctx, m: WAMessage): Promi
       return true;
     }
     if (!d.spool) return false;
+    // Postgres away: keep it unacknowledged (WhatsApp holds it, and a Redis emptied meanwhile
+    // cannot lose it); the spool is for what fails with Postgres up (a media host, a bad row)
+    if (!(await databaseAnswers(d.db))) {
+      d.log.warn({ err, ...where }, "Postgres unreachable; holding the message unacknowledged until it is back");
+      return false;
+    }
     const now = Date.now();
     try {
       await d.spool.put({ instanceId: ctx.instanceId, locationId: ctx.locationId, message: m, tries: 1, firstAt: now, nextAt: now + d.spool.delayAfter(1), lastError: String((err as Error)?.message ?? err) });
@@ -181,7 +188,8 @@ export async function makeDurable(d: InboundDeps, ctx: Ctx, m: WAMessage): Promi
 }
 
 /**
- * Receipts for our own messages → statuses (and GHL jobs); when Postgres refuses, into the spool.
+ * Receipts for our own messages → statuses (and GHL jobs); when that fails with Postgres up, into
+ * the spool; with Postgres away, not at all (they stay unacknowledged at WhatsApp).
  * Resolves true once they are durable one way or the other (then the ack may go), false when
  * neither store took them (then they must not be acknowledged: WhatsApp replays them at the next login).
  */
@@ -190,8 +198,8 @@ export async function applyOrSpoolReceipts(d: InboundDeps, ctx: { instanceId: st
     await applyReceipts(d.db, ctx.instanceId, receipts, d.notifyGhl);
     return true;
   } catch (err) {
-    if (!d.spool) {
-      d.log.warn({ err, ...ctx }, "receipts not applied; left unacknowledged");
+    if (!d.spool || !(await databaseAnswers(d.db))) {
+      d.log.warn({ err, ...ctx }, "receipts not applied; left unacknowledged until Postgres answers");
       return false;
     }
     const now = Date.now();
@@ -205,4 +213,8 @@ export async function applyOrSpoolReceipts(d: InboundDeps, ctx: { instanceId: st
       return false;
     }
   }
+}
+
+async function databaseAnswers(db: Db): Promise<boolean> {
+  return db.$queryRaw`SELECT 1`.then(() => true, () => false);
 }

@@ -126,7 +126,7 @@ export function createMessaging(d: {
         const refused = messages
           .filter((m) => m.key.fromMe && m.key.id && m.status === 0)
           .map((m) => ({ waMessageId: m.key.id!, status: 0, code: m.messageStubParameters?.[0] }));
-        if (refused.length) void applyOrSpoolReceipts(inboundDeps, ctx, refused);
+        if (refused.length) void untilDurable(`error ack ${refused[0].waMessageId}`, () => open.has(ctx.instanceId), () => applyOrSpoolReceipts(inboundDeps, ctx, refused));
         const rest = messages.filter((m) => !early.takeStored(m.key.id));
         if (!rest.length) return;
         void groupsOn(ctx.instanceId)
@@ -144,7 +144,7 @@ export function createMessaging(d: {
         const errors = updates
           .filter((u) => u.key.fromMe && u.key.id && u.update.status === 0)
           .map((u) => ({ waMessageId: u.key.id!, status: 0, code: u.update.messageStubParameters?.[0] }));
-        if (errors.length) void applyOrSpoolReceipts(inboundDeps, ctx, errors);
+        if (errors.length) void untilDurable(`error ack ${errors[0].waMessageId}`, () => open.has(ctx.instanceId), () => applyOrSpoolReceipts(inboundDeps, ctx, errors));
       });
     },
     onOpen(ctx: SessionCtx, sock: WASocket) {
