@@ -97,6 +97,14 @@ export class InstanceSession {
     if (this.ended) return;
     // wait for the close so that the next owner's login cannot overlap with this socket
     await this.finish();
+    // key and creds writes held during a Postgres outage must land before the lease is handed on
+    // (the next owner loads the session from Postgres); past the grace, they give up instead, so
+    // that one cannot land later over the next owner's (docs/decisions/007-key-store-write-failures.md)
+    const flushed = await Promise.race([this.auth?.flush().then(() => true, () => true) ?? true, sleep(10_000).then(() => false)]);
+    if (!flushed) {
+      this.log.warn("session writes still held at stop; abandoning them so the next owner starts from Postgres");
+      this.auth?.freeze();
+    }
     // that socket's QR can no longer be scanned; the next owner publishes its own
     await this.d.redis.del(qrKey(this.ctx.instanceId)).catch(() => {});
     if (opts.status) await this.status.set(opts.status, { lastError: opts.lastError ?? null });
@@ -307,3 +315,5 @@ export class InstanceSession {
     this.watchdog = undefined;
   }
 }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
