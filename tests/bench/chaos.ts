@@ -19,7 +19,9 @@
 //   --numbers [2] --contacts [4]     numbers linked (one location) and contacts writing to them
 //   --rate R [1]            messages per second in each direction (the run lasts at least messages/R s)
 //   --text-delay-ms [300]   the product's TEXT_DELAY_MS (pacing per number) for the run
-//   --settle-s [180]        at most this long after the traffic for everything to arrive
+//   --settle-s [180]        at most this long after the traffic for everything to arrive, and
+//   --stale-s [90]          no longer than this once nothing moves (no arrival, status or retry)
+//   --pg-immediate          stop Postgres as a crash (pg_ctl -m immediate) rather than cleanly (-m fast)
 //   --report                exit 0 whatever the counts (for reporting)
 //   CHAOS_LIMIT_MIN [30]    hard limit for the whole run; then everything is killed
 import { execFileSync } from "node:child_process";
@@ -44,7 +46,7 @@ const opt = (name: string, def: number) => {
   if (!Number.isFinite(v)) throw new Error(`--${name} needs a number`);
   return v;
 };
-const positional = argv.filter((a, i) => !a.startsWith("--") && !(i > 0 && argv[i - 1].startsWith("--") && !["--report"].includes(argv[i - 1])));
+const positional = argv.filter((a, i) => !a.startsWith("--") && !(i > 0 && argv[i - 1].startsWith("--") && !["--report", "--pg-immediate"].includes(argv[i - 1])));
 const o = {
   messages: Number(positional[0] ?? 300),
   seed: opt("seed", 1),
@@ -59,6 +61,8 @@ const o = {
   rate: opt("rate", 1),
   textDelayMs: opt("text-delay-ms", 300),
   settleS: opt("settle-s", 180),
+  staleS: opt("stale-s", 90),
+  pgImmediate: flag("pg-immediate"),
   report: flag("report"),
 };
 if (!Number.isInteger(o.messages) || o.messages < 1) throw new Error("usage: npm run chaos -- <messages> [--seed N] [--kills N] …");
@@ -318,7 +322,7 @@ async function main() {
           await redis.start();
           f.restoredAt = Date.now();
         } else if (kind === "postgres-stop") {
-          pgs.stop("fast");
+          pgs.stop(o.pgImmediate ? "immediate" : "fast");
           await sleep(o.pgStopS * 1000);
           await pgs.start();
           f.restoredAt = Date.now();
@@ -367,7 +371,7 @@ async function main() {
       if (key !== lastKey) {
         lastKey = key;
         stableSince = Date.now();
-      } else if (Date.now() - stableSince > 90_000 && pending.deliveries.length === 0) break; // nothing moved for 90 s (retries back off to a minute apart)
+      } else if (Date.now() - stableSince > o.staleS * 1000 && pending.deliveries.length === 0) break; // nothing moved (retries back off to a minute apart)
       await sleep(3000);
       result = await compute();
     }
@@ -382,7 +386,7 @@ async function main() {
     const overConnected = ours.filter((d) => d.maxConcurrentConnections > 1).length;
     const summary = {
       chaos: true, code: process.env.CHAOS_CODE, seed: o.seed, messagesEachWay: o.messages, numbers: o.numbers, contacts: o.contacts, rate: o.rate, textDelayMs: o.textDelayMs,
-      faults: { kills: o.kills, redisWipes: o.redisWipes, pgStops: o.pgStops, pgStopS: o.pgStopS, ghlBursts: o.ghlBursts, burstSize: o.burstSize },
+      faults: { kills: o.kills, redisWipes: o.redisWipes, pgStops: o.pgStops, pgStopS: o.pgStopS, pgStopMode: o.pgImmediate ? "immediate" : "fast", ghlBursts: o.ghlBursts, burstSize: o.burstSize },
       ...result.counts, rescans, maxConcurrentConnections: maxConc, numbersWithConcurrentConnections: overConnected,
       loginsDuringChaos: ours.reduce((a, d) => a + d.logins, 0) - devices0.reduce((a, d) => a + d.logins, 0),
       recovery: result.recovery,
