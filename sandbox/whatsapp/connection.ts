@@ -4,6 +4,7 @@ import { proto, type BinaryNode } from "@whiskeysockets/baileys";
 import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
 import { InFlight, asOffline, offlineMarker, requeueFront } from "./delivery";
+import { answerCompanionRetry } from "./companion-retries";
 import { handleIq } from "./iq-handlers";
 import { NoiseServer } from "./noise-server";
 import { handleClientMessage } from "./outbound-messages";
@@ -166,6 +167,13 @@ export class Connection {
     if (node.tag === "message" && this.device) return handleClientMessage(this, this.device, node);
     // receipts and acks end a delivery; presence and the rest need no answer
     if (node.tag === "receipt" || node.tag === "ack") this.inFlight.settleFrom(node);
+    // a companion that could not decrypt a phone's message: the phone sends it again
+    if (node.tag === "receipt" && node.attrs.type === "retry" && this.device) {
+      const d = this.device;
+      const outcome = await answerCompanionRetry(this.sim, d, node);
+      d.retryReceipts ??= {};
+      d.retryReceipts[outcome] = (d.retryReceipts[outcome] ?? 0) + 1;
+    }
   }
 
   private onClose(): void {

@@ -153,6 +153,7 @@ function deviceView(d: LinkedDevice) {
     maxConcurrentConnections: d.maxConcurrentConnections, logins: d.logins, pairings: d.pairings,
     offlineQueued: d.offline.length, offlineDropped: d.offlineDropped, unacked: d.live?.unacked() ?? 0,
     tctokenIssuances: Object.fromEntries(d.tctokenIssuances ?? []),
+    retryReceipts: d.retryReceipts ?? {},
   };
 }
 

@@ -6,7 +6,7 @@ import { encryptMedia } from "./media-store";
 import { unixNow, type Sim } from "./sim";
 import { deliverOrQueue } from "./delivery";
 import { giveTokenOnFirstContact } from "./privacy-tokens";
-import { takeDeviceBundle, type LinkedDevice, type Phone } from "./state";
+import { rememberForResend, takeDeviceBundle, type LinkedDevice, type Phone } from "./state";
 
 export interface MediaInput {
   type: "image" | "video" | "audio" | "voice" | "document" | "sticker";
@@ -53,7 +53,9 @@ export async function deliverToAccount(
   for (const d of to.devices.values()) {
     const enc = await encryptFor(from, d, m.message, m.mediatype);
     if (!enc) continue;
-    deliverOrQueue(d, { tag: "message", attrs: { ...addressing, id: m.id, t: unixNow(), type: m.type, notify: from.name }, content: [enc] });
+    const attrs = { ...addressing, id: m.id, t: unixNow(), type: m.type, notify: from.name };
+    rememberForResend(from, d.phone, attrs, m.message, m.mediatype);
+    deliverOrQueue(d, { tag: "message", attrs, content: [enc] });
     devices++;
   }
   return devices;

@@ -7,7 +7,7 @@ import { deliverOrQueue } from "./delivery";
 import { composeMessage, deliverToAccount, encryptFor, type PhoneMessageInput } from "./inbound-messages";
 import { toInboxEntry } from "./outbound-messages";
 import { unixNow, type Sim } from "./sim";
-import type { Phone } from "./state";
+import { rememberForResend, type Phone } from "./state";
 
 export async function sendFromOwnerPhone(sim: Sim, owner: Phone, to: Phone, content: PhoneMessageInput): Promise<{ id: string; devices: number }> {
   const m = await composeMessage(sim, content);
@@ -20,11 +20,9 @@ export async function sendFromOwnerPhone(sim: Sim, owner: Phone, to: Phone, cont
   for (const d of owner.devices.values()) {
     const enc = await encryptFor(owner, d, sent, m.mediatype);
     if (!enc) continue;
-    deliverOrQueue(d, {
-      tag: "message",
-      attrs: { from: `${owner.phone}@s.whatsapp.net`, recipient: chatJid, id: m.id, t: unixNow(), type: m.type },
-      content: [enc],
-    });
+    const attrs = { from: `${owner.phone}@s.whatsapp.net`, recipient: chatJid, id: m.id, t: unixNow(), type: m.type };
+    rememberForResend(owner, d.phone, attrs, sent, m.mediatype);
+    deliverOrQueue(d, { tag: "message", attrs, content: [enc] });
     devices++;
   }
   return { id: m.id, devices };

@@ -2,7 +2,7 @@ import type { BinaryNode, WAMessage, WAMessageKey, WASocket, proto } from "@whis
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWaSimulator, type WaSimulator } from "./server";
 import type { InboxEntry } from "./state";
-import { connectClient, control, endClient, linkByQr, until, waitOpen, type ClientOptions, type MemoryAuth } from "./test-kit";
+import { connectClient, control, endClient, linkByQr, memoryAuth, until, waitOpen, type ClientOptions, type MemoryAuth } from "./test-kit";
 
 const GINA = "15559990009";
 let sim: WaSimulator;
@@ -82,5 +82,51 @@ describe("retry receipts", () => {
     await undecryptable(1);
     const sent = (await sock.sendMessage(`${GINA}@s.whatsapp.net`, { text: "from the cache" })) as WAMessage;
     await until("the resent copy is decrypted", async () => (await copies(sent.key.id as string)) === 1);
+  });
+});
+
+describe("a companion's retry receipt to a phone", () => {
+  type Dev = { retryReceipts: Record<string, number>; phone: string };
+  const devices = async (phone: string) => (await control<Dev[]>(sim, "GET", "/__sandbox/devices")).body.filter((d) => d.phone === phone);
+  const write = (to: string, text: string) => control<{ id: string }>(sim, "POST", `/__sandbox/phones/${GINA}/send`, { to, text });
+
+  it("a companion that lost its session with the contact gets the message again, from a new session", async () => {
+    const auth = memoryAuth();
+    const sessionIds = new Set<string>();
+    const set = auth.keys.set.bind(auth.keys);
+    auth.keys.set = async (data) => {
+      for (const id of Object.keys(data.session ?? {})) sessionIds.add(id);
+      return set(data);
+    };
+    const { sock } = await linkByQr(sim, "15559990005", auth);
+    open.push(sock);
+    const got: WAMessage[] = [];
+    sock.ev.on("messages.upsert", ({ messages }) => got.push(...messages.filter((m) => m.message?.conversation)));
+    const first = (await write("15559990005", "hello")).body.id;
+    await until("the first one arrives", () => got.some((m) => m.key.id === first));
+    // the companion's Signal session with the contact is gone (a key write lost in a crash)
+    const sessions = Object.keys(await auth.keys.get("session", [...sessionIds]));
+    expect(sessions.length).toBeGreaterThan(0);
+    await auth.keys.set({ session: Object.fromEntries(sessions.map((s) => [s, null])) });
+    const second = (await write("15559990005", "after the loss")).body.id;
+    await until("the resent copy arrives", () => got.some((m) => m.key.id === second));
+    expect(got.filter((m) => m.key.id === second)).toHaveLength(1);
+    const [d] = await devices("15559990005");
+    expect(d.retryReceipts.resent).toBeGreaterThanOrEqual(1);
+    // and the new session carries on
+    const third = (await write("15559990005", "and on")).body.id;
+    await until("a later one arrives", () => got.some((m) => m.key.id === third));
+  });
+
+  it("a message the phone no longer keeps is not resent", async () => {
+    const { sock } = await linkByQr(sim, "15559990006");
+    open.push(sock);
+    const got: string[] = [];
+    sock.ev.on("messages.upsert", ({ messages }) => got.push(...messages.map((m) => m.key.id ?? "")));
+    const hi = (await write("15559990006", "hi")).body.id;
+    await until("delivered", () => got.includes(hi));
+    // a retry for an id the phone never sent
+    await sock.sendNode({ tag: "receipt", attrs: { id: "3EB0NEVERSENT", type: "retry", to: `${GINA}@s.whatsapp.net` }, content: [{ tag: "retry", attrs: { count: "1", id: "3EB0NEVERSENT", t: "1", v: "1" } }] });
+    await until("the phone answered", async () => (await devices("15559990006"))[0].retryReceipts["not-kept"] === 1);
   });
 });

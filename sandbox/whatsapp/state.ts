@@ -1,6 +1,6 @@
 // Everything the simulator remembers, in memory. Kept deliberately small per linked device
 // (keys as packed buffers, no timers) so that one process holds thousands of them.
-import type { BinaryNode } from "@whiskeysockets/baileys";
+import type { BinaryNode, proto } from "@whiskeysockets/baileys";
 import { S_WHATSAPP_NET, unixNow } from "./sim";
 import { SignalAccount, type PreKeyBundle } from "./signal-account";
 
@@ -51,6 +51,8 @@ export interface LinkedDevice {
   live?: LiveSocket;
   /** privacy-token issuance IQs this companion sent, per contact phone (allocated on the first) */
   tctokenIssuances?: Map<string, number>;
+  /** retry receipts this companion sent for phones' messages, by what the phone did (companion-retries.ts) */
+  retryReceipts?: Partial<Record<"resent" | "unknown-sender" | "not-kept" | "gave-up", number>>;
 }
 
 /** The device's current socket, as the rest of the simulator sees it. */
@@ -89,6 +91,17 @@ export interface Phone {
   failDecrypts: number;
   /** retry receipts this phone sent per "senderPhone:device:messageId", until it decrypts a copy */
   retriesAsked: Map<string, number>;
+  /** what this phone sent to companions, by "accountPhone:messageId", for their retry receipts (newest MAX_RESENDABLE) */
+  resendable: Map<string, Resendable>;
+}
+
+/** A message a phone sent to an account's companions, as it would encrypt it again. */
+export interface Resendable {
+  attrs: Record<string, string>;
+  message: proto.IMessage;
+  mediatype?: string;
+  /** resends so far, per companion device id */
+  resent: Map<number, number>;
 }
 
 export const PRE_KEY_RECORD = 35;
@@ -113,7 +126,7 @@ export class SimState {
     const p: Phone = {
       phone, name: name ?? `+${phone}`, lid: String(this.lidSeq++), signal: new SignalAccount(),
       devices: new Map(), nextDeviceId: 1, inbox: new Map(), banned: false, reachout: "open", tokensGiven: new Map(),
-      failDecrypts: 0, retriesAsked: new Map(), hidePhone: hidePhone ?? false,
+      failDecrypts: 0, retriesAsked: new Map(), resendable: new Map(), hidePhone: hidePhone ?? false,
     };
     this.phones.set(phone, p);
     this.byLid.set(p.lid, p);
@@ -159,4 +172,15 @@ export function takeDeviceBundle(d: LinkedDevice): PreKeyBundle {
 
 export function remainingPreKeys(d: LinkedDevice): number {
   return Math.max(0, (d.preKeys.length - d.preKeyCursor) / PRE_KEY_RECORD);
+}
+
+/** How many sent messages a phone keeps for its companions' retry receipts (a real phone keeps its whole history). */
+export const MAX_RESENDABLE = 5000;
+
+/** A phone keeps what it sent to an account's companions, so it can encrypt it again on a retry receipt. */
+export function rememberForResend(from: Phone, accountPhone: string, attrs: Record<string, string>, message: proto.IMessage, mediatype?: string): void {
+  const key = `${accountPhone}:${attrs.id}`;
+  from.resendable.delete(key);
+  from.resendable.set(key, { attrs, message, mediatype, resent: new Map() });
+  if (from.resendable.size > MAX_RESENDABLE) from.resendable.delete(from.resendable.keys().next().value!);
 }
