@@ -378,7 +378,7 @@ async function main() {
     stopReceipts = true;
     await receipts;
     result = await compute();
-    const devices = await getJson<{ phone: string; pairings: number; logins: number; maxConcurrentConnections: number; connected: boolean }[]>(`${wa}/__sandbox/devices`);
+    const devices = await getJson<{ phone: string; pairings: number; logins: number; maxConcurrentConnections: number; connected: boolean; retryReceipts?: Record<string, number> }[]>(`${wa}/__sandbox/devices`);
     const ours = devices.filter((d) => numbers.some((n) => n.phone === d.phone));
     const pairings0 = devices0.reduce((a, d) => a + d.pairings, 0);
     const rescans = ours.reduce((a, d) => a + d.pairings, 0) - pairings0 + link.rescans;
@@ -389,6 +389,11 @@ async function main() {
       faults: { kills: o.kills, redisWipes: o.redisWipes, pgStops: o.pgStops, pgStopS: o.pgStopS, pgStopMode: o.pgImmediate ? "immediate" : "fast", ghlBursts: o.ghlBursts, burstSize: o.burstSize },
       ...result.counts, rescans, maxConcurrentConnections: maxConc, numbersWithConcurrentConnections: overConnected,
       loginsDuringChaos: ours.reduce((a, d) => a + d.logins, 0) - devices0.reduce((a, d) => a + d.logins, 0),
+      // the numbers' retry receipts for contacts' messages they could not decrypt, by what the phone did
+      retryReceipts: ours.reduce<Record<string, number>>((a, d) => {
+        for (const [k, v] of Object.entries(d.retryReceipts ?? {})) a[k] = (a[k] ?? 0) + v;
+        return a;
+      }, {}),
       recovery: result.recovery,
       trafficSeconds: Math.round((trafficEnd - t0) / 1000), settleSeconds: Math.round((Date.now() - trafficEnd) / 1000),
       totalSeconds: Math.round((Date.now() - startedAt) / 1000),
@@ -429,7 +434,7 @@ function humanSummary(s: any, failing: Record<string, number>): string {
     `  GHL → WhatsApp: ${d(s.out)}; rejected by the app ${s.out.rejected}${s.out.rejectedButDelivered ? ` (${s.out.rejectedButDelivered} of them delivered anyway)` : ""}; statuses lost ${s.out.statusesLost} (delivered ${s.out.deliveredLost}, read ${s.out.readLost}) of ${s.out.acked} acknowledged`,
     `  WhatsApp → GHL: ${d(s.in)}; send errors ${s.in.sendErrors}`,
     `  machine: ${s.machine.cpus} cores, ${s.machine.busyPctDuringRun}% busy during the run (load ${s.machine.load1AtStart} at start)`,
-    `  rescans ${s.rescans}; max concurrent connections per number ${JSON.stringify(s.maxConcurrentConnections)}; logins during chaos ${s.loginsDuringChaos}`,
+    `  rescans ${s.rescans}; max concurrent connections per number ${JSON.stringify(s.maxConcurrentConnections)}; logins during chaos ${s.loginsDuringChaos}; retry receipts from the numbers ${JSON.stringify(s.retryReceipts)}`,
     `  recovery (ms from the fault lifted to the arrival of the first message sent after it began):`,
     ...s.recovery.map((r: any) => `    #${r.n} ${r.kind} at +${r.atS} s${r.detail ? ` (${r.detail})` : ""}: out ${r.outMs ?? "none arrived"}, in ${r.inMs ?? "none arrived"}`),
     `  ${Object.values(failing).every((v) => v === 0) ? "OK: every count is zero" : `NOT OK: ${Object.entries(failing).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ")}`}`,
