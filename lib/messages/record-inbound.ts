@@ -1,4 +1,6 @@
+import { Prisma } from "../generated/prisma/client";
 import type { Db } from "../db";
+import { linkLidToPhone, normalizeLid, type Linked } from "../contacts/lid-contacts";
 import { normalizePhone } from "../contacts/phone";
 
 // What the worker hands over for each WhatsApp message worth relaying (already decrypted and
@@ -10,6 +12,7 @@ export type InboundWa = {
   /** phone of the other party, digits or E.164, resolved from LID where possible */
   phone: string | null;
   jid: string;
+  /** the other party's LID JID when WhatsApp gave one: with no phone, the contact is kept by it */
   lid?: string | null;
   pushName?: string | null;
   fromMe: boolean;
@@ -19,26 +22,35 @@ export type InboundWa = {
   at: Date;
 };
 
-export type Recorded = { id: string; created: boolean; skipped?: "echo" | "no-phone" };
+/** `linked`: this message made a LID-only contact's phone known (its GHL contact needs the phone). */
+export type Recorded = { id: string; created: boolean; skipped?: "echo" | "no-phone"; linked?: Linked };
 
 export async function recordInbound(db: Db, m: InboundWa): Promise<Recorded> {
+  const lid = normalizeLid(m.lid);
+  const name = m.fromMe ? null : m.pushName ?? null;
   if (!m.phone) {
+    // a contact that shares only its LID: kept by it (one contact per LID per location) until its phone is known
+    if (lid) return store(db, m, Prisma.sql`
+      INSERT INTO "Contact" (id, "locationId", phone, "waJid", "waLid", name, "stickyInstanceId", "createdAt", "updatedAt")
+      SELECT gen_random_uuid()::text, ${m.locationId}, NULL, ${lid}, ${lid}, ${name}::text, ${m.instanceId}, now(), now()
+      WHERE NOT EXISTS (SELECT 1 FROM existing)
+      ON CONFLICT ("locationId", "waLid") DO UPDATE SET
+        -- a contact whose phone is known keeps being written to at its phone JID
+        "waJid" = CASE WHEN "Contact".phone IS NULL THEN EXCLUDED."waJid" ELSE "Contact"."waJid" END,
+        name = COALESCE(EXCLUDED.name, "Contact".name),
+        "stickyInstanceId" = CASE WHEN ${m.fromMe} THEN "Contact"."stickyInstanceId" ELSE EXCLUDED."stickyInstanceId" END,
+        "updatedAt" = now()
+      RETURNING id`);
     // our own sends come back as fromMe upserts: the id is already on the OUTBOUND row
     const existing = await findByWaId(db, m);
     return existing ? { id: existing.id, created: false, skipped: existing.direction === "OUTBOUND" ? "echo" : undefined } : { id: "", created: false, skipped: "no-phone" };
   }
   const { e164 } = normalizePhone(m.phone.startsWith("+") ? m.phone : `+${m.phone}`);
-  const name = m.fromMe ? null : m.pushName ?? null;
-  // One statement (this runs for every message a number receives): the message already stored
-  // under this WhatsApp id (our own send echoed back, a redelivery), else the contact created or
-  // updated — the number a contact last wrote to is the one that answers them (sticky routing) —
-  // and the message. A concurrent insert of the same id inserts nothing (ON CONFLICT).
-  const [row] = await db.$queryRaw<{ id: string | null; existingId: string | null; existingDirection: string | null }[]>`
-    WITH existing AS (
-      SELECT id, direction::text AS direction FROM "Message" WHERE "instanceId" = ${m.instanceId} AND "waMessageId" = ${m.waMessageId}
-    ), c AS (
+  // the phone of a LID-only contact made known by this message: that contact gets it (or is merged)
+  const linked = lid ? await linkLidToPhone(db, m.locationId, lid, e164) : undefined;
+  const r = await store(db, m, Prisma.sql`
       INSERT INTO "Contact" (id, "locationId", phone, "waJid", "waLid", name, "stickyInstanceId", "createdAt", "updatedAt")
-      SELECT gen_random_uuid()::text, ${m.locationId}, ${e164}, ${m.jid}, ${m.lid ?? null}::text, ${name}::text, ${m.instanceId}, now(), now()
+      SELECT gen_random_uuid()::text, ${m.locationId}, ${e164}, ${m.jid}, ${lid}::text, ${name}::text, ${m.instanceId}, now(), now()
       WHERE NOT EXISTS (SELECT 1 FROM existing)
       ON CONFLICT ("locationId", phone) DO UPDATE SET
         "waJid" = EXCLUDED."waJid",
@@ -46,7 +58,23 @@ export async function recordInbound(db: Db, m: InboundWa): Promise<Recorded> {
         name = COALESCE(EXCLUDED.name, "Contact".name),
         "stickyInstanceId" = CASE WHEN ${m.fromMe} THEN "Contact"."stickyInstanceId" ELSE EXCLUDED."stickyInstanceId" END,
         "updatedAt" = now()
-      RETURNING id
+      RETURNING id`);
+  return linked && linked.kind !== "none" ? { ...r, linked } : r;
+}
+
+/**
+ * One statement (this runs for every message a number receives): the message already stored
+ * under this WhatsApp id (our own send echoed back, a redelivery), else the contact created or
+ * updated by `contact` (a CTE reading `existing`) — the number a contact last wrote to is the one
+ * that answers them (sticky routing) — and the message. A concurrent insert of the same id
+ * inserts nothing (ON CONFLICT).
+ */
+async function store(db: Db, m: InboundWa, contact: Prisma.Sql): Promise<Recorded> {
+  const [row] = await db.$queryRaw<{ id: string | null; existingId: string | null; existingDirection: string | null }[]>`
+    WITH existing AS (
+      SELECT id, direction::text AS direction FROM "Message" WHERE "instanceId" = ${m.instanceId} AND "waMessageId" = ${m.waMessageId}
+    ), c AS (
+${contact}
     ), ins AS (
       INSERT INTO "Message" (id, "locationId", "instanceId", "contactId", direction, source, "waMessageId", type, text, "mediaRef", status, "createdAt", "updatedAt")
       SELECT gen_random_uuid()::text, ${m.locationId}, ${m.instanceId}, c.id,

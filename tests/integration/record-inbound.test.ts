@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import type { WAMessage } from "@whiskeysockets/baileys";
 import pino from "pino";
+import { learnLidMapping } from "@/lib/contacts/lid-contacts";
 import { recordInbound, type InboundWa } from "@/lib/messages/record-inbound";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { Redis } from "ioredis";
@@ -50,8 +51,58 @@ describe("recordInbound", () => {
     expect(contact.name).toBe("Ana");
   });
 
-  it("does not invent a contact from an unresolved LID", async () => {
-    expect(await recordInbound(db, wa({ phone: null, jid: "1234567@lid", lid: "1234567@lid" }))).toMatchObject({ skipped: "no-phone" });
+  it("keeps a contact that shares only its LID by that LID: one contact for its messages", async () => {
+    const a = await recordInbound(db, wa({ waMessageId: "L1", phone: null, jid: "1234567@lid", lid: "1234567:3@lid", pushName: "Lia" }));
+    const b = await recordInbound(db, wa({ waMessageId: "L2", phone: null, jid: "1234567@lid", lid: "1234567@lid", pushName: "Lia" }));
+    expect([a.created, b.created]).toEqual([true, true]);
+    const rows = await db.contact.findMany({ where: { locationId: "locA", waLid: "1234567@lid" } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ phone: null, waJid: "1234567@lid", name: "Lia" });
+    expect(await db.message.count({ where: { contactId: rows[0].id } })).toBe(2);
+    // a message without phone nor LID still has no one to belong to
+    expect(await recordInbound(db, wa({ phone: null, jid: "x@broadcast", lid: null }))).toMatchObject({ skipped: "no-phone" });
+  });
+
+  it("gives that same contact the phone when a message carries both, never a second contact", async () => {
+    const before = await db.contact.findFirstOrThrow({ where: { locationId: "locA", waLid: "1234567@lid" } });
+    await db.contact.update({ where: { id: before.id }, data: { ghlContactId: "g-lia" } });
+    const r = await recordInbound(db, wa({ waMessageId: "L3", phone: "15550004444", jid: "15550004444@s.whatsapp.net", lid: "1234567@lid" }));
+    expect(r.linked).toEqual({ kind: "linked", contactId: before.id, ghlContactId: "g-lia" });
+    const rows = await db.contact.findMany({ where: { locationId: "locA", OR: [{ waLid: "1234567@lid" }, { phone: "+15550004444" }] } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: before.id, phone: "+15550004444", waJid: "15550004444@s.whatsapp.net", ghlContactId: "g-lia", ghlPhone: null });
+    expect(await db.message.count({ where: { contactId: before.id } })).toBe(3);
+    // known by phone now: a later LID-only message (the mapping lost) finds it, and it stays written to at its phone
+    await recordInbound(db, wa({ waMessageId: "L4", phone: null, jid: "1234567@lid", lid: "1234567@lid" }));
+    expect(await db.contact.findUniqueOrThrow({ where: { id: before.id } })).toMatchObject({ phone: "+15550004444", waJid: "15550004444@s.whatsapp.net" });
+  });
+
+  it("merges a phone-keyed and a LID-keyed contact of one person into the phone-keyed one", async () => {
+    // GHL wrote to the phone first (its contact g-p); WhatsApp wrote from the LID only (its contact g-l)
+    const byPhone = await db.contact.create({ data: { locationId: "locA", phone: "+15550005555", ghlContactId: "g-p", ghlPhone: "+15550005555" } });
+    await recordInbound(db, wa({ waMessageId: "M1", phone: null, jid: "7654321@lid", lid: "7654321@lid", pushName: "Max", instanceId: "i2" }));
+    const byLid = await db.contact.findFirstOrThrow({ where: { locationId: "locA", waLid: "7654321@lid" } });
+    await db.contact.update({ where: { id: byLid.id }, data: { ghlContactId: "g-l" } });
+    const r = await recordInbound(db, wa({ waMessageId: "M2", phone: "15550005555", jid: "15550005555@s.whatsapp.net", lid: "7654321@lid", pushName: null }));
+    expect(r.linked).toMatchObject({ kind: "merged", contactId: byPhone.id, drop: byLid.id, leftInGhl: "g-l" });
+    expect(await db.contact.findUnique({ where: { id: byLid.id } })).toBeNull();
+    expect(await db.contact.findUniqueOrThrow({ where: { id: byPhone.id } })).toMatchObject({
+      waLid: "7654321@lid", ghlContactId: "g-p", ghlPhone: "+15550005555", name: "Max",
+    });
+    expect(await db.message.count({ where: { contactId: byPhone.id, waMessageId: { in: ["M1", "M2"] } } })).toBe(2);
+  });
+
+  it("applies WhatsApp's LID mapping to the LID's contact, in its own location only", async () => {
+    await db.location.create({ data: { id: "locB", name: "B" } });
+    await db.instance.create({ data: { id: "iB", locationId: "locB", name: "wa-01" } });
+    await recordInbound(db, wa({ waMessageId: "N1", phone: null, jid: "5551212@lid", lid: "5551212@lid" }));
+    await recordInbound(db, wa({ locationId: "locB", instanceId: "iB", waMessageId: "N1", phone: null, jid: "5551212@lid", lid: "5551212@lid" }));
+    const a = await db.contact.findFirstOrThrow({ where: { locationId: "locA", waLid: "5551212@lid" } });
+    await db.contact.update({ where: { id: a.id }, data: { ghlContactId: "g-n" } });
+    expect(await learnLidMapping(db, "locA", { lid: "5551212@lid", pn: "15550006666:2@s.whatsapp.net" })).toEqual({ contactId: a.id, phone: "+15550006666" });
+    expect(await db.contact.findUniqueOrThrow({ where: { id: a.id } })).toMatchObject({ phone: "+15550006666" });
+    expect(await db.contact.findFirstOrThrow({ where: { locationId: "locB", waLid: "5551212@lid" } })).toMatchObject({ phone: null });
+    expect(await learnLidMapping(db, "locA", { lid: "5551212@lid", pn: "15550006666@s.whatsapp.net" })).toBeNull(); // nothing new
   });
 
   it("stores one row for one WhatsApp id and one contact for one phone, however many arrive at once", async () => {
