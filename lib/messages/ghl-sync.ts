@@ -13,6 +13,8 @@ export type GhlCall = <T = unknown>(method: "GET" | "POST" | "PUT", path: string
 
 const contactSearch = z.object({ contact: z.object({ id: z.string() }).passthrough().nullable().optional() }).passthrough();
 const contactUpsert = z.object({ contact: z.object({ id: z.string() }).passthrough() }).passthrough();
+const contactCreate = contactUpsert;
+const contactUpdate = z.object({ contact: z.object({ id: z.string() }).passthrough().optional() }).passthrough();
 const conversationSearch = z.object({ conversations: z.array(z.object({ id: z.string() }).passthrough()).default([]) }).passthrough();
 const conversationCreate = z
   .object({ conversation: z.object({ id: z.string() }).passthrough().optional(), id: z.string().optional() })
@@ -34,16 +36,19 @@ export type InboundToPost = {
   createdAt: Date;
   seq: bigint;
   settings: unknown;
-  contact: { id: string; phone: string; name: string | null; ghlContactId: string | null; ghlConversationId: string | null } | null;
+  contact: GhlContactRow | null;
   /** the contact's earlier messages not in GHL yet, in posting order (at most 20): the order gate's input */
   earlier: { id: string; locationId: string }[];
 };
 
+/** The local contact as the GHL side needs it; `phone` null: a WhatsApp contact known only by its LID. */
+export type GhlContactRow = { id: string; phone: string | null; name: string | null; ghlContactId: string | null; ghlConversationId: string | null; ghlPhone: string | null };
+
 export async function loadInboundToPost(db: Db, messageId: string): Promise<InboundToPost | null> {
-  const [r] = await db.$queryRaw<(Omit<InboundToPost, "contact"> & { contactId: string | null; phone: string | null; name: string | null; ghlContactId: string | null; ghlConversationId: string | null })[]>`
+  const [r] = await db.$queryRaw<(Omit<InboundToPost, "contact"> & { contactId: string | null } & Omit<GhlContactRow, "id">)[]>`
     SELECT m.id, m."locationId", m.status::text AS status, m.direction::text AS direction, m.text, m."waMessageId", m."ghlMessageId",
            m."mediaRef", m."createdAt", m.seq, l.settings,
-           c.id AS "contactId", c.phone, c.name, c."ghlContactId", c."ghlConversationId",
+           c.id AS "contactId", c.phone, c.name, c."ghlContactId", c."ghlConversationId", c."ghlPhone",
            (SELECT COALESCE(json_agg(json_build_object('id', e.id, 'locationId', e."locationId") ORDER BY e."createdAt", e.seq), '[]'::json)
               FROM (SELECT e.id, e."locationId", e."createdAt", e.seq FROM "Message" e
                     WHERE m.status = 'RECEIVED' AND e."contactId" = m."contactId" AND e.status = 'RECEIVED' AND (e."createdAt", e.seq) < (m."createdAt", m.seq)
@@ -51,8 +56,8 @@ export async function loadInboundToPost(db: Db, messageId: string): Promise<Inbo
     FROM "Message" m JOIN "Location" l ON l.id = m."locationId" LEFT JOIN "Contact" c ON c.id = m."contactId"
     WHERE m.id = ${messageId}`;
   if (!r) return null;
-  const { contactId, phone, name, ghlContactId, ghlConversationId, ...m } = r;
-  return { ...m, contact: contactId ? { id: contactId, phone: phone!, name, ghlContactId, ghlConversationId } : null };
+  const { contactId, phone, name, ghlContactId, ghlConversationId, ghlPhone, ...m } = r;
+  return { ...m, contact: contactId ? { id: contactId, phone, name, ghlContactId, ghlConversationId, ghlPhone } : null };
 }
 
 /**
@@ -65,9 +70,10 @@ export async function postInboundToGhl(db: Db, ghl: GhlCall, messageId: string, 
   if (m.status === "SYNCED") return { result: "already" };
   if (!m.contact) throw new Error(`message ${messageId} has no contact`);
   // a contact new to GHL may have been created there by its previous message since `loaded` was read
-  const contact = m.contact.ghlContactId && m.contact.ghlConversationId ? m.contact : (await db.contact.findUnique({ where: { id: m.contact.id } })) ?? m.contact;
-  const contactId = await ensureGhlContact(db, ghl, m.locationId, contact);
-  const conversationId = await ensureConversation(db, ghl, m.locationId, contact.id, contactId, contact.ghlConversationId);
+  const contact = m.contact.ghlContactId && m.contact.ghlConversationId && !needsPhone(m.contact) ? m.contact : (await readContact(db, m.locationId, m.contact.id)) ?? m.contact;
+  const ghlContact = await ensureGhlContact(db, ghl, m.locationId, contact);
+  const contactId = ghlContact.id;
+  const conversationId = await ensureConversation(db, ghl, m.locationId, contact.id, contactId, ghlContact.conversationId);
   const settings = parseLocationSettings(m.settings);
   const media = m.mediaRef as { mediaId?: string; fileName?: string } | null;
   const attachments = media?.mediaId ? [`${cfg.appUrl}${signMediaPath(media.mediaId, media.fileName ?? "file", MEDIA_TTL_DAYS * 86_400)}`] : [];
@@ -111,18 +117,72 @@ export async function pushStatusToGhl(ghl: GhlCall, ghlMessageId: string, status
   await ghl("PUT", `/conversations/messages/${encodeURIComponent(ghlMessageId)}/status`, body);
 }
 
-async function ensureGhlContact(db: Db, ghl: GhlCall, locationId: string, c: { id: string; phone: string; name: string | null; ghlContactId: string | null }) {
-  if (c.ghlContactId) return c.ghlContactId;
-  const q = new URLSearchParams({ locationId, number: c.phone });
-  const found = contactSearch.parse(await ghl("GET", `/contacts/search/duplicate?${q}`));
-  let id = found.contact?.id;
+/**
+ * The contact's GHL contact: the cached one (given the phone it lacks, when the phone became
+ * known), else found by phone or upserted by phone, else — a WhatsApp contact known only by its
+ * LID — created without a phone, under its WhatsApp name (GHL requires nothing but the location).
+ */
+async function ensureGhlContact(db: Db, ghl: GhlCall, locationId: string, c: GhlContactRow): Promise<{ id: string; conversationId: string | null }> {
+  if (c.ghlContactId) {
+    if (needsPhone(c)) return givePhone(db, ghl, locationId, c as GhlContactRow & { ghlContactId: string; phone: string });
+    return { id: c.ghlContactId, conversationId: c.ghlConversationId };
+  }
+  if (!c.phone) {
+    // no `phone`: there is none to give, and no way to look the person up in GHL first
+    const created = contactCreate.parse(await ghl("POST", "/contacts/", { locationId, name: c.name ?? "WhatsApp contact", source: "WhatsApp" }));
+    await db.contact.updateMany({ where: { id: c.id, locationId }, data: { ghlContactId: created.contact.id, ghlPhone: null } });
+    return { id: created.contact.id, conversationId: null };
+  }
+  const found = await findGhlContactByPhone(ghl, locationId, c.phone);
+  let id = found;
   if (!id) {
     // no `tags`: sending them would overwrite the contact's tags
     const up = contactUpsert.parse(await ghl("POST", "/contacts/upsert", { locationId, phone: c.phone, ...(c.name ? { name: c.name } : {}), source: "WhatsApp" }));
     id = up.contact.id;
   }
-  await db.contact.update({ where: { id: c.id }, data: { ghlContactId: id } });
-  return id;
+  await db.contact.updateMany({ where: { id: c.id, locationId }, data: { ghlContactId: id, ghlPhone: c.phone } });
+  return { id, conversationId: c.ghlConversationId };
+}
+
+/**
+ * The phone of a contact GHL has without it became known: that same GHL contact gets it
+ * (PUT /contacts/{id}). If GHL already has another contact with this phone, that one is the
+ * person's GHL contact from now on (the rule of lib/contacts/lid-contacts.ts: the phone-keyed
+ * contact wins); the conversation is then looked up for it again.
+ */
+async function givePhone(db: Db, ghl: GhlCall, locationId: string, c: GhlContactRow & { ghlContactId: string; phone: string }) {
+  const other = await findGhlContactByPhone(ghl, locationId, c.phone);
+  if (other && other !== c.ghlContactId) {
+    await db.contact.updateMany({ where: { id: c.id, locationId }, data: { ghlContactId: other, ghlPhone: c.phone, ghlConversationId: null } });
+    return { id: other, conversationId: null };
+  }
+  if (!other) contactUpdate.parse(await ghl("PUT", `/contacts/${encodeURIComponent(c.ghlContactId)}`, { phone: c.phone }));
+  await db.contact.updateMany({ where: { id: c.id, locationId }, data: { ghlPhone: c.phone } });
+  return { id: c.ghlContactId, conversationId: c.ghlConversationId };
+}
+
+/** A `contact` job: the phone of a contact became known outside a message (WhatsApp's LID mapping). */
+export async function syncGhlContactPhone(db: Db, ghl: GhlCall, locationId: string, contactId: string): Promise<"updated" | "nothing"> {
+  const c = await readContact(db, locationId, contactId);
+  if (!c || !c.ghlContactId || !needsPhone(c)) return "nothing";
+  await givePhone(db, ghl, locationId, c as GhlContactRow & { ghlContactId: string; phone: string });
+  return "updated";
+}
+
+function needsPhone(c: GhlContactRow): boolean {
+  return !!c.ghlContactId && !!c.phone && c.ghlPhone !== c.phone;
+}
+
+async function findGhlContactByPhone(ghl: GhlCall, locationId: string, phone: string): Promise<string | undefined> {
+  const q = new URLSearchParams({ locationId, number: phone });
+  return contactSearch.parse(await ghl("GET", `/contacts/search/duplicate?${q}`)).contact?.id;
+}
+
+function readContact(db: Db, locationId: string, id: string): Promise<GhlContactRow | null> {
+  return db.contact.findFirst({
+    where: { id, locationId },
+    select: { id: true, phone: true, name: true, ghlContactId: true, ghlConversationId: true, ghlPhone: true },
+  });
 }
 
 async function ensureConversation(db: Db, ghl: GhlCall, locationId: string, contactRowId: string, ghlContactId: string, cached: string | null) {
@@ -135,6 +195,6 @@ async function ensureConversation(db: Db, ghl: GhlCall, locationId: string, cont
     id = created.conversation?.id ?? created.id;
   }
   if (!id) throw new Error("GHL created a conversation without an id");
-  await db.contact.update({ where: { id: contactRowId }, data: { ghlConversationId: id } });
+  await db.contact.updateMany({ where: { id: contactRowId, locationId }, data: { ghlConversationId: id } });
   return id;
 }

@@ -32,7 +32,7 @@ export async function listDeadLetters(q: Queue, locationId: string, limit = 100)
     out.push({
       id: String(j.id),
       kind: String(j.data.kind),
-      messageId: String(j.data.messageId),
+      messageId: String(j.data.messageId ?? j.data.contactId),
       failedReason: j.failedReason ?? "",
       attempts: j.attemptsMade,
       failedAt: j.finishedOn ?? null,

@@ -15,6 +15,8 @@ export const ghlJobSchema = z.discriminatedUnion("kind", [
     error: z.string().optional(),
   }),
   z.object({ kind: z.literal("inbound"), locationId: z.string(), messageId: z.string() }),
+  /** a contact's phone became known without a message (WhatsApp's LID mapping): its GHL contact gets it */
+  z.object({ kind: z.literal("contact"), locationId: z.string(), contactId: z.string(), phone: z.string() }),
 ]);
 export type GhlJob = z.infer<typeof ghlJobSchema>;
 
@@ -27,6 +29,7 @@ export const GHL_JOB_DEFAULTS: JobsOptions = {
 };
 
 export function ghlJobId(job: GhlJob): string {
+  if (job.kind === "contact") return `contact-${job.contactId}-${job.phone.replace(/\D/g, "")}`;
   return job.kind === "status" ? `status-${job.messageId}-${job.status}` : `inbound-${job.messageId}`;
 }
 

@@ -143,7 +143,7 @@ describe("OutboundSender", () => {
     const r = await queue("+15550000007", "too-late");
     await db.message.update({ where: { id: r.id }, data: { createdAt: new Date(Date.now() - 2 * 60_000) } });
     sender.wake("n1");
-    await until(() => ghl.some((g) => g.messageId === r.id));
+    await until(() => ghl.some((g) => "messageId" in g && g.messageId === r.id));
     expect((await db.message.findUniqueOrThrow({ where: { id: r.id } })).error).toMatch(/offline too long/);
     online.set("n1", true);
   });

@@ -2,7 +2,7 @@ import { DelayedError, Queue, Worker, type ConnectionOptions } from "bullmq";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import { inboundGate, positionOf, requeueUnqueuedInbound, wakeNextOfContact } from "@/lib/messages/ghl-order";
-import { loadInboundToPost, postInboundToGhl, pushStatusToGhl, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-sync";
+import { loadInboundToPost, postInboundToGhl, pushStatusToGhl, syncGhlContactPhone, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-sync";
 import { markGhlStatus, requeueUnpushedStatuses } from "@/lib/messages/ghl-status";
 import { metrics } from "@/lib/ops/metrics";
 import { fileDeadLetter } from "@/lib/queue/dead-letters";
@@ -56,6 +56,7 @@ export function startGhlSyncWorker(d: {
         await wakeNextOfContact(d.db, queue, position, r.next).catch((err) => d.log.warn({ err }, "could not wake the next message"));
         return done(r.result);
       }
+      if (data.kind === "contact") return done(await syncGhlContactPhone(d.db, ghl, data.locationId, data.contactId));
       await pushStatusToGhl(ghl, data.ghlMessageId, data.status, data.error);
       await markGhlStatus(d.db, data.locationId, data.messageId, data.status);
       return done("status");

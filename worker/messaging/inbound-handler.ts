@@ -151,6 +151,11 @@ async function handleOne(d: InboundDeps, ctx: Ctx, m: WAMessage) {
     media,
   });
   if (rec.created) await d.notifyGhl({ kind: "inbound", locationId: ctx.locationId, messageId: rec.id });
+  // the phone of a contact GHL has without one is known now; a new message's post gives it too,
+  // this covers a redelivered one (and the job id makes the two one job at most per phone)
+  if (rec.linked && rec.linked.kind !== "none" && rec.linked.ghlContactId && !rec.created && phone) {
+    await d.notifyGhl({ kind: "contact", locationId: ctx.locationId, contactId: rec.linked.contactId, phone: `+${phone}` });
+  }
 }
 
 /**

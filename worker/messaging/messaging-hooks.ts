@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
+import { learnLidMapping } from "@/lib/contacts/lid-contacts";
 import { OUTBOUND_CHANNEL } from "@/lib/messages/outbound-signal";
 import { ttlMemo } from "@/lib/ttl-memo";
 import type { BinaryNode, WAMessage } from "@whiskeysockets/baileys";
@@ -136,6 +137,13 @@ export function createMessaging(d: {
             for (const m of rest) await spoolOrRetry(inboundDeps, ctx, m, err);
           })
           .catch((err) => d.log.error({ err, ...ctx, count: rest.length }, "inbound messages not recorded"));
+      });
+      // WhatsApp says which phone a LID is (a contact known only by its LID shared its number):
+      // the same contact, and the same GHL contact, get it
+      sock.ev.on("lid-mapping.update", (mapping) => {
+        void learnLidMapping(d.db, ctx.locationId, mapping)
+          .then((c) => c && d.notifyGhl({ kind: "contact", locationId: ctx.locationId, ...c }))
+          .catch((err) => d.log.warn({ err, ...ctx }, "LID mapping not applied to the contact"));
       });
       sock.ev.on("messages.update", (updates) => {
         d.log.debug({ ...ctx, updates: updates.map((u) => ({ id: u.key.id, fromMe: u.key.fromMe, status: u.update.status })) }, "messages.update");

@@ -22,7 +22,7 @@ export async function startMessagingRuntime(cfg: Env, log: Logger) {
   const notifyGhl = async (job: GhlJob) => {
     await enqueueGhl(queue, job);
     // automations see the same events (only when the location configured a webhook)
-    if (!(await hookOn(job.locationId).catch(() => true))) return;
+    if (job.kind === "contact" || !(await hookOn(job.locationId).catch(() => true))) return;
     await queueHook(hooks, job.kind === "inbound"
       ? { type: "message.inbound", locationId: job.locationId, data: { messageId: job.messageId } }
       : { type: "message.status", locationId: job.locationId, data: { messageId: job.messageId, ghlMessageId: job.ghlMessageId, status: job.status, error: job.error } },
