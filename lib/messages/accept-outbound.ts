@@ -14,7 +14,8 @@ export type OutboundRequest = {
   locationId: string;
   ghlMessageId?: string;
   ghlContactId?: string;
-  phone: string;
+  /** absent: GHL's contact has no phone (a WhatsApp contact known by its LID), found by `ghlContactId` */
+  phone?: string;
   text: string;
   attachments: string[];
   source: "GHL" | "API";
@@ -34,23 +35,39 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
   // and an empty message must still be answered as a duplicate if its id is known: those read the
   // location (and a message stored under the id) before the write.
   const empty = !r.text.trim() && r.attachments.length === 0;
-  let e164 = empty ? undefined : international(r.phone);
-  if (!e164) {
+  if (!r.phone && !r.ghlContactId) throw new AppError("unprocessable", "the message has no phone number to send to", 422);
+  let e164 = empty || !r.phone ? undefined : international(r.phone);
+  if (!e164 && (empty || r.phone)) {
     const [head] = await db.$queryRaw<{ installed: boolean; settings: unknown; dup: DupRow | null }[]>`
       SELECT l.installed, l.settings, (${dupOf(r.ghlMessageId)}) AS dup FROM "Location" l WHERE l.id = ${r.locationId}`;
     if (!head || !head.installed) throw forbidden("this location has not installed the app");
     if (head.dup) return asDuplicate(head.dup, r.locationId);
     if (empty) throw new AppError("unprocessable", "the message has no text and no attachment", 422);
-    e164 = normalizePhone(r.phone, parseLocationSettings(head.settings).defaultCountry).e164;
+    e164 = normalizePhone(r.phone!, parseLocationSettings(head.settings).defaultCountry).e164;
   }
   const kind = r.type ?? (r.attachments.length ? "media" : "text");
   const media = r.attachments.length ? JSON.stringify({ urls: r.attachments }) : null;
 
   // One statement: the location (installed?) and a message already stored under GHL's id; unless
-  // either stops it, the contact (created or updated), the number that sends — the named one, else
+  // either stops it, the contact (created or updated by phone; without a phone, the one GHL's
+  // contact id is linked to, which WhatsApp knows by its LID), the number that sends — the named one, else
   // the contact's sticky number, else the location's default, else the first by name — and the
   // message. A messageId stored by a concurrent delivery inserts nothing (ON CONFLICT).
-  const [row] = await db.$queryRaw<{ installed: boolean | null; dup: DupRow | null; id: string | null; status: string | null; instanceId: string | null; routed: boolean }[]>`
+  const contact = e164
+    ? Prisma.sql`
+      INSERT INTO "Contact" (id, "locationId", phone, "ghlContactId", "ghlPhone", "createdAt", "updatedAt")
+      SELECT gen_random_uuid()::text, ${r.locationId}, ${e164}, ${r.ghlContactId ?? null}::text, ${r.ghlContactId ? e164 : null}::text, now(), now() FROM go
+      ON CONFLICT ("locationId", phone) DO UPDATE
+        SET "ghlContactId" = COALESCE(EXCLUDED."ghlContactId", "Contact"."ghlContactId"),
+            -- GHL just said which phone its contact has: when that is the contact kept, GHL has this phone
+            "ghlPhone" = CASE WHEN EXCLUDED."ghlContactId" = COALESCE("Contact"."ghlContactId", EXCLUDED."ghlContactId") THEN EXCLUDED.phone ELSE "Contact"."ghlPhone" END,
+            "updatedAt" = CASE WHEN EXCLUDED."ghlContactId" IS DISTINCT FROM "Contact"."ghlContactId" AND EXCLUDED."ghlContactId" IS NOT NULL THEN now() ELSE "Contact"."updatedAt" END
+      RETURNING id, "stickyInstanceId"`
+    : Prisma.sql`
+      SELECT k.id, k."stickyInstanceId" FROM "Contact" k, go
+      WHERE k."locationId" = ${r.locationId} AND k."ghlContactId" = ${r.ghlContactId ?? null}::text
+      ORDER BY k."updatedAt" DESC LIMIT 1`;
+  const [row] = await db.$queryRaw<{ installed: boolean | null; dup: DupRow | null; id: string | null; status: string | null; instanceId: string | null; routed: boolean; contactFound: boolean }[]>`
     WITH l AS (
       SELECT installed,
              CASE WHEN jsonb_typeof(settings->'defaultInstanceId') = 'string' THEN settings->>'defaultInstanceId' END AS "defaultInstanceId"
@@ -59,13 +76,7 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
       SELECT (${dupOf(r.ghlMessageId)}) AS d
     ), go AS (
       SELECT l."defaultInstanceId" FROM l, dup WHERE l.installed AND dup.d IS NULL
-    ), c AS (
-      INSERT INTO "Contact" (id, "locationId", phone, "ghlContactId", "createdAt", "updatedAt")
-      SELECT gen_random_uuid()::text, ${r.locationId}, ${e164}, ${r.ghlContactId ?? null}::text, now(), now() FROM go
-      ON CONFLICT ("locationId", phone) DO UPDATE
-        SET "ghlContactId" = COALESCE(EXCLUDED."ghlContactId", "Contact"."ghlContactId"),
-            "updatedAt" = CASE WHEN EXCLUDED."ghlContactId" IS DISTINCT FROM "Contact"."ghlContactId" AND EXCLUDED."ghlContactId" IS NOT NULL THEN now() ELSE "Contact"."updatedAt" END
-      RETURNING id, "stickyInstanceId"
+    ), c AS (${contact}
     ), inst AS (
       SELECT i.id FROM "Instance" i, c, go
       WHERE i."locationId" = ${r.locationId} AND (${r.instanceName ?? null}::text IS NULL OR i.name = ${r.instanceName ?? null}::text)
@@ -84,12 +95,13 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
       RETURNING id, status::text AS status, "instanceId"
     )
     SELECT (SELECT installed FROM l) AS installed, (SELECT d FROM dup) AS dup,
-           m.id, m.status, m."instanceId", EXISTS (SELECT 1 FROM inst) AS routed
+           m.id, m.status, m."instanceId", EXISTS (SELECT 1 FROM inst) AS routed, EXISTS (SELECT 1 FROM c) AS "contactFound"
     FROM (SELECT 1) one LEFT JOIN m ON true`;
 
   if (!row?.installed) throw forbidden("this location has not installed the app");
   if (row.dup) return asDuplicate(row.dup, r.locationId);
   if (!row.id) {
+    if (!e164 && !row.contactFound) throw new AppError("unprocessable", "the contact has no phone number, and WhatsApp has not written from it to this location", 422);
     if (r.instanceName && !row.routed) throw new AppError("not_found", `no number named ${r.instanceName} in this location`, 404);
     // two deliveries of one messageId racing: the loser answers like a duplicate
     const dup = r.ghlMessageId ? await findByGhlId(db, r.locationId, r.ghlMessageId) : null;

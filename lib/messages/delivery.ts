@@ -134,7 +134,7 @@ export function outboundOf(p: DeliveryPayload, receivedAt?: Date): OutboundReque
     locationId: p.locationId,
     ghlMessageId: p.messageId,
     ghlContactId: p.contactId,
-    phone: p.phone!,
+    phone: p.phone,
     text: p.message ?? "",
     attachments: p.attachments ?? [],
     source: "GHL",
@@ -153,7 +153,8 @@ function parseJson(s: string): unknown {
 function checkedPayload(json: unknown): DeliveryPayload {
   const p = deliveryPayloadSchema.parse(json);
   if (p.type.toLowerCase() === "email") throw new AppError("unprocessable", "this provider sends WhatsApp messages, not email", 422);
-  if (!p.phone) throw new AppError("unprocessable", "the message has no phone number to send to", 422);
+  // no phone: GHL's contact has none (a WhatsApp contact known only by its LID); acceptOutbound
+  // finds it by contactId or refuses with 422
   return p;
 }
 

@@ -63,7 +63,8 @@ describe("POST /api/ghl/delivery", () => {
   it("answers bad input with 4xx, never 500", async () => {
     expect((await call({ hello: "world" })).status).toBe(400);
     expect((await call(payload({ type: "Email", phone: undefined }))).status).toBe(422);
-    expect((await call(payload({ phone: undefined }))).status).toBe(422);
+    // no phone: only a contact WhatsApp has written from (known by its GHL id) can be answered
+    expect((await call(payload({ phone: undefined, contactId: "never-wrote" }))).status).toBe(422);
     expect((await call(payload({ locationId: "locGone" }))).status).toBe(403);
     expect((await call(payload({ locationId: "nobody" }))).status).toBe(403);
   });

@@ -52,7 +52,8 @@ type NextMessage = {
   attempts: number;
   createdAt: Date;
   location: { settings: unknown };
-  contact: { id: string; phone: string; waJid: string | null } | null;
+  /** `phone` null: a contact known only by its LID (`waJid` is then `<lid>@lid`) */
+  contact: { id: string; phone: string | null; waJid: string | null } | null;
 };
 type NextRow = Omit<NextMessage, "location" | "contact"> & { settings: unknown; contactId: string | null; contactPhone: string | null; contactWaJid: string | null };
 type LoopState = { stop: boolean; kicked: boolean; wake: () => void };
@@ -197,14 +198,18 @@ export class OutboundSender {
       await this.fail(next, "The message has no recipient");
       return true;
     }
-    const jid = next.contact.waJid ?? phoneToJid(next.contact.phone);
+    if (!next.contact.waJid && !next.contact.phone) {
+      await this.fail(next, "The contact has neither a phone number nor a WhatsApp address");
+      return true;
+    }
+    const jid = next.contact.waJid ?? phoneToJid(next.contact.phone!);
     if (!next.contact.waJid) {
       const found = await live.sock.onWhatsApp(jid).catch(() => undefined);
       if (found && !found.some((f) => f.exists)) {
         await this.fail(next, `${next.contact.phone} does not have WhatsApp`);
         return true;
       }
-      if (found?.[0]?.jid) await db.contact.update({ where: { id: next.contact.id }, data: { waJid: found[0].jid } });
+      if (found?.[0]?.jid) await db.contact.updateMany({ where: { id: next.contact.id, locationId: next.locationId }, data: { waJid: found[0].jid } });
     }
     const waMessageId = next.waMessageId!;
 
@@ -262,7 +267,7 @@ export class OutboundSender {
 }
 
 function shape({ contactId, contactPhone, contactWaJid, settings, ...m }: NextRow): NextMessage {
-  return { ...m, location: { settings }, contact: contactId ? { id: contactId, phone: contactPhone!, waJid: contactWaJid } : null };
+  return { ...m, location: { settings }, contact: contactId ? { id: contactId, phone: contactPhone, waJid: contactWaJid } : null };
 }
 
 function waitLimitMs(settings: unknown): number {
