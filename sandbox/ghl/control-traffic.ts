@@ -24,11 +24,13 @@ function deliveryJson(d: NonNullable<Message["delivery"]>) {
 export const trafficRoutes: ControlRoute[] = [
   ["POST", "/__sandbox/locations/:locationId/messages", async (c) => {
     const b = await c.body(z.object({
-      phone: z.string().min(3), message: z.string(), attachments: z.array(z.string()).optional(), contactName: z.string().optional(),
-      userId: z.string().nullable().optional(),
-    }));
+      phone: z.string().min(3).optional(), contactId: z.string().min(1).optional(), message: z.string(), attachments: z.array(z.string()).optional(),
+      contactName: z.string().optional(), userId: z.string().nullable().optional(),
+    }).refine((x) => !!x.phone !== !!x.contactId, { message: "give phone or contactId (one of them)" }));
     if (!b) return;
     if (!c.sim.state.locations.has(c.params.locationId)) return c.json(404, { error: { code: "not_found", message: "unknown location" } });
+    const to = b.contactId ? c.sim.state.contacts.get(b.contactId) : undefined;
+    if (b.contactId && to?.locationId !== c.params.locationId) return c.json(404, { error: { code: "not_found", message: "unknown contact in this location" } });
     c.json(200, await deliverOutbound(c.sim, c.params.locationId, b));
   }],
   ["GET", "/__sandbox/messages/:messageId", (c) => {

@@ -5,7 +5,8 @@ import type { Sim } from "./sim";
 import { nowIso, type Message } from "./state";
 
 export interface OutboundInput {
-  phone: string; message: string; attachments?: string[]; contactName?: string; userId?: string | null;
+  /** to a phone (a contact is created when none has it), or to an existing contact by id (it may have no phone) */
+  phone?: string; contactId?: string; message: string; attachments?: string[]; contactName?: string; userId?: string | null;
 }
 
 // A GHL user (or workflow, when userId is null) sends a message through the app's provider:
@@ -13,14 +14,15 @@ export interface OutboundInput {
 // answer returned is the first attempt's.
 export async function deliverOutbound(sim: Sim, locationId: string, input: OutboundInput) {
   const s = sim.state;
-  const contact = ensureContact(s, locationId, input.phone, input.contactName);
+  const contact = input.contactId ? s.contacts.get(input.contactId)! : ensureContact(s, locationId, input.phone!, input.contactName);
   const conv = ensureConversation(s, locationId, contact.id);
   const messageId = ghlId();
   const custom = sim.cfg.providerMode === "custom";
   const userId = input.userId === null ? undefined : input.userId ?? s.adminOf(locationId)?.id;
   const payload = {
     contactId: contact.id, locationId, messageId, conversationId: conv.id, type: custom ? "Custom" : "SMS",
-    phone: contact.phone, message: input.message, attachments: input.attachments ?? [],
+    // a contact without a phone: GHL has none to send
+    ...(contact.phone ? { phone: contact.phone } : {}), message: input.message, attachments: input.attachments ?? [],
     ...(custom ? { conversationProviderId: sim.cfg.conversationProviderId } : {}),
     ...(userId ? { userId } : {}),
   };
