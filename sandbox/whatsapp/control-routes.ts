@@ -84,7 +84,17 @@ const routes: [string, RegExp, Handler][] = [
     if (from.devices.size > 0 && b.to !== from.phone) return sendFromOwnerPhone(sim, from, sim.state.addPhone(b.to), b);
     const to = sim.state.phones.get(b.to);
     if (!to || to.devices.size === 0) throw new HttpError(409, "not_linked", `no device is linked to ${b.to}`);
-    return sendFromContact(sim, from, to, b);
+    // a contact that revealed its phone stays LID-addressed, now with sender_pn
+    return sendFromContact(sim, from, to, { ...b, asLid: b.asLid ?? from.revealed });
+  }],
+  // A LID-only contact shares its phone number: from now on its stanzas carry sender_pn (and
+  // rc14 stores the LID↔phone mapping from the first of them, as it does with WhatsApp's).
+  ["POST", /^\/__sandbox\/phones\/([^/]+)\/reveal$/, (sim, m) => {
+    const phone = phoneOf(sim, m[1]);
+    if (!phone.hidePhone && !phone.revealed) throw new HttpError(409, "not_hidden", `${phone.phone} shares its phone number already`);
+    phone.hidePhone = false;
+    phone.revealed = true;
+    return phoneView(phone);
   }],
   ["GET", /^\/__sandbox\/phones\/([^/]+)\/inbox$/, (sim, m) => [...phoneOf(sim, m[1]).inbox.values()]],
   ["POST", /^\/__sandbox\/phones\/([^/]+)\/receipts$/, async (sim, m, body) => {
@@ -144,7 +154,7 @@ function phoneOf(sim: Sim, raw: string): Phone {
 }
 
 function phoneView(p: Phone) {
-  return { phone: p.phone, name: p.name, jid: `${p.phone}@s.whatsapp.net`, lid: `${p.lid}@lid`, banned: p.banned, reachout: p.reachout, hidePhone: p.hidePhone, devices: [...p.devices.values()].map(deviceJid) };
+  return { phone: p.phone, name: p.name, jid: `${p.phone}@s.whatsapp.net`, lid: `${p.lid}@lid`, banned: p.banned, reachout: p.reachout, hidePhone: p.hidePhone, revealed: p.revealed, devices: [...p.devices.values()].map(deviceJid) };
 }
 
 function deviceView(d: LinkedDevice) {

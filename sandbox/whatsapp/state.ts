@@ -87,6 +87,8 @@ export interface Phone {
   tokensGiven: Map<string, Buffer>;
   /** a contact that shares only its LID: its stanzas carry no phone number (no sender_pn) */
   hidePhone: boolean;
+  /** a LID-only contact that revealed its phone: still addressed by LID, now with sender_pn */
+  revealed: boolean;
   /** an armed `undecryptable` fault: the next this many companion messages fail to decrypt here */
   failDecrypts: number;
   /** retry receipts this phone sent per "senderPhone:device:messageId", until it decrypts a copy */
@@ -126,7 +128,7 @@ export class SimState {
     const p: Phone = {
       phone, name: name ?? `+${phone}`, lid: String(this.lidSeq++), signal: new SignalAccount(),
       devices: new Map(), nextDeviceId: 1, inbox: new Map(), banned: false, reachout: "open", tokensGiven: new Map(),
-      failDecrypts: 0, retriesAsked: new Map(), resendable: new Map(), hidePhone: hidePhone ?? false,
+      failDecrypts: 0, retriesAsked: new Map(), resendable: new Map(), hidePhone: hidePhone ?? false, revealed: false,
     };
     this.phones.set(phone, p);
     this.byLid.set(p.lid, p);
