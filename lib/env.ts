@@ -29,6 +29,8 @@ export const envSchema = z
     NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters"),
 
     GHL_CLIENT_ID: z.string().regex(/^[^-\s]+-[^\s]+$/, "must look like <appId>-<suffix> as GHL issues it"),
+    // the id GHL puts in `appId` of every app webhook; empty = the client id's part before the first `-`
+    GHL_APP_ID: z.string().regex(/^[^-\s]+$/, "must be the app id alone (no `-`, no spaces)").default(""),
     GHL_CLIENT_SECRET: z.string().min(8),
     GHL_SSO_KEY: z.string().min(8),
     GHL_API_BASE_URL: url.default("https://services.leadconnectorhq.com"),

@@ -9,8 +9,13 @@ import { isStale, verifyWebhookSignature, type WebhookKeys } from "./webhook-ver
 // The Default Webhook URL (ghl-platform.md §2). Order matters: signature over the raw bytes, then
 // freshness, then the webhookId receipt (the durable write that makes a replay a no-op), then the
 // tenant change. Anything unauthenticated is a 401 that touched nothing.
+// GHL signs the webhooks of every Marketplace app with one key pair, so a valid signature proves
+// GHL sent it, not that it is ours: one whose `appId` is not this app's (another app's UNINSTALL
+// forwarded here, say) is answered 200 and ignored, before it can claim a receipt or touch a tenant.
 
-const base = z.object({ webhookId: z.string().min(1).max(200).optional(), timestamp: z.string().optional() }).passthrough();
+const base = z.object({
+  webhookId: z.string().min(1).max(200).optional(), timestamp: z.string().optional(), appId: z.string().optional(),
+}).passthrough();
 const install = base.extend({
   type: z.literal("INSTALL"), companyId: z.string().min(1), locationId: z.string().min(1).optional(), companyName: z.string().optional(),
 });
@@ -22,9 +27,11 @@ const RECEIPT_TTL_MS = 24 * 3600 * 1000;
 const receiptId = (webhookId: string) => `ghl-app:${webhookId}`;
 
 export type WebhookOutcome = { result: "accepted" | "ignored"; type: string; followUp?: () => Promise<void> };
+/** `appId`: this app's id (`ghlAppId(env())`); webhooks naming another app are ignored. */
+export type AppWebhookConfig = { keys: WebhookKeys; appId: string };
 
-export async function acceptAppWebhook(d: Deps, keys: WebhookKeys, raw: Buffer, headers: Headers, now = Date.now()): Promise<WebhookOutcome> {
-  const sig = verifyWebhookSignature(raw, headers, keys);
+export async function acceptAppWebhook(d: Deps, cfg: AppWebhookConfig, raw: Buffer, headers: Headers, now = Date.now()): Promise<WebhookOutcome> {
+  const sig = verifyWebhookSignature(raw, headers, cfg.keys);
   if (!sig.ok) throw unauthorized(sig.reason === "missing" ? "the webhook is not signed" : "the webhook signature does not verify");
   let json: unknown;
   try {
@@ -33,6 +40,11 @@ export async function acceptAppWebhook(d: Deps, keys: WebhookKeys, raw: Buffer, 
     throw new AppError("bad_request", "the body is not valid JSON", 400);
   }
   const head = other.parse(json);
+  if (head.appId !== cfg.appId) {
+    // a missing appId is not ours either: GHL sends it on every app webhook (docs/AppInstall.md)
+    childLogger({ webhookId: head.webhookId, type: head.type }).warn({ appId: head.appId ?? null }, "webhook of another app ignored");
+    return { result: "ignored", type: head.type };
+  }
   if (isStale(head.timestamp, now)) throw unauthorized("the webhook timestamp is outside the 5-minute window");
   if (head.webhookId && !(await claimReceipt(d, head.webhookId, now))) throw unauthorized("this webhookId was already received");
   try {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { retryOnConflict, type Db } from "../db";
 import { env } from "../env";
+import { ghlAppId } from "../ghl/app-id";
 import { ghlClient, ghlCompanyClient, type GhlClientOptions } from "../ghl/client";
 import { childLogger } from "../log";
 import type { TokenResponse } from "../ghl/oauth";
@@ -98,7 +99,7 @@ async function upsertLocation(db: Db, id: string, companyId: string | null, name
 }
 
 async function installedLocationNames(d: Deps, companyId: string, opts: GhlClientOptions) {
-  const appId = env().GHL_CLIENT_ID.split("-")[0];
+  const appId = ghlAppId(env());
   const q = new URLSearchParams({ companyId, appId, isInstalled: "true", limit: "500" });
   const r = installed.parse(await ghlCompanyClient(companyId, opts)("GET", `/oauth/installedLocations?${q}`));
   return new Map(r.locations.map((l) => [l._id, l.name]));

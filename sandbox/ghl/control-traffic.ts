@@ -6,6 +6,8 @@ import { pickUser } from "./custom-page";
 import { ssoPayload } from "./sso-crypto";
 import type { Message } from "./state";
 
+const appId = z.string().min(1).max(100).optional();
+
 function messageJson(m: Message) {
   const last = m.delivery?.attempts.at(-1);
   return {
@@ -73,30 +75,37 @@ export const trafficRoutes: ControlRoute[] = [
   }],
   ["DELETE", "/__sandbox/calls", (c) => ((c.sim.state.calls = []), c.json(200, { ok: true }))],
   ["GET", "/__sandbox/webhooks", (c) => c.json(200, { webhooks: c.sim.state.webhooks })],
+  // `appId` (optional): send the webhook as another Marketplace app would, signed with the same
+  // keys (GHL signs every app's webhooks alike) and without changing this app's installs.
   ["POST", "/__sandbox/webhooks/uninstall", async (c) => {
-    const b = await c.body(z.union([z.object({ locationId: z.string() }), z.object({ companyId: z.string() })]));
+    const b = await c.body(z.union([z.object({ locationId: z.string(), appId }), z.object({ companyId: z.string(), appId })]));
     if (!b) return;
-    uninstall(c.sim, b);
-    const rec = await c.sim.webhooks.send("UNINSTALL", { appId: c.sim.cfg.appId, ...b });
+    const { appId: asApp, ...target } = b;
+    if (!asApp || asApp === c.sim.cfg.appId) uninstall(c.sim, target);
+    const rec = await c.sim.webhooks.send("UNINSTALL", { appId: asApp ?? c.sim.cfg.appId, ...target });
     c.json(200, { webhookId: rec.webhookId, body: rec.body, deliveryStatus: rec.attempts[0]?.status ?? null });
   }],
   // A later install GHL reports only by webhook (a new location under a bulk install, say).
   ["POST", "/__sandbox/webhooks/install", async (c) => {
-    const b = await c.body(z.union([z.object({ locationId: z.string() }), z.object({ companyId: z.string() })]));
+    const b = await c.body(z.union([z.object({ locationId: z.string(), appId }), z.object({ companyId: z.string(), appId })]));
     if (!b) return;
     const s = c.sim.state;
+    const foreign = b.appId !== undefined && b.appId !== c.sim.cfg.appId;
     let payload: Record<string, unknown>;
     if ("locationId" in b) {
       const loc = s.locations.get(b.locationId);
       if (!loc) return c.json(404, { error: { code: "not_found", message: "unknown location" } });
       const ci = s.companyInstalls.get(loc.companyId);
-      if (ci && !ci.approvedLocations.includes(loc.id)) ci.approvedLocations.push(loc.id);
-      installLocation(c.sim, loc.id, { via: "webhook", scopes: ci?.scopes ?? [], webhook: false });
+      if (!foreign) {
+        if (ci && !ci.approvedLocations.includes(loc.id)) ci.approvedLocations.push(loc.id);
+        installLocation(c.sim, loc.id, { via: "webhook", scopes: ci?.scopes ?? [], webhook: false });
+      }
       payload = installPayload(c.sim, loc.companyId, loc.id, s.adminOf(loc.id)?.id);
     } else {
       if (!s.companies.has(b.companyId)) return c.json(404, { error: { code: "not_found", message: "unknown company" } });
       payload = installPayload(c.sim, b.companyId, undefined, s.agencyAdminOf(b.companyId)?.id);
     }
+    if (foreign) payload = { ...payload, appId: b.appId };
     const rec = await c.sim.webhooks.send("INSTALL", payload);
     c.json(200, { webhookId: rec.webhookId, body: rec.body, deliveryStatus: rec.attempts[0]?.status ?? null });
   }],

@@ -49,6 +49,22 @@ describe("webhooks and the Delivery URL", () => {
     expect((await control(sim, "GET", `/tokens?locationId=${harbor}`)).body.validPairs).toBe(0);
   });
 
+  it("with appId, uninstall and install are sent signed as another app would, and leave this app's installs alone", async () => {
+    const loc = SEED.locations[1].id;
+    const { tokens } = await install(sim, { locationId: loc });
+    const u = await control(sim, "POST", "/webhooks/uninstall", { locationId: loc, appId: "otherApp42" });
+    const hook = await app.waitFor((x) => x.json?.webhookId === u.body.webhookId);
+    expect(hook.json).toMatchObject({ type: "UNINSTALL", appId: "otherApp42", locationId: loc });
+    expect(await verifyBoth(hook)).toEqual({ ed: true, rsa: true });
+    expect((await api(sim, "GET", `/conversations/search?locationId=${loc}`, { token: tokens.body.access_token })).status).toBe(200);
+
+    const other = (await control(sim, "POST", "/locations", { name: "Not Ours Yet", companyId: SEED.companyId })).body.id;
+    const i = await control(sim, "POST", "/webhooks/install", { locationId: other, appId: "otherApp42" });
+    const ih = await app.waitFor((x) => x.json?.webhookId === i.body.webhookId);
+    expect(ih.json).toMatchObject({ type: "INSTALL", appId: "otherApp42", locationId: other });
+    expect((await control(sim, "GET", "/locations")).body.locations.find((l: any) => l.id === other).installed).toBe(false);
+  });
+
   it("a webhook answered 429 is retried; any other status is final", async () => {
     app.answerOnce((x) => x.json?.type === "INSTALL" && x.json.locationId === SEED.locations[2].id, 429);
     const r = await control(sim, "POST", "/webhooks/install", { locationId: SEED.locations[2].id });

@@ -122,15 +122,40 @@ describe("POST /api/ghl/webhooks", () => {
     expect((await db().company.findUniqueOrThrow({ where: { id: COMPANY } })).installed).toBe(false);
   });
 
+  it("a validly signed UNINSTALL of another GHL app (or with no appId) is answered 200 and changes nothing", async () => {
+    await tenant("LocOtherApp");
+    await db().company.update({ where: { id: COMPANY }, data: { installed: true } });
+    for (const appId of ["someOtherApp123", undefined]) {
+      const raw = body({ locationId: "LocOtherApp", companyId: COMPANY, appId });
+      const r = await post(raw, { "x-ghl-signature": edSig(raw) });
+      expect(r.status).toBe(200);
+      expect(await r.json()).toMatchObject({ result: "ignored", type: "UNINSTALL" });
+      expect(await untouched("LocOtherApp")).toBe(true);
+    }
+    expect((await db().company.findUniqueOrThrow({ where: { id: COMPANY } })).installed).toBe(true);
+  });
+
+  it("the simulator sending as another app: a company UNINSTALL and an INSTALL reach the app signed, and are ignored", async () => {
+    await tenant("LocOtherCo");
+    const r = await h.control<{ deliveryStatus: number; body: { appId: string } }>("POST", "/webhooks/uninstall", { companyId: COMPANY, appId: "anotherApp99" });
+    expect(r.body).toMatchObject({ deliveryStatus: 200, body: { appId: "anotherApp99" } });
+    expect(await untouched("LocOtherCo")).toBe(true);
+    const loc = (await h.control<{ locations: { id: string }[] }>("GET", "/locations")).body.locations.at(-1)!.id;
+    await db().location.deleteMany({ where: { id: loc } });
+    const i = await h.control<{ deliveryStatus: number }>("POST", "/webhooks/install", { locationId: loc, appId: "anotherApp99" });
+    expect(i.body.deliveryStatus).toBe(200);
+    expect(await db().location.findUnique({ where: { id: loc } })).toBeNull();
+  });
+
   it("a failure on our side answers 429 (the one status GHL retries) and the retry of the same webhookId is applied", async () => {
     await tenant("LocRetry");
     const raw = body({ locationId: "LocRetry" });
     const headers = new Headers({ "x-ghl-signature": edSig(raw) });
-    const keys = webhookKeys({ ed25519: h.ghl.config.publicKeys.ed25519, rsa: h.ghl.config.publicKeys.rsa });
+    const cfg = { keys: webhookKeys({ ed25519: h.ghl.config.publicKeys.ed25519, rsa: h.ghl.config.publicKeys.rsa }), appId: h.ghl.config.appId };
     const brokenRedis = { publish: async () => Promise.reject(new Error("redis is down")) } as unknown as Redis;
-    await expect(acceptAppWebhook({ db: db(), redis: brokenRedis }, keys, raw, headers)).rejects.toMatchObject({ status: 429 });
+    await expect(acceptAppWebhook({ db: db(), redis: brokenRedis }, cfg, raw, headers)).rejects.toMatchObject({ status: 429 });
     published.length = 0;
-    const retry = await acceptAppWebhook({ db: db(), redis: redis() }, keys, raw, headers);
+    const retry = await acceptAppWebhook({ db: db(), redis: redis() }, cfg, raw, headers);
     expect(retry.result).toBe("accepted");
     await expect.poll(() => published.map((m) => JSON.parse(m))).toContainEqual({ type: "location.uninstalled", locationId: "LocRetry" });
   });
