@@ -5,7 +5,7 @@ import { logger } from "./log";
 // One error type, one JSON shape (conventions.md §4).
 export type ErrorCode =
   | "bad_request" | "validation_failed" | "unauthorized" | "forbidden" | "not_found" | "conflict"
-  | "unprocessable" | "rate_limited" | "not_installed" | "needs_reinstall" | "unavailable" | "internal";
+  | "unprocessable" | "unsupported_media_type" | "rate_limited" | "not_installed" | "needs_reinstall" | "unavailable" | "internal";
 
 export class AppError extends Error {
   constructor(

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { db } from "../db";
 import { env } from "../env";
 import { AppError, unauthorized } from "../errors";
+import { assertCookieRequestAllowed } from "../http/csrf";
 import { handle, type RouteContext } from "../http/handler";
 import { PANEL_SESSION_COOKIE } from "./auth-options";
 import { stillAllowed, type PanelIdentity } from "./panel-identity";
@@ -41,6 +42,17 @@ export async function panelSessionFrom(cookieValue: string | undefined): Promise
   return { ok: true, identity: id.data };
 }
 
+/**
+ * The panel session of an API request — the one path every cookie-authenticated route takes
+ * (withLocation, withTenant), so that none can skip the CSRF check: a state change made with the
+ * cookie must be a same-origin (or allowed GHL origin) JSON request (lib/http/csrf.ts).
+ */
+export async function panelSessionOfRequest(req: Request): Promise<PanelSessionState> {
+  const cookie = sessionCookieFrom(req.headers.get("cookie"));
+  if (cookie) assertCookieRequestAllowed(req);
+  return panelSessionFrom(cookie);
+}
+
 export type LocationAuth = { locationId: string; identity: PanelIdentity; requestId: string };
 
 /**
@@ -50,7 +62,7 @@ export type LocationAuth = { locationId: string; identity: PanelIdentity; reques
  */
 export function withLocation<P = Record<string, string>>(fn: (req: Request, auth: LocationAuth, params: P) => Promise<Response>) {
   return handle<P>(async (req, ctx: RouteContext<P> & { requestId: string }) => {
-    const s = await panelSessionFrom(sessionCookieFrom(req.headers.get("cookie")));
+    const s = await panelSessionOfRequest(req);
     if (!s.ok) {
       if (s.reason === "not_installed") throw new AppError("not_installed", "the app is no longer installed for this location", 403);
       throw unauthorized("open the panel from GoHighLevel to sign in");

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { toErrorResponse } from "../errors";
+import { AppError, toErrorResponse } from "../errors";
 import { childLogger } from "../log";
+import { isJson } from "./csrf";
 
 // Every route handler runs inside this: a request id, one error shape, no internals on 500.
 export type RouteContext<P = Record<string, string>> = { params: Promise<P> };
@@ -22,10 +23,15 @@ export function handle<P = Record<string, string>>(
   };
 }
 
-/** Parses a JSON body; malformed JSON is a 400, never a 500. */
+/**
+ * Parses a JSON body; malformed JSON is a 400, never a 500. A body sent as anything but
+ * `application/json` is a 415: a `text/plain` or form POST is what a cross-site page can send
+ * without a CORS preflight (lib/http/csrf.ts), so it is never read as JSON.
+ */
 export async function jsonBody(req: Request): Promise<unknown> {
   const text = await req.text();
   if (!text) return {};
+  if (!isJson(req.headers.get("content-type"))) throw new AppError("unsupported_media_type", "send the body as JSON with content-type: application/json", 415);
   try {
     return JSON.parse(text);
   } catch {

@@ -1,12 +1,13 @@
 import { db } from "../db";
 import { unauthorized } from "../errors";
 import { authenticateApiKey, presentedKey } from "../api-keys/api-keys";
-import { panelSessionFrom, sessionCookieFrom } from "../auth/panel-session";
+import { panelSessionOfRequest } from "../auth/panel-session";
 import { AppError } from "../errors";
 import { handle, type RouteContext } from "./handler";
 
 // Routes used both by the panel (session cookie) and by integrations (API key). An API key, when
-// presented, decides; otherwise the panel session does. Either way the handler gets exactly one
+// presented, decides (a browser never adds one by itself, so no CSRF check); otherwise the panel
+// session does. Either way the handler gets exactly one
 // location and must scope everything to it.
 export type TenantAuth = { locationId: string; via: "api-key" | "panel"; actor: string; requestId: string };
 
@@ -18,7 +19,7 @@ export function withTenant<P = Record<string, string>>(fn: (req: Request, auth: 
       if (!a) throw unauthorized("this API key is not valid (revoked, mistyped, or its location was uninstalled)");
       return fn(req, { locationId: a.locationId, via: "api-key", actor: `api-key:${a.keyId}`, requestId: ctx.requestId }, await ctx.params);
     }
-    const s = await panelSessionFrom(sessionCookieFrom(req.headers.get("cookie")));
+    const s = await panelSessionOfRequest(req); // CSRF-checked: see lib/http/csrf.ts
     if (!s.ok) {
       if (s.reason === "not_installed") throw new AppError("not_installed", "the app is no longer installed for this location", 403);
       throw unauthorized("send an API key (x-api-key) or open the panel from GoHighLevel");

@@ -46,8 +46,11 @@ describe("POST /api/send", () => {
     const e = (await r.json()).error;
     expect(e.code).toBe("validation_failed");
     expect(Object.keys(e.fields).sort()).toEqual(["instanceId", "mediaUrl"]);
-    const notJson = await send(req("/api/send", { method: "POST", body: "{oops", headers: { "x-api-key": keyA } }), params({}));
+    const notJson = await send(req("/api/send", { method: "POST", body: "{oops", headers: { "x-api-key": keyA, "content-type": "application/json" } }), params({}));
     expect(notJson.status).toBe(400);
+    // a body must be sent as JSON: anything else is 415, not parsed on a guess
+    const plain = await send(req("/api/send", { method: "POST", body: '{"instanceId":"wa-01","to":"+15550102000","message":"x"}', headers: { "x-api-key": keyA } }), params({}));
+    expect(plain.status).toBe(415);
     expect((await post(send, { instanceId: "wa-01", to: "hello", message: "x" }, keyA)).status).toBe(400);
   });
 

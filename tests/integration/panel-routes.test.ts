@@ -4,7 +4,8 @@ import { GET as listKeys, POST as createKey } from "@/app/api/panel/api-keys/rou
 import { DELETE as revokeKey } from "@/app/api/panel/api-keys/[id]/route";
 import { GET as messages } from "@/app/api/panel/messages/route";
 import { GET as getHook, PUT as putHook } from "@/app/api/panel/webhook/route";
-import { GET as listInstances } from "@/app/api/instances/route";
+import { GET as listInstances, POST as createInstance } from "@/app/api/instances/route";
+import { DELETE as deleteInstance } from "@/app/api/instances/[id]/route";
 import { POST as action } from "@/app/api/instances/[id]/[action]/route";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { params, req, useAppEnv } from "./helpers/app-env";
@@ -28,7 +29,12 @@ beforeAll(async () => {
 });
 afterAll(async () => restore());
 
-const as = (cookie: string, init: RequestInit & { json?: unknown } = {}) => ({ ...init, headers: { cookie, ...(init.headers ?? {}) } });
+// What the panel's fetch sends: the cookie, the browser's Origin (the panel's own, APP_URL) and,
+// for every state change, content-type: application/json.
+const APP_ORIGIN = "http://127.0.0.1:3999";
+const as = (cookie: string, init: RequestInit & { json?: unknown } = {}) => ({
+  ...init, headers: { cookie, origin: APP_ORIGIN, ...(init.method && init.method !== "GET" ? { "content-type": "application/json" } : {}), ...(init.headers ?? {}) },
+});
 
 describe("panel routes", () => {
   it("API keys: created once-visible, listed, revoked; invisible to another location", async () => {
@@ -83,5 +89,62 @@ describe("panel settings", () => {
     expect((await PATCH(req("/x", as(cookieA, { method: "PATCH", json: { defaultCountry: "XX" } })), params({}))).status).toBe(400);
     expect((await PATCH(req("/x", as(cookieA, { method: "PATCH", json: { maxWaitMinutes: 0 } })), params({}))).status).toBe(400);
     expect((await (await GET(req("/x", as(cookieB)), params({}))).json()).defaultCountry).toBeNull();
+  });
+});
+
+// A page on another site can make the browser send the SameSite=None panel cookie with a form or a
+// text/plain fetch (no CORS preflight). None of those may change anything.
+describe("CSRF: state changes made with the panel cookie", () => {
+  const evil = "https://evil.example";
+  const keys = async () => (await db().apiKey.count({ where: { locationId: "locA" } }));
+
+  it("a cross-site text/plain POST cannot mint an API key, create, log out or delete a number", async () => {
+    const before = await keys();
+    const plain = (method: string, body?: string) => ({ method, body, headers: { cookie: cookieA, origin: evil, "content-type": "text/plain;charset=UTF-8" } });
+    expect((await createKey(req("/x", plain("POST", JSON.stringify({ label: "pwned" }))), params({}))).status).toBe(403);
+    expect((await createInstance(req("/x", plain("POST", JSON.stringify({ instanceId: "wa-09" }))), params({}))).status).toBe(403);
+    expect((await action(req("/x", plain("POST")), params({ id: "a1", action: "logout" }))).status).toBe(403);
+    expect((await deleteInstance(req("/x", plain("DELETE")), params({ id: "a1" }))).status).toBe(403);
+    // even as JSON (the browser would preflight and stop it; a non-browser has no victim's cookie to send)
+    const j = await createKey(req("/x", { method: "POST", json: { label: "pwned" }, headers: { cookie: cookieA, origin: evil } }), params({}));
+    expect(j.status).toBe(403);
+    expect(await j.json()).toMatchObject({ error: { code: "forbidden" } });
+    expect(await keys()).toBe(before);
+    expect(await db().instance.findMany({ where: { locationId: "locA" }, select: { id: true }, orderBy: { id: "asc" } })).toEqual([{ id: "a1" }, { id: "a2" }]);
+  });
+
+  it("the panel's own origin must still send JSON (415), and a request without Origin is refused (403)", async () => {
+    const before = await keys();
+    const form = await createKey(req("/x", { method: "POST", body: "label=pwned", headers: { cookie: cookieA, origin: APP_ORIGIN, "content-type": "application/x-www-form-urlencoded" } }), params({}));
+    expect(form.status).toBe(415);
+    expect(await form.json()).toMatchObject({ error: { code: "unsupported_media_type" } });
+    expect((await revokeKey(req("/x", { method: "DELETE", headers: { cookie: cookieA, origin: APP_ORIGIN } }), params({ id: "whatever" }))).status).toBe(415);
+    expect((await createKey(req("/x", { method: "POST", json: { label: "no origin" }, headers: { cookie: cookieA } }), params({}))).status).toBe(403);
+    expect((await createKey(req("/x", { method: "POST", json: { label: "null origin" }, headers: { cookie: cookieA, origin: "null" } }), params({}))).status).toBe(403);
+    expect(await keys()).toBe(before);
+  });
+
+  it("accepted: the panel's origin, a configured GHL origin, and reads from anywhere", async () => {
+    expect((await createKey(req("/x", as(cookieA, { method: "POST", json: { label: "panel" } })), params({}))).status).toBe(201);
+    const ghl = await createKey(req("/x", { method: "POST", json: { label: "ghl" }, headers: { cookie: cookieA, origin: "https://app.gohighlevel.com" } }), params({}));
+    expect(ghl.status).toBe(201);
+    expect((await listKeys(req("/x", { headers: { cookie: cookieA, origin: evil } }), params({}))).status).toBe(200);
+  });
+
+  it("next-auth's session changes (sign-in, location switch) are refused from another origin", async () => {
+    const { POST: nextAuth } = await import("@/app/api/auth/[...nextauth]/route");
+    // (the accepted case needs Next's request scope, so it is covered by the e2e sign-in, not here)
+    const r = await nextAuth(req("/api/auth/session", {
+      method: "POST", json: { csrfToken: "x", data: { locationId: "locB" } }, headers: { cookie: cookieA, origin: evil },
+    }), params({ nextauth: ["session"] }));
+    expect(r.status).toBe(403);
+    expect(r.headers.getSetCookie()).toEqual([]);
+  });
+
+  it("an API key is not a cookie: it works from any origin and with any content type on bodiless calls", async () => {
+    const { createApiKey } = await import("@/lib/api-keys/api-keys");
+    const { key } = await createApiKey(db(), "locA", "csrf-test");
+    const r = await action(req("/x", { method: "POST", headers: { "x-api-key": key, cookie: cookieB, origin: evil } }), params({ id: "a2", action: "default" }));
+    expect(r.status).toBe(200);
   });
 });

@@ -41,7 +41,7 @@ export function ApiKeysPanel({ t }: { t: ApiKeysTexts }) {
             <span className="text-slate-500">{t.lastUsed}: {k.lastUsedAt ? new Date(k.lastUsedAt).toLocaleString() : t.never}</span>
             <button className="rounded border border-red-300 px-2 py-1 text-red-700" onClick={async () => {
               if (!confirm(t.confirmRevoke.replace("{label}", k.label))) return;
-              await fetch(`/api/panel/api-keys/${k.id}`, { method: "DELETE" });
+              await fetch(`/api/panel/api-keys/${k.id}`, { method: "DELETE", headers: { "content-type": "application/json" } });
               await load();
             }}>{t.revoke}</button>
           </li>

@@ -51,7 +51,7 @@ export function MessagesLog({ t }: { t: LogTexts }) {
             {dead.map((d) => (
               <li key={d.id} className="flex flex-wrap items-center justify-between gap-2">
                 <span>{d.kind} · {d.failedReason} ({d.attempts}×)</span>
-                <button className="rounded border border-red-300 bg-white px-2 py-0.5" onClick={async () => { await fetch(`/api/panel/dead-letters/${encodeURIComponent(d.id)}/retry`, { method: "POST" }); await load(); }}>{t.retry}</button>
+                <button className="rounded border border-red-300 bg-white px-2 py-0.5" onClick={async () => { await fetch(`/api/panel/dead-letters/${encodeURIComponent(d.id)}/retry`, { method: "POST", headers: { "content-type": "application/json" } }); await load(); }}>{t.retry}</button>
               </li>
             ))}
           </ul>

@@ -1,6 +1,8 @@
 import NextAuth from "next-auth";
 import { authOptions } from "@/lib/auth/auth-options";
 import { partitionCookies } from "@/lib/auth/partitioned-cookies";
+import { toErrorResponse } from "@/lib/errors";
+import { assertCookieRequestAllowed } from "@/lib/http/csrf";
 
 export const dynamic = "force-dynamic";
 
@@ -10,6 +12,14 @@ type Ctx = { params: Promise<{ nextauth: string[] }> };
 // marked Partitioned so they survive in GHL's third-party iframe.
 let handler: ((req: Request, ctx: Ctx) => Promise<Response>) | undefined;
 async function run(req: Request, ctx: Ctx): Promise<Response> {
+  // sign-in and the location switch change the session: from the panel's own origin only. The body
+  // stays next-auth's (form-encoded for sign-in), checked by next-auth's own CSRF token.
+  try {
+    assertCookieRequestAllowed(req, { requireJson: false });
+  } catch (err) {
+    const { status, body } = toErrorResponse(err);
+    return Response.json(body, { status });
+  }
   handler ??= NextAuth(authOptions()) as unknown as (req: Request, ctx: Ctx) => Promise<Response>;
   return partitionCookies(await handler(req, ctx));
 }
