@@ -2,6 +2,7 @@ import { db } from "@/lib/db";
 import { AppError, notFound } from "@/lib/errors";
 import { handle } from "@/lib/http/handler";
 import { loadMedia } from "@/lib/media/media-store";
+import { mediaResponseHeaders } from "@/lib/media/serve-policy";
 import { verifyMediaPath } from "@/lib/media/signed-url";
 
 // Public by design (GHL fetches attachments without credentials); the path's signature and
@@ -17,12 +18,7 @@ export const GET = handle<P>(async (_req, ctx) => {
   const media = await loadMedia(db(), check.mediaId);
   if (!media) throw notFound("media not found or expired");
   return new Response(new Uint8Array(media.data), {
-    headers: {
-      "content-type": media.mimetype,
-      "content-length": String(media.size),
-      "content-disposition": `inline; filename*=UTF-8''${encodeURIComponent(media.fileName)}`,
-      "cache-control": "private, max-age=3600",
-      "x-content-type-options": "nosniff",
-    },
+    // the sender chose the type and the name: inline only for an allow-list, always sandboxed
+    headers: { ...mediaResponseHeaders(media.mimetype, media.fileName), "content-length": String(media.size), "cache-control": "private, max-age=3600" },
   });
 });
