@@ -2,8 +2,8 @@
 // whoever sent the WhatsApp message, so neither is trusted: a contact could send an HTML or SVG
 // "document" that, served inline from our origin, would run script there (stored XSS).
 //  - Inline only for types a browser renders without running anything: raster images, audio,
-//    video. SVG is an image that runs script, so it is not one of them. PDF is downloaded too: its
-//    viewer runs embedded script, and under `CSP: sandbox` Chromium refuses to show it anyway.
+//    video. SVG is an image that runs script, so it is not one of them. PDF is downloaded too: a
+//    viewer runs script embedded in it, and a sandboxed document may get no PDF viewer at all.
 //  - Everything else is an attachment with a sanitised file name; a type that a browser could
 //    treat as a page or a script is labelled application/octet-stream.
 //  - Always `Content-Security-Policy: sandbox` (even if rendered, a document gets an opaque origin
