@@ -63,4 +63,14 @@ describe("parseEnv", () => {
     expect(problemsOf(sandbox)[0]).toMatch(/WA_ALLOW_SANDBOX_IN_PRODUCTION/);
     expect(parseEnv({ ...sandbox, WA_ALLOW_SANDBOX_IN_PRODUCTION: "true" }).WA_ALLOW_SANDBOX_IN_PRODUCTION).toBe(true);
   });
+
+  it("reads MEDIA_URL_ALLOWED_ORIGINS as origins, refuses anything else, and refuses the removed blanket flag", () => {
+    expect(parseEnv(valid).MEDIA_URL_ALLOWED_ORIGINS).toEqual([]);
+    expect(parseEnv({ ...valid, MEDIA_URL_ALLOWED_ORIGINS: " http://127.0.0.1:4010, https://Media.Example:443/ ,http://localhost:4020" }).MEDIA_URL_ALLOWED_ORIGINS)
+      .toEqual(["http://127.0.0.1:4010", "https://media.example", "http://localhost:4020"]);
+    const problems = problemsOf({ ...valid, MEDIA_URL_ALLOWED_ORIGINS: "http://ok:1,127.0.0.1:4010,ftp://x,http://h/path,http://u:p@h" });
+    expect(problems.filter((p) => p.startsWith("MEDIA_URL_ALLOWED_ORIGINS:"))).toHaveLength(4);
+    expect(problemsOf({ ...valid, ALLOW_PRIVATE_MEDIA_URLS: "true" })).toEqual([expect.stringMatching(/^ALLOW_PRIVATE_MEDIA_URLS: .*MEDIA_URL_ALLOWED_ORIGINS/)]);
+    expect(() => parseEnv({ ...valid, ALLOW_PRIVATE_MEDIA_URLS: "false" })).not.toThrow();
+  });
 });

@@ -13,6 +13,29 @@ const key32 = z
   .regex(/^[A-Za-z0-9_-]{1,16}:[A-Za-z0-9+/=]+$/, "must look like <keyId>:<base64 of 32 bytes>")
   .refine((v) => Buffer.from(v.split(":")[1], "base64").length === 32, "key must decode to exactly 32 bytes");
 
+// `http(s)://host[:port]` origins, comma-separated, that outgoing requests (media URLs, the outgoing
+// webhook) may reach even on private addresses: the sandbox's simulators. Normalised to URL.origin
+// so that the guard compares like with like.
+const origins = z
+  .string()
+  .default("")
+  .transform((v, ctx) => {
+    const out: string[] = [];
+    for (const item of v.split(",").map((s) => s.trim()).filter(Boolean)) {
+      let u: URL | undefined;
+      try {
+        u = new URL(item);
+      } catch {}
+      const bare = u && (u.protocol === "http:" || u.protocol === "https:") && !u.username && !u.password && u.pathname === "/" && !u.search && !u.hash;
+      if (!u || !bare) {
+        ctx.addIssue({ code: "custom", message: `"${item}" is not an origin; use http(s)://host[:port], comma-separated` });
+        continue;
+      }
+      out.push(u.origin);
+    }
+    return out;
+  });
+
 export const envSchema = z
   .object({
     NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
@@ -55,7 +78,7 @@ export const envSchema = z
     TEXT_DELAY_MS: int(1200),
     MEDIA_DELAY_MS_MIN: int(2500),
     MEDIA_DELAY_MS_MAX: int(6000),
-    ALLOW_PRIVATE_MEDIA_URLS: bool.default(false),
+    MEDIA_URL_ALLOWED_ORIGINS: origins,
 
     WORKER_HTTP_PORT: int(9464),
     WORKER_ID: z.string().default(""),
@@ -74,6 +97,10 @@ function crossFieldProblems(raw: Record<string, string>): string[] {
   const allowed = ["true", "1", "yes"].includes(raw.WA_ALLOW_SANDBOX_IN_PRODUCTION ?? "");
   if (raw.NODE_ENV === "production" && raw.WA_SANDBOX_ROOT_PUBLIC_KEY && !allowed) {
     out.push("WA_SANDBOX_ROOT_PUBLIC_KEY: trusting a sandbox WhatsApp server in production needs WA_ALLOW_SANDBOX_IN_PRODUCTION=true");
+  }
+  // removed in favour of an allow-list: a deployment that relied on it learns so at start
+  if (["true", "1", "yes"].includes(raw.ALLOW_PRIVATE_MEDIA_URLS ?? "")) {
+    out.push("ALLOW_PRIVATE_MEDIA_URLS: no longer supported; list the origins that may be private in MEDIA_URL_ALLOWED_ORIGINS");
   }
   return out;
 }

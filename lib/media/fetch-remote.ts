@@ -1,18 +1,17 @@
-import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
+import type { IncomingMessage } from "node:http";
 import { AppError } from "../errors";
+import { BlockedAddressError, guardedRequest, literalAddressProblem, type GuardOptions } from "../net/guarded-request";
 
 // Fetches a media URL that a tenant (or GHL) gave us, without letting it reach our own network:
-// http(s) only, every resolved address public unless allowed (sandbox), redirects re-checked,
-// size and time limits, content type checked against what the message needs.
+// http(s) only, the address connected to must be public unless its origin is allow-listed
+// (the sandbox; lib/net/guarded-request.ts), each redirect hop checked again, size and time
+// limits, content type checked against what the message needs.
 
 export type FetchedMedia = { bytes: Buffer; contentType: string; fileName: string };
-export type FetchOptions = {
-  allowPrivate?: boolean;
+export type FetchOptions = GuardOptions & {
   maxBytes?: number;
   timeoutMs?: number;
   accept?: RegExp;
-  resolve?: (host: string) => Promise<string[]>;
   maxRedirects?: number;
 };
 
@@ -23,26 +22,50 @@ export async function fetchRemoteMedia(rawUrl: string, o: FetchOptions = {}): Pr
   const deadline = AbortSignal.timeout(o.timeoutMs ?? 20_000);
   let url = parseUrl(rawUrl);
   for (let hop = 0; hop <= (o.maxRedirects ?? 3); hop++) {
-    await assertPublic(url, o);
-    let res: Response;
+    let res: IncomingMessage;
     try {
-      res = await fetch(url, { redirect: "manual", signal: deadline, headers: { "user-agent": "ghl-whatsapp-gateway/1" } });
+      res = await guardedRequest(url, { ...o, signal: deadline, headers: { "user-agent": "ghl-whatsapp-gateway/1" } });
     } catch (e) {
-      throw mediaError(`could not download ${url.host}: ${e instanceof Error && e.name === "TimeoutError" ? "timed out" : "connection failed"}`);
+      if (e instanceof BlockedAddressError) throw mediaError(`the attachment host ${e.host} is on a private network`);
+      if ((e as NodeJS.ErrnoException).code === "ENOTFOUND") throw mediaError(`the attachment host ${url.hostname} does not resolve`);
+      throw mediaError(`could not download ${url.host}: ${deadline.aborted ? "timed out" : "connection failed"}`);
     }
-    if (res.status >= 300 && res.status < 400 && res.headers.get("location")) {
-      url = parseUrl(new URL(res.headers.get("location")!, url).toString());
+    const status = res.statusCode ?? 0;
+    const location = header(res, "location");
+    if (status >= 300 && status < 400 && location) {
+      res.resume();
+      url = parseUrl(new URL(location, url).toString());
       continue;
     }
-    if (!res.ok) throw mediaError(`downloading the attachment failed: ${url.host} answered ${res.status}`);
-    const contentType = (res.headers.get("content-type") ?? "application/octet-stream").split(";")[0].trim().toLowerCase();
-    if (o.accept && !o.accept.test(contentType)) throw mediaError(`the attachment is ${contentType}, which cannot be sent this way`);
-    const declared = Number(res.headers.get("content-length") ?? 0);
-    if (declared > maxBytes) throw mediaError(`the attachment is larger than ${Math.round(maxBytes / 1048576)} MB`);
-    const bytes = await readCapped(res, maxBytes);
+    if (status < 200 || status >= 300) {
+      res.resume();
+      throw mediaError(`downloading the attachment failed: ${url.host} answered ${status}`);
+    }
+    const contentType = (header(res, "content-type") ?? "application/octet-stream").split(";")[0].trim().toLowerCase();
+    const fail = (m: string) => {
+      res.destroy();
+      return mediaError(m);
+    };
+    if (o.accept && !o.accept.test(contentType)) throw fail(`the attachment is ${contentType}, which cannot be sent this way`);
+    const declared = Number(header(res, "content-length") ?? 0);
+    if (declared > maxBytes) throw fail(`the attachment is larger than ${Math.round(maxBytes / 1048576)} MB`);
+    const bytes = await readCapped(res, maxBytes, deadline);
     return { bytes, contentType, fileName: decodeURIComponent(url.pathname.split("/").pop() || "file") };
   }
   throw mediaError("the attachment URL redirects too many times");
+}
+
+/**
+ * Refuses, before anything is stored, a message whose media URL cannot be fetched: not http(s),
+ * carrying credentials, or naming a private/reserved address or `localhost` outright (names are
+ * judged when the worker connects). 422 with the reason, so the caller learns it at once.
+ */
+export function assertMediaUrlsAcceptable(urls: readonly string[], allowedOrigins: readonly string[]): void {
+  for (const raw of urls) {
+    const u = parseUrl(raw);
+    const problem = literalAddressProblem(u, allowedOrigins);
+    if (problem) throw mediaError(`the attachment URL ${u.host} cannot be fetched: ${problem}; use a public http(s) URL`);
+  }
 }
 
 function parseUrl(raw: string): URL {
@@ -57,45 +80,26 @@ function parseUrl(raw: string): URL {
   return u;
 }
 
-async function assertPublic(u: URL, o: FetchOptions) {
-  if (o.allowPrivate) return;
-  const host = u.hostname.replace(/^\[|\]$/g, "");
-  const addrs = isIP(host) ? [host] : await (o.resolve ?? defaultResolve)(host).catch(() => []);
-  if (addrs.length === 0) throw mediaError(`the attachment host ${host} does not resolve`);
-  for (const a of addrs) if (isPrivateAddress(a)) throw mediaError(`the attachment host ${host} is on a private network`);
+function header(res: IncomingMessage, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }
 
-async function defaultResolve(host: string): Promise<string[]> {
-  return (await lookup(host, { all: true })).map((r) => r.address);
-}
-
-export function isPrivateAddress(addr: string): boolean {
-  if (isIP(addr) === 4) {
-    const [a, b] = addr.split(".").map(Number);
-    return a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 198 && (b === 18 || b === 19)) || a >= 224;
-  }
-  const v6 = addr.toLowerCase();
-  if (v6 === "::" || v6 === "::1") return true;
-  const mapped = v6.match(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/);
-  if (mapped) return isPrivateAddress(mapped[1]);
-  return /^(fc|fd|fe8|fe9|fea|feb|ff)/.test(v6);
-}
-
-async function readCapped(res: Response, max: number): Promise<Buffer> {
-  if (!res.body) return Buffer.alloc(0);
+async function readCapped(res: IncomingMessage, max: number, deadline: AbortSignal): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      throw mediaError(`the attachment is larger than ${Math.round(max / 1048576)} MB`);
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      total += chunk.byteLength;
+      if (total > max) {
+        res.destroy();
+        throw mediaError(`the attachment is larger than ${Math.round(max / 1048576)} MB`);
+      }
+      chunks.push(chunk);
     }
-    chunks.push(Buffer.from(value));
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    throw mediaError(`downloading the attachment failed: ${deadline.aborted ? "timed out" : "the connection broke"}`);
   }
-  return Buffer.concat(chunks);
+  return Buffer.concat(chunks, total);
 }

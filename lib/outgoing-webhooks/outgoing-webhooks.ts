@@ -6,7 +6,8 @@ import { z } from "zod";
 import type { Db } from "../db";
 import { hmacHex, open, seal } from "../crypto";
 import { badRequest } from "../errors";
-import { isPrivateAddress } from "../media/fetch-remote";
+import { BlockedAddressError, guardedRequest, isAllowedOrigin, literalAddressProblem, type GuardOptions } from "../net/guarded-request";
+import { isSpecialAddress } from "../net/special-address";
 
 // Optional per-location webhook for automations (n8n, Make, Zapier): inbound messages and status
 // changes are POSTed as JSON, signed `x-gateway-signature: sha256=<hex HMAC of "<timestamp>.<body>">`
@@ -23,7 +24,7 @@ export type HookEvent = z.infer<typeof hookEventSchema>;
 
 type Stored = { webhookUrl?: string; webhookSecretEnc?: string };
 
-export async function configureWebhook(db: Db, locationId: string, url: string | null, o: { allowPrivate?: boolean } = {}) {
+export async function configureWebhook(db: Db, locationId: string, url: string | null, o: GuardOptions = {}) {
   const loc = await db.location.findUniqueOrThrow({ where: { id: locationId }, select: { settings: true } });
   const settings = { ...((loc.settings as Record<string, unknown>) ?? {}) };
   if (!url) {
@@ -32,7 +33,7 @@ export async function configureWebhook(db: Db, locationId: string, url: string |
     await db.location.update({ where: { id: locationId }, data: { settings: settings as object } });
     return { url: null, secret: null };
   }
-  await assertDeliverable(url, o.allowPrivate ?? false);
+  await assertDeliverable(url, o);
   const secret = `whsec_${randomBytes(24).toString("base64url")}`;
   settings.webhookUrl = url;
   settings.webhookSecretEnc = seal(secret, `webhook:${locationId}`);
@@ -59,37 +60,61 @@ export function signature(secret: string, timestamp: string, body: string) {
   return `sha256=${hmacHex(secret, `${timestamp}.${body}`)}`;
 }
 
-/** Delivers one event; throws (so BullMQ retries) on network errors and non-2xx answers. */
-export async function deliverHook(db: Db, raw: unknown, o: { allowPrivate?: boolean; timeoutMs?: number } = {}) {
+/**
+ * Delivers one event; throws (so BullMQ retries) on network errors and non-2xx answers. The URL
+ * was checked when it was configured, but a name can resolve elsewhere since: the address
+ * connected to is checked again now (lib/net/guarded-request.ts), and redirects are not followed.
+ */
+export async function deliverHook(db: Db, raw: unknown, o: GuardOptions & { timeoutMs?: number } = {}) {
   const ev = hookEventSchema.parse(raw);
   const loc = await db.location.findUnique({ where: { id: ev.locationId }, select: { settings: true, installed: true } });
   const s = (loc?.settings ?? {}) as Stored;
   if (!loc?.installed || !s.webhookUrl || !s.webhookSecretEnc) return "not-configured";
-  await assertDeliverable(s.webhookUrl, o.allowPrivate ?? false);
+  const url = checkedUrl(s.webhookUrl, o);
   const body = JSON.stringify(ev);
   const ts = String(Math.floor(Date.now() / 1000));
-  const res = await fetch(s.webhookUrl, {
+  const res = await guardedRequest(url, {
+    ...o,
     method: "POST",
-    redirect: "manual",
     signal: AbortSignal.timeout(o.timeoutMs ?? 10_000),
-    headers: { "content-type": "application/json", "x-gateway-timestamp": ts, "x-gateway-signature": signature(open(s.webhookSecretEnc, `webhook:${ev.locationId}`), ts, body) },
+    headers: {
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(body)),
+      "x-gateway-timestamp": ts,
+      "x-gateway-signature": signature(open(s.webhookSecretEnc, `webhook:${ev.locationId}`), ts, body),
+    },
     body,
+  }).catch((e: unknown) => {
+    if (e instanceof BlockedAddressError) throw new Error(`the webhook host ${e.host} is on a private network`);
+    throw e;
   });
-  if (res.status < 200 || res.status >= 300) throw new Error(`webhook answered ${res.status}`);
+  res.resume();
+  const status = res.statusCode ?? 0;
+  if (status < 200 || status >= 300) throw new Error(`webhook answered ${status}`);
   return "delivered";
 }
 
-async function assertDeliverable(url: string, allowPrivate: boolean) {
+/** At configuration: the URL's own text, then (a friendlier early answer) what its name resolves to now. */
+async function assertDeliverable(url: string, o: GuardOptions) {
+  const u = checkedUrl(url, o);
+  if (isAllowedOrigin(u, o.allowedOrigins)) return;
+  const host = u.hostname.replace(/^\[|\]$/g, "");
+  if (isIP(host)) return;
+  const addrs = o.resolve ? await o.resolve(host).catch(() => []) : await lookup(host, { all: true }).catch(() => []);
+  if (!addrs.length) throw badRequest(`the webhook host ${host} does not resolve`);
+  if (addrs.some((a) => isSpecialAddress(a.address))) throw badRequest(`the webhook host ${host} is on a private network`);
+}
+
+function checkedUrl(url: string, o: GuardOptions): URL {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     throw badRequest("the webhook URL is not a valid URL");
   }
-  if (u.protocol !== "https:" && !(allowPrivate && u.protocol === "http:")) throw badRequest("the webhook URL must use https");
-  if (allowPrivate) return;
-  const host = u.hostname.replace(/^\[|\]$/g, "");
-  const addrs = isIP(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
-  if (!addrs.length) throw badRequest(`the webhook host ${host} does not resolve`);
-  if (addrs.some(isPrivateAddress)) throw badRequest(`the webhook host ${host} is on a private network`);
+  const allowed = isAllowedOrigin(u, o.allowedOrigins);
+  if (u.protocol !== "https:" && !(allowed && u.protocol === "http:")) throw badRequest("the webhook URL must use https");
+  const problem = literalAddressProblem(u, o.allowedOrigins);
+  if (problem) throw badRequest(`the webhook host ${u.hostname} is on a private network (${problem})`);
+  return u;
 }

@@ -89,7 +89,8 @@ export async function startStack(o) {
     WA_WEBSOCKET_URL: runtime.wa.wsUrl,
     WA_SANDBOX_ROOT_PUBLIC_KEY: runtime.wa.rootPublicKey,
     WA_ALLOW_SANDBOX_IN_PRODUCTION: "true",
-    ALLOW_PRIVATE_MEDIA_URLS: "true",
+    // the SSRF guard lets media and webhooks reach only the simulators among local addresses
+    MEDIA_URL_ALLOWED_ORIGINS: [runtime.ghl.url, `http://localhost:${o.ghlPort}`, runtime.wa.url].join(","),
     ...(runtime.wa.clientEnv ?? {}),
     ...logEnv,
     ...(o.extraEnv ?? {}),

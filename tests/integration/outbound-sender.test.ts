@@ -34,7 +34,7 @@ const fakeSocket = (instanceId: string): SendSocket => ({
 });
 const presence: string[] = [];
 
-const cfg = { TEXT_DELAY_MS: 150, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, ALLOW_PRIVATE_MEDIA_URLS: true };
+const cfg = { TEXT_DELAY_MS: 150, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] };
 let sender: OutboundSender;
 
 beforeAll(async () => {

@@ -10,6 +10,7 @@ let db: Db;
 let restore: () => Promise<void>;
 let server: Server;
 let url: string;
+let origin: string;
 const received: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
 let answer = 200;
 
@@ -27,7 +28,8 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = `${origin}/hook`;
 });
 afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()));
@@ -36,17 +38,37 @@ afterAll(async () => {
 });
 
 describe("outgoing webhooks", () => {
-  it("refuses plain http and private hosts unless allowed (sandbox)", async () => {
+  it("refuses plain http and private hosts unless their origin is allowed (sandbox)", async () => {
     await expect(configureWebhook(db, "locA", url)).rejects.toMatchObject({ status: 400 });
     await expect(configureWebhook(db, "locA", "https://10.0.0.5/x")).rejects.toThrow(/private network/);
+    await expect(configureWebhook(db, "locA", url, { allowedOrigins: ["http://127.0.0.1:1"] })).rejects.toMatchObject({ status: 400 });
+    // IPv6 spellings of loopback and metadata addresses, and a name that resolves to one
+    for (const u of ["https://[::ffff:7f00:1]/x", "https://[::ffff:127.0.0.1]/x", "https://[::7f00:1]/x", "https://[64:ff9b::a9fe:a9fe]/x", "https://[fec0::1]/x"]) {
+      await expect(configureWebhook(db, "locA", u), u).rejects.toThrow(/private network/);
+    }
+    await expect(configureWebhook(db, "locA", "https://hooks.example/x", { resolve: async () => [{ address: "::ffff:a9fe:a9fe", family: 6 }] })).rejects.toThrow(/private network/);
+  });
+
+  it("checks the address it connects to when it delivers, not only when the URL was configured", async () => {
+    const before = received.length;
+    // configured while it resolved to a public address; by delivery time it resolves to loopback
+    await configureWebhook(db, "locA", "https://hooks.example/x", { resolve: async () => [{ address: "8.8.8.8", family: 4 }] });
+    const ev = { type: "message.inbound", locationId: "locA", data: {}, at: new Date().toISOString() };
+    await expect(deliverHook(db, ev, { resolve: async () => [{ address: "127.0.0.1", family: 4 }] })).rejects.toThrow(/private network/);
+    // a stored URL with a literal special address (configured before this guard existed)
+    const port = new URL(origin).port;
+    const settings = (await db.location.findUniqueOrThrow({ where: { id: "locA" } })).settings as Record<string, string>;
+    await db.location.update({ where: { id: "locA" }, data: { settings: { ...settings, webhookUrl: `https://[::ffff:7f00:1]:${port}/hook` } } });
+    await expect(deliverHook(db, ev)).rejects.toThrow(/private network/);
+    expect(received.length).toBe(before);
   });
 
   it("delivers signed events that the receiver can verify with the secret shown once", async () => {
-    const { secret } = await configureWebhook(db, "locA", url, { allowPrivate: true });
+    const { secret } = await configureWebhook(db, "locA", url, { allowedOrigins: [origin] });
     const stored = JSON.stringify((await db.location.findUniqueOrThrow({ where: { id: "locA" } })).settings);
     expect(stored).not.toContain(secret!);
     const ev = { type: "message.inbound", locationId: "locA", data: { from: "+15550001111", text: "hi" }, at: new Date().toISOString() };
-    expect(await deliverHook(db, ev, { allowPrivate: true })).toBe("delivered");
+    expect(await deliverHook(db, ev, { allowedOrigins: [origin] })).toBe("delivered");
     const got = received.at(-1)!;
     expect(JSON.parse(got.body)).toEqual(ev);
     expect(got.headers["x-gateway-signature"]).toBe(signature(secret!, String(got.headers["x-gateway-timestamp"]), got.body));
@@ -54,7 +76,7 @@ describe("outgoing webhooks", () => {
 
   it("throws on a non-2xx answer so the queue retries", async () => {
     answer = 503;
-    await expect(deliverHook(db, { type: "message.status", locationId: "locA", data: {}, at: new Date().toISOString() }, { allowPrivate: true })).rejects.toThrow(/503/);
+    await expect(deliverHook(db, { type: "message.status", locationId: "locA", data: {}, at: new Date().toISOString() }, { allowedOrigins: [origin] })).rejects.toThrow(/503/);
     answer = 200;
   });
 });

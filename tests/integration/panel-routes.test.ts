@@ -18,7 +18,7 @@ let cookieA: string;
 let cookieB: string;
 
 beforeAll(async () => {
-  restore = useAppEnv({ databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), extra: { ALLOW_PRIVATE_MEDIA_URLS: "true" } });
+  restore = useAppEnv({ databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), extra: { MEDIA_URL_ALLOWED_ORIGINS: "http://127.0.0.1:9" } });
   await db().company.create({ data: { id: "co1", name: "Agency" } });
   await db().location.createMany({ data: [{ id: "locA", name: "A", companyId: "co1" }, { id: "locB", name: "B", companyId: "co1" }] });
   await db().instance.createMany({ data: [{ id: "a1", locationId: "locA", name: "wa-01" }, { id: "a2", locationId: "locA", name: "wa-02" }, { id: "b1", locationId: "locB", name: "wa-01" }] });

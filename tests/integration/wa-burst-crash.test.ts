@@ -72,7 +72,7 @@ describe("a worker killed mid-burst", { retry: 0 }, () => {
     expect(atKill).toBeLessThan(50);
 
     const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-    const messaging = createMessaging({ db, redis, subscriber: wake, notifyGhl: async () => {}, log: pino({ level: "silent" }), pollMs: 200, cfg: { TEXT_DELAY_MS: 20, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, ALLOW_PRIVATE_MEDIA_URLS: true } });
+    const messaging = createMessaging({ db, redis, subscriber: wake, notifyGhl: async () => {}, log: pino({ level: "silent" }), pollMs: 200, cfg: { TEXT_DELAY_MS: 20, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] } });
     await messaging.start();
     const survivor = makeManager(db, managerConfig(sim as never, dbUrl, "survivor"), { hooks: messaging.hooks });
     await survivor.m.start();

@@ -48,7 +48,7 @@ async function inProcessWorker(workerId: string) {
   const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
   const messaging = createMessaging({
     db, redis, subscriber: wake, notifyGhl: async (j) => void jobs.push(j), log: pino({ level: "silent" }), pollMs: 200,
-    cfg: { TEXT_DELAY_MS: 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, ALLOW_PRIVATE_MEDIA_URLS: true },
+    cfg: { TEXT_DELAY_MS: 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] },
   });
   await messaging.start();
   const w = makeManager(db, managerConfig(sim as never, dbUrl, workerId), { hooks: messaging.hooks });

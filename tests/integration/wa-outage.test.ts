@@ -40,7 +40,7 @@ beforeAll(async () => {
   for (const phone of [NUMBER, CONTACT]) await simCall(sim, "POST", "/__sandbox/phones", { phone });
   messaging = createMessaging({
     db: workerDb, redis, subscriber: wake, notifyGhl: async (j) => void jobs.push(j), log: pino({ level: "silent" }), pollMs: 200,
-    cfg: { TEXT_DELAY_MS: 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, ALLOW_PRIVATE_MEDIA_URLS: true },
+    cfg: { TEXT_DELAY_MS: 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] },
   });
   await messaging.start();
   worker = makeManager(workerDb, managerConfig(sim as never, url, "outage-worker"), { hooks: messaging.hooks });

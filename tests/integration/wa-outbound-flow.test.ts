@@ -33,18 +33,18 @@ let filesUrl: string;
 const png = readFileSync(path.join(process.cwd(), "public", "e2e-image.png"));
 
 beforeAll(async () => {
-  fixture = await startMessagingFixture({ testFile: import.meta.filename, workerId: "pace-worker", pool: 8, textDelayMs: TEXT_DELAY_MS });
-  ({ db, sim, redis, worker } = fixture);
-  await db.location.create({ data: { id: LOC, name: "P" } });
-  await db.instance.createMany({ data: [{ id: "ip1", locationId: LOC, name: "wa-01" }, { id: "ip2", locationId: LOC, name: "wa-02" }] });
-  for (const phone of [NUM1, NUM2, CONTACT1, CONTACT2]) await simCall(sim, "POST", "/__sandbox/phones", { phone });
-  // where GHL keeps a conversation's attachments (a local server; the SSRF guard allows it here)
+  // where GHL keeps a conversation's attachments (a local server; MEDIA_URL_ALLOWED_ORIGINS lists it)
   files = createServer((req, res) => {
     if (req.url === "/card.png") return void res.writeHead(200, { "content-type": "image/png", "content-length": png.length }).end(png);
     res.writeHead(404).end();
   });
   await new Promise<void>((r) => files.listen(0, "127.0.0.1", () => r()));
   filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+  fixture = await startMessagingFixture({ testFile: import.meta.filename, workerId: "pace-worker", pool: 8, textDelayMs: TEXT_DELAY_MS, mediaAllowedOrigins: [filesUrl] });
+  ({ db, sim, redis, worker } = fixture);
+  await db.location.create({ data: { id: LOC, name: "P" } });
+  await db.instance.createMany({ data: [{ id: "ip1", locationId: LOC, name: "wa-01" }, { id: "ip2", locationId: LOC, name: "wa-02" }] });
+  for (const phone of [NUM1, NUM2, CONTACT1, CONTACT2]) await simCall(sim, "POST", "/__sandbox/phones", { phone });
 });
 afterAll(async () => {
   files?.close();
@@ -53,7 +53,7 @@ afterAll(async () => {
 
 const inbox = (phone: string) => simCall<Inbox>(sim, "GET", `/__sandbox/phones/${phone}/inbox`);
 const send = (contact: string, instanceName: string, text: string, ghlMessageId?: string, attachments: string[] = []) =>
-  acceptOutbound(db, redis, { locationId: LOC, ghlMessageId, phone: `+${contact}`, text, attachments, source: "GHL", instanceName });
+  acceptOutbound(db, redis, { locationId: LOC, ghlMessageId, phone: `+${contact}`, text, attachments, source: "GHL", instanceName, allowedMediaOrigins: [filesUrl] });
 
 describe("GHL → WhatsApp through the real client", () => {
   it("links two numbers", async () => {

@@ -29,7 +29,7 @@ export type SenderDeps = {
   sockets: SocketLookup;
   notifyGhl: (job: GhlJob) => Promise<unknown>;
   log: Logger;
-  cfg: { TEXT_DELAY_MS: number; MEDIA_DELAY_MS_MIN: number; MEDIA_DELAY_MS_MAX: number; ALLOW_PRIVATE_MEDIA_URLS: boolean };
+  cfg: { TEXT_DELAY_MS: number; MEDIA_DELAY_MS_MIN: number; MEDIA_DELAY_MS_MAX: number; MEDIA_URL_ALLOWED_ORIGINS: readonly string[] };
   /** how often an idle loop looks for work it was not told about (missed wake-ups) */
   pollMs?: number;
   maxAttempts?: number;
@@ -229,7 +229,7 @@ export class OutboundSender {
         await live.sock.sendMessage(jid, { text: next.text ?? "" }, { messageId: waMessageId });
       } else {
         for (const [i, url] of urls.entries()) {
-          const media = await fetchRemoteMedia(url, { allowPrivate: this.d.cfg.ALLOW_PRIVATE_MEDIA_URLS });
+          const media = await fetchRemoteMedia(url, { allowedOrigins: this.d.cfg.MEDIA_URL_ALLOWED_ORIGINS });
           const content = buildContent(kindOf(next.type, media.contentType), media, i === 0 ? next.text : null);
           // extra attachments get derived ids; receipts are tracked on the first
           await live.sock.sendMessage(jid, content, { messageId: i === 0 ? waMessageId : `${waMessageId}${i}` });

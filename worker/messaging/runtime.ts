@@ -32,7 +32,7 @@ export async function startMessagingRuntime(cfg: Env, log: Logger) {
   const wakeSub = blockingRedis();
   const messaging = createMessaging({
     db: db(), redis: redis(), subscriber: wakeSub, notifyGhl, log: log.child({ part: "messaging" }),
-    cfg: { TEXT_DELAY_MS: cfg.TEXT_DELAY_MS, MEDIA_DELAY_MS_MIN: cfg.MEDIA_DELAY_MS_MIN, MEDIA_DELAY_MS_MAX: cfg.MEDIA_DELAY_MS_MAX, ALLOW_PRIVATE_MEDIA_URLS: cfg.ALLOW_PRIVATE_MEDIA_URLS },
+    cfg: { TEXT_DELAY_MS: cfg.TEXT_DELAY_MS, MEDIA_DELAY_MS_MIN: cfg.MEDIA_DELAY_MS_MIN, MEDIA_DELAY_MS_MAX: cfg.MEDIA_DELAY_MS_MAX, MEDIA_URL_ALLOWED_ORIGINS: cfg.MEDIA_URL_ALLOWED_ORIGINS },
   });
   await messaging.start();
   // shared by every worker: the same figure from each
@@ -44,7 +44,7 @@ export async function startMessagingRuntime(cfg: Env, log: Logger) {
     cfg: { appUrl: cfg.APP_URL.replace(/\/+$/, ""), conversationProviderId: cfg.GHL_CONVERSATION_PROVIDER_ID },
   });
   const hooksConn = blockingRedis();
-  const hookWorker = new BullWorker(HOOKS_QUEUE, (job) => deliverHook(db(), job.data, { allowPrivate: cfg.ALLOW_PRIVATE_MEDIA_URLS }), { connection: hooksConn, concurrency: 4 });
+  const hookWorker = new BullWorker(HOOKS_QUEUE, (job) => deliverHook(db(), job.data, { allowedOrigins: cfg.MEDIA_URL_ALLOWED_ORIGINS }), { connection: hooksConn, concurrency: 4 });
   hookWorker.on("error", (err) => log.warn({ err }, "outgoing webhook worker error"));
 
   return {

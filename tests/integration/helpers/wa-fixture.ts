@@ -97,6 +97,8 @@ export async function startMessagingFixture(o: {
   notifyGhl?: MessagingDeps["notifyGhl"];
   log?: pino.Logger;
   manager?: Partial<ManagerDeps>;
+  /** origins the worker may fetch media from although they are local (MEDIA_URL_ALLOWED_ORIGINS) */
+  mediaAllowedOrigins?: string[];
 }) {
   const url = await cloneTemplateDb(dbNameFor(o.testFile));
   const restore = useAppEnv({ databaseUrl: url });
@@ -107,7 +109,7 @@ export async function startMessagingFixture(o: {
   const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
   const messaging = createMessaging({
     db, redis, subscriber: wake, notifyGhl: o.notifyGhl ?? (async () => {}), log: o.log ?? pino({ level: "silent" }), pollMs: 300,
-    cfg: { TEXT_DELAY_MS: o.textDelayMs ?? 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, ALLOW_PRIVATE_MEDIA_URLS: true },
+    cfg: { TEXT_DELAY_MS: o.textDelayMs ?? 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: o.mediaAllowedOrigins ?? [] },
   });
   await messaging.start();
   const worker = makeManager(db, managerConfig(sim as never, url, o.workerId), { hooks: messaging.hooks, ...o.manager });

@@ -17,7 +17,7 @@ const textOf = (m: WAMessage) => m.message?.conversation ?? m.message?.extendedT
 const messaging = createMessaging({
   db, redis, subscriber: wake, log: pino({ level: "silent" }), pollMs: 200,
   notifyGhl: async (j) => void (c.recordJobs && process.stdout.write(`job ${JSON.stringify(j)}\n`)),
-  cfg: { TEXT_DELAY_MS: c.textDelayMs, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, ALLOW_PRIVATE_MEDIA_URLS: true },
+  cfg: { TEXT_DELAY_MS: c.textDelayMs, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] },
   beforeStore: c.crashOnText ? (m) => void (textOf(m) === c.crashOnText && process.kill(process.pid, "SIGKILL")) : undefined,
 });
 const { m } = makeManager(db, c, { hooks: messaging.hooks });

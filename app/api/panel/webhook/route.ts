@@ -11,7 +11,7 @@ export const dynamic = "force-dynamic";
 // signing secret is returned once, when a URL is set.
 export const PUT = withLocation(async (req, auth) => {
   const b = z.object({ url: z.string().url().max(2048).nullable() }).parse(await jsonBody(req));
-  const r = await configureWebhook(db(), auth.locationId, b.url, { allowPrivate: env().ALLOW_PRIVATE_MEDIA_URLS });
+  const r = await configureWebhook(db(), auth.locationId, b.url, { allowedOrigins: env().MEDIA_URL_ALLOWED_ORIGINS });
   return Response.json(r);
 });
 
