@@ -47,7 +47,7 @@ async function main() {
   const messaging = await startMessagingRuntime(cfg, log);
   stoppers.push({ name: "messaging", stop: messaging.stop });
   // Delivery URL calls spooled in Redis while Postgres was away (decision 006)
-  const spoolDrain = startDeliverySpoolDrain({ db: db(), redis: redis(), log: log.child({ part: "delivery-spool" }), onRefused: reportRefusalToGhl(messaging.ghlQueue) });
+  const spoolDrain = startDeliverySpoolDrain({ db: db(), redis: redis(), log: log.child({ part: "delivery-spool" }), allowedMediaOrigins: cfg.MEDIA_URL_ALLOWED_ORIGINS, onRefused: reportRefusalToGhl(messaging.ghlQueue) });
   stoppers.push({ name: "delivery spool drain", stop: spoolDrain.stop });
   const waSubscriber = blockingRedis();
   const sessions = new SessionManager({

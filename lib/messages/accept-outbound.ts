@@ -3,6 +3,7 @@ import { Prisma } from "../generated/prisma/client";
 import type { Db } from "../db";
 import { AppError, forbidden } from "../errors";
 import { normalizePhone } from "../contacts/phone";
+import { assertMediaUrlsAcceptable } from "../media/fetch-remote";
 import { parseLocationSettings } from "../tenants/settings";
 import { publishOutboundQueued } from "./outbound-signal";
 
@@ -25,6 +26,8 @@ export type OutboundRequest = {
   caption?: string;
   /** when the delivery reached us, if earlier than now (a spooled one): its place in the send queue */
   receivedAt?: Date;
+  /** origins whose media URLs may name private addresses (MEDIA_URL_ALLOWED_ORIGINS: the sandbox) */
+  allowedMediaOrigins?: readonly string[];
 };
 
 export type Accepted = { id: string; status: string; duplicate: boolean; instanceId: string | null };
@@ -35,6 +38,8 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
   // and an empty message must still be answered as a duplicate if its id is known: those read the
   // location (and a message stored under the id) before the write.
   const empty = !r.text.trim() && r.attachments.length === 0;
+  // a media URL the worker would refuse to fetch (SSRF guard) is refused now, never queued
+  assertMediaUrlsAcceptable(r.attachments, r.allowedMediaOrigins ?? []);
   if (!r.phone && !r.ghlContactId) throw new AppError("unprocessable", "the message has no phone number to send to", 422);
   let e164 = empty || !r.phone ? undefined : international(r.phone);
   if (!e164 && (empty || r.phone)) {

@@ -5,6 +5,7 @@ import type { Db } from "../db";
 import { AppError, forbidden, unauthorized } from "../errors";
 import { verifyWebhookSignature, type WebhookKeys } from "../ghl/webhook-verify";
 import { childLogger } from "../log";
+import { assertMediaUrlsAcceptable } from "../media/fetch-remote";
 import { acceptOutbound, type Accepted, type OutboundRequest } from "./accept-outbound";
 import { deliveryPayloadSchema, type DeliveryPayload } from "./delivery-payload";
 import { DeliverySpool, type SpooledDelivery } from "./delivery-spool";
@@ -28,6 +29,8 @@ export type DeliveryDeps = {
   redis: Redis;
   keys: WebhookKeys;
   allowUnsigned: boolean;
+  /** MEDIA_URL_ALLOWED_ORIGINS: attachment origins that may name private addresses (the sandbox) */
+  allowedMediaOrigins?: readonly string[];
   spool?: DeliverySpool;
   /** how long Postgres may take before the call is spooled instead (it may still finish: the messageId makes that harmless) */
   dbTimeoutMs?: number;
@@ -74,6 +77,8 @@ export function verifiedDelivery(raw: Buffer, headers: Headers, keys: WebhookKey
 
 export async function acceptDelivery(d: DeliveryDeps, raw: Buffer, headers: Headers): Promise<DeliveryOutcome> {
   const { payload: p, signed } = verifiedDelivery(raw, headers, d.keys, d.allowUnsigned);
+  // refused before it can be spooled too: an attachment the worker would never fetch is a 422 now
+  assertMediaUrlsAcceptable(p.attachments ?? [], d.allowedMediaOrigins ?? []);
   const receivedAt = Date.now();
   const spool = d.spool ?? new DeliverySpool(d.redis);
   const log = d.log ?? childLogger({ module: "delivery" });
@@ -89,7 +94,7 @@ export async function acceptDelivery(d: DeliveryDeps, raw: Buffer, headers: Head
     try {
       // the receive time, not Postgres's clock, is its place in the queue: a write that lands late
       // (after the timeout, while the call was spooled) does not jump ahead of later messages
-      return { kind: "stored", ...(await within(acceptOutbound(d.db, d.redis, outboundOf(p, new Date(receivedAt))), d.dbTimeoutMs ?? 4000, "Postgres")) };
+      return { kind: "stored", ...(await within(acceptOutbound(d.db, d.redis, outboundOf(p, new Date(receivedAt), d.allowedMediaOrigins)), d.dbTimeoutMs ?? 4000, "Postgres")) };
     } catch (err) {
       if (err instanceof AppError || err instanceof ZodError) throw err; // refused for what it is: final
       log.warn({ err, ...where }, "Delivery URL: Postgres did not take the message; spooling it");
@@ -117,7 +122,7 @@ export async function acceptDelivery(d: DeliveryDeps, raw: Buffer, headers: Head
  * AppError (the drain drops it, as the call would have been refused); anything else is a failure
  * to store (the drain keeps it and tries again).
  */
-export async function storeSpooled(db: Db, redis: Redis, e: SpooledDelivery): Promise<Accepted & { ghlMessageId: string }> {
+export async function storeSpooled(db: Db, redis: Redis, e: SpooledDelivery, allowedMediaOrigins?: readonly string[]): Promise<Accepted & { ghlMessageId: string }> {
   let p: DeliveryPayload;
   try {
     p = checkedPayload(parseJson(e.body));
@@ -126,10 +131,10 @@ export async function storeSpooled(db: Db, redis: Redis, e: SpooledDelivery): Pr
     throw err;
   }
   if (p.locationId !== e.locationId) throw forbidden("the spooled delivery names another location");
-  return { ...(await acceptOutbound(db, redis, outboundOf(p, new Date(e.receivedAt)))), ghlMessageId: p.messageId };
+  return { ...(await acceptOutbound(db, redis, outboundOf(p, new Date(e.receivedAt), allowedMediaOrigins))), ghlMessageId: p.messageId };
 }
 
-export function outboundOf(p: DeliveryPayload, receivedAt?: Date): OutboundRequest {
+export function outboundOf(p: DeliveryPayload, receivedAt?: Date, allowedMediaOrigins?: readonly string[]): OutboundRequest {
   return {
     locationId: p.locationId,
     ghlMessageId: p.messageId,
@@ -139,6 +144,7 @@ export function outboundOf(p: DeliveryPayload, receivedAt?: Date): OutboundReque
     attachments: p.attachments ?? [],
     source: "GHL",
     ...(receivedAt ? { receivedAt } : {}),
+    ...(allowedMediaOrigins ? { allowedMediaOrigins } : {}),
   };
 }
 

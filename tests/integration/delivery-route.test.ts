@@ -60,6 +60,16 @@ describe("POST /api/ghl/delivery", () => {
     expect(await db().message.count({ where: { ghlMessageId: p.messageId } })).toBe(0);
   });
 
+  it("422 for an attachment on a private or reserved address, and nothing is stored", async () => {
+    for (const a of ["http://[::ffff:a9fe:a9fe]/latest/meta-data", "http://10.0.0.7/a.png", "https://[fd00::1]/a.png"]) {
+      const p = payload({ attachments: ["https://cdn.example.com/ok.png", a] });
+      const r = await call(p);
+      expect(r.status, a).toBe(422);
+      expect((await r.json()).error.message).toMatch(/private or reserved/);
+      expect(await db().message.count({ where: { ghlMessageId: p.messageId } })).toBe(0);
+    }
+  });
+
   it("answers bad input with 4xx, never 500", async () => {
     expect((await call({ hello: "world" })).status).toBe(400);
     expect((await call(payload({ type: "Email", phone: undefined }))).status).toBe(422);

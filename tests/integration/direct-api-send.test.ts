@@ -54,6 +54,23 @@ describe("POST /api/send", () => {
     expect((await post(send, { instanceId: "wa-01", to: "hello", message: "x" }, keyA)).status).toBe(400);
   });
 
+  it("422 for a media URL naming a private or reserved address, in any spelling, and nothing is queued", async () => {
+    const before = await db().message.count();
+    for (const mediaUrl of ["http://[::ffff:7f00:1]:6379/x.png", "http://[::ffff:127.0.0.1]/x.png", "http://169.254.169.254/latest/meta-data", "http://[64:ff9b::a00:1]/a.pdf", "http://localhost:5432/a.png"]) {
+      for (const [handler, body] of [
+        [send, { instanceId: "wa-01", to: "+15550102000", type: "image", mediaUrl }],
+        [ghlOutbound, { phone: "+15550102000", message: "see attached", mediaUrl }],
+      ] as const) {
+        const r = await post(handler, body, keyA);
+        expect(r.status, mediaUrl).toBe(422);
+        expect((await r.json()).error).toEqual({ code: "unprocessable", message: expect.stringMatching(/cannot be fetched: .*(private or reserved|loopback)/) });
+      }
+    }
+    expect(await db().message.count()).toBe(before);
+    // a public name is accepted here; the worker checks the address it connects to
+    expect((await post(send, { instanceId: "wa-01", to: "+15550102000", type: "image", mediaUrl: "https://cdn.example.com/a.png" }, keyA)).status).toBe(202);
+  });
+
   it("a location sees only its own numbers and messages", async () => {
     const r = await post(send, { instanceId: "wa-09", to: "+15550102000", message: "x" }, keyA);
     expect(r.status).toBe(404);

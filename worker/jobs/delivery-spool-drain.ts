@@ -36,6 +36,8 @@ export function startDeliverySpoolDrain(d: {
   redis: Redis;
   log: Logger;
   spool?: DeliverySpool;
+  /** MEDIA_URL_ALLOWED_ORIGINS, as the Delivery URL checked them when it spooled the call */
+  allowedMediaOrigins?: readonly string[];
   /** how often each worker looks at the spool (default 1 s) */
   everyMs?: number;
   lockTtlMs?: number;
@@ -85,7 +87,7 @@ export function startDeliverySpoolDrain(d: {
       }
       const e = h.entry;
       try {
-        const r = await storeSpooled(d.db, d.redis, e);
+        const r = await storeSpooled(d.db, d.redis, e, d.allowedMediaOrigins);
         await spool.remove(locationId, e.value);
         tries.delete(e.value);
         pass[r.duplicate ? "duplicate" : "stored"]++;

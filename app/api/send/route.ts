@@ -1,6 +1,7 @@
 import { withApiKey } from "@/lib/api-keys/with-api-key";
 import { sendBodySchema } from "@/lib/api/schemas";
 import { db } from "@/lib/db";
+import { env } from "@/lib/env";
 import { jsonBody } from "@/lib/http/handler";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { redis } from "@/lib/redis";
@@ -18,6 +19,7 @@ export const POST = withApiKey(async (req, auth) => {
     type: b.type,
     source: "API",
     instanceName: b.instanceId,
+    allowedMediaOrigins: env().MEDIA_URL_ALLOWED_ORIGINS,
   });
   return Response.json({ ok: true, messageId: r.id, status: r.status, duplicate: r.duplicate }, { status: 202 });
 });
