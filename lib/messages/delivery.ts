@@ -4,6 +4,7 @@ import { ZodError } from "zod";
 import type { Db } from "../db";
 import { AppError, forbidden, unauthorized } from "../errors";
 import { verifyWebhookSignature, type WebhookKeys } from "../ghl/webhook-verify";
+import { readSignedBody, SIGNED_BODY_MAX_BYTES } from "../http/signed-body";
 import { childLogger } from "../log";
 import { assertMediaUrlsAcceptable } from "../media/fetch-remote";
 import { acceptOutbound, type Accepted, type OutboundRequest } from "./accept-outbound";
@@ -20,7 +21,7 @@ import { DeliverySpool, type SpooledDelivery } from "./delivery-spool";
 //   - Redis refusing too (or the spool full, or an unsigned call) → 429 with Retry-After: GHL resends;
 //   - a call that is wrong by itself (signature 401, body 400/413/422, tenant 403) → as before.
 
-export const DELIVERY_MAX_BYTES = 1024 * 1024;
+export const DELIVERY_MAX_BYTES = SIGNED_BODY_MAX_BYTES;
 /** Retry-After of a 429: a hint (GHL resends on its own schedule, ~10 minutes apart). */
 export const RETRY_AFTER_SECONDS = 60;
 
@@ -44,26 +45,9 @@ export type DeliveryOutcome =
   | { kind: "spooled"; receivedAt: number }
   | { kind: "retry"; retryAfterSeconds: number; reason: string };
 
-/** The body, at most `max` bytes: a larger one is refused (413) before it is all read. */
-export async function readDeliveryBody(req: Request, max = DELIVERY_MAX_BYTES): Promise<Buffer> {
-  const tooLarge = () => new AppError("bad_request", `the body is larger than ${max} bytes`, 413);
-  const declared = Number(req.headers.get("content-length") ?? NaN);
-  if (declared > max) throw tooLarge();
-  if (!req.body) return Buffer.alloc(0);
-  const reader = req.body.getReader();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(Buffer.from(value));
-  }
-  return Buffer.concat(chunks, size);
+/** The body of a Delivery URL call: none read unsigned (unless allowed), at most 1 MB (lib/http/signed-body.ts). */
+export function readDeliveryBody(req: Request, o: { allowUnsigned?: boolean; max?: number } = {}): Promise<Buffer> {
+  return readSignedBody(req, { what: "Delivery URL call", allowUnsigned: o.allowUnsigned, max: o.max ?? DELIVERY_MAX_BYTES });
 }
 
 /** Signature, JSON, schema and the checks that need no database. */

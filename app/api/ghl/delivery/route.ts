@@ -24,7 +24,7 @@ export const POST = handle(async (req, { requestId }) => {
   const t0 = performance.now();
   keys ??= webhookKeys({ ed25519: env().GHL_WEBHOOK_PUBLIC_KEY_ED25519, rsa: env().GHL_WEBHOOK_PUBLIC_KEY_RSA });
   try {
-    const raw = await readDeliveryBody(req);
+    const raw = await readDeliveryBody(req, { allowUnsigned: env().GHL_DELIVERY_ALLOW_UNSIGNED });
     const r = await acceptDelivery({ db: db(), redis: redis(), keys, allowUnsigned: env().GHL_DELIVERY_ALLOW_UNSIGNED, allowedMediaOrigins: env().MEDIA_URL_ALLOWED_ORIGINS }, raw, req.headers);
     if (r.kind === "retry") {
       outcomes.inc({ outcome: "retry_later" });
