@@ -27,6 +27,7 @@ export async function answerCompanionRetry(sim: Sim, device: LinkedDevice, node:
   const n = (kept.resent.get(device.id) ?? 0) + 1;
   if (n > MAX_RESENDS) return "gave-up";
   kept.resent.set(device.id, n);
+  if (phone.resendDelayMs) await new Promise((r) => setTimeout(r, phone.resendDelayMs));
   const peer = { user: device.phone, device: device.id };
   const bundle = bundleOf(node, device);
   if (bundle) {

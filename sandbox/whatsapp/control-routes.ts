@@ -30,13 +30,14 @@ const schemas = {
   receipts: z.object({ messageIds: z.array(z.string()).min(1), type: z.enum(["delivered", "read"]) }),
   fault: z.object({
     phone: digits.optional(),
-    kind: z.enum(["drop", "stream-error", "delay-acks", "ban", "unban", "unlink", "nack", "undecryptable"]),
+    kind: z.enum(["drop", "stream-error", "delay-acks", "ban", "unban", "unlink", "nack", "undecryptable", "garbled"]),
     code: z.number().int().optional(),
     delayMs: z.number().int().min(0).optional(),
     count: z.number().int().min(1).optional(),
   })
     .refine((b) => b.kind !== "nack" || b.code !== undefined, "a nack needs the error code (e.g. 479)")
-    .refine((b) => b.kind !== "undecryptable" || b.phone !== undefined, "undecryptable needs the contact's phone"),
+    .refine((b) => b.kind !== "undecryptable" || b.phone !== undefined, "undecryptable needs the contact's phone")
+    .refine((b) => b.kind !== "garbled" || b.phone !== undefined, "garbled needs the contact's phone"),
 };
 
 class HttpError extends Error {

@@ -3,7 +3,7 @@ import type { BinaryNode } from "@whiskeysockets/baileys";
 import type { Sim } from "./sim";
 import type { LinkedDevice, Phone } from "./state";
 
-export type FaultKind = "drop" | "stream-error" | "delay-acks" | "ban" | "unban" | "unlink" | "nack" | "undecryptable";
+export type FaultKind = "drop" | "stream-error" | "delay-acks" | "ban" | "unban" | "unlink" | "nack" | "undecryptable" | "garbled";
 
 /** The stanza WhatsApp sends for each code, as Baileys maps it to DisconnectReason. */
 export function streamErrorFor(code: number): BinaryNode {
@@ -31,6 +31,17 @@ export function applyFault(sim: Sim, targets: LinkedDevice[], kind: FaultKind, o
       // the contact `phone` (not a linked number) fails to decrypt the next `count` messages
       const contact = opts.phone ? sim.state.phones.get(opts.phone) : undefined;
       if (contact) contact.failDecrypts = opts.count ?? 1;
+      return contact ? 1 : 0;
+    }
+    case "garbled": {
+      // the companions cannot decrypt the contact `phone`'s next `count` messages (as when their
+      // Signal session with it fell out of step); the phone answers their retry receipts after
+      // `delayMs` (default 0)
+      const contact = opts.phone ? sim.state.phones.get(opts.phone) : undefined;
+      if (contact) {
+        contact.garbleNext = opts.count ?? 1;
+        contact.resendDelayMs = opts.delayMs ?? 0;
+      }
       return contact ? 1 : 0;
     }
     case "delay-acks":

@@ -50,9 +50,17 @@ export async function deliverToAccount(
   const addressing = senderAddressing(from, asLid);
   giveTokenOnFirstContact(from, to, addressing.from);
   let devices = 0;
+  // a `garbled` fault: this message reaches the companions in a form they cannot decrypt
+  const garble = (from.garbleNext ?? 0) > 0;
+  if (garble) from.garbleNext!--;
   for (const d of to.devices.values()) {
     const enc = await encryptFor(from, d, m.message, m.mediatype);
     if (!enc) continue;
+    if (garble && enc.content instanceof Uint8Array) {
+      const c = Buffer.from(enc.content);
+      c[c.length - 12] ^= 0xff; // inside the MAC-protected body: libsignal answers "Bad MAC"
+      enc.content = c;
+    }
     const attrs = { ...addressing, id: m.id, t: unixNow(), type: m.type, notify: from.name };
     rememberForResend(from, d.phone, attrs, m.message, m.mediatype);
     deliverOrQueue(d, { tag: "message", attrs, content: [enc] });

@@ -118,6 +118,27 @@ describe("a companion's retry receipt to a phone", () => {
     await until("a later one arrives", () => got.some((m) => m.key.id === third));
   });
 
+  it("a garbled fault: the companion cannot decrypt, asks, and gets it again after the phone's delay", async () => {
+    const { sock } = await linkByQr(sim, "15559990007");
+    open.push(sock);
+    const got: { id: string; at: number }[] = [];
+    sock.ev.on("messages.upsert", ({ messages }) => {
+      for (const m of messages) if (m.message?.conversation) got.push({ id: m.key.id ?? "", at: Date.now() });
+    });
+    const hello = (await write("15559990007", "hello")).body.id;
+    await until("the first one arrives", () => got.some((g) => g.id === hello));
+    expect((await control(sim, "POST", "/__sandbox/faults", { kind: "garbled", phone: GINA, count: 1, delayMs: 400 })).status).toBe(200);
+    const t0 = Date.now();
+    const lost = (await write("15559990007", "garbled on the way")).body.id;
+    const next = (await write("15559990007", "the next one")).body.id;
+    await until("both arrive", () => got.some((g) => g.id === lost) && got.some((g) => g.id === next));
+    // the next one came first; the garbled one only after the phone's resend
+    expect(got.findIndex((g) => g.id === next)).toBeLessThan(got.findIndex((g) => g.id === lost));
+    expect(got.find((g) => g.id === lost)!.at - t0).toBeGreaterThanOrEqual(400);
+    expect(got.filter((g) => g.id === lost)).toHaveLength(1);
+    expect((await devices("15559990007"))[0].retryReceipts.resent).toBe(1);
+  });
+
   it("a message the phone no longer keeps is not resent", async () => {
     const { sock } = await linkByQr(sim, "15559990006");
     open.push(sock);

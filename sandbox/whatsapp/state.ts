@@ -91,6 +91,10 @@ export interface Phone {
   revealed: boolean;
   /** an armed `undecryptable` fault: the next this many companion messages fail to decrypt here */
   failDecrypts: number;
+  /** a `garbled` fault: the companions cannot decrypt this phone's next this many messages */
+  garbleNext?: number;
+  /** how long this phone takes to answer a companion's retry receipt (a `garbled` fault's delayMs) */
+  resendDelayMs?: number;
   /** retry receipts this phone sent per "senderPhone:device:messageId", until it decrypts a copy */
   retriesAsked: Map<string, number>;
   /** what this phone sent to companions, by "accountPhone:messageId", for their retry receipts (newest MAX_RESENDABLE) */
