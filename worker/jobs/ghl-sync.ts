@@ -1,7 +1,9 @@
 import { DelayedError, Queue, Worker, type ConnectionOptions } from "bullmq";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import { inboundGate, positionOf, requeueUnqueuedInbound, wakeNextOfContact } from "@/lib/messages/ghl-order";
+import { pendingHold } from "@/lib/messages/pending-inbound";
 import { loadInboundToPost, postInboundToGhl, pushStatusToGhl, syncGhlContactPhone, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-sync";
 import { markGhlStatus, requeueUnpushedStatuses } from "@/lib/messages/ghl-status";
 import { metrics } from "@/lib/ops/metrics";
@@ -22,6 +24,8 @@ const jobAge = metrics().histogram("gw_ghl_job_age_seconds", "From enqueue to su
 export function startGhlSyncWorker(d: {
   db: Db;
   connection: ConnectionOptions;
+  /** where messages that are on their way again (a retry receipt) are noted (lib/messages/pending-inbound.ts) */
+  pending?: Redis;
   ghlFor: (locationId: string) => GhlCall;
   cfg: SyncConfig;
   log: Logger;
@@ -46,7 +50,13 @@ export function startGhlSyncWorker(d: {
         // one read serves the order gate and the post
         const m = await loadInboundToPost(d.db, data.messageId);
         const position = m?.contact ? { contactId: m.contact.id, createdAt: m.createdAt, seq: m.seq, status: m.status } : null;
-        const gate = await inboundGate(queue, position, m?.earlier ?? []);
+        let gate = await inboundGate(queue, position, m?.earlier ?? []);
+        // an earlier message of the contact that WhatsApp delivered undecryptable is on its way again
+        if (gate.go && d.pending && m?.contact && m.status === "RECEIVED") {
+          const stored = async (waMessageId: string) => (await d.db.message.count({ where: { locationId: m.locationId, waMessageId } })) > 0;
+          const p = await pendingHold(d.pending, stored, m.locationId, { phone: m.contact.phone, lid: m.contactLid }, m.createdAt.getTime(), m.waMessageId);
+          if (p) gate = { go: false, retryInMs: 500, blockedBy: `${p} (WhatsApp is sending it again)` };
+        }
         if (!gate.go && Date.now() - job.timestamp < maxOrderWaitMs) {
           await job.moveToDelayed(Date.now() + gate.retryInMs, token);
           throw new DelayedError(`waiting for ${gate.blockedBy}, earlier from the same contact`);

@@ -13,6 +13,7 @@ import { backoffMs } from "./inbound-spool";
 import { InboundSpool } from "./inbound-spool";
 import { OutboundSender, type SenderDeps } from "./outbound-sender";
 import { subscribeWhenReady } from "@/lib/redis";
+import { markPending } from "@/lib/messages/pending-inbound";
 
 // Joins the message flows to the socket lifecycle: from the moment a number's socket is created
 // on this worker its messages and receipts are handled (Baileys may flush WhatsApp's offline
@@ -105,6 +106,18 @@ export function createMessaging(d: {
       const receipts = receiptsOf(node, sock.user ?? {});
       if (!receipts.length) return true;
       return untilDurable(`receipt ${node.attrs.id}`, alive, () => applyOrSpoolReceipts(inboundDeps, ctx, receipts));
+    },
+    /**
+     * A contact's 1:1 stanza that did not decrypt: Baileys asks the phone for it again. Noted
+     * before Baileys goes on to the contact's next message, so that one cannot overtake it on the
+     * way to GHL (lib/messages/pending-inbound.ts). Best effort: without Redis it keeps only its place.
+     */
+    async undecryptable(ctx: SessionCtx, node: BinaryNode): Promise<void> {
+      const a = node.attrs;
+      if (!a.id || !a.from || !(a.from.endsWith("@s.whatsapp.net") || a.from.endsWith("@lid"))) return;
+      const at = Number(a.t ?? 0) * 1000 || Date.now();
+      await markPending(d.redis, ctx.locationId, [a.from, a.sender_pn, a.sender_lid], a.id, at)
+        .catch((err) => d.log.warn({ err, ...ctx, waMessageId: a.id }, "could not note an undecryptable message; its place in the order may be lost"));
     },
     /** What we sent under this id, for a contact's retry request: text of the last 7 days. */
     async getMessage(ctx: SessionCtx, key: { id?: string | null }) {

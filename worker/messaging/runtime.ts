@@ -40,7 +40,7 @@ export async function startMessagingRuntime(cfg: Env, log: Logger) {
 
   const ghlConn = blockingRedis();
   const ghlSync = startGhlSyncWorker({
-    db: db(), connection: ghlConn, ghlFor: (locationId) => ghlClient(locationId), log: log.child({ part: "ghl-sync" }), concurrency: cfg.GHL_QUEUE_CONCURRENCY,
+    db: db(), connection: ghlConn, pending: redis(), ghlFor: (locationId) => ghlClient(locationId), log: log.child({ part: "ghl-sync" }), concurrency: cfg.GHL_QUEUE_CONCURRENCY,
     cfg: { appUrl: cfg.APP_URL.replace(/\/+$/, ""), conversationProviderId: cfg.GHL_CONVERSATION_PROVIDER_ID },
   });
   const hooksConn = blockingRedis();

@@ -60,6 +60,8 @@ export function storeBeforeAck(o: {
   store: (m: WAMessage) => Promise<void>;
   /** resolves true once the receipt stanza's statuses are durable, false when they cannot be */
   receipt: (node: BinaryNode) => Promise<boolean>;
+  /** a 1:1 message stanza that did not decrypt (Baileys then asks the sender for it again); awaited first */
+  undecryptable?: (node: BinaryNode) => Promise<void>;
 }): StoreBeforeAck {
   captureLibsignalPlaintexts();
   const byCiphertext = new WeakMap<object, BinaryNode>();
@@ -115,7 +117,13 @@ export function storeBeforeAck(o: {
         if (!stanza) return decrypt(a);
         me = { id: creds.me?.id ?? "", lid: creds.me?.lid ?? "" };
         const p: Pending = { stanza, stored: false };
-        const plain = await current.run(p, () => decrypt(a));
+        let plain: Uint8Array;
+        try {
+          plain = await current.run(p, () => decrypt(a));
+        } catch (err) {
+          await o.undecryptable?.(stanza).catch(() => {});
+          throw err;
+        }
         // a decryption that changed no key (none known) still stores before Baileys acks
         await current.run(p, () => flush(p));
         return plain;
