@@ -39,6 +39,8 @@ export type InboundToPost = {
   contact: GhlContactRow | null;
   /** the contact's LID JID, if WhatsApp gave one (pending notes may be filed under it) */
   contactLid: string | null;
+  /** the number it came through */
+  instanceId: string | null;
   /** the contact's earlier messages not in GHL yet, in posting order (at most 20): the order gate's input */
   earlier: { id: string; locationId: string }[];
 };
@@ -48,7 +50,7 @@ export type GhlContactRow = { id: string; phone: string | null; name: string | n
 
 export async function loadInboundToPost(db: Db, messageId: string): Promise<InboundToPost | null> {
   const [r] = await db.$queryRaw<(Omit<InboundToPost, "contact"> & { contactId: string | null } & Omit<GhlContactRow, "id">)[]>`
-    SELECT m.id, m."locationId", m.status::text AS status, m.direction::text AS direction, m.text, m."waMessageId", m."ghlMessageId",
+    SELECT m.id, m."locationId", m."instanceId", m.status::text AS status, m.direction::text AS direction, m.text, m."waMessageId", m."ghlMessageId",
            m."mediaRef", m."createdAt", m.seq, l.settings,
            c.id AS "contactId", c.phone, c.name, c."ghlContactId", c."ghlConversationId", c."ghlPhone", c."waLid" AS "contactLid",
            (SELECT COALESCE(json_agg(json_build_object('id', e.id, 'locationId', e."locationId") ORDER BY e."createdAt", e.seq), '[]'::json)

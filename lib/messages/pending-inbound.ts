@@ -83,3 +83,22 @@ export async function pendingHold(redis: Redis, isStored: (waMessageId: string) 
   }
   return null;
 }
+
+// WhatsApp's offline replay after a login: Baileys rc14 queues the stanzas marked `offline` and
+// works through them one by one, while live stanzas are handled at once, so a contact's message
+// written after the login can be stored before the ones written while the number was away. While
+// a number's replay is being worked through, the GHL jobs of its messages wait; the note ends
+// REPLAY_QUIET_MS after the last replayed stanza was seen or decrypted. Then the order gate sees
+// every message of the replay and posts them in the contact's order.
+export const REPLAY_QUIET_MS = 3_000;
+const replayKey = (instanceId: string) => `gw:inbound:replaying:${instanceId}`;
+
+/** The number is working through WhatsApp's offline replay (refresh while it lasts). */
+export async function noteReplaying(redis: Redis, instanceId: string, quietMs = REPLAY_QUIET_MS): Promise<void> {
+  await redis.set(replayKey(instanceId), "1", "PX", quietMs);
+}
+
+/** Whether the number is still working through its offline replay. */
+export async function isReplaying(redis: Redis, instanceId: string | null | undefined): Promise<boolean> {
+  return !!instanceId && (await redis.exists(replayKey(instanceId))) === 1;
+}

@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import { inboundGate, positionOf, requeueUnqueuedInbound, wakeNextOfContact } from "@/lib/messages/ghl-order";
-import { pendingHold } from "@/lib/messages/pending-inbound";
+import { isReplaying, pendingHold } from "@/lib/messages/pending-inbound";
 import { loadInboundToPost, postInboundToGhl, pushStatusToGhl, syncGhlContactPhone, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-sync";
 import { markGhlStatus, requeueUnpushedStatuses } from "@/lib/messages/ghl-status";
 import { metrics } from "@/lib/ops/metrics";
@@ -56,6 +56,7 @@ export function startGhlSyncWorker(d: {
           const stored = async (waMessageId: string) => (await d.db.message.count({ where: { locationId: m.locationId, waMessageId } })) > 0;
           const p = await pendingHold(d.pending, stored, m.locationId, { phone: m.contact.phone, lid: m.contactLid }, m.createdAt.getTime(), m.waMessageId);
           if (p) gate = { go: false, retryInMs: 500, blockedBy: `${p} (WhatsApp is sending it again)` };
+          else if (await isReplaying(d.pending, m.instanceId)) gate = { go: false, retryInMs: 500, blockedBy: "the number's offline replay" };
         }
         if (!gate.go && Date.now() - job.timestamp < maxOrderWaitMs) {
           await job.moveToDelayed(Date.now() + gate.retryInMs, token);

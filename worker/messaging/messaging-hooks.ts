@@ -13,7 +13,7 @@ import { backoffMs } from "./inbound-spool";
 import { InboundSpool } from "./inbound-spool";
 import { OutboundSender, type SenderDeps } from "./outbound-sender";
 import { subscribeWhenReady } from "@/lib/redis";
-import { markPending } from "@/lib/messages/pending-inbound";
+import { markPending, noteReplaying } from "@/lib/messages/pending-inbound";
 
 // Joins the message flows to the socket lifecycle: from the moment a number's socket is created
 // on this worker its messages and receipts are handled (Baileys may flush WhatsApp's offline
@@ -118,6 +118,10 @@ export function createMessaging(d: {
       const at = Number(a.t ?? 0) * 1000 || Date.now();
       await markPending(d.redis, ctx.locationId, [a.from, a.sender_pn, a.sender_lid], a.id, at)
         .catch((err) => d.log.warn({ err, ...ctx, waMessageId: a.id }, "could not note an undecryptable message; its place in the order may be lost"));
+    },
+    /** The offline replay is being worked through: the number's GHL posts wait until it is quiet. */
+    replaying(ctx: SessionCtx): void {
+      void noteReplaying(d.redis, ctx.instanceId).catch((err) => d.log.warn({ err, ...ctx }, "could not note the offline replay; order across it may be lost"));
     },
     /** What we sent under this id, for a contact's retry request: text of the last 7 days. */
     async getMessage(ctx: SessionCtx, key: { id?: string | null }) {

@@ -31,6 +31,8 @@ export type SocketHooks = {
   receiptFirst?: (ctx: SessionContext, sock: WASocket, node: BinaryNode, alive: () => boolean) => Promise<boolean>;
   /** a 1:1 message stanza that did not decrypt, before Baileys asks the sender again and goes on */
   undecryptable?: (ctx: SessionContext, node: BinaryNode) => Promise<void>;
+  /** WhatsApp's offline replay is being worked through (called at most every 500 ms while it lasts) */
+  replaying?: (ctx: SessionContext) => void;
   /** the content of a message this number sent, for answering a contact's retry request */
   getMessage?: (ctx: SessionContext, key: WAMessageKey) => Promise<proto.IMessage | undefined>;
   /** the socket is open (ONLINE): start the send loop */
@@ -165,6 +167,7 @@ export class InstanceSession {
       store: (m) => (hooks?.storeFirst && sock ? hooks.storeFirst(this.ctx, sock, m, () => alive) : Promise.resolve()),
       receipt: (n) => (hooks?.receiptFirst && sock ? hooks.receiptFirst(this.ctx, sock, n, () => alive) : Promise.resolve(true)),
       undecryptable: (n) => (hooks?.undecryptable ? hooks.undecryptable(this.ctx, n) : Promise.resolve()),
+      replaying: () => hooks?.replaying?.(this.ctx),
     });
     sock = makeWASocket({
       auth: { creds: this.auth.state.creds, keys: early.keys },

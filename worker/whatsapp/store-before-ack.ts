@@ -62,11 +62,20 @@ export function storeBeforeAck(o: {
   receipt: (node: BinaryNode) => Promise<boolean>;
   /** a 1:1 message stanza that did not decrypt (Baileys then asks the sender for it again); awaited first */
   undecryptable?: (node: BinaryNode) => Promise<void>;
+  /** a stanza of WhatsApp's offline replay arrived or was decrypted (at most every 500 ms) */
+  replaying?: () => void;
 }): StoreBeforeAck {
   captureLibsignalPlaintexts();
   const byCiphertext = new WeakMap<object, BinaryNode>();
   const stored = new Set<string>();
   let me: { id: string; lid: string } = { id: "", lid: "" };
+
+  let lastReplayNote = 0;
+  const replaying = (node: BinaryNode) => {
+    if (!node.attrs.offline || !o.replaying || Date.now() - lastReplayNote < 500) return;
+    lastReplayNote = Date.now();
+    o.replaying();
+  };
 
   const flush = async (p: Pending) => {
     if (p.stored || !p.plaintext) return;
@@ -103,6 +112,7 @@ export function storeBeforeAck(o: {
       const creds = (sock as unknown as { authState: { creds: { me?: { id?: string; lid?: string } } } }).authState.creds;
       // which stanza a ciphertext came in: libsignal sees only the bytes
       ws.prependListener("CB:message", (node) => {
+        replaying(node);
         if (!Array.isArray(node.content)) return;
         // 1:1 only: a group stanza's content is in its skmsg, decrypted elsewhere; groups and
         // broadcasts keep to the upsert path
@@ -126,6 +136,7 @@ export function storeBeforeAck(o: {
         }
         // a decryption that changed no key (none known) still stores before Baileys acks
         await current.run(p, () => flush(p));
+        replaying(stanza);
         return plain;
       };
 
