@@ -45,8 +45,7 @@ const upsert: ApiRoute = {
     const b = ctx.body as Record<string, any>;
     if (!ownsLocation(ctx, b.locationId)) return;
     const s = ctx.sim.state;
-    const phone = typeof b.phone === "string" && b.phone ? normalizePhone(b.phone) : undefined;
-    const email = typeof b.email === "string" && b.email ? b.email : undefined;
+    const { phone, email } = phoneAndEmail(b);
     if (!phone && !email) return ctx.fail(400, "Either phone or email is required");
     let c = [...s.contacts.values()].find((x) =>
       x.locationId === b.locationId && ((phone && x.phone === phone) || (email && x.email?.toLowerCase() === email.toLowerCase())));
@@ -97,6 +96,14 @@ function applyNames(c: Contact, b: Record<string, any>) {
   }
 }
 
+/** The phone (normalised) and email a contact body names, when given as non-empty strings. */
+function phoneAndEmail(b: Record<string, any>): { phone?: string; email?: string } {
+  return {
+    phone: typeof b.phone === "string" && b.phone ? normalizePhone(b.phone) : undefined,
+    email: typeof b.email === "string" && b.email ? b.email : undefined,
+  };
+}
+
 // POST /contacts/: only locationId is required (CreateContactDto), so a contact may have neither
 // phone nor email (a WhatsApp contact known only by its LID is created so).
 const create: ApiRoute = {
@@ -105,8 +112,7 @@ const create: ApiRoute = {
     const b = ctx.body as Record<string, any>;
     if (!ownsLocation(ctx, b.locationId)) return;
     const s = ctx.sim.state;
-    const phone = typeof b.phone === "string" && b.phone ? normalizePhone(b.phone) : undefined;
-    const email = typeof b.email === "string" && b.email ? b.email : undefined;
+    const { phone, email } = phoneAndEmail(b);
     const dup = duplicateOf(s, b.locationId, phone, email);
     if (dup) return refuseDuplicate(ctx, dup, phone);
     const c: Contact = { id: ghlId(), locationId: b.locationId, phone, email, tags: Array.isArray(b.tags) ? b.tags : [], dateAdded: nowIso(), dateUpdated: nowIso() };
@@ -139,8 +145,7 @@ const update: ApiRoute = {
     const c = contactOfCaller(ctx);
     if (!c) return;
     const b = ctx.body as Record<string, any>;
-    const phone = typeof b.phone === "string" && b.phone ? normalizePhone(b.phone) : undefined;
-    const email = typeof b.email === "string" && b.email ? b.email : undefined;
+    const { phone, email } = phoneAndEmail(b);
     const dup = duplicateOf(ctx.sim.state, c.locationId, phone, email, c.id);
     if (dup) return refuseDuplicate(ctx, dup, phone);
     if (b.phone !== undefined) c.phone = phone;
