@@ -3,11 +3,11 @@ import { Redis } from "ioredis";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
-import type { GhlCall } from "@/lib/messages/ghl-sync";
 import { listDeadLetters } from "@/lib/queue/dead-letters";
 import { enqueueGhl, GHL_QUEUE } from "@/lib/queue/ghl-jobs";
 import { startGhlSyncWorker } from "@/worker/jobs/ghl-sync";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+import { fakeGhl, type FakeGhlPost } from "./helpers/fake-ghl";
 
 // Inbound messages reach GHL in each contact's order although the GHL queue runs 8 jobs at once
 // and retries with backoff; a message that never gets through does not hold the rest back; one
@@ -17,8 +17,7 @@ let redis: Redis;
 let queue: Queue;
 let consumer: ReturnType<typeof startGhlSyncWorker>;
 
-type Post = { contactId: string; altId: string; at: number };
-const posts: Post[] = [];
+const posts: FakeGhlPost[] = [];
 const calls: string[] = [];
 const failAltIds = new Set<string>();
 
@@ -30,22 +29,7 @@ beforeAll(async () => {
   await db.location.create({ data: { id: "locA", name: "A" } });
   await db.instance.create({ data: { id: "i1", locationId: "locA", name: "wa-01" } });
   queue = new Queue(GHL_QUEUE, { connection: redis, defaultJobOptions: { attempts: 2, backoff: { type: "fixed", delay: 300 }, removeOnFail: false } });
-  // a GHL that answers after a random 0–25 ms, so that parallel jobs finish in any order
-  const ghl: GhlCall = async <T,>(method: string, path: string, body?: unknown): Promise<T> => {
-    calls.push(`${method} ${path.split("?")[0]}`);
-    await new Promise((r) => setTimeout(r, Math.random() * 25));
-    const b = (body ?? {}) as Record<string, string>;
-    if (path.startsWith("/contacts/search/duplicate")) return { contact: null } as T;
-    if (path === "/contacts/upsert") return { contact: { id: `ghl-${b.phone}` } } as T;
-    if (path.startsWith("/conversations/search")) return { conversations: [] } as T;
-    if (path === "/conversations/") return { conversation: { id: `conv-${b.contactId}` } } as T;
-    if (path === "/conversations/messages/inbound") {
-      if (failAltIds.has(b.altId)) throw new Error("GHL answered 500");
-      posts.push({ contactId: b.contactId, altId: b.altId, at: Date.now() });
-      return { messageId: `gm-${b.altId}` } as T;
-    }
-    throw new Error(`unexpected ${method} ${path}`);
-  };
+  const ghl = fakeGhl(posts, { calls, fail: (altId) => failAltIds.has(altId) });
   consumer = startGhlSyncWorker({
     db, connection: redis, queue, ghlFor: () => ghl, cfg: { appUrl: "http://x", conversationProviderId: "" },
     log: pino({ level: "silent" }), concurrency: 8, sweepEveryMs: 3_600_000,

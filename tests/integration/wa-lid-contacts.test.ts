@@ -10,7 +10,7 @@ import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { startGhlSimulator, type GhlSimulator } from "@/sandbox/ghl/server";
 import { ALL_SCOPES, install } from "@/sandbox/ghl/test-kit";
-import { simCall, startMessagingFixture, until, watchEvents } from "./helpers/wa-fixture";
+import { linkNumberByQr, simCall, startMessagingFixture, until } from "./helpers/wa-fixture";
 
 // A WhatsApp contact that shares only its LID, through the real Baileys client, the WhatsApp
 // simulator and the GHL simulator: its messages reach one GHL contact created without a phone;
@@ -86,13 +86,7 @@ describe("a contact that shares only its LID", () => {
   let ghlId = "";
 
   it("links the number", async () => {
-    const { db, sim, worker } = fixture!;
-    const ev = await watchEvents(`${process.env.TEST_REDIS_URL}/1`, LOC);
-    await worker.m.start();
-    const qr = await until("a QR", async () => ev.events.find((e) => e.type === "instance.qr"));
-    await simCall(sim, "POST", `/__sandbox/phones/${NUMBER}/scan`, { qr: (qr as { qr: string }).qr });
-    await until("ONLINE", async () => (await db.instance.findUnique({ where: { id: "il" } }))?.status === "ONLINE");
-    await ev.close();
+    await linkNumberByQr(fixture!, LOC, NUMBER, "il");
   });
 
   it("writes twice: both messages in GHL once, under one GHL contact without a phone", async () => {

@@ -2,10 +2,10 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { GhlCall } from "@/lib/messages/ghl-sync";
 import { enqueueGhl, GHL_QUEUE, type GhlJob } from "@/lib/queue/ghl-jobs";
 import { startGhlSyncWorker } from "@/worker/jobs/ghl-sync";
-import { simCall, startMessagingFixture, until, watchEvents } from "./helpers/wa-fixture";
+import { fakeGhl, type FakeGhlPost } from "./helpers/fake-ghl";
+import { linkNumberByQr, simCall, startMessagingFixture, until } from "./helpers/wa-fixture";
 
 // A contact's message that the number cannot decrypt (its Signal session fell out of step) comes
 // again once the phone answers the retry receipt; the contact's next messages decrypt at once.
@@ -19,7 +19,7 @@ let fixture: Fixture | undefined;
 let queueConn: Redis;
 let queue: Queue;
 let consumer: ReturnType<typeof startGhlSyncWorker>;
-const posts: { altId: string; message: string; at: number }[] = [];
+const posts: FakeGhlPost[] = [];
 
 beforeAll(async () => {
   fixture = await startMessagingFixture({
@@ -28,20 +28,7 @@ beforeAll(async () => {
   });
   queueConn = new Redis(`${process.env.TEST_REDIS_URL}/1`, { maxRetriesPerRequest: null });
   queue = new Queue(GHL_QUEUE, { connection: queueConn, defaultJobOptions: { attempts: 3, backoff: { type: "fixed", delay: 300 }, removeOnFail: false } });
-  // a GHL that answers after a random 0–25 ms, so that parallel jobs finish in any order
-  const ghl: GhlCall = async <T,>(method: string, path: string, body?: unknown): Promise<T> => {
-    await new Promise((r) => setTimeout(r, Math.random() * 25));
-    const b = (body ?? {}) as Record<string, string>;
-    if (path.startsWith("/contacts/search/duplicate")) return { contact: null } as T;
-    if (path === "/contacts/upsert") return { contact: { id: `ghl-${b.phone}` } } as T;
-    if (path.startsWith("/conversations/search")) return { conversations: [] } as T;
-    if (path === "/conversations/") return { conversation: { id: `conv-${b.contactId}` } } as T;
-    if (path === "/conversations/messages/inbound") {
-      posts.push({ altId: b.altId, message: b.message, at: Date.now() });
-      return { messageId: `gm-${b.altId}` } as T;
-    }
-    throw new Error(`unexpected ${method} ${path}`);
-  };
+  const ghl = fakeGhl(posts);
   consumer = startGhlSyncWorker({
     db: fixture.db, connection: queueConn, queue, pending: fixture.redis, ghlFor: () => ghl, cfg: { appUrl: "http://x", conversationProviderId: "" },
     log: pino({ level: "silent" }), concurrency: 8, sweepEveryMs: 3_600_000,
@@ -62,13 +49,7 @@ const send = (text: string) => simCall<{ id: string }>(fixture!.sim, "POST", `/_
 
 describe("a message that needed a retry receipt keeps its place", { retry: 0 }, () => {
   it("links the number", async () => {
-    const { db, sim, worker } = fixture!;
-    const ev = await watchEvents(`${process.env.TEST_REDIS_URL}/1`, LOC);
-    await worker.m.start();
-    const qr = await until("a QR", async () => ev.events.find((e) => e.type === "instance.qr"));
-    await simCall(sim, "POST", `/__sandbox/phones/${NUMBER}/scan`, { qr: (qr as { qr: string }).qr });
-    await until("ONLINE", async () => (await db.instance.findUnique({ where: { id: "io" } }))?.status === "ONLINE");
-    await ev.close();
+    await linkNumberByQr(fixture!, LOC, NUMBER, "io");
   });
 
   it("the undecryptable one comes again 1.5 s later; GHL gets all in the order written, once each", async () => {

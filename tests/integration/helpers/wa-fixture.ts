@@ -126,3 +126,19 @@ export async function startMessagingFixture(o: {
     },
   };
 }
+
+/**
+ * Starts the fixture's worker and links `number` to instance `instanceId` of `locationId` by
+ * scanning the QR it publishes; resolves once the instance is ONLINE.
+ */
+export async function linkNumberByQr(f: { db: Db; sim: { url: string }; worker: { m: { start(): Promise<unknown> } } }, locationId: string, number: string, instanceId: string): Promise<void> {
+  const ev = await watchEvents(`${process.env.TEST_REDIS_URL}/1`, locationId);
+  try {
+    await f.worker.m.start();
+    const qr = await until("a QR", async () => ev.events.find((e) => e.type === "instance.qr"));
+    await simCall(f.sim, "POST", `/__sandbox/phones/${number}/scan`, { qr: (qr as { qr: string }).qr });
+    await until("ONLINE", async () => (await f.db.instance.findUnique({ where: { id: instanceId } }))?.status === "ONLINE");
+  } finally {
+    await ev.close();
+  }
+}
