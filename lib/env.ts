@@ -83,6 +83,7 @@ export const envSchema = z
     WORKER_HTTP_PORT: int(9464),
     WORKER_ID: z.string().default(""),
     LEASE_TTL_MS: int(15000),
+    HOUSEKEEPING_EVERY_MS: z.coerce.number().int().min(1000).default(3_600_000),
     GHL_QUEUE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
     METRICS_TOKEN: z.string().default(""),
   });

@@ -11,6 +11,7 @@ import { startHeartbeat } from "./heartbeat";
 import { startWorkerHttp } from "./http-server";
 import { startMessagingRuntime } from "./messaging/runtime";
 import { reportRefusalToGhl, startDeliverySpoolDrain } from "./jobs/delivery-spool-drain";
+import { startHousekeeping } from "./jobs/housekeeping";
 import { metrics } from "@/lib/ops/metrics";
 import { registerFleetGauges, renderMetrics } from "@/lib/ops/fleet-metrics";
 import { SessionManager } from "./whatsapp/session-manager";
@@ -49,6 +50,9 @@ async function main() {
   // Delivery URL calls spooled in Redis while Postgres was away (decision 006)
   const spoolDrain = startDeliverySpoolDrain({ db: db(), redis: redis(), log: log.child({ part: "delivery-spool" }), allowedMediaOrigins: cfg.MEDIA_URL_ALLOWED_ORIGINS, onRefused: reportRefusalToGhl(messaging.ghlQueue) });
   stoppers.push({ name: "delivery spool drain", stop: spoolDrain.stop });
+  // expired media and webhook receipts, once an hour across the fleet
+  const housekeeping = await startHousekeeping({ db: db(), connect: blockingRedis, log: log.child({ part: "housekeeping" }), everyMs: cfg.HOUSEKEEPING_EVERY_MS });
+  stoppers.push({ name: "housekeeping", stop: housekeeping.stop });
   const waSubscriber = blockingRedis();
   const sessions = new SessionManager({
     db: db(), redis: redis(), subscriber: waSubscriber, workerId, leaseTtlMs: cfg.LEASE_TTL_MS,

@@ -22,7 +22,4 @@ export async function saveMedia(db: Db, locationId: string, m: { bytes: Buffer; 
 export async function loadMedia(db: Db, mediaId: string) {
   return db.mediaBlob.findFirst({ where: { id: mediaId, expiresAt: { gt: new Date() } } });
 }
-
-export async function purgeExpiredMedia(db: Db) {
-  return (await db.mediaBlob.deleteMany({ where: { expiresAt: { lte: new Date() } } })).count;
-}
+// expired rows are deleted by the housekeeping job (lib/ops/housekeeping.ts)

@@ -1,18 +1,19 @@
-import { Worker as BullWorker } from "bullmq";
 import type { Logger } from "pino";
 import { db } from "@/lib/db";
 import type { Env } from "@/lib/env";
 import { ghlClient } from "@/lib/ghl/client";
-import { deliverHook, HOOKS_QUEUE, hooksQueue, queueHook, webhookConfigured } from "@/lib/outgoing-webhooks/outgoing-webhooks";
+import { hooksQueue, queueHook, webhookConfigured } from "@/lib/outgoing-webhooks/outgoing-webhooks";
 import { metrics } from "@/lib/ops/metrics";
 import { enqueueGhl, ghlQueue, type GhlJob } from "@/lib/queue/ghl-jobs";
 import { blockingRedis, createRedis, redis } from "@/lib/redis";
 import { ttlMemo } from "@/lib/ttl-memo";
 import { startGhlSyncWorker } from "../jobs/ghl-sync";
+import { startOutgoingWebhookWorker } from "../jobs/outgoing-webhooks";
 import { createMessaging } from "./messaging-hooks";
 
 // Everything about messages in the worker: the socket hooks (send loops, inbound, receipts), the
-// GHL queue consumer and the outgoing-webhook consumer. Returns the hooks for the session manager.
+// GHL queue consumer and the outgoing-webhook consumer (both in worker/jobs/). Returns the hooks
+// for the session manager.
 export async function startMessagingRuntime(cfg: Env, log: Logger) {
   const queueConn = createRedis({ maxRetriesPerRequest: null });
   const queue = ghlQueue(queueConn);
@@ -44,15 +45,14 @@ export async function startMessagingRuntime(cfg: Env, log: Logger) {
     cfg: { appUrl: cfg.APP_URL.replace(/\/+$/, ""), conversationProviderId: cfg.GHL_CONVERSATION_PROVIDER_ID },
   });
   const hooksConn = blockingRedis();
-  const hookWorker = new BullWorker(HOOKS_QUEUE, (job) => deliverHook(db(), job.data, { allowedOrigins: cfg.MEDIA_URL_ALLOWED_ORIGINS }), { connection: hooksConn, concurrency: 4 });
-  hookWorker.on("error", (err) => log.warn({ err }, "outgoing webhook worker error"));
+  const hookWorker = startOutgoingWebhookWorker({ db: db(), connection: hooksConn, log, allowedOrigins: cfg.MEDIA_URL_ALLOWED_ORIGINS });
 
   return {
     hooks: messaging.hooks,
     ghlQueue: queue,
     async stop() {
       await messaging.stop();
-      await Promise.allSettled([ghlSync.stop(), hookWorker.close()]);
+      await Promise.allSettled([ghlSync.stop(), hookWorker.stop()]);
       await Promise.allSettled([queue.close(), hooks.close()]);
       for (const c of [wakeSub, ghlConn, hooksConn, queueConn]) await c.quit().catch(() => {});
     },
