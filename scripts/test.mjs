@@ -83,13 +83,12 @@ if (want("e2e")) {
 // The short chaos run (tests/bench/chaos.ts, through scripts/chaos.mjs): 60 messages each way
 // through 3 worker SIGKILLs, a Redis wipe, a 10 s Postgres stop and a GHL 429 and 5xx burst, on a
 // Postgres and Redis of its own; lost, duplicated, statuses lost, rescans and second connections
-// must end at zero. Out-of-order counts are printed but do not fail it yet (--order-advisory): a
-// message that needed a retry receipt after a restart can reach GHL after the contact's next one
-// (seen in the 300-message runs, tests/bench/RESULTS.md). A step of every full `npm test` (about
-// 2 minutes); `npm test -- chaos` runs it alone, CHAOS_IN_TEST=0 leaves it out of a local run.
+// must end at zero, and so must out-of-order counts in both directions (decision 011 keeps a
+// contact's order across retry receipts and the offline replay). A step of every full `npm test`
+// (about 2 minutes); `npm test -- chaos` runs it alone, CHAOS_IN_TEST=0 leaves it out of a local run.
 if (wanted.has("chaos") || (wanted.size === 0 && process.env.CHAOS_IN_TEST !== "0")) {
   const built = results.some((r) => r.name === "next build" && r.ok); // the e2e step's build, just made
-  run("chaos (short)", process.execPath, [path.join(root, "scripts", "chaos.mjs"), "60", "--in-place", "--seed", "1", "--kills", "3", "--redis-wipes", "1", "--pg-stops", "1", "--ghl-bursts", "2", "--order-advisory"],
+  run("chaos (short)", process.execPath, [path.join(root, "scripts", "chaos.mjs"), "60", "--in-place", "--seed", "1", "--kills", "3", "--redis-wipes", "1", "--pg-stops", "1", "--ghl-bursts", "2"],
     built ? { CHAOS_NO_BUILD: "1" } : {});
 }
 

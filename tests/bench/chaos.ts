@@ -22,8 +22,8 @@
 //   --settle-s [180]        at most this long after the traffic for everything to arrive, and
 //   --stale-s [90]          no longer than this once nothing moves (no arrival, status or retry)
 //   --pg-immediate          stop Postgres as a crash (pg_ctl -m immediate) rather than cleanly (-m fast)
-//   --order-advisory        out-of-order counts are printed but do not fail the run (npm test's step
-//                           until a message that needed a retry receipt keeps its place: issue 12)
+//   --order-advisory        out-of-order counts are printed but do not fail the run (for
+//                           investigating; npm test's step no longer uses it)
 //   --report                exit 0 whatever the counts (for reporting)
 //   CHAOS_LIMIT_MIN [30]    hard limit for the whole run; then everything is killed
 import { execFileSync } from "node:child_process";
