@@ -11,8 +11,8 @@ import { enqueueGhl, ghlJobId } from "../queue/ghl-jobs";
 /** Where a message stands in its contact's posting order. */
 export type Position = { contactId: string; createdAt: Date; seq: bigint; status: string };
 
-export async function positionOf(db: Db, messageId: string): Promise<Position | null> {
-  const m = await db.message.findUnique({ where: { id: messageId }, select: { contactId: true, createdAt: true, seq: true, status: true } });
+export async function positionOf(db: Db, locationId: string, messageId: string): Promise<Position | null> {
+  const m = await db.message.findFirst({ where: { id: messageId, locationId }, select: { contactId: true, createdAt: true, seq: true, status: true } });
   return m?.contactId ? { ...m, contactId: m.contactId } : null;
 }
 

@@ -48,28 +48,44 @@ export type InboundToPost = {
 /** The local contact as the GHL side needs it; `phone` null: a WhatsApp contact known only by its LID. */
 export type GhlContactRow = { id: string; phone: string | null; name: string | null; ghlContactId: string | null; ghlConversationId: string | null; ghlPhone: string | null };
 
-export async function loadInboundToPost(db: Db, messageId: string): Promise<InboundToPost | null> {
+/** A message of a location: every read of a tenant's rows names its location. */
+export type MessageRef = { locationId: string; messageId: string };
+
+export async function loadInboundToPost(db: Db, ref: MessageRef): Promise<InboundToPost | null> {
   const [r] = await db.$queryRaw<(Omit<InboundToPost, "contact"> & { contactId: string | null } & Omit<GhlContactRow, "id">)[]>`
     SELECT m.id, m."locationId", m."instanceId", m.status::text AS status, m.direction::text AS direction, m.text, m."waMessageId", m."ghlMessageId",
            m."mediaRef", m."createdAt", m.seq, l.settings,
            c.id AS "contactId", c.phone, c.name, c."ghlContactId", c."ghlConversationId", c."ghlPhone", c."waLid" AS "contactLid",
            (SELECT COALESCE(json_agg(json_build_object('id', e.id, 'locationId', e."locationId") ORDER BY e."createdAt", e.seq), '[]'::json)
               FROM (SELECT e.id, e."locationId", e."createdAt", e.seq FROM "Message" e
-                    WHERE m.status = 'RECEIVED' AND e."contactId" = m."contactId" AND e.status = 'RECEIVED' AND (e."createdAt", e.seq) < (m."createdAt", m.seq)
+                    WHERE m.status = 'RECEIVED' AND e."locationId" = m."locationId" AND e."contactId" = m."contactId" AND e.status = 'RECEIVED'
+                      AND (e."createdAt", e.seq) < (m."createdAt", m.seq)
                     ORDER BY e."createdAt", e.seq LIMIT 20) e) AS earlier
-    FROM "Message" m JOIN "Location" l ON l.id = m."locationId" LEFT JOIN "Contact" c ON c.id = m."contactId"
-    WHERE m.id = ${messageId}`;
+    FROM "Message" m JOIN "Location" l ON l.id = m."locationId" LEFT JOIN "Contact" c ON c.id = m."contactId" AND c."locationId" = m."locationId"
+    WHERE m.id = ${ref.messageId} AND m."locationId" = ${ref.locationId}`;
   if (!r) return null;
   const { contactId, phone, name, ghlContactId, ghlConversationId, ghlPhone, ...m } = r;
   return { ...m, contact: contactId ? { id: contactId, phone, name, ghlContactId, ghlConversationId, ghlPhone } : null };
 }
 
 /**
+ * GHL never took it (the job gave up): FAILED, visible in the message log with the reason, and no
+ * longer holding back the contact's later messages.
+ */
+export async function markNotPosted(db: Db, ref: MessageRef, reason: string): Promise<void> {
+  await db.message.updateMany({
+    where: { id: ref.messageId, locationId: ref.locationId, status: "RECEIVED" },
+    data: { status: "FAILED", error: `Not posted to GHL: ${reason}`.slice(0, 500) },
+  });
+}
+
+/**
  * Posts one WhatsApp message into its GHL conversation (creating the contact and conversation in
  * GHL the first time). `loaded`: the message as read at the start of the job, when the caller has it.
  */
-export async function postInboundToGhl(db: Db, ghl: GhlCall, messageId: string, cfg: SyncConfig, loaded?: InboundToPost | null): Promise<Posted> {
-  const m = loaded ?? (await loadInboundToPost(db, messageId));
+export async function postInboundToGhl(db: Db, ghl: GhlCall, ref: MessageRef, cfg: SyncConfig, loaded?: InboundToPost | null): Promise<Posted> {
+  const { messageId } = ref;
+  const m = loaded ?? (await loadInboundToPost(db, ref));
   if (!m) throw new Error(`message ${messageId} not found`);
   if (m.status === "SYNCED") return { result: "already" };
   if (!m.contact) throw new Error(`message ${messageId} has no contact`);

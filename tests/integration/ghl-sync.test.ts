@@ -47,10 +47,10 @@ const cfg = { appUrl: "http://127.0.0.1:3999", conversationProviderId: "prov-1" 
 describe("GHL sync", () => {
   it("posts a WhatsApp reply into the contact's conversation, creating contact and conversation once", async () => {
     const a = await recordInbound(db, { locationId: LOC, instanceId: "i1", waMessageId: "WA1", phone: "15557770001", jid: "15557770001@s.whatsapp.net", pushName: "Ana Díaz", fromMe: false, type: "text", text: "hola!", at: new Date() });
-    expect(await postInboundToGhl(db, ghl, a.id, cfg)).toMatchObject({ result: "posted" });
-    expect(await postInboundToGhl(db, ghl, a.id, cfg)).toEqual({ result: "already" });
+    expect(await postInboundToGhl(db, ghl, { locationId: LOC, messageId: a.id }, cfg)).toMatchObject({ result: "posted" });
+    expect(await postInboundToGhl(db, ghl, { locationId: LOC, messageId: a.id }, cfg)).toEqual({ result: "already" });
     const b = await recordInbound(db, { locationId: LOC, instanceId: "i1", waMessageId: "WA2", phone: "15557770001", jid: "15557770001@s.whatsapp.net", pushName: "Ana Díaz", fromMe: false, type: "text", text: "again", at: new Date() });
-    await postInboundToGhl(db, ghl, b.id, cfg);
+    await postInboundToGhl(db, ghl, { locationId: LOC, messageId: b.id }, cfg);
 
     const inbound = (await control(sim, "GET", `/locations/${LOC}/inbound`)).body;
     const list = (Array.isArray(inbound) ? inbound : inbound.messages) as Record<string, unknown>[];
@@ -68,8 +68,8 @@ describe("GHL sync", () => {
     const at = new Date();
     const rec = (id: string) => recordInbound(db, { locationId: LOC, instanceId: "i1", waMessageId: id, phone: "15557770002", jid: "15557770002@s.whatsapp.net", fromMe: false, type: "text", text: id, at });
     const [x, y] = [await rec("WA-N1"), await rec("WA-N2")]; // same second: arrival order decides
-    expect(await postInboundToGhl(db, ghl, x.id, cfg)).toEqual({ result: "posted", next: { id: y.id, locationId: LOC } });
-    expect(await postInboundToGhl(db, ghl, y.id, cfg)).toEqual({ result: "posted", next: null });
+    expect(await postInboundToGhl(db, ghl, { locationId: LOC, messageId: x.id }, cfg)).toEqual({ result: "posted", next: { id: y.id, locationId: LOC } });
+    expect(await postInboundToGhl(db, ghl, { locationId: LOC, messageId: y.id }, cfg)).toEqual({ result: "posted", next: null });
     const rows = await db.message.findMany({ where: { id: { in: [x.id, y.id] } } });
     expect(rows.every((r) => r.status === "SYNCED" && r.ghlMessageId)).toBe(true);
   });
@@ -77,9 +77,9 @@ describe("GHL sync", () => {
   it("attaches received media as a signed, query-free URL and posts phone-typed messages as outbound", async () => {
     const saved = await saveMedia(db, LOC, { bytes: Buffer.from("img"), mimetype: "image/jpeg", fileName: "p.jpg" });
     const m = await recordInbound(db, { locationId: LOC, instanceId: "i1", waMessageId: "WA3", phone: "15557770001", jid: "15557770001@s.whatsapp.net", fromMe: false, type: "image", text: "pic", media: { mediaId: saved.mediaId, mimetype: "image/jpeg", fileName: "p.jpg" }, at: new Date() });
-    await postInboundToGhl(db, ghl, m.id, cfg);
+    await postInboundToGhl(db, ghl, { locationId: LOC, messageId: m.id }, cfg);
     const o = await recordInbound(db, { locationId: LOC, instanceId: "i1", waMessageId: "WA4", phone: "15557770001", jid: "15557770001@s.whatsapp.net", fromMe: true, type: "text", text: "typed on the phone", at: new Date() });
-    await postInboundToGhl(db, ghl, o.id, cfg);
+    await postInboundToGhl(db, ghl, { locationId: LOC, messageId: o.id }, cfg);
     const inbound = (await control(sim, "GET", `/locations/${LOC}/inbound`)).body;
     const list = (Array.isArray(inbound) ? inbound : inbound.messages) as { attachments?: string[]; direction?: string; message?: string }[];
     const pic = list.find((x) => x.message === "pic")!;

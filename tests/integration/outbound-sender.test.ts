@@ -204,7 +204,7 @@ describe("typing simulation", () => {
 
 describe("applyReceipts", () => {
   it("moves statuses forward only and tells GHL delivered, then read, once each", async () => {
-    const { applyReceipts } = await import("@/worker/messaging/receipts");
+    const { applyReceipts } = await import("@/lib/messages/receipts");
     const r = await queue("+15550000008", "tick");
     sender.wake("n1");
     await until(async () => (await db.message.findUniqueOrThrow({ where: { id: r.id } })).status === "SENT");

@@ -64,7 +64,7 @@ beforeAll(async () => {
   // the GHL queue, one job at a time, in order
   const notifyGhl = async (j: GhlJob) => {
     chain = chain.then(async () => {
-      if (j.kind === "inbound") await postInboundToGhl(fixture!.db, call, j.messageId, cfg);
+      if (j.kind === "inbound") await postInboundToGhl(fixture!.db, call, { locationId: j.locationId, messageId: j.messageId }, cfg);
       else if (j.kind === "contact") await syncGhlContactPhone(fixture!.db, call, j.locationId, j.contactId);
     }).catch((err) => void jobErrors.push(err));
   };

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import { inboundGate, positionOf, requeueUnqueuedInbound, wakeNextOfContact } from "@/lib/messages/ghl-order";
 import { isReplaying, pendingHold } from "@/lib/messages/pending-inbound";
-import { loadInboundToPost, postInboundToGhl, pushStatusToGhl, syncGhlContactPhone, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-sync";
+import { loadInboundToPost, markNotPosted, postInboundToGhl, pushStatusToGhl, syncGhlContactPhone, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-sync";
 import { markGhlStatus, requeueUnpushedStatuses } from "@/lib/messages/ghl-status";
 import { metrics } from "@/lib/ops/metrics";
 import { fileDeadLetter } from "@/lib/queue/dead-letters";
@@ -48,7 +48,8 @@ export function startGhlSyncWorker(d: {
       const ghl = d.ghlFor(data.locationId);
       if (data.kind === "inbound") {
         // one read serves the order gate and the post
-        const m = await loadInboundToPost(d.db, data.messageId);
+        const ref = { locationId: data.locationId, messageId: data.messageId };
+        const m = await loadInboundToPost(d.db, ref);
         const position = m?.contact ? { contactId: m.contact.id, createdAt: m.createdAt, seq: m.seq, status: m.status } : null;
         let gate = await inboundGate(queue, position, m?.earlier ?? []);
         // an earlier message of the contact that WhatsApp delivered undecryptable is on its way again
@@ -63,7 +64,7 @@ export function startGhlSyncWorker(d: {
           throw new DelayedError(`waiting for ${gate.blockedBy}, earlier from the same contact`);
         }
         if (!gate.go) d.log.warn({ messageId: data.messageId, blockedBy: gate.blockedBy }, "posting to GHL out of order: the earlier message is still not through");
-        const r = await postInboundToGhl(d.db, ghl, data.messageId, d.cfg, m);
+        const r = await postInboundToGhl(d.db, ghl, ref, d.cfg, m);
         await wakeNextOfContact(d.db, queue, position, r.next).catch((err) => d.log.warn({ err }, "could not wake the next message"));
         return done(r.result);
       }
@@ -84,10 +85,9 @@ export function startGhlSyncWorker(d: {
     }
     if (last && job.data?.kind === "inbound") {
       // visible in the message log; no longer holds back the contact's later messages
-      const messageId = String(job.data.messageId);
-      void d.db.message
-        .updateMany({ where: { id: messageId, status: "RECEIVED" }, data: { status: "FAILED", error: `Not posted to GHL: ${err.message}`.slice(0, 500) } })
-        .then(async () => wakeNextOfContact(d.db, queue, await positionOf(d.db, messageId)))
+      const ref = { locationId: String(job.data.locationId), messageId: String(job.data.messageId) };
+      void markNotPosted(d.db, ref, err.message)
+        .then(async () => wakeNextOfContact(d.db, queue, await positionOf(d.db, ref.locationId, ref.messageId)))
         .catch((e) => d.log.warn({ err: e }, "could not mark a dead-lettered message"));
     }
   });

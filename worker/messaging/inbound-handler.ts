@@ -6,7 +6,7 @@ import { recordInbound } from "@/lib/messages/record-inbound";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { reduceWaMessage } from "./inbound-reducer";
 import { backoffMs, entryId, type InboundSpool, type SpoolEntry } from "./inbound-spool";
-import { applyReceipts, type Receipt } from "./receipts";
+import { applyReceipts, type Receipt } from "@/lib/messages/receipts";
 
 // messages.upsert (any type: "notify" live, "append" for WhatsApp's offline replay and for what
 // the owner typed on the phone) → stored once → a GHL job. Media is downloaded here, on the

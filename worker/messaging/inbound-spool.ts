@@ -1,7 +1,7 @@
 import { BufferJSON, type WAMessage } from "@whiskeysockets/baileys";
 import type { Redis } from "ioredis";
 import { open, seal, type Keyring } from "@/lib/crypto";
-import type { Receipt } from "./receipts";
+import type { Receipt } from "@/lib/messages/receipts";
 
 // Inbound messages and receipts that could not be stored yet (Postgres away, a media host
 // failing), kept in Redis until they are: the ack gate (worker/whatsapp/ack-gate.ts) lets

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
@@ -7,14 +6,16 @@ import { fetchRemoteMedia } from "@/lib/media/fetch-remote";
 import { gapFor, holdSlotAfterSend, reserveSendSlot } from "@/lib/queue/pacing";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { metrics } from "@/lib/ops/metrics";
+import { claimNext, failOutbound, markSent, markWaiting, numbersWithWork, peekNext, requeue, waitedTooLong } from "@/lib/messages/outbound-queue";
+import { buildContent, kindOf } from "./content";
 
 const sendSeconds = metrics().histogram("gw_wa_send_seconds", "Time for a message to leave on WhatsApp (encrypt + send), by kind");
 const sendOutcomes = metrics().counter("gw_wa_sends_total", "WhatsApp send attempts by result");
-import { buildContent, kindOf } from "./content";
 
 // Drains each owned number's queue (its QUEUED Message rows, oldest first; decision 002): one
 // loop per number, so a slow or offline number never holds up another. Exactly once at the phone:
-// the WhatsApp id is stored before the send, and a retry re-sends under the same id.
+// the WhatsApp id is stored before the send, and a retry re-sends under the same id. The status
+// rules are in lib/messages/outbound-queue.ts; this file keeps the loop, pacing and socket calls.
 
 export type SendSocket = {
   sendMessage(jid: string, content: Record<string, unknown>, opts: { messageId: string }): Promise<unknown>;
@@ -37,25 +38,6 @@ export type SenderDeps = {
   onSending?: (waMessageId: string) => void;
 };
 
-// The queue is the rows with status QUEUED, WAITING or SENDING. The statuses are written out as
-// literals in every query so that the planner uses the partial index "Message_outbound_queue_idx",
-// whose predicate says the same (a bound parameter would not prove it in a generic plan).
-type NextMessage = {
-  id: string;
-  locationId: string;
-  ghlMessageId: string | null;
-  waMessageId: string | null;
-  type: string;
-  text: string | null;
-  mediaRef: unknown;
-  status: string;
-  attempts: number;
-  createdAt: Date;
-  location: { settings: unknown };
-  /** `phone` null: a contact known only by its LID (`waJid` is then `<lid>@lid`) */
-  contact: { id: string; phone: string | null; waJid: string | null } | null;
-};
-type NextRow = Omit<NextMessage, "location" | "contact"> & { settings: unknown; contactId: string | null; contactPhone: string | null; contactWaJid: string | null };
 type LoopState = { stop: boolean; kicked: boolean; wake: () => void };
 
 export class OutboundSender {
@@ -93,12 +75,7 @@ export class OutboundSender {
    * including ones waiting for their number to come back online.
    */
   private async sweep() {
-    const ids = [...this.loops.keys()];
-    if (!ids.length) return;
-    const rows = await this.d.db.$queryRaw<{ instanceId: string }[]>`
-      SELECT DISTINCT "instanceId" FROM "Message"
-      WHERE status IN ('QUEUED', 'WAITING', 'SENDING') AND direction = 'OUTBOUND' AND "instanceId" = ANY(${ids}::text[])`;
-    for (const r of rows) this.wake(r.instanceId);
+    for (const id of await numbersWithWork(this.d.db, [...this.loops.keys()])) this.wake(id);
   }
 
   wake(instanceId: string) {
@@ -128,71 +105,22 @@ export class OutboundSender {
     }
   }
 
-  /**
-   * The number's next message with its recipient and the location's settings, in one query (a
-   * Prisma `include` is three, and runs the related two even when there is no message).
-   */
-  private async nextOf(instanceId: string): Promise<NextMessage | undefined> {
-    const [row] = await this.d.db.$queryRaw<NextRow[]>`
-      SELECT m.id, m."locationId", m."ghlMessageId", m."waMessageId", m.type, m.text, m."mediaRef", m.status::text AS status,
-             m.attempts, m."createdAt", l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid"
-      FROM "Message" m
-      JOIN "Location" l ON l.id = m."locationId"
-      LEFT JOIN "Contact" c ON c.id = m."contactId"
-      WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status IN ('QUEUED', 'WAITING', 'SENDING')
-      ORDER BY m."createdAt" ASC, m.id ASC
-      LIMIT 1`;
-    return row ? shape(row) : undefined;
-  }
-
-  /**
-   * For an online number, one statement does what a send needs before the bytes leave: take the
-   * next message, mark it SENDING with its WhatsApp id fixed (kept if a retry already has one) and
-   * one more attempt, return it with its recipient and settings, and say whether more are waiting
-   * (so the loop can go idle without one more query).
-   */
-  private async claimNext(instanceId: string): Promise<(NextMessage & { more: boolean }) | undefined> {
-    const newId = `3EB0${randomBytes(10).toString("hex").toUpperCase()}`;
-    const [row] = await this.d.db.$queryRaw<(NextRow & { more: boolean })[]>`
-      WITH next AS (
-        SELECT m.id FROM "Message" m
-        WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status IN ('QUEUED', 'WAITING', 'SENDING')
-        ORDER BY m."createdAt" ASC, m.id ASC
-        LIMIT 1
-      ), claimed AS (
-        UPDATE "Message" m
-        SET status = 'SENDING', "waMessageId" = COALESCE(m."waMessageId", ${newId}), attempts = m.attempts + 1, "updatedAt" = now()
-        FROM next WHERE m.id = next.id
-        RETURNING m.id, m."locationId", m."contactId", m."ghlMessageId", m."waMessageId", m.type, m.text, m."mediaRef",
-                  m.status::text AS status, m.attempts, m."createdAt"
-      )
-      SELECT k.id, k."locationId", k."ghlMessageId", k."waMessageId", k.type, k.text, k."mediaRef", k.status, k.attempts, k."createdAt",
-             l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid",
-             EXISTS (SELECT 1 FROM "Message" o WHERE o."instanceId" = ${instanceId} AND o.direction = 'OUTBOUND'
-                       AND o.status IN ('QUEUED', 'WAITING', 'SENDING') AND o.id <> k.id) AS more
-      FROM claimed k
-      JOIN "Location" l ON l.id = k."locationId"
-      LEFT JOIN "Contact" c ON c.id = k."contactId"`;
-    return row ? { ...shape(row), more: row.more } : undefined;
-  }
-
   /** Sends at most one message; true when the loop should look again at once. */
   private async step(instanceId: string, log: Logger): Promise<boolean> {
     const { db } = this.d;
     const live = this.d.sockets(instanceId);
     if (!live?.online) {
-      const waiting = await this.nextOf(instanceId);
+      const waiting = await peekNext(db, instanceId);
       if (!waiting) return false;
-      if (Date.now() - waiting.createdAt.getTime() > waitLimitMs(waiting.location.settings)) {
+      if (waitedTooLong(waiting)) {
         await this.fail(waiting, "The WhatsApp number stayed offline too long; the message was not sent");
         return true;
       }
-      if (waiting.status === "QUEUED") await db.message.updateMany({ where: { instanceId, status: "QUEUED", direction: "OUTBOUND" }, data: { status: "WAITING" } });
+      if (waiting.status === "QUEUED") await markWaiting(db, instanceId);
       return false;
     }
-    // SENDING, with the WhatsApp id fixed before the bytes leave: a crash after sending cannot cause
-    // a second copy under another id
-    const next = await this.claimNext(instanceId);
+    // SENDING, with the WhatsApp id fixed before the bytes leave
+    const next = await claimNext(db, instanceId);
     if (!next) return false;
     if (!next.contact) {
       await this.fail(next, "The message has no recipient");
@@ -244,7 +172,7 @@ export class OutboundSender {
         await this.fail(next, `Sending failed: ${reason}`);
       } else {
         log.warn({ err, attempts }, "send failed; will retry");
-        await db.message.update({ where: { id: next.id }, data: { status: "QUEUED", error: reason } });
+        await requeue(db, next, reason);
         await sleep(Math.min(30_000, 1000 * 2 ** attempts));
       }
       return true;
@@ -252,27 +180,14 @@ export class OutboundSender {
     await holdSlotAfterSend(this.d.redis, instanceId, gap).catch(() => {});
     sendSeconds.observe({ kind: urls.length ? "media" : "text" }, (performance.now() - sendStart) / 1000);
     sendOutcomes.inc({ result: "sent" });
-    // conditional: an error ack (FAILED) or a receipt may already have moved it on
-    await db.message.updateMany({ where: { id: next.id, status: "SENDING" }, data: { status: "SENT", sentAt: new Date(), error: null } });
+    await markSent(db, next);
     // nothing else was waiting when this one was taken; one queued since then has woken the loop
     return next.more;
   }
 
-  private async fail(m: { id: string; locationId: string; ghlMessageId: string | null }, reason: string) {
-    await this.d.db.message.update({ where: { id: m.id }, data: { status: "FAILED", error: reason } });
-    if (m.ghlMessageId) {
-      await this.d.notifyGhl({ kind: "status", locationId: m.locationId, messageId: m.id, ghlMessageId: m.ghlMessageId, status: "failed", error: reason });
-    }
+  private fail(m: { id: string; locationId: string; ghlMessageId: string | null }, reason: string) {
+    return failOutbound(this.d.db, this.d.notifyGhl, m, reason);
   }
-}
-
-function shape({ contactId, contactPhone, contactWaJid, settings, ...m }: NextRow): NextMessage {
-  return { ...m, location: { settings }, contact: contactId ? { id: contactId, phone: contactPhone, waJid: contactWaJid } : null };
-}
-
-function waitLimitMs(settings: unknown): number {
-  const m = (settings as { maxWaitMinutes?: unknown } | null)?.maxWaitMinutes;
-  return (typeof m === "number" && m > 0 ? m : 60) * 60_000;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,11 +1,12 @@
-import type { Db } from "@/lib/db";
-import type { GhlJob } from "@/lib/queue/ghl-jobs";
-import { waErrorReason } from "@/lib/messages/wa-error-acks";
-import { metrics } from "@/lib/ops/metrics";
+import type { Db } from "../db";
+import type { GhlJob } from "../queue/ghl-jobs";
+import { metrics } from "../ops/metrics";
+import { waErrorReason } from "./wa-error-acks";
 
 const sendErrors = metrics().counter("gw_wa_send_errors_total", "Messages WhatsApp answered with an error ack, by code");
 
-// WhatsApp receipts → our message status → GHL status. proto WebMessageInfo.Status:
+// WhatsApp receipts → our message status → GHL status (the states after SENT of the machine in
+// ./outbound-queue.ts). proto WebMessageInfo.Status:
 // 0 ERROR, 1 PENDING, 2 SERVER_ACK, 3 DELIVERY_ACK, 4 READ, 5 PLAYED. Statuses only move forward
 // (a late "delivered" after "read" changes nothing).
 const RANK = { SENDING: 0, SENT: 1, DELIVERED: 2, READ: 3 } as const;
@@ -28,7 +29,7 @@ export async function applyReceipts(db: Db, instanceId: string, receipts: Receip
     const reason = target === "FAILED" ? waErrorReason(r.code) : undefined;
     // conditional update: two receipts racing cannot move the status backwards
     const updated = await db.message.updateMany({
-      where: { id: m.id, status: m.status },
+      where: { id: m.id, locationId: m.locationId, status: m.status },
       data: {
         status: target,
         ...(target === "DELIVERED" ? { deliveredAt: now } : {}),

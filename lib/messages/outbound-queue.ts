@@ -1,0 +1,149 @@
+import { randomBytes } from "node:crypto";
+import { Prisma } from "../generated/prisma/client";
+import type { Db } from "../db";
+import type { GhlJob } from "../queue/ghl-jobs";
+
+// The outbound message state machine (decision 002): a number's queue is its OUTBOUND Message
+// rows in the active statuses, oldest first.
+//
+//   QUEUED ──(number offline)──> WAITING ──(number online)──┐
+//     └────────────────────────────────────────────────────┴─> SENDING (claimed; WhatsApp id fixed)
+//   SENDING ──sent──> SENT ──receipts──> DELIVERED ──> READ          (lib/messages/receipts.ts)
+//   SENDING ──error, attempts left──> QUEUED
+//   any active ──error for good / offline too long / no recipient──> FAILED (GHL told)
+//
+// The worker's send loop (worker/messaging/outbound-sender.ts) calls these and does the pacing
+// and the socket calls; every rule about a message's status is here.
+
+/** The statuses of a message still to send: the predicate of the partial index below. */
+export const ACTIVE_OUTBOUND = ["QUEUED", "WAITING", "SENDING"] as const;
+/**
+ * The same list as an SQL literal. Written out, not bound, so that the planner can prove the
+ * predicate of "Message_outbound_queue_idx" (a bound parameter would not, in a generic plan);
+ * tests/integration/outbound-queue.test.ts checks it against the index as migrated.
+ */
+export const ACTIVE_SQL = Prisma.raw(`(${ACTIVE_OUTBOUND.map((s) => `'${s}'`).join(", ")})`);
+export const OUTBOUND_QUEUE_INDEX = "Message_outbound_queue_idx";
+
+export type QueuedMessage = {
+  id: string;
+  locationId: string;
+  ghlMessageId: string | null;
+  waMessageId: string | null;
+  type: string;
+  text: string | null;
+  mediaRef: unknown;
+  status: string;
+  attempts: number;
+  createdAt: Date;
+  location: { settings: unknown };
+  /** `phone` null: a contact known only by its LID (`waJid` is then `<lid>@lid`) */
+  contact: { id: string; phone: string | null; waJid: string | null } | null;
+};
+type Row = Omit<QueuedMessage, "location" | "contact"> & { settings: unknown; contactId: string | null; contactPhone: string | null; contactWaJid: string | null };
+
+/** Of these numbers, the ones with messages to send (one query for all a worker drives). */
+export async function numbersWithWork(db: Db, instanceIds: string[]): Promise<string[]> {
+  if (!instanceIds.length) return [];
+  const rows = await db.$queryRaw<{ instanceId: string }[]>`
+    SELECT DISTINCT "instanceId" FROM "Message"
+    WHERE status IN ${ACTIVE_SQL} AND direction = 'OUTBOUND' AND "instanceId" = ANY(${instanceIds}::text[])`;
+  return rows.map((r) => r.instanceId);
+}
+
+/**
+ * The number's next message with its recipient and the location's settings, in one query (a
+ * Prisma `include` is three, and runs the related two even when there is no message).
+ */
+export async function peekNext(db: Db, instanceId: string): Promise<QueuedMessage | undefined> {
+  const [row] = await db.$queryRaw<Row[]>`
+    SELECT m.id, m."locationId", m."ghlMessageId", m."waMessageId", m.type, m.text, m."mediaRef", m.status::text AS status,
+           m.attempts, m."createdAt", l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid"
+    FROM "Message" m
+    JOIN "Location" l ON l.id = m."locationId"
+    LEFT JOIN "Contact" c ON c.id = m."contactId" AND c."locationId" = m."locationId"
+    WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status IN ${ACTIVE_SQL}
+    ORDER BY m."createdAt" ASC, m.id ASC
+    LIMIT 1`;
+  return row ? shape(row) : undefined;
+}
+
+/** A WhatsApp message id in the form WhatsApp Web's own client uses. */
+export function newWaMessageId(): string {
+  return `3EB0${randomBytes(10).toString("hex").toUpperCase()}`;
+}
+
+/**
+ * For an online number, one statement does what a send needs before the bytes leave: take the
+ * next message, mark it SENDING with its WhatsApp id fixed (kept if a retry already has one, so a
+ * crash after sending cannot cause a second copy under another id) and one more attempt, return it
+ * with its recipient and settings, and say whether more are waiting (so the loop can go idle
+ * without one more query).
+ */
+export async function claimNext(db: Db, instanceId: string): Promise<(QueuedMessage & { more: boolean }) | undefined> {
+  const newId = newWaMessageId();
+  const [row] = await db.$queryRaw<(Row & { more: boolean })[]>`
+    WITH next AS (
+      SELECT m.id FROM "Message" m
+      WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status IN ${ACTIVE_SQL}
+      ORDER BY m."createdAt" ASC, m.id ASC
+      LIMIT 1
+    ), claimed AS (
+      UPDATE "Message" m
+      SET status = 'SENDING', "waMessageId" = COALESCE(m."waMessageId", ${newId}), attempts = m.attempts + 1, "updatedAt" = now()
+      FROM next WHERE m.id = next.id
+      RETURNING m.id, m."locationId", m."contactId", m."ghlMessageId", m."waMessageId", m.type, m.text, m."mediaRef",
+                m.status::text AS status, m.attempts, m."createdAt"
+    )
+    SELECT k.id, k."locationId", k."ghlMessageId", k."waMessageId", k.type, k.text, k."mediaRef", k.status, k.attempts, k."createdAt",
+           l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid",
+           EXISTS (SELECT 1 FROM "Message" o WHERE o."instanceId" = ${instanceId} AND o.direction = 'OUTBOUND'
+                     AND o.status IN ${ACTIVE_SQL} AND o.id <> k.id) AS more
+    FROM claimed k
+    JOIN "Location" l ON l.id = k."locationId"
+    LEFT JOIN "Contact" c ON c.id = k."contactId" AND c."locationId" = k."locationId"`;
+  return row ? { ...shape(row), more: row.more } : undefined;
+}
+
+/** The number is offline: its QUEUED messages show as WAITING until it is back. */
+export async function markWaiting(db: Db, instanceId: string): Promise<void> {
+  await db.message.updateMany({ where: { instanceId, status: "QUEUED", direction: "OUTBOUND" }, data: { status: "WAITING" } });
+}
+
+/** Left on WhatsApp. Conditional: an error ack (FAILED) or a receipt may already have moved it on. */
+export async function markSent(db: Db, m: { id: string; locationId: string }): Promise<void> {
+  await db.message.updateMany({ where: { id: m.id, locationId: m.locationId, status: "SENDING" }, data: { status: "SENT", sentAt: new Date(), error: null } });
+}
+
+/** A send that failed and will be tried again (its WhatsApp id kept). */
+export async function requeue(db: Db, m: { id: string; locationId: string }, reason: string): Promise<void> {
+  await db.message.updateMany({ where: { id: m.id, locationId: m.locationId }, data: { status: "QUEUED", error: reason } });
+}
+
+/** Failed for good: FAILED with its reason, and GHL told when the message came from GHL. */
+export async function failOutbound(
+  db: Db,
+  notifyGhl: (job: GhlJob) => Promise<unknown>,
+  m: { id: string; locationId: string; ghlMessageId: string | null },
+  reason: string,
+): Promise<void> {
+  await db.message.updateMany({ where: { id: m.id, locationId: m.locationId }, data: { status: "FAILED", error: reason } });
+  if (m.ghlMessageId) {
+    await notifyGhl({ kind: "status", locationId: m.locationId, messageId: m.id, ghlMessageId: m.ghlMessageId, status: "failed", error: reason });
+  }
+}
+
+/** How long a message may wait for its number to come online (location setting, default 60 min). */
+export function waitLimitMs(settings: unknown): number {
+  const m = (settings as { maxWaitMinutes?: unknown } | null)?.maxWaitMinutes;
+  return (typeof m === "number" && m > 0 ? m : 60) * 60_000;
+}
+
+/** Whether `m` has waited longer than its location allows. */
+export function waitedTooLong(m: Pick<QueuedMessage, "createdAt" | "location">, now = Date.now()): boolean {
+  return now - m.createdAt.getTime() > waitLimitMs(m.location.settings);
+}
+
+function shape({ contactId, contactPhone, contactWaJid, settings, ...m }: Row): QueuedMessage {
+  return { ...m, location: { settings }, contact: contactId ? { id: contactId, phone: contactPhone, waJid: contactWaJid } : null };
+}

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, type Db } from "@/lib/db";
+import { loadInboundToPost } from "@/lib/messages/ghl-sync";
+import { positionOf } from "@/lib/messages/ghl-order";
+import {
+  ACTIVE_OUTBOUND, claimNext, failOutbound, markSent, markWaiting, numbersWithWork, OUTBOUND_QUEUE_INDEX, peekNext, requeue,
+} from "@/lib/messages/outbound-queue";
+import type { GhlJob } from "@/lib/queue/ghl-jobs";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+
+// The outbound state machine in lib/messages/outbound-queue.ts, against the migrated schema.
+let db: Db;
+beforeAll(async () => {
+  db = createDb(await cloneTemplateDb(dbNameFor(import.meta.filename)), 2);
+  await db.location.createMany({ data: [{ id: "locA", name: "A" }, { id: "locB", name: "B" }] });
+  await db.instance.createMany({ data: [{ id: "iA", locationId: "locA", name: "wa-01" }, { id: "iB", locationId: "locB", name: "wa-01" }] });
+  await db.contact.create({ data: { id: "cA", locationId: "locA", phone: "+15550001111" } });
+});
+afterAll(async () => {
+  await db.$disconnect();
+});
+
+const queue = (id: string, at: number, o: Record<string, unknown> = {}) =>
+  db.message.create({ data: { id, locationId: "locA", instanceId: "iA", contactId: "cA", direction: "OUTBOUND", source: "GHL", status: "QUEUED", text: id, createdAt: new Date(at), ...o } });
+
+describe("outbound queue", () => {
+  it("its statuses are the partial index's predicate, as migrated", async () => {
+    const [ix] = await db.$queryRaw<{ indexdef: string }[]>`SELECT indexdef FROM pg_indexes WHERE indexname = ${OUTBOUND_QUEUE_INDEX}`;
+    expect(ix, "the index exists").toBeTruthy();
+    const listed = [...ix.indexdef.matchAll(/'([A-Z]+)'::"MessageStatus"/g)].map((m) => m[1]);
+    expect(new Set(listed)).toEqual(new Set(ACTIVE_OUTBOUND));
+  });
+
+  it("claims the oldest, fixes its WhatsApp id, keeps it across a requeue, and moves on only from SENDING", async () => {
+    await queue("m1", 1000);
+    await queue("m2", 2000);
+    expect(await numbersWithWork(db, ["iA", "iB"])).toEqual(["iA"]);
+    expect((await peekNext(db, "iA"))?.id).toBe("m1");
+    await markWaiting(db, "iA");
+    expect((await db.message.findMany({ where: { instanceId: "iA" }, orderBy: { id: "asc" } })).map((m) => m.status)).toEqual(["WAITING", "WAITING"]);
+
+    const c1 = await claimNext(db, "iA");
+    expect(c1).toMatchObject({ id: "m1", status: "SENDING", attempts: 1, more: true, contact: { id: "cA", phone: "+15550001111" } });
+    expect(c1!.waMessageId).toMatch(/^3EB0[0-9A-F]{20}$/);
+    await requeue(db, c1!, "socket closed");
+    const c2 = await claimNext(db, "iA");
+    expect(c2).toMatchObject({ id: "m1", attempts: 2, waMessageId: c1!.waMessageId });
+    await markSent(db, c2!);
+    expect(await db.message.findUniqueOrThrow({ where: { id: "m1" } })).toMatchObject({ status: "SENT", error: null });
+    // a receipt that came first is not overwritten
+    await db.message.update({ where: { id: "m1" }, data: { status: "DELIVERED" } });
+    await markSent(db, c2!);
+    expect((await db.message.findUniqueOrThrow({ where: { id: "m1" } })).status).toBe("DELIVERED");
+
+    const c3 = await claimNext(db, "iA");
+    expect(c3).toMatchObject({ id: "m2", more: false });
+    const told: GhlJob[] = [];
+    await failOutbound(db, async (j) => told.push(j), { ...c3!, ghlMessageId: "g2" }, "no such number");
+    expect(await db.message.findUniqueOrThrow({ where: { id: "m2" } })).toMatchObject({ status: "FAILED", error: "no such number" });
+    expect(told).toEqual([{ kind: "status", locationId: "locA", messageId: "m2", ghlMessageId: "g2", status: "failed", error: "no such number" }]);
+    expect(await claimNext(db, "iA")).toBeUndefined();
+    expect(await numbersWithWork(db, ["iA"])).toEqual([]);
+  });
+
+  it("writes are scoped to the message's location", async () => {
+    await queue("m3", 3000);
+    const c = await claimNext(db, "iA");
+    await markSent(db, { id: c!.id, locationId: "locB" });
+    await requeue(db, { id: c!.id, locationId: "locB" }, "x");
+    await failOutbound(db, async () => {}, { id: c!.id, locationId: "locB", ghlMessageId: null }, "x");
+    expect((await db.message.findUniqueOrThrow({ where: { id: "m3" } })).status).toBe("SENDING");
+  });
+
+  it("reads of a message for the GHL queue are scoped to its location", async () => {
+    await db.message.create({ data: { id: "in1", locationId: "locA", instanceId: "iA", contactId: "cA", direction: "INBOUND", source: "WHATSAPP", status: "RECEIVED", text: "hi", waMessageId: "W-in1" } });
+    expect(await loadInboundToPost(db, { locationId: "locA", messageId: "in1" })).toMatchObject({ id: "in1", contact: { id: "cA" } });
+    expect(await loadInboundToPost(db, { locationId: "locB", messageId: "in1" })).toBeNull();
+    expect(await positionOf(db, "locA", "in1")).toMatchObject({ contactId: "cA", status: "RECEIVED" });
+    expect(await positionOf(db, "locB", "in1")).toBeNull();
+  });
+});
