@@ -12,8 +12,8 @@ export const REDACT_PATHS = [
 
 function level() {
   // the logger is needed before env() can be trusted (e.g. to report a bad env), so it reads its
-  // own variable with a safe default instead of going through the schema
-  // eslint-disable-next-line no-restricted-syntax
+  // own variable with a safe default instead of going through the schema (with lib/env.ts, the
+  // one file allowed to read process.env: biome.json)
   return process.env.LOG_LEVEL ?? (process.env.NODE_ENV === "test" ? "silent" : "info");
 }
 
@@ -27,6 +27,11 @@ export function logger(): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
   });
   return g.__logger;
+}
+
+/** Names the process in its log lines unless SERVICE_NAME does; call before the first log. */
+export function defaultServiceName(name: string) {
+  process.env.SERVICE_NAME ??= name;
 }
 
 export function childLogger(bindings: Record<string, unknown>): Logger {

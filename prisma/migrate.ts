@@ -118,7 +118,6 @@ async function openEngine(databaseUrl: string) {
   const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pgConfig(databaseUrl)));
   // the engine takes the schema files as [path, content] tuples
   const schemaFiles = [[schemaPath, readFileSync(schemaPath, "utf8")]];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return (await (SchemaEngineWasm as any).setup({ adapter, schemaContext: { schemaFiles } })) as {
     applyMigrations(i: unknown): Promise<unknown>;
     migrateDiff(i: unknown): Promise<unknown>;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: the same bootstrap as `npm run dev`, then typecheck, unit, integration and e2e tests.
+// `npm test`: the same bootstrap as `npm run dev`, then lint, typecheck, unit, integration and e2e tests.
 //   npm test                 everything
-//   npm test -- unit         only unit tests (also: integration, e2e; several may be named)
+//   npm test -- unit         only unit tests (also: lint, typecheck, integration, e2e, chaos; several may be named)
 //   npm test -- integration wa-messaging   only the integration files whose names contain a word
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -10,7 +10,7 @@ import {
   dataDir, ensureDatabase, ensureDependencies, fail, findPostgres, findRedis, migrate, root, say,
 } from "./lib/bootstrap.mjs";
 
-const PARTS = new Set(["typecheck", "unit", "integration", "e2e", "chaos"]);
+const PARTS = new Set(["lint", "typecheck", "unit", "integration", "e2e", "chaos"]);
 const args = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const wanted = new Set(args.filter((a) => PARTS.has(a)));
 // any other word narrows the integration files to those whose names contain it
@@ -51,6 +51,9 @@ const run = (name, cmd, args, extraEnv = {}) => {
 };
 const bin = (p) => path.join(root, "node_modules", ".bin", p);
 
+// biome.json: the layers' import boundaries (lib never imports app/worker; the product and
+// sandbox/ never import each other), process.env only in lib/env.ts and lib/log.ts, no unused imports
+if (want("lint")) run("lint (biome)", bin("biome"), ["lint", "--error-on-warnings", "."]);
 if (want("typecheck")) run("typecheck", bin("tsc"), ["--noEmit", "-p", "tsconfig.json"]);
 
 // Unit tests in one run; then each integration file in a process of its own: they share Postgres

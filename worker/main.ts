@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { env, EnvError } from "@/lib/env";
 import { closeDb, db } from "@/lib/db";
 import { blockingRedis, closeRedis, redis } from "@/lib/redis";
-import { logger } from "@/lib/log";
+import { defaultServiceName, logger } from "@/lib/log";
 import { startHeartbeat } from "./heartbeat";
 import { startWorkerHttp } from "./http-server";
 import { startMessagingRuntime } from "./messaging/runtime";
@@ -21,7 +21,7 @@ import { waWebVersion } from "./whatsapp/wa-version";
 // The worker process: owns WhatsApp sockets (leases), queue consumers and GHL API calls.
 // Shutdown on SIGTERM/SIGINT: stop taking work, close sockets (keeping sessions), release leases.
 async function main() {
-  process.env.SERVICE_NAME ??= "worker";
+  defaultServiceName("worker");
   let cfg;
   try {
     cfg = env();

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { dataDir, root, say, sleep, startChild, waitForHttp } from "./bootstrap.mjs";
+import { dataDir, root, sleep, startChild, waitForHttp } from "./bootstrap.mjs";
 
 export const SANDBOX_CLIENT = {
   clientId: "6650f0a1b2c3d4e5f6a7b8c9-sandbox",
