@@ -10,7 +10,7 @@ export function createDb(databaseUrl: string, max = 10): PrismaClient {
 }
 
 export function db(): PrismaClient {
-  g.__prisma ??= createDb(env().DATABASE_URL);
+  g.__prisma ??= createDb(env().DATABASE_URL, env().DATABASE_POOL_SIZE);
   return g.__prisma;
 }
 

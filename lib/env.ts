@@ -42,6 +42,8 @@ export const envSchema = z
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     APP_URL: url,
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL"),
+    // connections this process keeps open to Postgres (or to PgBouncer): README, "Connection pooling"
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL"),
     ENCRYPTION_KEY: key32,
     ENCRYPTION_KEYS_PREVIOUS: z

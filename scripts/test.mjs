@@ -7,10 +7,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import {
-  dataDir, ensureDatabase, ensureDependencies, fail, findPostgres, findRedis, migrate, root, say,
+  dataDir, ensureDatabase, ensureDependencies, fail, findPostgres, findRedis, migrate, root, say, startPgBouncer,
 } from "./lib/bootstrap.mjs";
 
-const PARTS = new Set(["lint", "typecheck", "unit", "integration", "e2e", "chaos"]);
+const PARTS = new Set(["lint", "typecheck", "unit", "integration", "pgbouncer", "e2e", "chaos"]);
 const args = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const wanted = new Set(args.filter((a) => PARTS.has(a)));
 // any other word narrows the integration files to those whose names contain it
@@ -60,10 +60,10 @@ if (want("typecheck")) run("typecheck", bin("tsc"), ["--noEmit", "-p", "tsconfig
 // and Redis (each file flushes its Redis DB), some measure timing, and a file must not inherit
 // anything (timers, sockets, process-wide state) from the one before it.
 const vitestJsons = [];
-const vitestRun = (name, args, file) => {
+const vitestRun = (name, args, file, extraEnv = {}) => {
   rmSync(file, { force: true });
   vitestJsons.push(file);
-  return run(name, bin("vitest"), ["run", ...args, "--reporter=default", "--reporter=json", `--outputFile.json=${file}`]);
+  return run(name, bin("vitest"), ["run", ...args, "--reporter=default", "--reporter=json", `--outputFile.json=${file}`], extraEnv);
 };
 if (want("unit")) vitestRun("unit", ["--project", "unit"], path.join(dataDir, "vitest-unit.json"));
 if (want("integration")) {
@@ -72,6 +72,32 @@ if (want("integration")) {
     .filter((f) => f.endsWith(".test.ts") && (fileWords.length === 0 || fileWords.some((w) => f.includes(w))))
     .sort();
   for (const f of files) vitestRun(`integration: ${f}`, ["--project", "integration", path.join("tests", "integration", f)], path.join(dataDir, `vitest-int-${f}.json`));
+}
+
+// The same integration files once more with every connection of the tests, the app and the
+// worker through PgBouncer in transaction mode (README, "Connection pooling"): the ones that
+// run the app's routes and the worker's sockets, transactions, upserts and the send queue.
+const PGBOUNCER_FILES = [
+  "accept-outbound", "concurrent-upserts", "delivery-route", "direct-api-send", "ghl-sync", "outbound-queue",
+  "outbound-sender", "panel-routes", "wa-messaging", "wa-nothing-lost", "wa-sessions-fleet",
+];
+if (want("pgbouncer")) {
+  ensurePgBouncer();
+  const bouncer = await startPgBouncer(pg.url);
+  if (!bouncer) {
+    say("PgBouncer step skipped: no pgbouncer binary (Debian: apt-get install -y pgbouncer)");
+    results.push({ name: "integration via PgBouncer (skipped: not installed)", ok: true, seconds: 0 });
+  } else {
+    say(`PgBouncer (transaction mode) on ${bouncer.port}`);
+    try {
+      for (const w of PGBOUNCER_FILES) {
+        const f = `${w}.test.ts`;
+        vitestRun(`via PgBouncer: ${f}`, ["--project", "integration", path.join("tests", "integration", f)], path.join(dataDir, `vitest-pgb-${f}.json`), { TEST_PGBOUNCER_URL: bouncer.url });
+      }
+    } finally {
+      bouncer.stop();
+    }
+  }
 }
 
 const pwJson = path.join(dataDir, "playwright-results.json");
@@ -120,6 +146,20 @@ console.log(`  total ${Math.round((Date.now() - started) / 1000)} s`);
 if (stepFailures.length && failed === 0) failed = stepFailures.length;
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 process.exit(stepFailures.length ? 1 : 0);
+
+function ensurePgBouncer() {
+  if (existsSync("/usr/sbin/pgbouncer")) return;
+  const isRoot = process.getuid?.() === 0;
+  if (isRoot && existsSync("/usr/bin/apt-get")) {
+    say("installing PgBouncer from Debian's packages (apt-get install -y pgbouncer)…");
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const install = () => spawnSync("apt-get", ["install", "-y", "-qq", "pgbouncer"], { stdio: "inherit", env }).status === 0;
+    if (!install()) {
+      spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
+      install();
+    }
+  }
+}
 
 function ensureChromium() {
   if (process.env.CHROMIUM_PATH && existsSync(process.env.CHROMIUM_PATH)) return;

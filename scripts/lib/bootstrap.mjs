@@ -2,7 +2,7 @@
 // start Postgres and Redis, create the database and apply migrations. Plain Node (no deps) until
 // `npm ci` has run, so it works on a machine with only Node.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -233,4 +233,67 @@ export async function waitForHttp(url, { timeoutMs = 120_000, ok = (s) => s < 50
     await sleep(500);
   }
   throw new Error(`${url} not ready after ${timeoutMs} ms (${last})`);
+}
+
+/**
+ * Starts PgBouncer in transaction mode in front of the Postgres at `serverUrl`, on a free port,
+ * with its files under .data/pgbouncer-<port>; null when the `pgbouncer` binary is missing.
+ * Every database of that server is reachable through it (`* =`), with the server URL's user.
+ * PgBouncer refuses to run as root, so as root it runs as the `postgres` user.
+ */
+export async function startPgBouncer(serverUrl, { poolSize = 20 } = {}) {
+  const bin = which("pgbouncer", ["/usr/sbin"]);
+  if (!bin) return null;
+  const server = new URL(serverUrl);
+  const port = await new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const dir = path.join(dataDir, `pgbouncer-${port}`);
+  mkdirSync(dir, { recursive: true });
+  const user = decodeURIComponent(server.username || "postgres");
+  const ini = [
+    "[databases]",
+    `* = host=${server.hostname} port=${server.port || 5432} user=${user}${server.password ? ` password=${decodeURIComponent(server.password)}` : ""}`,
+    "[pgbouncer]",
+    "listen_addr = 127.0.0.1",
+    `listen_port = ${port}`,
+    "unix_socket_dir =",
+    // local test servers trust their clients; PgBouncer passes the configured user on
+    "auth_type = any",
+    "pool_mode = transaction",
+    "max_client_conn = 2000",
+    `default_pool_size = ${poolSize}`,
+    // node-postgres sends these at startup; PgBouncer would refuse the connection otherwise
+    "ignore_startup_parameters = extra_float_digits,options",
+    `pidfile = ${path.join(dir, "pgbouncer.pid")}`,
+    `logfile = ${path.join(dir, "pgbouncer.log")}`,
+    "",
+  ].join("\n");
+  const file = path.join(dir, "pgbouncer.ini");
+  writeFileSync(file, ini, { mode: 0o600 });
+  const asRoot = isRoot;
+  if (asRoot) execFileSync("chown", ["-R", "postgres", dir]);
+  const cmd = asRoot ? "runuser" : bin;
+  const args = asRoot ? ["-u", "postgres", "--", bin, "-d", file] : ["-d", file];
+  execFileSync(cmd, args, { stdio: "ignore" });
+  for (let i = 0; i < 50 && !(await tcpOpen("127.0.0.1", port)); i++) await sleep(100);
+  if (!(await tcpOpen("127.0.0.1", port))) fail(`PgBouncer did not start (see ${path.join(dir, "pgbouncer.log")})`);
+  const url = new URL(serverUrl);
+  url.host = `127.0.0.1:${port}`;
+  const pidFile = path.join(dir, "pgbouncer.pid");
+  return {
+    url: url.toString(),
+    port,
+    stop() {
+      try {
+        process.kill(Number(readFileSync(pidFile, "utf8").trim()), "SIGTERM");
+      } catch {
+        /* already gone */
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -16,7 +16,9 @@ export async function cloneTemplateDb(name: string): Promise<string> {
   } finally {
     await c.end();
   }
-  const u = new URL(server);
+  // TEST_PGBOUNCER_URL (npm test's PgBouncer step): everything the test, the app and the worker
+  // do goes through PgBouncer in transaction mode; only the cloning above is direct
+  const u = new URL(process.env.TEST_PGBOUNCER_URL || server);
   u.pathname = `/${name}`;
   return u.toString();
 }
