@@ -67,9 +67,8 @@ export const envSchema = z
     GHL_WEBHOOK_PUBLIC_KEY_RSA: z.string().default(""),
     GHL_CONVERSATION_PROVIDER_ID: z.string().default(""),
     GHL_DELIVERY_ALLOW_UNSIGNED: bool.default(false),
-    PANEL_FRAME_ANCESTORS: z
-      .string()
-      .default("https://app.gohighlevel.com https://*.gohighlevel.com https://app.leadconnectorhq.com https://*.leadconnectorhq.com"),
+    // white-label origins allowed to frame the panel, on top of GHL's own (lib/http/frame-policy.ts)
+    PANEL_FRAME_ANCESTORS: z.string().default(""),
 
     WA_WEBSOCKET_URL: url.default("wss://web.whatsapp.com/ws/chat"),
     WA_SANDBOX_ROOT_PUBLIC_KEY: z.string().regex(/^([0-9a-f]{64})?$/i, "must be 64 hex characters").default(""),
