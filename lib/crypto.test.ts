@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { DecryptError, keyringFrom, needsReseal, open, openToBuffer, seal } from "./crypto";
+import { DecryptError, derivedKey, derivedKeys, keyringFrom, needsReseal, open, openToBuffer, resealed, seal } from "./crypto";
 
 const k = (id: string) => `${id}:${randomBytes(32).toString("base64")}`;
 
@@ -50,5 +50,35 @@ describe("seal/open (AES-256-GCM, versioned)", () => {
 
   it("rejects garbage", () => {
     expect(() => open("not-sealed", "", ring)).toThrow(DecryptError);
+  });
+});
+
+describe("the key list across a rotation", () => {
+  const k1 = k("k1");
+  const k2 = k("k2");
+  const before = keyringFrom(k1);
+  const after = keyringFrom(k2, [k1]);
+
+  it("signs with the current key and verifies with any: derived keys list the current first", () => {
+    const keys = derivedKeys("media-url", after);
+    expect(keys).toHaveLength(2);
+    expect(keys[0].equals(derivedKey("media-url", after))).toBe(true);
+    expect(keys[1].equals(derivedKey("media-url", before))).toBe(true); // what k1 signed still verifies
+    expect(derivedKey("media-url", after).equals(derivedKey("oauth-state", after))).toBe(false);
+  });
+
+  it("re-seals an old value with the current key, and leaves a current one alone (idempotent)", () => {
+    const old = seal("refresh-token", "location:L1:refresh", before);
+    const fresh = resealed(old, "location:L1:refresh", after)!;
+    expect(fresh.startsWith("v1.k2.")).toBe(true);
+    expect(open(fresh, "location:L1:refresh", keyringFrom(k2))).toBe("refresh-token"); // k1 no longer needed
+    expect(resealed(fresh, "location:L1:refresh", after)).toBeNull();
+    expect(() => resealed(old, "location:L2:refresh", after)).toThrow(DecryptError); // aad still binds it
+    expect(() => resealed(seal("x", "", keyringFrom(k("k0"))), "", after)).toThrow(/unknown key id k0/);
+  });
+
+  it("refuses one key id naming two different keys, accepts the same key listed twice", () => {
+    expect(() => keyringFrom(k("k1"), [k("k1")])).toThrow(/k1 is used by two different keys/);
+    expect(keyringFrom(k1, [k1, k1]).all.size).toBe(1);
   });
 });

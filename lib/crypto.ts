@@ -17,7 +17,12 @@ export function keyringFrom(current: string, previous: string[] = []): Keyring {
   };
   const cur = parse(current);
   const all = new Map<string, Buffer>([[cur.id, cur.key]]);
-  for (const p of previous.map(parse)) if (!all.has(p.id)) all.set(p.id, p.key);
+  for (const p of previous.map(parse)) {
+    const known = all.get(p.id);
+    // one id, two keys: values sealed with the other one would silently stop opening
+    if (known && !known.equals(p.key)) throw new Error(`encryption key id ${p.id} is used by two different keys: give the new key a new id`);
+    all.set(p.id, p.key);
+  }
   return { current: cur, all };
 }
 
@@ -62,6 +67,11 @@ export function open(sealed: string, aad = "", keys: Keyring = ring()): string {
   return openToBuffer(sealed, aad, keys).toString("utf8");
 }
 
+/** The id of the key new values are sealed with (`v1.<id>.…`). */
+export function currentKeyId(keys: Keyring = ring()): string {
+  return keys.current.id;
+}
+
 /** True when the value should be re-sealed with the current key (rotation). */
 export function needsReseal(sealed: string, keys: Keyring = ring()): boolean {
   return sealed.split(".")[1] !== keys.current.id;
@@ -81,9 +91,30 @@ export function safeEqual(a: string, b: string): boolean {
   return ab.length === bb.length && timingSafeEqual(ab, bb);
 }
 
-/** A sub-key for one purpose (signing media URLs, OAuth state…) derived from the current key. */
+/** A sub-key for one purpose (signing media URLs, OAuth state…) derived from the current key: sign with it. */
 export function derivedKey(purpose: string, keys: Keyring = ring()): Buffer {
-  return createHmac("sha256", keys.current.key).update(`derive:${purpose}`).digest();
+  return derive(keys.current.key, purpose);
+}
+
+/**
+ * The same sub-key derived from every key of the ring, current first: verify with any of them, so
+ * that what was signed before a rotation (a media URL GHL keeps for a week) still verifies.
+ */
+export function derivedKeys(purpose: string, keys: Keyring = ring()): Buffer[] {
+  return [keys.current.key, ...[...keys.all.entries()].filter(([id]) => id !== keys.current.id).map(([, k]) => k)].map((k) => derive(k, purpose));
+}
+
+/**
+ * The value re-sealed with the current key, or null when it already is (rotation; idempotent).
+ * Throws DecryptError when no key of the ring opens it.
+ */
+export function resealed(sealed: string, aad = "", keys: Keyring = ring()): string | null {
+  if (!needsReseal(sealed, keys)) return null;
+  return seal(openToBuffer(sealed, aad, keys), aad, keys);
+}
+
+function derive(key: Buffer, purpose: string): Buffer {
+  return createHmac("sha256", key).update(`derive:${purpose}`).digest();
 }
 
 function b64u(b: Buffer) {

@@ -74,3 +74,69 @@ describe("parseEnv", () => {
     expect(() => parseEnv({ ...valid, ALLOW_PRIVATE_MEDIA_URLS: "false" })).not.toThrow();
   });
 });
+
+// ---- production guards (issue 14, low items) ----
+describe("production guards: sandbox and dev-only settings", () => {
+  const prod = {
+    ...valid, NODE_ENV: "production", APP_URL: "https://gw.example.com", GHL_SSO_KEY: "a-real-shared-secret-from-ghl", GHL_CLIENT_SECRET: "a-real-client-secret",
+  };
+  // what scripts/lib/stack.mjs gives the app for the sandbox (values as the e2e stack has them)
+  const sandboxSettings = {
+    APP_URL: "http://127.0.0.1:3000",
+    GHL_API_BASE_URL: "http://127.0.0.1:4010",
+    GHL_MARKETPLACE_URL: "http://localhost:4010",
+    WA_WEBSOCKET_URL: "ws://127.0.0.1:4020/ws/chat",
+    WA_SANDBOX_MEDIA_CA_PEM: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+    GHL_SSO_KEY: "sandbox-shared-secret-0123456789",
+    GHL_CLIENT_SECRET: "sandbox-client-secret-0123456789",
+    PANEL_FRAME_ANCESTORS: "http://127.0.0.1:4010 http://localhost:4010 https://crm.agency.io",
+    MEDIA_URL_ALLOWED_ORIGINS: "http://127.0.0.1:4010,http://localhost:4010,https://media.agency.io",
+    NODE_TLS_REJECT_UNAUTHORIZED: "0",
+  };
+
+  it("a real production configuration starts", () => {
+    expect(() => parseEnv(prod)).not.toThrow();
+    expect(() => parseEnv({ ...prod, PANEL_FRAME_ANCESTORS: "https://crm.agency.io", MEDIA_URL_ALLOWED_ORIGINS: "https://media.agency.io" })).not.toThrow();
+  });
+
+  it("refuses every sandbox-only setting in production, each named, in one error", () => {
+    const problems = problemsOf({ ...prod, ...sandboxSettings });
+    const named = problems.map((p) => p.split(":")[0]);
+    expect(named.sort()).toEqual([...Object.keys(sandboxSettings)].sort());
+    for (const p of problems) expect(p).toMatch(/refused in production/);
+    expect(problems.find((p) => p.startsWith("PANEL_FRAME_ANCESTORS:"))).toContain("http://127.0.0.1:4010 http://localhost:4010 are");
+    expect(problems.find((p) => p.startsWith("PANEL_FRAME_ANCESTORS:"))).not.toContain("crm.agency.io");
+    expect(problems.find((p) => p.startsWith("MEDIA_URL_ALLOWED_ORIGINS:"))).not.toContain("media.agency.io");
+    // a secret's value is never printed
+    expect(problems.join("\n")).not.toContain("sandbox-shared-secret-0123456789");
+  });
+
+  it("each setting alone is enough to refuse the start", () => {
+    for (const [k, v] of Object.entries(sandboxSettings)) {
+      expect(problemsOf({ ...prod, [k]: v }).map((p) => p.split(":")[0]), k).toContain(k);
+    }
+    // private addresses and plain http count as the sandbox too
+    expect(problemsOf({ ...prod, GHL_API_BASE_URL: "https://10.0.0.5" })[0]).toMatch(/^GHL_API_BASE_URL: .*loopback or private/);
+    expect(problemsOf({ ...prod, GHL_API_BASE_URL: "http://services.leadconnectorhq.com" })[0]).toMatch(/^GHL_API_BASE_URL: .*not https/);
+    expect(problemsOf({ ...prod, WA_WEBSOCKET_URL: "wss://[::1]:4020/ws" })[0]).toMatch(/^WA_WEBSOCKET_URL:/);
+    expect(problemsOf({ ...prod, GHL_SSO_KEY: "sandbox-shared-secret" })[0]).toMatch(/^GHL_SSO_KEY:/);
+  });
+
+  it("the same settings are fine outside production", () => {
+    expect(() => parseEnv({ ...valid, ...sandboxSettings, NODE_ENV: "development" })).not.toThrow();
+    expect(() => parseEnv({ ...valid, ...sandboxSettings })).not.toThrow();
+  });
+
+  it("the sandbox stack in production mode (e2e, chaos) opts in; its published Shared Secret is still refused off loopback", () => {
+    const stack = { ...prod, ...sandboxSettings, WA_ALLOW_SANDBOX_IN_PRODUCTION: "true" };
+    expect(() => parseEnv(stack)).not.toThrow();
+    const exposed = problemsOf({ ...stack, APP_URL: "https://gw.example.com" });
+    expect(exposed).toEqual([expect.stringMatching(/^GHL_SSO_KEY: is the sandbox's published Shared Secret .*not on loopback/)]);
+  });
+
+  it("refuses one encryption key id naming two different keys", () => {
+    const other = `k1:${Buffer.alloc(32, 9).toString("base64")}`;
+    expect(problemsOf({ ...valid, ENCRYPTION_KEYS_PREVIOUS: other })).toEqual([expect.stringMatching(/^ENCRYPTION_KEYS_PREVIOUS: key id k1 names two different keys/)]);
+    expect(() => parseEnv({ ...valid, ENCRYPTION_KEYS_PREVIOUS: `${key},k0:${Buffer.alloc(32, 3).toString("base64")}` })).not.toThrow();
+  });
+});

@@ -1,4 +1,6 @@
+import { isIP } from "node:net";
 import { z } from "zod";
+import { isSpecialAddress } from "./net/special-address";
 
 // The one place that reads process.env (conventions.md §1). Parsed lazily, once per process, so
 // that `next build` can import route modules without a full configuration.
@@ -69,9 +71,8 @@ export const envSchema = z
     GHL_WEBHOOK_PUBLIC_KEY_RSA: z.string().default(""),
     GHL_CONVERSATION_PROVIDER_ID: z.string().default(""),
     GHL_DELIVERY_ALLOW_UNSIGNED: bool.default(false),
-    PANEL_FRAME_ANCESTORS: z
-      .string()
-      .default("https://app.gohighlevel.com https://*.gohighlevel.com https://app.leadconnectorhq.com https://*.leadconnectorhq.com"),
+    // white-label origins allowed to frame the panel, on top of GHL's own (lib/http/frame-policy.ts)
+    PANEL_FRAME_ANCESTORS: z.string().default(""),
 
     WA_WEBSOCKET_URL: url.default("wss://web.whatsapp.com/ws/chat"),
     WA_SANDBOX_ROOT_PUBLIC_KEY: z.string().regex(/^([0-9a-f]{64})?$/i, "must be 64 hex characters").default(""),
@@ -101,12 +102,103 @@ function crossFieldProblems(raw: Record<string, string>): string[] {
   if (raw.NODE_ENV === "production" && raw.WA_SANDBOX_ROOT_PUBLIC_KEY && !allowed) {
     out.push("WA_SANDBOX_ROOT_PUBLIC_KEY: trusting a sandbox WhatsApp server in production needs WA_ALLOW_SANDBOX_IN_PRODUCTION=true");
   }
+  out.push(...productionProblems(raw));
+  out.push(...keyIdProblems(raw));
   // removed in favour of an allow-list: a deployment that relied on it learns so at start
   if (["true", "1", "yes"].includes(raw.ALLOW_PRIVATE_MEDIA_URLS ?? "")) {
     out.push("ALLOW_PRIVATE_MEDIA_URLS: no longer supported; list the origins that may be private in MEDIA_URL_ALLOWED_ORIGINS");
   }
   return out;
 }
+
+// ---- Production guards (issue 14, low items: sandbox and dev-only settings) -------------------
+// In production every sandbox-only or dev-only value below stops the process, each named. The
+// sandbox running in production mode on one machine (the e2e, chaos and bench stacks) says so
+// with WA_ALLOW_SANDBOX_IN_PRODUCTION=true. The sandbox's published Shared Secret is refused even
+// then unless APP_URL is on loopback: with it anyone can forge a panel sign-in for any location.
+// (GHL_DELIVERY_ALLOW_UNSIGNED is guarded elsewhere; WA_SANDBOX_ROOT_PUBLIC_KEY above.)
+
+/** Shared Secrets and client secrets the sandbox publishes (scripts/lib/stack.mjs, .env.example, sandbox/ghl/config.ts). */
+const SANDBOX_SECRETS = ["sandbox-shared-secret-0123456789", "sandbox-shared-secret", "sandbox-client-secret-0123456789", "sandbox-client-secret"];
+const OPT_IN = "WA_ALLOW_SANDBOX_IN_PRODUCTION=true";
+
+function productionProblems(raw: Record<string, string>): string[] {
+  if (raw.NODE_ENV !== "production") return [];
+  const optedIn = ["true", "1", "yes"].includes(raw.WA_ALLOW_SANDBOX_IN_PRODUCTION ?? "");
+  const out: string[] = [];
+  const sandbox = (name: string, why: string) => {
+    if (!optedIn) out.push(`${name}: ${why}; refused in production (a sandbox-only setting) unless ${OPT_IN}`);
+  };
+  const url = (name: string, secureScheme: string) => {
+    const v = raw[name];
+    if (!v) return;
+    const u = parseUrl(v);
+    if (!u) return; // malformed: the schema reports it
+    if (isLocalHost(u.hostname)) sandbox(name, `${u.origin} is a loopback or private address (the sandbox)`);
+    else if (u.protocol !== secureScheme) sandbox(name, `${u.origin} is not ${secureScheme.replace(":", "")}`);
+  };
+  url("APP_URL", "https:");
+  url("GHL_API_BASE_URL", "https:");
+  url("GHL_MARKETPLACE_URL", "https:");
+  url("WA_WEBSOCKET_URL", "wss:");
+  if (raw.WA_SANDBOX_MEDIA_CA_PEM) sandbox("WA_SANDBOX_MEDIA_CA_PEM", "trusts the sandbox media host's own certificate");
+  for (const name of ["GHL_SSO_KEY", "GHL_CLIENT_SECRET"]) {
+    if (SANDBOX_SECRETS.includes(raw[name] ?? "")) sandbox(name, "is the sandbox's published value");
+  }
+  const appHost = parseUrl(raw.APP_URL ?? "")?.hostname ?? "";
+  if (optedIn && SANDBOX_SECRETS.includes(raw.GHL_SSO_KEY ?? "") && !isLoopbackHost(appHost)) {
+    out.push(`GHL_SSO_KEY: is the sandbox's published Shared Secret (anyone can forge a panel sign-in with it); refused in production whenever APP_URL is not on loopback, ${OPT_IN} or not`);
+  }
+  const frame = (raw.PANEL_FRAME_ANCESTORS ?? "").split(/[\s,]+/).filter(Boolean);
+  const sandboxFrames = frame.filter((s) => /^http:\/\//i.test(s) || isLocalHost(hostOfSource(s)));
+  if (sandboxFrames.length) sandbox("PANEL_FRAME_ANCESTORS", `${sandboxFrames.join(" ")} ${sandboxFrames.length === 1 ? "is" : "are"} not https or on a loopback or private address (the sandbox's GHL page)`);
+  const media = (raw.MEDIA_URL_ALLOWED_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const loopbackMedia = media.filter((s) => isLoopbackHost(parseUrl(s)?.hostname ?? ""));
+  if (loopbackMedia.length) sandbox("MEDIA_URL_ALLOWED_ORIGINS", `${loopbackMedia.join(",")} ${loopbackMedia.length === 1 ? "is" : "are"} on loopback (the sandbox's simulators)`);
+  if (raw.NODE_TLS_REJECT_UNAUTHORIZED === "0") sandbox("NODE_TLS_REJECT_UNAUTHORIZED", "0 turns off TLS certificate checks for every outgoing connection");
+  return out;
+}
+
+// One key id naming two keys would leave the values sealed with the other unreadable (lib/crypto.ts).
+function keyIdProblems(raw: Record<string, string>): string[] {
+  const byId = new Map<string, string>();
+  for (const k of [raw.ENCRYPTION_KEY ?? "", ...(raw.ENCRYPTION_KEYS_PREVIOUS ?? "").split(",")].map((s) => s.trim()).filter(Boolean)) {
+    const [id, b64 = ""] = k.split(":");
+    const seen = byId.get(id);
+    if (seen !== undefined && seen !== b64) return [`ENCRYPTION_KEYS_PREVIOUS: key id ${id} names two different keys; give the new key a new id`];
+    byId.set(id, b64);
+  }
+  return [];
+}
+
+function parseUrl(v: string): URL | null {
+  try {
+    return new URL(v);
+  } catch {
+    return null;
+  }
+}
+
+function hostOfSource(source: string): string {
+  const m = /^(?:[a-z]+:\/\/)?(\[[^\]]+\]|[^/:]+)/i.exec(source);
+  return m ? m[1] : "";
+}
+
+const bare = (host: string) => host.replace(/^\[|\]$/g, "").toLowerCase();
+
+function isLoopbackHost(host: string): boolean {
+  const h = bare(host);
+  if (h === "localhost" || h.endsWith(".localhost")) return true;
+  if (isIP(h) === 4) return h.startsWith("127.");
+  return h === "::1";
+}
+
+/** localhost, or an IP literal in a loopback, private or otherwise special range. */
+function isLocalHost(host: string): boolean {
+  const h = bare(host);
+  return isLoopbackHost(h) || (isIP(h) !== 0 && isSpecialAddress(h));
+}
+// ---- end of production guards ----------------------------------------------------------------
 
 export type Env = z.infer<typeof envSchema>;
 

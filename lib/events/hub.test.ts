@@ -45,4 +45,36 @@ describe("EventHub", () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(hub.listenerCount("gw:events:A")).toBe(0);
   });
+
+  it("with a guard: asks before relaying a QR, keeps order, and ends the stream when the check fails or throws", async () => {
+    for (const answer of [false, "throws"] as const) {
+      const sub = fakeSub();
+      const hub = new EventHub(sub as never);
+      let valid = true;
+      const asked: string[] = [];
+      const res = sseResponse(hub, "gw:events:A", undefined, undefined, {
+        everyMs: 60_000,
+        stillValid: async () => {
+          asked.push("check");
+          if (valid) return true;
+          if (answer === "throws") throw new Error("db down");
+          return false;
+        },
+      });
+      const reader = res.body!.getReader();
+      const read = async () => new TextDecoder().decode((await reader.read()).value);
+      expect(await read()).toBe("retry: 3000\n\n");
+      await new Promise((r) => setTimeout(r, 10));
+      sub.emit("message", "gw:events:A", '{"type":"instance.qr","qr":"q1"}');
+      sub.emit("message", "gw:events:A", '{"type":"instance.status","n":1}');
+      expect(await read()).toBe('data: {"type":"instance.qr","qr":"q1"}\n\n');
+      expect(await read()).toBe('data: {"type":"instance.status","n":1}\n\n');
+      expect(asked).toEqual(["check"]); // a status is not a QR: no check
+      valid = false;
+      sub.emit("message", "gw:events:A", '{"type":"instance.pairing-code","code":"ABCD"}');
+      expect(await read()).toBe('event: end\ndata: {"reason":"credential_invalid"}\n\n');
+      expect((await reader.read()).done).toBe(true);
+      expect(hub.listenerCount("gw:events:A")).toBe(0);
+    }
+  });
 });

@@ -43,39 +43,94 @@ export function eventHub(): EventHub {
   return g.__hub;
 }
 
-/** An SSE response relaying one channel, with a heartbeat so proxies keep it open. */
-export function sseResponse(hub: EventHub, channel: string, filter: (msg: string) => boolean = () => true, signal?: AbortSignal): Response {
+export type StreamGuard = {
+  /** Is the credential that opened the stream still good (key not revoked, session not over)? */
+  stillValid: () => Promise<boolean>;
+  /** How often to ask while the stream is quiet; a QR or pairing code is always asked for first. */
+  everyMs?: number;
+};
+
+export const STREAM_RECHECK_MS = 30_000;
+
+/**
+ * An SSE response relaying one channel, with a heartbeat so proxies keep it open. With a guard,
+ * the credential is checked again every `everyMs` and before each QR / pairing code is relayed:
+ * once it fails (or the check itself fails) the stream says `event: end` and closes, so a revoked
+ * key or an ended session stops receiving what links a phone to the number.
+ */
+export function sseResponse(hub: EventHub, channel: string, filter: (msg: string) => boolean = () => true, signal?: AbortSignal, guard?: StreamGuard): Response {
   const enc = new TextEncoder();
   let stop: (() => Promise<void>) | undefined;
   let beat: NodeJS.Timeout | undefined;
+  let recheck: NodeJS.Timeout | undefined;
+  let closed = false;
+  // messages are relayed one after another, in order, each after any check it waits for
+  let chain: Promise<void> = Promise.resolve();
   const stream = new ReadableStream<Uint8Array>({
     async start(controller) {
       const send = (s: string) => {
+        if (closed) return;
         try {
           controller.enqueue(enc.encode(s));
         } catch {
           /* closed */
         }
       };
-      send("retry: 3000\n\n");
-      stop = await hub.listen(channel, (m) => {
-        if (filter(m)) send(`data: ${m}\n\n`);
-      });
-      beat = setInterval(() => send(": keep-alive\n\n"), 15_000);
-      signal?.addEventListener("abort", () => {
+      const close = () => {
+        if (closed) return;
+        closed = true;
         clearInterval(beat);
+        clearInterval(recheck);
         void stop?.();
         try {
           controller.close();
         } catch {}
+      };
+      const stillValid = async () => {
+        if (!guard) return true;
+        try {
+          return await guard.stillValid();
+        } catch {
+          return false; // cannot tell: end it; the client reconnects and is authenticated afresh
+        }
+      };
+      const endUnlessValid = async () => {
+        if (closed || (await stillValid())) return true;
+        send('event: end\ndata: {"reason":"credential_invalid"}\n\n');
+        close();
+        return false;
+      };
+      send("retry: 3000\n\n");
+      stop = await hub.listen(channel, (m) => {
+        if (!filter(m)) return;
+        chain = chain.then(async () => {
+          if (guard && linksAPhone(m) && !(await endUnlessValid())) return;
+          send(`data: ${m}\n\n`);
+        });
       });
+      if (closed) void stop();
+      beat = setInterval(() => send(": keep-alive\n\n"), 15_000);
+      if (guard) recheck = setInterval(() => void (chain = chain.then(() => endUnlessValid().then(() => {}))), guard.everyMs ?? STREAM_RECHECK_MS);
+      signal?.addEventListener("abort", close);
     },
     async cancel() {
+      closed = true;
       clearInterval(beat);
+      clearInterval(recheck);
       await stop?.();
     },
   });
   return new Response(stream, {
     headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform", connection: "keep-alive", "x-accel-buffering": "no" },
   });
+}
+
+// A QR or a pairing code is what lets someone link their phone to the number.
+function linksAPhone(message: string): boolean {
+  try {
+    const type = (JSON.parse(message) as { type?: unknown }).type;
+    return type === "instance.qr" || type === "instance.pairing-code";
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,7 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { z } from "zod";
+import { derivedKey, derivedKeys, safeEqual } from "../crypto";
 import { env } from "../env";
 
 // The OAuth side of GHL (ghl-platform.md §1): authorize URL with a single-use state, code exchange,
@@ -45,6 +46,47 @@ export async function createInstallState(redis: Redis): Promise<string> {
 export async function consumeInstallState(redis: Redis, state: string): Promise<boolean> {
   if (!/^[A-Za-z0-9_-]{16,64}$/.test(state)) return false;
   return (await redis.getdel(stateKey(state))) === "1";
+}
+
+// The state proves the callback answers an install this app started, not that it is the same
+// browser: an attacker could start an install, stop at GHL's redirect and send the callback URL
+// (their code, their valid state) to a victim, whose browser would then complete the attacker's
+// install. So the browser that starts the install gets a short-lived HttpOnly cookie holding a MAC
+// of its state, and a callback that carries a state must bring the matching cookie. SameSite=Lax:
+// GHL's redirect back is a top-level GET from another site, which Lax cookies accompany.
+export const STATE_COOKIE = "gw_oauth_state";
+const STATE_COOKIE_PATH = "/api/oauth";
+
+const stateMac = (state: string, key: Buffer) => createHmac("sha256", key).update(`oauth-state:${state}`).digest("base64url");
+
+/** The Set-Cookie header binding `state` to the browser that starts the install. */
+export function stateCookie(state: string): string {
+  return `${STATE_COOKIE}=${stateMac(state, derivedKey("oauth-state"))}; ${cookieAttributes(STATE_TTL_S)}`;
+}
+
+/** The Set-Cookie header that removes it (the callback spends it, whatever the outcome). */
+export function clearedStateCookie(): string {
+  return `${STATE_COOKIE}=; ${cookieAttributes(0)}`;
+}
+
+/** Whether the request's cookie is the one set for this state (constant time; any configured key). */
+export function stateMatchesBrowser(state: string, cookieHeader: string | null): boolean {
+  const presented = cookieValue(cookieHeader, STATE_COOKIE);
+  if (!presented) return false;
+  return derivedKeys("oauth-state").map((k) => safeEqual(stateMac(state, k), presented)).includes(true);
+}
+
+function cookieAttributes(maxAge: number): string {
+  const secure = new URL(env().APP_URL).protocol === "https:";
+  return `Path=${STATE_COOKIE_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
+}
+
+function cookieValue(header: string | null, name: string): string | undefined {
+  for (const part of (header ?? "").split(";")) {
+    const i = part.indexOf("=");
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return undefined;
 }
 
 export const redirectUri = () => `${env().APP_URL.replace(/\/+$/, "")}/api/oauth/callback`;

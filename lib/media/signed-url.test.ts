@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { derivedKey, derivedKeys, keyringFrom } from "../crypto";
 import { signMediaPath, verifyMediaPath } from "./signed-url";
 
 const key = randomBytes(32);
@@ -23,5 +24,24 @@ describe("signed media URLs", () => {
     expect(verifyMediaPath(id, String(Number(exp) + 1000), sig, now, key)).toEqual({ ok: false, reason: "bad_signature" });
     expect(verifyMediaPath(id, exp, sig, now, randomBytes(32)).ok).toBe(false);
     expect(verifyMediaPath("../etc", exp, sig, now, key)).toEqual({ ok: false, reason: "malformed" });
+  });
+});
+
+describe("signed media URLs across a key rotation", () => {
+  const k1 = `k1:${randomBytes(32).toString("base64")}`;
+  const k2 = `k2:${randomBytes(32).toString("base64")}`;
+  const now = Date.now();
+  const [id, exp, sig] = split(signMediaPath("m_9", "voice.ogg", 3600, now, derivedKey("media-url", keyringFrom(k1))));
+
+  it("a URL signed before the rotation still verifies while the old key is listed as previous", () => {
+    const rotated = keyringFrom(k2, [k1]);
+    expect(verifyMediaPath(id, exp, sig, now, derivedKeys("media-url", rotated))).toEqual({ ok: true, mediaId: "m_9" });
+    // and new URLs are signed with the new key
+    const [, e2, s2] = split(signMediaPath("m_9", "voice.ogg", 3600, now, derivedKey("media-url", rotated)));
+    expect(verifyMediaPath(id, e2, s2, now, derivedKeys("media-url", keyringFrom(k2)))).toEqual({ ok: true, mediaId: "m_9" });
+  });
+
+  it("once the old key is dropped, its URLs no longer verify", () => {
+    expect(verifyMediaPath(id, exp, sig, now, derivedKeys("media-url", keyringFrom(k2)))).toEqual({ ok: false, reason: "bad_signature" });
   });
 });

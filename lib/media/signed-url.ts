@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { derivedKey, safeEqual } from "../crypto";
+import { derivedKey, derivedKeys, safeEqual } from "../crypto";
 
 // Media we received from WhatsApp is served to GHL under an expiring, signed URL. GHL turns URLs
 // with a query string into 422s, so the expiry and signature live in the path:
@@ -13,9 +13,13 @@ export function signMediaPath(mediaId: string, fileName: string, ttlSeconds = 7 
 
 export type MediaCheck = { ok: true; mediaId: string } | { ok: false; reason: "malformed" | "expired" | "bad_signature" };
 
-export function verifyMediaPath(mediaId: string, expires: string, signature: string, now = Date.now(), key = derivedKey("media-url")): MediaCheck {
+/** Verifies with the current key or any previous one (ENCRYPTION_KEYS_PREVIOUS): a rotation does not break links GHL holds. */
+export function verifyMediaPath(mediaId: string, expires: string, signature: string, now = Date.now(), keys: Buffer | Buffer[] = derivedKeys("media-url")): MediaCheck {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(mediaId) || !/^\d{1,12}$/.test(expires)) return { ok: false, reason: "malformed" };
-  if (!safeEqual(sign(mediaId, Number(expires), key), signature)) return { ok: false, reason: "bad_signature" };
+  const candidates = Array.isArray(keys) ? keys : [keys];
+  // every key is tried (no early exit), so the time taken does not say which one matched
+  const matched = candidates.map((k) => safeEqual(sign(mediaId, Number(expires), k), signature)).includes(true);
+  if (!matched) return { ok: false, reason: "bad_signature" };
   if (Number(expires) * 1000 < now) return { ok: false, reason: "expired" };
   return { ok: true, mediaId };
 }

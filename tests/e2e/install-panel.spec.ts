@@ -59,7 +59,11 @@ test("the session cookie is SameSite=None; Secure; Partitioned, the panel is fra
   const cookie = (await page.context().cookies()).find((c) => c.name === "gw.panel-session");
   expect(cookie).toMatchObject({ sameSite: "None", secure: true, httpOnly: true });
   const res = await request.get(`${APP()}/panel`);
-  expect(res.headers()["content-security-policy"]).toContain(`frame-ancestors 'self' ${GHL()}`);
+  // GHL's own app origins always, then the configured ones (here the sandbox's GHL page); no wildcard
+  const csp = res.headers()["content-security-policy"] ?? "";
+  expect(csp).toMatch(/^frame-ancestors 'self' https:\/\/app\.gohighlevel\.com https:\/\/app\.leadconnectorhq\.com /);
+  expect(csp.split(" ")).toContain(GHL());
+  expect(csp).not.toContain("*");
   expect(res.headers()["x-frame-options"]).toBeUndefined();
 
   const un = await request.post(`${GHL()}/__sandbox/webhooks/uninstall`, { data: { locationId: HARBOR } });

@@ -22,17 +22,27 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
-const get = (url: string) => fetch(url, { redirect: "manual" });
+const get = (url: string, cookie?: string) => fetch(url, { redirect: "manual", headers: cookie ? { cookie } : {} });
 
+/** What a browser sends back of the install route's state cookie (name=value). */
+const cookieOf = (res: Response) => res.headers.get("set-cookie")?.split(";")[0] ?? "";
+
+/** The whole install in one browser: start (state + cookie), consent on GHL, back to the callback with the cookie. */
 async function installVia(target: { locationId: string } | { companyId: string }) {
+  const { cookie, callbackUrl } = await startAndConsent(target);
+  const done = await get(callbackUrl, cookie);
+  return { callbackUrl, cookie, status: done.status, landing: new URL(done.headers.get("location")!), done };
+}
+
+async function startAndConsent(target: { locationId: string } | { companyId: string }) {
   const start = await get(`${h.appUrl}/api/oauth/install`);
   expect(start.status).toBe(302);
-  const callbackUrl = await consentOnMarketplace(start.headers.get("location")!, target);
-  const done = await get(callbackUrl);
-  return { callbackUrl, status: done.status, landing: new URL(done.headers.get("location")!) };
+  return { cookie: cookieOf(start), start, callbackUrl: await consentOnMarketplace(start.headers.get("location")!, target) };
 }
 
 const tokensInSim = async (q: string) => (await h.control<{ validPairs: number }>("GET", `/tokens?${q}`)).body.validPairs;
+/** How many code exchanges (or refreshes) GHL has seen. */
+const tokenCalls = async () => (await h.control<{ calls: unknown[] }>("GET", "/calls?path=/oauth/token")).body.calls.length;
 
 describe("install flow (app ↔ GHL simulator)", () => {
   // On a loaded machine GHL's INSTALL webhook and this callback create the company at the same
@@ -58,16 +68,66 @@ describe("install flow (app ↔ GHL simulator)", () => {
 
   it("refuses a replayed callback (single-use state) and a state it never issued, storing nothing", async () => {
     const before = await db().location.count();
-    const { callbackUrl } = await installVia({ locationId: "HarborRealty00000001" });
-    const again = await get(callbackUrl);
+    const { callbackUrl, cookie } = await installVia({ locationId: "HarborRealty00000001" });
+    const again = await get(callbackUrl, cookie);
     expect(new URL(again.headers.get("location")!).search).toBe("?error=state");
     const forged = new URL(callbackUrl);
     forged.searchParams.set("state", "x".repeat(32));
-    expect(new URL((await get(forged.toString())).headers.get("location")!).search).toBe("?error=state");
+    // a state this browser was not given: refused before it is even looked up
+    expect((await get(forged.toString(), cookie)).status).toBe(400);
     expect(await db().location.count()).toBe(before + 1);
     // GHL refused nothing: only our state check stopped them (the code of a replay is spent anyway)
     const denied = await get(`${h.appUrl}/api/oauth/callback?error=access_denied`);
     expect(new URL(denied.headers.get("location")!).search).toBe("?error=denied");
+  });
+
+  it("binds the state to the browser that started the install: HttpOnly, Lax, short-lived, spent by the callback", async () => {
+    const start = await get(`${h.appUrl}/api/oauth/install`);
+    const setCookie = start.headers.get("set-cookie") ?? "";
+    expect(setCookie).toMatch(/^gw_oauth_state=[A-Za-z0-9_-]{43}; /);
+    expect(setCookie).toContain("HttpOnly");
+    expect(setCookie).toContain("SameSite=Lax");
+    expect(setCookie).toContain("Path=/api/oauth");
+    expect(setCookie).toContain("Max-Age=600");
+    // the cookie holds a MAC, never the state itself
+    expect(setCookie).not.toContain(new URL(start.headers.get("location")!).searchParams.get("state")!);
+    const { done } = await installVia({ locationId: "MapleFitness00000001" });
+    expect(done.headers.get("set-cookie")).toMatch(/^gw_oauth_state=; .*Max-Age=0/);
+  });
+
+  it("refuses a callback whose state was issued to another browser (login CSRF on install): 400 page, no code exchange, no tokens, state not spent", async () => {
+    // the attacker starts an install in their browser and stops at GHL's redirect back to us…
+    // (GHL's own INSTALL webhook for the consent arrives anyway; what the callback adds is the
+    // code exchange, the tokens and the success page, counted below)
+    const attacker = await startAndConsent({ locationId: SUNRISE });
+    const victim = await startAndConsent({ locationId: "HarborRealty00000001" });
+    const exchangesBefore = await tokenCalls();
+    const tokenBefore = (await db().location.findUnique({ where: { id: SUNRISE } }))?.accessTokenEnc;
+    const reportsBefore = (await redis().keys("gw:install-report:*")).length;
+    // …and the victim's browser opens that URL: with no cookie, or with its own install's cookie
+    for (const cookie of [undefined, victim.cookie, `${attacker.cookie.split("=")[0]}=${"A".repeat(43)}`]) {
+      const r = await get(attacker.callbackUrl, cookie);
+      expect(r.status).toBe(400);
+      expect(r.headers.get("content-type")).toMatch(/text\/html/);
+      expect(await r.text()).toContain("not started in this browser");
+    }
+    expect(await tokenCalls()).toBe(exchangesBefore); // the code was never exchanged
+    expect((await db().location.findUnique({ where: { id: SUNRISE } }))?.accessTokenEnc).toBe(tokenBefore);
+    expect((await redis().keys("gw:install-report:*")).length).toBe(reportsBefore);
+    // the attacker's own browser could still finish its install (its state was not burnt by the refusals)
+    const own = await get(attacker.callbackUrl, attacker.cookie);
+    expect(new URL(own.headers.get("location")!).searchParams.get("error")).toBeNull();
+  });
+
+  it("a callback without any state (an install started on the Marketplace, not by our route) is treated as before: refused, nothing stored", async () => {
+    const { callbackUrl } = await startAndConsent({ locationId: SUNRISE });
+    const stateless = new URL(callbackUrl);
+    stateless.searchParams.delete("state");
+    const exchangesBefore = await tokenCalls();
+    const r = await get(stateless.toString());
+    expect(r.status).toBe(303);
+    expect(new URL(r.headers.get("location")!).search).toBe("?error=state");
+    expect(await tokenCalls()).toBe(exchangesBefore);
   });
 
   it("bulk install of a company with 3 locations yields 3 working Location tokens and keeps the Company token", async () => {

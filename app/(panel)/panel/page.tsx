@@ -1,3 +1,5 @@
+import { env } from "@/lib/env";
+import { frameAncestorSources } from "@/lib/http/frame-policy";
 import { requestMessages } from "@/lib/i18n/request-locale";
 import { SsoHandshake } from "./sso-handshake";
 
@@ -17,7 +19,11 @@ export default async function PanelEntry({ searchParams }: { searchParams: Searc
   };
   return (
     <main lang={locale} className="mx-auto max-w-3xl p-6">
-      <SsoHandshake texts={texts} next={`/panel/home${lang ? `?lang=${encodeURIComponent(lang)}` : ""}`} />
+      <SsoHandshake
+        texts={texts}
+        next={`/panel/home${lang ? `?lang=${encodeURIComponent(lang)}` : ""}`}
+        allowedOrigins={frameAncestorSources(env().PANEL_FRAME_ANCESTORS)}
+      />
     </main>
   );
 }

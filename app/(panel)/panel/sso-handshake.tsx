@@ -1,6 +1,7 @@
 "use client";
 
 import { useEffect, useState } from "react";
+import { handshakePayload } from "./handshake-answer";
 
 type Texts = Record<"connecting" | "title" | "not_framed" | "not_installed" | "invalid_payload" | "no_location" | "timeout" | "expired", string>;
 type Failure = Exclude<keyof Texts, "connecting" | "title">;
@@ -9,7 +10,8 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 // REQUEST_USER_DATA → REQUEST_USER_DATA_RESPONSE with GHL's encrypted payload → next-auth sign-in
 // with the `ghl-sso` Credentials provider. The payload never leaves for anywhere but our server.
-export function SsoHandshake({ texts, next }: { texts: Texts; next: string }) {
+// `allowedOrigins` is the frame-ancestors list: only the parent frame on one of them may answer.
+export function SsoHandshake({ texts, next, allowedOrigins }: { texts: Texts; next: string; allowedOrigins: string[] }) {
   const [failure, setFailure] = useState<Failure | null>(null);
 
   useEffect(() => {
@@ -20,11 +22,12 @@ export function SsoHandshake({ texts, next }: { texts: Texts; next: string }) {
     let done = false;
     const timer = setTimeout(() => !done && setFailure("timeout"), HANDSHAKE_TIMEOUT_MS);
     const onMessage = async (ev: MessageEvent) => {
-      // only the frame that embeds us speaks for GHL
-      if (ev.source !== window.parent || ev.data?.message !== "REQUEST_USER_DATA_RESPONSE" || done) return;
+      // only the frame that embeds us, on an origin allowed to frame us, speaks for GHL
+      const payload = handshakePayload(ev, window.parent, allowedOrigins);
+      if (payload === null || done) return;
       done = true;
       clearTimeout(timer);
-      setFailure(await signIn(String(ev.data.payload ?? "")));
+      setFailure(await signIn(payload));
     };
     window.addEventListener("message", onMessage);
     window.parent.postMessage({ message: "REQUEST_USER_DATA" }, "*");
@@ -52,7 +55,7 @@ export function SsoHandshake({ texts, next }: { texts: Texts; next: string }) {
         return "timeout";
       }
     }
-  }, [next]);
+  }, [next, allowedOrigins]);
 
   if (!failure) return <p className="text-slate-500" role="status">{texts.connecting}</p>;
   return (

@@ -1,9 +1,13 @@
 import { eventHub, sseResponse } from "@/lib/events/hub";
+import { streamStillAuthorized } from "@/lib/events/stream-auth";
 import { withTenant } from "@/lib/http/with-tenant";
 import { eventsChannel } from "@/lib/instances/events";
 
 export const dynamic = "force-dynamic";
 
 // GET /api/events — live events of every number of the caller's location (SSE); the channel is
-// the location's own, so nothing of another tenant can appear.
-export const GET = withTenant(async (req, auth) => sseResponse(eventHub(), eventsChannel(auth.locationId), undefined, req.signal));
+// the location's own, so nothing of another tenant can appear. The credential is checked again
+// while the stream lives (every 30 s and before each QR): revoked or expired ends it.
+export const GET = withTenant(async (req, auth) =>
+  sseResponse(eventHub(), eventsChannel(auth.locationId), undefined, req.signal, { stillValid: () => streamStillAuthorized(req, auth) }),
+);

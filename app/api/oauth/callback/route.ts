@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
-import { consumeInstallState, exchangeCode, OAuthError } from "@/lib/ghl/oauth";
+import { clearedStateCookie, consumeInstallState, exchangeCode, OAuthError, stateMatchesBrowser } from "@/lib/ghl/oauth";
 import { handle } from "@/lib/http/handler";
 import { childLogger } from "@/lib/log";
 import { redis } from "@/lib/redis";
@@ -16,9 +16,22 @@ const query = z.object({ code: z.string().min(1).max(2000).optional(), state: z.
 // looking at this, so every failure ends on a page that says what happened, not a JSON error.
 export const GET = handle(async (req, { requestId }) => {
   const q = query.safeParse(Object.fromEntries(new URL(req.url).searchParams));
-  const to = (path: string) => new Response(null, { status: 303, headers: { location: new URL(path, env().APP_URL).toString(), "cache-control": "no-store" } });
+  const spent = q.success && !!q.data.state; // this browser's state cookie, if any, is used up
+  const to = (path: string) => {
+    const headers = new Headers({ location: new URL(path, env().APP_URL).toString(), "cache-control": "no-store" });
+    if (spent) headers.append("set-cookie", clearedStateCookie());
+    return new Response(null, { status: 303, headers });
+  };
   if (!q.success || q.data.error || !q.data.code) return to("/installed?error=denied");
-  if (!q.data.state || !(await consumeInstallState(redis(), q.data.state))) return to("/installed?error=state");
+  // No state at all is refused as it always was (GHL sends one back only when we sent one).
+  if (!q.data.state) return to("/installed?error=state");
+  // A state from another browser: someone else's install being completed in this one. The state
+  // is not spent, so it cannot be used to burn the legitimate browser's install either.
+  if (!stateMatchesBrowser(q.data.state, req.headers.get("cookie"))) {
+    childLogger({ requestId }).warn("install callback refused: its state was not issued to this browser");
+    return otherBrowserPage();
+  }
+  if (!(await consumeInstallState(redis(), q.data.state))) return to("/installed?error=state");
   try {
     const tokens = await exchangeCode(q.data.code);
     const result = await completeInstall({ db: db(), redis: redis() }, tokens);
@@ -28,3 +41,14 @@ export const GET = handle(async (req, { requestId }) => {
     return to("/installed?error=exchange");
   }
 });
+
+function otherBrowserPage(): Response {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Installation refused</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem">
+<h1 style="color:#b91c1c">The installation did not complete</h1>
+<p>This installation was not started in this browser (or the browser did not keep its cookie), so it was refused: nothing was installed.</p>
+<p>If you meant to install the app, start again from this browser.</p>
+<p><a href="/api/oauth/install">Install again</a></p>
+</body></html>`;
+  return new Response(html, { status: 400, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
+}

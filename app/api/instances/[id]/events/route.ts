@@ -1,14 +1,16 @@
 import { db } from "@/lib/db";
 import { eventHub, sseResponse } from "@/lib/events/hub";
+import { streamStillAuthorized } from "@/lib/events/stream-auth";
 import { withTenant } from "@/lib/http/with-tenant";
 import { eventsChannel } from "@/lib/instances/events";
 import { get } from "@/lib/instances/instances";
 
 export const dynamic = "force-dynamic";
 
-// GET /api/instances/:id/events — live status/QR/pairing-code events of one number (SSE).
+// GET /api/instances/:id/events — live status/QR/pairing-code events of one number (SSE); the
+// credential is checked again while it lives, as in /api/events.
 export const GET = withTenant<{ id: string }>(async (req, auth, p) => {
   await get(db(), auth.locationId, p.id); // 404 for another tenant's id
   const mine = `"instanceId":"${p.id}"`;
-  return sseResponse(eventHub(), eventsChannel(auth.locationId), (m) => m.includes(mine), req.signal);
+  return sseResponse(eventHub(), eventsChannel(auth.locationId), (m) => m.includes(mine), req.signal, { stillValid: () => streamStillAuthorized(req, auth) });
 });
