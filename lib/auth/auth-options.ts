@@ -23,6 +23,13 @@ const identityKeys = ["userId", "companyId", "role", "userName", "email", "locat
 export function authOptions(): AuthOptions {
   return {
     secret: env().NEXTAUTH_SECRET,
+    // next-auth's own logger writes to console.error, also for a caller's garbage (a tampered session
+    // cookie is JWT_SESSION_ERROR): into our JSON logs instead, as warnings, with no token in them
+    logger: {
+      error: (code, metadata) => childLogger({ module: "next-auth" }).warn({ code, message: metadata instanceof Error ? metadata.message : undefined }, "next-auth refused a request"),
+      warn: (code) => childLogger({ module: "next-auth" }).warn({ code }, "next-auth warning"),
+      debug: () => {},
+    },
     session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_S },
     jwt: { maxAge: SESSION_MAX_AGE_S },
     cookies: {

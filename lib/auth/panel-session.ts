@@ -22,9 +22,18 @@ export type PanelSessionState = { ok: true; identity: PanelIdentity } | { ok: fa
 export function sessionCookieFrom(cookieHeader: string | null | undefined): string | undefined {
   for (const part of (cookieHeader ?? "").split(";")) {
     const i = part.indexOf("=");
-    if (i > 0 && part.slice(0, i).trim() === PANEL_SESSION_COOKIE) return decodeURIComponent(part.slice(i + 1).trim());
+    if (i > 0 && part.slice(0, i).trim() === PANEL_SESSION_COOKIE) return decodeOrRaw(part.slice(i + 1).trim());
   }
   return undefined;
+}
+
+// a malformed %-escape is a bad cookie (refused as no session later), not a URIError and a 500
+function decodeOrRaw(v: string): string {
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
 }
 
 /** Decodes and re-checks a session cookie value: expired, tampered and uninstalled are all refusals. */

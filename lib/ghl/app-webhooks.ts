@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z, ZodError } from "zod";
 import { AppError, unauthorized } from "../errors";
 import { childLogger } from "../log";
@@ -25,6 +26,7 @@ const other = base.extend({ type: z.string() });
 
 const RECEIPT_TTL_MS = 24 * 3600 * 1000;
 const receiptId = (webhookId: string) => `ghl-app:${webhookId}`;
+const bodyReceiptId = (raw: Buffer) => `ghl-app-body:${createHash("sha256").update(raw).digest("hex")}`;
 
 export type WebhookOutcome = { result: "accepted" | "ignored"; type: string; followUp?: () => Promise<void> };
 /** `appId`: this app's id (`ghlAppId(env())`); webhooks naming another app are ignored. */
@@ -46,14 +48,18 @@ export async function acceptAppWebhook(d: Deps, cfg: AppWebhookConfig, raw: Buff
     return { result: "ignored", type: head.type };
   }
   if (isStale(head.timestamp, now)) throw unauthorized("the webhook timestamp is outside the 5-minute window");
-  if (head.webhookId && !(await claimReceipt(d, head.webhookId, now))) throw unauthorized("this webhookId was already received");
+  // GHL's examples of INSTALL/UNINSTALL show neither webhookId nor timestamp, so one may come
+  // without them: the receipt is then the signed body's hash, and the same bytes within the
+  // receipt window are a replay (ghl-platform.md §2; SECURITY.md, low-severity items)
+  const receipt = head.webhookId ? receiptId(head.webhookId) : bodyReceiptId(raw);
+  if (!(await claimReceipt(d, receipt, now))) throw unauthorized(head.webhookId ? "this webhookId was already received" : "this webhook was already received");
   try {
     return await apply(d, head, json, sig.scheme);
   } catch (err) {
     if (err instanceof AppError || err instanceof ZodError) throw err;
     // GHL retries an app webhook only on 429: a failure of ours (database down…) asks for a retry,
     // and forgets the receipt so that the retry is not taken for a replay
-    if (head.webhookId) await d.db.webhookReceipt.deleteMany({ where: { id: receiptId(head.webhookId) } }).catch(() => {});
+    await d.db.webhookReceipt.deleteMany({ where: { id: receipt } }).catch(() => {});
     childLogger({ webhookId: head.webhookId, type: head.type }).warn({ err }, "webhook not applied; asking GHL to retry");
     throw new AppError("rate_limited", "temporarily unable to apply the webhook; retry later", 429);
   }
@@ -84,12 +90,15 @@ async function apply(d: Deps, head: z.infer<typeof other>, json: unknown, scheme
   return { result: "ignored", type: head.type };
 }
 
-async function claimReceipt(d: Deps, webhookId: string, now: number): Promise<boolean> {
+/** One receipt per id within RECEIPT_TTL_MS; an expired one is taken over (the window has passed). */
+async function claimReceipt(d: Deps, id: string, now: number): Promise<boolean> {
+  const expiresAt = new Date(now + RECEIPT_TTL_MS);
   try {
-    await d.db.webhookReceipt.create({ data: { id: receiptId(webhookId), kind: "ghl-app", expiresAt: new Date(now + RECEIPT_TTL_MS) } });
+    await d.db.webhookReceipt.create({ data: { id, kind: "ghl-app", expiresAt } });
     return true;
   } catch (err) {
-    if ((err as { code?: string }).code === "P2002") return false;
-    throw err;
+    if ((err as { code?: string }).code !== "P2002") throw err;
+    const taken = await d.db.webhookReceipt.updateMany({ where: { id, expiresAt: { lte: new Date(now) } }, data: { expiresAt } });
+    return taken.count === 1;
   }
 }

@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { AppError, toErrorResponse } from "../errors";
 import { childLogger } from "../log";
 import { isJson } from "./csrf";
+import { requestIdFrom } from "./request-id";
 
 // Every route handler runs inside this: a request id, one error shape, no internals on 500.
 export type RouteContext<P = Record<string, string>> = { params: Promise<P> };
@@ -10,7 +10,7 @@ export function handle<P = Record<string, string>>(
   fn: (req: Request, ctx: RouteContext<P> & { requestId: string }) => Promise<Response>,
 ) {
   return async (req: Request, ctx: RouteContext<P>): Promise<Response> => {
-    const requestId = req.headers.get("x-request-id") ?? randomUUID();
+    const requestId = requestIdFrom(req.headers);
     try {
       const res = await fn(req, { ...ctx, requestId });
       res.headers.set("x-request-id", requestId);

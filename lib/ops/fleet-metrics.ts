@@ -39,7 +39,13 @@ export function registerFleetGauges(r: Registry, deps: { db: Db; ghlQueue?: Queu
 /** Metrics are off without a token; with one, only `Authorization: Bearer <token>` reads them. */
 export async function renderMetrics(token: string, authorization: string | null | undefined): Promise<{ status: number; body: string }> {
   if (!token) return { status: 404, body: "metrics are disabled: set METRICS_TOKEN\n" };
-  const presented = authorization?.match(/^Bearer\s+(.+)$/i)?.[1] ?? "";
-  if (!safeEqual(presented, token)) return { status: 401, body: "unauthorized\n" };
+  if (!metricsAuthorized(token, authorization)) return { status: 401, body: "unauthorized\n" };
   return { status: 200, body: await metrics().render() };
+}
+
+/** `Authorization: Bearer <METRICS_TOKEN>`; never true while the token is unset. */
+export function metricsAuthorized(token: string, authorization: string | null | undefined): boolean {
+  if (!token) return false;
+  const presented = authorization?.match(/^Bearer\s+(.+)$/i)?.[1] ?? "";
+  return safeEqual(presented, token);
 }

@@ -36,6 +36,11 @@ export async function checkReadiness(deps: { db: Db; redis: Redis; migrationsDir
   return { ok: Object.values(checks).every((c) => c.ok), checks };
 }
 
+/** What an anonymous caller sees: overall and per-check ok, no worker ids, errors or counts. */
+export function publicReadiness(r: Readiness): { ok: boolean; checks: Record<string, { ok: boolean }> } {
+  return { ok: r.ok, checks: Object.fromEntries(Object.entries(r.checks).map(([k, c]) => [k, { ok: c.ok }])) };
+}
+
 export async function liveWorkers(redis: Redis): Promise<string[]> {
   const keys: string[] = [];
   let cursor = "0";

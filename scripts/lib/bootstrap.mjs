@@ -135,14 +135,19 @@ export async function findPostgres(envUrl) {
   }
   if (dockerAvailable()) {
     say("starting Postgres with Docker Compose");
-    execFileSync("docker", ["compose", "up", "-d", "--wait", "postgres"], { cwd: root, stdio: "inherit" });
-    return { url: "postgresql://postgres:postgres@127.0.0.1:5432/postgres", how: "Docker Compose" };
+    execFileSync("docker", ["compose", "up", "-d", "--wait", "postgres"], { cwd: root, stdio: "inherit", env: composeDevEnv() });
+    return { url: `postgresql://postgres:${DEV_COMPOSE_PASSWORD}@127.0.0.1:5432/postgres`, how: "Docker Compose" };
   }
   fail(
     "No PostgreSQL found. Install it, e.g. `sudo apt-get install -y postgresql` (Debian/Ubuntu) or `brew install postgresql@15`, " +
       "or set DATABASE_URL in .env to a running server." + (isRoot && initdb ? " (As root, start the system cluster: pg_ctlcluster <version> main start.)" : ""),
   );
 }
+
+// docker-compose.yml requires both passwords (it ships none); the dev fallback, bound to 127.0.0.1,
+// uses a fixed dev-only one (the passwords in URLs it returns match it)
+const DEV_COMPOSE_PASSWORD = "ghl-wa-dev-only";
+const composeDevEnv = () => ({ ...process.env, POSTGRES_PASSWORD: DEV_COMPOSE_PASSWORD, REDIS_PASSWORD: DEV_COMPOSE_PASSWORD });
 
 export async function findRedis(envUrl) {
   if (envUrl) {
@@ -163,8 +168,8 @@ export async function findRedis(envUrl) {
   }
   if (dockerAvailable()) {
     say("starting Redis with Docker Compose");
-    execFileSync("docker", ["compose", "up", "-d", "--wait", "redis"], { cwd: root, stdio: "inherit" });
-    return { url: "redis://127.0.0.1:6379", how: "Docker Compose" };
+    execFileSync("docker", ["compose", "up", "-d", "--wait", "redis"], { cwd: root, stdio: "inherit", env: composeDevEnv() });
+    return { url: `redis://:${DEV_COMPOSE_PASSWORD}@127.0.0.1:6379`, how: "Docker Compose" };
   }
   fail("No Redis found. Install it, e.g. `sudo apt-get install -y redis-server` or `brew install redis`, or set REDIS_URL in .env.");
 }

@@ -113,6 +113,25 @@ describe("POST /api/ghl/webhooks", () => {
     expect((await db().location.findUniqueOrThrow({ where: { id: "LocReplay" } })).installed).toBe(true);
   });
 
+  it("without webhookId or timestamp (as GHL's own examples), a replay of the same signed bytes gets 401 within the window", async () => {
+    await tenant("LocNoIds");
+    const raw = Buffer.from(JSON.stringify({ type: "UNINSTALL", appId: "6650f0aa11", locationId: "LocNoIds" }));
+    const headers = { "x-ghl-signature": edSig(raw) };
+    expect((await post(raw, headers)).status).toBe(200);
+    const reinstall = () => db().location.update({ where: { id: "LocNoIds" }, data: { installed: true, accessTokenEnc: "v1.a.b.c.d", uninstalledAt: null } });
+    await reinstall();
+    const again = await post(raw, headers);
+    expect(again.status).toBe(401);
+    expect((await again.json()).error.message).toMatch(/already received/);
+    expect((await db().location.findUniqueOrThrow({ where: { id: "LocNoIds" } })).installed).toBe(true);
+    // other bytes are another webhook (the RSA signature does not change the body: still a replay)
+    expect((await post(raw, { "x-wh-signature": rsaSig(raw) })).status).toBe(401);
+    // once the receipt window has passed, the same bytes are taken as new
+    await db().webhookReceipt.updateMany({ where: { id: { startsWith: "ghl-app-body:" } }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    expect((await post(raw, headers)).status).toBe(200);
+    expect((await db().location.findUniqueOrThrow({ where: { id: "LocNoIds" } })).installed).toBe(false);
+  });
+
   it("the simulator's own signed UNINSTALL for a company reaches the app and clears every location of it", async () => {
     await tenant("LocCo1");
     await tenant("LocCo2");

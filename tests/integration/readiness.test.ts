@@ -48,3 +48,32 @@ describe("readiness", () => {
     dead.disconnect();
   });
 });
+
+describe("GET /api/ready", () => {
+  it("shows anonymous callers only ok per check; worker ids and errors need the metrics token", async () => {
+    const { useAppEnv, req } = await import("./helpers/app-env");
+    const restore = useAppEnv({ databaseUrl: await cloneTemplateDb("ghl_wa_it_readiness_route"), redisDb: 1, extra: { METRICS_TOKEN: "ready-token-123" } });
+    try {
+      const { GET } = await import("@/app/api/ready/route");
+      await redis.flushdb(); // no heartbeat left from the tests above
+      await redis.set(`${WORKER_HEARTBEAT_PREFIX}worker-host-7f3a`, "{}", "PX", 5000);
+      const anon = await GET(req("/api/ready"));
+      expect(anon.status).toBe(200);
+      const text = await anon.text();
+      expect(text).not.toContain("worker-host-7f3a");
+      expect(JSON.parse(text)).toEqual({ ok: true, checks: { postgres: { ok: true }, migrations: { ok: true }, redis: { ok: true }, worker: { ok: true } } });
+      for (const authorization of ["Bearer wrong", "ready-token-123", "Basic cmVhZHk="]) {
+        expect(await (await GET(req("/api/ready", { headers: { authorization } }))).text()).not.toContain("worker-host-7f3a");
+      }
+      const full = await (await GET(req("/api/ready", { headers: { authorization: "Bearer ready-token-123" } }))).json();
+      expect(full.checks.worker.detail.workers).toContain("worker-host-7f3a");
+      // not ready: the status still says so, and which check failed, without its error text
+      await redis.del(`${WORKER_HEARTBEAT_PREFIX}worker-host-7f3a`);
+      const down = await GET(req("/api/ready"));
+      expect(down.status).toBe(503);
+      expect(await down.json()).toMatchObject({ ok: false, checks: { worker: { ok: false } } });
+    } finally {
+      await restore();
+    }
+  });
+});

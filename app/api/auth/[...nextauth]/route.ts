@@ -3,6 +3,7 @@ import { authOptions } from "@/lib/auth/auth-options";
 import { partitionCookies } from "@/lib/auth/partitioned-cookies";
 import { toErrorResponse } from "@/lib/errors";
 import { assertCookieRequestAllowed } from "@/lib/http/csrf";
+import { assertNextAuthInput } from "@/lib/http/next-auth-input";
 
 export const dynamic = "force-dynamic";
 
@@ -16,6 +17,7 @@ async function run(req: Request, ctx: Ctx): Promise<Response> {
   // stays next-auth's (form-encoded for sign-in), checked by next-auth's own CSRF token.
   try {
     assertCookieRequestAllowed(req, { requireJson: false });
+    await assertNextAuthInput(req, (await ctx.params).nextauth, authOptions().cookies?.callbackUrl?.name ?? "gw.callback-url");
   } catch (err) {
     const { status, body } = toErrorResponse(err);
     return Response.json(body, { status });

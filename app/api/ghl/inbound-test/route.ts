@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { withApiKey } from "@/lib/api-keys/with-api-key";
+import { badRequest } from "@/lib/errors";
 import { jsonBody } from "@/lib/http/handler";
 import { redis } from "@/lib/redis";
 
@@ -12,7 +13,7 @@ const bodySchema = z.record(z.string(), z.unknown());
 
 export const POST = withApiKey(async (req, auth) => {
   const body = bodySchema.parse(await jsonBody(req));
-  const entry = JSON.stringify({ receivedAt: new Date().toISOString(), body });
+  const entry = serialise({ receivedAt: new Date().toISOString(), body });
   if (entry.length > 64_000) return Response.json({ error: { code: "bad_request", message: "body larger than 64 kB" } }, { status: 413 });
   await redis().multi().lpush(key(auth.locationId), entry).ltrim(key(auth.locationId), 0, 49).expire(key(auth.locationId), 7 * 86400).exec();
   return Response.json({ ok: true }, { status: 201 });
@@ -22,3 +23,13 @@ export const GET = withApiKey(async (_req, auth) => {
   const items = await redis().lrange(key(auth.locationId), 0, 49);
   return Response.json({ received: items.map((i) => JSON.parse(i)) });
 });
+
+// JSON.parse accepts nesting that JSON.stringify cannot walk back (it recurses): too deep is bad input
+function serialise(v: unknown): string {
+  try {
+    return JSON.stringify(v);
+  } catch (e) {
+    if (e instanceof RangeError) throw badRequest("the body is nested too deeply");
+    throw e;
+  }
+}
