@@ -65,12 +65,20 @@ export const envSchema = z
     GHL_SCOPES: z
       .string()
       .default(
-        "contacts.readonly contacts.write conversations.readonly conversations.write conversations/message.readonly conversations/message.write locations.readonly oauth.readonly oauth.write",
+        "contacts.readonly contacts.write conversations.readonly conversations.write conversations/message.readonly conversations/message.write locations.readonly oauth.readonly oauth.write users.readonly",
       ),
     GHL_WEBHOOK_PUBLIC_KEY_ED25519: z.string().default(""),
     GHL_WEBHOOK_PUBLIC_KEY_RSA: z.string().default(""),
     GHL_CONVERSATION_PROVIDER_ID: z.string().default(""),
     GHL_DELIVERY_ALLOW_UNSIGNED: bool.default(false),
+    // panel sessions (SECURITY.md, items 7 and 8): absolute life from the SSO handshake, how recent a
+    // handshake must be to mint keys or move the webhook, how often a session re-asks GHL about its
+    // user, how long GHL's answer is reused, and how long a used SSO payload is remembered
+    PANEL_SESSION_ABSOLUTE_S: z.coerce.number().int().min(60).default(12 * 3600),
+    PANEL_REAUTH_WINDOW_S: z.coerce.number().int().min(10).default(600),
+    PANEL_USER_RECHECK_S: z.coerce.number().int().min(10).default(300),
+    PANEL_ROLE_CACHE_S: z.coerce.number().int().min(1).max(3600).default(60),
+    PANEL_SSO_REPLAY_TTL_S: z.coerce.number().int().min(60).default(7 * 24 * 3600),
     // white-label origins allowed to frame the panel, on top of GHL's own (lib/http/frame-policy.ts)
     PANEL_FRAME_ANCESTORS: z.string().default(""),
 

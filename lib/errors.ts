@@ -4,6 +4,7 @@ import { logger } from "./log";
 
 // One error type, one JSON shape (conventions.md §4).
 export type ErrorCode =
+  | "reauth_required" | "session_revoked" | "admin_required" | "no_access" | "roles_unavailable" // panel sessions, roles (SECURITY.md)
   | "bad_request" | "validation_failed" | "unauthorized" | "forbidden" | "not_found" | "conflict"
   | "unprocessable" | "unsupported_media_type" | "rate_limited" | "not_installed" | "needs_reinstall" | "unavailable" | "internal";
 

@@ -1,4 +1,5 @@
 import { createDecipheriv, createHash } from "node:crypto";
+import type { Redis } from "ioredis";
 import { z } from "zod";
 
 // GHL's user context for a Custom Page (docs/shared_secret_customJS_customPages.md): the parent frame
@@ -49,6 +50,17 @@ export function decryptSsoPayload(payload: string, sharedSecret: string): SsoUse
   const r = ssoUserSchema.safeParse(json);
   if (!r.success) throw new SsoPayloadError("the decrypted payload lacks userId/companyId");
   return r.data;
+}
+
+/**
+ * GHL's user payload carries no time (docs/shared_secret_customJS_customPages.md: userId, companyId,
+ * role, type, userName, email, activeLocation), so its age cannot be checked. What can be bounded:
+ * each ciphertext signs in once. CryptoJS draws a new salt per encryption, so a genuine handshake
+ * never presents the same string twice; a second use is a replay. Remembered for `ttlSeconds`.
+ */
+export async function claimSsoPayloadOnce(redis: Redis, payload: string, ttlSeconds: number): Promise<boolean> {
+  const key = `gw:panel:sso-used:${createHash("sha256").update(payload).digest("hex")}`;
+  return (await redis.set(key, "1", "EX", ttlSeconds, "NX")) === "OK";
 }
 
 function evpBytesToKey(pass: Buffer, salt: Buffer): { key: Buffer; iv: Buffer } {

@@ -16,14 +16,15 @@ export interface ApiCtx {
   fail(status: number, message?: string | string[], extra?: Record<string, unknown>): void;
 }
 export interface ApiRoute {
-  auth: "none" | "Location" | "Company";
+  /** which token may call: one kind, or either ("Location|Company", as GHL's Agency-Access + Location-Access) */
+  auth: "none" | "Location" | "Company" | "Location|Company";
   normalize?: (body: Record<string, unknown>) => Record<string, unknown>;
   // Bodies GHL does not reject but silently ignores skip schema validation (the handler drops them).
   skipsValidation?: (body: Record<string, unknown>) => boolean;
   handle(ctx: ApiCtx): Promise<void> | void;
 }
 
-const API_PREFIX = /^\/(oauth|contacts|conversations)(\/|$)/;
+const API_PREFIX = /^\/(oauth|contacts|conversations|users)(\/|$)/;
 const SECRET_KEYS = new Set(["access_token", "refresh_token", "client_secret"]);
 export const ERROR_NAMES: Record<number, string> = {
   400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large",
@@ -84,7 +85,7 @@ export async function handleApi(
     const grant = token ? findAccess(sim.state, token) : undefined;
     if (!grant) return (ctx.fail(401, INVALID_TOKEN), true);
     ctx.grant = grant;
-    if (grant.userType !== route.auth) {
+    if (!route.auth.split("|").includes(grant.userType)) {
       return (ctx.fail(401, "This authClass type is not allowed to access this scope. Please reach out to the Platform team to get it added."), true);
     }
     const rl = takeToken(sim.state, sim.cfg, `${grant.userType}:${grant.locationId ?? grant.companyId}`);

@@ -27,7 +27,7 @@ export function customPage(sim: Sim, res: ServerResponse, ctx: { locationId?: st
   if (!s.companies.has(ctx.companyId)) return sendHtml(res, 404, page("Not found", "<p>Unknown company</p>"));
   const user = pickUser(sim, ctx, q);
   const here = ctx.locationId ? `/location/${ctx.locationId}/custom-page` : `/company/${ctx.companyId}/custom-page`;
-  const people = [...s.users.values()].filter((u) => u.companyId === ctx.companyId && (!u.locationId || u.locationId === ctx.locationId));
+  const people = [...s.users.values()].filter((u) => u.companyId === ctx.companyId && (u.type === "agency" || (!!ctx.locationId && u.locationIds.includes(ctx.locationId))));
   const switcher = people.map((u) => `<a href="${here}?userId=${encodeURIComponent(u.id)}"${u.id === user.userId ? ' class="on"' : ""}>${h(u.name)} (${u.type}/${u.role})</a>`).join(" ");
   const panel = q.get("panel") ?? sim.cfg.panelUrl;
   sendHtml(res, 200, `<!doctype html><html><head><meta charset="utf-8"><title>${h(loc?.name ?? "Agency")} · GHL sandbox</title><style>

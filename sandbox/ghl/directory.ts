@@ -8,7 +8,7 @@ export function createCompany(state: SimState, input: { id?: string; name: strin
   state.companies.set(company.id, company);
   const admin: User = {
     id: stableId(`${company.id.slice(0, 8)}Adm`), companyId: company.id, name: `${company.name} Admin`,
-    email: `admin@${slug(company.name)}.example`, role: "admin", type: "agency",
+    email: `admin@${slug(company.name)}.example`, role: "admin", type: "agency", locationIds: [], restrictSubAccount: false,
   };
   state.users.set(admin.id, admin);
   return company;
@@ -26,9 +26,9 @@ export function createLocation(
   const base = location.id.slice(0, 8);
   const users: User[] = [
     { id: stableId(`${base}LAdm`), companyId: location.companyId, locationId: location.id, name: `${location.name} Admin`,
-      email: `admin@${slug(location.name)}.example`, role: "admin", type: "location" },
+      email: `admin@${slug(location.name)}.example`, role: "admin", type: "location", locationIds: [location.id], restrictSubAccount: false },
     { id: stableId(`${base}LUsr`), companyId: location.companyId, locationId: location.id, name: `${location.name} User`,
-      email: `user@${slug(location.name)}.example`, role: "user", type: "location" },
+      email: `user@${slug(location.name)}.example`, role: "user", type: "location", locationIds: [location.id], restrictSubAccount: false },
   ];
   for (const u of users) state.users.set(u.id, u);
   return location;

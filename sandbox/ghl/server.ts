@@ -6,9 +6,11 @@ import { contactsRoutes } from "./contacts-routes";
 import { dispatch } from "./control-kit";
 import { setupRoutes } from "./control-setup";
 import { trafficRoutes } from "./control-traffic";
+import { usersControlRoutes } from "./control-users";
 import { conversationsPage } from "./conversations-page";
 import { conversationsRoutes } from "./conversations-routes";
 import { customPage } from "./custom-page";
+import { usersRoutes } from "./users-routes";
 import { seed } from "./directory";
 import { sendHtml, sendJson } from "./http-util";
 import { chooseLocation, page } from "./marketplace-page";
@@ -26,8 +28,8 @@ export interface GhlSimulator {
   close(): Promise<void>;
 }
 
-const API_ROUTES: Record<string, ApiRoute> = { ...oauthRoutes, ...contactsRoutes, ...conversationsRoutes };
-const CONTROL_ROUTES = [...setupRoutes, ...trafficRoutes];
+const API_ROUTES: Record<string, ApiRoute> = { ...oauthRoutes, ...contactsRoutes, ...conversationsRoutes, ...usersRoutes };
+const CONTROL_ROUTES = [...setupRoutes, ...usersControlRoutes, ...trafficRoutes];
 
 export async function startGhlSimulator(opts: GhlSimulatorOptions = {}): Promise<GhlSimulator> {
   const cfg = resolveConfig(opts, 4010);

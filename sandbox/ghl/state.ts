@@ -5,6 +5,10 @@ export interface Location { id: string; companyId: string; name: string; address
 export interface User {
   id: string; companyId: string; locationId?: string; name: string; email: string;
   role: "admin" | "user"; type: "agency" | "location";
+  /** GHL's roles.locationIds: the sub-accounts a location user belongs to, or an agency user is limited to */
+  locationIds: string[];
+  /** GHL's roles.restrictSubAccount: an agency user limited to `locationIds` */
+  restrictSubAccount: boolean;
 }
 export interface CompanyInstall {
   companyId: string; approvedLocations: string[]; installToFutureLocations: boolean;

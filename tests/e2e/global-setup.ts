@@ -18,6 +18,8 @@ export default async function globalSetup() {
     appPort: E2E_PORTS.app, ghlPort: E2E_PORTS.ghl, waPort: E2E_PORTS.wa, workerPort: E2E_PORTS.worker,
     databaseUrl, redisUrl, mode: "prod", quiet: true,
     secrets: { ENCRYPTION_KEY: required("ENCRYPTION_KEY"), NEXTAUTH_SECRET: required("NEXTAUTH_SECRET") },
+    // short enough for a test to outlive it: minting a key then re-runs the SSO handshake (install-panel.spec)
+    extraEnv: { PANEL_REAUTH_WINDOW_S: "10" },
   });
   process.env.E2E_APP_URL = stack.appUrl;
   process.env.E2E_GHL_URL = stack.runtime.ghl.url;

@@ -73,6 +73,38 @@ test("the session cookie is SameSite=None; Secure; Partitioned, the panel is fra
   await expect(panelIn(page).getByTestId("location-name")).toHaveCount(0);
 });
 
+test("a location user (GHL's users API says role user) gets the panel without admin controls, and the routes refuse them", async ({ page, request }) => {
+  const users = (await (await request.get(`${GHL()}/__sandbox/users`)).json()).users as { id: string; locationId?: string; role: string }[];
+  const user = users.find((u) => u.locationId === SUNRISE && u.role === "user")!;
+  await page.goto(`${GHL()}/location/${SUNRISE}/custom-page?userId=${user.id}`);
+  const panel = panelIn(page);
+  await expect(panel.getByTestId("location-name")).toHaveText("Sunrise Dental");
+  await expect(panel.getByTestId("admin-only-note")).toBeVisible();
+  await expect(panel.getByRole("button", { name: "Add number" })).toHaveCount(0);
+  await expect(panel.getByRole("button", { name: "Create key" })).toHaveCount(0);
+  const frame = page.frames().find((f) => f.url().includes("/panel/home"))!;
+  const refused = await frame.evaluate(async () => {
+    const r = await fetch("/api/panel/api-keys", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ label: "x" }) });
+    return { status: r.status, code: ((await r.json()) as { error: { code: string } }).error.code };
+  });
+  expect(refused).toEqual({ status: 403, code: "admin_required" });
+});
+
+test("minting a key once the handshake is older than the re-auth window re-runs GHL's SSO handshake out of sight", async ({ page }) => {
+  let signIns = 0;
+  page.on("response", (r) => void (r.url().includes("/api/auth/callback/ghl-sso") && signIns++));
+  await page.goto(`${GHL()}/location/${SUNRISE}/custom-page`);
+  const panel = panelIn(page);
+  await expect(panel.getByTestId("location-name")).toHaveText("Sunrise Dental");
+  expect(signIns).toBe(1);
+  await page.waitForTimeout(11_000); // PANEL_REAUTH_WINDOW_S is 10 in the e2e stack (global-setup.ts)
+  await panel.getByLabel("What is it for? (e.g. n8n)").fill("after re-auth");
+  await panel.getByRole("button", { name: "Create key" }).click();
+  await expect(panel.getByTestId("new-api-key")).toHaveText(/^gwk_/);
+  expect(signIns).toBe(2);
+  await expect(page.locator("#log")).toContainText("answered REQUEST_USER_DATA x2");
+});
+
 test("opened outside GHL, the panel explains instead of crashing", async ({ page }) => {
   await page.goto(`${APP()}/panel`);
   await expect(page.getByText("Open this page from the app's menu inside GoHighLevel.")).toBeVisible();

@@ -8,30 +8,34 @@ import { GET as listInstances, POST as createInstance } from "@/app/api/instance
 import { DELETE as deleteInstance } from "@/app/api/instances/[id]/route";
 import { POST as action } from "@/app/api/instances/[id]/[action]/route";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
-import { params, req, useAppEnv } from "./helpers/app-env";
+import { params, req } from "./helpers/app-env";
 import { identity, panelCookie } from "./helpers/panel-cookie";
+import { startPanelGhl } from "./helpers/panel-ghl";
 
 // The panel's own routes with a session cookie: API keys, message log, default number, webhook —
-// each scoped to the session's location.
-let restore: () => Promise<void>;
+// each scoped to the session's location. The sessions are of an admin of both locations in GHL
+// (the simulator's users API answers the role checks).
+let h: Awaited<ReturnType<typeof startPanelGhl>>;
 let cookieA: string;
 let cookieB: string;
+// What the panel's fetch sends: the cookie, the browser's Origin (the panel's own, APP_URL) and,
+// for every state change, content-type: application/json.
+let APP_ORIGIN: string;
 
 beforeAll(async () => {
-  restore = useAppEnv({ databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), extra: { MEDIA_URL_ALLOWED_ORIGINS: "http://127.0.0.1:9" } });
-  await db().company.create({ data: { id: "co1", name: "Agency" } });
-  await db().location.createMany({ data: [{ id: "locA", name: "A", companyId: "co1" }, { id: "locB", name: "B", companyId: "co1" }] });
+  h = await startPanelGhl({
+    databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), env: { MEDIA_URL_ALLOWED_ORIGINS: "http://127.0.0.1:9" },
+    companyId: "co1", locations: [{ id: "locA", name: "A" }, { id: "locB", name: "B" }],
+  });
+  APP_ORIGIN = h.appUrl;
+  await h.user({ id: "AdminAB", type: "location", role: "admin", locationIds: ["locA", "locB"] });
   await db().instance.createMany({ data: [{ id: "a1", locationId: "locA", name: "wa-01" }, { id: "a2", locationId: "locA", name: "wa-02" }, { id: "b1", locationId: "locB", name: "wa-01" }] });
   await db().message.create({ data: { locationId: "locB", instanceId: "b1", direction: "OUTBOUND", source: "GHL", status: "SENT", text: "B's secret" } });
   await db().message.create({ data: { locationId: "locA", instanceId: "a1", direction: "INBOUND", source: "WHATSAPP", status: "RECEIVED", text: "hello A" } });
-  cookieA = await panelCookie(identity({ locationId: "locA", companyId: "co1" }));
-  cookieB = await panelCookie(identity({ locationId: "locB", companyId: "co1" }));
+  cookieA = await panelCookie(identity({ locationId: "locA", companyId: "co1", userId: "AdminAB" }));
+  cookieB = await panelCookie(identity({ locationId: "locB", companyId: "co1", userId: "AdminAB" }));
 });
-afterAll(async () => restore());
-
-// What the panel's fetch sends: the cookie, the browser's Origin (the panel's own, APP_URL) and,
-// for every state change, content-type: application/json.
-const APP_ORIGIN = "http://127.0.0.1:3999";
+afterAll(async () => h.close());
 const as = (cookie: string, init: RequestInit & { json?: unknown } = {}) => ({
   ...init, headers: { cookie, origin: APP_ORIGIN, ...(init.method && init.method !== "GET" ? { "content-type": "application/json" } : {}), ...(init.headers ?? {}) },
 });

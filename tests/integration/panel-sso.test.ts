@@ -6,25 +6,32 @@ import type { PanelIdentity } from "@/lib/auth/panel-identity";
 import { db } from "@/lib/db";
 import { ssoPayload, type SsoUser } from "@/sandbox/ghl/sso-crypto";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
-import { req, useAppEnv } from "./helpers/app-env";
-import { identity, panelCookie } from "./helpers/panel-cookie";
+import { req } from "./helpers/app-env";
+import { identity as baseIdentity, panelCookie } from "./helpers/panel-cookie";
+import { startPanelGhl } from "./helpers/panel-ghl";
 
-const SECRET = "test-sso-shared-secret"; // useAppEnv's GHL_SSO_KEY
-let restore: () => Promise<void>;
+// CoOne is installed as a whole agency in the GHL simulator, whose users API says who u1 is (an
+// agency admin); CoTwo and CoGone exist only in our database.
+let SECRET: string;
+let h: Awaited<ReturnType<typeof startPanelGhl>>;
+const identity: typeof baseIdentity = (o) => baseIdentity({ userId: "u1", ...o });
 beforeAll(async () => {
-  restore = useAppEnv({ databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)) });
-  await db().company.createMany({ data: [{ id: "CoOne" }, { id: "CoTwo" }, { id: "CoGone" }] });
+  h = await startPanelGhl({
+    databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), companyId: "CoOne", bulk: true,
+    locations: [{ id: "LocA", name: "Alpha Clinic" }, { id: "LocB", name: "Beta Gym" }],
+  });
+  SECRET = h.ghl.config.ssoKey;
+  await h.user({ id: "u1", type: "agency", role: "admin" });
+  await db().company.createMany({ data: [{ id: "CoTwo" }, { id: "CoGone" }] });
   await db().location.createMany({
     data: [
-      { id: "LocA", companyId: "CoOne", name: "Alpha Clinic" },
-      { id: "LocB", companyId: "CoOne", name: "Beta Gym" },
       { id: "LocOther", companyId: "CoTwo", name: "Other Agency's Shop" },
       { id: "LocGone", companyId: "CoGone", name: "Uninstalled", installed: false, uninstalledAt: new Date() },
     ],
   });
   await db().instance.createMany({ data: [{ locationId: "LocA", name: "wa-01" }, { locationId: "LocB", name: "wa-01" }, { locationId: "LocB", name: "wa-02" }] });
 });
-afterAll(async () => restore());
+afterAll(async () => h.close());
 
 const user = (o: Partial<SsoUser>): SsoUser => ({ userId: "u1", companyId: "CoOne", role: "admin", type: "location", userName: "Ana", email: "ana@x.io", ...o });
 const authorize = (payload: string) =>
@@ -36,7 +43,7 @@ const panel = async (cookie: string, path = "/api/panel/location", headers: Reco
 };
 const jwtCallback: NonNullable<ReturnType<typeof authOptions>["callbacks"]>["jwt"] = (p) => authOptions().callbacks!.jwt!(p);
 const switchTo = (id: PanelIdentity, locationId: string) =>
-  jwtCallback({ token: { ...id } as unknown as JWT, user: undefined as never, account: null, trigger: "update", session: { locationId } }) as Promise<JWT>;
+  jwtCallback({ token: { authTime: Date.now(), checkedAt: Date.now(), ...id } as unknown as JWT, user: undefined as never, account: null, trigger: "update", session: { locationId } }) as Promise<JWT>;
 
 describe("panel sign-in with GHL's SSO payload (Credentials provider ghl-sso)", () => {
   it("opens a session for a user of an installed location", async () => {

@@ -9,13 +9,13 @@ import { parseLocationSettings } from "@/lib/tenants/settings";
 export const dynamic = "force-dynamic";
 
 // POST /api/instances — create a number (or reinitialise it); GET — the location's numbers.
-// API key or panel session.
+// API key or panel session; creating (or wiping a session with forceNew) is for admins.
 export const POST = withTenant(async (req, auth) => {
   const b = createInstanceSchema.parse(await jsonBody(req));
   const r = await createOrInit(db(), redis(), auth.locationId, b);
   await db().auditEvent.create({ data: { locationId: auth.locationId, actor: auth.actor, action: r.created ? "instance.created" : "instance.reinitialised", detail: { name: b.instanceId, forceNew: !!b.forceNew } } });
   return Response.json({ ok: true, ...r }, { status: r.created ? 201 : 200 });
-});
+}, { admin: true });
 
 export const GET = withTenant(async (_req, auth) => {
   const [rows, loc] = await Promise.all([list(db(), auth.locationId), db().location.findUnique({ where: { id: auth.locationId }, select: { settings: true } })]);

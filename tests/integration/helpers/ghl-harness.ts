@@ -8,7 +8,7 @@ import { useAppEnv } from "./app-env";
 // simulator, so that the simulator's redirects and signed webhooks reach the real handlers.
 type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
 
-export async function startGhlHarness(o: { databaseUrl: string; routes: Record<string, Handler>; redisDb?: number; sim?: Parameters<typeof startGhlSimulator>[0] }) {
+export async function startGhlHarness(o: { databaseUrl: string; routes: Record<string, Handler>; redisDb?: number; sim?: Parameters<typeof startGhlSimulator>[0]; env?: Record<string, string> }) {
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const h = o.routes[`${req.method} ${url.pathname}`];
@@ -41,6 +41,7 @@ export async function startGhlHarness(o: { databaseUrl: string; routes: Record<s
       GHL_SSO_KEY: ghl.config.ssoKey,
       GHL_WEBHOOK_PUBLIC_KEY_ED25519: ghl.config.publicKeys.ed25519,
       GHL_WEBHOOK_PUBLIC_KEY_RSA: ghl.config.publicKeys.rsa,
+      ...o.env,
     },
   });
   return {

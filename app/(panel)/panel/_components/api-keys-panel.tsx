@@ -1,6 +1,7 @@
 "use client";
 
 import { useCallback, useEffect, useState } from "react";
+import { panelFetch } from "../panel-fetch";
 
 // API keys of the location: create (shown once), list with prefix and last use, revoke.
 type Key = { id: string; prefix: string; label: string; lastUsedAt: string | null; createdAt: string };
@@ -21,7 +22,7 @@ export function ApiKeysPanel({ t }: { t: ApiKeysTexts }) {
       <p className="mt-1 text-sm text-slate-600">{t.help} <a className="text-emerald-700 underline" href="/api-docs" target="_blank" rel="noreferrer">{t.docs}</a></p>
       <form className="mt-3 flex flex-wrap gap-2" onSubmit={async (e) => {
         e.preventDefault();
-        const r = await fetch("/api/panel/api-keys", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ label }) });
+        const r = await panelFetch("/api/panel/api-keys", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ label }) });
         if (r.ok) {
           setFresh(((await r.json()) as { key: string }).key);
           setLabel("");
@@ -41,7 +42,7 @@ export function ApiKeysPanel({ t }: { t: ApiKeysTexts }) {
             <span className="text-slate-500">{t.lastUsed}: {k.lastUsedAt ? new Date(k.lastUsedAt).toLocaleString() : t.never}</span>
             <button className="rounded border border-red-300 px-2 py-1 text-red-700" onClick={async () => {
               if (!confirm(t.confirmRevoke.replace("{label}", k.label))) return;
-              await fetch(`/api/panel/api-keys/${k.id}`, { method: "DELETE", headers: { "content-type": "application/json" } });
+              await panelFetch(`/api/panel/api-keys/${k.id}`, { method: "DELETE", headers: { "content-type": "application/json" } });
               await load();
             }}>{t.revoke}</button>
           </li>

@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import QRCode from "qrcode";
 import type { NumbersMessages } from "@/lib/i18n/numbers-messages";
+import { panelFetch } from "../panel-fetch";
 
 // The location's WhatsApp numbers, live: statuses, QR codes and pairing codes arrive over SSE
 // (/api/events), actions go to /api/instances/… with the panel session cookie.
@@ -17,7 +18,7 @@ const badge: Record<Status, string> = {
   FAILED: "bg-red-100 text-red-800", BANNED: "bg-red-200 text-red-900",
 };
 
-export function NumbersPanel({ t, emptyTitle, emptyBody }: { t: NumbersMessages; emptyTitle: string; emptyBody: string }) {
+export function NumbersPanel({ t, emptyTitle, emptyBody, admin }: { t: NumbersMessages; emptyTitle: string; emptyBody: string; admin: boolean }) {
   const [items, setItems] = useState<Instance[] | null>(null);
   const [defaultId, setDefaultId] = useState<string | null>(null);
   const [live, setLive] = useState<Record<string, Live>>({});
@@ -61,7 +62,7 @@ export function NumbersPanel({ t, emptyTitle, emptyBody }: { t: NumbersMessages;
   const act = useCallback(
     async (path: string, init: RequestInit = { method: "POST" }) => {
       setError(null);
-      const r = await fetch(path, { ...init, headers: { "content-type": "application/json", ...(init.headers ?? {}) } });
+      const r = await panelFetch(path, { ...init, headers: { "content-type": "application/json", ...(init.headers ?? {}) } });
       if (!r.ok) setError(t["error.generic"].replace("{m}", await errorText(r)));
       await load();
       return r.ok;
@@ -75,7 +76,7 @@ export function NumbersPanel({ t, emptyTitle, emptyBody }: { t: NumbersMessages;
         <span className={`text-xs ${connected ? "text-emerald-700" : "text-slate-500"}`} data-testid="live-indicator">
           {connected ? `● ${t.live}` : t.reconnectingLive}
         </span>
-        {!adding && (
+        {!adding && admin && (
           <button className="rounded bg-emerald-600 px-3 py-2 text-sm font-medium text-white hover:bg-emerald-700" onClick={() => setAdding(true)}>
             {t.add}
           </button>
@@ -91,7 +92,7 @@ export function NumbersPanel({ t, emptyTitle, emptyBody }: { t: NumbersMessages;
       )}
       <ul className="mt-4 grid gap-4">
         {items?.map((i) => (
-          <InstanceCard key={i.id} i={i} live={live[i.id] ?? {}} t={t} isDefault={defaultId === i.id} act={act} />
+          <InstanceCard key={i.id} i={i} live={live[i.id] ?? {}} t={t} isDefault={defaultId === i.id} act={act} admin={admin} />
         ))}
       </ul>
     </section>
@@ -117,7 +118,7 @@ function AddForm({ t, onCreate, onCancel }: { t: NumbersMessages; onCreate: (nam
   );
 }
 
-function InstanceCard({ i, live, t, isDefault, act }: { i: Instance; live: Live; t: NumbersMessages; isDefault: boolean; act: (p: string, init?: RequestInit) => Promise<boolean> }) {
+function InstanceCard({ i, live, t, isDefault, act, admin }: { i: Instance; live: Live; t: NumbersMessages; isDefault: boolean; act: (p: string, init?: RequestInit) => Promise<boolean>; admin: boolean }) {
   const [pairing, setPairing] = useState(false);
   const [phone, setPhone] = useState("");
   const base = `/api/instances/${i.id}`;
@@ -146,12 +147,12 @@ function InstanceCard({ i, live, t, isDefault, act }: { i: Instance; live: Live;
       )}
       <div className="mt-3 flex flex-wrap gap-2 text-sm">
         {needsLink && i.status !== "QR" && <Btn onClick={() => act(`${base}/start`)}>{t.newQr}</Btn>}
-        {i.status === "QR" && !pairing && <Btn onClick={() => setPairing(true)}>{t.usePairing}</Btn>}
+        {i.status === "QR" && !pairing && admin && <Btn onClick={() => setPairing(true)}>{t.usePairing}</Btn>}
         {i.phone && i.status !== "ONLINE" && i.desiredState === "STOPPED" && <Btn onClick={() => act(`${base}/start`)}>{t.start}</Btn>}
         {i.phone && <Btn onClick={() => act(`${base}/restart`)}>{t.reconnect}</Btn>}
-        {i.phone && <Btn onClick={() => confirm(t.confirmLogout.replace("{name}", i.instanceId)) && act(`${base}/logout`)}>{t.logout}</Btn>}
-        {!isDefault && <Btn onClick={() => act(`${base}/default`)}>{t.makeDefault}</Btn>}
-        <Btn danger onClick={() => confirm(t.confirmDelete.replace("{name}", i.instanceId)) && act(base, { method: "DELETE" })}>{t.delete}</Btn>
+        {i.phone && admin && <Btn onClick={() => confirm(t.confirmLogout.replace("{name}", i.instanceId)) && act(`${base}/logout`)}>{t.logout}</Btn>}
+        {!isDefault && admin && <Btn onClick={() => act(`${base}/default`)}>{t.makeDefault}</Btn>}
+        {admin && <Btn danger onClick={() => confirm(t.confirmDelete.replace("{name}", i.instanceId)) && act(base, { method: "DELETE" })}>{t.delete}</Btn>}
       </div>
     </li>
   );

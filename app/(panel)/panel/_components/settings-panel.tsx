@@ -1,13 +1,15 @@
 "use client";
 
 import { useEffect, useState } from "react";
+import { panelFetch } from "../panel-fetch";
 
 // The location's sending settings: default country for national numbers, GHL provider mode, how
 // long a message may wait for an offline number, typing simulation.
 type S = { defaultCountry: string | null; providerMode: "sms" | "custom"; maxWaitMinutes: number; typingSimulation: boolean };
 export type SettingsTexts = Record<"title" | "country" | "none" | "mode" | "modeSms" | "modeCustom" | "maxWait" | "typing" | "save" | "saved", string>;
 
-export function SettingsPanel({ t, countries }: { t: SettingsTexts; countries: string[] }) {
+// readOnly: not an admin of this location (the route refuses a change anyway).
+export function SettingsPanel({ t, countries, readOnly }: { t: SettingsTexts; countries: string[]; readOnly: boolean }) {
   const [s, setS] = useState<S | null>(null);
   const [saved, setSaved] = useState(false);
   useEffect(() => {
@@ -19,7 +21,7 @@ export function SettingsPanel({ t, countries }: { t: SettingsTexts; countries: s
       <h2 className="text-lg font-medium">{t.title}</h2>
       <form className="mt-3 grid gap-3 text-sm sm:grid-cols-2" onSubmit={async (e) => {
         e.preventDefault();
-        const r = await fetch("/api/panel/settings", { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify(s) });
+        const r = await panelFetch("/api/panel/settings", { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify(s) });
         setSaved(r.ok);
       }}>
         <label>{t.country}
@@ -41,7 +43,7 @@ export function SettingsPanel({ t, countries }: { t: SettingsTexts; countries: s
           <input type="checkbox" checked={s.typingSimulation} onChange={(e) => setS({ ...s, typingSimulation: e.target.checked })} /> {t.typing}
         </label>
         <div className="flex items-center gap-3">
-          <button className="rounded border border-slate-300 px-3 py-1.5">{t.save}</button>
+          <button className="rounded border border-slate-300 px-3 py-1.5 disabled:opacity-50" disabled={readOnly}>{t.save}</button>
           {saved && <span className="text-emerald-700">{t.saved}</span>}
         </div>
       </form>

@@ -1,3 +1,4 @@
+import { isAdminAt, userAccess } from "@/lib/auth/ghl-user-access";
 import { currentPanelSession } from "@/lib/auth/panel-page-session";
 import { switchableLocations } from "@/lib/auth/panel-identity";
 import { db } from "@/lib/db";
@@ -15,12 +16,14 @@ export const dynamic = "force-dynamic";
 type Search = Promise<{ lang?: string }>;
 
 // The panel shell: the session's location, a switcher for agency users, and its numbers (live).
+// Controls only an admin may use are hidden or disabled for other users (the routes refuse them
+// anyway); while GHL does not say, they are shown and the route decides.
 export default async function PanelHome({ searchParams }: { searchParams: Search }) {
   const { lang } = await searchParams;
   const { locale, t } = await requestMessages(lang);
   const s = await currentPanelSession();
   if (!s.ok) {
-    const msg = s.reason === "not_installed" ? t["err.not_installed"] : t["err.expired"];
+    const msg = s.reason === "not_installed" ? t["err.not_installed"] : s.reason === "revoked" ? t["err.no_access"] : t["err.expired"];
     return (
       <main lang={locale} className="mx-auto max-w-3xl p-6">
         <section role="alert" className="rounded border border-amber-300 bg-amber-50 p-4">
@@ -31,10 +34,12 @@ export default async function PanelHome({ searchParams }: { searchParams: Search
     );
   }
   const { identity } = s;
-  const locations = await switchableLocations(db(), identity);
+  const access = await userAccess(identity);
+  const admin = access.status === "unavailable" || (access.status === "ok" && isAdminAt(access, identity.locationId));
+  const locations = await switchableLocations(db(), identity, access);
   const current = locations.find((l) => l.id === identity.locationId);
   return (
-    <main lang={locale} className="mx-auto max-w-3xl p-6">
+    <main lang={locale} className="mx-auto max-w-3xl p-6" data-location-id={identity.locationId} data-admin={admin ? "true" : "false"}>
       <header className="flex flex-wrap items-center justify-between gap-3 border-b pb-4">
         <div>
           <p className="text-xs uppercase tracking-wide text-slate-500">{t["panel.location"]}</p>
@@ -46,11 +51,12 @@ export default async function PanelHome({ searchParams }: { searchParams: Search
       </header>
       <section className="mt-6">
         <h2 className="text-lg font-medium">{t["panel.title"]}</h2>
-        <NumbersPanel t={numbersMessages(locale)} emptyTitle={t["panel.empty.title"]} emptyBody={t["panel.empty.body"]} />
+        {!admin && <p className="mt-2 text-sm text-slate-500" data-testid="admin-only-note">{t["panel.adminOnly"]}</p>}
+        <NumbersPanel t={numbersMessages(locale)} emptyTitle={t["panel.empty.title"]} emptyBody={t["panel.empty.body"]} admin={admin} />
       </section>
       <MessagesLog t={logTexts(numbersMessages(locale))} />
-      <SettingsPanel t={settingsTexts(numbersMessages(locale))} countries={Object.keys(CALLING_CODES).sort()} />
-      <ApiKeysPanel t={keysTexts(numbersMessages(locale))} />
+      <SettingsPanel t={settingsTexts(numbersMessages(locale))} countries={Object.keys(CALLING_CODES).sort()} readOnly={!admin} />
+      {admin && <ApiKeysPanel t={keysTexts(numbersMessages(locale))} />}
       <p className="mt-6 text-xs text-slate-400">{t["panel.signedInAs"]} {identity.userName ?? identity.email ?? identity.userId}</p>
     </main>
   );

@@ -14,4 +14,4 @@ export const DELETE = withTenant<{ id: string }>(async (_req, auth, p) => {
   await remove(db(), redis(), auth.locationId, p.id);
   await db().auditEvent.create({ data: { locationId: auth.locationId, actor: auth.actor, action: "instance.deleted", detail: { instanceId: p.id, name: i.name } } });
   return Response.json({ ok: true });
-});
+}, { admin: true });

@@ -17,4 +17,4 @@ export const PATCH = withLocation(async (req, auth) => {
   const s = await updateLocationSettings(db(), auth.locationId, patch);
   await db().auditEvent.create({ data: { locationId: auth.locationId, actor: `user:${auth.identity.userId}`, action: "settings.updated", detail: patch } });
   return Response.json(s);
-});
+}, { admin: true });

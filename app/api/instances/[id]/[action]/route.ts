@@ -8,11 +8,15 @@ import { redis } from "@/lib/redis";
 
 export const dynamic = "force-dynamic";
 
-// POST /api/instances/:id/{start|stop|restart|logout|pairing-code|default}
+// POST /api/instances/:id/{start|stop|restart|logout|pairing-code|default}. Any user of the location
+// may start, stop or restart a number; logging it out, linking a phone by pairing code and choosing
+// the default number are for admins.
+const ADMIN_ACTIONS = new Set(["logout", "pairing-code", "default"]);
+
 export const POST = withTenant<{ id: string; action: string }>(async (req, auth, p) => {
   const action = instanceActionSchema.safeParse(p.action);
   if (!action.success) throw notFound(`no action ${p.action}`);
   const i = await runInstanceAction(db(), redis(), auth.locationId, p.id, action.data, await jsonBody(req));
   await db().auditEvent.create({ data: { locationId: auth.locationId, actor: auth.actor, action: `instance.${action.data}`, detail: { instanceId: p.id } } });
   return Response.json({ ok: true, instance: view(i) });
-});
+}, (p) => ({ admin: ADMIN_ACTIONS.has(p.action) }));
