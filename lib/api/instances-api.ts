@@ -44,9 +44,9 @@ export async function byName(db: Db, locationId: string, name: string) {
 }
 
 /** Create, or reinitialise an existing number (start it); forceNew discards its session. */
-export async function createOrInit(db: Db, redis: Redis, locationId: string, b: z.infer<typeof createInstanceSchema>) {
+export async function createOrInit(db: Db, redis: Redis, locationId: string, b: z.infer<typeof createInstanceSchema>, quota: { maxPerLocation: number }) {
   const existing = await db.instance.findFirst({ where: { locationId, name: b.instanceId }, select: { id: true } });
-  if (!existing) return { created: true, instance: view(await instances.create(db, redis, locationId, { name: b.instanceId, alias: b.phoneAlias ?? null })) };
+  if (!existing) return { created: true, instance: view(await instances.create(db, redis, locationId, { name: b.instanceId, alias: b.phoneAlias ?? null }, quota)) };
   if (b.phoneAlias !== undefined) await db.instance.updateMany({ where: { id: existing.id, locationId }, data: { alias: b.phoneAlias } });
   if (b.forceNew) {
     if (b.confirm !== b.instanceId) throw conflict(`forceNew discards the linked session of ${b.instanceId}; send "confirm": "${b.instanceId}" to proceed`);

@@ -20,19 +20,31 @@ const publicFields = {
 
 export type InstanceView = Awaited<ReturnType<typeof get>>;
 
-export async function create(db: Db, redis: Redis, locationId: string, input: { name: string; alias?: string | null }) {
+/**
+ * Creates a number, at most `maxPerLocation` per location (MAX_INSTANCES_PER_LOCATION): past it,
+ * 409. Counted and inserted under a per-location transaction lock, so concurrent creates cannot
+ * overshoot the cap together.
+ */
+export async function create(db: Db, redis: Redis, locationId: string, input: { name: string; alias?: string | null }, quota: { maxPerLocation: number }) {
   const name = instanceNameSchema.safeParse(input.name);
   if (!name.success) throw badRequest(`invalid instance name: ${name.error.issues[0]?.message}`);
-  const existing = await db.instance.findFirst({ where: { locationId, name: name.data }, select: { id: true } });
-  if (existing) throw conflict(`an instance named ${name.data} already exists`);
   let row;
   try {
-    row = await db.instance.create({
-      data: { locationId, name: name.data, alias: input.alias ?? null, desiredState: "RUNNING", status: "CONNECTING" },
-      select: publicFields,
+    row = await db.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`gw:instances:${locationId}`}, 0))) l`;
+      const existing = await tx.instance.findFirst({ where: { locationId, name: name.data }, select: { id: true } });
+      if (existing) throw conflict(`an instance named ${name.data} already exists`);
+      const count = await tx.instance.count({ where: { locationId } });
+      if (count >= quota.maxPerLocation) {
+        throw conflict(`this location already has ${count} numbers, the most it may have (${quota.maxPerLocation}); delete one before adding another`);
+      }
+      return tx.instance.create({
+        data: { locationId, name: name.data, alias: input.alias ?? null, desiredState: "RUNNING", status: "CONNECTING" },
+        select: publicFields,
+      });
     });
   } catch (e) {
-    // two creates raced past the check above; the unique index decides
+    // belt and braces: the unique index decides between two creates of one name
     if ((e as { code?: string }).code === "P2002") throw conflict(`an instance named ${name.data} already exists`);
     throw e;
   }

@@ -1,5 +1,6 @@
 import { createInstanceSchema, createOrInit, view } from "@/lib/api/instances-api";
 import { db } from "@/lib/db";
+import { env } from "@/lib/env";
 import { jsonBody } from "@/lib/http/handler";
 import { withTenant } from "@/lib/http/with-tenant";
 import { list } from "@/lib/instances/instances";
@@ -12,7 +13,7 @@ export const dynamic = "force-dynamic";
 // API key or panel session.
 export const POST = withTenant(async (req, auth) => {
   const b = createInstanceSchema.parse(await jsonBody(req));
-  const r = await createOrInit(db(), redis(), auth.locationId, b);
+  const r = await createOrInit(db(), redis(), auth.locationId, b, { maxPerLocation: env().MAX_INSTANCES_PER_LOCATION });
   await db().auditEvent.create({ data: { locationId: auth.locationId, actor: auth.actor, action: r.created ? "instance.created" : "instance.reinitialised", detail: { name: b.instanceId, forceNew: !!b.forceNew } } });
   return Response.json({ ok: true, ...r }, { status: r.created ? 201 : 200 });
 });
