@@ -64,6 +64,7 @@ export function openApiDocument(serverUrl: string) {
       "401": { description: "Missing or invalid API key", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
       ...(op.body ? { "400": { description: "Invalid body (field errors in error.fields)", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } } } : {}),
       ...(op.body ? { "415": { description: "The body was not sent as content-type: application/json", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } } } : {}),
+      "429": { description: "Rate limited (per API key and per location); retry after Retry-After seconds", headers: { "Retry-After": { schema: { type: "integer" } } }, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
       ...(op.params?.length ? { "404": { description: "Not found in this location", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } } } : {}),
     };
     (paths[op.path] ??= {})[op.method] = {

@@ -1,3 +1,4 @@
+import { limitTenantCall } from "@/lib/api-keys/with-api-key";
 import { createInstanceSchema, createOrInit, view } from "@/lib/api/instances-api";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
@@ -12,6 +13,8 @@ export const dynamic = "force-dynamic";
 // POST /api/instances — create a number (or reinitialise it); GET — the location's numbers.
 // API key or panel session.
 export const POST = withTenant(async (req, auth) => {
+  const limited = await limitTenantCall(auth); // the direct API's rate limits, for API-key calls
+  if (limited) return limited;
   const b = createInstanceSchema.parse(await jsonBody(req));
   const r = await createOrInit(db(), redis(), auth.locationId, b, { maxPerLocation: env().MAX_INSTANCES_PER_LOCATION });
   await db().auditEvent.create({ data: { locationId: auth.locationId, actor: auth.actor, action: r.created ? "instance.created" : "instance.reinitialised", detail: { name: b.instanceId, forceNew: !!b.forceNew } } });
@@ -19,6 +22,8 @@ export const POST = withTenant(async (req, auth) => {
 });
 
 export const GET = withTenant(async (_req, auth) => {
+  const limited = await limitTenantCall(auth); // the direct API's rate limits, for API-key calls
+  if (limited) return limited;
   const [rows, loc] = await Promise.all([list(db(), auth.locationId), db().location.findUnique({ where: { id: auth.locationId }, select: { settings: true } })]);
   return Response.json({ instances: rows.map(view), defaultInstanceId: parseLocationSettings(loc?.settings).defaultInstanceId });
 });
