@@ -51,7 +51,7 @@ export async function createOrInit(db: Db, redis: Redis, locationId: string, b: 
   if (b.phoneAlias !== undefined) await db.instance.updateMany({ where: { id: existing.id, locationId }, data: { alias: b.phoneAlias } });
   if (b.forceNew) {
     if (b.confirm !== b.instanceId) throw conflict(`forceNew discards the linked session of ${b.instanceId}; send "confirm": "${b.instanceId}" to proceed`);
-    await instances.requestLogout(db, redis, locationId, existing.id);
+    return { created: false, instance: view(await instances.clearSession(db, redis, locationId, existing.id)) };
   }
   return { created: false, instance: view(await instances.setDesiredState(db, redis, locationId, existing.id, "RUNNING")) };
 }

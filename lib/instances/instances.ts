@@ -110,6 +110,28 @@ export async function requestLogout(db: Db, redis: Redis, locationId: string, id
   ]);
 }
 
+/**
+ * Logs out, wipes the session and starts again for a new QR (the API's "clear", forceNew). With a
+ * live socket its owner logs out asynchronously and ends by marking the number LOGGED_OUT and
+ * stopped; asking for RUNNING before that lands would be overwritten and leave it stopped. So this
+ * waits for the owner's mark (bounded: a worker that never answers leaves the number stopped,
+ * which the QR route then says) before asking for RUNNING.
+ */
+export async function clearSession(db: Db, redis: Redis, locationId: string, id: string, o: { waitMs?: number; everyMs?: number } = {}) {
+  const owned = (await redis.exists(leaseKey(id))) === 1;
+  await requestLogout(db, redis, locationId, id);
+  if (owned) {
+    const deadline = Date.now() + (o.waitMs ?? 10_000);
+    while (Date.now() < deadline) {
+      const row = await db.instance.findFirst({ where: { id, locationId }, select: { status: true } });
+      if (!row) throw notFound("instance not found");
+      if (row.status === "LOGGED_OUT") break;
+      await new Promise((r) => setTimeout(r, o.everyMs ?? 100));
+    }
+  }
+  return setDesiredState(db, redis, locationId, id, "RUNNING");
+}
+
 /** Deletes the instance and its session; a live socket is logged out first by its owner. */
 export async function remove(db: Db, redis: Redis, locationId: string, id: string) {
   await get(db, locationId, id);
