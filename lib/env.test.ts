@@ -73,6 +73,24 @@ describe("parseEnv", () => {
     expect(problemsOf({ ...valid, ALLOW_PRIVATE_MEDIA_URLS: "true" })).toEqual([expect.stringMatching(/^ALLOW_PRIVATE_MEDIA_URLS: .*MEDIA_URL_ALLOWED_ORIGINS/)]);
     expect(() => parseEnv({ ...valid, ALLOW_PRIVATE_MEDIA_URLS: "false" })).not.toThrow();
   });
+
+  it("refuses unsigned Delivery URL calls in production, with no override", () => {
+    const flag = { ...valid, GHL_DELIVERY_ALLOW_UNSIGNED: "true" };
+    expect(parseEnv(flag).GHL_DELIVERY_ALLOW_UNSIGNED).toBe(true); // development, test: allowed
+    for (const v of ["true", "1", "yes"]) {
+      expect(problemsOf({ ...flag, GHL_DELIVERY_ALLOW_UNSIGNED: v, NODE_ENV: "production" })).toEqual([expect.stringMatching(/^GHL_DELIVERY_ALLOW_UNSIGNED: .*sandbox only.*production/)]);
+    }
+    expect(problemsOf({ ...flag, NODE_ENV: "production", WA_ALLOW_SANDBOX_IN_PRODUCTION: "true" })).toHaveLength(1);
+    expect(parseEnv({ ...valid, NODE_ENV: "production", GHL_DELIVERY_ALLOW_UNSIGNED: "false" }).GHL_DELIVERY_ALLOW_UNSIGNED).toBe(false);
+  });
+
+  it("has quotas on by default, configurable, and refuses nonsense", () => {
+    const e = parseEnv(valid);
+    expect([e.MAX_INSTANCES_PER_LOCATION, e.API_RATE_LIMIT_WINDOW_SECONDS, e.API_RATE_LIMIT_PER_KEY, e.API_RATE_LIMIT_PER_LOCATION]).toEqual([10, 60, 600, 1200]);
+    expect(parseEnv({ ...valid, MAX_INSTANCES_PER_LOCATION: "3", API_RATE_LIMIT_PER_KEY: "0" })).toMatchObject({ MAX_INSTANCES_PER_LOCATION: 3, API_RATE_LIMIT_PER_KEY: 0 });
+    const problems = problemsOf({ ...valid, MAX_INSTANCES_PER_LOCATION: "0", API_RATE_LIMIT_WINDOW_SECONDS: "0", API_RATE_LIMIT_PER_LOCATION: "-1" });
+    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["API_RATE_LIMIT_PER_LOCATION", "API_RATE_LIMIT_WINDOW_SECONDS", "MAX_INSTANCES_PER_LOCATION"]);
+  });
 });
 
 // ---- production guards (issue 14, low items) ----

@@ -97,6 +97,13 @@ export const envSchema = z
     HOUSEKEEPING_EVERY_MS: z.coerce.number().int().min(1000).default(3_600_000),
     GHL_QUEUE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
     METRICS_TOKEN: z.string().default(""),
+
+    // quotas (SECURITY.md, item 10): numbers per location, and the direct API's rate limits per
+    // API key and per location over a sliding window (0 = that limit off)
+    MAX_INSTANCES_PER_LOCATION: z.coerce.number().int().min(1).max(10_000).default(10),
+    API_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+    API_RATE_LIMIT_PER_KEY: int(600),
+    API_RATE_LIMIT_PER_LOCATION: int(1200),
   });
 
 // Rules across variables, checked on the raw values so that they are reported together with
@@ -112,6 +119,10 @@ function crossFieldProblems(raw: Record<string, string>): string[] {
   }
   out.push(...productionProblems(raw));
   out.push(...keyIdProblems(raw));
+  // an unsigned Delivery URL call is only as good as the secret in its path: a sandbox aid, never production
+  if (raw.NODE_ENV === "production" && ["true", "1", "yes"].includes(raw.GHL_DELIVERY_ALLOW_UNSIGNED ?? "")) {
+    out.push("GHL_DELIVERY_ALLOW_UNSIGNED: unsigned Delivery URL calls are for the sandbox only and are refused in production (NODE_ENV=production); remove it and let GHL sign its calls");
+  }
   // removed in favour of an allow-list: a deployment that relied on it learns so at start
   if (["true", "1", "yes"].includes(raw.ALLOW_PRIVATE_MEDIA_URLS ?? "")) {
     out.push("ALLOW_PRIVATE_MEDIA_URLS: no longer supported; list the origins that may be private in MEDIA_URL_ALLOWED_ORIGINS");

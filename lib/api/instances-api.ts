@@ -2,8 +2,9 @@ import type { Redis } from "ioredis";
 import QRCode from "qrcode";
 import { z } from "zod";
 import type { Db } from "../db";
-import { conflict, notFound } from "../errors";
+import { AppError, conflict, notFound } from "../errors";
 import * as instances from "../instances/instances";
+import { ttlMemo } from "../ttl-memo";
 import { instanceIdSchema } from "./schemas";
 
 // The seed gateway's instance endpoints, on top of lib/instances: numbers are addressed by their
@@ -44,26 +45,39 @@ export async function byName(db: Db, locationId: string, name: string) {
 }
 
 /** Create, or reinitialise an existing number (start it); forceNew discards its session. */
-export async function createOrInit(db: Db, redis: Redis, locationId: string, b: z.infer<typeof createInstanceSchema>) {
+export async function createOrInit(db: Db, redis: Redis, locationId: string, b: z.infer<typeof createInstanceSchema>, quota: { maxPerLocation: number }) {
   const existing = await db.instance.findFirst({ where: { locationId, name: b.instanceId }, select: { id: true } });
-  if (!existing) return { created: true, instance: view(await instances.create(db, redis, locationId, { name: b.instanceId, alias: b.phoneAlias ?? null })) };
+  if (!existing) return { created: true, instance: view(await instances.create(db, redis, locationId, { name: b.instanceId, alias: b.phoneAlias ?? null }, quota)) };
   if (b.phoneAlias !== undefined) await db.instance.updateMany({ where: { id: existing.id, locationId }, data: { alias: b.phoneAlias } });
   if (b.forceNew) {
     if (b.confirm !== b.instanceId) throw conflict(`forceNew discards the linked session of ${b.instanceId}; send "confirm": "${b.instanceId}" to proceed`);
-    await instances.requestLogout(db, redis, locationId, existing.id);
+    return { created: false, instance: view(await instances.clearSession(db, redis, locationId, existing.id)) };
   }
   return { created: false, instance: view(await instances.setDesiredState(db, redis, locationId, existing.id, "RUNNING")) };
 }
 
+/**
+ * The QR to scan, read only: it never starts a number (a stopped one is a 409 naming the route that
+ * starts it), and the PNG is rendered once per QR value (qrPng), however often it is asked for.
+ */
 export async function qrOf(db: Db, redis: Redis, locationId: string, name: string) {
-  let i = await byName(db, locationId, name);
-  if (i.desiredState === "STOPPED") i = await instances.setDesiredState(db, redis, locationId, i.id, "RUNNING");
+  const i = await byName(db, locationId, name);
+  if (i.desiredState === "STOPPED") {
+    throw new AppError("conflict", `number ${i.name} is stopped; start it first with POST /api/instances/${i.id}/start, then ask for its QR again`, 409, {
+      start: `/api/instances/${i.id}/start`,
+    });
+  }
   if (i.status === "ONLINE") return { instanceId: i.name, status: i.status, connected: true, phone: i.phone, qr: null, qrDataUrl: null };
   const q = await instances.currentQr(db, redis, locationId, i.id);
   return {
     instanceId: i.name, status: i.status, connected: false, phone: null,
     qr: q?.qr ?? null, expiresAt: q?.expiresAt ?? null,
-    qrDataUrl: q ? await QRCode.toDataURL(q.qr, { margin: 1, width: 320 }) : null,
+    qrDataUrl: q ? await qrPng(q.qr) : null,
     ...(q ? {} : { hint: "No QR yet: the number is starting; ask again in a second (or watch the panel)" }),
   };
 }
+
+// WhatsApp rotates a number's QR every 20-60 s and only the worker writes them, so the values are
+// few; each is rendered once per process while it can still be scanned. Bounded in entries.
+const QR_PNG_TTL_MS = 90_000;
+export const qrPng = ttlMemo(QR_PNG_TTL_MS, (qr: string) => QRCode.toDataURL(qr, { margin: 1, width: 320 }), 512);

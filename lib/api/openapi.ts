@@ -41,9 +41,9 @@ registerOp({ method: "post", path: "/api/ghl/inbound-test", tag: "GHL workflows"
 registerOp({ method: "get", path: "/api/ghl/inbound-test", tag: "GHL workflows", summary: "The last 50 bodies the local receiver recorded", response: { status: 200, description: "Recorded bodies" } });
 
 const instanceResult = z.object({ ok: z.literal(true), instance: instanceViewSchema });
-registerOp({ method: "post", path: "/api/instances", tag: "Numbers", summary: "Create a number (201) or reinitialise an existing one (200); forceNew + confirm discards its session", body: createInstanceSchema, response: { status: 201, schema: instanceResult.extend({ created: z.boolean() }), description: "Created or reinitialised" } });
+registerOp({ method: "post", path: "/api/instances", tag: "Numbers", summary: "Create a number (201; 409 past the location's MAX_INSTANCES_PER_LOCATION) or reinitialise an existing one (200); forceNew + confirm discards its session", body: createInstanceSchema, response: { status: 201, schema: instanceResult.extend({ created: z.boolean() }), description: "Created or reinitialised" } });
 registerOp({ method: "get", path: "/api/instances", tag: "Numbers", summary: "The location's numbers with their status", response: { status: 200, schema: z.object({ instances: z.array(instanceViewSchema) }), description: "Numbers" } });
-registerOp({ method: "get", path: "/api/wa/qr/{instanceId}", tag: "Numbers", summary: "Current QR (string and PNG data URL) or the connected state; starts a stopped number", params: ["instanceId"], response: { status: 200, description: "QR or connected state" } });
+registerOp({ method: "get", path: "/api/wa/qr/{instanceId}", tag: "Numbers", summary: "Current QR (string and PNG data URL) or the connected state; never starts a number (a stopped one is 409: POST /api/instances/{id}/start first)", params: ["instanceId"], response: { status: 200, description: "QR or connected state" } });
 registerOp({ method: "post", path: "/api/wa/reconnect/{instanceId}", tag: "Numbers", summary: "Restart the socket with the stored session (no new QR)", params: ["instanceId"], response: { status: 200, schema: instanceResult, description: "Restarting" } });
 registerOp({ method: "post", path: "/api/wa/clear/{instanceId}", tag: "Numbers", summary: "Log out and wipe the session; a new QR follows", params: ["instanceId"], response: { status: 200, schema: instanceResult, description: "Cleared" } });
 
@@ -64,6 +64,7 @@ export function openApiDocument(serverUrl: string) {
       "401": { description: "Missing or invalid API key", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
       ...(op.body ? { "400": { description: "Invalid body (field errors in error.fields)", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } } } : {}),
       ...(op.body ? { "415": { description: "The body was not sent as content-type: application/json", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } } } : {}),
+      "429": { description: "Rate limited (per API key and per location); retry after Retry-After seconds", headers: { "Retry-After": { schema: { type: "integer" } } }, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
       ...(op.params?.length ? { "404": { description: "Not found in this location", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } } } : {}),
     };
     (paths[op.path] ??= {})[op.method] = {

@@ -20,19 +20,31 @@ const publicFields = {
 
 export type InstanceView = Awaited<ReturnType<typeof get>>;
 
-export async function create(db: Db, redis: Redis, locationId: string, input: { name: string; alias?: string | null }) {
+/**
+ * Creates a number, at most `maxPerLocation` per location (MAX_INSTANCES_PER_LOCATION): past it,
+ * 409. Counted and inserted under a per-location transaction lock, so concurrent creates cannot
+ * overshoot the cap together.
+ */
+export async function create(db: Db, redis: Redis, locationId: string, input: { name: string; alias?: string | null }, quota: { maxPerLocation: number }) {
   const name = instanceNameSchema.safeParse(input.name);
   if (!name.success) throw badRequest(`invalid instance name: ${name.error.issues[0]?.message}`);
-  const existing = await db.instance.findFirst({ where: { locationId, name: name.data }, select: { id: true } });
-  if (existing) throw conflict(`an instance named ${name.data} already exists`);
   let row;
   try {
-    row = await db.instance.create({
-      data: { locationId, name: name.data, alias: input.alias ?? null, desiredState: "RUNNING", status: "CONNECTING" },
-      select: publicFields,
+    row = await db.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`gw:instances:${locationId}`}, 0))) l`;
+      const existing = await tx.instance.findFirst({ where: { locationId, name: name.data }, select: { id: true } });
+      if (existing) throw conflict(`an instance named ${name.data} already exists`);
+      const count = await tx.instance.count({ where: { locationId } });
+      if (count >= quota.maxPerLocation) {
+        throw conflict(`this location already has ${count} numbers, the most it may have (${quota.maxPerLocation}); delete one before adding another`);
+      }
+      return tx.instance.create({
+        data: { locationId, name: name.data, alias: input.alias ?? null, desiredState: "RUNNING", status: "CONNECTING" },
+        select: publicFields,
+      });
     });
   } catch (e) {
-    // two creates raced past the check above; the unique index decides
+    // belt and braces: the unique index decides between two creates of one name
     if ((e as { code?: string }).code === "P2002") throw conflict(`an instance named ${name.data} already exists`);
     throw e;
   }
@@ -96,6 +108,28 @@ export async function requestLogout(db: Db, redis: Redis, locationId: string, id
     db.waCreds.deleteMany({ where: { instanceId: id, instance: { locationId } } }),
     db.instance.updateMany({ where: { id, locationId }, data: { status: "LOGGED_OUT", phone: null, waJid: null, lastError: null } }),
   ]);
+}
+
+/**
+ * Logs out, wipes the session and starts again for a new QR (the API's "clear", forceNew). With a
+ * live socket its owner logs out asynchronously and ends by marking the number LOGGED_OUT and
+ * stopped; asking for RUNNING before that lands would be overwritten and leave it stopped. So this
+ * waits for the owner's mark (bounded: a worker that never answers leaves the number stopped,
+ * which the QR route then says) before asking for RUNNING.
+ */
+export async function clearSession(db: Db, redis: Redis, locationId: string, id: string, o: { waitMs?: number; everyMs?: number } = {}) {
+  const owned = (await redis.exists(leaseKey(id))) === 1;
+  await requestLogout(db, redis, locationId, id);
+  if (owned) {
+    const deadline = Date.now() + (o.waitMs ?? 10_000);
+    while (Date.now() < deadline) {
+      const row = await db.instance.findFirst({ where: { id, locationId }, select: { status: true } });
+      if (!row) throw notFound("instance not found");
+      if (row.status === "LOGGED_OUT") break;
+      await new Promise((r) => setTimeout(r, o.everyMs ?? 100));
+    }
+  }
+  return setDesiredState(db, redis, locationId, id, "RUNNING");
 }
 
 /** Deletes the instance and its session; a live socket is logged out first by its owner. */

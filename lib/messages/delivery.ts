@@ -1,6 +1,8 @@
+import { createHmac } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { ZodError } from "zod";
+import { derivedKey, safeEqual } from "../crypto";
 import type { Db } from "../db";
 import { AppError, forbidden, unauthorized } from "../errors";
 import { verifyWebhookSignature, type WebhookKeys } from "../ghl/webhook-verify";
@@ -30,6 +32,13 @@ export type DeliveryDeps = {
   redis: Redis;
   keys: WebhookKeys;
   allowUnsigned: boolean;
+  /**
+   * The `<locationId>.<secret>` of `/api/ghl/delivery/<token>` when the call came that way: it must
+   * verify and name the payload's location. An unsigned call (only where allowed) needs one.
+   */
+  locationToken?: string;
+  /** GHL_CONVERSATION_PROVIDER_ID: when set, a payload naming another provider is refused */
+  conversationProviderId?: string;
   /** MEDIA_URL_ALLOWED_ORIGINS: attachment origins that may name private addresses (the sandbox) */
   allowedMediaOrigins?: readonly string[];
   spool?: DeliverySpool;
@@ -60,7 +69,8 @@ export function verifiedDelivery(raw: Buffer, headers: Headers, keys: WebhookKey
 }
 
 export async function acceptDelivery(d: DeliveryDeps, raw: Buffer, headers: Headers): Promise<DeliveryOutcome> {
-  const { payload: p, signed } = verifiedDelivery(raw, headers, d.keys, d.allowUnsigned);
+  const { payload: p, signed } = verifiedDelivery(raw, headers, d.keys, d.allowUnsigned && d.locationToken !== undefined);
+  assertDeliveryIsFor(p, { signed, locationToken: d.locationToken, conversationProviderId: d.conversationProviderId });
   // refused before it can be spooled too: an attachment the worker would never fetch is a 422 now
   assertMediaUrlsAcceptable(p.attachments ?? [], d.allowedMediaOrigins ?? []);
   const receivedAt = Date.now();
@@ -116,6 +126,56 @@ export async function storeSpooled(db: Db, redis: Redis, e: SpooledDelivery, all
   }
   if (p.locationId !== e.locationId) throw forbidden("the spooled delivery names another location");
   return { ...(await acceptOutbound(db, redis, outboundOf(p, new Date(e.receivedAt), allowedMediaOrigins))), ghlMessageId: p.messageId };
+}
+
+/**
+ * The secret part of a location's own Delivery URL, `/api/ghl/delivery/<locationId>.<secret>`: an
+ * HMAC of the location id under a key derived from ENCRYPTION_KEY, so it is stored nowhere and
+ * belongs to exactly one location. Only needed where unsigned calls are allowed (the sandbox).
+ */
+export function deliverySecretFor(locationId: string, key: Buffer = derivedKey("delivery-url")): string {
+  return createHmac("sha256", key).update(`delivery-url:v1:${locationId}`).digest("base64url");
+}
+
+/** `<APP_URL>/api/ghl/delivery/<locationId>.<secret>`: the URL an unsigned sender must call. */
+export function locationDeliveryUrl(appUrl: string, locationId: string, key?: Buffer): string {
+  return new URL(`/api/ghl/delivery/${encodeURIComponent(locationId)}.${deliverySecretFor(locationId, key)}`, appUrl).toString();
+}
+
+/**
+ * The location a `<locationId>.<secret>` token proves, or null. Compared in constant time; checked
+ * before the body is read, so a wrong token costs no more than a missing signature.
+ */
+export function locationOfToken(token: string, key?: Buffer): string | null {
+  const dot = token.lastIndexOf(".");
+  if (dot <= 0) return null;
+  let locationId: string;
+  try {
+    locationId = decodeURIComponent(token.slice(0, dot));
+  } catch {
+    return null;
+  }
+  if (locationId.length > 64) return null;
+  return safeEqual(deliverySecretFor(locationId, key), token.slice(dot + 1)) ? locationId : null;
+}
+
+/**
+ * Which install and which provider the call is for. An unsigned call proves nothing by itself: it
+ * must come through a location's own URL (locationToken) and name that location. A token, signed or
+ * not, binds the payload to its location; a configured provider id must match the payload's.
+ */
+export function assertDeliveryIsFor(p: DeliveryPayload, o: { signed: boolean; locationToken?: string; conversationProviderId?: string; key?: Buffer }) {
+  if (o.locationToken !== undefined) {
+    const loc = locationOfToken(o.locationToken, o.key);
+    if (loc === null) throw unauthorized("this Delivery URL is not valid (wrong or outdated secret)");
+    if (loc !== p.locationId) throw forbidden("this Delivery URL belongs to another location than the payload's locationId");
+  } else if (!o.signed) {
+    throw unauthorized("the Delivery URL call is not signed");
+  }
+  // GHL omits the id for the default SMS provider: only a different one is refused
+  if (o.conversationProviderId && p.conversationProviderId && p.conversationProviderId !== o.conversationProviderId) {
+    throw forbidden("the call is for another conversation provider than this app's (GHL_CONVERSATION_PROVIDER_ID)");
+  }
 }
 
 export function outboundOf(p: DeliveryPayload, receivedAt?: Date, allowedMediaOrigins?: readonly string[]): OutboundRequest {

@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import QRCode from "qrcode";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/db";
 import { createApiKey } from "@/lib/api-keys/api-keys";
 import { CONTROL_CHANNEL } from "@/lib/instances/control";
@@ -76,6 +77,45 @@ describe("instance endpoints", () => {
     // another location cannot read it
     const other = await getQr(req("/x", { headers: h(keyB) }), params({ instanceId: "wa-09" }));
     expect(other.status).toBe(404);
+  });
+
+  it("GET /api/wa/qr/:id never starts a stopped number: 409 naming the route that does; nothing changes or is announced", async () => {
+    const { POST: instanceAction } = await import("@/app/api/instances/[id]/[action]/route");
+    await createInstance(req("/api/instances", { method: "POST", json: { instanceId: "wa-stop" }, headers: h(keyA) }), params({}));
+    const inst = await db().instance.findFirstOrThrow({ where: { locationId: "locA", name: "wa-stop" } });
+    await db().instance.update({ where: { id: inst.id }, data: { desiredState: "STOPPED", status: "OFFLINE" } });
+    await settle();
+    control.length = 0;
+    for (let i = 0; i < 3; i++) {
+      const r = await getQr(req("/x", { headers: h(keyA) }), params({ instanceId: "wa-stop" }));
+      expect(r.status).toBe(409);
+      expect((await r.json()).error).toMatchObject({ code: "conflict", message: expect.stringMatching(/wa-stop is stopped; start it first/), start: `/api/instances/${inst.id}/start` });
+    }
+    await settle();
+    expect(control).toEqual([]);
+    expect(await db().instance.findUniqueOrThrow({ where: { id: inst.id } })).toMatchObject({ desiredState: "STOPPED", status: "OFFLINE" });
+    // the route it names starts it (API key or panel), after which the QR route answers again
+    const started = await instanceAction(req(`/api/instances/${inst.id}/start`, { method: "POST", headers: h(keyA) }), params({ id: inst.id, action: "start" }));
+    expect(started.status).toBe(200);
+    expect((await getQr(req("/x", { headers: h(keyA) }), params({ instanceId: "wa-stop" }))).status).toBe(200);
+  });
+
+  it("GET /api/wa/qr/:id renders the PNG once per QR value, not once per call", async () => {
+    const inst = await db().instance.findFirstOrThrow({ where: { locationId: "locA", name: "wa-01" } });
+    const { redis } = await import("@/lib/redis");
+    const render = vi.spyOn(QRCode, "toDataURL");
+    try {
+      for (const qr of ["2@png-once,a,b", "2@png-once,c,d"]) {
+        await redis().set(qrKey(inst.id), JSON.stringify({ qr, expiresAt: new Date(Date.now() + 20_000).toISOString() }), "PX", 20_000);
+        const urls = new Set<string>();
+        for (let i = 0; i < 10; i++) urls.add((await (await getQr(req("/x", { headers: h(keyA) }), params({ instanceId: "wa-01" }))).json()).qrDataUrl);
+        expect(urls.size).toBe(1);
+        expect([...urls][0]).toMatch(/^data:image\/png;base64,/);
+      }
+      expect(render).toHaveBeenCalledTimes(2);
+    } finally {
+      render.mockRestore();
+    }
   });
 
   it("reconnect announces a restart; clear wipes the stored session and starts over", async () => {

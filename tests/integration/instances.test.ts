@@ -45,17 +45,17 @@ async function sends(action: () => Promise<unknown>): Promise<ControlMessage | u
 describe("lib/instances", () => {
   it("creates with a valid name, RUNNING, and tells the workers", async () => {
     let i: Awaited<ReturnType<typeof instances.create>> | undefined;
-    const msg = await sends(async () => (i = await instances.create(db, redis, "locA", { name: "wa-01" })));
+    const msg = await sends(async () => (i = await instances.create(db, redis, "locA", { name: "wa-01" }, { maxPerLocation: 10 })));
     expect(i).toMatchObject({ locationId: "locA", name: "wa-01", desiredState: "RUNNING", status: "CONNECTING" });
     expect(msg).toEqual({ type: "instance.start", instanceId: i!.id, locationId: "locA" });
   });
 
   it("rejects bad names (400) and duplicates within a location (409), not across locations", async () => {
     for (const name of ["", "Wa-01", "-wa", "wa 01", "x".repeat(33), "wa/01"]) {
-      expect(await status(instances.create(db, redis, "locA", { name })), name).toBe(400);
+      expect(await status(instances.create(db, redis, "locA", { name }, { maxPerLocation: 10 })), name).toBe(400);
     }
-    expect(await status(instances.create(db, redis, "locA", { name: "wa-01" }))).toBe(409);
-    expect(await status(instances.create(db, redis, "locB", { name: "wa-01" }))).toBe(200);
+    expect(await status(instances.create(db, redis, "locA", { name: "wa-01" }, { maxPerLocation: 10 }))).toBe(409);
+    expect(await status(instances.create(db, redis, "locB", { name: "wa-01" }, { maxPerLocation: 10 }))).toBe(200);
   });
 
   it("never shows or changes another location's instance", async () => {

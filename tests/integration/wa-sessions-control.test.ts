@@ -45,7 +45,7 @@ const status = (s: string) => until(s, async () => (await row()).status === s);
 
 describe("controlling a live number", () => {
   it("links by pairing code: the code is published, the phone types it, ONLINE", async () => {
-    id = (await instances.create(db, redis, "locC", { name: "wa-code" })).id;
+    id = (await instances.create(db, redis, "locC", { name: "wa-code" }, { maxPerLocation: 10 })).id;
     await status("QR");
     await instances.requestPairingCode(db, redis, "locC", id, `+${PHONE}`);
     const ev = await until("pairing code event", async () => watch.events.find((e) => e.type === "instance.pairing-code" && e.instanceId === id));
@@ -107,7 +107,7 @@ describe("controlling a live number", () => {
   it("a banned number stops as BANNED and is not retried", async () => {
     const phone = "15550002002";
     await simCall(sim, "POST", "/__sandbox/phones", { phone });
-    const other = (await instances.create(db, redis, "locC", { name: "wa-ban" })).id;
+    const other = (await instances.create(db, redis, "locC", { name: "wa-ban" }, { maxPerLocation: 10 })).id;
     const qr = await until("QR", () => instances.currentQr(db, redis, "locC", other));
     await simCall(sim, "POST", `/__sandbox/phones/${phone}/scan`, { qr: qr.qr });
     await until("ONLINE", async () => (await db.instance.findUniqueOrThrow({ where: { id: other } })).status === "ONLINE");

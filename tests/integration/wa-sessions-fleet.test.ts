@@ -53,7 +53,7 @@ describe("a fleet of numbers over two workers", () => {
     const b = makeManager(db, managerConfig(sim, dbUrl, "wa-b"), { leaseTtlMs: 6000 });
     await Promise.all([a.m.start(), b.m.start()]);
     try {
-      for (let i = 0; i < N; i++) ids.push((await instances.create(db, redis, "locF", { name: `wa-${i}` })).id);
+      for (let i = 0; i < N; i++) ids.push((await instances.create(db, redis, "locF", { name: `wa-${i}` }, { maxPerLocation: N })).id);
       await Promise.all(ids.map(async (id, i) => {
         const qr = await until(`QR of ${id}`, () => latestQr(redis, id), 30_000);
         await simCall(sim, "POST", `/__sandbox/phones/${phone(i)}/scan`, { qr: qr.qr });

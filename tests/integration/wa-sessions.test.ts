@@ -59,7 +59,7 @@ describe("WhatsApp sessions through the session manager", () => {
     const w = makeManager(db, managerConfig(sim, dbUrl, "w1"));
     await w.m.start();
     try {
-      const created = await instances.create(db, redis, "locA", { name: "wa-01" });
+      const created = await instances.create(db, redis, "locA", { name: "wa-01" }, { maxPerLocation: 10 });
       instanceId = created.id;
       const qr = await until("a QR event", async () => qrEvents()[0]);
       expect(qr.type === "instance.qr" && Date.parse(qr.expiresAt)).toBeGreaterThan(Date.now());
@@ -179,7 +179,7 @@ describe("WhatsApp sessions through the session manager", () => {
     const w = makeManager(db, managerConfig(sim, dbUrl, "w6"), { qrTimeoutMs: 250 });
     await w.m.start();
     try {
-      const fresh = await instances.create(db, redis, "locA", { name: "wa-qr" });
+      const fresh = await instances.create(db, redis, "locA", { name: "wa-qr" }, { maxPerLocation: 10 });
       await until("QR expiry", async () => (await db.instance.findUniqueOrThrow({ where: { id: fresh.id } })).lastError === QR_EXPIRED, 15_000);
       const r = await db.instance.findUniqueOrThrow({ where: { id: fresh.id } });
       expect(r).toMatchObject({ status: "OFFLINE", desiredState: "STOPPED" });

@@ -1,3 +1,4 @@
+import { limitTenantCall } from "@/lib/api-keys/with-api-key";
 import { view } from "@/lib/api/instances-api";
 import { db } from "@/lib/db";
 import { withTenant } from "@/lib/http/with-tenant";
@@ -7,9 +8,15 @@ import { redis } from "@/lib/redis";
 export const dynamic = "force-dynamic";
 
 // GET /api/instances/:id — one number; DELETE — log it out and delete it (messages are kept).
-export const GET = withTenant<{ id: string }>(async (_req, auth, p) => Response.json({ instance: view(await get(db(), auth.locationId, p.id)) }));
+export const GET = withTenant<{ id: string }>(async (_req, auth, p) => {
+  const limited = await limitTenantCall(auth); // the direct API's rate limits, for API-key calls
+  if (limited) return limited;
+  return Response.json({ instance: view(await get(db(), auth.locationId, p.id)) });
+});
 
 export const DELETE = withTenant<{ id: string }>(async (_req, auth, p) => {
+  const limited = await limitTenantCall(auth); // the direct API's rate limits, for API-key calls
+  if (limited) return limited;
   const i = await get(db(), auth.locationId, p.id);
   await remove(db(), redis(), auth.locationId, p.id);
   await db().auditEvent.create({ data: { locationId: auth.locationId, actor: auth.actor, action: "instance.deleted", detail: { instanceId: p.id, name: i.name } } });

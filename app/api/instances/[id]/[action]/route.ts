@@ -1,3 +1,4 @@
+import { limitTenantCall } from "@/lib/api-keys/with-api-key";
 import { instanceActionSchema, runInstanceAction } from "@/lib/api/instance-actions";
 import { view } from "@/lib/api/instances-api";
 import { db } from "@/lib/db";
@@ -14,6 +15,8 @@ export const dynamic = "force-dynamic";
 const ADMIN_ACTIONS = new Set(["logout", "pairing-code", "default"]);
 
 export const POST = withTenant<{ id: string; action: string }>(async (req, auth, p) => {
+  const limited = await limitTenantCall(auth); // the direct API's rate limits, for API-key calls
+  if (limited) return limited;
   const action = instanceActionSchema.safeParse(p.action);
   if (!action.success) throw notFound(`no action ${p.action}`);
   const i = await runInstanceAction(db(), redis(), auth.locationId, p.id, action.data, await jsonBody(req));

@@ -1,3 +1,4 @@
+import { limitTenantCall } from "@/lib/api-keys/with-api-key";
 import { db } from "@/lib/db";
 import { eventHub, sseResponse } from "@/lib/events/hub";
 import { streamStillAuthorized } from "@/lib/events/stream-auth";
@@ -10,6 +11,8 @@ export const dynamic = "force-dynamic";
 // GET /api/instances/:id/events — live status/QR/pairing-code events of one number (SSE); the
 // credential is checked again while it lives, as in /api/events.
 export const GET = withTenant<{ id: string }>(async (req, auth, p) => {
+  const limited = await limitTenantCall(auth); // the direct API's rate limits, for API-key calls
+  if (limited) return limited;
   await get(db(), auth.locationId, p.id); // 404 for another tenant's id
   const mine = `"instanceId":"${p.id}"`;
   return sseResponse(eventHub(), eventsChannel(auth.locationId), (m) => m.includes(mine), req.signal, { stillValid: () => streamStillAuthorized(req, auth) });
