@@ -11,7 +11,8 @@ export async function saveMedia(db: Db, locationId: string, m: { bytes: Buffer; 
       mimetype: m.mimetype,
       fileName: m.fileName,
       size: m.bytes.length,
-      data: new Uint8Array(m.bytes),
+      // a view, not a copy: the bytes may be as large as the inbound media limit
+      data: new Uint8Array(m.bytes.buffer as ArrayBuffer, m.bytes.byteOffset, m.bytes.byteLength),
       expiresAt: new Date(Date.now() + MEDIA_TTL_DAYS * 86_400_000),
     },
     select: { id: true },

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { applyFault, unlinkDevice } from "./faults";
 import { sendFromContact, sendReceipts } from "./inbound-messages";
+import { MAX_GENERATED_BYTES } from "./media-store";
 import { sendFromOwnerPhone } from "./owner-phone";
 import { PairingError, enterPairingCode, scanQr } from "./pairing";
 import type { Sim } from "./sim";
@@ -20,10 +21,17 @@ const schemas = {
     media: z.object({
       type: z.enum(["image", "video", "audio", "voice", "document", "sticker"]),
       mimetype: z.string().min(1),
-      base64: z.string().min(1),
+      base64: z.string().min(1).optional(),
+      size: z.number().int().min(0).max(MAX_GENERATED_BYTES).optional(),
+      chunked: z.boolean().optional(),
+      fileLength: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+      wrap: z.enum(["ephemeral", "viewOnce", "documentWithCaption"]).optional(),
       caption: z.string().optional(),
       fileName: z.string().optional(),
-    }).optional(),
+    })
+      .refine((m) => (m.base64 === undefined) !== (m.size === undefined), "media needs exactly one of base64 or size")
+      .refine((m) => !m.chunked || m.size !== undefined, "chunked applies to a generated (size) body")
+      .optional(),
     asLid: z.boolean().optional(),
   }).refine((b) => b.text !== undefined || b.media !== undefined, "text or media is required"),
   restrict: z.object({ reachout: z.enum(["locked", "open"]) }),
@@ -57,6 +65,8 @@ const routes: [string, RegExp, Handler][] = [
     sim.pendingCodes.clear();
     return { ok: true };
   }],
+  // what the media host holds and how much of each blob it has served (how far a client read)
+  ["GET", /^\/__sandbox\/media$/, (sim) => sim.media.stats()],
   ["GET", /^\/__sandbox\/phones$/, (sim) => [...sim.state.phones.values()].map(phoneView)],
   ["POST", /^\/__sandbox\/phones$/, async (sim, _m, body) => {
     const b = parse(schemas.phone, await body());

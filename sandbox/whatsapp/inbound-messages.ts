@@ -2,7 +2,7 @@
 // (pkmsg until that device has answered, then msg), plus receipts for what the device sent.
 import { proto, writeRandomPadMax16, type BinaryNode, type MediaType } from "@whiskeysockets/baileys";
 import { randomBytes } from "node:crypto";
-import { encryptMedia } from "./media-store";
+import { encryptMedia, generatedMedia } from "./media-store";
 import { unixNow, type Sim } from "./sim";
 import { deliverOrQueue } from "./delivery";
 import { giveTokenOnFirstContact } from "./privacy-tokens";
@@ -11,7 +11,16 @@ import { rememberForResend, takeDeviceBundle, type LinkedDevice, type Phone } fr
 export interface MediaInput {
   type: "image" | "video" | "audio" | "voice" | "document" | "sticker";
   mimetype: string;
-  base64: string;
+  /** the file; or `size` for a generated one */
+  base64?: string;
+  /** a generated file of this many bytes, never held in memory (media-store.ts) */
+  size?: number;
+  /** served without Content-Length (a generated file only) */
+  chunked?: boolean;
+  /** the size the message announces, whatever the file's real one (a lying sender) */
+  fileLength?: number;
+  /** the wrapper WhatsApp puts around it: disappearing chats, view once, a captioned document */
+  wrap?: "ephemeral" | "viewOnce" | "documentWithCaption";
   caption?: string;
   fileName?: string;
 }
@@ -23,10 +32,11 @@ export interface PhoneMessageInput {
 }
 
 /** The message a phone composes (media uploaded to the media host first) and the stanza attrs that describe it. */
-export async function composeMessage(sim: Sim, content: PhoneMessageInput): Promise<{ id: string; message: proto.IMessage; type: string; mediatype?: string }> {
-  const message = content.media ? await mediaMessage(sim, content.media, content.text) : { conversation: content.text ?? "" };
+export async function composeMessage(sim: Sim, content: PhoneMessageInput): Promise<{ id: string; message: proto.IMessage; type: string; mediatype?: string; mediaPath?: string }> {
+  const media = content.media ? await mediaMessage(sim, content.media, content.text) : undefined;
+  const message = media?.message ?? { conversation: content.text ?? "" };
   const id = `3EB0${randomBytes(8).toString("hex").toUpperCase()}`;
-  return { id, message, type: content.media ? "media" : "text", ...(content.media ? { mediatype: mediaTypeAttr(content.media) } : {}) };
+  return { id, message, type: content.media ? "media" : "text", ...(content.media ? { mediatype: mediaTypeAttr(content.media), mediaPath: media!.path } : {}) };
 }
 
 /** One `<enc>` from a phone's device 0 to one companion (pkmsg until that companion has answered, then msg). */
@@ -38,9 +48,10 @@ export async function encryptFor(from: Phone, d: LinkedDevice, message: proto.IM
   return { tag: "enc", attrs: { v: "2", type, ...(mediatype ? { mediatype } : {}) }, content: ciphertext };
 }
 
-export async function sendFromContact(sim: Sim, from: Phone, to: Phone, content: PhoneMessageInput): Promise<{ id: string; devices: number }> {
+export async function sendFromContact(sim: Sim, from: Phone, to: Phone, content: PhoneMessageInput): Promise<{ id: string; devices: number; mediaPath?: string }> {
   const composed = await composeMessage(sim, content);
-  return { id: composed.id, devices: await deliverToAccount(sim, from, to, composed, content.asLid) };
+  const devices = await deliverToAccount(sim, from, to, composed, content.asLid);
+  return { id: composed.id, devices, ...(composed.mediaPath ? { mediaPath: composed.mediaPath } : {}) };
 }
 
 /** A phone's message to every companion of the account `to`; answers how many got a copy. */
@@ -101,24 +112,50 @@ function mediaTypeAttr(m: MediaInput): string {
   return m.type === "voice" ? "ptt" : m.type;
 }
 
-async function mediaMessage(sim: Sim, m: MediaInput, text?: string): Promise<proto.IMessage> {
+async function mediaMessage(sim: Sim, m: MediaInput, text?: string): Promise<{ message: proto.IMessage; path: string }> {
   const kind: MediaType = m.type === "voice" ? "audio" : m.type;
-  const plain = Buffer.from(m.base64, "base64");
-  const { enc, mediaKey, fileSha256, fileEncSha256 } = await encryptMedia(plain, kind);
-  const path = sim.media.put(enc);
+  let path: string;
+  let keys: { mediaKey: Buffer; fileSha256: Buffer; fileEncSha256: Buffer };
+  let realLength: number;
+  if (m.size !== undefined) {
+    const g = await generatedMedia(m.size, kind, m.chunked === true);
+    path = sim.media.putGenerated(g.blob);
+    keys = g;
+    realLength = m.size;
+  } else {
+    const plain = Buffer.from(m.base64 ?? "", "base64");
+    const e = await encryptMedia(plain, kind);
+    path = sim.media.put(e.enc);
+    keys = e;
+    realLength = plain.length;
+  }
   // a plain-http URL and no directPath: Baileys then downloads from the URL as given, so a
   // client needs no extra TLS trust to fetch what contacts send (see README, Client configuration)
   const common = {
-    url: `http://${sim.mediaHost()}${path}`, mediaKey, fileSha256, fileEncSha256, fileLength: plain.length,
-    mimetype: m.mimetype, mediaKeyTimestamp: Math.floor(Date.now() / 1000),
+    url: `http://${sim.mediaHost()}${path}`, mediaKey: keys.mediaKey, fileSha256: keys.fileSha256, fileEncSha256: keys.fileEncSha256,
+    fileLength: m.fileLength ?? realLength, mimetype: m.mimetype, mediaKeyTimestamp: Math.floor(Date.now() / 1000),
   };
   const caption = m.caption ?? text;
-  switch (m.type) {
-    case "image": return { imageMessage: { ...common, caption } };
-    case "video": return { videoMessage: { ...common, caption } };
-    case "sticker": return { stickerMessage: common };
-    case "audio": return { audioMessage: common };
-    case "voice": return { audioMessage: { ...common, ptt: true } };
-    case "document": return { documentMessage: { ...common, caption, fileName: m.fileName ?? "file" } };
+  return { message: wrap(inner(), m.wrap), path };
+
+  function inner(): proto.IMessage {
+    switch (m.type) {
+      case "image": return { imageMessage: { ...common, caption } };
+      case "video": return { videoMessage: { ...common, caption } };
+      case "sticker": return { stickerMessage: common };
+      case "audio": return { audioMessage: common };
+      case "voice": return { audioMessage: { ...common, ptt: true } };
+      case "document": return { documentMessage: { ...common, caption, fileName: m.fileName ?? "file" } };
+    }
+  }
+}
+
+/** The FutureProofMessage wrappers WhatsApp uses (Baileys' normalizeMessageContent unwraps them). */
+function wrap(message: proto.IMessage, how: MediaInput["wrap"]): proto.IMessage {
+  switch (how) {
+    case undefined: return message;
+    case "ephemeral": return { ephemeralMessage: { message } };
+    case "viewOnce": return { viewOnceMessageV2: { message } };
+    case "documentWithCaption": return { documentWithCaptionMessage: { message } };
   }
 }

@@ -80,7 +80,10 @@ const MEDIA_KINDS: [keyof proto.IMessage, MediaType][] = [
   ["imageMessage", "image"], ["videoMessage", "video"], ["audioMessage", "audio"], ["documentMessage", "document"], ["stickerMessage", "sticker"],
 ];
 
-async function readMedia(sim: Sim, m: proto.IMessage): Promise<InboxMedia | undefined> {
+async function readMedia(sim: Sim, msg: proto.IMessage): Promise<InboxMedia | undefined> {
+  let m = msg;
+  // the wrappers a contact's phone may use (inbound-messages.ts, wrap)
+  for (let i = 0; i < 3; i++) m = m.ephemeralMessage?.message ?? m.viewOnceMessageV2?.message ?? m.documentWithCaptionMessage?.message ?? m;
   for (const [key, type] of MEDIA_KINDS) {
     const f = m[key] as MediaFields | null | undefined;
     if (!f) continue;
@@ -90,6 +93,8 @@ async function readMedia(sim: Sim, m: proto.IMessage): Promise<InboxMedia | unde
     if (f.fileName) out.fileName = f.fileName;
     if (f.ptt) out.ptt = true;
     const path = f.directPath ?? (f.url ? new URL(f.url).pathname : undefined);
+    const generated = path ? sim.media.entry(path)?.generated : undefined;
+    if (generated) return { ...out, size: generated.size, intact: true }; // never decrypted whole
     const blob = path ? sim.media.get(path) : undefined;
     if (blob && f.mediaKey) {
       try {

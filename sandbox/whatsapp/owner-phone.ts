@@ -9,7 +9,7 @@ import { toInboxEntry } from "./outbound-messages";
 import { unixNow, type Sim } from "./sim";
 import { rememberForResend, type Phone } from "./state";
 
-export async function sendFromOwnerPhone(sim: Sim, owner: Phone, to: Phone, content: PhoneMessageInput): Promise<{ id: string; devices: number }> {
+export async function sendFromOwnerPhone(sim: Sim, owner: Phone, to: Phone, content: PhoneMessageInput): Promise<{ id: string; devices: number; mediaPath?: string }> {
   const m = await composeMessage(sim, content);
   const chatJid = contactJid(to);
   // the contact's phone: decrypted there, as the simulator files what contacts receive
@@ -25,7 +25,7 @@ export async function sendFromOwnerPhone(sim: Sim, owner: Phone, to: Phone, cont
     deliverOrQueue(d, { tag: "message", attrs, content: [enc] });
     devices++;
   }
-  return { id: m.id, devices };
+  return { id: m.id, devices, ...(m.mediaPath ? { mediaPath: m.mediaPath } : {}) };
 }
 
 /** How the owner's phone addresses the contact: by phone number unless the contact hides it. */

@@ -1,6 +1,8 @@
-import { downloadMediaMessage, type WAMessage } from "@whiskeysockets/baileys";
+import { DEF_MEDIA_HOST, DEFAULT_ORIGIN, getMediaKeys, getUrlFromDirectPath, normalizeMessageContent, type WAMessage } from "@whiskeysockets/baileys";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
+import { downloadEncrypted } from "@/lib/media/encrypted-download";
+import { announcedBytes, announcedTooLarge, DEFAULT_MAX_INBOUND_MEDIA_BYTES, tooLargeNotice } from "@/lib/media/inbound-media-size";
 import { saveMedia } from "@/lib/media/media-store";
 import { recordInbound } from "@/lib/messages/record-inbound";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
@@ -23,6 +25,10 @@ export type InboundDeps = {
   db: Db;
   notifyGhl: (j: GhlJob) => Promise<unknown>;
   log: Logger;
+  /**
+   * Largest attachment imported (default 100 MB). A larger one, announced or found while
+   * downloading, reaches GHL as a line saying so instead of the file.
+   */
   maxMediaBytes?: number;
   /** tries after a failed one (Postgres or the media host away for a moment), default 12 */
   retries?: number;
@@ -39,7 +45,10 @@ export type InboundDeps = {
 
 type Ctx = { locationId: string; instanceId: string; groups: boolean; sock: InboundSocket };
 
-/** Not worth another try (the same bytes will fail the same way). */
+/**
+ * Not worth another try (the same bytes will fail the same way). Oversized media no longer
+ * throws it: such a message is recorded with a line in place of the file (fetchMedia).
+ */
 class PermanentInboundError extends Error {}
 
 export async function handleUpsert(d: InboundDeps, ctx: Ctx, messages: WAMessage[]) {
@@ -133,17 +142,22 @@ async function handleOne(d: InboundDeps, ctx: Ctx, m: WAMessage) {
   if (r.value.fromMe && own && phone === own) return;
 
   let media: { mediaId: string; mimetype: string; fileName: string } | null = null;
+  let text = r.value.text;
   if (r.media) {
-    const bytes = (await downloadMediaMessage(m, "buffer", {}, {
-      logger: d.log as never,
-      reuploadRequest: ctx.sock.updateMediaMessage ?? (async (x: WAMessage) => x),
-    })) as Buffer;
-    if (bytes.length > (d.maxMediaBytes ?? 100 * 1024 * 1024)) throw new PermanentInboundError("media too large");
-    const saved = await saveMedia(d.db, ctx.locationId, { bytes, mimetype: r.media.mimetype, fileName: r.media.fileName });
-    media = { mediaId: saved.mediaId, mimetype: r.media.mimetype, fileName: r.media.fileName };
+    const kind = r.value.type as "image" | "video" | "audio" | "document" | "sticker";
+    const got = await fetchMedia(d, m, kind);
+    if (got.ok) {
+      const saved = await saveMedia(d.db, ctx.locationId, { bytes: got.bytes, mimetype: r.media.mimetype, fileName: r.media.fileName });
+      media = { mediaId: saved.mediaId, mimetype: r.media.mimetype, fileName: r.media.fileName };
+    } else {
+      // recorded like any message (once, by WhatsApp id), with the file replaced by a line saying why
+      text = tooLargeNotice({ kind, ptt: got.node?.ptt === true, fileName: kind === "document" ? got.node?.fileName : null, caption: r.value.text, bytes: got.bytes, limit: got.limit });
+      d.log.warn({ instanceId: ctx.instanceId, locationId: ctx.locationId, waMessageId: m.key?.id, kind, announcedBytes: got.announced, readBytes: got.readBytes, limit: got.limit }, "inbound media over the size limit: not imported");
+    }
   }
   const rec = await recordInbound(d.db, {
     ...r.value,
+    text,
     jid: phoneJid ?? r.value.jid,
     locationId: ctx.locationId,
     instanceId: ctx.instanceId,
@@ -223,3 +237,42 @@ export async function applyOrSpoolReceipts(d: InboundDeps, ctx: { instanceId: st
 async function databaseAnswers(db: Db): Promise<boolean> {
   return db.$queryRaw`SELECT 1`.then(() => true, () => false);
 }
+
+type MediaNode = { url?: string | null; directPath?: string | null; mediaKey?: Uint8Array | string | null; fileLength?: unknown; fileName?: string | null; ptt?: boolean | null };
+type Fetched =
+  | { ok: true; bytes: Buffer }
+  | { ok: false; node: MediaNode | undefined; limit: number; announced: number | null; readBytes: number; bytes: number | null };
+
+/**
+ * The attachment's bytes, or why not: announced over the limit → nothing fetched; otherwise
+ * downloaded with the limit as a hard cap (the announced size is the sender's word only).
+ * A host failure throws (the message is tried again, as any failed store).
+ */
+async function fetchMedia(d: InboundDeps, m: WAMessage, kind: string): Promise<Fetched> {
+  const limit = d.maxMediaBytes ?? DEFAULT_MAX_INBOUND_MEDIA_BYTES;
+  const node = (normalizeMessageContent(m.message) as Record<string, MediaNode | undefined> | undefined)?.[`${kind}Message`];
+  const announced = announcedBytes(node?.fileLength);
+  if (announcedTooLarge(node?.fileLength, limit)) return { ok: false, node, limit, announced, readBytes: 0, bytes: announced };
+  if (!node?.mediaKey) throw new Error(`${kind} message without a media key`);
+  // Baileys' rules: the directPath on the host the url names (else WhatsApp's), else the url.
+  // No re-upload request on 404/410: rc14's downloadMediaMessage looks for `error.status`, which
+  // its Boom errors never have, so it never asked either; a failed download is tried again.
+  const host = node.url ? safeHost(node.url) : undefined;
+  const url = node.directPath ? getUrlFromDirectPath(node.directPath, host ?? DEF_MEDIA_HOST) : node.url;
+  if (!url) throw new Error(`${kind} message without a download URL`);
+  const { cipherKey, iv } = await getMediaKeys(node.mediaKey, kind as never);
+  const got = await downloadEncrypted({ url, cipherKey, iv, limit, headers: { Origin: DEFAULT_ORIGIN } });
+  if (got.ok) return { ok: true, bytes: got.bytes };
+  // a Content-Length over the limit is a size known to be true; otherwise only "more than the limit"
+  const known = got.declaredBytes !== null && got.declaredBytes > limit ? got.declaredBytes : null;
+  return { ok: false, node, limit, announced, readBytes: got.fetchedBytes, bytes: known };
+}
+
+function safeHost(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
+}
+

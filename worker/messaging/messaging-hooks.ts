@@ -34,6 +34,8 @@ export function createMessaging(d: {
   /** how often the inbound spool is looked at (default 1 s), and its backoff */
   spoolEveryMs?: number;
   spool?: ConstructorParameters<typeof InboundSpool>[1];
+  /** largest inbound attachment imported (InboundDeps.maxMediaBytes; default 100 MB) */
+  maxMediaBytes?: number;
   /** tests only: runs after decryption, before anything is stored (e.g. to kill the process there) */
   beforeStore?: (m: WAMessage) => void;
 }) {
@@ -55,7 +57,7 @@ export function createMessaging(d: {
   });
 
   const spool = new InboundSpool(d.redis, d.spool);
-  const inboundDeps: InboundDeps = { db: d.db, notifyGhl: d.notifyGhl, log: d.log, spool, isOwnSend: (id) => ownSends.has(id) };
+  const inboundDeps: InboundDeps = { db: d.db, notifyGhl: d.notifyGhl, log: d.log, spool, isOwnSend: (id) => ownSends.has(id), maxMediaBytes: d.maxMediaBytes };
   // the spool's due entries for the numbers whose sockets this worker holds, one pass at a time
   let draining = false;
   const drain = async () => {

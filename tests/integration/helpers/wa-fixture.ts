@@ -99,6 +99,8 @@ export async function startMessagingFixture(o: {
   manager?: Partial<ManagerDeps>;
   /** origins the worker may fetch media from although they are local (MEDIA_URL_ALLOWED_ORIGINS) */
   mediaAllowedOrigins?: string[];
+  /** largest inbound attachment imported (default 100 MB) */
+  maxMediaBytes?: number;
 }) {
   const url = await cloneTemplateDb(dbNameFor(o.testFile));
   const restore = useAppEnv({ databaseUrl: url });
@@ -108,7 +110,7 @@ export async function startMessagingFixture(o: {
   await redis.flushdb();
   const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
   const messaging = createMessaging({
-    db, redis, subscriber: wake, notifyGhl: o.notifyGhl ?? (async () => {}), log: o.log ?? pino({ level: "silent" }), pollMs: 300,
+    db, redis, subscriber: wake, notifyGhl: o.notifyGhl ?? (async () => {}), log: o.log ?? pino({ level: "silent" }), pollMs: 300, maxMediaBytes: o.maxMediaBytes,
     cfg: { TEXT_DELAY_MS: o.textDelayMs ?? 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: o.mediaAllowedOrigins ?? [] },
   });
   await messaging.start();
