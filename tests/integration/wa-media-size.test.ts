@@ -36,7 +36,7 @@ beforeAll(async () => {
     // each inbound job posted to a fake GHL, one after the other, as the GHL queue would
     notifyGhl: async (j: GhlJob) => {
       if (j.kind !== "inbound") return;
-      posting = posting.then(() => postInboundToGhl(db, ghl, j.messageId, { appUrl: "http://app.test", conversationProviderId: "" })).catch((e) => postErrors.push(e));
+      posting = posting.then(() => postInboundToGhl(db, ghl, { locationId: j.locationId, messageId: j.messageId }, { appUrl: "http://app.test", conversationProviderId: "" })).catch((e) => postErrors.push(e));
     },
   });
   db = fixture.db;

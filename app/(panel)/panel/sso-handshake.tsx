@@ -30,6 +30,7 @@ export function SsoHandshake({ texts, next, allowedOrigins }: { texts: Texts; ne
     return () => {
       cancelled = true;
     };
+  }, [next, allowedOrigins]);
   if (!failure) return <p className="text-slate-500" role="status">{texts.connecting}</p>;
   return (
     <section role="alert" className="rounded border border-amber-300 bg-amber-50 p-4">
