@@ -250,7 +250,9 @@ export async function installLocations(appUrl: string, ghlUrl: string, n: number
     const picked = await fetch(`${ghlUrl}/v2/oauth/chooselocation`, { method: "POST", body: form, headers: { "content-type": "application/x-www-form-urlencoded" }, redirect: "manual" });
     const callback = picked.headers.get("location");
     if (!callback) throw new Error(`choose-location answered ${picked.status}`);
-    const done = await fetch(callback, { redirect: "manual" });
+    // the browser that started the install carries its state cookie to the callback
+    const cookie = (inst.headers.get("set-cookie") ?? "").split(";")[0];
+    const done = await fetch(callback, { redirect: "manual", headers: cookie ? { cookie } : {} });
     const to = done.headers.get("location") ?? "";
     if (!/\/installed\?r=/.test(to)) throw new Error(`install of ${id} ended at ${to}`);
     ids.push(id);

@@ -30,7 +30,8 @@ beforeAll(async () => {
   h = await startGhlHarness({ databaseUrl: dbUrl, routes: { "GET /api/oauth/install": installRoute, "GET /api/oauth/callback": callbackRoute } });
   for (const locationId of [SUNRISE, HARBOR]) {
     const start = await fetch(`${h.appUrl}/api/oauth/install`, { redirect: "manual" });
-    await fetch(await consentOnMarketplace(start.headers.get("location")!, { locationId }), { redirect: "manual" });
+    const cookie = (start.headers.get("set-cookie") ?? "").split(";")[0];
+    await fetch(await consentOnMarketplace(start.headers.get("location")!, { locationId }), { redirect: "manual", headers: { cookie } });
   }
 });
 afterAll(async () => h.close());

@@ -28,7 +28,11 @@ import {
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
-/** 503 is the answer for "a dependency is down"; Postgres and Redis are up here, so none is expected. */
+/**
+ * 503 is the answer for "a dependency is down"; Postgres and Redis are up here, so none is expected
+ * but one: GHL is unreachable on purpose (a closed port), so an admin-only action, whose role is
+ * read from GHL's users API, fails closed with 503 `roles_unavailable` (SECURITY.md, item 8).
+ */
 const ALLOWED_5XX: { route: string; status: number; why: string }[] = [];
 
 const APP = "http://127.0.0.1:3999";
@@ -279,7 +283,7 @@ function describeCase(c: Case): string {
   });
 }
 
-async function callOnce(handler: (req: Request, ctx: { params: Promise<unknown> }) => Promise<Response>, r: RouteFile, c: Case): Promise<{ status: number; error?: string }> {
+async function callOnce(handler: (req: Request, ctx: { params: Promise<unknown> }) => Promise<Response>, r: RouteFile, c: Case): Promise<{ status: number; code?: string; error?: string }> {
   const ac = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -289,9 +293,20 @@ async function callOnce(handler: (req: Request, ctx: { params: Promise<unknown> 
       new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error("no answer within 20 s")), 20_000))),
     ]);
     if (!(res instanceof Response)) return { status: 0, error: `returned ${typeof res}, not a Response` };
-    if ((res.headers.get("content-type") ?? "").includes("text/event-stream")) await res.body?.cancel();
-    else await res.arrayBuffer();
-    return { status: res.status };
+    if ((res.headers.get("content-type") ?? "").includes("text/event-stream")) {
+      await res.body?.cancel();
+      return { status: res.status };
+    }
+    const text = new TextDecoder().decode(await res.arrayBuffer());
+    let code: string | undefined;
+    if (res.status === 503) {
+      try {
+        code = (JSON.parse(text) as { error?: { code?: string }; code?: string }).error?.code ?? (JSON.parse(text) as { code?: string }).code;
+      } catch {
+        /* not JSON */
+      }
+    }
+    return { status: res.status, code };
   } catch (e) {
     return { status: 0, error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack?.split("\n").slice(1, 6).join("\n")}` : String(e) };
   } finally {
@@ -327,7 +342,7 @@ describe("route fuzz", () => {
             const out = await callOnce(handler, r, c);
             s.calls++;
             s.statuses.set(out.status, (s.statuses.get(out.status) ?? 0) + 1);
-            const allowed = ALLOWED_5XX.some((a) => a.route === r.route && a.status === out.status);
+            const allowed = ALLOWED_5XX.some((a) => a.route === r.route && a.status === out.status) || (out.status === 503 && out.code === "roles_unavailable");
             if (out.error || (out.status >= 500 && !allowed)) failures.push(`${key} → ${out.status || "threw"} ${out.error ?? ""}\n    ${describeCase(c)}`);
             return true; // every failure is collected (not shrunk), so one run lists them all
           }),

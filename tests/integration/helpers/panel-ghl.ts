@@ -18,7 +18,9 @@ export async function startPanelGhl(o: {
   for (const l of o.locations) ok(await h.control("POST", "/locations", { ...l, companyId: o.companyId }), "location");
   const install = async (target: { locationId: string } | { companyId: string }) => {
     const start = await fetch(`${h.appUrl}/api/oauth/install`, { redirect: "manual" });
-    const done = await fetch(await consentOnMarketplace(start.headers.get("location")!, target), { redirect: "manual" });
+    // the browser that started the install carries its state cookie to the callback
+    const cookie = (start.headers.get("set-cookie") ?? "").split(";")[0];
+    const done = await fetch(await consentOnMarketplace(start.headers.get("location")!, target), { redirect: "manual", headers: cookie ? { cookie } : {} });
     if (done.status !== 303 || done.headers.get("location")?.includes("error")) throw new Error(`install failed: ${done.headers.get("location")}`);
   };
   if (o.bulk) await install({ companyId: o.companyId });
