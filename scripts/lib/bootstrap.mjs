@@ -250,12 +250,7 @@ export async function startPgBouncer(serverUrl, { poolSize = 20 } = {}) {
   const bin = which("pgbouncer", ["/usr/sbin"]);
   if (!bin) return null;
   const server = new URL(serverUrl);
-  const port = await new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   const dir = path.join(dataDir, `pgbouncer-${port}`);
   mkdirSync(dir, { recursive: true });
   const user = decodeURIComponent(server.username || "postgres");
@@ -279,10 +274,9 @@ export async function startPgBouncer(serverUrl, { poolSize = 20 } = {}) {
   ].join("\n");
   const file = path.join(dir, "pgbouncer.ini");
   writeFileSync(file, ini, { mode: 0o600 });
-  const asRoot = isRoot;
-  if (asRoot) execFileSync("chown", ["-R", "postgres", dir]);
-  const cmd = asRoot ? "runuser" : bin;
-  const args = asRoot ? ["-u", "postgres", "--", bin, "-d", file] : ["-d", file];
+  if (isRoot) execFileSync("chown", ["-R", "postgres", dir]);
+  const cmd = isRoot ? "runuser" : bin;
+  const args = isRoot ? ["-u", "postgres", "--", bin, "-d", file] : ["-d", file];
   execFileSync(cmd, args, { stdio: "ignore" });
   for (let i = 0; i < 50 && !(await tcpOpen("127.0.0.1", port)); i++) await sleep(100);
   if (!(await tcpOpen("127.0.0.1", port))) fail(`PgBouncer did not start (see ${path.join(dir, "pgbouncer.log")})`);
@@ -301,4 +295,16 @@ export async function startPgBouncer(serverUrl, { poolSize = 20 } = {}) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A loopback port nobody listens on right now (for a stack of its own: e2e, benchmarks). */
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = /** @type {import("node:net").AddressInfo} */ (srv.address()).port;
+      srv.close(() => resolve(port));
+    });
+  });
 }

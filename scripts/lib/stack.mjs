@@ -12,18 +12,7 @@ export const SANDBOX_CLIENT = {
   conversationProviderId: "sandbox-provider-0001",
 };
 
-/** A loopback port nobody listens on right now (for a stack of its own: e2e, benchmarks). */
-export async function freePort() {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = /** @type {import("node:net").AddressInfo} */ (srv.address()).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "./bootstrap.mjs";
 
 export function generatedSecrets() {
   return {

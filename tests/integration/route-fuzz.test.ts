@@ -301,7 +301,7 @@ async function callOnce(handler: (req: Request, ctx: { params: Promise<unknown> 
     let code: string | undefined;
     if (res.status === 503) {
       try {
-        code = (JSON.parse(text) as { error?: { code?: string }; code?: string }).error?.code ?? (JSON.parse(text) as { code?: string }).code;
+        code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
       } catch {
         /* not JSON */
       }
