@@ -54,7 +54,7 @@ export async function userAccess(who: Who, d: Deps = {}): Promise<UserAccess> {
   const redis = d.redis ?? defaultRedis();
   const useCompany = who.agency && (await companyHasToken(db, who.companyId));
   const tenant = useCompany || who.agency ? `company:${who.companyId}` : `location:${who.locationId}`;
-  const key = `gw:panel:ghl-user:${tenant}:${hash(who.userId)}`;
+  const key = roleCacheKey(tenant, who.userId);
   const cached = await redis.get(key).catch(() => null);
   if (cached) {
     const parsed = cachedSchema.safeParse(JSON.parse(cached));
@@ -116,5 +116,8 @@ async function companyHasToken(db: Db, companyId: string): Promise<boolean> {
   const c = await db.company.findUnique({ where: { id: companyId }, select: { installed: true, accessTokenEnc: true } });
   return !!c?.installed && !!c.accessTokenEnc;
 }
+
+/** Where GHL's answer about a user is remembered: `tenant` is `location:<id>` or `company:<id>`. */
+export const roleCacheKey = (tenant: string, userId: string) => `gw:panel:ghl-user:${tenant}:${hash(userId)}`;
 
 const hash = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 32);

@@ -7,7 +7,7 @@ import { GET as listInstances, POST as createInstance } from "@/app/api/instance
 import { DELETE as deleteInstance } from "@/app/api/instances/[id]/route";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { params, req, useAppEnv } from "./helpers/app-env";
-import { identity, panelCookie } from "./helpers/panel-cookie";
+import { ghlSays, identity, panelCookie } from "./helpers/panel-cookie";
 
 // A location may have at most MAX_INSTANCES_PER_LOCATION numbers (here 3), however it creates them:
 // the direct API, the panel, or several requests at once. Each number is a WhatsApp socket, a
@@ -25,7 +25,9 @@ beforeAll(async () => {
   keyA = (await createApiKey(db(), "locA", "a")).key;
   keyB = (await createApiKey(db(), "locB", "b")).key;
   keyC = (await createApiKey(db(), "locC", "c")).key;
-  cookieP = await panelCookie(identity({ locationId: "locP", companyId: "co1" }));
+  const admin = identity({ locationId: "locP", companyId: "co1" });
+  cookieP = await panelCookie(admin);
+  await ghlSays(redis(), admin); // creating a number is admin-only; the role checks are panel-roles.test.ts's
 });
 afterAll(async () => restore());
 
