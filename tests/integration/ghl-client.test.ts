@@ -183,7 +183,11 @@ describe("the GHL client", () => {
       expect(puts[puts.length - 1].status).toBe(200);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(1400); // it waited the race out, not one lucky retry
       expect(await calls("/oauth/token")).toEqual([]); // a 403 is not an expired token
-      const text = await metrics().render();
+      // GHL has the status once the handler's call returned; the job's "completed" comes a moment later
+      const text = await waitUntil(async () => {
+        const t = await metrics().render();
+        return /^gw_ghl_job_age_seconds_count\{kind="status"\}/m.test(t) ? t : null;
+      }, 5_000);
       expect(Number(/^gw_ghl_api_calls_total\{method="PUT",status="403"\} (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
       expect(text).toMatch(/^gw_ghl_job_age_seconds_count\{kind="status"\} 1$/m);
     } finally {

@@ -43,6 +43,18 @@ async function queue(ghlMessageId: string, phone: string, text: string) {
   return r.id;
 }
 const inbox = (phone: string) => simCall<Inbox>(fixture.sim, "GET", `/__sandbox/phones/${phone}/inbox`);
+/** The text in the contact's inbox; a message that failed meanwhile fails the wait at once, saying why. */
+const delivered = (id: string, phone: string, text: string) =>
+  until(`"${text}" in ${phone}'s inbox`, async () => {
+    const got = (await inbox(phone)).find((m) => m.text === text);
+    if (got) return got;
+    const row = await db.message.findUnique({ where: { id }, select: { status: true, error: true, attempts: true } });
+    if (row?.status === "FAILED") throw new Error(`message FAILED instead (attempts ${row.attempts}): ${row.error}`);
+    return undefined;
+  }, 20_000).catch(async (e) => {
+    const row = await db.message.findUnique({ where: { id } });
+    throw new Error(`${(e as Error).message}; row: ${JSON.stringify({ status: row?.status, error: row?.error, attempts: row?.attempts, waMessageId: row?.waMessageId })}`);
+  });
 
 describe("error acks and retries", { retry: 0 }, () => {
   it("a restricted number writing first: FAILED with the 463 reason, in GHL too, not retried, not delivered", async () => {
@@ -52,7 +64,10 @@ describe("error acks and retries", { retry: 0 }, () => {
     const row = await until("FAILED", async () => {
       const m = await db.message.findUnique({ where: { id } });
       return m?.status === "FAILED" ? m : undefined;
-    }, 20_000);
+    }, 20_000).catch(async (e) => {
+      const m = await db.message.findUnique({ where: { id } });
+      throw new Error(`${(e as Error).message}; row: ${JSON.stringify({ status: m?.status, error: m?.error, attempts: m?.attempts })}`);
+    });
     expect(row.error).toMatch(/463/);
     expect(row.error).toMatch(/restricted/);
     const job = await until("a failed status for GHL", async () => jobs.find((j) => j.kind === "status" && j.ghlMessageId === "E-1"));
@@ -72,7 +87,7 @@ describe("error acks and retries", { retry: 0 }, () => {
     await simCall(fixture.sim, "POST", `/__sandbox/phones/${FRIEND}/send`, { to: NUMBER, text: "Hi, is this the salon?" });
     await until("the friend's message stored", async () => db.message.findFirst({ where: { instanceId: "ie", text: "Hi, is this the salon?" } }));
     const id = await queue("E-2", FRIEND, "Yes! How can we help?");
-    const got = await until("the reply in the friend's inbox", async () => (await inbox(FRIEND)).find((m) => m.text === "Yes! How can we help?"), 20_000);
+    const got = await delivered(id, FRIEND, "Yes! How can we help?");
     expect(got.tctoken).toBe(true);
     await until("SENT", async () => (await db.message.findUnique({ where: { id } }))?.status === "SENT");
   });
@@ -81,7 +96,7 @@ describe("error acks and retries", { retry: 0 }, () => {
     await simCall(fixture.sim, "POST", `/__sandbox/phones/${NUMBER}/restrict`, { reachout: "open" });
     await simCall(fixture.sim, "POST", "/__sandbox/faults", { kind: "undecryptable", phone: SHAKY, count: 1 });
     const id = await queue("E-3", SHAKY, "Your code is 4321");
-    await until("the resent copy in the inbox", async () => (await inbox(SHAKY)).find((m) => m.text === "Your code is 4321"), 20_000);
+    await delivered(id, SHAKY, "Your code is 4321");
     await new Promise((r) => setTimeout(r, 1000));
     expect((await inbox(SHAKY)).filter((m) => m.text === "Your code is 4321").length).toBe(1);
     // and after a restart it could still be answered: the stored text is what Baileys gets
