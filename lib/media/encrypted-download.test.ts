@@ -2,6 +2,7 @@ import { createCipheriv, randomBytes } from "node:crypto";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { BlockedAddressError } from "../net/guarded-request";
 import { downloadEncrypted, encryptedCeiling, MediaHostError } from "./encrypted-download";
 
 // A media host on loopback that serves AES-256-CBC bodies the way WhatsApp's CDN does (ciphertext
@@ -23,9 +24,11 @@ let server: Server;
 let base: string;
 let written = 0;
 let closedEarly = false;
+let hits = 0;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
+    hits++;
     res.on("close", () => void (closedEarly = !res.writableFinished));
     const r = routes.get(req.url ?? "");
     if (!r) return void res.writeHead(404).end();
@@ -63,10 +66,26 @@ function endless(total: number, withLength: boolean): Route {
   };
 }
 
-const get = (path: string, limit: number, extra: { idleTimeoutMs?: number } = {}) => downloadEncrypted({ url: `${base}${path}`, cipherKey, iv, limit, ...extra });
+// the test host is on loopback: on the allow-list, as the sandbox's media host is
+const get = (path: string, limit: number, extra: { idleTimeoutMs?: number } = {}) =>
+  downloadEncrypted({ url: `${base}${path}`, cipherKey, iv, limit, guard: { allowedOrigins: [base] }, ...extra });
 const settle = () => new Promise((r) => setTimeout(r, 200));
 
 describe("downloadEncrypted", () => {
+  it("never connects to a private or reserved address unless its origin is allowed (the URL is the sender's word)", async () => {
+    const hitsBefore = hits;
+    for (const url of [`${base}/honest`, base.replace("127.0.0.1", "[::ffff:127.0.0.1]") + "/honest", base.replace("127.0.0.1", "localhost") + "/honest"]) {
+      await expect(downloadEncrypted({ url, cipherKey, iv, limit: MB }), url).rejects.toBeInstanceOf(BlockedAddressError);
+    }
+    // a public name that resolves into our network (DNS rebinding) is refused at connect time
+    const rebinding = downloadEncrypted({
+      url: base.replace("127.0.0.1", "media.example.com") + "/honest", cipherKey, iv, limit: MB,
+      guard: { resolve: async () => [{ address: "127.0.0.1", family: 4 }] },
+    });
+    await expect(rebinding).rejects.toBeInstanceOf(BlockedAddressError);
+    expect(hits).toBe(hitsBefore);
+  });
+
   it("decrypts an honest body, with or without Content-Length, up to exactly the limit", async () => {
     const plain = randomBytes(2 * MB);
     const enc = encrypt(plain);

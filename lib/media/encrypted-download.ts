@@ -1,4 +1,5 @@
 import { createDecipheriv } from "node:crypto";
+import { BlockedAddressError, type GuardOptions, guardedRequest } from "../net/guarded-request";
 
 // Downloads and decrypts one WhatsApp media blob (AES-256-CBC, a 10-byte MAC at the end, as
 // Baileys' downloadEncryptedContent reads it) with a hard ceiling on the bytes fetched and kept.
@@ -7,6 +8,10 @@ import { createDecipheriv } from "node:crypto";
 // connection (the decipher is only piped from it), and a body the host cuts short errors on a
 // stream nobody listens to, which throws out of the process. Here every failure lands in the
 // returned promise, and stopping aborts the request itself.
+//
+// The URL is the sender's word (a message may name any `url`, and the host a `directPath` is
+// joined to comes from it), so the request goes through lib/net/guarded-request.ts: it cannot
+// reach a private or reserved address, unless its origin is on the allow-list (the sandbox).
 
 export class MediaHostError extends Error {
   constructor(readonly status: number, message: string) {
@@ -28,6 +33,8 @@ export type DownloadOptions = {
   headers?: Record<string, string>;
   /** the host sending nothing for this long is a failure (default 60 s) */
   idleTimeoutMs?: number;
+  /** origins that may be on private addresses (MEDIA_URL_ALLOWED_ORIGINS); a test resolver */
+  guard?: GuardOptions;
 };
 
 const AES_BLOCK = 16;
@@ -50,49 +57,40 @@ export async function downloadEncrypted(o: DownloadOptions): Promise<EncryptedDo
   let fetched = 0;
   arm();
   try {
-    const res = await fetch(o.url, { headers: o.headers, signal: ac.signal });
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => {});
-      throw new MediaHostError(res.status, `the media host answered ${res.status}`);
+    const res = await guardedRequest(new URL(o.url), { ...o.guard, headers: o.headers, signal: ac.signal });
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status > 299) {
+      res.destroy();
+      throw new MediaHostError(status, `the media host answered ${status}`);
     }
-    const header = res.headers.get("content-length");
-    const declared = header !== null && /^\d+$/.test(header) ? Number(header) : null;
+    const header = res.headers["content-length"];
+    const declared = header !== undefined && /^\d+$/.test(header) ? Number(header) : null;
     const tooLarge = (): EncryptedDownload => {
+      res.destroy();
       ac.abort();
       return { ok: false, fetchedBytes: fetched, declaredBytes: declared };
     };
-    if (declared !== null && declared > ceiling) {
-      await res.body?.cancel().catch(() => {});
-      return tooLarge();
-    }
-    if (!res.body) throw new Error("the media host sent no body");
+    if (declared !== null && declared > ceiling) return tooLarge();
     const sink = new Sink(o.limit, declared);
     const decipher = createDecipheriv("aes-256-cbc", o.cipherKey, o.iv);
-    const reader = res.body.getReader();
     let carry: Buffer = Buffer.alloc(0);
-    for (;;) {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
       arm();
-      const { done, value } = await reader.read();
-      if (done) break;
-      fetched += value.length;
-      if (fetched > ceiling) {
-        await reader.cancel().catch(() => {});
-        return tooLarge();
-      }
-      const data = carry.length ? Buffer.concat([carry, value]) : Buffer.from(value.buffer, value.byteOffset, value.length);
+      fetched += chunk.length;
+      if (fetched > ceiling) return tooLarge();
+      const data = carry.length ? Buffer.concat([carry, chunk]) : chunk;
       // whole blocks only; the MAC's 10 bytes never complete one and are left over at the end
       const whole = data.length - (data.length % AES_BLOCK);
       carry = Buffer.from(data.subarray(whole));
-      if (!sink.push(decipher.update(data.subarray(0, whole)))) {
-        await reader.cancel().catch(() => {});
-        return tooLarge();
-      }
+      if (!sink.push(decipher.update(data.subarray(0, whole)))) return tooLarge();
     }
+    // a body that ends before its Content-Length is a cut, not a file
+    if (declared !== null && fetched < declared) throw new Error(`the media host closed the body at ${fetched} of ${declared} bytes`);
     if (!sink.push(decipher.final())) return tooLarge();
     return { ok: true, bytes: sink.bytes(), fetchedBytes: fetched };
   } catch (err) {
     ac.abort();
-    if (err instanceof MediaHostError) throw err;
+    if (err instanceof MediaHostError || err instanceof BlockedAddressError) throw err;
     const reason = ac.signal.reason instanceof Error && ac.signal.reason.message.startsWith("the media host") ? ac.signal.reason : err;
     throw new Error(`media download failed after ${fetched} bytes: ${(reason as Error)?.message ?? reason}`, { cause: err });
   } finally {

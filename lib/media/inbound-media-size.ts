@@ -57,6 +57,15 @@ export function tooLargeNotice(m: TooLargeMedia): string {
   return caption ? `${line}\n${caption}` : line;
 }
 
+/** The line in place of a file whose download URL points into a private or reserved network. */
+export function refusedMediaNotice(m: Omit<TooLargeMedia, "bytes" | "limit">): string {
+  const what = m.kind === "audio" && m.ptt ? "Voice message" : LABELS[m.kind];
+  const name = m.fileName ? cleanName(m.fileName) : "";
+  const line = `[${what}${name ? ` "${name}"` : ""} not imported: its download address is not a public one]`;
+  const caption = m.caption?.trim();
+  return caption ? `${line}\n${caption}` : line;
+}
+
 /** 1024-based, as the limit is: 100 MB, 2.5 MB, 1.2 GB, 800 KB. */
 export function formatBytes(n: number): string {
   if (n >= 1024 * MB) return `${trim(n / (1024 * MB))} GB`;

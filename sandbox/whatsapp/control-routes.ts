@@ -25,6 +25,7 @@ const schemas = {
       size: z.number().int().min(0).max(MAX_GENERATED_BYTES).optional(),
       chunked: z.boolean().optional(),
       fileLength: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+      url: z.string().url().max(2000).optional(),
       wrap: z.enum(["ephemeral", "viewOnce", "documentWithCaption"]).optional(),
       caption: z.string().optional(),
       fileName: z.string().optional(),

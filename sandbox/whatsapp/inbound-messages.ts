@@ -19,6 +19,11 @@ export interface MediaInput {
   chunked?: boolean;
   /** the size the message announces, whatever the file's real one (a lying sender) */
   fileLength?: number;
+  /**
+   * the download URL the message names instead of the media host's: the sender's client writes
+   * it, so a crafted client may name any address (an internal one, to make the receiver fetch it)
+   */
+  url?: string;
   /** the wrapper WhatsApp puts around it: disappearing chats, view once, a captioned document */
   wrap?: "ephemeral" | "viewOnce" | "documentWithCaption";
   caption?: string;
@@ -132,7 +137,7 @@ async function mediaMessage(sim: Sim, m: MediaInput, text?: string): Promise<{ m
   // a plain-http URL and no directPath: Baileys then downloads from the URL as given, so a
   // client needs no extra TLS trust to fetch what contacts send (see README, Client configuration)
   const common = {
-    url: `http://${sim.mediaHost()}${path}`, mediaKey: keys.mediaKey, fileSha256: keys.fileSha256, fileEncSha256: keys.fileEncSha256,
+    url: m.url ?? `http://${sim.mediaHost()}${path}`, mediaKey: keys.mediaKey, fileSha256: keys.fileSha256, fileEncSha256: keys.fileEncSha256,
     fileLength: m.fileLength ?? realLength, mimetype: m.mimetype, mediaKeyTimestamp: Math.floor(Date.now() / 1000),
   };
   const caption = m.caption ?? text;

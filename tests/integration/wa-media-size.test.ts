@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/lib/db";
@@ -143,6 +145,30 @@ describe("inbound media over the size limit", () => {
     // decrypted, not garbage: the simulator's plaintext is one 64 KiB block over and over
     const data = Buffer.from(exactBlob.data);
     expect(data.subarray(0, 64 * 1024).equals(data.subarray(LIMIT - 64 * 1024))).toBe(true);
+  });
+
+  it("a message naming a download URL inside our network: never fetched, GHL gets one line, not retried", async () => {
+    // a service on loopback, as a metadata endpoint or an admin port would be
+    let hits = 0;
+    const internal = createServer((_req, res) => {
+      hits++;
+      res.end("secret");
+    });
+    await new Promise<void>((r) => internal.listen(0, "127.0.0.1", r));
+    const port = (internal.address() as AddressInfo).port;
+    try {
+      const before = await device();
+      for (const url of [`http://127.0.0.1:${port}/latest/meta-data`, `http://[::ffff:127.0.0.1]:${port}/x`, `http://localhost:${port}/y`]) {
+        const sent = await contactSends({ media: { type: "image", mimetype: "image/jpeg", base64: randomBytes(2048).toString("base64"), caption: "look", url } });
+        expect((await posted(sent.id)).message, url).toBe("[Image not imported: its download address is not a public one]\nlook");
+        expect(logs.some((l) => l.waMessageId === sent.id && l.msg === "inbound media URL on a private or reserved address: not fetched"), url).toBe(true);
+      }
+      await stillWorking(before, "sorry, wrong file");
+      expect(hits).toBe(0);
+    } finally {
+      internal.closeAllConnections();
+      await new Promise((r) => internal.close(r));
+    }
   });
 
   it("nothing was given up or posted twice, and no post failed", async () => {

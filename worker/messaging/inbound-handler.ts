@@ -2,7 +2,8 @@ import { DEF_MEDIA_HOST, DEFAULT_ORIGIN, getMediaKeys, getUrlFromDirectPath, nor
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import { downloadEncrypted } from "@/lib/media/encrypted-download";
-import { announcedBytes, announcedTooLarge, DEFAULT_MAX_INBOUND_MEDIA_BYTES, tooLargeNotice } from "@/lib/media/inbound-media-size";
+import { BlockedAddressError } from "@/lib/net/guarded-request";
+import { announcedBytes, announcedTooLarge, DEFAULT_MAX_INBOUND_MEDIA_BYTES, refusedMediaNotice, tooLargeNotice } from "@/lib/media/inbound-media-size";
 import { saveMedia } from "@/lib/media/media-store";
 import { recordInbound } from "@/lib/messages/record-inbound";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
@@ -30,6 +31,11 @@ export type InboundDeps = {
    * downloading, reaches GHL as a line saying so instead of the file.
    */
   maxMediaBytes?: number;
+  /**
+   * Origins media may be downloaded from although they are on private addresses
+   * (MEDIA_URL_ALLOWED_ORIGINS: the sandbox's simulators). A media URL is the sender's word.
+   */
+  mediaAllowedOrigins?: readonly string[];
   /** tries after a failed one (Postgres or the media host away for a moment), default 12 */
   retries?: number;
   /** first retry delay, doubled each time up to a minute (default 1 s: 12 tries span ~7 minutes) */
@@ -149,6 +155,10 @@ async function handleOne(d: InboundDeps, ctx: Ctx, m: WAMessage) {
     if (got.ok) {
       const saved = await saveMedia(d.db, ctx.locationId, { bytes: got.bytes, mimetype: r.media.mimetype, fileName: r.media.fileName });
       media = { mediaId: saved.mediaId, mimetype: r.media.mimetype, fileName: r.media.fileName };
+    } else if ("refused" in got) {
+      // a URL into our own network is never fetched, nor tried again: a line says what was sent
+      text = refusedMediaNotice({ kind, ptt: got.node?.ptt === true, fileName: kind === "document" ? got.node?.fileName : null, caption: r.value.text });
+      d.log.warn({ instanceId: ctx.instanceId, locationId: ctx.locationId, waMessageId: m.key?.id, kind, why: got.refused }, "inbound media URL on a private or reserved address: not fetched");
     } else {
       // recorded like any message (once, by WhatsApp id), with the file replaced by a line saying why
       text = tooLargeNotice({ kind, ptt: got.node?.ptt === true, fileName: kind === "document" ? got.node?.fileName : null, caption: r.value.text, bytes: got.bytes, limit: got.limit });
@@ -241,7 +251,8 @@ async function databaseAnswers(db: Db): Promise<boolean> {
 type MediaNode = { url?: string | null; directPath?: string | null; mediaKey?: Uint8Array | string | null; fileLength?: unknown; fileName?: string | null; ptt?: boolean | null };
 type Fetched =
   | { ok: true; bytes: Buffer }
-  | { ok: false; node: MediaNode | undefined; limit: number; announced: number | null; readBytes: number; bytes: number | null };
+  | { ok: false; node: MediaNode | undefined; limit: number; announced: number | null; readBytes: number; bytes: number | null }
+  | { ok: false; node: MediaNode | undefined; refused: string };
 
 /**
  * The attachment's bytes, or why not: announced over the limit → nothing fetched; otherwise
@@ -261,7 +272,13 @@ async function fetchMedia(d: InboundDeps, m: WAMessage, kind: string): Promise<F
   const url = node.directPath ? getUrlFromDirectPath(node.directPath, host ?? DEF_MEDIA_HOST) : node.url;
   if (!url) throw new Error(`${kind} message without a download URL`);
   const { cipherKey, iv } = await getMediaKeys(node.mediaKey, kind as never);
-  const got = await downloadEncrypted({ url, cipherKey, iv, limit, headers: { Origin: DEFAULT_ORIGIN } });
+  let got: Awaited<ReturnType<typeof downloadEncrypted>>;
+  try {
+    got = await downloadEncrypted({ url, cipherKey, iv, limit, headers: { Origin: DEFAULT_ORIGIN }, guard: { allowedOrigins: d.mediaAllowedOrigins } });
+  } catch (err) {
+    if (err instanceof BlockedAddressError) return { ok: false, node, refused: err.message };
+    throw err;
+  }
   if (got.ok) return { ok: true, bytes: got.bytes };
   // a Content-Length over the limit is a size known to be true; otherwise only "more than the limit"
   const known = got.declaredBytes !== null && got.declaredBytes > limit ? got.declaredBytes : null;

@@ -57,7 +57,8 @@ export function createMessaging(d: {
   });
 
   const spool = new InboundSpool(d.redis, d.spool);
-  const inboundDeps: InboundDeps = { db: d.db, notifyGhl: d.notifyGhl, log: d.log, spool, isOwnSend: (id) => ownSends.has(id), maxMediaBytes: d.maxMediaBytes };
+  const inboundDeps: InboundDeps = { db: d.db, notifyGhl: d.notifyGhl, log: d.log, spool, isOwnSend: (id) => ownSends.has(id), maxMediaBytes: d.maxMediaBytes,
+    mediaAllowedOrigins: d.cfg.MEDIA_URL_ALLOWED_ORIGINS };
   // the spool's due entries for the numbers whose sockets this worker holds, one pass at a time
   let draining = false;
   const drain = async () => {

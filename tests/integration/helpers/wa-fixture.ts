@@ -111,7 +111,7 @@ export async function startMessagingFixture(o: {
   const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
   const messaging = createMessaging({
     db, redis, subscriber: wake, notifyGhl: o.notifyGhl ?? (async () => {}), log: o.log ?? pino({ level: "silent" }), pollMs: 300, maxMediaBytes: o.maxMediaBytes,
-    cfg: { TEXT_DELAY_MS: o.textDelayMs ?? 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: o.mediaAllowedOrigins ?? [] },
+    cfg: { TEXT_DELAY_MS: o.textDelayMs ?? 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [sim.url, ...(o.mediaAllowedOrigins ?? [])] },
   });
   await messaging.start();
   const worker = makeManager(db, managerConfig(sim as never, url, o.workerId), { hooks: messaging.hooks, ...o.manager });
