@@ -48,6 +48,11 @@ export type StreamGuard = {
   stillValid: () => Promise<boolean>;
   /** How often to ask while the stream is quiet; a QR or pairing code is always asked for first. */
   everyMs?: number;
+  /**
+   * May this caller see what links a phone (a QR, a pairing code)? Asked before each one; when not,
+   * the event is relayed without it (`withheld: "admin_required"`), so the panel can say why.
+   */
+  mayLinkAPhone?: () => Promise<boolean>;
 };
 
 export const STREAM_RECHECK_MS = 30_000;
@@ -104,7 +109,10 @@ export function sseResponse(hub: EventHub, channel: string, filter: (msg: string
       stop = await hub.listen(channel, (m) => {
         if (!filter(m)) return;
         chain = chain.then(async () => {
-          if (guard && linksAPhone(m) && !(await endUnlessValid())) return;
+          if (guard && linksAPhone(m)) {
+            if (!(await endUnlessValid())) return;
+            if (guard.mayLinkAPhone && !(await guard.mayLinkAPhone().catch(() => false))) return send(`data: ${withheld(m)}\n\n`);
+          }
           send(`data: ${m}\n\n`);
         });
       });
@@ -123,6 +131,12 @@ export function sseResponse(hub: EventHub, channel: string, filter: (msg: string
   return new Response(stream, {
     headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform", connection: "keep-alive", "x-accel-buffering": "no" },
   });
+}
+
+/** The event without the QR or code: its type and number only. */
+function withheld(message: string): string {
+  const e = JSON.parse(message) as { type: string; instanceId?: string; expiresAt?: string };
+  return JSON.stringify({ type: e.type, instanceId: e.instanceId, expiresAt: e.expiresAt, withheld: "admin_required" });
 }
 
 // A QR or a pairing code is what lets someone link their phone to the number.

@@ -1,5 +1,5 @@
 import { authenticateApiKey, presentedKey } from "../api-keys/api-keys";
-import { panelSessionFrom, sessionCookieFrom } from "../auth/panel-session";
+import { panelSessionFrom, requireAdmin, sessionCookieFrom } from "../auth/panel-session";
 import { db } from "../db";
 
 // An SSE stream outlives the request that authenticated it. This re-asks the question withTenant
@@ -14,4 +14,21 @@ export async function streamStillAuthorized(req: Request, auth: { locationId: st
   }
   const s = await panelSessionFrom(sessionCookieFrom(req.headers.get("cookie")));
   return s.ok && s.identity.locationId === auth.locationId;
+}
+
+/**
+ * May the stream's caller see a QR or pairing code? Whoever scans one links their phone to the
+ * number, so in the panel that is an admin's act (as creating a number or asking for a pairing
+ * code is); GHL not answering is a no. An API key holds the power of the admin who minted it.
+ */
+export async function streamMayLinkAPhone(req: Request, auth: { locationId: string; via: "api-key" | "panel" }): Promise<boolean> {
+  if (auth.via === "api-key") return true;
+  const s = await panelSessionFrom(sessionCookieFrom(req.headers.get("cookie")));
+  if (!s.ok || s.identity.locationId !== auth.locationId) return false;
+  try {
+    await requireAdmin(s.identity);
+    return true;
+  } catch {
+    return false;
+  }
 }

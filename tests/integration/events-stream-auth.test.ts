@@ -8,14 +8,14 @@ import { publishEvent } from "@/lib/instances/events";
 import { redis } from "@/lib/redis";
 import { params, req, useAppEnv } from "./helpers/app-env";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
-import { identity, panelCookie } from "./helpers/panel-cookie";
+import { ghlSays, identity, panelCookie } from "./helpers/panel-cookie";
 
 // SSE streams used to be authenticated once, when opened: a revoked API key or an expired panel
 // session kept receiving every QR of the location. The credential is now asked again before each
 // QR and every 30 s; these open real streams through the route handlers against Postgres + Redis.
 let restore: () => Promise<void>;
 beforeAll(async () => {
-  restore = useAppEnv({ databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), redisDb: 5 });
+  restore = useAppEnv({ databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), redisDb: 5, extra: { GHL_API_BASE_URL: "http://127.0.0.1:9" } });
   await db().company.create({ data: { id: "co1", name: "Agency" } });
   await db().location.create({ data: { id: "locA", name: "A", companyId: "co1" } });
   await db().instance.create({ data: { id: "a1", locationId: "locA", name: "wa-01" } });
@@ -119,7 +119,9 @@ describe("SSE streams re-check their credential", () => {
 
   it("a panel session ends its stream once it has expired", async () => {
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "Date"], now: Date.now() });
-    const cookie = await panelCookie(identity({ locationId: "locA", companyId: "co1" }), 60);
+    const admin = identity({ locationId: "locA", companyId: "co1" });
+    await ghlSays(redis(), admin);
+    const cookie = await panelCookie(admin, 60);
     const s = await opened(locationEvents(req("/api/events", { headers: { cookie } }), params({})));
     await publishEvent(redis(), "locA", qr(5));
     expect(await s.nextEvent()).toContain("2@qr-5");
@@ -136,5 +138,46 @@ describe("SSE streams re-check their credential", () => {
     await db().location.update({ where: { id: "locU" }, data: { installed: false } });
     await publishEvent(redis(), "locU", { ...qr(6), instanceId: "u1" });
     expect(await s.nextEvent()).toMatch(/^event: end\n/);
+  });
+});
+
+describe("what links a phone is an admin's to see", () => {
+  const pairing = { type: "instance.pairing-code" as const, instanceId: "a1", code: "ABCD1234" };
+
+  it("a location user's stream says a QR is waiting, without the QR or the pairing code; an admin's carries them", async () => {
+    const user = identity({ locationId: "locA", companyId: "co1", userId: "u-user", role: "admin" }); // the payload's role is not what decides
+    const admin = identity({ locationId: "locA", companyId: "co1", userId: "u-admin" });
+    await ghlSays(redis(), user, { role: "user" });
+    await ghlSays(redis(), admin);
+    const us = await opened(locationEvents(req("/api/events", { headers: { cookie: await panelCookie(user) } }), params({})));
+    const as = await opened(instanceEvents(req("/api/instances/a1/events", { headers: { cookie: await panelCookie(admin) } }), params({ id: "a1" })));
+    await publishEvent(redis(), "locA", qr(7));
+    await publishEvent(redis(), "locA", pairing);
+    const u1 = await us.nextEvent();
+    const u2 = await us.nextEvent();
+    expect(JSON.parse(u1!.replace(/^data: /, ""))).toEqual({ type: "instance.qr", instanceId: "a1", expiresAt: expect.any(String), withheld: "admin_required" });
+    expect(u1).not.toContain("2@qr-7");
+    expect(JSON.parse(u2!.replace(/^data: /, ""))).toEqual({ type: "instance.pairing-code", instanceId: "a1", withheld: "admin_required" });
+    expect(u2).not.toContain("ABCD1234");
+    expect(await as.nextEvent()).toContain("2@qr-7");
+    expect(await as.nextEvent()).toContain("ABCD1234");
+    // the user's stream goes on: statuses still arrive
+    await publishEvent(redis(), "locA", { type: "instance.status", instanceId: "a1", status: "ONLINE", at: new Date().toISOString() });
+    expect(await us.nextEvent()).toContain('"status":"ONLINE"');
+    await us.cancel();
+    await as.cancel();
+  });
+
+  it("GHL not answering about the user withholds the QR too (fails closed); an API key is not role-checked", async () => {
+    // no role cached and GHL unreachable (GHL_API_BASE_URL is a closed port here)
+    const stranger = identity({ locationId: "locA", companyId: "co1", userId: "u-unknown" });
+    const s = await opened(locationEvents(req("/api/events", { headers: { cookie: await panelCookie(stranger) } }), params({})));
+    const { key } = await createApiKey(db(), "locA", "linker");
+    const k = await opened(locationEvents(req("/api/events", { headers: { "x-api-key": key } }), params({})));
+    await publishEvent(redis(), "locA", qr(8));
+    expect(await s.nextEvent(15_000)).toContain('"withheld":"admin_required"');
+    expect(await k.nextEvent()).toContain("2@qr-8");
+    await s.cancel();
+    await k.cancel();
   });
 });

@@ -1,5 +1,5 @@
 import { eventHub, sseResponse } from "@/lib/events/hub";
-import { streamStillAuthorized } from "@/lib/events/stream-auth";
+import { streamMayLinkAPhone, streamStillAuthorized } from "@/lib/events/stream-auth";
 import { withTenant } from "@/lib/http/with-tenant";
 import { eventsChannel } from "@/lib/instances/events";
 
@@ -9,5 +9,5 @@ export const dynamic = "force-dynamic";
 // the location's own, so nothing of another tenant can appear. The credential is checked again
 // while the stream lives (every 30 s and before each QR): revoked or expired ends it.
 export const GET = withTenant(async (req, auth) =>
-  sseResponse(eventHub(), eventsChannel(auth.locationId), undefined, req.signal, { stillValid: () => streamStillAuthorized(req, auth) }),
+  sseResponse(eventHub(), eventsChannel(auth.locationId), undefined, req.signal, { stillValid: () => streamStillAuthorized(req, auth), mayLinkAPhone: () => streamMayLinkAPhone(req, auth) }),
 );

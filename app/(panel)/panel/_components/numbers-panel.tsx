@@ -10,7 +10,7 @@ import { panelFetch } from "../panel-fetch";
 
 type Status = "QR" | "CONNECTING" | "ONLINE" | "RECONNECTING" | "OFFLINE" | "LOGGED_OUT" | "FAILED" | "BANNED";
 type Instance = { id: string; instanceId: string; status: Status; phone: string | null; phoneAlias: string | null; lastError: string | null; desiredState: "RUNNING" | "STOPPED" };
-type Live = { qr?: { text: string; dataUrl: string; expiresAt: number }; pairingCode?: string };
+type Live = { qr?: { text: string; dataUrl: string; expiresAt: number }; pairingCode?: string; qrWithheld?: boolean };
 
 const badge: Record<Status, string> = {
   ONLINE: "bg-emerald-100 text-emerald-800", QR: "bg-amber-100 text-amber-800", CONNECTING: "bg-sky-100 text-sky-800",
@@ -43,11 +43,13 @@ export function NumbersPanel({ t, emptyTitle, emptyBody, admin }: { t: NumbersMe
     };
     es.onerror = () => setConnected(false);
     es.onmessage = async (m) => {
-      const ev = JSON.parse(m.data) as { type: string; instanceId: string; status?: Status; phone?: string; lastError?: string; qr?: string; expiresAt?: string; code?: string };
+      const ev = JSON.parse(m.data) as { type: string; instanceId: string; status?: Status; phone?: string; lastError?: string; qr?: string; expiresAt?: string; code?: string; withheld?: string };
       if (ev.type === "instance.status") {
         setItems((xs) => xs?.map((i) => (i.id === ev.instanceId ? { ...i, status: ev.status!, phone: ev.phone ?? i.phone, lastError: ev.lastError ?? null } : i)) ?? xs);
         if (ev.status !== "QR") setLive((l) => ({ ...l, [ev.instanceId]: {} }));
         if (!items?.some((i) => i.id === ev.instanceId)) void load();
+      } else if (ev.type === "instance.qr" && ev.withheld) {
+        setLive((l) => ({ ...l, [ev.instanceId]: { ...l[ev.instanceId], qrWithheld: true } }));
       } else if (ev.type === "instance.qr" && ev.qr) {
         const dataUrl = await QRCode.toDataURL(ev.qr, { margin: 1, width: 264 });
         setLive((l) => ({ ...l, [ev.instanceId]: { ...l[ev.instanceId], qr: { text: ev.qr!, dataUrl, expiresAt: Date.parse(ev.expiresAt ?? "") || Date.now() + 20_000 } } }));
@@ -135,7 +137,7 @@ function InstanceCard({ i, live, t, isDefault, act, admin }: { i: Instance; live
         <span className={`rounded-full px-2.5 py-1 text-xs font-medium ${badge[i.status]}`} data-testid="status">{t[`status.${i.status}`]}</span>
       </div>
       {i.lastError && i.status !== "ONLINE" && <p className="mt-2 text-sm text-slate-700">{t.lastError}: {i.lastError}</p>}
-      {i.status === "QR" && <QrBox live={live} t={t} />}
+      {i.status === "QR" && (live.qrWithheld && !live.qr ? <p className="mt-3 text-sm text-slate-700" data-testid="qr-admin-only">{t.qrAdminOnly}</p> : <QrBox live={live} t={t} />)}
       {live.pairingCode && i.status !== "ONLINE" && (
         <p className="mt-3 text-sm">{t.pairingCodeIs} <strong className="font-mono text-lg tracking-widest" data-testid="pairing-code">{live.pairingCode}</strong></p>
       )}

@@ -1,7 +1,7 @@
 import { limitTenantCall } from "@/lib/api-keys/with-api-key";
 import { db } from "@/lib/db";
 import { eventHub, sseResponse } from "@/lib/events/hub";
-import { streamStillAuthorized } from "@/lib/events/stream-auth";
+import { streamMayLinkAPhone, streamStillAuthorized } from "@/lib/events/stream-auth";
 import { withTenant } from "@/lib/http/with-tenant";
 import { eventsChannel } from "@/lib/instances/events";
 import { get } from "@/lib/instances/instances";
@@ -15,5 +15,5 @@ export const GET = withTenant<{ id: string }>(async (req, auth, p) => {
   if (limited) return limited;
   await get(db(), auth.locationId, p.id); // 404 for another tenant's id
   const mine = `"instanceId":"${p.id}"`;
-  return sseResponse(eventHub(), eventsChannel(auth.locationId), (m) => m.includes(mine), req.signal, { stillValid: () => streamStillAuthorized(req, auth) });
+  return sseResponse(eventHub(), eventsChannel(auth.locationId), (m) => m.includes(mine), req.signal, { stillValid: () => streamStillAuthorized(req, auth), mayLinkAPhone: () => streamMayLinkAPhone(req, auth) });
 });
