@@ -119,15 +119,24 @@ describe("install flow (app ↔ GHL simulator)", () => {
     expect(new URL(own.headers.get("location")!).searchParams.get("error")).toBeNull();
   });
 
-  it("a callback without any state (an install started on the Marketplace, not by our route) is treated as before: refused, nothing stored", async () => {
-    const { callbackUrl } = await startAndConsent({ locationId: SUNRISE });
-    const stateless = new URL(callbackUrl);
-    stateless.searchParams.delete("state");
+  it("a callback without any state (an install started on the Marketplace, not by our route) installs: one code exchange, tokens stored", async () => {
+    // the Marketplace's Install button opens the consent page itself: no state is sent, none comes back
+    const start = await fetch(`${h.appUrl}/api/oauth/install`, { redirect: "manual" });
+    const authorize = new URL(start.headers.get("location")!);
+    authorize.searchParams.delete("state");
+    const callbackUrl = await consentOnMarketplace(authorize.toString(), { locationId: "MapleFitness00000001" });
+    expect(new URL(callbackUrl).searchParams.has("state")).toBe(false);
     const exchangesBefore = await tokenCalls();
-    const r = await get(stateless.toString());
+    const r = await get(callbackUrl); // no cookie: nothing was started in this browser
     expect(r.status).toBe(303);
-    expect(new URL(r.headers.get("location")!).search).toBe("?error=state");
-    expect(await tokenCalls()).toBe(exchangesBefore);
+    const landing = new URL(r.headers.get("location")!);
+    expect(landing.searchParams.get("error")).toBeNull();
+    expect((await readInstallReport(redis(), landing.searchParams.get("r")!))?.locations.map((l) => l.id)).toEqual(["MapleFitness00000001"]);
+    expect(await tokenCalls()).toBe(exchangesBefore + 1);
+    expect((await db().location.findUniqueOrThrow({ where: { id: "MapleFitness00000001" } })).accessTokenEnc).toMatch(/^v1\./);
+    // the same code a second time is GHL's to refuse (codes are single-use): nothing new stored
+    const again = await get(callbackUrl);
+    expect(new URL(again.headers.get("location")!).searchParams.get("error")).toBe("exchange");
   });
 
   it("bulk install of a company with 3 locations yields 3 working Location tokens and keeps the Company token", async () => {

@@ -23,15 +23,21 @@ export const GET = handle(async (req, { requestId }) => {
     return new Response(null, { status: 303, headers });
   };
   if (!q.success || q.data.error || !q.data.code) return to("/installed?error=denied");
-  // No state at all is refused as it always was (GHL sends one back only when we sent one).
-  if (!q.data.state) return to("/installed?error=state");
-  // A state from another browser: someone else's install being completed in this one. The state
-  // is not spent, so it cannot be used to burn the legitimate browser's install either.
-  if (!stateMatchesBrowser(q.data.state, req.headers.get("cookie"))) {
-    childLogger({ requestId }).warn("install callback refused: its state was not issued to this browser");
-    return otherBrowserPage();
+  if (q.data.state) {
+    // A state from another browser: someone else's install being completed in this one. The state
+    // is not spent, so it cannot be used to burn the legitimate browser's install either.
+    if (!stateMatchesBrowser(q.data.state, req.headers.get("cookie"))) {
+      childLogger({ requestId }).warn("install callback refused: its state was not issued to this browser");
+      return otherBrowserPage();
+    }
+    if (!(await consumeInstallState(redis(), q.data.state))) return to("/installed?error=state");
+  } else {
+    // No state: an install started on the Marketplace itself (its Install button opens the consent
+    // page with our client_id and redirect URI, and GHL sends back only `code`; docs/ghl.md#oauth).
+    // The code is single-use and only our client secret exchanges it; what it installs is the
+    // location or agency its consenting admin chose (SECURITY.md, "The OAuth state").
+    childLogger({ requestId }).info("install callback without a state: started on the Marketplace");
   }
-  if (!(await consumeInstallState(redis(), q.data.state))) return to("/installed?error=state");
   try {
     const tokens = await exchangeCode(q.data.code);
     const result = await completeInstall({ db: db(), redis: redis() }, tokens);
