@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 const root = fileURLToPath(new URL(".", import.meta.url));
 
 // Two projects: unit tests sit beside their code; integration tests use real Postgres and Redis.
-// Both fail on a stray console.error (conventions.md §9) through tests/setup/no-console-error.ts.
+// Both fail on a stray console.error (AGENTS.md#test-levels) through tests/setup/no-console-error.ts.
 export default defineConfig({
   resolve: { alias: { "@": root } },
   test: {

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { env } from "./env";
 
-// Every secret column goes through seal/open (conventions.md §7). Format:
+// Every secret column goes through seal/open (AGENTS.md#secrets). Format:
 //   v1.<keyId>.<base64url iv>.<base64url ciphertext>.<base64url tag>
 // The keyId names the key that sealed it, so keys can rotate: new writes use ENCRYPTION_KEY,
 // old rows still open with a key from ENCRYPTION_KEYS_PREVIOUS until re-sealed.

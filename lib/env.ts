@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { isSpecialAddress } from "./net/special-address";
 
-// The one place that reads process.env (conventions.md §1). Parsed lazily, once per process, so
+// The one place that reads process.env (AGENTS.md#environment). Parsed lazily, once per process, so
 // that `next build` can import route modules without a full configuration.
 
 const bool = z

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ZodError } from "zod";
 import { logger } from "./log";
 
-// One error type, one JSON shape (conventions.md §4).
+// One error type, one JSON shape (AGENTS.md#errors).
 export type ErrorCode =
   | "reauth_required" | "session_revoked" | "admin_required" | "no_access" | "roles_unavailable" // panel sessions, roles (SECURITY.md)
   | "bad_request" | "validation_failed" | "unauthorized" | "forbidden" | "not_found" | "conflict"

@@ -1,6 +1,6 @@
 import pino, { type Logger } from "pino";
 
-// JSON logs (conventions.md §10). Tokens, keys, message bodies and QR strings never reach a log:
+// JSON logs (AGENTS.md#logs). Tokens, keys, message bodies and QR strings never reach a log:
 // they are redacted by path wherever they appear in a logged object.
 export const REDACT_PATHS = [
   "*.access_token", "*.refresh_token", "*.accessToken", "*.refreshToken", "*.token", "*.code",

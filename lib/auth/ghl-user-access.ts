@@ -8,7 +8,7 @@ import { ghlClient, ghlCompanyClient, GhlApiError, type GhlClient } from "../ghl
 import { childLogger } from "../log";
 import { redis as defaultRedis } from "../redis";
 
-// What a panel user may do is GHL's answer, not the SSO payload's (ghl-platform.md §8): the payload
+// What a panel user may do is GHL's answer, not the SSO payload's (docs/ghl.md#panel-and-sso): the payload
 // is minted once per handshake, while roles and sub-account access change in GHL's settings. So
 // GET /users/{userId} (users.readonly; openapi/users.json UserSuccessfulResponseDto) is asked, and
 // its answer reused for PANEL_ROLE_CACHE_S.

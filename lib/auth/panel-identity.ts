@@ -2,7 +2,7 @@ import type { Db } from "../db";
 import type { SsoUser } from "../ghl/sso";
 import { canOpen, type UserAccess } from "./ghl-user-access";
 
-// Who may open the panel (ghl-platform.md §5): a user in an installed location's context, or an
+// Who may open the panel (docs/ghl.md#panel-and-sso): a user in an installed location's context, or an
 // agency user (no activeLocation) of a company with at least one installed location, who may then
 // switch among that company's installed locations. Decided by activeLocation, not by `type`. Which
 // locations a user may open is GHL's users API's answer (ghl-user-access.ts): an agency user

@@ -7,7 +7,7 @@ import { uninstallTenant } from "../tenants/uninstall";
 import type { Deps } from "./token-refresh";
 import { isStale, verifyWebhookSignature, type WebhookKeys } from "./webhook-verify";
 
-// The Default Webhook URL (ghl-platform.md §2). Order matters: signature over the raw bytes, then
+// The Default Webhook URL (docs/ghl.md#app-webhooks). Order matters: signature over the raw bytes, then
 // freshness, then the webhookId receipt (the durable write that makes a replay a no-op), then the
 // tenant change. Anything unauthenticated is a 401 that touched nothing.
 // GHL signs the webhooks of every Marketplace app with one key pair, so a valid signature proves
@@ -50,7 +50,7 @@ export async function acceptAppWebhook(d: Deps, cfg: AppWebhookConfig, raw: Buff
   if (isStale(head.timestamp, now)) throw unauthorized("the webhook timestamp is outside the 5-minute window");
   // GHL's examples of INSTALL/UNINSTALL show neither webhookId nor timestamp, so one may come
   // without them: the receipt is then the signed body's hash, and the same bytes within the
-  // receipt window are a replay (ghl-platform.md §2; SECURITY.md, low-severity items)
+  // receipt window are a replay (docs/ghl.md#app-webhooks; SECURITY.md, low-severity items)
   const receipt = head.webhookId ? receiptId(head.webhookId) : bodyReceiptId(raw);
   if (!(await claimReceipt(d, receipt, now))) throw unauthorized(head.webhookId ? "this webhookId was already received" : "this webhook was already received");
   try {

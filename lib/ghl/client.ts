@@ -9,7 +9,7 @@ import { waitForGhlSlot } from "./pacing";
 import { metrics } from "../ops/metrics";
 import { refreshTenant, validAccessToken } from "./token-refresh";
 
-// The one GHL client (conventions.md §6). Every call: a fresh-enough token (refreshed ahead of
+// The one GHL client (AGENTS.md#one-ghl-client). Every call: a fresh-enough token (refreshed ahead of
 // expiry, and once more on a 401), the endpoint's Version header, per-tenant pacing under GHL's
 // 100-per-10-s limit, backoff on 429/5xx, and the response's traceId in the logs.
 
@@ -27,7 +27,7 @@ export class GhlApiError extends AppError {
   }
 }
 
-/** `Version` per endpoint family (ghl-platform.md, API base). */
+/** `Version` per endpoint family (docs/ghl.md#api-base-and-versions). */
 const ghlCalls = metrics().counter("gw_ghl_api_calls_total", "GHL API calls by method and HTTP status");
 
 export function versionFor(path: string): string {

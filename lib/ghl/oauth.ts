@@ -4,7 +4,7 @@ import { z } from "zod";
 import { derivedKey, derivedKeys, safeEqual } from "../crypto";
 import { env } from "../env";
 
-// The OAuth side of GHL (ghl-platform.md §1): authorize URL with a single-use state, code exchange,
+// The OAuth side of GHL (docs/ghl.md#oauth): authorize URL with a single-use state, code exchange,
 // refresh, and Location tokens minted from a Company token. Raw HTTP here; tenants/ stores results.
 
 export const tokenResponseSchema = z

@@ -7,7 +7,7 @@ import { deleteIfEquals } from "../redis-script";
 import { expiryFrom, loadPair, markNeedsReinstall, sealPair, swapPair, type TenantKind, type TokenPair } from "../tenants/token-store";
 import { mintLocationToken, OAuthError, refreshGrant, type TokenResponse } from "./oauth";
 
-// Refresh tokens are single use (ghl-platform.md §1): two refreshes of one tenant at once would burn
+// Refresh tokens are single use (docs/ghl.md#tokens-and-refresh): two refreshes of one tenant at once would burn
 // one pair. So a refresh runs under a Redis lock shared by every app and worker process, and stores
 // its result with a compare-and-swap on the expiry it started from; whoever loses the lock waits for
 // the winner's pair instead of refreshing again.

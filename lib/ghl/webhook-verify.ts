@@ -1,6 +1,6 @@
 import { createPublicKey, createVerify, verify as edVerify, type KeyObject } from "node:crypto";
 
-// GHL signs webhooks over the exact bytes it sent (ghl-platform.md §2): Ed25519 in x-ghl-signature,
+// GHL signs webhooks over the exact bytes it sent (docs/ghl.md#webhook-signatures): Ed25519 in x-ghl-signature,
 // legacy RSA-SHA256 in x-wh-signature. Verification runs on the raw body before any parsing, so a
 // re-serialised body can never pass by accident.
 

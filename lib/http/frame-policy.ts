@@ -5,7 +5,7 @@
 //
 // Pure (no env import): the panel's client code uses it too.
 
-/** The origins GHL's own web app runs on (ghl-platform.md §1/§5: the GoHighLevel and LeadConnector hosts). */
+/** The origins GHL's own web app runs on (docs/ghl.md#panel-and-sso: the GoHighLevel and LeadConnector hosts). */
 export const GHL_APP_ORIGINS = ["https://app.gohighlevel.com", "https://app.leadconnectorhq.com"] as const;
 
 export function frameAncestors(configured: string): string {

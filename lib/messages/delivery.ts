@@ -15,7 +15,7 @@ import { DeliverySpool, type SpooledDelivery } from "./delivery-spool";
 
 // The Delivery URL: GHL hands us a message a user (or a workflow) wrote. Verified on the raw
 // bytes, validated, then stored and queued before we answer. GHL resends only what is answered
-// 429 (ghl-platform.md §2), so every other answer is final, and decision record 006 applies:
+// 429 (docs/ghl.md#webhook-retries), so every other answer is final, and decision record 006 applies:
 //   - stored in Postgres → 200;
 //   - Postgres failing or too slow, or earlier deliveries of the location still spooled (order)
 //     → the signed body goes to the encrypted Redis spool (delivery-spool.ts) → 200; the worker

@@ -9,7 +9,7 @@ import { mintFromCompany, pairFrom, type Deps } from "../ghl/token-refresh";
 import { sealPair } from "./token-store";
 
 // What an install leaves behind: a Company row with its token for bulk installs, and a Location row
-// with its own token for every approved location (ghl-platform.md §1, "bulk install is the norm").
+// with its own token for every approved location (docs/ghl.md#bulk-installs).
 
 export type InstallResult = { kind: "location" | "company"; companyId: string | null; locations: { id: string; name: string | null }[] };
 

@@ -3,7 +3,7 @@ import type { Db } from "../db";
 import { forgetAccessToken } from "../ghl/token-refresh";
 import { publishControl } from "../instances/control";
 
-// UNINSTALL (ghl-platform.md §2): the tenant's tokens and WhatsApp session keys go, its sessions are
+// UNINSTALL (docs/ghl.md#app-webhooks): the tenant's tokens and WhatsApp session keys go, its sessions are
 // stopped, and an audit row stays. Messages and contacts stay too (the tenant may come back).
 export async function uninstallTenant(db: Db, redis: Redis, p: { locationId?: string; companyId?: string }): Promise<string[]> {
   const locationIds = p.locationId

@@ -59,7 +59,7 @@ export interface GhlSimulatorConfig {
   openapiDir: string;
 }
 
-// GHL resends a call answered 429 (and only that) up to 6 times, about 10 minutes apart (ghl-platform.md §2).
+// GHL resends a call answered 429 (and only that) up to 6 times, about 10 minutes apart (docs/ghl.md#webhook-retries).
 export const GHL_MAX_RETRIES = 6;
 export const GHL_RETRY_DELAY_MS = 600_000;
 

@@ -65,7 +65,7 @@ const upsert: ApiRoute = {
       c.name = [c.firstName, c.lastName].filter(Boolean).join(" ");
     }
     if (b.source) c.source = b.source;
-    // GHL replaces all tags when `tags` is sent (ghl-platform.md §4): imitated, so the app sees the damage.
+    // GHL replaces all tags when `tags` is sent (docs/ghl.md#contacts): imitated, so the app sees the damage.
     if (Array.isArray(b.tags)) c.tags = b.tags;
     c.dateUpdated = nowIso();
     ctx.reply(200, { new: isNew, contact: contactJson(c) });

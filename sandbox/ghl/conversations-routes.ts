@@ -115,7 +115,7 @@ const status: ApiRoute = {
     if (!m) return ctx.fail(400, "Message not found");
     if (!ownsLocation(ctx, m.locationId)) return;
     const b = ctx.body as { status: string; error?: { code: string; type: string; message: string } };
-    // Right after a Delivery URL call GHL may not yet link the message to the provider (ghl-platform.md §3).
+    // Right after a Delivery URL call GHL may not yet link the message to the provider (docs/ghl.md#message-status).
     if (m.deliveredToAppAt && Date.now() - m.deliveredToAppAt < sim.cfg.providerRaceMs) {
       return ctx.fail(403, "No conversation provider found");
     }

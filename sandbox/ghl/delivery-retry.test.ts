@@ -5,7 +5,7 @@ import { SEED } from "./directory";
 import type { GhlSimulator } from "./server";
 import { control, startFakeApp, startSim } from "./test-kit";
 
-// The Delivery URL is retried as GHL retries every webhook (ghl-platform.md §2): only a 429, up to
+// The Delivery URL is retried as GHL retries every webhook (docs/ghl.md#webhook-retries): only a 429, up to
 // 6 times, ~10 minutes apart (shortened here); a 500 or anything else is never resent.
 const sunrise = SEED.locations[0].id;
 const DELAY = 30;

@@ -1,4 +1,4 @@
-// The control API under /__sandbox/ (contract: /work/shared/sandbox-api.md, WhatsApp simulator).
+// The control API under /__sandbox/ (its calls: docs/sandbox.md#whatsapp-control-calls).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { applyFault, unlinkDevice } from "./faults";

@@ -22,7 +22,7 @@ import {
 // malformed bodies, content types, headers, path params and query strings, with no credentials,
 // garbage ones and valid ones (an API key, a panel session, GHL signatures made with the key the
 // app is configured with), so the authenticated code paths are fuzzed too. Nothing may answer 5xx
-// or throw: bad input is a 4xx (conventions.md §4). New routes are found on disk and fuzzed with
+// or throw: bad input is a 4xx (AGENTS.md#errors). New routes are found on disk and fuzzed with
 // the generic arbitraries; a route exporting something the fuzzer cannot call fails.
 //   FUZZ_SEED (default 20261202) and FUZZ_RUNS (calls per method, default 150) reproduce or widen a run.
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, vi } from "vitest";
 
-// A stray console.error in a test is a failure (conventions.md §9).
+// A stray console.error in a test is a failure (AGENTS.md#test-levels).
 let errors: unknown[][] = [];
 beforeEach(() => {
   errors = [];

@@ -4,7 +4,7 @@ import { open, seal, type Keyring } from "@/lib/crypto";
 import type { Receipt } from "@/lib/messages/receipts";
 
 // Inbound messages and receipts that could not be stored yet (Postgres away, a media host
-// failing), kept in Redis until they are: the ack gate (worker/whatsapp/ack-gate.ts) lets
+// failing), kept in Redis until they are: the ack gate (worker/whatsapp/store-before-ack.ts) lets
 // WhatsApp's acknowledgement go once they are here, and WhatsApp will not send them again, so a
 // copy only in this process's memory would die with the process. Each entry is encrypted (message
 // content) and retried by whichever worker holds its number's socket, with backoff, until stored
