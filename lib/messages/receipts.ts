@@ -18,27 +18,11 @@ export async function applyReceipts(db: Db, instanceId: string, receipts: Receip
   for (const r of receipts) {
     const target = r.status >= 4 ? "READ" : r.status === 3 ? "DELIVERED" : r.status === 2 ? "SENT" : r.status === 0 ? "FAILED" : null;
     if (!target) continue;
-    const m = await db.message.findUnique({
-      where: { instanceId_waMessageId: { instanceId, waMessageId: r.waMessageId } },
-      select: { id: true, status: true, locationId: true, ghlMessageId: true, direction: true },
-    });
-    if (!m || m.direction !== "OUTBOUND") continue;
-    if (target !== "FAILED" && (RANK[m.status as keyof typeof RANK] ?? 99) >= RANK[target]) continue;
-    if (target === "FAILED" && m.status === "FAILED") continue;
-    const now = new Date();
     const reason = target === "FAILED" ? waErrorReason(r.code) : undefined;
-    // conditional update: two receipts racing cannot move the status backwards
-    const updated = await db.message.updateMany({
-      where: { id: m.id, locationId: m.locationId, status: m.status },
-      data: {
-        status: target,
-        ...(target === "DELIVERED" ? { deliveredAt: now } : {}),
-        ...(target === "READ" ? { readAt: now } : {}),
-        ...(reason ? { error: reason } : {}),
-      },
-    });
-    if (updated.count && target === "FAILED") sendErrors.inc({ code: r.code ?? "unknown" });
-    if (updated.count === 0 || !m.ghlMessageId || target === "SENT") continue;
+    const m = await moveTo(db, instanceId, r.waMessageId, target, reason);
+    if (!m) continue;
+    if (target === "FAILED") sendErrors.inc({ code: r.code ?? "unknown" });
+    if (!m.ghlMessageId || target === "SENT") continue;
     await notifyGhl({
       kind: "status",
       locationId: m.locationId,
@@ -48,4 +32,34 @@ export async function applyReceipts(db: Db, instanceId: string, receipts: Receip
       ...(reason ? { error: reason } : {}),
     });
   }
+}
+
+/**
+ * Moves the message to `target` if that is forward (FAILED: from anything but FAILED), as a
+ * compare-and-set on the status read: a receipt racing the send loop's own SENDING → SENT (an
+ * error ack or a delivery can land before `sendMessage` has returned) reads again and retries,
+ * rather than losing itself to the status it was not written against. The row moved, or null.
+ */
+async function moveTo(db: Db, instanceId: string, waMessageId: string, target: keyof typeof RANK | "FAILED", reason?: string) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const m = await db.message.findUnique({
+      where: { instanceId_waMessageId: { instanceId, waMessageId } },
+      select: { id: true, status: true, locationId: true, ghlMessageId: true, direction: true },
+    });
+    if (!m || m.direction !== "OUTBOUND") return null;
+    if (target !== "FAILED" && (RANK[m.status as keyof typeof RANK] ?? 99) >= RANK[target]) return null;
+    if (target === "FAILED" && m.status === "FAILED") return null;
+    const now = new Date();
+    const updated = await db.message.updateMany({
+      where: { id: m.id, locationId: m.locationId, status: m.status },
+      data: {
+        status: target,
+        ...(target === "DELIVERED" ? { deliveredAt: now } : {}),
+        ...(target === "READ" ? { readAt: now } : {}),
+        ...(reason ? { error: reason } : {}),
+      },
+    });
+    if (updated.count) return m;
+  }
+  return null;
 }

@@ -5,6 +5,7 @@ import { positionOf } from "@/lib/messages/ghl-order";
 import {
   ACTIVE_OUTBOUND, claimNext, failOutbound, markSent, markWaiting, numbersWithWork, OUTBOUND_QUEUE_INDEX, peekNext, requeue,
 } from "@/lib/messages/outbound-queue";
+import { applyReceipts } from "@/lib/messages/receipts";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 
@@ -77,5 +78,48 @@ describe("outbound queue", () => {
     expect(await loadInboundToPost(db, { locationId: "locB", messageId: "in1" })).toBeNull();
     expect(await positionOf(db, "locA", "in1")).toMatchObject({ contactId: "cA", status: "RECEIVED" });
     expect(await positionOf(db, "locB", "in1")).toBeNull();
+  });
+});
+
+describe("receipts racing the send loop", () => {
+  /**
+   * `db`, except that the first read of a message by WhatsApp id is followed, before its answer
+   * is used, by the send loop's own markSent: what happens when an error ack or a delivery lands
+   * while `sendMessage` is returning (seen in wa-error-acks: a 463 left as SENT).
+   */
+  function racingDb(m: { id: string; locationId: string }): Db {
+    let raced = false;
+    const message = new Proxy(db.message, {
+      get(target, key, receiver) {
+        if (key !== "findUnique") return Reflect.get(target, key, receiver);
+        return async (args: Parameters<typeof db.message.findUnique>[0]) => {
+          const row = await target.findUnique(args);
+          if (!raced) {
+            raced = true;
+            await markSent(db, m);
+          }
+          return row;
+        };
+      },
+    });
+    return new Proxy(db, { get: (t, k, r) => (k === "message" ? message : Reflect.get(t, k, r)) });
+  }
+
+  it("an error ack read while SENDING still fails the message after markSent, and GHL is told", async () => {
+    await queue("r1", 5000, { status: "SENDING", waMessageId: "WA-R1", ghlMessageId: "g-r1" });
+    const jobs: GhlJob[] = [];
+    await applyReceipts(racingDb({ id: "r1", locationId: "locA" }), "iA", [{ waMessageId: "WA-R1", status: 0, code: "463" }], async (j) => void jobs.push(j));
+    const row = await db.message.findUniqueOrThrow({ where: { id: "r1" } });
+    expect(row.status).toBe("FAILED");
+    expect(row.error).toMatch(/463/);
+    expect(jobs).toMatchObject([{ kind: "status", ghlMessageId: "g-r1", status: "failed" }]);
+  });
+
+  it("a delivery read while SENDING is not lost to markSent either", async () => {
+    await queue("r2", 6000, { status: "SENDING", waMessageId: "WA-R2", ghlMessageId: "g-r2" });
+    const jobs: GhlJob[] = [];
+    await applyReceipts(racingDb({ id: "r2", locationId: "locA" }), "iA", [{ waMessageId: "WA-R2", status: 3 }], async (j) => void jobs.push(j));
+    expect((await db.message.findUniqueOrThrow({ where: { id: "r2" } })).status).toBe("DELIVERED");
+    expect(jobs).toMatchObject([{ kind: "status", ghlMessageId: "g-r2", status: "delivered" }]);
   });
 });
