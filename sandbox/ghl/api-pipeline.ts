@@ -24,7 +24,7 @@ export interface ApiRoute {
   handle(ctx: ApiCtx): Promise<void> | void;
 }
 
-const API_PREFIX = /^\/(oauth|contacts|conversations|users)(\/|$)/;
+const API_PREFIX = /^\/(oauth|contacts|conversations|users|locations)(\/|$)/;
 const SECRET_KEYS = new Set(["access_token", "refresh_token", "client_secret"]);
 export const ERROR_NAMES: Record<number, string> = {
   400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large",

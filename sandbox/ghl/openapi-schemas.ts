@@ -14,7 +14,7 @@ import addFormatsModule from "ajv-formats";
 //  6. Statuses an operation does not declare (403, 404, 429, 5xx, most 422s) answer GHL's common
 //     error shape, checked against GenericErrorDTO.
 
-const FILES = ["oauth", "contacts", "conversations", "custom-menus", "users"] as const;
+const FILES = ["oauth", "contacts", "conversations", "custom-menus", "users", "locations"] as const;
 
 const COMMON = {
   BadRequestDTO: { type: "object", properties: { statusCode: { type: "number" }, message: { type: "string" } } },

@@ -11,6 +11,7 @@ import { conversationsPage } from "./conversations-page";
 import { conversationsRoutes } from "./conversations-routes";
 import { customPage } from "./custom-page";
 import { usersRoutes } from "./users-routes";
+import { locationsRoutes } from "./locations-routes";
 import { seed } from "./directory";
 import { sendHtml, sendJson } from "./http-util";
 import { chooseLocation, page } from "./marketplace-page";
@@ -28,7 +29,7 @@ export interface GhlSimulator {
   close(): Promise<void>;
 }
 
-const API_ROUTES: Record<string, ApiRoute> = { ...oauthRoutes, ...contactsRoutes, ...conversationsRoutes, ...usersRoutes };
+const API_ROUTES: Record<string, ApiRoute> = { ...oauthRoutes, ...contactsRoutes, ...conversationsRoutes, ...usersRoutes, ...locationsRoutes };
 const CONTROL_ROUTES = [...setupRoutes, ...usersControlRoutes, ...trafficRoutes];
 
 export async function startGhlSimulator(opts: GhlSimulatorOptions = {}): Promise<GhlSimulator> {

@@ -54,10 +54,11 @@ describe("install flow (app ↔ GHL simulator)", () => {
     expect(landing.pathname).toBe("/installed");
     expect(landing.searchParams.get("error"), landing.search).toBeNull();
     const report = await readInstallReport(redis(), landing.searchParams.get("r")!);
-    expect(report, `report ${landing.search}`).toMatchObject({ kind: "location", locations: [{ id: SUNRISE }] });
+    // named by GET /locations/{id} (locations.readonly): the panel and the report show the name, not the id
+    expect(report, `report ${landing.search}`).toMatchObject({ kind: "location", locations: [{ id: SUNRISE, name: "Sunrise Dental" }] });
 
     const row = await db().location.findUniqueOrThrow({ where: { id: SUNRISE } });
-    expect(row).toMatchObject({ installed: true, needsReinstall: false, companyId: COMPANY });
+    expect(row).toMatchObject({ installed: true, needsReinstall: false, companyId: COMPANY, name: "Sunrise Dental" });
     expect(row.accessTokenEnc).toMatch(/^v1\./);
     expect(row.tokenExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 3600_000);
     expect(await tokensInSim(`locationId=${SUNRISE}`)).toBe(1);
