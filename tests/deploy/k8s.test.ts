@@ -17,7 +17,7 @@ const KINDS: Record<string, new (o: never) => { validate(): void }> = {
   "v1/ConfigMap": ConfigMap, "v1/Secret": Secret, "v1/Service": Service,
 };
 type Obj = { apiVersion: string; kind: string; metadata: { name: string }; spec?: any; data?: Record<string, string> };
-const objects: { file: string; o: Obj }[] = readdirSync(dir)
+const objects: { file: string; o: Obj }[] = (readdirSync(dir, { recursive: true }) as string[])
   .filter((f) => f.endsWith(".yaml"))
   .flatMap((file) => parseAllDocuments(readFileSync(path.join(dir, file), "utf8")).map((d) => ({ file, o: d.toJS() as Obj })));
 const one = (kind: string, name: string) => objects.find((x) => x.o.kind === kind && x.o.metadata.name === name)?.o;
