@@ -94,6 +94,10 @@ export const envSchema = z
     WORKER_HTTP_PORT: int(9464),
     WORKER_ID: z.string().default(""),
     LEASE_TTL_MS: int(15000),
+    // sharing numbers across workers (docs/architecture.md#sharing-numbers-between-workers)
+    WORKER_CAPACITY: z.coerce.number().positive().max(1000).default(1),
+    DRAIN_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
+    HANDOVERS_PER_MINUTE: int(0),
     HOUSEKEEPING_EVERY_MS: z.coerce.number().int().min(1000).default(3_600_000),
     GHL_QUEUE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
     METRICS_TOKEN: z.string().default(""),

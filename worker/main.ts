@@ -19,7 +19,7 @@ import { guardConsoleFromSignalKeys } from "./whatsapp/console-guard";
 import { waWebVersion } from "./whatsapp/wa-version";
 
 // The worker process: owns WhatsApp sockets (leases), queue consumers and GHL API calls.
-// Shutdown on SIGTERM/SIGINT: stop taking work, close sockets (keeping sessions), release leases.
+// Shutdown on SIGTERM/SIGINT: drain (/ready false, every number handed over), then stop the rest.
 async function main() {
   defaultServiceName("worker");
   let cfg;
@@ -60,6 +60,8 @@ async function main() {
     fetchAgent: cfg.WA_SANDBOX_MEDIA_CA_PEM ? new Agent({ ca: cfg.WA_SANDBOX_MEDIA_CA_PEM }) : undefined,
     log,
     hooks: messaging.hooks,
+    capacity: cfg.WORKER_CAPACITY,
+    handoversPerMinute: cfg.HANDOVERS_PER_MINUTE || undefined,
     // a sandbox server accepts any version; the real one needs a current one
     resolveVersion: () => waWebVersion(redis(), log, { fetchOnline: !cfg.WA_SANDBOX_ROOT_PUBLIC_KEY && cfg.NODE_ENV !== "test" }),
   });
@@ -67,7 +69,7 @@ async function main() {
   stoppers.push({
     name: "whatsapp sessions",
     stop: async () => {
-      await sessions.stop();
+      await sessions.stop(cfg.DRAIN_TIMEOUT_MS);
       await waSubscriber.quit().catch(() => {});
     },
   });
@@ -78,11 +80,14 @@ async function main() {
     ready: async () => {
       const pg = await db().$queryRaw`SELECT 1`.then(() => true, () => false);
       const rd = await redis().ping().then((r) => r === "PONG", () => false);
-      return { ok: pg && rd, workerId, postgres: pg, redis: rd };
+      // draining: the orchestrator must stop counting on this worker at once
+      const draining = sessions.isDraining;
+      return { ok: pg && rd && !draining, workerId, postgres: pg, redis: rd, draining };
     },
     metrics: (authorization) => renderMetrics(cfg.METRICS_TOKEN, authorization),
   });
-  stoppers.push({ name: "http", stop: () => new Promise((r) => http.close(() => r())) });
+  // not among the stoppers: /ready answers false while the numbers are handed over, closed last
+  const closeHttp = () => new Promise<void>((r) => http.close(() => r()));
   log.info({ workerId, port: cfg.WORKER_HTTP_PORT }, "worker ready");
 
   let stopping = false;
@@ -90,11 +95,16 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "worker stopping");
-    const force = setTimeout(() => process.exit(1), 20_000);
+    const force = setTimeout(() => process.exit(1), cfg.DRAIN_TIMEOUT_MS + 20_000);
     force.unref();
+    // drain first: stop taking numbers (/ready false from here on), hand every one over, bounded
+    // by DRAIN_TIMEOUT_MS (docs/architecture.md#sharing-numbers-between-workers)
+    const handedOver = await sessions.drain(cfg.DRAIN_TIMEOUT_MS).catch((err) => (log.warn({ err }, "drain failed"), false));
+    log.info({ handedOver }, "numbers handed over");
     for (const s of stoppers.reverse()) {
       await s.stop().catch((err) => log.warn({ err, part: s.name }, "stop failed"));
     }
+    await closeHttp();
     await closeRedis();
     await closeDb();
     log.info("worker stopped");

@@ -188,7 +188,7 @@ export function createMessaging(d: {
     },
     onClose(ctx: SessionCtx) {
       open.delete(ctx.instanceId);
-      sender.stop(ctx.instanceId);
+      return sender.stop(ctx.instanceId);
     },
   };
 

@@ -38,7 +38,7 @@ export type SenderDeps = {
   onSending?: (waMessageId: string) => void;
 };
 
-type LoopState = { stop: boolean; kicked: boolean; wake: () => void };
+type LoopState = { stop: boolean; kicked: boolean; wake: () => void; done: Promise<void> };
 
 export class OutboundSender {
   private loops = new Map<string, LoopState>();
@@ -50,17 +50,19 @@ export class OutboundSender {
     if (this.loops.has(instanceId)) return this.wake(instanceId);
     this.sweeper ??= setInterval(() => void this.sweep().catch((err) => this.d.log.warn({ err }, "outbound sweep failed")), this.d.pollMs ?? 5000);
     this.sweeper.unref();
-    const state: LoopState = { stop: false, kicked: false, wake: () => {} };
+    const state: LoopState = { stop: false, kicked: false, wake: () => {}, done: Promise.resolve() };
     this.loops.set(instanceId, state);
-    void this.run(instanceId, state);
+    state.done = this.run(instanceId, state);
   }
 
-  stop(instanceId: string) {
+  /** Resolves once the number's step in flight, if any, has settled (sent, failed or requeued). */
+  stop(instanceId: string): Promise<void> {
     const s = this.loops.get(instanceId);
-    if (!s) return;
+    if (!s) return Promise.resolve();
     s.stop = true;
     s.wake();
     this.loops.delete(instanceId);
+    return s.done;
   }
 
   stopAll() {
@@ -91,7 +93,7 @@ export class OutboundSender {
       state.kicked = false;
       let worked = false;
       try {
-        worked = await this.step(instanceId, log);
+        worked = await this.step(instanceId, log, state);
       } catch (err) {
         log.warn({ err }, "send loop step failed; retrying");
       }
@@ -106,7 +108,7 @@ export class OutboundSender {
   }
 
   /** Sends at most one message; true when the loop should look again at once. */
-  private async step(instanceId: string, log: Logger): Promise<boolean> {
+  private async step(instanceId: string, log: Logger, state: LoopState): Promise<boolean> {
     const { db } = this.d;
     const live = this.d.sockets(instanceId);
     if (!live?.online) {
@@ -149,6 +151,12 @@ export class OutboundSender {
     if (typing) await live.sock.sendPresenceUpdate!("composing", jid).catch(() => {});
     if (wait > 0) await sleep(wait);
     if (typing) await live.sock.sendPresenceUpdate!("paused", jid).catch(() => {});
+    if (state.stop) {
+      // the number closed (or is being handed over) during the wait: not sent, the next owner
+      // sends it under the same WhatsApp id, in its place in the queue
+      await requeue(db, next, "The WhatsApp number was handed over before sending");
+      return false;
+    }
     const sendStart = performance.now();
     try {
       this.d.onSending?.(waMessageId);
@@ -173,7 +181,8 @@ export class OutboundSender {
       } else {
         log.warn({ err, attempts }, "send failed; will retry");
         await requeue(db, next, reason);
-        await sleep(Math.min(30_000, 1000 * 2 ** attempts));
+        // handed over meanwhile: the next owner retries; do not hold up the handover
+        if (!state.stop) await sleep(Math.min(30_000, 1000 * 2 ** attempts));
       }
       return true;
     }

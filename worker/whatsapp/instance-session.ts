@@ -37,8 +37,11 @@ export type SocketHooks = {
   getMessage?: (ctx: SessionContext, key: WAMessageKey) => Promise<proto.IMessage | undefined>;
   /** the socket is open (ONLINE): start the send loop */
   onOpen?: (ctx: SessionContext, sock: WASocket) => void;
-  /** the socket is gone (any reason): stop using it */
-  onClose?: (ctx: SessionContext) => void;
+  /**
+   * the socket is gone (any reason): stop using it. May resolve once no send for this number is
+   * in flight any more; a graceful stop waits for that before the lease is handed on.
+   */
+  onClose?: (ctx: SessionContext) => void | Promise<void>;
 };
 
 export type SessionDeps = {
@@ -74,6 +77,7 @@ export class InstanceSession {
   private watchdog?: NodeJS.Timeout;
   private status: StatusWriter;
   private log: Logger;
+  private sendsSettled?: Promise<void>;
   online = false;
 
   constructor(
@@ -101,6 +105,9 @@ export class InstanceSession {
     if (this.ended) return;
     // wait for the close so that the next owner's login cannot overlap with this socket
     await this.finish();
+    // and for a send in flight to settle (sent, or requeued with its WhatsApp id): the next owner
+    // must not claim a message this worker may still send (docs/architecture.md#sharing-numbers-between-workers)
+    await Promise.race([this.sendsSettled, sleep(10_000)]);
     // key and creds writes held during a Postgres outage must land before the lease is handed on
     // (the next owner loads the session from Postgres); past the grace, they give up instead, so
     // that one cannot land later over the next owner's (docs/decisions/007-key-store-write-failures.md)
@@ -309,7 +316,8 @@ export class InstanceSession {
     if (this.online) {
       this.online = false;
       try {
-        this.d.hooks?.onClose?.(this.ctx);
+        const settled = this.d.hooks?.onClose?.(this.ctx);
+        if (settled) this.sendsSettled = settled.catch(() => {});
       } catch (err) {
         this.log.warn({ err }, "onClose hook failed");
       }

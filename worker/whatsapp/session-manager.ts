@@ -11,11 +11,16 @@ import { memoryCache } from "./memory-cache";
 import { defaultBackoff, type BackoffOptions } from "./reconnect-policy";
 import { forgetAccessToken } from "@/lib/ghl/token-refresh";
 import { subscribeWhenReady } from "@/lib/redis";
+import { metrics } from "@/lib/ops/metrics";
+import { z } from "zod";
+import { decideShare, handoverGapMs, type FleetMember } from "./fair-share";
 
 // Makes this worker's sockets match the desired state in Postgres: every instance with
 // desiredState RUNNING gets exactly one socket in the fleet, on whichever worker takes its lease.
 // Periodic scans are the truth (they recover from lost pub/sub messages and dead workers);
 // gw:control messages only make changes happen now instead of at the next scan.
+// Workers share the numbers by weight and hand surplus ones over one at a time; a draining worker
+// hands all of its numbers over (docs/architecture.md#sharing-numbers-between-workers).
 
 export type ManagerDeps = {
   db: Db;
@@ -38,9 +43,21 @@ export type ManagerDeps = {
   hooks?: SocketHooks;
   /** resolves the WhatsApp Web version (wa-version.ts); asked at start and every 6 h. Unset = bundled */
   resolveVersion?: () => Promise<WAVersion | undefined>;
+  /** this worker's weight in the fleet (WORKER_CAPACITY): its share is total × capacity / Σ capacities */
+  capacity?: number;
+  /** handovers one worker makes per minute at most (HANDOVERS_PER_MINUTE); unset = max(1, 5 % of the numbers) */
+  handoversPerMinute?: number;
 };
 
 const MANAGERS_KEY = "gw:managers";
+/** per live manager, expiring with its heartbeat: its weight and how many numbers it holds */
+const managerInfoKey = (workerId: string) => `gw:manager:${workerId}`;
+const ManagerInfo = z.object({ w: z.number().positive().finite().catch(1), held: z.number().int().nonnegative().catch(0) });
+
+const heldGauge = metrics().gauge("gw_worker_wa_numbers_held", "WhatsApp numbers this worker holds");
+const targetGauge = metrics().gauge("gw_worker_wa_target_share", "WhatsApp numbers this worker should hold (its fair share)");
+const drainingGauge = metrics().gauge("gw_worker_draining", "1 while this worker hands its numbers over before exiting");
+const handovers = metrics().counter("gw_worker_wa_handovers_total", "WhatsApp numbers this worker handed over to another (rebalance or drain)");
 
 export class SessionManager {
   private sessions = new Map<string, InstanceSession>();
@@ -54,6 +71,10 @@ export class SessionManager {
   private log: Logger;
   private sessionDeps: SessionDeps;
   private version?: WAVersion;
+  private draining = false;
+  private lastHandoverAt = 0;
+  /** numbers this worker handed over, not to be taken back before the time given */
+  private handedOver = new Map<string, number>();
 
   constructor(private d: ManagerDeps) {
     this.log = d.log.child({ part: "wa-sessions", workerId: d.workerId });
@@ -73,6 +94,7 @@ export class SessionManager {
       WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(this.d.sandboxRootPublicKey, "hex");
     }
     this.running = true;
+    drainingGauge.set({ worker: this.d.workerId }, 0);
     const refreshVersion = async () => {
       if (this.d.resolveVersion) this.version = (await this.d.resolveVersion()) ?? this.version;
     };
@@ -90,17 +112,50 @@ export class SessionManager {
     await this.scan();
   }
 
-  /** Graceful: close sockets WITHOUT logging out and release leases, so another worker takes over at once. */
-  async stop(): Promise<void> {
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /**
+   * Hand every number over before exiting: leave the fleet at once (so the others count their
+   * shares without this worker and take what it releases), take nothing more, then close each
+   * socket WITHOUT logging out and release its lease. Leases still renew meanwhile. True when all
+   * were handed over within `timeoutMs`; the rest are then left to lease expiry.
+   */
+  async drain(timeoutMs = 30_000): Promise<boolean> {
+    if (!this.draining) {
+      this.draining = true;
+      drainingGauge.set({ worker: this.d.workerId }, 1);
+      await this.d.redis.multi().zrem(MANAGERS_KEY, this.d.workerId).del(managerInfoKey(this.d.workerId)).exec().catch(() => {});
+    }
+    const all = (async () => {
+      await this.scanning?.catch(() => {});
+      // a start already under way when draining began lands in `sessions` later: look again
+      while (this.sessions.size) {
+        const open = [...this.sessions.values()];
+        await Promise.all(open.map((s) => s.stop()));
+        await Promise.all([...this.releasing]);
+        handovers.inc({ worker: this.d.workerId }, open.length);
+        if (this.sessions.size) await new Promise((r) => setTimeout(r, 50));
+      }
+      return true;
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([all, new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)))]);
+    clearTimeout(timer);
+    heldGauge.set({ worker: this.d.workerId }, this.sessions.size);
+    if (!done) this.log.warn({ left: this.sessions.size }, "drain timed out; the remaining leases expire on their own");
+    return done;
+  }
+
+  /** Graceful: drain (sockets closed WITHOUT logging out, leases released), then stop the timers. */
+  async stop(timeoutMs?: number): Promise<void> {
+    await this.drain(timeoutMs);
     this.running = false;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.d.subscriber.off("message", this.onMessage);
     await this.d.subscriber.unsubscribe(CONTROL_CHANNEL).catch(() => {});
-    await this.scanning?.catch(() => {});
-    await Promise.all([...this.sessions.values()].map((s) => s.stop()));
-    await Promise.all([...this.releasing]);
-    await this.d.redis.zrem(MANAGERS_KEY, this.d.workerId).catch(() => {});
   }
 
   /** For the send loop and inbound handlers (worker/messaging): the live socket of an owned instance. */
@@ -120,24 +175,54 @@ export class SessionManager {
     return this.scanning;
   }
 
+  private get taking(): boolean {
+    return this.running && !this.draining;
+  }
+
   private async doScan() {
-    if (!this.running) return;
+    if (!this.taking) return;
     const rows = await this.d.db.instance.findMany({ where: { desiredState: "RUNNING" }, select: { id: true, locationId: true } });
     const desired = new Set(rows.map((r) => r.id));
     for (const [id, s] of this.sessions) {
       if (!desired.has(id)) await s.stop({ status: "OFFLINE" });
     }
-    const share = await this.fairShare(rows.length);
+    const share = await this.share(rows.length);
+    if (share.shed) return this.handOverOne(rows.length);
+    const now = Date.now();
+    for (const [id, until] of this.handedOver) if (until <= now) this.handedOver.delete(id);
     for (const r of shuffle(rows)) {
-      if (!this.running || this.sessions.size >= share) break;
-      if (!this.sessions.has(r.id)) await this.tryStart(r);
+      if (!this.taking || this.sessions.size >= share.acquireLimit) break;
+      if (!this.sessions.has(r.id) && !this.handedOver.has(r.id)) await this.tryStart(r);
     }
+    heldGauge.set({ worker: this.d.workerId }, this.sessions.size);
+  }
+
+  /**
+   * Above its share: close one linked socket gracefully (no logout, creds kept) and release its
+   * lease; a worker below its share takes it at its next scan. Its queued sends wait in Postgres
+   * and go out from the new owner, oldest first. Rate-bounded, so a rebalance never reconnects
+   * many numbers at once.
+   */
+  private async handOverOne(total: number) {
+    if (Date.now() - this.lastHandoverAt < handoverGapMs(total, this.d.handoversPerMinute)) return;
+    // a number being linked (QR shown) stays: handing it over would void the QR someone is scanning
+    const s = [...this.sessions.values()].find((x) => x.online);
+    if (!s) return;
+    const id = s.ctx.instanceId;
+    this.lastHandoverAt = Date.now();
+    // long enough for the others to scan; after that an orphaned number is taken back
+    this.handedOver.set(id, Date.now() + this.d.leaseTtlMs * 2);
+    this.log.info({ instanceId: id }, "handing a number over to rebalance the fleet");
+    await s.stop();
+    await Promise.all([...this.releasing]);
+    handovers.inc({ worker: this.d.workerId });
+    heldGauge.set({ worker: this.d.workerId }, this.sessions.size);
   }
 
   private async tryStart(r: { id: string; locationId: string }) {
     // claimed synchronously: a scan and a control message racing here must not open two sockets
     // (acquire() also succeeds for a lease this worker already holds)
-    if (!this.running || this.sessions.has(r.id) || this.claiming.has(r.id)) return;
+    if (!this.taking || this.sessions.has(r.id) || this.claiming.has(r.id)) return;
     this.claiming.add(r.id);
     let got = false;
     try {
@@ -146,7 +231,7 @@ export class SessionManager {
       this.claiming.delete(r.id);
     }
     if (!got) return;
-    if (!this.running) return void (await this.leases.release(r.id).catch(() => {}));
+    if (!this.taking) return void (await this.leases.release(r.id).catch(() => {}));
     const s = new InstanceSession(this.sessionDeps, { instanceId: r.id, locationId: r.locationId }, this.onEnded);
     this.sessions.set(r.id, s);
     this.lastRenewOk.set(r.id, Date.now());
@@ -205,18 +290,38 @@ export class SessionManager {
     }));
   }
 
-  /** Live managers announce themselves; each takes at most its share (plus one) so load spreads. */
+  /** Live managers announce themselves, with their weight and load, so that each can work out its share. */
   private async heartbeat() {
     const now = Date.now();
-    await this.d.redis.multi().zadd(MANAGERS_KEY, now, this.d.workerId).zremrangebyscore(MANAGERS_KEY, 0, now - this.d.leaseTtlMs).exec();
+    const m = this.d.redis.multi();
+    if (!this.draining) {
+      const info = JSON.stringify({ w: this.capacity, held: this.sessions.size });
+      m.zadd(MANAGERS_KEY, now, this.d.workerId).set(managerInfoKey(this.d.workerId), info, "PX", this.d.leaseTtlMs);
+    }
+    await m.zremrangebyscore(MANAGERS_KEY, 0, now - this.d.leaseTtlMs).exec();
   }
 
-  private async fairShare(total: number): Promise<number> {
-    const live = Math.max(1, await this.d.redis.zcount(MANAGERS_KEY, Date.now() - this.d.leaseTtlMs, "+inf"));
-    return Math.ceil(total / live) + 1;
+  private get capacity(): number {
+    return this.d.capacity ?? 1;
+  }
+
+  private async share(total: number) {
+    const now = Date.now();
+    const ids = await this.d.redis.zrangebyscore(MANAGERS_KEY, now - this.d.leaseTtlMs, "+inf");
+    if (!ids.includes(this.d.workerId)) ids.push(this.d.workerId);
+    const infos = await this.d.redis.mget(ids.map(managerInfoKey));
+    const members: FleetMember[] = ids.map((id, i) => {
+      if (id === this.d.workerId) return { id, weight: this.capacity, held: this.sessions.size };
+      const info = ManagerInfo.safeParse(parseJson(infos[i]));
+      return { id, weight: info.success ? info.data.w : 1, held: info.success ? info.data.held : 0 };
+    });
+    const d = decideShare(this.d.workerId, total, members);
+    targetGauge.set({ worker: this.d.workerId }, d.target);
+    return d;
   }
 
   private onMessage = (channel: string, raw: string) => {
+    // while draining, stop/logout still apply to the numbers not handed over yet; starts are refused below
     if (channel !== CONTROL_CHANNEL || !this.running) return;
     const m = parseControl(raw);
     if (!m) return void this.log.warn("malformed control message ignored");
@@ -249,11 +354,12 @@ export class SessionManager {
   }
 
   private async startIfDesired(m: { instanceId: string; locationId: string }) {
+    if (!this.taking || this.handedOver.has(m.instanceId)) return;
     const row = await this.d.db.instance.findFirst({ where: { id: m.instanceId, locationId: m.locationId, desiredState: "RUNNING" }, select: { id: true, locationId: true } });
     if (!row) return;
     // every worker hears the message: a full one leaves it to the others (or to its next scan)
     const total = await this.d.db.instance.count({ where: { desiredState: "RUNNING" } });
-    if (this.sessions.size >= (await this.fairShare(total))) return;
+    if (this.sessions.size >= (await this.share(total)).acquireLimit) return;
     await this.tryStart(row);
   }
 }
@@ -261,6 +367,15 @@ export class SessionManager {
 function baileysLogger(parent: Logger): Logger {
   // Baileys logs payloads below warn; never go below warn, and stay silent when the parent is
   return parent.child({ module: "baileys" }, { level: parent.levelVal > 40 ? parent.level : "warn" });
+}
+
+function parseJson(raw: string | null): unknown {
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 function shuffle<T>(a: T[]): T[] {
