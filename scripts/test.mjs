@@ -79,7 +79,7 @@ if (want("integration")) {
 // run the app's routes and the worker's sockets, transactions, upserts and the send queue.
 const PGBOUNCER_FILES = [
   "accept-outbound", "concurrent-upserts", "delivery-route", "direct-api-send", "ghl-sync", "outbound-queue",
-  "outbound-sender", "panel-routes", "wa-messaging", "wa-nothing-lost", "wa-sessions-fleet",
+  "outbound-sender", "panel-routes", "wa-fleet-traffic", "wa-messaging", "wa-nothing-lost", "wa-sessions-fleet",
 ];
 if (want("pgbouncer")) {
   ensurePgBouncer();
