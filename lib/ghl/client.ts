@@ -5,7 +5,7 @@ import { AppError } from "../errors";
 import { childLogger } from "../log";
 import { redis as defaultRedis } from "../redis";
 import type { TenantKind } from "../tenants/token-store";
-import { waitForGhlSlot } from "./pacing";
+import { waitForGhlSlot } from "./rate-window";
 import { metrics } from "../ops/metrics";
 import { refreshTenant, validAccessToken } from "./token-refresh";
 

@@ -12,7 +12,7 @@ import { redis } from "@/lib/redis";
 import { forgetAccessToken, refreshTenant } from "@/lib/ghl/token-refresh";
 import { ghlClient, GhlApiError } from "@/lib/ghl/client";
 import { refreshGrant } from "@/lib/ghl/oauth";
-import { waitForGhlSlot } from "@/lib/ghl/pacing";
+import { waitForGhlSlot } from "@/lib/ghl/rate-window";
 import { loadPair } from "@/lib/tenants/token-store";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { metrics } from "@/lib/ops/metrics";

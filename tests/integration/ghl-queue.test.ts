@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import { enqueueGhl, GHL_QUEUE } from "@/lib/queue/ghl-jobs";
 import { listDeadLetters, retryDeadLetter } from "@/lib/queue/dead-letters";
-import type { GhlCall } from "@/lib/messages/ghl-sync";
+import type { GhlCall } from "@/lib/messages/ghl-post";
 import { startGhlSyncWorker } from "@/worker/jobs/ghl-sync";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 

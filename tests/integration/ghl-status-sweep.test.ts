@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
-import type { GhlCall } from "@/lib/messages/ghl-sync";
+import type { GhlCall } from "@/lib/messages/ghl-post";
 import { GHL_QUEUE } from "@/lib/queue/ghl-jobs";
 import { startGhlSyncWorker } from "@/worker/jobs/ghl-sync";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
-import { postInboundToGhl, pushStatusToGhl, type GhlCall } from "@/lib/messages/ghl-sync";
+import { postInboundToGhl, pushStatusToGhl, type GhlCall } from "@/lib/messages/ghl-post";
 import { recordInbound } from "@/lib/messages/record-inbound";
 import { saveMedia } from "@/lib/media/media-store";
 import { contractProblems, control, install, startSim } from "@/sandbox/ghl/test-kit";

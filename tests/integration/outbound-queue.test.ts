@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
-import { loadInboundToPost } from "@/lib/messages/ghl-sync";
+import { loadInboundToPost } from "@/lib/messages/ghl-post";
 import { positionOf } from "@/lib/messages/ghl-order";
 import {
   ACTIVE_OUTBOUND, claimNext, failOutbound, markSent, markWaiting, numbersWithWork, OUTBOUND_QUEUE_INDEX, peekNext, requeue,

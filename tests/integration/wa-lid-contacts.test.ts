@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { versionFor } from "@/lib/ghl/client";
 import { webhookKeys } from "@/lib/ghl/webhook-verify";
 import { acceptDelivery } from "@/lib/messages/delivery";
-import { postInboundToGhl, syncGhlContactPhone, type GhlCall } from "@/lib/messages/ghl-sync";
+import { postInboundToGhl, syncGhlContactPhone, type GhlCall } from "@/lib/messages/ghl-post";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { startGhlSimulator, type GhlSimulator } from "@/sandbox/ghl/server";

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/lib/db";
-import { postInboundToGhl } from "@/lib/messages/ghl-sync";
+import { postInboundToGhl } from "@/lib/messages/ghl-post";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { fakeGhl, type FakeGhlPost } from "./helpers/fake-ghl";
 import { linkNumberByQr, simCall, startMessagingFixture, until, type SimDevice } from "./helpers/wa-fixture";

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import { inboundGate, positionOf, requeueUnqueuedInbound, wakeNextOfContact } from "@/lib/messages/ghl-order";
 import { isReplaying, pendingHold } from "@/lib/messages/pending-inbound";
-import { loadInboundToPost, markNotPosted, postInboundToGhl, pushStatusToGhl, syncGhlContactPhone, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-sync";
+import { loadInboundToPost, markNotPosted, postInboundToGhl, pushStatusToGhl, syncGhlContactPhone, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-post";
 import { markGhlStatus, requeueUnpushedStatuses } from "@/lib/messages/ghl-status";
 import { metrics } from "@/lib/ops/metrics";
 import { fileDeadLetter } from "@/lib/queue/dead-letters";

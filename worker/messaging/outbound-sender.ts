@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import { phoneToJid } from "@/lib/contacts/phone";
 import { fetchRemoteMedia } from "@/lib/media/fetch-remote";
-import { gapFor, holdSlotAfterSend, reserveSendSlot } from "@/lib/queue/pacing";
+import { gapFor, holdSlotAfterSend, reserveSendSlot } from "@/lib/queue/send-gap";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { metrics } from "@/lib/ops/metrics";
 import { claimNext, failOutbound, markSent, markWaiting, numbersWithWork, peekNext, requeue, waitedTooLong } from "@/lib/messages/outbound-queue";

@@ -1,4 +1,4 @@
-import type { GhlCall } from "@/lib/messages/ghl-sync";
+import type { GhlCall } from "@/lib/messages/ghl-post";
 
 export type FakeGhlPost = { contactId: string; altId: string; message: string; at: number };
 

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gapFor, reserveSendSlot } from "@/lib/queue/pacing";
+import { gapFor, reserveSendSlot } from "@/lib/queue/send-gap";
 
 let redis: Redis;
 beforeAll(async () => {
