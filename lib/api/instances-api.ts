@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Db } from "../db";
 import { AppError, conflict, notFound } from "../errors";
 import * as instances from "../instances/instances";
+import { linkCodesOf, linkingView, linkingViewSchema } from "../instances/link-codes";
 import { ttlMemo } from "../ttl-memo";
 import { instanceIdSchema } from "./schemas";
 
@@ -26,6 +27,7 @@ export const instanceViewSchema = z.object({
   lastError: z.string().nullable(),
   desiredState: z.enum(["RUNNING", "STOPPED"]),
   connectedAt: z.string().nullable(),
+  linking: linkingViewSchema.nullable().optional().describe("The QR or pairing code waiting for a scan, if any (null when none)"),
 });
 
 type Row = Awaited<ReturnType<typeof instances.get>>;
@@ -34,6 +36,16 @@ export function view(i: Row): z.infer<typeof instanceViewSchema> {
     instanceId: i.name, id: i.id, status: i.status, phone: i.phone, phoneAlias: i.alias, lastError: i.lastError,
     desiredState: i.desiredState, connectedAt: i.connectedAt ? i.connectedAt.toISOString() : null,
   };
+}
+
+/**
+ * Views with what each number shows for linking now, from the one reader of QR and pairing codes
+ * (lib/instances/link-codes.ts). Whether the caller may see them is asked only when one waits.
+ */
+export async function viewsWithLinking(redis: Redis, rows: Row[], mayLinkAPhone: () => Promise<boolean>): Promise<z.infer<typeof instanceViewSchema>[]> {
+  const codes = await linkCodesOf(redis, rows.map((r) => r.id));
+  const may = codes.size > 0 && (await mayLinkAPhone().catch(() => false));
+  return rows.map((r) => ({ ...view(r), linking: linkingView(codes.get(r.id), may) }));
 }
 
 export async function byName(db: Db, locationId: string, name: string) {

@@ -77,4 +77,60 @@ describe("EventHub", () => {
       expect(hub.listenerCount("gw:events:A")).toBe(0);
     }
   });
+
+  it("sends the snapshot first, once subscribed; what is published meanwhile follows it, in order", async () => {
+    const sub = fakeSub();
+    const hub = new EventHub(sub as never);
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    let subscribedWhenRead = false;
+    const res = sseResponse(hub, "gw:events:A", (m) => !m.includes("other"), undefined, undefined, async () => {
+      subscribedWhenRead = sub.subs.includes("gw:events:A");
+      await slow;
+      return ['{"type":"instance.qr","instanceId":"other","qr":"q0"}', '{"type":"instance.qr","instanceId":"i1","qr":"q1"}'];
+    });
+    const reader = res.body!.getReader();
+    const read = async () => new TextDecoder().decode((await reader.read()).value);
+    expect(await read()).toBe("retry: 3000\n\n");
+    await new Promise((r) => setTimeout(r, 10));
+    expect(subscribedWhenRead).toBe(true);
+    sub.emit("message", "gw:events:A", '{"type":"instance.qr","instanceId":"i1","qr":"q2"}');
+    release();
+    // the snapshot's QR (filtered like a live one), then the newer one published while it was read
+    expect(await read()).toBe('data: {"type":"instance.qr","instanceId":"i1","qr":"q1"}\n\n');
+    expect(await read()).toBe('data: {"type":"instance.qr","instanceId":"i1","qr":"q2"}\n\n');
+    await reader.cancel();
+  });
+
+  it("the snapshot passes the same checks as live codes: withheld from a caller who may not link a phone", async () => {
+    const sub = fakeSub();
+    const hub = new EventHub(sub as never);
+    const res = sseResponse(hub, "gw:events:A", undefined, undefined, { stillValid: async () => true, mayLinkAPhone: async () => false }, async () => [
+      '{"type":"instance.qr","instanceId":"i1","qr":"2@secret","expiresAt":"2030-01-01T00:00:00.000Z"}',
+      '{"type":"instance.pairing-code","instanceId":"i1","code":"ABCD1234"}',
+    ]);
+    const reader = res.body!.getReader();
+    const read = async () => new TextDecoder().decode((await reader.read()).value);
+    expect(await read()).toBe("retry: 3000\n\n");
+    const qr = await read();
+    const code = await read();
+    expect(qr).toBe('data: {"type":"instance.qr","instanceId":"i1","expiresAt":"2030-01-01T00:00:00.000Z","withheld":"admin_required"}\n\n');
+    expect(code).toBe('data: {"type":"instance.pairing-code","instanceId":"i1","withheld":"admin_required"}\n\n');
+    await reader.cancel();
+  });
+
+  it("a snapshot that cannot be read does not hold up the live messages", async () => {
+    const sub = fakeSub();
+    const hub = new EventHub(sub as never);
+    const res = sseResponse(hub, "gw:events:A", undefined, undefined, undefined, async () => {
+      throw new Error("redis down");
+    });
+    const reader = res.body!.getReader();
+    const read = async () => new TextDecoder().decode((await reader.read()).value);
+    expect(await read()).toBe("retry: 3000\n\n");
+    await new Promise((r) => setTimeout(r, 10));
+    sub.emit("message", "gw:events:A", '{"type":"instance.status","n":1}');
+    expect(await read()).toBe('data: {"type":"instance.status","n":1}\n\n');
+    await reader.cancel();
+  });
 });

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { childLogger } from "../log";
 import { createRedis, subscribeWhenReady } from "../redis";
 
 // One Redis subscriber per app process, fanned out to every open panel stream: hundreds of
@@ -62,8 +63,13 @@ export const STREAM_RECHECK_MS = 30_000;
  * the credential is checked again every `everyMs` and before each QR / pairing code is relayed:
  * once it fails (or the check itself fails) the stream says `event: end` and closes, so a revoked
  * key or an ended session stops receiving what links a phone to the number.
+ *
+ * `snapshot` (optional): messages that describe the present (the QR or pairing code waiting now),
+ * read once the channel is subscribed and sent before anything live, through the same filter and
+ * checks: a client that connects or reconnects gets them at once instead of at the next change,
+ * and a change published meanwhile still arrives after them.
  */
-export function sseResponse(hub: EventHub, channel: string, filter: (msg: string) => boolean = () => true, signal?: AbortSignal, guard?: StreamGuard): Response {
+export function sseResponse(hub: EventHub, channel: string, filter: (msg: string) => boolean = () => true, signal?: AbortSignal, guard?: StreamGuard, snapshot?: () => Promise<string[]>): Response {
   const enc = new TextEncoder();
   let stop: (() => Promise<void>) | undefined;
   let beat: NodeJS.Timeout | undefined;
@@ -105,18 +111,33 @@ export function sseResponse(hub: EventHub, channel: string, filter: (msg: string
         close();
         return false;
       };
+      const relay = async (m: string) => {
+        if (guard && linksAPhone(m)) {
+          if (!(await endUnlessValid())) return;
+          if (guard.mayLinkAPhone && !(await guard.mayLinkAPhone().catch(() => false))) return send(`data: ${withheld(m)}\n\n`);
+        }
+        send(`data: ${m}\n\n`);
+      };
       send("retry: 3000\n\n");
+      // live messages queue behind the snapshot, which is read only once subscribed: nothing
+      // published in between is lost, and nothing older is sent after it
+      let opened!: () => void;
+      const gate = new Promise<void>((r) => (opened = r));
+      chain = gate;
       stop = await hub.listen(channel, (m) => {
         if (!filter(m)) return;
-        chain = chain.then(async () => {
-          if (guard && linksAPhone(m)) {
-            if (!(await endUnlessValid())) return;
-            if (guard.mayLinkAPhone && !(await guard.mayLinkAPhone().catch(() => false))) return send(`data: ${withheld(m)}\n\n`);
-          }
-          send(`data: ${m}\n\n`);
-        });
+        chain = chain.then(() => relay(m));
       });
       if (closed) void stop();
+      void (async () => {
+        try {
+          for (const m of snapshot ? await snapshot() : []) if (filter(m)) await relay(m);
+        } catch (err) {
+          // the present could not be read: the live messages still come
+          childLogger({ channel }).warn({ err }, "stream snapshot not sent");
+        }
+        opened();
+      })();
       beat = setInterval(() => send(": keep-alive\n\n"), 15_000);
       if (guard) recheck = setInterval(() => void (chain = chain.then(() => endUnlessValid().then(() => {}))), guard.everyMs ?? STREAM_RECHECK_MS);
       signal?.addEventListener("abort", close);

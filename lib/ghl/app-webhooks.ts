@@ -3,6 +3,7 @@ import { z, ZodError } from "zod";
 import { AppError, unauthorized } from "../errors";
 import { childLogger } from "../log";
 import { mintForInstall, recordInstallWebhook } from "../tenants/install";
+import { renameFromGhl } from "../tenants/location-name";
 import { uninstallTenant } from "../tenants/uninstall";
 import type { Deps } from "./token-refresh";
 import { isStale, verifyWebhookSignature, type WebhookKeys } from "./webhook-verify";
@@ -22,6 +23,12 @@ const install = base.extend({
 });
 const uninstall = base.extend({ type: z.literal("UNINSTALL"), companyId: z.string().min(1).optional(), locationId: z.string().min(1).optional() })
   .refine((x) => x.companyId || x.locationId, "locationId or companyId is required");
+// GHL's LocationUpdate (docs/ghl.md#location-names): `id` is the location; its documented example
+// carries neither appId, webhookId nor timestamp
+const locationUpdate = base.extend({
+  type: z.literal("LocationUpdate"), id: z.string().min(1).max(100), companyId: z.string().min(1).max(100).optional(),
+  name: z.string().trim().min(1).max(200).optional(),
+});
 const other = base.extend({ type: z.string() });
 
 const RECEIPT_TTL_MS = 24 * 3600 * 1000;
@@ -42,7 +49,10 @@ export async function acceptAppWebhook(d: Deps, cfg: AppWebhookConfig, raw: Buff
     throw new AppError("bad_request", "the body is not valid JSON", 400);
   }
   const head = other.parse(json);
-  if (head.appId !== cfg.appId) {
+  // GHL documents LocationUpdate without appId: one that names no app is GHL's signed word about a
+  // location and is checked against the location instead (SECURITY.md, "Location names from GHL")
+  const noAppIdAllowed = head.type === "LocationUpdate" && head.appId === undefined;
+  if (head.appId !== cfg.appId && !noAppIdAllowed) {
     // a missing appId is not ours either: GHL sends it on every app webhook (docs/AppInstall.md)
     childLogger({ webhookId: head.webhookId, type: head.type }).warn({ appId: head.appId ?? null }, "webhook of another app ignored");
     return { result: "ignored", type: head.type };
@@ -86,6 +96,12 @@ async function apply(d: Deps, head: z.infer<typeof other>, json: unknown, scheme
     const ids = await uninstallTenant(d.db, d.redis, p);
     log.info({ locationIds: ids, companyId: p.companyId }, "UNINSTALL processed");
     return { result: "accepted", type: "UNINSTALL" };
+  }
+  if (head.type === "LocationUpdate") {
+    const p = locationUpdate.parse(json);
+    const renamed = await renameFromGhl(d.db, { locationId: p.id, companyId: p.companyId, name: p.name });
+    log.info({ locationId: p.id, renamed }, "LocationUpdate received");
+    return { result: "accepted", type: "LocationUpdate" };
   }
   return { result: "ignored", type: head.type };
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Db } from "@/lib/db";
 import { badRequest, conflict, notFound } from "@/lib/errors";
 import { publishControl } from "./control";
-import { latestQr } from "./events";
+import { latestQr } from "./link-codes";
 import { leaseKey } from "./lease-key";
 
 // The instances of one location (a WhatsApp number each). Every function takes locationId and

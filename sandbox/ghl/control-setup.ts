@@ -55,6 +55,23 @@ export const setupRoutes: ControlRoute[] = [
     }
     c.json(201, loc);
   }],
+  // Someone renames (or edits) a sub-account in GHL: GHL's LocationUpdate goes to every app
+  // installed on it, the location itself or its whole agency; `GET /locations/{id}` answers the
+  // new name from then on. Without an install, nothing is sent (deliveryStatus null).
+  ["POST", "/__sandbox/locations/:locationId/update", async (c) => {
+    const b = await c.body(z.object({ name: z.string().min(1).optional(), email: z.string().optional() }));
+    if (!b) return;
+    const s = c.sim.state;
+    const loc = s.locations.get(c.params.locationId);
+    if (!loc) return c.json(404, { error: { code: "not_found", message: "unknown location" } });
+    if (b.name) loc.name = b.name;
+    const installed = s.locationInstalls.has(loc.id) || s.companyInstalls.has(loc.companyId);
+    if (!installed) return c.json(200, { location: loc, webhook: null, deliveryStatus: null });
+    const rec = await c.sim.webhooks.sendEvent("LocationUpdate", {
+      id: loc.id, companyId: loc.companyId, name: loc.name, email: b.email ?? `${loc.id.toLowerCase()}@example.com`, stripeProductId: "prod_sandbox",
+    });
+    c.json(200, { location: loc, webhook: rec.body, deliveryStatus: rec.attempts[0]?.status ?? null });
+  }],
   ["GET", "/__sandbox/users", ({ sim, json }) => json(200, { users: [...sim.state.users.values()] })],
   ["GET", "/__sandbox/installs", ({ sim, json }) => json(200, {
     companies: [...sim.state.companyInstalls.values()], locations: [...sim.state.locationInstalls.values()],

@@ -72,7 +72,8 @@ export interface Retried {
 export interface Attempt { at: string; status: number | null; error?: string; retryAfter?: string }
 
 export interface WebhookRecord extends Retried {
-  webhookId: string; kind: "INSTALL" | "UNINSTALL"; url: string; body: unknown;
+  /** the body's webhookId, or the simulator's own record id for events GHL sends without one */
+  webhookId: string; kind: "INSTALL" | "UNINSTALL" | "LocationUpdate"; url: string; body: unknown;
 }
 
 export class SimState {

@@ -2,7 +2,7 @@ import { verify as edVerify, createVerify } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SEED } from "./directory";
 import type { GhlSimulator } from "./server";
-import { api, contractProblems, control, install, startFakeApp, startSim, type Received } from "./test-kit";
+import { ALL_SCOPES, api, contractProblems, control, install, startFakeApp, startSim, type Received } from "./test-kit";
 
 const [sunrise, harbor] = SEED.locations.map((l) => l.id);
 let sim: GhlSimulator;
@@ -63,6 +63,24 @@ describe("webhooks and the Delivery URL", () => {
     const ih = await app.waitFor((x) => x.json?.webhookId === i.body.webhookId);
     expect(ih.json).toMatchObject({ type: "INSTALL", appId: "otherApp42", locationId: other });
     expect((await control(sim, "GET", "/locations")).body.locations.find((l: any) => l.id === other).installed).toBe(false);
+  });
+
+  it("renaming a location sends GHL's LocationUpdate, signed, in the documented shape, to installs only", async () => {
+    const loose = (await control(sim, "POST", "/locations", { name: "Not Installed", companyId: SEED.companyId })).body.id;
+    const none = await control(sim, "POST", `/locations/${loose}/update`, { name: "Still Not Installed" });
+    expect(none.body).toMatchObject({ webhook: null, deliveryStatus: null });
+    const loc = SEED.locations[0].id;
+    const { tokens } = await install(sim, { locationId: loc }, `${ALL_SCOPES} locations.readonly`);
+    const r = await control(sim, "POST", `/locations/${loc}/update`, { name: "Sunrise Dental Group" });
+    expect(r.body.deliveryStatus).toBe(200);
+    const hook = await app.waitFor((x) => x.json?.type === "LocationUpdate" && x.json.name === "Sunrise Dental Group");
+    // docs/LocationUpdate.md: type, id, companyId, name, email, stripeProductId; no appId, webhookId or timestamp
+    expect(Object.keys(hook.json).sort()).toEqual(["companyId", "email", "id", "name", "stripeProductId", "type"]);
+    expect(hook.json).toMatchObject({ id: loc, companyId: SEED.companyId });
+    expect(await verifyBoth(hook)).toEqual({ ed: true, rsa: true });
+    const got = await api(sim, "GET", `/locations/${loc}`, { token: tokens.body.access_token });
+    expect(got.body.location.name).toBe("Sunrise Dental Group");
+    expect((await control(sim, "POST", "/locations/NoSuchLocation/update", { name: "x" })).status).toBe(404);
   });
 
   it("a webhook answered 429 is retried; any other status is final", async () => {

@@ -41,6 +41,18 @@ export class WebhookSender {
     return rec;
   }
 
+  /**
+   * An event webhook sent exactly as GHL documents it: `LocationUpdate` (docs/LocationUpdate.md in
+   * GHL's reference) has neither appId, webhookId nor timestamp, so none is added here.
+   */
+  async sendEvent(kind: "LocationUpdate", body: Record<string, unknown>): Promise<WebhookRecord> {
+    const payload = { type: kind, ...body };
+    const rec: WebhookRecord = { webhookId: `evt-${randomUUID()}`, kind, url: this.cfg.webhookUrl, body: payload, attempts: [], done: false };
+    this.getState().webhooks.push(rec);
+    await this.attempt(rec, rec.url, rec.body);
+    return rec;
+  }
+
   sendLater(kind: "INSTALL" | "UNINSTALL", payload: Record<string, unknown>, delayMs = 20): void {
     this.later(delayMs, () => void this.send(kind, payload));
   }

@@ -18,15 +18,14 @@ async function installFromMarketplace(page: Page, button: string, heading = "Ins
 
 const panelIn = (page: Page) => page.frameLocator("iframe#app");
 
-test("install for one location, then its custom page in GHL shows the panel for that location", async ({ page, request }) => {
+test("install for one location, then its custom page in GHL shows the panel for that location", async ({ page }) => {
   await installFromMarketplace(page, `button[data-location-id="${SUNRISE}"]`);
   await expect(page.getByLabel("installed locations")).toContainText(SUNRISE);
 
   await page.goto(`${GHL()}/location/${SUNRISE}/custom-page`);
   const panel = panelIn(page);
-  // GET /locations/{id} gives a location-level install its name; until the simulator serves it, the id
-  const nameServed = (await request.get(`${GHL()}/locations/${SUNRISE}`)).status() !== 404;
-  await expect(panel.getByTestId("location-name")).toHaveText(nameServed ? "Sunrise Dental" : SUNRISE);
+  // GET /locations/{id} (locations.readonly) gives a location-level install its name, never the bare id
+  await expect(panel.getByTestId("location-name")).toHaveText("Sunrise Dental");
   await expect(panel.getByText("No WhatsApp numbers yet")).toBeVisible();
   await expect(page.locator("#log")).toContainText("answered REQUEST_USER_DATA");
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/db";
 import { createApiKey } from "@/lib/api-keys/api-keys";
 import { CONTROL_CHANNEL } from "@/lib/instances/control";
-import { qrKey } from "@/lib/instances/events";
+import { qrKey } from "@/lib/instances/link-codes";
 import { GET as listInstances, POST as createInstance } from "@/app/api/instances/route";
 import { GET as getQr } from "@/app/api/wa/qr/[instanceId]/route";
 import { POST as reconnect } from "@/app/api/wa/reconnect/[instanceId]/route";

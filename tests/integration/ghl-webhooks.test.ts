@@ -179,3 +179,81 @@ describe("POST /api/ghl/webhooks", () => {
     await expect.poll(() => published.map((m) => JSON.parse(m))).toContainEqual({ type: "location.uninstalled", locationId: "LocRetry" });
   });
 });
+
+describe("LocationUpdate: the location's name from GHL", () => {
+  // as GHL documents it (docs/LocationUpdate.md in GHL's reference): no appId, webhookId or timestamp
+  const update = (o: Record<string, unknown>) => Buffer.from(JSON.stringify({ type: "LocationUpdate", email: "desk@example.com", stripeProductId: "prod_x", ...o }));
+  const nameOf = async (id: string) => (await db().location.findUnique({ where: { id } }))?.name;
+  const panelName = async (id: string) => {
+    const cookie = await panelCookie(identity({ locationId: id, companyId: COMPANY }));
+    return (await (await panelLocation(req("/api/panel/location", { headers: { cookie } }), { params: Promise.resolve({}) })).json()).location.name;
+  };
+
+  it("a signed LocationUpdate renames the installed location; the panel shows the new name", async () => {
+    await tenant("LocRename");
+    const raw = update({ id: "LocRename", companyId: COMPANY, name: "Maple Fitness Downtown" });
+    const r = await post(raw, { "x-ghl-signature": edSig(raw) });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ result: "accepted", type: "LocationUpdate" });
+    expect(await nameOf("LocRename")).toBe("Maple Fitness Downtown");
+    expect(await panelName("LocRename")).toBe("Maple Fitness Downtown");
+    expect(await db().auditEvent.count({ where: { locationId: "LocRename", action: "location.renamed" } })).toBe(1);
+    // the legacy RSA header too
+    const again = update({ id: "LocRename", companyId: COMPANY, name: "Maple Fitness Uptown" });
+    expect((await post(again, { "x-wh-signature": rsaSig(again) })).status).toBe(200);
+    expect(await nameOf("LocRename")).toBe("Maple Fitness Uptown");
+  });
+
+  it("unsigned, forged or tampered: 401 and the name stays", async () => {
+    await tenant("LocRenameForged");
+    const raw = update({ id: "LocRenameForged", companyId: COMPANY, name: "Hijacked" });
+    const other = generateKeyPairSync("ed25519").privateKey;
+    expect((await post(raw, {})).status).toBe(401);
+    expect((await post(raw, { "x-ghl-signature": sign(null, raw, other).toString("base64") })).status).toBe(401);
+    const signed = edSig(raw);
+    const tampered = Buffer.from(raw.toString().replace("Hijacked", "Tampered"));
+    expect((await post(tampered, { "x-ghl-signature": signed })).status).toBe(401);
+    expect(await nameOf("LocRenameForged")).toBe("LocRenameForged");
+  });
+
+  it("a wrong location is refused (404) and nothing is created or renamed: unknown, another company's, uninstalled", async () => {
+    await tenant("LocRenameMine");
+    await db().company.upsert({ where: { id: "OtherAgency000000001" }, create: { id: "OtherAgency000000001" }, update: {} });
+    const unknown = update({ id: "LocNeverInstalled", companyId: COMPANY, name: "Ghost" });
+    const r1 = await post(unknown, { "x-ghl-signature": edSig(unknown) });
+    expect(r1.status).toBe(404);
+    expect(await db().location.findUnique({ where: { id: "LocNeverInstalled" } })).toBeNull();
+    const wrongCompany = update({ id: "LocRenameMine", companyId: "OtherAgency000000001", name: "Not yours" });
+    expect((await post(wrongCompany, { "x-ghl-signature": edSig(wrongCompany) })).status).toBe(404);
+    expect(await nameOf("LocRenameMine")).toBe("LocRenameMine");
+    expect((await db().location.findUniqueOrThrow({ where: { id: "LocRenameMine" } })).companyId).toBe(COMPANY);
+    await db().location.update({ where: { id: "LocRenameMine" }, data: { installed: false } });
+    const gone = update({ id: "LocRenameMine", companyId: COMPANY, name: "After uninstall" });
+    expect((await post(gone, { "x-ghl-signature": edSig(gone) })).status).toBe(404);
+    expect(await nameOf("LocRenameMine")).toBe("LocRenameMine");
+  });
+
+  it("another app's LocationUpdate is ignored; the same signed bytes twice are a replay", async () => {
+    await tenant("LocRenameOther");
+    const foreign = update({ id: "LocRenameOther", companyId: COMPANY, name: "Other app says", appId: "someOtherApp123" });
+    const r = await post(foreign, { "x-ghl-signature": edSig(foreign) });
+    expect(await r.json()).toMatchObject({ result: "ignored", type: "LocationUpdate" });
+    expect(await nameOf("LocRenameOther")).toBe("LocRenameOther");
+    const raw = update({ id: "LocRenameOther", companyId: COMPANY, name: "Renamed once" });
+    expect((await post(raw, { "x-ghl-signature": edSig(raw) })).status).toBe(200);
+    await db().location.update({ where: { id: "LocRenameOther" }, data: { name: "Renamed since" } });
+    expect((await post(raw, { "x-ghl-signature": edSig(raw) })).status).toBe(401);
+    expect(await nameOf("LocRenameOther")).toBe("Renamed since");
+  });
+
+  it("the simulator's rename reaches the app signed, as GHL documents it, and GET /locations/{id} agrees", async () => {
+    const sunrise = "SunriseDental0000001";
+    const i = await h.control<{ deliveryStatus: number }>("POST", "/webhooks/install", { locationId: sunrise });
+    expect(i.body.deliveryStatus).toBe(200);
+    const r = await h.control<{ deliveryStatus: number; webhook: Record<string, unknown> }>("POST", `/locations/${sunrise}/update`, { name: "Sunrise Dental Group" });
+    expect(r.body.deliveryStatus).toBe(200);
+    expect(r.body.webhook).toMatchObject({ type: "LocationUpdate", id: sunrise, companyId: COMPANY, name: "Sunrise Dental Group" });
+    expect(r.body.webhook).not.toHaveProperty("appId");
+    expect(await nameOf(sunrise)).toBe("Sunrise Dental Group");
+  });
+});

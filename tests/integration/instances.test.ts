@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import { AppError } from "@/lib/errors";
 import { CONTROL_CHANNEL, parseControl, type ControlMessage } from "@/lib/instances/control";
-import { qrKey } from "@/lib/instances/events";
+import { qrKey } from "@/lib/instances/link-codes";
 import * as instances from "@/lib/instances/instances";
 import { leaseKey } from "@/lib/instances/lease-key";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";

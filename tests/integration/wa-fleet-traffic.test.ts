@@ -3,7 +3,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import * as instances from "@/lib/instances/instances";
-import { latestQr } from "@/lib/instances/events";
+import { latestQr } from "@/lib/instances/link-codes";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";

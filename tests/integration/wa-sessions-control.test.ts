@@ -4,6 +4,7 @@ import { createDb, type Db } from "@/lib/db";
 import { publishControl } from "@/lib/instances/control";
 import * as instances from "@/lib/instances/instances";
 import { leaseKey } from "@/lib/instances/lease-key";
+import { linkCodesOf, pairingCodeKey, qrKey } from "@/lib/instances/link-codes";
 import { startWaSimulator, type WaSimulator } from "@/sandbox/whatsapp/server";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { makeManager, managerConfig, simCall, until, watchEvents, type SimDevice } from "./helpers/wa-fixture";
@@ -51,9 +52,16 @@ describe("controlling a live number", () => {
     const ev = await until("pairing code event", async () => watch.events.find((e) => e.type === "instance.pairing-code" && e.instanceId === id));
     const code = ev.type === "instance.pairing-code" ? ev.code : "";
     expect(code).toMatch(/^[0-9A-Z]{8}$/);
+    // kept for a panel that opens now, with its expiry, next to the socket's QR
+    const kept = (await linkCodesOf(redis, [id])).get(id);
+    expect(kept?.pairingCode).toEqual({ code, expiresAt: ev.type === "instance.pairing-code" ? ev.expiresAt : "" });
+    expect(kept?.qr?.qr).toEqual(expect.any(String));
+    expect(await redis.pttl(pairingCodeKey(id))).toBeGreaterThan(0);
     await simCall(sim, "POST", `/__sandbox/phones/${PHONE}/pair-code`, { code });
     await status("ONLINE");
     expect((await row()).phone).toBe(`+${PHONE}`);
+    // once linked, neither can link another phone: both are gone
+    expect(await redis.exists(qrKey(id), pairingCodeKey(id))).toBe(0);
   });
 
   it("440 while this worker holds the lease: reconnects and stays the only socket", async () => {

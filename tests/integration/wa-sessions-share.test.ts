@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import * as instances from "@/lib/instances/instances";
-import { latestQr } from "@/lib/instances/events";
+import { latestQr } from "@/lib/instances/link-codes";
 import { leaseKey } from "@/lib/instances/lease-key";
 import { startWaSimulator, type WaSimulator } from "@/sandbox/whatsapp/server";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";

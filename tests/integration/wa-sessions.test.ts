@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import * as instances from "@/lib/instances/instances";
 import { leaseKey } from "@/lib/instances/lease-key";
-import { qrKey } from "@/lib/instances/events";
+import { qrKey } from "@/lib/instances/link-codes";
 import { QR_EXPIRED } from "@/worker/whatsapp/reconnect-policy";
 import { startWaSimulator, type WaSimulator } from "@/sandbox/whatsapp/server";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";

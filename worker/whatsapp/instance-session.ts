@@ -5,7 +5,8 @@ import type { Logger } from "pino";
 import type { Keyring } from "@/lib/crypto";
 import type { Db } from "@/lib/db";
 import { pairingRequestKey } from "@/lib/instances/control";
-import { qrKey, type InstanceStatusValue } from "@/lib/instances/events";
+import type { InstanceStatusValue } from "@/lib/instances/events";
+import { clearLinkCodes, storePairingCode, storeQr } from "@/lib/instances/link-codes";
 import { loadAuthState, type PgAuthState } from "./auth-state";
 import { decideOnClose, type BackoffOptions } from "./reconnect-policy";
 import { storeBeforeAck, type StoreBeforeAck } from "./store-before-ack";
@@ -116,8 +117,8 @@ export class InstanceSession {
       this.log.warn("session writes still held at stop; abandoning them so the next owner starts from Postgres");
       this.auth?.freeze();
     }
-    // that socket's QR can no longer be scanned; the next owner publishes its own
-    await this.d.redis.del(qrKey(this.ctx.instanceId)).catch(() => {});
+    // that socket's QR and pairing code can no longer be used; the next owner publishes its own
+    await clearLinkCodes(this.d.redis, this.ctx.instanceId).catch(() => {});
     if (opts.status) await this.status.set(opts.status, { lastError: opts.lastError ?? null });
     this.onEnded(this, "stopped");
   }
@@ -159,7 +160,10 @@ export class InstanceSession {
     if (!sock || this.ended || this.auth?.isRegistered()) return;
     await this.d.redis.del(pairingRequestKey(this.ctx.instanceId));
     const code = await sock.requestPairingCode(phone.replace(/^\+/, ""));
-    await this.status.publish({ type: "instance.pairing-code", instanceId: this.ctx.instanceId, code });
+    if (this.sock !== sock || this.ended) return;
+    // kept like the QR, so that a panel opened after it was published still shows it (lib/instances/link-codes.ts)
+    const { expiresAt } = await storePairingCode(this.d.redis, this.ctx.instanceId, code);
+    await this.status.publish({ type: "instance.pairing-code", instanceId: this.ctx.instanceId, code, expiresAt });
   }
 
   private connect(): void {
@@ -233,10 +237,10 @@ export class InstanceSession {
   private async onQr(qr: string) {
     const lifetime = this.d.qrTimeoutMs ?? (this.qrCount === 0 ? 60_000 : 20_000);
     this.qrCount++;
-    const expiresAt = new Date(Date.now() + lifetime).toISOString();
     await this.status.set("QR", {});
-    // the QR string is a login secret for its lifetime: Redis and the location's channel only, never a log
-    await this.d.redis.set(qrKey(this.ctx.instanceId), JSON.stringify({ qr, expiresAt }), "PX", lifetime);
+    // the QR string is a login secret for its lifetime: Redis (for panels that connect later: one
+    // reader, lib/instances/link-codes.ts) and the location's channel only, never a log
+    const { expiresAt } = await storeQr(this.d.redis, this.ctx.instanceId, qr, lifetime);
     await this.status.publish({ type: "instance.qr", instanceId: this.ctx.instanceId, qr, expiresAt });
     const pending = await this.d.redis.get(pairingRequestKey(this.ctx.instanceId));
     if (pending && this.qrCount === 1) {
@@ -257,7 +261,7 @@ export class InstanceSession {
   private async onOpen(sock: WASocket) {
     this.failures = 0;
     this.online = true;
-    await this.d.redis.del(qrKey(this.ctx.instanceId));
+    await clearLinkCodes(this.d.redis, this.ctx.instanceId);
     const me = sock.user?.id ?? this.auth?.state.creds.me?.id;
     const phone = me ? jidDecode(me)?.user : undefined;
     await this.status.set("ONLINE", { lastError: null, phone: phone ? `+${phone}` : undefined, waJid: me ? `${phone}@s.whatsapp.net` : undefined, connectedAt: new Date() });
@@ -270,6 +274,9 @@ export class InstanceSession {
 
   private async onClose(code: number | undefined, qrRefsEnded: boolean) {
     this.markClosed();
+    // what this socket showed dies with it (a reconnect shows a new QR); a linked number has none
+    // to clear, and its 440 may come from a socket another worker now owns
+    if (!this.auth?.isRegistered()) await clearLinkCodes(this.d.redis, this.ctx.instanceId).catch(() => {});
     const decision = decideOnClose(
       { code, qrRefsEnded, registered: this.auth?.isRegistered() ?? false, failures: this.failures, holdsLease: code === 440 ? await this.d.holdsLease(this.ctx.instanceId) : true },
       this.d.backoff,
@@ -291,7 +298,7 @@ export class InstanceSession {
 
   private async wipeAndMark(status: InstanceStatusValue, lastError: string | null) {
     await this.auth?.wipe().catch((err) => this.log.error({ err }, "wiping the WhatsApp session FAILED"));
-    await this.d.redis.del(qrKey(this.ctx.instanceId));
+    await clearLinkCodes(this.d.redis, this.ctx.instanceId);
     await this.status.set(status, { lastError, phone: null, waJid: null, desiredStopped: true });
   }
 

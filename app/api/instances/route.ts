@@ -1,7 +1,8 @@
 import { limitTenantCall } from "@/lib/api-keys/with-api-key";
-import { createInstanceSchema, createOrInit, view } from "@/lib/api/instances-api";
+import { createInstanceSchema, createOrInit, viewsWithLinking } from "@/lib/api/instances-api";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
+import { streamMayLinkAPhone } from "@/lib/events/stream-auth";
 import { jsonBody } from "@/lib/http/handler";
 import { withTenant } from "@/lib/http/with-tenant";
 import { list } from "@/lib/instances/instances";
@@ -21,9 +22,11 @@ export const POST = withTenant(async (req, auth) => {
   return Response.json({ ok: true, ...r }, { status: r.created ? 201 : 200 });
 }, { admin: true });
 
-export const GET = withTenant(async (_req, auth) => {
+// GET carries each number's waiting QR or pairing code (admins and API keys only), so the panel
+// shows it on first paint.
+export const GET = withTenant(async (req, auth) => {
   const limited = await limitTenantCall(auth); // the direct API's rate limits, for API-key calls
   if (limited) return limited;
   const [rows, loc] = await Promise.all([list(db(), auth.locationId), db().location.findUnique({ where: { id: auth.locationId }, select: { settings: true } })]);
-  return Response.json({ instances: rows.map(view), defaultInstanceId: parseLocationSettings(loc?.settings).defaultInstanceId });
+  return Response.json({ instances: await viewsWithLinking(redis(), rows, () => streamMayLinkAPhone(req, auth)), defaultInstanceId: parseLocationSettings(loc?.settings).defaultInstanceId });
 });

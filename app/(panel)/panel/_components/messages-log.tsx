@@ -2,8 +2,8 @@
 
 import { useCallback, useEffect, useState } from "react";
 
-// The location's message log (direction, contact, number, status, error, time) with filters, and
-// the GHL dead letters with a retry button.
+// The location's message log (direction, contact, number, status, error, time, text) with filters,
+// and the GHL dead letters with a retry button.
 type Row = { id: string; direction: "OUTBOUND" | "INBOUND"; status: string; error: string | null; at: string; number: string | null; instanceId: string | null; contact: string | null; preview: string | null };
 type Dead = { id: string; kind: string; messageId: string; failedReason: string; attempts: number; failedAt: number | null };
 export type LogTexts = Record<"title" | "allNumbers" | "allStatuses" | "outbound" | "inbound" | "empty" | "dlTitle" | "retry" | "refresh", string>;
@@ -57,17 +57,19 @@ export function MessagesLog({ t }: { t: LogTexts }) {
           </ul>
         </div>
       )}
-      <div className="mt-3 overflow-x-auto">
-        <table className="w-full min-w-[560px] text-left text-sm" data-testid="message-log">
-          <tbody className="divide-y">
+      {/* Phone width (GHL's mobile app, 390 px): each row stacks as text, then status and time,
+          then who and which number, so nothing scrolls out of sight; from 640 px up, a table. */}
+      <div className="mt-3">
+        <table className="block w-full text-left text-sm sm:table" data-testid="message-log">
+          <tbody className="block divide-y sm:table-row-group">
             {rows.map((r) => (
-              <tr key={r.id} className="align-top">
-                <td className="py-1.5 pr-2 text-slate-500">{new Date(r.at).toLocaleString()}</td>
-                <td className="py-1.5 pr-2">{r.direction === "OUTBOUND" ? `→ ${t.outbound}` : `← ${t.inbound}`}</td>
-                <td className="py-1.5 pr-2">{r.contact}</td>
-                <td className="py-1.5 pr-2">{r.number}</td>
-                <td className="py-1.5 pr-2 font-medium">{r.status}{r.error && <span className="block font-normal text-red-700">{r.error}</span>}</td>
-                <td className="py-1.5 text-slate-600">{r.preview}</td>
+              <tr key={r.id} className="flex flex-wrap items-baseline gap-x-3 py-2 sm:table-row sm:py-0 sm:align-top">
+                <td className="order-3 text-xs text-slate-500 sm:order-none sm:py-1.5 sm:pr-2 sm:text-sm" data-testid="log-time"><time dateTime={r.at}>{new Date(r.at).toLocaleString()}</time></td>
+                <td className="order-4 text-xs text-slate-600 sm:order-none sm:py-1.5 sm:pr-2 sm:text-sm sm:text-slate-800">{r.direction === "OUTBOUND" ? `→ ${t.outbound}` : `← ${t.inbound}`}</td>
+                <td className="order-5 text-xs text-slate-600 sm:order-none sm:py-1.5 sm:pr-2 sm:text-sm sm:text-slate-800">{r.contact}</td>
+                <td className="order-6 text-xs text-slate-600 sm:order-none sm:py-1.5 sm:pr-2 sm:text-sm sm:text-slate-800">{r.number}</td>
+                <td className="order-2 font-medium sm:order-none sm:py-1.5 sm:pr-2" data-testid="log-status">{r.status}{r.error && <span className="block font-normal text-red-700">{r.error}</span>}</td>
+                <td className="order-1 w-full break-words text-slate-800 sm:order-none sm:w-auto sm:py-1.5 sm:text-slate-600" data-testid="log-text">{r.preview}</td>
               </tr>
             ))}
           </tbody>

@@ -5,11 +5,13 @@ import QRCode from "qrcode";
 import type { NumbersMessages } from "@/lib/i18n/numbers-messages";
 import { panelFetch } from "../panel-fetch";
 
-// The location's WhatsApp numbers, live: statuses, QR codes and pairing codes arrive over SSE
-// (/api/events), actions go to /api/instances/… with the panel session cookie.
+// The location's WhatsApp numbers, live: the list (/api/instances) already carries the QR or
+// pairing code waiting now, the stream (/api/events) sends it again on every (re)connect and then
+// each new one, with statuses; actions go to /api/instances/… with the panel session cookie.
 
 type Status = "QR" | "CONNECTING" | "ONLINE" | "RECONNECTING" | "OFFLINE" | "LOGGED_OUT" | "FAILED" | "BANNED";
-type Instance = { id: string; instanceId: string; status: Status; phone: string | null; phoneAlias: string | null; lastError: string | null; desiredState: "RUNNING" | "STOPPED" };
+type Linking = { qr: string | null; qrExpiresAt: string | null; pairingCode: string | null; withheld?: string };
+type Instance = { id: string; instanceId: string; status: Status; phone: string | null; phoneAlias: string | null; lastError: string | null; desiredState: "RUNNING" | "STOPPED"; linking?: Linking | null };
 type Live = { qr?: { text: string; dataUrl: string; expiresAt: number }; pairingCode?: string; qrWithheld?: boolean };
 
 const badge: Record<Status, string> = {
@@ -26,13 +28,27 @@ export function NumbersPanel({ t, emptyTitle, emptyBody, admin }: { t: NumbersMe
   const [error, setError] = useState<string | null>(null);
   const [adding, setAdding] = useState(false);
 
+  const showQr = useCallback(async (instanceId: string, qr: string, expiresAt: string | undefined | null) => {
+    const dataUrl = await QRCode.toDataURL(qr, { margin: 1, width: 264 });
+    const exp = Date.parse(expiresAt ?? "") || Date.now() + 20_000;
+    // the list and the stream may both bring codes: never replace a newer one with an older one
+    setLive((l) => ((l[instanceId]?.qr?.expiresAt ?? 0) > exp ? l : { ...l, [instanceId]: { ...l[instanceId], qr: { text: qr, dataUrl, expiresAt: exp } } }));
+  }, []);
+
   const load = useCallback(async () => {
     const r = await fetch("/api/instances", { cache: "no-store" });
     if (!r.ok) return setError(await errorText(r));
     const body = (await r.json()) as { instances: Instance[]; defaultInstanceId?: string | null };
     setItems(body.instances);
     setDefaultId(body.defaultInstanceId ?? null);
-  }, []);
+    for (const i of body.instances) {
+      const k = i.linking;
+      if (!k) continue;
+      if (k.withheld) setLive((l) => ({ ...l, [i.id]: { ...l[i.id], qrWithheld: true } }));
+      if (k.qr) void showQr(i.id, k.qr, k.qrExpiresAt);
+      if (k.pairingCode) setLive((l) => ({ ...l, [i.id]: { ...l[i.id], pairingCode: k.pairingCode! } }));
+    }
+  }, [showQr]);
 
   useEffect(() => {
     void load();
@@ -51,15 +67,14 @@ export function NumbersPanel({ t, emptyTitle, emptyBody, admin }: { t: NumbersMe
       } else if (ev.type === "instance.qr" && ev.withheld) {
         setLive((l) => ({ ...l, [ev.instanceId]: { ...l[ev.instanceId], qrWithheld: true } }));
       } else if (ev.type === "instance.qr" && ev.qr) {
-        const dataUrl = await QRCode.toDataURL(ev.qr, { margin: 1, width: 264 });
-        setLive((l) => ({ ...l, [ev.instanceId]: { ...l[ev.instanceId], qr: { text: ev.qr!, dataUrl, expiresAt: Date.parse(ev.expiresAt ?? "") || Date.now() + 20_000 } } }));
+        await showQr(ev.instanceId, ev.qr, ev.expiresAt);
       } else if (ev.type === "instance.pairing-code" && ev.code) {
         setLive((l) => ({ ...l, [ev.instanceId]: { ...l[ev.instanceId], pairingCode: ev.code } }));
       }
     };
     return () => es.close();
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [load]);
+  }, [load, showQr]);
 
   const act = useCallback(
     async (path: string, init: RequestInit = { method: "POST" }) => {

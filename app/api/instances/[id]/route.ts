@@ -1,17 +1,19 @@
 import { limitTenantCall } from "@/lib/api-keys/with-api-key";
-import { view } from "@/lib/api/instances-api";
+import { viewsWithLinking } from "@/lib/api/instances-api";
 import { db } from "@/lib/db";
+import { streamMayLinkAPhone } from "@/lib/events/stream-auth";
 import { withTenant } from "@/lib/http/with-tenant";
 import { get, remove } from "@/lib/instances/instances";
 import { redis } from "@/lib/redis";
 
 export const dynamic = "force-dynamic";
 
-// GET /api/instances/:id — one number; DELETE — log it out and delete it (messages are kept).
-export const GET = withTenant<{ id: string }>(async (_req, auth, p) => {
+// GET /api/instances/:id — one number, with its waiting QR or pairing code for admins; DELETE — log it out and delete it (messages are kept).
+export const GET = withTenant<{ id: string }>(async (req, auth, p) => {
   const limited = await limitTenantCall(auth); // the direct API's rate limits, for API-key calls
   if (limited) return limited;
-  return Response.json({ instance: view(await get(db(), auth.locationId, p.id)) });
+  const [instance] = await viewsWithLinking(redis(), [await get(db(), auth.locationId, p.id)], () => streamMayLinkAPhone(req, auth));
+  return Response.json({ instance });
 });
 
 export const DELETE = withTenant<{ id: string }>(async (_req, auth, p) => {
