@@ -66,7 +66,7 @@ export function MessagesLog({ t }: { t: LogTexts }) {
                 <td className="py-1.5 pr-2">{r.direction === "OUTBOUND" ? `→ ${t.outbound}` : `← ${t.inbound}`}</td>
                 <td className="py-1.5 pr-2">{r.contact}</td>
                 <td className="py-1.5 pr-2">{r.number}</td>
-                <td className="py-1.5 pr-2 font-medium">{r.status}{r.error && <span className="block font-normal text-red-700">{r.error}</span>}</td>
+                <td className="py-1.5 pr-2 font-medium">{r.status}{r.error && <span className={`block font-normal ${r.status === "WAITING" ? "text-amber-700" : "text-red-700"}`}>{r.error}</span>}</td>
                 <td className="py-1.5 text-slate-600">{r.preview}</td>
               </tr>
             ))}
