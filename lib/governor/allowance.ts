@@ -1,5 +1,5 @@
 // The warm-up governor's rules, as pure functions of a number's age, its use today and a clock
-// (docs/architecture.md#warm-up-governor). A young number that opens many chats, or sends a
+// (docs/architecture.md#warm-up-governor, ADR 016). A young number that opens many chats, or sends a
 // backlog all at once, is what WhatsApp restricts and bans (docs/whatsapp.md#limits); so each
 // number gets a daily allowance of new chats and of all messages that grows with its age.
 
