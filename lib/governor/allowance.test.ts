@@ -58,6 +58,7 @@ describe("the governor's verdict", () => {
     expect(decide({ numberName: "wa-01", allowance, usage: { newChats: 20, messages: 20 }, newChat: true, now })).toEqual({
       send: false,
       until: at("2026-12-04T00:00:00Z"),
+      heldAsNewChat: true,
       reason: "wa-01 has reached today's limit of new chats (20); sends at 00:00 UTC or from another number",
     });
   });
@@ -68,6 +69,6 @@ describe("the governor's verdict", () => {
 
   it("holds every message, replies too, once the day's messages are used up", () => {
     const v = decide({ numberName: "wa-02", allowance, usage: { newChats: 3, messages: 200 }, newChat: false, now });
-    expect(v).toMatchObject({ send: false, reason: "wa-02 has reached today's limit of messages (200); sends at 00:00 UTC or from another number" });
+    expect(v).toMatchObject({ send: false, heldAsNewChat: false, reason: "wa-02 has reached today's limit of messages (200); sends at 00:00 UTC or from another number" });
   });
 });

@@ -46,7 +46,8 @@ export function utcDay(now: Date): { start: Date; end: Date } {
   return { start: new Date(start), end: new Date(start + DAY_MS) };
 }
 
-export type Verdict = { send: true; newChat: boolean } | { send: false; until: Date; reason: string };
+/** `heldAsNewChat`: held by the new-chat allowance (a message from the contact releases it) */
+export type Verdict = { send: true; newChat: boolean } | { send: false; until: Date; reason: string; heldAsNewChat: boolean };
 
 /**
  * Whether the next message may go now. A reply (the contact wrote to this number, or was already
@@ -58,6 +59,7 @@ export function decide(x: { numberName: string; allowance: Allowance; usage: Usa
   const hold = (what: string, limit: number): Verdict => ({
     send: false,
     until: end,
+    heldAsNewChat: what === "new chats",
     reason: `${x.numberName} has reached today's limit of ${what} (${limit}); sends at 00:00 UTC or from another number`,
   });
   if (x.usage.messages >= x.allowance.messages) return hold("messages", x.allowance.messages);

@@ -26,6 +26,17 @@ export const ACTIVE_OUTBOUND = ["QUEUED", "WAITING", "SENDING"] as const;
 export const ACTIVE_SQL = Prisma.raw(`(${ACTIVE_OUTBOUND.map((s) => `'${s}'`).join(", ")})`);
 export const OUTBOUND_QUEUE_INDEX = "Message_outbound_queue_idx";
 
+/**
+ * Whether the active row `alias` may be sent at `now`: not held by the governor, or its time has
+ * come, or it was held as a new chat and the contact has written to the number since (a reply
+ * now, which the new-chat allowance never holds; the governor judges it again when claimed).
+ */
+function sendable(alias: string, now: Date) {
+  const a = Prisma.raw(alias);
+  return Prisma.sql`(${a}."notBefore" IS NULL OR ${a}."notBefore" <= ${now} OR (${a}."newChat" AND EXISTS (
+    SELECT 1 FROM "Message" w WHERE w."instanceId" = ${a}."instanceId" AND w."contactId" = ${a}."contactId" AND w.direction = 'INBOUND')))`;
+}
+
 export type QueuedMessage = {
   id: string;
   locationId: string;
@@ -51,7 +62,7 @@ export async function numbersWithWork(db: Db, instanceIds: string[], now = new D
   const rows = await db.$queryRaw<{ instanceId: string }[]>`
     SELECT DISTINCT "instanceId" FROM "Message"
     WHERE status IN ${ACTIVE_SQL} AND direction = 'OUTBOUND' AND "instanceId" = ANY(${instanceIds}::text[])
-      AND ("notBefore" IS NULL OR "notBefore" <= ${now})`;
+      AND ${sendable('"Message"', now)}`;
   return rows.map((r) => r.instanceId);
 }
 
@@ -91,7 +102,7 @@ export async function claimNext(db: Db, instanceId: string, now = new Date()): P
     WITH next AS (
       SELECT m.id FROM "Message" m
       WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status IN ${ACTIVE_SQL}
-        AND (m."notBefore" IS NULL OR m."notBefore" <= ${now})
+        AND ${sendable("m", now)}
       ORDER BY m."createdAt" ASC, m.id ASC
       LIMIT 1
     ), claimed AS (
@@ -104,7 +115,7 @@ export async function claimNext(db: Db, instanceId: string, now = new Date()): P
     SELECT k.id, k."locationId", k."ghlMessageId", k."waMessageId", k.type, k.text, k."mediaRef", k.status, k.attempts, k."createdAt", k."notBefore",
            l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid",
            EXISTS (SELECT 1 FROM "Message" o WHERE o."instanceId" = ${instanceId} AND o.direction = 'OUTBOUND'
-                     AND o.status IN ${ACTIVE_SQL} AND o.id <> k.id AND (o."notBefore" IS NULL OR o."notBefore" <= ${now})) AS more
+                     AND o.status IN ${ACTIVE_SQL} AND o.id <> k.id AND ${sendable("o", now)}) AS more
     FROM claimed k
     JOIN "Location" l ON l.id = k."locationId"
     LEFT JOIN "Contact" c ON c.id = k."contactId" AND c."locationId" = k."locationId"`;
@@ -126,14 +137,15 @@ export async function markSent(db: Db, m: { id: string; locationId: string }, o:
   await db.$executeRaw`
     UPDATE "Message" SET status = CASE WHEN status = 'SENDING' THEN 'SENT'::"MessageStatus" ELSE status END,
       error = CASE WHEN status = 'SENDING' THEN NULL ELSE error END,
-      "sentAt" = COALESCE("sentAt", ${o.at ?? new Date()}), "newChat" = "newChat" OR ${o.newChat ?? false}, "updatedAt" = now()
+      "sentAt" = COALESCE("sentAt", ${o.at ?? new Date()}), "newChat" = ${o.newChat ?? false}, "updatedAt" = now()
     WHERE id = ${m.id} AND "locationId" = ${m.locationId} AND (status = 'SENDING' OR ("sentAt" IS NULL AND status IN ('DELIVERED', 'READ', 'FAILED')))`;
 }
 
 /**
  * Over its number's allowance (lib/governor/): not failed, but WAITING until `until` with the reason
  * a person reads in the panel, and GHL told it is pending with that reason. The claim's attempt is
- * given back, since nothing was tried.
+ * given back, since nothing was tried. `asNewChat`: held by the new-chat allowance, so a message
+ * from the contact lets it go early (`sendable`).
  */
 export async function holdOutbound(
   db: Db,
@@ -141,9 +153,11 @@ export async function holdOutbound(
   m: { id: string; locationId: string; ghlMessageId: string | null },
   until: Date,
   reason: string,
+  asNewChat = false,
 ): Promise<void> {
   const held = await db.$executeRaw`
-    UPDATE "Message" SET status = 'WAITING', "notBefore" = ${until}, error = ${reason}, attempts = GREATEST(attempts - 1, 0), "updatedAt" = now()
+    UPDATE "Message" SET status = 'WAITING', "notBefore" = ${until}, error = ${reason}, "newChat" = ${asNewChat},
+      attempts = GREATEST(attempts - 1, 0), "updatedAt" = now()
     WHERE id = ${m.id} AND "locationId" = ${m.locationId} AND status = 'SENDING'`;
   if (held && m.ghlMessageId) {
     await notifyGhl({ kind: "status", locationId: m.locationId, messageId: m.id, ghlMessageId: m.ghlMessageId, status: "pending", error: reason });

@@ -281,4 +281,15 @@ describe("the warm-up governor in the send loop", () => {
     await until(() => sent.some((s) => s.content.text === "yes, hello"));
     expect(await db.message.count({ where: { instanceId: "g1", status: "WAITING" } })).toBe(2);
   });
+
+  it("a first message held as a new chat goes once the contact writes to the number (a reply now)", async () => {
+    const held = await db.message.findMany({ where: { instanceId: "g1", status: "WAITING" }, include: { contact: true }, orderBy: { createdAt: "asc" } });
+    expect(held.map((m) => m.text)).toEqual(["hello-5", "hello-6"]);
+    await db.message.create({ data: { locationId: "locG", instanceId: "g1", contactId: held[0].contactId, direction: "INBOUND", source: "WHATSAPP", status: "RECEIVED", text: "who is this?" } });
+    // no wake-up: the sweep finds it
+    await until(() => sent.some((s) => s.content.text === "hello-5"));
+    expect(await db.message.findUniqueOrThrow({ where: { id: held[0].id } })).toMatchObject({ status: "SENT", newChat: false, error: null });
+    expect((await db.message.findUniqueOrThrow({ where: { id: held[1].id } })).status).toBe("WAITING");
+    expect(sent.some((s) => s.content.text === "hello-6")).toBe(false);
+  });
 });

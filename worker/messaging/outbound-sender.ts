@@ -138,7 +138,7 @@ export class OutboundSender {
     // the warm-up governor: over the number's allowance for today, it waits (lib/governor/)
     const verdict = await governOutbound(db, instanceId, { id: next.id, locationId: next.locationId, contactId: next.contact.id, settings: next.location.settings }, this.now());
     if (!verdict.send) {
-      await holdOutbound(db, this.d.notifyGhl, next, verdict.until, verdict.reason);
+      await holdOutbound(db, this.d.notifyGhl, next, verdict.until, verdict.reason, verdict.heldAsNewChat);
       log.info({ messageId: next.id, until: verdict.until }, "held by the warm-up governor");
       return true;
     }
