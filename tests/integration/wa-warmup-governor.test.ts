@@ -4,6 +4,9 @@ import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { pushStatusToGhl, type GhlCall } from "@/lib/messages/ghl-sync";
 import { messageLog } from "@/lib/messages/message-log";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
+import { GET as panelMessages } from "@/app/api/panel/messages/route";
+import { params, req } from "./helpers/app-env";
+import { ghlSays, identity, panelCookie } from "./helpers/panel-cookie";
 import { linkNumberByQr, simCall, startMessagingFixture, until } from "./helpers/wa-fixture";
 
 // The warm-up governor through the real Baileys client and the simulator: a number linked today
@@ -80,10 +83,15 @@ describe("the warm-up governor on a number linked today", { retry: 0 }, () => {
     // FIFO: the first 20 went, the last 5 wait
     expect(got).toEqual([...Array(20).fill(1), ...Array(5).fill(0)]);
 
-    // the panel's message log (GET /api/panel/messages) says why, and when
+    // the panel's message log (GET /api/panel/messages, as the panel's session calls it) says why, and when
+    const who = identity({ locationId: LOC, companyId: "coW" });
+    await ghlSays(f!.redis, who);
+    const res = await panelMessages(req("/api/panel/messages?status=WAITING", { headers: { cookie: await panelCookie(who) } }), params({}));
+    expect(res.status).toBe(200);
+    const panel = ((await res.json()) as { messages: typeof held }).messages;
     const tomorrow = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1));
-    expect(held.map((r) => r.contact).sort()).toEqual(NEW.slice(20).map((c) => `+${c}`).sort());
-    for (const r of held) expect(r).toMatchObject({ status: "WAITING", error: REASON, sendsAt: tomorrow.toISOString(), number: "wa-01" });
+    expect(panel.map((r) => r.contact).sort()).toEqual(NEW.slice(20).map((c) => `+${c}`).sort());
+    for (const r of panel) expect(r).toMatchObject({ status: "WAITING", error: REASON, sendsAt: tomorrow.toISOString(), number: "wa-01" });
 
     // GHL was told pending with the reason, never failed
     for (let i = 20; i < 25; i++) {
