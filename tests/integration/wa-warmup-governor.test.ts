@@ -3,6 +3,7 @@ import type { Db } from "@/lib/db";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { pushStatusToGhl, type GhlCall } from "@/lib/messages/ghl-sync";
 import { messageLog } from "@/lib/messages/message-log";
+import { metrics } from "@/lib/ops/metrics";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { GET as panelMessages } from "@/app/api/panel/messages/route";
 import { params, req } from "./helpers/app-env";
@@ -101,6 +102,8 @@ describe("the warm-up governor on a number linked today", { retry: 0 }, () => {
     const rows = await db.message.findMany({ where: { locationId: LOC, direction: "OUTBOUND" } });
     expect(rows.filter((r) => r.status === "FAILED")).toEqual([]);
     expect(rows.filter((r) => r.newChat && r.sentAt)).toHaveLength(20);
+
+    expect(await metrics().render()).toMatch(/^gw_governor_held_total\{limit="new_chats"\} 5$/m);
 
     // still waiting a while later: the sweep does not let them out today
     await new Promise((r) => setTimeout(r, 1500));

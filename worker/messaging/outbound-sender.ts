@@ -12,6 +12,7 @@ import { buildContent, kindOf } from "./content";
 
 const sendSeconds = metrics().histogram("gw_wa_send_seconds", "Time for a message to leave on WhatsApp (encrypt + send), by kind");
 const sendOutcomes = metrics().counter("gw_wa_sends_total", "WhatsApp send attempts by result");
+const governorHolds = metrics().counter("gw_governor_held_total", "Messages the warm-up governor held for a later day, by the limit reached");
 
 // Drains each owned number's queue (its QUEUED Message rows, oldest first; decision 002): one
 // loop per number, so a slow or offline number never holds up another. Exactly once at the phone:
@@ -139,6 +140,7 @@ export class OutboundSender {
     const verdict = await governOutbound(db, instanceId, { id: next.id, locationId: next.locationId, contactId: next.contact.id, settings: next.location.settings }, this.now());
     if (!verdict.send) {
       await holdOutbound(db, this.d.notifyGhl, next, verdict.until, verdict.reason, verdict.heldAsNewChat);
+      governorHolds.inc({ limit: verdict.heldAsNewChat ? "new_chats" : "messages" });
       log.info({ messageId: next.id, until: verdict.until }, "held by the warm-up governor");
       return true;
     }
