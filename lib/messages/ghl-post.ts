@@ -132,8 +132,10 @@ export type Posted = { result: "posted" | "already"; next?: NextUnposted | null 
 
 export async function pushStatusToGhl(ghl: GhlCall, ghlMessageId: string, status: "delivered" | "read" | "failed" | "pending", error?: string) {
   const body: Record<string, unknown> = { status };
-  // GHL wants all three error fields whenever `error` is sent
+  // GHL wants all three error fields whenever `error` is sent; a pending message carries its
+  // reason the same way (docs/ghl.md#message-status)
   if (status === "failed") body.error = { code: "1", type: "saas", message: error ?? "The message could not be delivered on WhatsApp" };
+  else if (status === "pending" && error) body.error = { code: "1", type: "saas", message: error };
   await ghl("PUT", `/conversations/messages/${encodeURIComponent(ghlMessageId)}/status`, body);
 }
 

@@ -10,6 +10,7 @@ import type { GhlJob } from "../queue/ghl-jobs";
 //     └────────────────────────────────────────────────────┴─> SENDING (claimed; WhatsApp id fixed)
 //   SENDING ──sent──> SENT ──receipts──> DELIVERED ──> READ          (lib/messages/receipts.ts)
 //   SENDING ──error, attempts left──> QUEUED
+//   SENDING ──over the number's daily allowance──> WAITING until `notBefore` (lib/governor/; GHL: pending)
 //   any active ──error for good / offline too long / no recipient──> FAILED (GHL told)
 //
 // The worker's send loop (worker/messaging/outbound-sender.ts) calls these and does the pacing
@@ -25,6 +26,17 @@ export const ACTIVE_OUTBOUND = ["QUEUED", "WAITING", "SENDING"] as const;
 export const ACTIVE_SQL = Prisma.raw(`(${ACTIVE_OUTBOUND.map((s) => `'${s}'`).join(", ")})`);
 export const OUTBOUND_QUEUE_INDEX = "Message_outbound_queue_idx";
 
+/**
+ * Whether the active row `alias` may be sent at `now`: not held by the governor, or its time has
+ * come, or it was held as a new chat and the contact has written to the number since (a reply
+ * now, which the new-chat allowance never holds; the governor judges it again when claimed).
+ */
+function sendable(alias: string, now: Date) {
+  const a = Prisma.raw(alias);
+  return Prisma.sql`(${a}."notBefore" IS NULL OR ${a}."notBefore" <= ${now} OR (${a}."newChat" AND EXISTS (
+    SELECT 1 FROM "Message" w WHERE w."instanceId" = ${a}."instanceId" AND w."contactId" = ${a}."contactId" AND w.direction = 'INBOUND')))`;
+}
+
 export type QueuedMessage = {
   id: string;
   locationId: string;
@@ -36,18 +48,21 @@ export type QueuedMessage = {
   status: string;
   attempts: number;
   createdAt: Date;
+  /** held by the warm-up governor until then (lib/governor/) */
+  notBefore: Date | null;
   location: { settings: unknown };
   /** `phone` null: a contact known only by its LID (`waJid` is then `<lid>@lid`) */
   contact: { id: string; phone: string | null; waJid: string | null } | null;
 };
 type Row = Omit<QueuedMessage, "location" | "contact"> & { settings: unknown; contactId: string | null; contactPhone: string | null; contactWaJid: string | null };
 
-/** Of these numbers, the ones with messages to send (one query for all a worker drives). */
-export async function numbersWithWork(db: Db, instanceIds: string[]): Promise<string[]> {
+/** Of these numbers, the ones with messages to send now (one query for all a worker drives). */
+export async function numbersWithWork(db: Db, instanceIds: string[], now = new Date()): Promise<string[]> {
   if (!instanceIds.length) return [];
   const rows = await db.$queryRaw<{ instanceId: string }[]>`
     SELECT DISTINCT "instanceId" FROM "Message"
-    WHERE status IN ${ACTIVE_SQL} AND direction = 'OUTBOUND' AND "instanceId" = ANY(${instanceIds}::text[])`;
+    WHERE status IN ${ACTIVE_SQL} AND direction = 'OUTBOUND' AND "instanceId" = ANY(${instanceIds}::text[])
+      AND ${sendable('"Message"', now)}`;
   return rows.map((r) => r.instanceId);
 }
 
@@ -58,7 +73,7 @@ export async function numbersWithWork(db: Db, instanceIds: string[]): Promise<st
 export async function peekNext(db: Db, instanceId: string): Promise<QueuedMessage | undefined> {
   const [row] = await db.$queryRaw<Row[]>`
     SELECT m.id, m."locationId", m."ghlMessageId", m."waMessageId", m.type, m.text, m."mediaRef", m.status::text AS status,
-           m.attempts, m."createdAt", l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid"
+           m.attempts, m."createdAt", m."notBefore", l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid"
     FROM "Message" m
     JOIN "Location" l ON l.id = m."locationId"
     LEFT JOIN "Contact" c ON c.id = m."contactId" AND c."locationId" = m."locationId"
@@ -78,14 +93,16 @@ export function newWaMessageId(): string {
  * next message, mark it SENDING with its WhatsApp id fixed (kept if a retry already has one, so a
  * crash after sending cannot cause a second copy under another id) and one more attempt, return it
  * with its recipient and settings, and say whether more are waiting (so the loop can go idle
- * without one more query).
+ * without one more query). Messages the governor holds until later are passed over, keeping their
+ * place for when their time comes.
  */
-export async function claimNext(db: Db, instanceId: string): Promise<(QueuedMessage & { more: boolean }) | undefined> {
+export async function claimNext(db: Db, instanceId: string, now = new Date()): Promise<(QueuedMessage & { more: boolean }) | undefined> {
   const newId = newWaMessageId();
   const [row] = await db.$queryRaw<(Row & { more: boolean })[]>`
     WITH next AS (
       SELECT m.id FROM "Message" m
       WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status IN ${ACTIVE_SQL}
+        AND ${sendable("m", now)}
       ORDER BY m."createdAt" ASC, m.id ASC
       LIMIT 1
     ), claimed AS (
@@ -93,12 +110,12 @@ export async function claimNext(db: Db, instanceId: string): Promise<(QueuedMess
       SET status = 'SENDING', "waMessageId" = COALESCE(m."waMessageId", ${newId}), attempts = m.attempts + 1, "updatedAt" = now()
       FROM next WHERE m.id = next.id
       RETURNING m.id, m."locationId", m."contactId", m."ghlMessageId", m."waMessageId", m.type, m.text, m."mediaRef",
-                m.status::text AS status, m.attempts, m."createdAt"
+                m.status::text AS status, m.attempts, m."createdAt", m."notBefore"
     )
-    SELECT k.id, k."locationId", k."ghlMessageId", k."waMessageId", k.type, k.text, k."mediaRef", k.status, k.attempts, k."createdAt",
+    SELECT k.id, k."locationId", k."ghlMessageId", k."waMessageId", k.type, k.text, k."mediaRef", k.status, k.attempts, k."createdAt", k."notBefore",
            l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid",
            EXISTS (SELECT 1 FROM "Message" o WHERE o."instanceId" = ${instanceId} AND o.direction = 'OUTBOUND'
-                     AND o.status IN ${ACTIVE_SQL} AND o.id <> k.id) AS more
+                     AND o.status IN ${ACTIVE_SQL} AND o.id <> k.id AND ${sendable("o", now)}) AS more
     FROM claimed k
     JOIN "Location" l ON l.id = k."locationId"
     LEFT JOIN "Contact" c ON c.id = k."contactId" AND c."locationId" = k."locationId"`;
@@ -110,9 +127,41 @@ export async function markWaiting(db: Db, instanceId: string): Promise<void> {
   await db.message.updateMany({ where: { instanceId, status: "QUEUED", direction: "OUTBOUND" }, data: { status: "WAITING" } });
 }
 
-/** Left on WhatsApp. Conditional: an error ack (FAILED) or a receipt may already have moved it on. */
-export async function markSent(db: Db, m: { id: string; locationId: string }): Promise<void> {
-  await db.message.updateMany({ where: { id: m.id, locationId: m.locationId, status: "SENDING" }, data: { status: "SENT", sentAt: new Date(), error: null } });
+/**
+ * Left on WhatsApp. Conditional: an error ack (FAILED) or a receipt may already have moved it on.
+ * `newChat`: it opened a chat, which the governor counts (lib/governor/).
+ */
+export async function markSent(db: Db, m: { id: string; locationId: string }, o: { newChat?: boolean; at?: Date } = {}): Promise<void> {
+  // a receipt or an error ack that came first keeps its status, but the message did go out: it
+  // gets its sentAt, which the governor counts
+  await db.$executeRaw`
+    UPDATE "Message" SET status = CASE WHEN status = 'SENDING' THEN 'SENT'::"MessageStatus" ELSE status END,
+      error = CASE WHEN status = 'SENDING' THEN NULL ELSE error END,
+      "sentAt" = COALESCE("sentAt", ${o.at ?? new Date()}), "newChat" = ${o.newChat ?? false}, "updatedAt" = now()
+    WHERE id = ${m.id} AND "locationId" = ${m.locationId} AND (status = 'SENDING' OR ("sentAt" IS NULL AND status IN ('DELIVERED', 'READ', 'FAILED')))`;
+}
+
+/**
+ * Over its number's allowance (lib/governor/): not failed, but WAITING until `until` with the reason
+ * a person reads in the panel, and GHL told it is pending with that reason. The claim's attempt is
+ * given back, since nothing was tried. `asNewChat`: held by the new-chat allowance, so a message
+ * from the contact lets it go early (`sendable`).
+ */
+export async function holdOutbound(
+  db: Db,
+  notifyGhl: (job: GhlJob) => Promise<unknown>,
+  m: { id: string; locationId: string; ghlMessageId: string | null },
+  until: Date,
+  reason: string,
+  asNewChat = false,
+): Promise<void> {
+  const held = await db.$executeRaw`
+    UPDATE "Message" SET status = 'WAITING', "notBefore" = ${until}, error = ${reason}, "newChat" = ${asNewChat},
+      attempts = GREATEST(attempts - 1, 0), "updatedAt" = now()
+    WHERE id = ${m.id} AND "locationId" = ${m.locationId} AND status = 'SENDING'`;
+  if (held && m.ghlMessageId) {
+    await notifyGhl({ kind: "status", locationId: m.locationId, messageId: m.id, ghlMessageId: m.ghlMessageId, status: "pending", error: reason });
+  }
 }
 
 /** A send that failed and will be tried again (its WhatsApp id kept). */
@@ -139,9 +188,10 @@ export function waitLimitMs(settings: unknown): number {
   return (typeof m === "number" && m > 0 ? m : 60) * 60_000;
 }
 
-/** Whether `m` has waited longer than its location allows. */
-export function waitedTooLong(m: Pick<QueuedMessage, "createdAt" | "location">, now = Date.now()): boolean {
-  return now - m.createdAt.getTime() > waitLimitMs(m.location.settings);
+/** Whether `m` has waited longer than its location allows (counted from when the governor let it go, if it held it). */
+export function waitedTooLong(m: Pick<QueuedMessage, "createdAt" | "notBefore" | "location">, now = Date.now()): boolean {
+  const from = Math.max(m.createdAt.getTime(), m.notBefore?.getTime() ?? 0);
+  return now - from > waitLimitMs(m.location.settings);
 }
 
 function shape({ contactId, contactPhone, contactWaJid, settings, ...m }: Row): QueuedMessage {

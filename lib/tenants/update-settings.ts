@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Db } from "../db";
 import { CALLING_CODES } from "../contacts/phone";
 import { notFound } from "../errors";
+import { WARMUP_PERCENT } from "../governor/allowance";
 import { parseLocationSettings } from "./settings";
 
 // What a location's admin can change in the panel; everything else in settings is kept as is.
@@ -11,6 +12,8 @@ export const settingsPatchSchema = z
     providerMode: z.enum(["sms", "custom"]),
     maxWaitMinutes: z.number().int().min(1).max(7 * 24 * 60),
     typingSimulation: z.boolean(),
+    /** scales the warm-up governor's default ramp (read by lib/governor/governor-settings.ts) */
+    warmupPercent: z.number().int().min(WARMUP_PERCENT.min).max(WARMUP_PERCENT.max),
   })
   .partial();
 

@@ -304,7 +304,8 @@ export async function linkNumbers(o: {
     const p = await waCall(o.waUrl, "POST", "/__sandbox/phones", { phone });
     if (p.status !== 200 && p.status !== 201) throw new Error(`phone ${phone}: ${p.status}`);
     const row = await o.db.query<{ id: string }>(
-      `INSERT INTO "Instance"(id, "locationId", name, "desiredState", status, "updatedAt") VALUES (gen_random_uuid()::text, $1, $2, 'RUNNING', 'CONNECTING', now()) RETURNING id`,
+      // linked 90 days ago: the fleet stands for warmed numbers (the governor's cap, not week one's)
+      `INSERT INTO "Instance"(id, "locationId", name, "desiredState", status, "firstLinkedAt", "updatedAt") VALUES (gen_random_uuid()::text, $1, $2, 'RUNNING', 'CONNECTING', now() - interval '90 days', now()) RETURNING id`,
       [locationId, name],
     );
     const id = row.rows[0].id;

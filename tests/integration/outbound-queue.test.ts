@@ -3,7 +3,7 @@ import { createDb, type Db } from "@/lib/db";
 import { loadInboundToPost } from "@/lib/messages/ghl-post";
 import { positionOf } from "@/lib/messages/ghl-order";
 import {
-  ACTIVE_OUTBOUND, claimNext, failOutbound, markSent, markWaiting, numbersWithWork, OUTBOUND_QUEUE_INDEX, peekNext, requeue,
+  ACTIVE_OUTBOUND, claimNext, failOutbound, holdOutbound, markSent, markWaiting, numbersWithWork, OUTBOUND_QUEUE_INDEX, peekNext, requeue, waitedTooLong,
 } from "@/lib/messages/outbound-queue";
 import { applyReceipts } from "@/lib/messages/receipts";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
@@ -121,5 +121,51 @@ describe("receipts racing the send loop", () => {
     await applyReceipts(racingDb({ id: "r2", locationId: "locA" }), "iA", [{ waMessageId: "WA-R2", status: 3 }], async (j) => void jobs.push(j));
     expect((await db.message.findUniqueOrThrow({ where: { id: "r2" } })).status).toBe("DELIVERED");
     expect(jobs).toMatchObject([{ kind: "status", ghlMessageId: "g-r2", status: "delivered" }]);
+  });
+
+  it("a message the governor holds waits as WAITING until its time, passed over by the claim, GHL told pending", async () => {
+    await db.message.deleteMany({ where: { instanceId: "iA" } });
+    await queue("h1", 10_000, { ghlMessageId: "g-h1" });
+    await queue("h2", 11_000);
+    const now = new Date("2026-12-03T15:00:00Z");
+    const until = new Date("2026-12-04T00:00:00Z");
+    const c = await claimNext(db, "iA", now);
+    expect(c).toMatchObject({ id: "h1", attempts: 1 });
+    const told: GhlJob[] = [];
+    await holdOutbound(db, async (j) => told.push(j), c!, until, "wa-01 has reached today's limit");
+    expect(await db.message.findUniqueOrThrow({ where: { id: "h1" } })).toMatchObject({ status: "WAITING", notBefore: until, error: "wa-01 has reached today's limit", attempts: 0 });
+    expect(told).toEqual([{ kind: "status", locationId: "locA", messageId: "h1", ghlMessageId: "g-h1", status: "pending", error: "wa-01 has reached today's limit" }]);
+    // only from SENDING: held again it changes nothing and tells nobody
+    await holdOutbound(db, async (j) => told.push(j), c!, until, "again");
+    expect(told).toHaveLength(1);
+
+    // the next message goes first; the held one keeps its place for when its time comes
+    const c2 = await claimNext(db, "iA", now);
+    expect(c2).toMatchObject({ id: "h2", more: false });
+    await markSent(db, c2!, { newChat: true, at: now });
+    expect(await db.message.findUniqueOrThrow({ where: { id: "h2" } })).toMatchObject({ status: "SENT", sentAt: now, newChat: true });
+    expect(await claimNext(db, "iA", now)).toBeUndefined();
+    expect(await numbersWithWork(db, ["iA"], now)).toEqual([]);
+    // waiting for its number does not count the hours it was held
+    const held = (await peekNext(db, "iA"))!;
+    expect(held.notBefore).toEqual(until);
+    expect(waitedTooLong(held, until.getTime() + 59 * 60_000)).toBe(false);
+    expect(waitedTooLong({ ...held, notBefore: null }, now.getTime())).toBe(true);
+
+    const later = new Date("2026-12-04T00:00:01Z");
+    expect(await numbersWithWork(db, ["iA"], later)).toEqual(["iA"]);
+    expect(await claimNext(db, "iA", later)).toMatchObject({ id: "h1", status: "SENDING", attempts: 1 });
+  });
+
+  it("a send whose receipt came first still gets its sentAt (what the governor counts)", async () => {
+    await queue("s1", 12_000, { status: "SENDING", waMessageId: "WA-S1" });
+    await db.message.update({ where: { id: "s1" }, data: { status: "DELIVERED" } });
+    const at = new Date("2026-12-03T16:00:00Z");
+    await markSent(db, { id: "s1", locationId: "locA" }, { newChat: true, at });
+    expect(await db.message.findUniqueOrThrow({ where: { id: "s1" } })).toMatchObject({ status: "DELIVERED", sentAt: at, newChat: true });
+    // another location's id changes nothing
+    await queue("s2", 13_000, { status: "SENDING" });
+    await markSent(db, { id: "s2", locationId: "locB" });
+    expect(await db.message.findUniqueOrThrow({ where: { id: "s2" } })).toMatchObject({ status: "SENDING", sentAt: null });
   });
 });

@@ -225,3 +225,71 @@ describe("applyReceipts", () => {
     expect(ghl).toHaveLength(2);
   });
 });
+
+describe("the warm-up governor in the send loop", () => {
+  // a location that lowered the ramp to 25 %: 5 new chats and 50 messages a day for a new number
+  beforeAll(async () => {
+    await db.location.create({ data: { id: "locG", name: "G", settings: { warmupPercent: 25, maxWaitMinutes: 1 } } });
+    await db.instance.createMany({ data: [
+      { id: "g1", locationId: "locG", name: "wa-01", firstLinkedAt: new Date() },
+      { id: "g2", locationId: "locG", name: "wa-02", firstLinkedAt: new Date() },
+    ] });
+  });
+  const queueG = (phone: string, text: string, instanceName: string) =>
+    acceptOutbound(db, redis, { locationId: "locG", ghlMessageId: `g-${text}`, phone, text, attachments: [], source: "GHL", instanceName });
+
+  it("takes the location's lower allowance: 5 of 7 new chats go, 2 wait and GHL hears pending", async () => {
+    const ids = [];
+    for (let i = 0; i < 7; i++) ids.push((await queueG(`+1555000100${i}`, `hello-${i}`, "wa-01")).id);
+    sender.start("g1");
+    await until(async () => (await db.message.count({ where: { instanceId: "g1", status: "WAITING" } })) === 2);
+    await until(() => sent.filter((s) => s.instanceId === "g1").length === 5);
+    expect(sent.filter((s) => s.instanceId === "g1").map((s) => s.content.text)).toEqual(["hello-0", "hello-1", "hello-2", "hello-3", "hello-4"]);
+    const reason = "wa-01 has reached today's limit of new chats (5); sends at 00:00 UTC or from another number";
+    for (const id of ids.slice(5)) expect(await db.message.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "WAITING", error: reason });
+    expect(ghl.filter((g) => g.kind === "status")).toEqual(ids.slice(5).map((id, i) => expect.objectContaining({ messageId: id, ghlMessageId: `g-hello-${5 + i}`, status: "pending", error: reason })));
+  });
+
+  it("a held message does not fail while its number is offline before its time", async () => {
+    const [held] = await db.message.findMany({ where: { instanceId: "g1", status: "WAITING" } });
+    // queued long ago (more than the location's 1 minute), held until tomorrow
+    await db.message.update({ where: { id: held.id }, data: { createdAt: new Date(Date.now() - 5 * 60_000) } });
+    online.set("g1", false);
+    sender.wake("g1");
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await db.message.findUniqueOrThrow({ where: { id: held.id } })).status).toBe("WAITING");
+    online.set("g1", true);
+  });
+
+  it("once the day's messages are used up, a reply waits too", async () => {
+    const c = await db.contact.create({ data: { locationId: "locG", phone: "+15550002000" } });
+    await db.message.create({ data: { locationId: "locG", instanceId: "g2", contactId: c.id, direction: "INBOUND", source: "WHATSAPP", status: "RECEIVED", text: "hi" } });
+    // 50 messages already left today from this number
+    await db.message.createMany({ data: Array.from({ length: 50 }, (_, i) => ({ locationId: "locG", instanceId: "g2", contactId: c.id, direction: "OUTBOUND" as const, source: "GHL" as const, status: "SENT" as const, text: `earlier ${i}`, sentAt: new Date() })) });
+    const r = await queueG("+15550002000", "a reply", "wa-02");
+    sender.start("g2");
+    await until(async () => (await db.message.findUniqueOrThrow({ where: { id: r.id } })).status === "WAITING");
+    expect((await db.message.findUniqueOrThrow({ where: { id: r.id } })).error).toBe("wa-02 has reached today's limit of messages (50); sends at 00:00 UTC or from another number");
+    expect(sent.some((s) => s.instanceId === "g2")).toBe(false);
+  });
+
+  it("a reply to a contact who wrote first is sent although the new chats are used up", async () => {
+    const c = await db.contact.create({ data: { locationId: "locG", phone: "+15550003000" } });
+    await db.message.create({ data: { locationId: "locG", instanceId: "g1", contactId: c.id, direction: "INBOUND", source: "WHATSAPP", status: "RECEIVED", text: "hello?" } });
+    await queueG("+15550003000", "yes, hello", "wa-01");
+    sender.wake("g1");
+    await until(() => sent.some((s) => s.content.text === "yes, hello"));
+    expect(await db.message.count({ where: { instanceId: "g1", status: "WAITING" } })).toBe(2);
+  });
+
+  it("a first message held as a new chat goes once the contact writes to the number (a reply now)", async () => {
+    const held = await db.message.findMany({ where: { instanceId: "g1", status: "WAITING" }, include: { contact: true }, orderBy: { createdAt: "asc" } });
+    expect(held.map((m) => m.text)).toEqual(["hello-5", "hello-6"]);
+    await db.message.create({ data: { locationId: "locG", instanceId: "g1", contactId: held[0].contactId, direction: "INBOUND", source: "WHATSAPP", status: "RECEIVED", text: "who is this?" } });
+    // no wake-up: the sweep finds it
+    await until(() => sent.some((s) => s.content.text === "hello-5"));
+    expect(await db.message.findUniqueOrThrow({ where: { id: held[0].id } })).toMatchObject({ status: "SENT", newChat: false, error: null });
+    expect((await db.message.findUniqueOrThrow({ where: { id: held[1].id } })).status).toBe("WAITING");
+    expect(sent.some((s) => s.content.text === "hello-6")).toBe(false);
+  });
+});

@@ -94,6 +94,18 @@ describe("panel settings", () => {
     expect((await PATCH(req("/x", as(cookieA, { method: "PATCH", json: { maxWaitMinutes: 0 } })), params({}))).status).toBe(400);
     expect((await (await GET(req("/x", as(cookieB)), params({}))).json()).defaultCountry).toBeNull();
   });
+
+  it("sets the warm-up percent within its bounds (25..200), 100 unless set", async () => {
+    const { GET, PATCH } = await import("@/app/api/panel/settings/route");
+    expect((await (await GET(req("/x", as(cookieB)), params({}))).json()).warmupPercent).toBe(100);
+    const r = await PATCH(req("/x", as(cookieA, { method: "PATCH", json: { warmupPercent: 50 } })), params({}));
+    expect(await r.json()).toMatchObject({ warmupPercent: 50, maxWaitMinutes: 30 });
+    expect((await (await GET(req("/x", as(cookieA)), params({}))).json()).warmupPercent).toBe(50);
+    for (const bad of [24, 201, 50.5, "50"]) {
+      expect((await PATCH(req("/x", as(cookieA, { method: "PATCH", json: { warmupPercent: bad } })), params({}))).status, String(bad)).toBe(400);
+    }
+    expect((await (await GET(req("/x", as(cookieB)), params({}))).json()).warmupPercent).toBe(100);
+  });
 });
 
 // A page on another site can make the browser send the SameSite=None panel cookie with a form or a

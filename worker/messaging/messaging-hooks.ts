@@ -31,6 +31,7 @@ export function createMessaging(d: {
   log: Logger;
   cfg: SenderDeps["cfg"];
   pollMs?: number;
+  clock?: SenderDeps["clock"];
   /** how often the inbound spool is looked at (default 1 s), and its backoff */
   spoolEveryMs?: number;
   spool?: ConstructorParameters<typeof InboundSpool>[1];
@@ -49,7 +50,7 @@ export function createMessaging(d: {
     if (ownSends.size > 20_000) for (const old of ownSends) { ownSends.delete(old); if (ownSends.size <= 15_000) break; }
   };
   const sender = new OutboundSender({
-    db: d.db, redis: d.redis, notifyGhl: d.notifyGhl, log: d.log.child({ part: "sender" }), cfg: d.cfg, pollMs: d.pollMs, onSending: rememberOwn,
+    db: d.db, redis: d.redis, notifyGhl: d.notifyGhl, log: d.log.child({ part: "sender" }), cfg: d.cfg, pollMs: d.pollMs, clock: d.clock, onSending: rememberOwn,
     sockets: (id) => {
       const s = open.get(id);
       return s ? { sock: s.sock as never, online: true } : undefined;

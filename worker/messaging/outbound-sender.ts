@@ -6,11 +6,13 @@ import { fetchRemoteMedia } from "@/lib/media/fetch-remote";
 import { gapFor, holdSlotAfterSend, reserveSendSlot } from "@/lib/queue/send-gap";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { metrics } from "@/lib/ops/metrics";
-import { claimNext, failOutbound, markSent, markWaiting, numbersWithWork, peekNext, requeue, waitedTooLong } from "@/lib/messages/outbound-queue";
+import { governOutbound } from "@/lib/governor/governor";
+import { claimNext, failOutbound, holdOutbound, markSent, markWaiting, numbersWithWork, peekNext, requeue, waitedTooLong } from "@/lib/messages/outbound-queue";
 import { buildContent, kindOf } from "./content";
 
 const sendSeconds = metrics().histogram("gw_wa_send_seconds", "Time for a message to leave on WhatsApp (encrypt + send), by kind");
 const sendOutcomes = metrics().counter("gw_wa_sends_total", "WhatsApp send attempts by result");
+const governorHolds = metrics().counter("gw_governor_held_total", "Messages the warm-up governor held for a later day, by the limit reached");
 
 // Drains each owned number's queue (its QUEUED Message rows, oldest first; decision 002): one
 // loop per number, so a slow or offline number never holds up another. Exactly once at the phone:
@@ -36,6 +38,8 @@ export type SenderDeps = {
   maxAttempts?: number;
   /** told each WhatsApp id just before it is sent (its echo then needs no lookup) */
   onSending?: (waMessageId: string) => void;
+  /** the governor's clock (its days and holds); tests inject one */
+  clock?: () => Date;
 };
 
 type LoopState = { stop: boolean; kicked: boolean; wake: () => void; done: Promise<void> };
@@ -77,7 +81,7 @@ export class OutboundSender {
    * including ones waiting for their number to come back online.
    */
   private async sweep() {
-    for (const id of await numbersWithWork(this.d.db, [...this.loops.keys()])) this.wake(id);
+    for (const id of await numbersWithWork(this.d.db, [...this.loops.keys()], this.now())) this.wake(id);
   }
 
   wake(instanceId: string) {
@@ -114,7 +118,7 @@ export class OutboundSender {
     if (!live?.online) {
       const waiting = await peekNext(db, instanceId);
       if (!waiting) return false;
-      if (waitedTooLong(waiting)) {
+      if (waitedTooLong(waiting, this.now().getTime())) {
         await this.fail(waiting, "The WhatsApp number stayed offline too long; the message was not sent");
         return true;
       }
@@ -122,7 +126,7 @@ export class OutboundSender {
       return false;
     }
     // SENDING, with the WhatsApp id fixed before the bytes leave
-    const next = await claimNext(db, instanceId);
+    const next = await claimNext(db, instanceId, this.now());
     if (!next) return false;
     if (!next.contact) {
       await this.fail(next, "The message has no recipient");
@@ -130,6 +134,14 @@ export class OutboundSender {
     }
     if (!next.contact.waJid && !next.contact.phone) {
       await this.fail(next, "The contact has neither a phone number nor a WhatsApp address");
+      return true;
+    }
+    // the warm-up governor: over the number's allowance for today, it waits (lib/governor/)
+    const verdict = await governOutbound(db, instanceId, { id: next.id, locationId: next.locationId, contactId: next.contact.id, settings: next.location.settings }, this.now());
+    if (!verdict.send) {
+      await holdOutbound(db, this.d.notifyGhl, next, verdict.until, verdict.reason, verdict.heldAsNewChat);
+      governorHolds.inc({ limit: verdict.heldAsNewChat ? "new_chats" : "messages" });
+      log.info({ messageId: next.id, until: verdict.until }, "held by the warm-up governor");
       return true;
     }
     const jid = next.contact.waJid ?? phoneToJid(next.contact.phone!);
@@ -189,9 +201,13 @@ export class OutboundSender {
     await holdSlotAfterSend(this.d.redis, instanceId, gap).catch(() => {});
     sendSeconds.observe({ kind: urls.length ? "media" : "text" }, (performance.now() - sendStart) / 1000);
     sendOutcomes.inc({ result: "sent" });
-    await markSent(db, next);
+    await markSent(db, next, { newChat: verdict.newChat, at: this.now() });
     // nothing else was waiting when this one was taken; one queued since then has woken the loop
     return next.more;
+  }
+
+  private now(): Date {
+    return this.d.clock?.() ?? new Date();
   }
 
   private fail(m: { id: string; locationId: string; ghlMessageId: string | null }, reason: string) {

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
+import { markLinked } from "@/lib/governor/governor";
 import { eventsChannel, type InstanceEvent, type InstanceStatusValue } from "@/lib/instances/events";
 
 // Status of one instance: the Instance row (for the panel's first paint and the API) and a live
@@ -40,6 +41,8 @@ export class StatusWriter {
     if (x.connectedAt) data.connectedAt = x.connectedAt;
     if (x.desiredStopped) data.desiredState = "STOPPED";
     try {
+      // before the phone is overwritten: a first link, or a new phone, starts the number's age
+      if (status === "ONLINE") await markLinked(this.db, id, locationId, x.phone ?? undefined, x.connectedAt ?? new Date());
       const r = await this.db.instance.updateMany({ where: { id, locationId }, data });
       if (r.count === 0) return; // deleted meanwhile: nobody to tell
       // a QR rotation repeats "QR" every 20 s: one status event is enough, the qr events carry the rest

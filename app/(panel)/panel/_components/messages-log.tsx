@@ -68,7 +68,7 @@ export function MessagesLog({ t }: { t: LogTexts }) {
                 <td className="order-4 text-xs text-slate-600 sm:order-none sm:py-1.5 sm:pr-2 sm:text-sm sm:text-slate-800">{r.direction === "OUTBOUND" ? `→ ${t.outbound}` : `← ${t.inbound}`}</td>
                 <td className="order-5 text-xs text-slate-600 sm:order-none sm:py-1.5 sm:pr-2 sm:text-sm sm:text-slate-800">{r.contact}</td>
                 <td className="order-6 text-xs text-slate-600 sm:order-none sm:py-1.5 sm:pr-2 sm:text-sm sm:text-slate-800">{r.number}</td>
-                <td className="order-2 font-medium sm:order-none sm:py-1.5 sm:pr-2" data-testid="log-status">{r.status}{r.error && <span className="block font-normal text-red-700">{r.error}</span>}</td>
+                <td className="order-2 font-medium sm:order-none sm:py-1.5 sm:pr-2" data-testid="log-status">{r.status}{r.error && <span className={`block font-normal ${r.status === "WAITING" ? "text-amber-700" : "text-red-700"}`}>{r.error}</span>}</td>
                 <td className="order-1 w-full break-words text-slate-800 sm:order-none sm:w-auto sm:py-1.5 sm:text-slate-600" data-testid="log-text">{r.preview}</td>
               </tr>
             ))}

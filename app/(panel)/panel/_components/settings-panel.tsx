@@ -4,9 +4,9 @@ import { useEffect, useState } from "react";
 import { panelFetch } from "../panel-fetch";
 
 // The location's sending settings: default country for national numbers, GHL provider mode, how
-// long a message may wait for an offline number, typing simulation.
-type S = { defaultCountry: string | null; providerMode: "sms" | "custom"; maxWaitMinutes: number; typingSimulation: boolean };
-export type SettingsTexts = Record<"title" | "country" | "none" | "mode" | "modeSms" | "modeCustom" | "maxWait" | "typing" | "save" | "saved", string>;
+// long a message may wait for an offline number, the warm-up governor's percent, typing simulation.
+type S = { defaultCountry: string | null; providerMode: "sms" | "custom"; maxWaitMinutes: number; warmupPercent: number; typingSimulation: boolean };
+export type SettingsTexts = Record<"title" | "country" | "none" | "mode" | "modeSms" | "modeCustom" | "maxWait" | "warmup" | "typing" | "save" | "saved", string>;
 
 // readOnly: not an admin of this location (the route refuses a change anyway).
 export function SettingsPanel({ t, countries, readOnly }: { t: SettingsTexts; countries: string[]; readOnly: boolean }) {
@@ -38,6 +38,9 @@ export function SettingsPanel({ t, countries, readOnly }: { t: SettingsTexts; co
         </label>
         <label>{t.maxWait}
           <input type="number" min={1} max={10080} value={s.maxWaitMinutes} onChange={(e) => setS({ ...s, maxWaitMinutes: Number(e.target.value) })} className="mt-1 block w-full rounded border border-slate-300 px-2 py-1.5" />
+        </label>
+        <label>{t.warmup}
+          <input type="number" min={25} max={200} value={s.warmupPercent} onChange={(e) => setS({ ...s, warmupPercent: Number(e.target.value) })} className="mt-1 block w-full rounded border border-slate-300 px-2 py-1.5" />
         </label>
         <label className="flex items-center gap-2 sm:mt-6">
           <input type="checkbox" checked={s.typingSimulation} onChange={(e) => setS({ ...s, typingSimulation: e.target.checked })} /> {t.typing}

@@ -79,6 +79,6 @@ function logTexts(n: ReturnType<typeof numbersMessages>) {
 function settingsTexts(n: ReturnType<typeof numbersMessages>) {
   return {
     title: n["set.title"], country: n["set.country"], none: n["set.none"], mode: n["set.mode"], modeSms: n["set.modeSms"],
-    modeCustom: n["set.modeCustom"], maxWait: n["set.maxWait"], typing: n["set.typing"], save: n["set.save"], saved: n["set.saved"],
+    modeCustom: n["set.modeCustom"], maxWait: n["set.maxWait"], warmup: n["set.warmup"], typing: n["set.typing"], save: n["set.save"], saved: n["set.saved"],
   };
 }

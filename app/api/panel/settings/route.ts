@@ -6,7 +6,7 @@ import { settingsPatchSchema, updateLocationSettings } from "@/lib/tenants/updat
 
 export const dynamic = "force-dynamic";
 
-// GET/PATCH /api/panel/settings — default country, provider mode, max wait, typing simulation.
+// GET/PATCH /api/panel/settings — default country, provider mode, max wait, warm-up percent, typing simulation.
 export const GET = withLocation(async (_req, auth) => {
   const loc = await db().location.findUnique({ where: { id: auth.locationId }, select: { settings: true } });
   return Response.json(parseLocationSettings(loc?.settings));
