@@ -12,7 +12,7 @@ function apiKeyRoutes(dir: string, out: string[] = []) {
   for (const name of readdirSync(dir)) {
     const p = path.join(dir, name);
     if (statSync(p).isDirectory()) apiKeyRoutes(p, out);
-    else if (name === "route.ts" && /withApiKey|withTenant/.test(readFileSync(p, "utf8"))) out.push(p);
+    else if (name === "route.ts" && /withAuth\(\{ via: \[[^\]]*"api-key"/.test(readFileSync(p, "utf8"))) out.push(p);
   }
   return out;
 }

@@ -4,7 +4,6 @@ import { db } from "../db";
 import { env } from "../env";
 import { AppError, unauthorized } from "../errors";
 import { assertCookieRequestAllowed } from "../http/csrf";
-import { handle, type RouteContext } from "../http/handler";
 import { PANEL_SESSION_COOKIE } from "./auth-options";
 import { canOpen, isAdminAt, userAccess } from "./ghl-user-access";
 import { stillAllowed, type PanelIdentity } from "./panel-identity";
@@ -106,28 +105,12 @@ export function refusal(reason: Exclude<PanelSessionState, { ok: true }>["reason
 
 /**
  * The panel session of an API request — the one path every cookie-authenticated route takes
- * (withLocation, withTenant), so that none can skip the CSRF check: a state change made with the
- * cookie must be a same-origin (or allowed GHL origin) JSON request (lib/http/csrf.ts).
+ * (withAuth's "panel-session", lib/http/credentials.ts), so that none can skip the CSRF check: a
+ * state change made with the cookie must be a same-origin (or allowed GHL origin) JSON request
+ * (lib/http/csrf.ts).
  */
 export async function panelSessionOfRequest(req: Request): Promise<PanelSessionState> {
   const cookie = sessionCookieFrom(req.headers.get("cookie"));
   if (cookie) assertCookieRequestAllowed(req);
   return panelSessionFrom(cookie);
-}
-
-export type LocationAuth = { locationId: string; identity: PanelSession; requestId: string };
-
-/**
- * For panel API routes: `export const GET = withLocation(async (req, auth, params) => …)`, and
- * `withLocation(fn, { admin: true, recentHandshake: true })` for what only a location's admin may do
- * (SECURITY.md has the table). 401 without a valid session, 403 once the location is uninstalled;
- * `auth.locationId` is the only tenant the handler may touch.
- */
-export function withLocation<P = Record<string, string>>(fn: (req: Request, auth: LocationAuth, params: P) => Promise<Response>, policy?: PanelPolicy) {
-  return handle<P>(async (req, ctx: RouteContext<P> & { requestId: string }) => {
-    const s = await panelSessionOfRequest(req);
-    if (!s.ok) throw refusal(s.reason, "open the panel from GoHighLevel to sign in");
-    await enforcePolicy(s.identity, policy);
-    return fn(req, { locationId: s.identity.locationId, identity: s.identity, requestId: ctx.requestId }, await ctx.params);
-  });
 }

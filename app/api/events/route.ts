@@ -1,7 +1,7 @@
 import { db } from "@/lib/db";
 import { eventHub, sseResponse } from "@/lib/events/hub";
-import { streamMayLinkAPhone, streamStillAuthorized } from "@/lib/events/stream-auth";
-import { withTenant } from "@/lib/http/with-tenant";
+import { streamMayLinkAPhone, streamStillAuthorized } from "@/lib/http/stream-auth";
+import { withAuth } from "@/lib/http/with-auth";
 import { eventsChannel } from "@/lib/instances/events";
 import { linkCodeEvents } from "@/lib/instances/link-codes";
 import { redis } from "@/lib/redis";
@@ -12,7 +12,7 @@ export const dynamic = "force-dynamic";
 // the location's own, so nothing of another tenant can appear. The credential is checked again
 // while the stream lives (every 30 s and before each QR): revoked or expired ends it. The QR and
 // pairing codes waiting now are sent first, on every (re)connect, to admins only.
-export const GET = withTenant(async (req, auth) =>
+export const GET = withAuth({ via: ["api-key", "panel-session"], rateLimit: false }, async (req, auth) =>
   sseResponse(
     eventHub(), eventsChannel(auth.locationId), undefined, req.signal,
     { stillValid: () => streamStillAuthorized(req, auth), mayLinkAPhone: () => streamMayLinkAPhone(req, auth) },

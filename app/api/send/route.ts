@@ -1,15 +1,15 @@
-import { withApiKey } from "@/lib/api-keys/with-api-key";
 import { sendBodySchema } from "@/lib/api/schemas";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { jsonBody } from "@/lib/http/handler";
+import { withAuth } from "@/lib/http/with-auth";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { redis } from "@/lib/redis";
 
 export const dynamic = "force-dynamic";
 
 // POST /api/send — queue a WhatsApp message from a number of the key's location (202).
-export const POST = withApiKey(async (req, auth) => {
+export const POST = withAuth({ via: ["api-key"] }, async (req, auth) => {
   const b = sendBodySchema.parse(await jsonBody(req));
   const r = await acceptOutbound(db(), redis(), {
     locationId: auth.locationId,

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { withApiKey } from "@/lib/api-keys/with-api-key";
 import { badRequest } from "@/lib/errors";
 import { jsonBody } from "@/lib/http/handler";
+import { withAuth } from "@/lib/http/with-auth";
 import { redis } from "@/lib/redis";
 
 export const dynamic = "force-dynamic";
@@ -11,7 +11,7 @@ export const dynamic = "force-dynamic";
 const key = (locationId: string) => `gw:inbound-test:${locationId}`;
 const bodySchema = z.record(z.string(), z.unknown());
 
-export const POST = withApiKey(async (req, auth) => {
+export const POST = withAuth({ via: ["api-key"] }, async (req, auth) => {
   const body = bodySchema.parse(await jsonBody(req));
   const entry = serialise({ receivedAt: new Date().toISOString(), body });
   if (entry.length > 64_000) return Response.json({ error: { code: "bad_request", message: "body larger than 64 kB" } }, { status: 413 });
@@ -19,7 +19,7 @@ export const POST = withApiKey(async (req, auth) => {
   return Response.json({ ok: true }, { status: 201 });
 });
 
-export const GET = withApiKey(async (_req, auth) => {
+export const GET = withAuth({ via: ["api-key"] }, async (_req, auth) => {
   const items = await redis().lrange(key(auth.locationId), 0, 49);
   return Response.json({ received: items.map((i) => JSON.parse(i)) });
 });

@@ -1,15 +1,15 @@
-import { withApiKey } from "@/lib/api-keys/with-api-key";
 import { outboundWebhookSchema } from "@/lib/api/schemas";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { jsonBody } from "@/lib/http/handler";
+import { withAuth } from "@/lib/http/with-auth";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { redis } from "@/lib/redis";
 
 export const dynamic = "force-dynamic";
 
 // POST /api/ghl/outbound — a GHL workflow "custom webhook" action sends a WhatsApp message.
-export const POST = withApiKey(async (req, auth) => {
+export const POST = withAuth({ via: ["api-key"] }, async (req, auth) => {
   const b = outboundWebhookSchema.parse(await jsonBody(req));
   const r = await acceptOutbound(db(), redis(), {
     locationId: auth.locationId,

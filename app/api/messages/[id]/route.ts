@@ -1,11 +1,11 @@
-import { withApiKey } from "@/lib/api-keys/with-api-key";
 import { db } from "@/lib/db";
 import { notFound } from "@/lib/errors";
+import { withAuth } from "@/lib/http/with-auth";
 
 export const dynamic = "force-dynamic";
 
 // GET /api/messages/:id — a message of the key's location (another location's id is a 404).
-export const GET = withApiKey<{ id: string }>(async (_req, auth, { id }) => {
+export const GET = withAuth({ via: ["api-key"] }, async (_req, auth, { id }: { id: string }) => {
   const m = await db().message.findFirst({
     where: { id, locationId: auth.locationId },
     include: { instance: { select: { name: true } }, contact: { select: { phone: true } } },

@@ -1,10 +1,9 @@
-import { limitTenantCall } from "@/lib/api-keys/with-api-key";
 import { instanceActionSchema, runInstanceAction } from "@/lib/api/instance-actions";
 import { view } from "@/lib/api/instances-api";
 import { db } from "@/lib/db";
 import { notFound } from "@/lib/errors";
 import { jsonBody } from "@/lib/http/handler";
-import { withTenant } from "@/lib/http/with-tenant";
+import { withAuth } from "@/lib/http/with-auth";
 import { redis } from "@/lib/redis";
 
 export const dynamic = "force-dynamic";
@@ -14,12 +13,12 @@ export const dynamic = "force-dynamic";
 // the default number are for admins.
 const ADMIN_ACTIONS = new Set(["logout", "pairing-code", "default"]);
 
-export const POST = withTenant<{ id: string; action: string }>(async (req, auth, p) => {
-  const limited = await limitTenantCall(auth); // the direct API's rate limits, for API-key calls
-  if (limited) return limited;
+const role = (p: { action: string }) => (ADMIN_ACTIONS.has(p.action) ? "admin" : "user");
+
+export const POST = withAuth({ via: ["api-key", "panel-session"], role }, async (req, auth, p: { id: string; action: string }) => {
   const action = instanceActionSchema.safeParse(p.action);
   if (!action.success) throw notFound(`no action ${p.action}`);
   const i = await runInstanceAction(db(), redis(), auth.locationId, p.id, action.data, await jsonBody(req));
   await db().auditEvent.create({ data: { locationId: auth.locationId, actor: auth.actor, action: `instance.${action.data}`, detail: { instanceId: p.id } } });
   return Response.json({ ok: true, instance: view(i) });
-}, (p) => ({ admin: ADMIN_ACTIONS.has(p.action) }));
+});

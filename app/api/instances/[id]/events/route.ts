@@ -1,8 +1,7 @@
-import { limitTenantCall } from "@/lib/api-keys/with-api-key";
 import { db } from "@/lib/db";
 import { eventHub, sseResponse } from "@/lib/events/hub";
-import { streamMayLinkAPhone, streamStillAuthorized } from "@/lib/events/stream-auth";
-import { withTenant } from "@/lib/http/with-tenant";
+import { streamMayLinkAPhone, streamStillAuthorized } from "@/lib/http/stream-auth";
+import { withAuth } from "@/lib/http/with-auth";
 import { eventsChannel } from "@/lib/instances/events";
 import { get } from "@/lib/instances/instances";
 import { linkCodeEvents } from "@/lib/instances/link-codes";
@@ -13,9 +12,7 @@ export const dynamic = "force-dynamic";
 // GET /api/instances/:id/events — live status/QR/pairing-code events of one number (SSE); the
 // credential is checked again while it lives, and its waiting QR or pairing code comes first, as in
 // /api/events.
-export const GET = withTenant<{ id: string }>(async (req, auth, p) => {
-  const limited = await limitTenantCall(auth); // the direct API's rate limits, for API-key calls
-  if (limited) return limited;
+export const GET = withAuth({ via: ["api-key", "panel-session"] }, async (req, auth, p: { id: string }) => {
   await get(db(), auth.locationId, p.id); // 404 for another tenant's id
   const mine = `"instanceId":"${p.id}"`;
   return sseResponse(

@@ -1,10 +1,10 @@
 import { revokeApiKey } from "@/lib/api-keys/api-keys";
-import { withLocation } from "@/lib/auth/panel-session";
 import { db } from "@/lib/db";
+import { withAuth } from "@/lib/http/with-auth";
 
 export const dynamic = "force-dynamic";
 
-export const DELETE = withLocation<{ id: string }>(async (_req, auth, p) => {
+export const DELETE = withAuth({ via: ["panel-session"], role: "admin" }, async (_req, auth, p: { id: string }) => {
   await revokeApiKey(db(), auth.locationId, p.id, `user:${auth.identity.userId}`);
   return Response.json({ ok: true });
-}, { admin: true });
+});

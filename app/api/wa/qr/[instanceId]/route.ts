@@ -1,9 +1,9 @@
-import { withApiKey } from "@/lib/api-keys/with-api-key";
 import { qrOf } from "@/lib/api/instances-api";
 import { db } from "@/lib/db";
+import { withAuth } from "@/lib/http/with-auth";
 import { redis } from "@/lib/redis";
 
 export const dynamic = "force-dynamic";
 
 // GET /api/wa/qr/:instanceId — the QR to scan (string and PNG data URL), or the connected state.
-export const GET = withApiKey<{ instanceId: string }>(async (_req, auth, p) => Response.json(await qrOf(db(), redis(), auth.locationId, p.instanceId)));
+export const GET = withAuth({ via: ["api-key"] }, async (_req, auth, p: { instanceId: string }) => Response.json(await qrOf(db(), redis(), auth.locationId, p.instanceId)));
