@@ -2,29 +2,59 @@ import { randomUUID } from "node:crypto";
 import { ZodError } from "zod";
 import { logger } from "./log";
 
-// One error type, one JSON shape (AGENTS.md#errors).
-export type ErrorCode =
-  | "reauth_required" | "session_revoked" | "admin_required" | "no_access" | "roles_unavailable" // panel sessions, roles (SECURITY.md)
-  | "bad_request" | "validation_failed" | "unauthorized" | "forbidden" | "not_found" | "conflict"
-  | "unprocessable" | "unsupported_media_type" | "rate_limited" | "not_installed" | "needs_reinstall" | "unavailable" | "internal";
+// One error type, one JSON shape (AGENTS.md#errors), and one HTTP status per code: a client that
+// reads the code knows the status and the other way round, and a code is never answered with two.
+// `lib/errors.test.ts` checks that every code thrown in the tree is here.
+export const STATUS_OF_CODE = {
+  bad_request: 400,
+  validation_failed: 400, // a zod error: `fields` says which
+  unauthorized: 401, // no credential, or one we do not accept: send one
+  reauth_required: 401, // the panel runs the SSO handshake again, then retries
+  session_revoked: 401, // GHL no longer gives the panel user this location
+  // The location uninstalled the app, or never installed it. 403, not 404: the caller (a session,
+  // a key, a job) named a location that exists, and what it lacks is permission, which
+  // reinstalling gives back; 404 is kept for an id this tenant does not have (AGENTS.md#tenancy),
+  // where the cure is a different id. The panel and its tests have always had 403; the GHL token
+  // store's 404 is what changed.
+  not_installed: 403,
+  forbidden: 403,
+  admin_required: 403,
+  no_access: 403, // GHL no longer lets this user open this location
+  not_found: 404,
+  conflict: 409,
+  needs_reinstall: 409, // GHL refuses our tokens (invalid_grant): only a reinstall helps
+  link_expired: 410, // a signed media link past its expiry
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unprocessable: 422, // well-formed but cannot be done (no phone, no text, a media URL we may not fetch)
+  rate_limited: 429, // Retry-After says when
+  internal: 500, // carries only a request id; the details are in the log
+  ghl_refused: 502, // GHL answered 4xx (not 429) to a call we made
+  ghl_unavailable: 502, // GHL answered 5xx
+  unavailable: 503, // a dependency of ours is not answering now: retry
+  roles_unavailable: 503, // GHL could not confirm a role; admin actions fail closed
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof STATUS_OF_CODE;
 
 export class AppError extends Error {
+  readonly status: number;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly status: number,
     readonly details?: unknown,
   ) {
     super(message);
     this.name = "AppError";
+    this.status = STATUS_OF_CODE[code];
   }
 }
 
-export const badRequest = (m: string, details?: unknown) => new AppError("bad_request", m, 400, details);
-export const unauthorized = (m = "authentication required") => new AppError("unauthorized", m, 401);
-export const forbidden = (m = "not allowed for this location") => new AppError("forbidden", m, 403);
-export const notFound = (m = "not found") => new AppError("not_found", m, 404);
-export const conflict = (m: string) => new AppError("conflict", m, 409);
+export const badRequest = (m: string, details?: unknown) => new AppError("bad_request", m, details);
+export const unauthorized = (m = "authentication required") => new AppError("unauthorized", m);
+export const forbidden = (m = "not allowed for this location") => new AppError("forbidden", m);
+export const notFound = (m = "not found") => new AppError("not_found", m);
+export const conflict = (m: string) => new AppError("conflict", m);
 
 export type ErrorBody = { error: { code: string; message: string; requestId?: string; fields?: Record<string, string[]> } };
 
@@ -38,16 +68,16 @@ export function toErrorResponse(err: unknown, requestId: string = randomUUID()):
   if (err instanceof ZodError) {
     const fields: Record<string, string[]> = {};
     for (const i of err.issues) (fields[i.path.join(".") || "(body)"] ??= []).push(i.message);
-    return { status: 400, body: { error: { code: "validation_failed", message: "the request is not valid", fields } } };
+    return { status: STATUS_OF_CODE.validation_failed, body: { error: { code: "validation_failed", message: "the request is not valid", fields } } };
   }
   if (isPostgresDataException(err)) {
     // Postgres refused a value it cannot store or compare (a NUL character, a date out of its
     // range): that value came from the request, so it is bad input, never a 500
     logger().warn({ requestId, sqlstate: postgresCode(err) }, "value refused by Postgres");
-    return { status: 400, body: { error: { code: "bad_request", message: "the request contains a value that cannot be stored (e.g. a NUL character or an out-of-range date)" } } };
+    return { status: STATUS_OF_CODE.bad_request, body: { error: { code: "bad_request", message: "the request contains a value that cannot be stored (e.g. a NUL character or an out-of-range date)" } } };
   }
   logger().error({ err, requestId }, "unhandled error");
-  return { status: 500, body: { error: { code: "internal", message: "something went wrong on our side", requestId } } };
+  return { status: STATUS_OF_CODE.internal, body: { error: { code: "internal", message: "something went wrong on our side", requestId } } };
 }
 
 // Prisma with the pg driver adapter reports Postgres errors under meta.driverAdapterError.cause;

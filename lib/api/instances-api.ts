@@ -75,7 +75,7 @@ export async function createOrInit(db: Db, redis: Redis, locationId: string, b: 
 export async function qrOf(db: Db, redis: Redis, locationId: string, name: string) {
   const i = await byName(db, locationId, name);
   if (i.desiredState === "STOPPED") {
-    throw new AppError("conflict", `number ${i.name} is stopped; start it first with POST /api/instances/${i.id}/start, then ask for its QR again`, 409, {
+    throw new AppError("conflict", `number ${i.name} is stopped; start it first with POST /api/instances/${i.id}/start, then ask for its QR again`, {
       start: `/api/instances/${i.id}/start`,
     });
   }

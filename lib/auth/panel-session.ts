@@ -79,15 +79,15 @@ export type PanelPolicy = { admin?: boolean; recentHandshake?: boolean };
  */
 export async function requireAdmin(id: PanelIdentity): Promise<void> {
   const a = await userAccess(id);
-  if (a.status === "unavailable") throw new AppError("roles_unavailable", "GoHighLevel could not confirm your role right now; try again in a minute", 503);
-  if (a.status === "gone" || !canOpen(a, id.locationId)) throw new AppError("no_access", "GoHighLevel no longer gives you access to this location", 403);
-  if (!isAdminAt(a, id.locationId)) throw new AppError("admin_required", "only an admin of this location can do this", 403);
+  if (a.status === "unavailable") throw new AppError("roles_unavailable", "GoHighLevel could not confirm your role right now; try again in a minute");
+  if (a.status === "gone" || !canOpen(a, id.locationId)) throw new AppError("no_access", "GoHighLevel no longer gives you access to this location");
+  if (!isAdminAt(a, id.locationId)) throw new AppError("admin_required", "only an admin of this location can do this");
 }
 
 /** 401 reauth_required: the panel answers it by running the SSO handshake again, then retries. */
 export function requireRecentHandshake(s: PanelSession, now = Date.now()): void {
   if (now - s.authTime > env().PANEL_REAUTH_WINDOW_S * 1000) {
-    throw new AppError("reauth_required", "confirm it is you: sign in again through GoHighLevel, then retry", 401);
+    throw new AppError("reauth_required", "confirm it is you: sign in again through GoHighLevel, then retry");
   }
 }
 
@@ -98,8 +98,8 @@ export async function enforcePolicy(s: PanelSession, policy: PanelPolicy | undef
 
 /** The refusal of a session state that is not ok, in the one error shape. */
 export function refusal(reason: Exclude<PanelSessionState, { ok: true }>["reason"], hint: string): AppError {
-  if (reason === "not_installed") return new AppError("not_installed", "the app is no longer installed for this location", 403);
-  if (reason === "revoked") return new AppError("session_revoked", "GoHighLevel no longer gives you access to this location", 401);
+  if (reason === "not_installed") return new AppError("not_installed", "the app is no longer installed for this location");
+  if (reason === "revoked") return new AppError("session_revoked", "GoHighLevel no longer gives you access to this location");
   return unauthorized(hint);
 }
 

@@ -46,7 +46,7 @@ export async function acceptAppWebhook(d: Deps, cfg: AppWebhookConfig, raw: Buff
   try {
     json = JSON.parse(raw.toString("utf8"));
   } catch {
-    throw new AppError("bad_request", "the body is not valid JSON", 400);
+    throw new AppError("bad_request", "the body is not valid JSON");
   }
   const head = other.parse(json);
   // GHL documents LocationUpdate without appId: one that names no app is GHL's signed word about a
@@ -71,7 +71,7 @@ export async function acceptAppWebhook(d: Deps, cfg: AppWebhookConfig, raw: Buff
     // and forgets the receipt so that the retry is not taken for a replay
     await d.db.webhookReceipt.deleteMany({ where: { id: receipt } }).catch(() => {});
     childLogger({ webhookId: head.webhookId, type: head.type }).warn({ err }, "webhook not applied; asking GHL to retry");
-    throw new AppError("rate_limited", "temporarily unable to apply the webhook; retry later", 429);
+    throw new AppError("rate_limited", "temporarily unable to apply the webhook; retry later");
   }
 }
 

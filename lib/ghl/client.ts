@@ -22,7 +22,7 @@ export type GhlRequest = {
 
 export class GhlApiError extends AppError {
   constructor(readonly httpStatus: number, message: string, readonly traceId?: string, readonly body?: unknown) {
-    super(httpStatus === 429 ? "rate_limited" : httpStatus >= 500 ? "unavailable" : "unprocessable", `GHL answered ${httpStatus}: ${message}`, httpStatus >= 500 ? 502 : httpStatus === 429 ? 429 : 502);
+    super(httpStatus === 429 ? "rate_limited" : httpStatus >= 500 ? "ghl_unavailable" : "ghl_refused", `GHL answered ${httpStatus}: ${message}`);
     this.name = "GhlApiError";
   }
 }

@@ -18,8 +18,8 @@ const WAIT_MS = 25_000;
 const lockKey = (kind: TenantKind, id: string) => `gw:ghl:refresh:${kind}:${id}`;
 
 export const needsReinstall = (what: string) =>
-  new AppError("needs_reinstall", `${what}: GHL no longer accepts this app's tokens; reinstall the app from the Marketplace`, 409);
-export const notInstalled = (what: string) => new AppError("not_installed", `${what} has no installed GHL tokens`, 404);
+  new AppError("needs_reinstall", `${what}: GHL no longer accepts this app's tokens; reinstall the app from the Marketplace`);
+export const notInstalled = (what: string) => new AppError("not_installed", `${what} has no installed GHL tokens`);
 
 export type Deps = { db: Db; redis: Redis };
 
@@ -95,7 +95,7 @@ async function refreshUnderLock(d: Deps, kind: TenantKind, id: string, seenExpir
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new AppError("unavailable", "timed out waiting for another process to refresh GHL tokens", 503);
+  throw new AppError("unavailable", "timed out waiting for another process to refresh GHL tokens");
 }
 
 async function obtainNewPair(d: Deps, kind: TenantKind, id: string, cur: TokenPair): Promise<TokenPair> {

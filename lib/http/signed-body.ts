@@ -25,7 +25,7 @@ export async function readSignedBody(
 
 /** The body, at most `max` bytes: a larger one is refused (413) before it is all read. */
 export async function readCappedBody(req: Request, max: number): Promise<Buffer> {
-  const tooLarge = () => new AppError("bad_request", `the body is larger than ${max} bytes`, 413);
+  const tooLarge = () => new AppError("payload_too_large", `the body is larger than ${max} bytes`);
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (declared > max) {
     await req.body?.cancel().catch(() => {});

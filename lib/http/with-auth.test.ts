@@ -110,7 +110,7 @@ describe("withAuth: role, handshake and rate limit", () => {
   });
 
   it("a role refused is answered with the credential's refusal, before the handler runs", async () => {
-    const { withAuth } = fakes({ panelRefuses: (n) => (n.role === "admin" ? new AppError("admin_required", "admins only", 403) : undefined) });
+    const { withAuth } = fakes({ panelRefuses: (n) => (n.role === "admin" ? new AppError("admin_required", "admins only") : undefined) });
     let ran = 0;
     const h = withAuth({ via: ["api-key", "panel-session"], role: "admin" }, async () => (ran++, new Response("ok")));
     expect(await errorOf(await call(h, { cookie: "good" }))).toMatchObject({ status: 403, code: "admin_required" });

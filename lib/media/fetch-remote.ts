@@ -15,7 +15,7 @@ export type FetchOptions = GuardOptions & {
   maxRedirects?: number;
 };
 
-const mediaError = (m: string) => new AppError("unprocessable", m, 422);
+const mediaError = (m: string) => new AppError("unprocessable", m);
 
 export async function fetchRemoteMedia(rawUrl: string, o: FetchOptions = {}): Promise<FetchedMedia> {
   const maxBytes = o.maxBytes ?? 64 * 1024 * 1024;

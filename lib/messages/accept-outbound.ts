@@ -40,14 +40,14 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
   const empty = !r.text.trim() && r.attachments.length === 0;
   // a media URL the worker would refuse to fetch (SSRF guard) is refused now, never queued
   assertMediaUrlsAcceptable(r.attachments, r.allowedMediaOrigins ?? []);
-  if (!r.phone && !r.ghlContactId) throw new AppError("unprocessable", "the message has no phone number to send to", 422);
+  if (!r.phone && !r.ghlContactId) throw new AppError("unprocessable", "the message has no phone number to send to");
   let e164 = empty || !r.phone ? undefined : international(r.phone);
   if (!e164 && (empty || r.phone)) {
     const [head] = await db.$queryRaw<{ installed: boolean; settings: unknown; dup: DupRow | null }[]>`
       SELECT l.installed, l.settings, (${dupOf(r.ghlMessageId)}) AS dup FROM "Location" l WHERE l.id = ${r.locationId}`;
     if (!head || !head.installed) throw forbidden("this location has not installed the app");
     if (head.dup) return asDuplicate(head.dup, r.locationId);
-    if (empty) throw new AppError("unprocessable", "the message has no text and no attachment", 422);
+    if (empty) throw new AppError("unprocessable", "the message has no text and no attachment");
     e164 = normalizePhone(r.phone!, parseLocationSettings(head.settings).defaultCountry).e164;
   }
   const kind = r.type ?? (r.attachments.length ? "media" : "text");
@@ -106,8 +106,8 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
   if (!row?.installed) throw forbidden("this location has not installed the app");
   if (row.dup) return asDuplicate(row.dup, r.locationId);
   if (!row.id) {
-    if (!e164 && !row.contactFound) throw new AppError("unprocessable", "the contact has no phone number, and WhatsApp has not written from it to this location", 422);
-    if (r.instanceName && !row.routed) throw new AppError("not_found", `no number named ${r.instanceName} in this location`, 404);
+    if (!e164 && !row.contactFound) throw new AppError("unprocessable", "the contact has no phone number, and WhatsApp has not written from it to this location");
+    if (r.instanceName && !row.routed) throw new AppError("not_found", `no number named ${r.instanceName} in this location`);
     // two deliveries of one messageId racing: the loser answers like a duplicate
     const dup = r.ghlMessageId ? await findByGhlId(db, r.locationId, r.ghlMessageId) : null;
     if (dup) return dup;

@@ -121,7 +121,7 @@ export async function storeSpooled(db: Db, redis: Redis, e: SpooledDelivery, all
   try {
     p = checkedPayload(parseJson(e.body));
   } catch (err) {
-    if (err instanceof ZodError) throw new AppError("validation_failed", "the spooled delivery is not valid", 400);
+    if (err instanceof ZodError) throw new AppError("validation_failed", "the spooled delivery is not valid");
     throw err;
   }
   if (p.locationId !== e.locationId) throw forbidden("the spooled delivery names another location");
@@ -196,13 +196,13 @@ function parseJson(s: string): unknown {
   try {
     return JSON.parse(s);
   } catch {
-    throw new AppError("bad_request", "the body is not valid JSON", 400);
+    throw new AppError("bad_request", "the body is not valid JSON");
   }
 }
 
 function checkedPayload(json: unknown): DeliveryPayload {
   const p = deliveryPayloadSchema.parse(json);
-  if (p.type.toLowerCase() === "email") throw new AppError("unprocessable", "this provider sends WhatsApp messages, not email", 422);
+  if (p.type.toLowerCase() === "email") throw new AppError("unprocessable", "this provider sends WhatsApp messages, not email");
   // no phone: GHL's contact has none (a WhatsApp contact known only by its LID); acceptOutbound
   // finds it by contactId or refuses with 422
   return p;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { badRequest } from "@/lib/errors";
+import { AppError, badRequest } from "@/lib/errors";
 import { jsonBody } from "@/lib/http/handler";
 import { withAuth } from "@/lib/http/with-auth";
 import { redis } from "@/lib/redis";
@@ -14,7 +14,7 @@ const bodySchema = z.record(z.string(), z.unknown());
 export const POST = withAuth({ via: ["api-key"] }, async (req, auth) => {
   const body = bodySchema.parse(await jsonBody(req));
   const entry = serialise({ receivedAt: new Date().toISOString(), body });
-  if (entry.length > 64_000) return Response.json({ error: { code: "bad_request", message: "body larger than 64 kB" } }, { status: 413 });
+  if (entry.length > 64_000) throw new AppError("payload_too_large", "body larger than 64 kB");
   await redis().multi().lpush(key(auth.locationId), entry).ltrim(key(auth.locationId), 0, 49).expire(key(auth.locationId), 7 * 86400).exec();
   return Response.json({ ok: true }, { status: 201 });
 });

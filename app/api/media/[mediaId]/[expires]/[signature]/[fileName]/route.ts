@@ -14,7 +14,7 @@ export const dynamic = "force-dynamic";
 export const GET = handle<P>(async (_req, ctx) => {
   const p = await ctx.params;
   const check = verifyMediaPath(p.mediaId, p.expires, p.signature);
-  if (!check.ok) throw check.reason === "expired" ? new AppError("forbidden", "this media link has expired", 410) : new AppError("forbidden", "invalid media link", 403);
+  if (!check.ok) throw check.reason === "expired" ? new AppError("link_expired", "this media link has expired") : new AppError("forbidden", "invalid media link");
   const media = await loadMedia(db(), check.mediaId);
   if (!media) throw notFound("media not found or expired");
   return new Response(new Uint8Array(media.data), {
