@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { audit } from "../audit";
 import type { Db } from "../db";
 import { sha256Hex } from "../crypto";
 import { notFound } from "../errors";
@@ -13,7 +14,7 @@ export async function createApiKey(db: Db, locationId: string, label: string, ac
   const prefix = randomBytes(6).toString("base64url").toLowerCase().replace(/[^a-z0-9]/g, "0").slice(0, 8);
   const key = `gwk_${prefix}_${randomBytes(32).toString("base64url")}`;
   const row = await db.apiKey.create({ data: { locationId, label: label.trim() || "API key", prefix, hash: sha256Hex(key) } });
-  await db.auditEvent.create({ data: { locationId, actor, action: "api_key.created", detail: { id: row.id, prefix } } });
+  await audit(db, { locationId, actor }, "api_key.created", { id: row.id, prefix });
   return { id: row.id, key, prefix, label: row.label, createdAt: row.createdAt };
 }
 
@@ -28,7 +29,7 @@ export async function listApiKeys(db: Db, locationId: string) {
 export async function revokeApiKey(db: Db, locationId: string, id: string, actor = "panel") {
   const r = await db.apiKey.updateMany({ where: { id, locationId, revokedAt: null }, data: { revokedAt: new Date() } });
   if (r.count === 0) throw notFound("no such API key");
-  await db.auditEvent.create({ data: { locationId, actor, action: "api_key.revoked", detail: { id } } });
+  await audit(db, { locationId, actor }, "api_key.revoked", { id });
 }
 
 /** Resolves a presented key to its location, or null. Installed, not-uninstalled locations only. */

@@ -3,6 +3,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { Queue, type ConnectionOptions } from "bullmq";
 import { z } from "zod";
+import { audit } from "../audit";
 import type { Db } from "../db";
 import { hmacHex, open, seal } from "../crypto";
 import { badRequest } from "../errors";
@@ -38,7 +39,7 @@ export async function configureWebhook(db: Db, locationId: string, url: string |
   settings.webhookUrl = url;
   settings.webhookSecretEnc = seal(secret, `webhook:${locationId}`);
   await db.location.update({ where: { id: locationId }, data: { settings: settings as object } });
-  await db.auditEvent.create({ data: { locationId, actor: "panel", action: "webhook.configured", detail: { url } } });
+  await audit(db, { locationId, actor: "panel" }, "webhook.configured", { url });
   return { url, secret };
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { audit } from "../audit";
 import { retryOnConflict, type Db } from "../db";
 import { env } from "../env";
 import { ghlAppId } from "../ghl/app-id";
@@ -39,7 +40,7 @@ export async function completeInstall(d: Deps, t: TokenResponse): Promise<Instal
       await d.db.location.update({ where: { id }, data: { ...sealPair("location", id, pair), needsReinstall: false } });
       locations.push({ id, name: names.get(id) ?? null });
     }
-    await d.db.auditEvent.create({ data: { companyId, actor: "ghl", action: "app.installed", detail: { bulk: true, locations: ids } } });
+    await audit(d.db, { companyId, actor: "ghl" }, "app.installed", { bulk: true, locations: ids });
     return { kind: "company", companyId, locations };
   }
   const id = t.locationId!;
@@ -50,7 +51,7 @@ export async function completeInstall(d: Deps, t: TokenResponse): Promise<Instal
   await d.db.location.update({ where: { id }, data: { ...sealPair("location", id, pairFrom(t)), needsReinstall: false } });
   const name = await locationName(id, opts).catch(() => null);
   if (name) await d.db.location.update({ where: { id }, data: { name } });
-  await d.db.auditEvent.create({ data: { locationId: id, companyId, actor: "ghl", action: "app.installed", detail: { bulk: false } } });
+  await audit(d.db, { locationId: id, companyId, actor: "ghl" }, "app.installed", { bulk: false });
   return { kind: "location", companyId, locations: [{ id, name }] };
 }
 
@@ -64,9 +65,7 @@ export async function recordInstallWebhook(db: Db, p: { companyId: string; locat
     }),
   );
   if (p.locationId) await upsertLocation(db, p.locationId, p.companyId, null);
-  await db.auditEvent.create({
-    data: { companyId: p.companyId, locationId: p.locationId ?? null, actor: "ghl", action: "webhook.install", detail: { agency: !p.locationId } },
-  });
+  await audit(db, { companyId: p.companyId, locationId: p.locationId ?? null, actor: "ghl" }, "webhook.install", { agency: !p.locationId });
 }
 
 /** Mints Location tokens with the company's token: one location, or every installed one lacking a token. */

@@ -1,3 +1,4 @@
+import { audit } from "../audit";
 import type { Db } from "../db";
 import { notFound } from "../errors";
 
@@ -16,6 +17,6 @@ export async function renameFromGhl(db: Db, p: { locationId: string; companyId?:
   if (!row || (p.companyId && row.companyId && row.companyId !== p.companyId)) throw notFound("no location with this id is installed in that company");
   if (!p.name || p.name === row.name) return false;
   await db.location.updateMany({ where: { id: p.locationId, installed: true }, data: { name: p.name } });
-  await db.auditEvent.create({ data: { locationId: p.locationId, companyId: row.companyId, actor: "ghl", action: "location.renamed", detail: { from: row.name, to: p.name } } });
+  await audit(db, { locationId: p.locationId, companyId: row.companyId, actor: "ghl" }, "location.renamed", { from: row.name, to: p.name });
   return true;
 }

@@ -1,3 +1,4 @@
+import { audit } from "../audit";
 import { open, seal } from "../crypto";
 import type { Db } from "../db";
 
@@ -47,9 +48,7 @@ export async function markNeedsReinstall(db: Db, kind: TenantKind, id: string): 
     // a dead Company token cannot mint tokens for later installs: its locations must be reinstalled
     await db.location.updateMany({ where: { companyId: id, accessTokenEnc: null }, data: { needsReinstall: true } });
   }
-  await db.auditEvent.create({
-    data: { ...(kind === "location" ? { locationId: id } : { companyId: id }), actor: "ghl", action: "tokens.invalid_grant" },
-  });
+  await audit(db, { ...(kind === "location" ? { locationId: id } : { companyId: id }), actor: "ghl" }, "tokens.invalid_grant");
 }
 
 export const expiryFrom = (expiresInSeconds: number, now = Date.now()) => new Date(now + expiresInSeconds * 1000);

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { audit } from "../audit";
 import type { Db } from "../db";
 import { forgetAccessToken } from "../ghl/token-refresh";
 import { publishControl } from "../instances/control";
@@ -24,11 +25,8 @@ export async function uninstallTenant(db: Db, redis: Redis, p: { locationId?: st
         where: { id: p.companyId }, data: { accessTokenEnc: null, refreshTokenEnc: null, tokenExpiresAt: null, installed: false },
       });
     }
-    await tx.auditEvent.createMany({
-      data: (locationIds.length ? locationIds : [null]).map((locationId) => ({
-        locationId, companyId: p.companyId ?? null, actor: "ghl", action: "app.uninstalled", detail: { scope: p.locationId ? "location" : "company" },
-      })),
-    });
+    const who = (locationIds.length ? locationIds : [null]).map((locationId) => ({ locationId, companyId: p.companyId ?? null, actor: "ghl" }));
+    await audit(tx, who, "app.uninstalled", { scope: p.locationId ? "location" : "company" });
   });
   for (const locationId of locationIds) forgetAccessToken(db, "location", locationId);
   if (p.companyId) forgetAccessToken(db, "company", p.companyId);

@@ -71,6 +71,19 @@ describe("panel routes", () => {
     expect((await action(req("/x", as(cookieA, { method: "POST" })), params({ id: "a1", action: "explode" }))).status).toBe(404);
   });
 
+  it("audit trail: each act is one row of its location, the user (or GHL) as actor (lib/audit.ts)", async () => {
+    const rows = await db().auditEvent.findMany({ where: { OR: [{ locationId: "locA" }, { locationId: "locB" }] }, orderBy: { createdAt: "asc" }, select: { locationId: true, companyId: true, actor: true, action: true, detail: true } });
+    const keyId = (rows.find((r) => r.action === "api_key.created")?.detail as { id?: string } | null)?.id;
+    expect(keyId).toBeTruthy();
+    expect(rows).toEqual([
+      { locationId: "locA", companyId: "co1", actor: "ghl", action: "app.installed", detail: { bulk: false } }, // the setup's installs
+      { locationId: "locB", companyId: "co1", actor: "ghl", action: "app.installed", detail: { bulk: false } },
+      { locationId: "locA", companyId: null, actor: "user:AdminAB", action: "api_key.created", detail: { id: keyId, prefix: expect.any(String) } },
+      { locationId: "locA", companyId: null, actor: "user:AdminAB", action: "api_key.revoked", detail: { id: keyId } },
+      { locationId: "locA", companyId: null, actor: "user:AdminAB", action: "instance.default", detail: { instanceId: "a2" } },
+    ]);
+  });
+
   it("outgoing webhook: set with a secret shown once, read back without it, cleared", async () => {
     const r = await (await putHook(req("/x", as(cookieA, { method: "PUT", json: { url: "http://127.0.0.1:9/hook" } })), params({}))).json();
     expect(r.secret).toMatch(/^whsec_/);

@@ -1,4 +1,5 @@
 import { createInstanceSchema, createOrInit, viewsWithLinking } from "@/lib/api/instances-api";
+import { audit } from "@/lib/audit";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { jsonBody } from "@/lib/http/handler";
@@ -15,7 +16,7 @@ export const dynamic = "force-dynamic";
 export const POST = withAuth({ via: ["api-key", "panel-session"], role: "admin" }, async (req, auth) => {
   const b = createInstanceSchema.parse(await jsonBody(req));
   const r = await createOrInit(db(), redis(), auth.locationId, b, { maxPerLocation: env().MAX_INSTANCES_PER_LOCATION });
-  await db().auditEvent.create({ data: { locationId: auth.locationId, actor: auth.actor, action: r.created ? "instance.created" : "instance.reinitialised", detail: { name: b.instanceId, forceNew: !!b.forceNew } } });
+  await audit(db(), auth, r.created ? "instance.created" : "instance.reinitialised", { name: b.instanceId, forceNew: !!b.forceNew });
   return Response.json({ ok: true, ...r }, { status: r.created ? 201 : 200 });
 });
 

@@ -1,4 +1,5 @@
 import { viewsWithLinking } from "@/lib/api/instances-api";
+import { audit } from "@/lib/audit";
 import { db } from "@/lib/db";
 import { streamMayLinkAPhone } from "@/lib/http/stream-auth";
 import { withAuth } from "@/lib/http/with-auth";
@@ -16,6 +17,6 @@ export const GET = withAuth({ via: ["api-key", "panel-session"] }, async (req, a
 export const DELETE = withAuth({ via: ["api-key", "panel-session"], role: "admin" }, async (_req, auth, p: { id: string }) => {
   const i = await get(db(), auth.locationId, p.id);
   await remove(db(), redis(), auth.locationId, p.id);
-  await db().auditEvent.create({ data: { locationId: auth.locationId, actor: auth.actor, action: "instance.deleted", detail: { instanceId: p.id, name: i.name } } });
+  await audit(db(), auth, "instance.deleted", { instanceId: p.id, name: i.name });
   return Response.json({ ok: true });
 });

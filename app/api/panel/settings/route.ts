@@ -1,3 +1,4 @@
+import { audit } from "@/lib/audit";
 import { db } from "@/lib/db";
 import { jsonBody } from "@/lib/http/handler";
 import { withAuth } from "@/lib/http/with-auth";
@@ -15,6 +16,6 @@ export const GET = withAuth({ via: ["panel-session"] }, async (_req, auth) => {
 export const PATCH = withAuth({ via: ["panel-session"], role: "admin" }, async (req, auth) => {
   const patch = settingsPatchSchema.parse(await jsonBody(req));
   const s = await updateLocationSettings(db(), auth.locationId, patch);
-  await db().auditEvent.create({ data: { locationId: auth.locationId, actor: `user:${auth.identity.userId}`, action: "settings.updated", detail: patch } });
+  await audit(db(), auth, "settings.updated", patch);
   return Response.json(s);
 });

@@ -1,5 +1,6 @@
 import { instanceActionSchema, runInstanceAction } from "@/lib/api/instance-actions";
 import { view } from "@/lib/api/instances-api";
+import { audit } from "@/lib/audit";
 import { db } from "@/lib/db";
 import { notFound } from "@/lib/errors";
 import { jsonBody } from "@/lib/http/handler";
@@ -19,6 +20,6 @@ export const POST = withAuth({ via: ["api-key", "panel-session"], role }, async 
   const action = instanceActionSchema.safeParse(p.action);
   if (!action.success) throw notFound(`no action ${p.action}`);
   const i = await runInstanceAction(db(), redis(), auth.locationId, p.id, action.data, await jsonBody(req));
-  await db().auditEvent.create({ data: { locationId: auth.locationId, actor: auth.actor, action: `instance.${action.data}`, detail: { instanceId: p.id } } });
+  await audit(db(), auth, `instance.${action.data}`, { instanceId: p.id });
   return Response.json({ ok: true, instance: view(i) });
 });
