@@ -4,9 +4,10 @@
 // exact share), handovers per minute, numbers without an owner meanwhile, and a steady trickle of
 // messages both ways through some of the numbers while they move: GHL simulator → app → worker →
 // WhatsApp simulator, and contact → WhatsApp simulator → worker → GHL simulator; latency p50/p99,
-// lost and duplicated. Also the Redis commands (INFO commandstats) and Postgres transactions and
-// rows (pg_stat_database) of the whole stack per second, alone with N numbers and during the
-// handovers, for the capacity model (docs/scaling.md).
+// lost and duplicated. Also the Redis commands and bytes (INFO commandstats, INFO stats) and
+// Postgres transactions, rows and WAL (pg_stat_database, pg_stat_wal) of the whole stack per
+// second: 30 s with N idle numbers ("quiet"), 60 s with the trickle on one worker ("alone"), and
+// during the handovers; and what the database holds at the end — for docs/scaling.md.
 // BENCH_TRICKLE_NUMBERS (20): numbers carrying the trickle, spread evenly over the N;
 // BENCH_TRICKLE_RATE (1): messages per second in each direction; HANDOVERS_PER_MINUTE passes
 // through to both workers (unset: the product's default).
@@ -41,6 +42,21 @@ async function redisMemory(r: Redis) {
   return { usedMemoryBytes: used, keysInDb: keys };
 }
 
+/** Bytes in and out of Redis since the last CONFIG RESETSTAT (INFO stats). */
+async function redisNet(r: Redis) {
+  const info = await r.info("stats");
+  return { inBytes: Number(/^total_net_input_bytes:(\d+)/m.exec(info)?.[1]), outBytes: Number(/^total_net_output_bytes:(\d+)/m.exec(info)?.[1]) };
+}
+
+/** WAL written by the whole Postgres cluster (pg_stat_wal; the bench's own server, Postgres 14+). */
+async function walBytes(db: FleetCtx["db"]): Promise<number> {
+  try {
+    return Number((await db.query(`SELECT wal_bytes FROM pg_stat_wal`)).rows[0].wal_bytes);
+  } catch {
+    return NaN;
+  }
+}
+
 type PgCounters = { xact: number; fetched: number; inserted: number; updated: number; deleted: number; backends: number };
 async function pgCounters(db: FleetCtx["db"]): Promise<PgCounters> {
   const r = await db.query(
@@ -57,21 +73,24 @@ async function serverMeter(c: FleetCtx) {
   // pg_stat_database is updated by backends at most every 0.5 s (and at idle): a short pause first
   await sleep(600);
   const pg0 = await pgCounters(c.db);
+  const wal0 = await walBytes(c.db);
   const t0 = performance.now();
   return async (ownRedisCalls: number) => {
     await sleep(600);
     const secs = (performance.now() - t0) / 1000;
     const cs = await commandStats(c.redis);
     const pg1 = await pgCounters(c.db);
+    const wal1 = await walBytes(c.db);
+    const net = await redisNet(c.redis);
     const top = Object.entries(cs.by).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => [k, round(v / secs)]);
     const redisTotal = cs.total - ownRedisCalls;
     return {
       seconds: round(secs),
-      redis: { commandsPerSecond: round(redisTotal / secs), benchOwnCallsExcluded: ownRedisCalls, cpuMsPerSecond: round(cs.usec / 1000 / secs), top: Object.fromEntries(top), ...(await redisMemory(c.redis)) },
+      redis: { commandsPerSecond: round(redisTotal / secs), benchOwnCallsExcluded: ownRedisCalls, cpuMsPerSecond: round(cs.usec / 1000 / secs), netInBytesPerSecond: Math.round(net.inBytes / secs), netOutBytesPerSecond: Math.round(net.outBytes / secs), top: Object.fromEntries(top), ...(await redisMemory(c.redis)) },
       postgres: {
         transactionsPerSecond: round((pg1.xact - pg0.xact) / secs), rowsFetchedPerSecond: round((pg1.fetched - pg0.fetched) / secs),
         rowsInsertedPerSecond: round((pg1.inserted - pg0.inserted) / secs), rowsUpdatedPerSecond: round((pg1.updated - pg0.updated) / secs),
-        rowsDeletedPerSecond: round((pg1.deleted - pg0.deleted) / secs), connections: pg1.backends,
+        rowsDeletedPerSecond: round((pg1.deleted - pg0.deleted) / secs), walBytesPerSecond: Math.round((wal1 - wal0) / secs), connections: pg1.backends,
       },
     };
   };
@@ -154,6 +173,13 @@ export async function rebalance(c: FleetCtx, k: number, makeWorker: (id: string)
   const wo = await waitAll(() => outArrivals(/^wo-(\d+)$/), tn.length, 120_000);
   const wi = await waitAll(() => inArrivals(/^wi-(\d+)$/), tn.length, 120_000);
   log(`warm-up: ${wo.size}/${tn.length} out, ${wi.size}/${tn.length} in`);
+
+  // 30 s with no messages at all: what N idle numbers cost Redis and Postgres
+  const quietEnd = await serverMeter(c);
+  const quietCpu = cpuMeter({ workerA: () => workerA.pid, app: () => c.appPgid, sandbox: () => c.sandboxPgid });
+  await sleep(30_000);
+  const quiet = { ...(await quietEnd(0)), cpu: quietCpu.stop() };
+  c.out({ phase: "quiet", numbers: linked.length, ...quiet });
 
   // ------------------------------------------------ the trickle (runs until told to stop)
   const sent = { out: new Map<number, number>(), in: new Map<number, number>() };
@@ -294,8 +320,18 @@ export async function rebalance(c: FleetCtx, k: number, makeWorker: (id: string)
     unownedMax: maxUnowned, unownedGap: { p50ms: percentile(g, 0.5), p99ms: percentile(g, 0.99), maxMs: percentile(g, 1) },
     onlineAfter: online, pairingsDelta, maxConcurrentConnectionsPerNumber: Math.max(...devAfter.map((d) => d.maxConcurrentConnections ?? 0)),
     trickle: { numbers: tn.length, movedNumbers: tn.filter((n) => movedIds.has(n.id)).length, ratePerDirection: rate, seconds: round((stoppedAt - startedAt) / 1000), sendErrors: errors, ghlToWhatsApp: tally(sent.out, fo), whatsAppToGhl: tally(sent.in, fi) },
-    cpuDuringHandover: cpuDuring, serverDuringHandover: server, alone: { redis: alone.redis, postgres: alone.postgres },
+    cpuDuringHandover: cpuDuring, serverDuringHandover: server, alone: { redis: alone.redis, postgres: alone.postgres }, quiet: { redis: quiet.redis, postgres: quiet.postgres },
+    postgresStorage: await storage(c.db),
     rss: { workerA: workerA.alive ? vmRssBytes(workerA.pid!) : null, workerB: workerB.alive ? vmRssBytes(workerB.pid!) : null },
   });
   await workerB.kill9();
+}
+
+/** What the bench database holds: its size and the largest tables with their rows (estimates). */
+async function storage(db: FleetCtx["db"]) {
+  const size = Number((await db.query(`SELECT pg_database_size(current_database()) AS b`)).rows[0].b);
+  const t = await db.query(
+    `SELECT relname AS t, pg_total_relation_size(relid) AS b, n_live_tup AS n FROM pg_stat_user_tables ORDER BY pg_total_relation_size(relid) DESC LIMIT 6`,
+  );
+  return { databaseBytes: size, tables: Object.fromEntries(t.rows.map((r) => [r.t, { bytes: Number(r.b), rows: Number(r.n) }])) };
 }
