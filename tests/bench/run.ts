@@ -13,6 +13,9 @@
 //                                            K numbers, all loops woken at once, time to all in inboxes
 //   npm run bench -- inbound 100 100         contacts send at that rate over K numbers → GHL sim
 //                                            receives POST /conversations/messages/inbound
+//   npm run bench -- rebalance 600           one worker holds N numbers, a second one joins: time
+//                                            to its share (±10 %), handovers/min, a trickle of
+//                                            messages both ways meanwhile (rebalance.ts)
 //   BENCH_RUNS (3): repetitions of each outbound/inbound rate and of each recovery, on the same
 //   linked fleet, then a summary line with the medians (delivery always runs 3 per rate)
 //   BENCH_IDLE_MIN=30 (memory): the leak check, RSS every BENCH_IDLE_STEP_MIN (5) minutes idle
@@ -30,9 +33,10 @@ import { ensureDatabase, root } from "../../scripts/lib/bootstrap.mjs";
 import { freePort, startStack } from "../../scripts/lib/stack.mjs";
 import { BenchWorker, installLocations, killAllWorkers, log } from "./fleet";
 import * as fleet from "./fleet-modes";
+import { rebalance } from "./rebalance";
 
 const [what = "delivery", sizesArg, extraArg] = process.argv.slice(2);
-const FLEET = ["memory", "recovery", "outbound", "inbound", "drain"];
+const FLEET = ["memory", "recovery", "outbound", "inbound", "drain", "rebalance"];
 const startedAt = Date.now();
 // a leak check (BENCH_IDLE_MIN) extends the limit by its length
 const limitMs = (Number(process.env.BENCH_LIMIT_MIN ?? 14) + Number(process.env.BENCH_IDLE_MIN ?? 0)) * 60_000;
@@ -145,6 +149,11 @@ async function fleetMain() {
     else if (what === "recovery") await fleet.recovery(ctx, sizes, { newWorkerId: extraArg === "newid", makeWorker: mk });
     else if (what === "outbound") await fleet.outbound(ctx, sizes[0], (extraArg ?? "50,300").split(",").map(Number), seconds);
     else if (what === "drain") await fleet.drain(ctx, sizes[0], Number(extraArg ?? 3000));
+    else if (what === "rebalance") {
+      // the second worker runs beside the first: its own HTTP port
+      const port2 = await freePort();
+      await rebalance(ctx, sizes[0], (id) => new BenchWorker(root, workerEnv, id, port2));
+    }
     else await fleet.inbound(ctx, sizes[0], (extraArg ?? "100").split(",").map(Number), seconds);
     worker = ctx.worker;
   } finally {
