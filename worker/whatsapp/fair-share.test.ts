@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decideShare, handoverGapMs, targetShares, type FleetMember } from "./fair-share";
+import { decideShare, handoverGapMs, handoversDue, targetShares, type FleetMember } from "./fair-share";
 
 const fleet = (...held: number[]): FleetMember[] => held.map((h, i) => ({ id: `w${i}`, weight: 1, held: h }));
 
@@ -65,5 +65,25 @@ describe("handoverGapMs", () => {
     expect(handoverGapMs(10)).toBe(60_000);
     expect(handoverGapMs(1000)).toBe(1200);
     expect(handoverGapMs(1000, 600)).toBe(100);
+  });
+});
+
+describe("handoversDue", () => {
+  it("reaches the configured rate though scans come less often than a gap", () => {
+    // 30 a minute (a 2 s gap), scans every 5 s, plenty above share: 30 in a minute, not 12
+    let last = 0;
+    let total = 0;
+    for (let now = 5_000; now <= 600_000; now += 5_000) {
+      const d = handoversDue(now, last, 2_000, 1_000, 5_000);
+      total += d.count;
+      last = d.lastMs;
+    }
+    expect(total).toBeGreaterThanOrEqual(295);
+    expect(total).toBeLessThanOrEqual(302);
+  });
+  it("never bursts after an idle spell, and never hands over more than the excess", () => {
+    expect(handoversDue(3_600_000, 0, 2_000, 1_000, 5_000).count).toBe(3);
+    expect(handoversDue(3_600_000, 0, 2_000, 2, 5_000).count).toBe(2);
+    expect(handoversDue(1_000, 0, 60_000, 5, 5_000)).toEqual({ count: 0, lastMs: 0 });
   });
 });

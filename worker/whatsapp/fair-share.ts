@@ -63,3 +63,23 @@ export function handoverGapMs(total: number, perMinute?: number): number {
   const rate = perMinute ?? Math.max(1, Math.floor(total * 0.05));
   return 60_000 / Math.max(1, rate);
 }
+
+/**
+ * How many numbers to hand over at this scan, and the time the next credit counts from. Credit
+ * accrues at one handover per `gapMs` and carries from scan to scan (less than one gap of it when
+ * a scan could not use it all), so the rate is the configured one even when a scan comes less
+ * often than a gap: one handover per scan would cap it at 12 a minute with scans every 5 s.
+ * Credit never exceeds one scan interval plus one gap, so an idle spell never turns into a burst.
+ */
+export function handoversDue(
+  nowMs: number,
+  lastMs: number,
+  gapMs: number,
+  excess: number,
+  scanEveryMs: number,
+): { count: number; lastMs: number } {
+  const credit = Math.min(nowMs - lastMs, scanEveryMs + gapMs);
+  const count = Math.max(0, Math.min(excess, Math.floor(credit / gapMs)));
+  const left = Math.min(credit - count * gapMs, gapMs - 1);
+  return { count, lastMs: count > 0 ? nowMs - Math.max(0, left) : lastMs };
+}

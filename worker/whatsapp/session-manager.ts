@@ -13,7 +13,7 @@ import { forgetAccessToken } from "@/lib/ghl/token-refresh";
 import { subscribeWhenReady } from "@/lib/redis";
 import { metrics } from "@/lib/ops/metrics";
 import { z } from "zod";
-import { decideShare, handoverGapMs, type FleetMember } from "./fair-share";
+import { decideShare, handoverGapMs, handoversDue, type FleetMember } from "./fair-share";
 
 // Makes this worker's sockets match the desired state in Postgres: every instance with
 // desiredState RUNNING gets exactly one socket in the fleet, on whichever worker takes its lease.
@@ -187,7 +187,7 @@ export class SessionManager {
       if (!desired.has(id)) await s.stop({ status: "OFFLINE" });
     }
     const share = await this.share(rows.length);
-    if (share.shed) return this.handOverOne(rows.length);
+    if (share.shed) return this.handOver(rows.length, Math.max(1, this.sessions.size - share.target));
     const now = Date.now();
     for (const [id, until] of this.handedOver) if (until <= now) this.handedOver.delete(id);
     for (const r of shuffle(rows)) {
@@ -198,25 +198,28 @@ export class SessionManager {
   }
 
   /**
-   * Above its share: close one linked socket gracefully (no logout, creds kept) and release its
-   * lease; a worker below its share takes it at its next scan. Its queued sends wait in Postgres
+   * Above its share: close linked sockets gracefully (no logout, creds kept), as many as the
+   * handover rate allows since the last, and release their leases; a worker below its share takes
+   * them at its next scan. Its queued sends wait in Postgres
    * and go out from the new owner, oldest first. Rate-bounded, so a rebalance never reconnects
    * many numbers at once.
    */
-  private async handOverOne(total: number) {
-    if (Date.now() - this.lastHandoverAt < handoverGapMs(total, this.d.handoversPerMinute)) return;
-    // a number being linked (QR shown) stays: handing it over would void the QR someone is scanning
-    const s = [...this.sessions.values()].find((x) => x.online);
-    if (!s) return;
-    const id = s.ctx.instanceId;
-    this.lastHandoverAt = Date.now();
-    // long enough for the others to scan; after that an orphaned number is taken back
-    this.handedOver.set(id, Date.now() + this.d.leaseTtlMs * 2);
-    this.log.info({ instanceId: id }, "handing a number over to rebalance the fleet");
-    await s.stop();
-    await Promise.all([...this.releasing]);
-    handovers.inc({ worker: this.d.workerId });
-    heldGauge.set({ worker: this.d.workerId }, this.sessions.size);
+  private async handOver(total: number, excess: number) {
+    const due = handoversDue(Date.now(), this.lastHandoverAt, handoverGapMs(total, this.d.handoversPerMinute), excess, this.d.scanEveryMs ?? 5000);
+    this.lastHandoverAt = due.lastMs;
+    for (let i = 0; i < due.count && this.taking; i++) {
+      // a number being linked (QR shown) stays: handing it over would void the QR someone is scanning
+      const s = [...this.sessions.values()].find((x) => x.online);
+      if (!s) return;
+      const id = s.ctx.instanceId;
+      // long enough for the others to scan; after that an orphaned number is taken back
+      this.handedOver.set(id, Date.now() + this.d.leaseTtlMs * 2);
+      this.log.info({ instanceId: id }, "handing a number over to rebalance the fleet");
+      await s.stop();
+      await Promise.all([...this.releasing]);
+      handovers.inc({ worker: this.d.workerId });
+      heldGauge.set({ worker: this.d.workerId }, this.sessions.size);
+    }
   }
 
   private async tryStart(r: { id: string; locationId: string }) {
