@@ -6,7 +6,7 @@ import type { Db } from "./db";
 // ENCRYPTION_KEYS_PREVIOUS. Every sealed column, with the associated data its writer binds it to:
 //
 //   Company/Location.accessTokenEnc, .refreshTokenEnc   `<company|location>:<id>:<access|refresh>`  lib/tenants/token-store.ts
-//   Location.settings.webhookSecretEnc                  `webhook:<locationId>`                      lib/outgoing-webhooks/outgoing-webhooks.ts
+//   Location.webhookSecretEnc                           `webhook:<locationId>`                      lib/outgoing-webhooks/outgoing-webhooks.ts
 //   WaCreds.dataEnc                                     `<instanceId>:creds:creds`                  worker/whatsapp/auth-state.ts
 //   WaKey.valueEnc                                      `<instanceId>:<type>:<keyId>`               worker/whatsapp/auth-state.ts
 //
@@ -37,7 +37,7 @@ export async function resealAll(db: Db, o: Options = {}): Promise<ResealReport> 
   };
   await run("Company", (c, fail) => tokens(db, "company", c, fail, o));
   await run("Location", (c, fail) => tokens(db, "location", c, fail, o));
-  await run("Location.settings.webhookSecretEnc", (c, fail) => webhookSecrets(db, c, fail, o));
+  await run("Location.webhookSecretEnc", (c, fail) => webhookSecrets(db, c, fail, o));
   await run("WaCreds", (c, fail) => waCreds(db, c, fail, o));
   await run("WaKey", (c, fail) => waKeys(db, c, fail, o));
   return report;
@@ -93,21 +93,20 @@ async function webhookSecrets(db: Db, c: ResealCounts, fail: (w: string) => void
   const prefix = currentPrefix(o.keys);
   let cursor = "";
   for (;;) {
-    const rows = await db.$queryRaw<{ id: string; sealed: string }[]>`
-      SELECT id, settings->>'webhookSecretEnc' AS sealed FROM "Location"
-      WHERE settings ? 'webhookSecretEnc' AND NOT starts_with(settings->>'webhookSecretEnc', ${prefix}) AND id > ${cursor}
-      ORDER BY id LIMIT ${o.batch ?? 200}`;
+    const rows = await db.location.findMany({
+      where: { webhookSecretEnc: { not: null }, NOT: { webhookSecretEnc: { startsWith: prefix } }, id: { gt: cursor } },
+      select: { id: true, webhookSecretEnc: true }, orderBy: { id: "asc" }, take: o.batch ?? 200,
+    });
     if (rows.length === 0) return;
     for (const row of rows) {
-      const r = next(row.sealed, `webhook:${row.id}`, o.keys);
+      const sealed = row.webhookSecretEnc!;
+      const r = next(sealed, `webhook:${row.id}`, o.keys);
       if ("error" in r) fail(`${row.id} webhookSecretEnc: ${r.error}`);
       else if (!r.value) continue;
       else {
-        // only this key of the JSON, and only if it still holds what was read
-        const n = await db.$executeRaw`
-          UPDATE "Location" SET settings = jsonb_set(settings, '{webhookSecretEnc}', to_jsonb(${r.value}::text)), "updatedAt" = now()
-          WHERE id = ${row.id} AND settings->>'webhookSecretEnc' = ${row.sealed}`;
-        if (n === 1) c.resealed++;
+        // only if it still holds what was read: a new secret configured meanwhile wins
+        const n = await db.location.updateMany({ where: { id: row.id, webhookSecretEnc: sealed }, data: { webhookSecretEnc: r.value } });
+        if (n.count === 1) c.resealed++;
         else c.raced++;
       }
     }

@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { Db } from "../db";
-import { notFound } from "../errors";
 import * as instances from "../instances/instances";
+import { patchLocationSettings } from "../tenants/settings";
 
 // Per-number actions by id (panel buttons; also open to API keys).
 export const instanceActionSchema = z.enum(["start", "stop", "restart", "logout", "pairing-code", "default"]);
@@ -25,9 +25,7 @@ export async function runInstanceAction(db: Db, redis: Redis, locationId: string
       return instances.get(db, locationId, id);
     case "default": {
       const inst = await instances.get(db, locationId, id);
-      const loc = await db.location.findUnique({ where: { id: locationId }, select: { settings: true } });
-      if (!loc) throw notFound("location not found");
-      await db.location.update({ where: { id: locationId }, data: { settings: { ...((loc.settings as object) ?? {}), defaultInstanceId: inst.id } } });
+      await patchLocationSettings(db, locationId, { defaultInstanceId: inst.id });
       return inst;
     }
   }

@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import QRCode from "qrcode";
 import { z } from "zod";
 import type { Db } from "../db";
+import { desiredStateSchema, instanceStatusSchema } from "../enum-schemas";
 import { AppError, conflict, notFound } from "../errors";
 import * as instances from "../instances/instances";
 import { linkCodesOf, linkingView, linkingViewSchema } from "../instances/link-codes";
@@ -21,17 +22,19 @@ export const createInstanceSchema = z.object({
 export const instanceViewSchema = z.object({
   instanceId: z.string(),
   id: z.string(),
-  status: z.enum(["QR", "CONNECTING", "ONLINE", "RECONNECTING", "OFFLINE", "LOGGED_OUT", "FAILED", "BANNED"]),
+  status: instanceStatusSchema,
   phone: z.string().nullable(),
   phoneAlias: z.string().nullable(),
   lastError: z.string().nullable(),
-  desiredState: z.enum(["RUNNING", "STOPPED"]),
+  desiredState: desiredStateSchema,
   connectedAt: z.string().nullable(),
   linking: linkingViewSchema.nullable().optional().describe("The QR or pairing code waiting for a scan, if any (null when none)"),
 });
 
+export type InstanceView = z.infer<typeof instanceViewSchema>;
+
 type Row = Awaited<ReturnType<typeof instances.get>>;
-export function view(i: Row): z.infer<typeof instanceViewSchema> {
+export function view(i: Row): InstanceView {
   return {
     instanceId: i.name, id: i.id, status: i.status, phone: i.phone, phoneAlias: i.alias, lastError: i.lastError,
     desiredState: i.desiredState, connectedAt: i.connectedAt ? i.connectedAt.toISOString() : null,

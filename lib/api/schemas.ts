@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { messageDirectionSchema, messageStatusSchema } from "../enum-schemas";
 
 // Request and response shapes of the direct API (the Express ancestor's endpoints), shared by
 // the route handlers and the OpenAPI document, so they are written once.
@@ -47,8 +48,8 @@ export const queuedResponseSchema = z.object({
 
 export const messageResponseSchema = z.object({
   id: z.string(),
-  direction: z.enum(["OUTBOUND", "INBOUND"]),
-  status: z.string(),
+  direction: messageDirectionSchema,
+  status: messageStatusSchema,
   error: z.string().nullable(),
   instanceId: z.string().nullable().describe("The number's name"),
   to: z.string().nullable(),

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { childLogger } from "../log";
 import { createRedis, subscribeWhenReady } from "../redis";
+import type { WithheldEvent } from "./live-events";
 
 // One Redis subscriber per app process, fanned out to every open panel stream: hundreds of
 // panels cost one connection, not hundreds. Channels are subscribed while someone listens.
@@ -156,8 +157,9 @@ export function sseResponse(hub: EventHub, channel: string, filter: (msg: string
 
 /** The event without the QR or code: its type and number only. */
 function withheld(message: string): string {
-  const e = JSON.parse(message) as { type: string; instanceId?: string; expiresAt?: string };
-  return JSON.stringify({ type: e.type, instanceId: e.instanceId, expiresAt: e.expiresAt, withheld: "admin_required" });
+  const e = JSON.parse(message) as { type: WithheldEvent["type"]; instanceId: string; expiresAt?: string };
+  const out: WithheldEvent = { type: e.type, instanceId: e.instanceId, expiresAt: e.expiresAt, withheld: "admin_required" };
+  return JSON.stringify(out);
 }
 
 // A QR or a pairing code is what lets someone link their phone to the number.

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { Db } from "../db";
-import type { InstanceEvent } from "./events";
+import type { InstanceEvent } from "../events/live-events";
 
 // What links a phone to a number while it waits for its scan: the current QR and, when asked
 // for, a pairing code, each kept in Redis with what is left of its validity (written by the

@@ -1,10 +1,11 @@
 import { z } from "zod";
 import type { Db } from "../db";
+import { messageStatusSchema } from "../enum-schemas";
 
 // The panel's message log: one location's messages, newest first, filterable by number and status.
 export const messageLogQuery = z.object({
   instanceId: z.string().max(64).optional(),
-  status: z.enum(["QUEUED", "WAITING", "SENDING", "SENT", "DELIVERED", "READ", "FAILED", "RECEIVED", "SYNCED"]).optional(),
+  status: messageStatusSchema.optional(),
   before: z.coerce.date().optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });

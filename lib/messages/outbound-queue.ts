@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Prisma } from "../generated/prisma/client";
 import type { Db } from "../db";
 import type { GhlJob } from "../queue/ghl-jobs";
+import { type LocationSettings, parseLocationSettings } from "../tenants/settings";
 
 // The outbound message state machine (decision 002): a number's queue is its OUTBOUND Message
 // rows in the active statuses, oldest first.
@@ -50,7 +51,7 @@ export type QueuedMessage = {
   createdAt: Date;
   /** held by the warm-up governor until then (lib/governor/) */
   notBefore: Date | null;
-  location: { settings: unknown };
+  location: { settings: LocationSettings };
   /** `phone` null: a contact known only by its LID (`waJid` is then `<lid>@lid`) */
   contact: { id: string; phone: string | null; waJid: string | null } | null;
 };
@@ -183,9 +184,8 @@ export async function failOutbound(
 }
 
 /** How long a message may wait for its number to come online (location setting, default 60 min). */
-export function waitLimitMs(settings: unknown): number {
-  const m = (settings as { maxWaitMinutes?: unknown } | null)?.maxWaitMinutes;
-  return (typeof m === "number" && m > 0 ? m : 60) * 60_000;
+export function waitLimitMs(settings: Pick<LocationSettings, "maxWaitMinutes">): number {
+  return settings.maxWaitMinutes * 60_000;
 }
 
 /** Whether `m` has waited longer than its location allows (counted from when the governor let it go, if it held it). */
@@ -195,5 +195,5 @@ export function waitedTooLong(m: Pick<QueuedMessage, "createdAt" | "notBefore" |
 }
 
 function shape({ contactId, contactPhone, contactWaJid, settings, ...m }: Row): QueuedMessage {
-  return { ...m, location: { settings }, contact: contactId ? { id: contactId, phone: contactPhone, waJid: contactWaJid } : null };
+  return { ...m, location: { settings: parseLocationSettings(settings) }, contact: contactId ? { id: contactId, phone: contactPhone, waJid: contactWaJid } : null };
 }

@@ -9,10 +9,13 @@ import { hmacHex, open, seal } from "../crypto";
 import { badRequest } from "../errors";
 import { BlockedAddressError, guardedRequest, isAllowedOrigin, literalAddressProblem, type GuardOptions } from "../net/guarded-request";
 import { isSpecialAddress } from "../net/special-address";
+import { parseLocationSettings, patchLocationSettings, readLocationSettings } from "../tenants/settings";
 
 // Optional per-location webhook for automations (n8n, Make, Zapier): inbound messages and status
 // changes are POSTed as JSON, signed `x-gateway-signature: sha256=<hex HMAC of "<timestamp>.<body>">`
-// with `x-gateway-timestamp`, retried with backoff. The secret is sealed in Location.settings.
+// with `x-gateway-timestamp`, retried with backoff. The URL is in Location.settings (its one writer,
+// lib/tenants/settings.ts); the secret is sealed in its own column, Location.webhookSecretEnc, so
+// that no reader of the settings ever holds it (docs/decisions/017-json-settings-one-owner.md).
 export const HOOKS_QUEUE = "outgoing-webhooks";
 
 export const hookEventSchema = z.object({
@@ -23,29 +26,27 @@ export const hookEventSchema = z.object({
 });
 export type HookEvent = z.infer<typeof hookEventSchema>;
 
-type Stored = { webhookUrl?: string; webhookSecretEnc?: string };
-
+/** Sets (a new secret each time, returned once) or clears the location's webhook. */
 export async function configureWebhook(db: Db, locationId: string, url: string | null, o: GuardOptions = {}) {
-  const loc = await db.location.findUniqueOrThrow({ where: { id: locationId }, select: { settings: true } });
-  const settings = { ...((loc.settings as Record<string, unknown>) ?? {}) };
-  if (!url) {
-    delete settings.webhookUrl;
-    delete settings.webhookSecretEnc;
-    await db.location.update({ where: { id: locationId }, data: { settings: settings as object } });
-    return { url: null, secret: null };
-  }
-  await assertDeliverable(url, o);
-  const secret = `whsec_${randomBytes(24).toString("base64url")}`;
-  settings.webhookUrl = url;
-  settings.webhookSecretEnc = seal(secret, `webhook:${locationId}`);
-  await db.location.update({ where: { id: locationId }, data: { settings: settings as object } });
-  await audit(db, { locationId, actor: "panel" }, "webhook.configured", { url });
+  if (url) await assertDeliverable(url, o);
+  const secret = url ? `whsec_${randomBytes(24).toString("base64url")}` : null;
+  // URL and secret change together or not at all: a delivery never signs for the new URL with
+  // the old secret; the URL goes through the settings' writer (the rest of the JSON untouched)
+  await db.$transaction(async (tx) => {
+    await patchLocationSettings(tx, locationId, { webhookUrl: url });
+    await tx.location.updateMany({ where: { id: locationId }, data: { webhookSecretEnc: secret ? seal(secret, aad(locationId)) : null } });
+  });
+  if (url) await audit(db, { locationId, actor: "panel" }, "webhook.configured", { url });
   return { url, secret };
 }
 
+/** The URL for the panel (admins only); never the secret, which is shown once when it is made. */
+export async function webhookUrlOf(db: Db, locationId: string): Promise<string | null> {
+  return (await readLocationSettings(db, locationId)).webhookUrl;
+}
+
 export async function webhookConfigured(db: Db, locationId: string): Promise<boolean> {
-  const loc = await db.location.findUnique({ where: { id: locationId }, select: { settings: true } });
-  return !!(loc?.settings as Stored | null)?.webhookUrl;
+  return !!(await webhookUrlOf(db, locationId));
 }
 
 /** Queues an event for delivery (which checks the configuration again when it runs). */
@@ -68,10 +69,10 @@ export function signature(secret: string, timestamp: string, body: string) {
  */
 export async function deliverHook(db: Db, raw: unknown, o: GuardOptions & { timeoutMs?: number } = {}) {
   const ev = hookEventSchema.parse(raw);
-  const loc = await db.location.findUnique({ where: { id: ev.locationId }, select: { settings: true, installed: true } });
-  const s = (loc?.settings ?? {}) as Stored;
-  if (!loc?.installed || !s.webhookUrl || !s.webhookSecretEnc) return "not-configured";
-  const url = checkedUrl(s.webhookUrl, o);
+  const loc = await db.location.findUnique({ where: { id: ev.locationId }, select: { settings: true, webhookSecretEnc: true, installed: true } });
+  const webhookUrl = parseLocationSettings(loc?.settings).webhookUrl;
+  if (!loc?.installed || !webhookUrl || !loc.webhookSecretEnc) return "not-configured";
+  const url = checkedUrl(webhookUrl, o);
   const body = JSON.stringify(ev);
   const ts = String(Math.floor(Date.now() / 1000));
   const res = await guardedRequest(url, {
@@ -82,7 +83,7 @@ export async function deliverHook(db: Db, raw: unknown, o: GuardOptions & { time
       "content-type": "application/json",
       "content-length": String(Buffer.byteLength(body)),
       "x-gateway-timestamp": ts,
-      "x-gateway-signature": signature(open(s.webhookSecretEnc, `webhook:${ev.locationId}`), ts, body),
+      "x-gateway-signature": signature(open(loc.webhookSecretEnc, aad(ev.locationId)), ts, body),
     },
     body,
   }).catch((e: unknown) => {
@@ -118,4 +119,9 @@ function checkedUrl(url: string, o: GuardOptions): URL {
   const problem = literalAddressProblem(u, o.allowedOrigins);
   if (problem) throw badRequest(`the webhook host ${u.hostname} is on a private network (${problem})`);
   return u;
+}
+
+/** The associated data binding a sealed secret to its location (lib/crypto-reseal.ts lists it). */
+function aad(locationId: string) {
+  return `webhook:${locationId}`;
 }

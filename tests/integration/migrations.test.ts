@@ -83,4 +83,29 @@ describe("migrations", () => {
       await c.end();
     }
   });
+
+  it("move a webhook secret out of Location.settings into its sealed column, still opening", async () => {
+    const { keyringFrom, open, seal } = await import("@/lib/crypto");
+    const keys = keyringFrom(`k1:${Buffer.alloc(32, 7).toString("base64")}`);
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      // the row as the previous version wrote it, then the migration's own SQL
+      await c.query(`ALTER TABLE "Location" DROP COLUMN "webhookSecretEnc"`);
+      const sealed = seal("whsec_old", "webhook:LW", keys);
+      await c.query(`INSERT INTO "Location"(id, name, "updatedAt", settings) VALUES ('LW', 'W', now(), $1), ('LX', 'X', now(), '{"maxWaitMinutes": 5}')`, [
+        JSON.stringify({ webhookUrl: "https://hooks.example/x", webhookSecretEnc: sealed, maxWaitMinutes: 9 }),
+      ]);
+      const dir = path.join(process.cwd(), "prisma", "migrations", listMigrationNames().find((n) => n.endsWith("_location_webhook_secret"))!);
+      await c.query(readFileSync(path.join(dir, "migration.sql"), "utf8"));
+      const { rows } = await c.query<{ id: string; settings: unknown; webhookSecretEnc: string | null }>(`SELECT id, settings, "webhookSecretEnc" FROM "Location" WHERE id IN ('LW', 'LX') ORDER BY id`);
+      expect(rows).toEqual([
+        { id: "LW", settings: { webhookUrl: "https://hooks.example/x", maxWaitMinutes: 9 }, webhookSecretEnc: sealed },
+        { id: "LX", settings: { maxWaitMinutes: 5 }, webhookSecretEnc: null },
+      ]);
+      expect(open(rows[0].webhookSecretEnc!, "webhook:LW", keys)).toBe("whsec_old");
+    } finally {
+      await c.end();
+    }
+  });
 });

@@ -2,7 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
-import { configureWebhook, deliverHook, signature } from "@/lib/outgoing-webhooks/outgoing-webhooks";
+import { configureWebhook, deliverHook, signature, webhookConfigured } from "@/lib/outgoing-webhooks/outgoing-webhooks";
+import { patchLocationSettings, readLocationSettings } from "@/lib/tenants/settings";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { useAppEnv } from "./helpers/app-env";
 
@@ -57,21 +58,38 @@ describe("outgoing webhooks", () => {
     await expect(deliverHook(db, ev, { resolve: async () => [{ address: "127.0.0.1", family: 4 }] })).rejects.toThrow(/private network/);
     // a stored URL with a literal special address (configured before this guard existed)
     const port = new URL(origin).port;
-    const settings = (await db.location.findUniqueOrThrow({ where: { id: "locA" } })).settings as Record<string, string>;
-    await db.location.update({ where: { id: "locA" }, data: { settings: { ...settings, webhookUrl: `https://[::ffff:7f00:1]:${port}/hook` } } });
+    await patchLocationSettings(db, "locA", { webhookUrl: `https://[::ffff:7f00:1]:${port}/hook` });
     await expect(deliverHook(db, ev)).rejects.toThrow(/private network/);
     expect(received.length).toBe(before);
   });
 
   it("delivers signed events that the receiver can verify with the secret shown once", async () => {
     const { secret } = await configureWebhook(db, "locA", url, { allowedOrigins: [origin] });
-    const stored = JSON.stringify((await db.location.findUniqueOrThrow({ where: { id: "locA" } })).settings);
-    expect(stored).not.toContain(secret!);
+    const row = await db.location.findUniqueOrThrow({ where: { id: "locA" } });
+    // the secret only in its own column, sealed; the settings JSON holds the URL and nothing of it
+    expect(JSON.stringify(row.settings)).not.toContain(secret!);
+    expect(row.settings).not.toHaveProperty("webhookSecretEnc");
+    expect(row.settings).toMatchObject({ webhookUrl: url });
+    expect(row.webhookSecretEnc).toMatch(/^v1\./);
+    expect(row.webhookSecretEnc).not.toContain(secret!);
     const ev = { type: "message.inbound", locationId: "locA", data: { from: "+15550001111", text: "hi" }, at: new Date().toISOString() };
     expect(await deliverHook(db, ev, { allowedOrigins: [origin] })).toBe("delivered");
     const got = received.at(-1)!;
     expect(JSON.parse(got.body)).toEqual(ev);
     expect(got.headers["x-gateway-signature"]).toBe(signature(secret!, String(got.headers["x-gateway-timestamp"]), got.body));
+  });
+
+  it("clearing the webhook drops URL and secret and keeps the other settings", async () => {
+    await patchLocationSettings(db, "locA", { maxWaitMinutes: 7 });
+    await configureWebhook(db, "locA", url, { allowedOrigins: [origin] });
+    expect(await webhookConfigured(db, "locA")).toBe(true);
+    await configureWebhook(db, "locA", null);
+    expect(await webhookConfigured(db, "locA")).toBe(false);
+    expect((await db.location.findUniqueOrThrow({ where: { id: "locA" } })).webhookSecretEnc).toBeNull();
+    expect(await readLocationSettings(db, "locA")).toMatchObject({ maxWaitMinutes: 7, webhookUrl: null });
+    const ev = { type: "message.inbound", locationId: "locA", data: {}, at: new Date().toISOString() };
+    expect(await deliverHook(db, ev, { allowedOrigins: [origin] })).toBe("not-configured");
+    await configureWebhook(db, "locA", url, { allowedOrigins: [origin] });
   });
 
   it("throws on a non-2xx answer so the queue retries", async () => {

@@ -119,6 +119,19 @@ describe("panel settings", () => {
     }
     expect((await (await GET(req("/x", as(cookieB)), params({}))).json()).warmupPercent).toBe(100);
   });
+
+  it("never returns the webhook: neither its secret nor its URL (open to every user of the location)", async () => {
+    const { GET } = await import("@/app/api/panel/settings/route");
+    const { secret } = await (await putHook(req("/x", as(cookieA, { method: "PUT", json: { url: "http://127.0.0.1:9/hook?token=t0k" } })), params({}))).json();
+    const sealed = (await db().location.findUniqueOrThrow({ where: { id: "locA" } })).webhookSecretEnc!;
+    // and a leftover of the old layout, a sealed secret inside the JSON, is not passed on either
+    await db().$executeRaw`UPDATE "Location" SET settings = settings || jsonb_build_object('webhookSecretEnc', ${sealed}::text) WHERE id = 'locA'`;
+    const body = await (await GET(req("/x", as(cookieA)), params({}))).text();
+    expect(Object.keys(JSON.parse(body)).sort()).toEqual(["defaultCountry", "defaultInstanceId", "maxWaitMinutes", "providerMode", "typingSimulation", "warmupPercent"]);
+    for (const leak of [secret, sealed, "t0k", "webhook"]) expect(body).not.toContain(leak);
+    await db().$executeRaw`UPDATE "Location" SET settings = settings - 'webhookSecretEnc' WHERE id = 'locA'`;
+    await putHook(req("/x", as(cookieA, { method: "PUT", json: { url: null } })), params({}));
+  });
 });
 
 // A page on another site can make the browser send the SameSite=None panel cookie with a form or a

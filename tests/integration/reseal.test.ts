@@ -37,7 +37,8 @@ beforeAll(async () => {
         id, companyId: "co1", tokenExpiresAt: new Date(Date.now() + 3600_000),
         accessTokenEnc: seal(`${id}-access`, `location:${id}:access`, old),
         refreshTokenEnc: id === "L3" ? null : seal(`${id}-refresh`, `location:${id}:refresh`, old),
-        settings: { defaultInstanceId: "i1", webhookUrl: "https://hooks.example/x", webhookSecretEnc: seal(`whsec_${id}`, `webhook:${id}`, old) },
+        settings: { defaultInstanceId: "i1", webhookUrl: "https://hooks.example/x" },
+        webhookSecretEnc: seal(`whsec_${id}`, `webhook:${id}`, old),
       },
     });
   }
@@ -60,7 +61,7 @@ async function sealedWith(): Promise<Record<string, number>> {
   const d = db();
   const values = [
     ...(await d.company.findMany()).flatMap((r) => [r.accessTokenEnc, r.refreshTokenEnc]),
-    ...(await d.location.findMany()).flatMap((r) => [r.accessTokenEnc, r.refreshTokenEnc, (r.settings as { webhookSecretEnc?: string }).webhookSecretEnc]),
+    ...(await d.location.findMany()).flatMap((r) => [r.accessTokenEnc, r.refreshTokenEnc, r.webhookSecretEnc]),
     ...(await d.waCreds.findMany()).map((r) => r.dataEnc),
     ...(await d.waKey.findMany()).map((r) => r.valueEnc),
   ].filter((v): v is string => !!v);
@@ -110,8 +111,8 @@ describe("key rotation", () => {
     expect(await loadPair(db(), "location", "L1")).toMatchObject({ accessToken: "L1-access", refreshToken: "L1-refresh" });
     expect(await loadPair(db(), "location", "L3")).toMatchObject({ accessToken: "L3-access", refreshToken: null });
     const l2 = await db().location.findUniqueOrThrow({ where: { id: "L2" } });
-    expect(open((l2.settings as { webhookSecretEnc: string }).webhookSecretEnc, "webhook:L2", onlyNew)).toBe("whsec_L2");
-    expect(l2.settings).toMatchObject({ defaultInstanceId: "i1", webhookUrl: "https://hooks.example/x" }); // the rest of the JSON kept
+    expect(open(l2.webhookSecretEnc!, "webhook:L2", onlyNew)).toBe("whsec_L2");
+    expect(l2.settings).toEqual({ defaultInstanceId: "i1", webhookUrl: "https://hooks.example/x" }); // the settings untouched
     const state = await loadAuthState({ db: db(), instanceId: "i2", log, keys: onlyNew });
     expect(state.state.creds.me?.id).toBe("i2@s.whatsapp.net");
     const preKeys = await state.state.keys.get("pre-key", ["1", "5"]);

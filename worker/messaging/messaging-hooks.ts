@@ -5,6 +5,7 @@ import type { Db } from "@/lib/db";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { learnLidMapping } from "@/lib/contacts/lid-contacts";
 import { OUTBOUND_CHANNEL } from "@/lib/messages/outbound-signal";
+import { readInstanceSettings } from "@/lib/instances/instance-settings";
 import { ttlMemo } from "@/lib/ttl-memo";
 import type { BinaryNode, WAMessage } from "@whiskeysockets/baileys";
 import { receiptsOf, type StoreBeforeAck } from "../whatsapp/store-before-ack";
@@ -42,7 +43,11 @@ export function createMessaging(d: {
 }) {
   const open = new Map<string, { sock: WASocket; ctx: SessionCtx }>();
   // asked on every inbound message: a change in the number's settings is used within 5 s
-  const groupsOn = ttlMemo(5000, (instanceId) => groupsEnabled(d.db, instanceId));
+  const groupsMemo = ttlMemo(5000, (key) => {
+    const [locationId, instanceId] = key.split("\n");
+    return groupsEnabled(d.db, locationId, instanceId);
+  });
+  const groupsOn = (c: SessionCtx) => groupsMemo(`${c.locationId}\n${c.instanceId}`);
   // ids of our own recent sends, so their fromMe echoes are skipped without a query
   const ownSends = new Set<string>();
   const rememberOwn = (id: string) => {
@@ -69,7 +74,7 @@ export function createMessaging(d: {
       for (const e of await spool.due((id) => open.has(id))) {
         const live = open.get(e.instanceId);
         if (!live) continue;
-        const groups = await groupsOn(e.instanceId);
+        const groups = await groupsOn(live.ctx);
         await retrySpooled({ ...inboundDeps, spool }, { ...live.ctx, groups, sock: live.sock as never }, e);
       }
     } finally {
@@ -100,7 +105,7 @@ export function createMessaging(d: {
       d.beforeStore?.(m);
       const ok = await untilDurable(`message ${m.key.id}`, alive, async () => {
         // the number's settings unreadable (Postgres away) is no reason to lose the message: spool it
-        const groups = await groupsOn(ctx.instanceId).catch(() => false);
+        const groups = await groupsOn(ctx).catch(() => false);
         return makeDurable(inboundDeps, { ...ctx, groups, sock: sock as never }, m);
       });
       if (!ok) throw new Error("the socket closed before the message could be stored");
@@ -151,7 +156,7 @@ export function createMessaging(d: {
         if (refused.length) void untilDurable(`error ack ${refused[0].waMessageId}`, () => open.has(ctx.instanceId), () => applyOrSpoolReceipts(inboundDeps, ctx, refused));
         const rest = messages.filter((m) => !early.takeStored(m.key.id));
         if (!rest.length) return;
-        void groupsOn(ctx.instanceId)
+        void groupsOn(ctx)
           .then((groups) => handleUpsert(inboundDeps, { ...ctx, groups, sock: sock as never }, rest))
           .catch(async (err) => {
             // not even the number's settings could be read (Postgres away): every message waits
@@ -214,7 +219,6 @@ export function createMessaging(d: {
   };
 }
 
-async function groupsEnabled(db: Db, instanceId: string): Promise<boolean> {
-  const i = await db.instance.findUnique({ where: { id: instanceId }, select: { settings: true } });
-  return (i?.settings as { groups?: unknown } | null)?.groups === true;
+async function groupsEnabled(db: Db, locationId: string, instanceId: string): Promise<boolean> {
+  return (await readInstanceSettings(db, locationId, instanceId)).groups;
 }

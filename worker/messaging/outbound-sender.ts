@@ -159,7 +159,7 @@ export class OutboundSender {
     const gap = gapFor(urls.length ? "media" : "text", this.d.cfg);
     const wait = await reserveSendSlot(this.d.redis, instanceId, gap);
     // optional typing simulation: the contact sees "typing…" during the pacing wait
-    const typing = (next.location.settings as { typingSimulation?: unknown } | null)?.typingSimulation === true && !!live.sock.sendPresenceUpdate;
+    const typing = next.location.settings.typingSimulation && !!live.sock.sendPresenceUpdate;
     if (typing) await live.sock.sendPresenceUpdate!("composing", jid).catch(() => {});
     if (wait > 0) await sleep(wait);
     if (typing) await live.sock.sendPresenceUpdate!("paused", jid).catch(() => {});

@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { Keyring } from "@/lib/crypto";
 import type { Db } from "@/lib/db";
 import { pairingRequestKey } from "@/lib/instances/control";
-import type { InstanceStatusValue } from "@/lib/instances/events";
+import type { InstanceStatusValue } from "@/lib/enum-schemas";
 import { clearLinkCodes, storePairingCode, storeQr } from "@/lib/instances/link-codes";
 import { loadAuthState, type PgAuthState } from "./auth-state";
 import { decideOnClose, type BackoffOptions } from "./reconnect-policy";

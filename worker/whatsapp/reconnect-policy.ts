@@ -1,4 +1,4 @@
-import type { InstanceStatusValue } from "@/lib/instances/events";
+import type { InstanceStatusValue } from "@/lib/enum-schemas";
 
 // What to do when a socket closes, by lastDisconnect statusCode (whatsapp.md, reconnect table).
 // Pure, so every row of the table is unit-tested without a socket.

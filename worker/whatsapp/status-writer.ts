@@ -1,8 +1,10 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
+import type { InstanceStatusValue } from "@/lib/enum-schemas";
+import type { InstanceEvent } from "@/lib/events/live-events";
 import { markLinked } from "@/lib/governor/governor";
-import { eventsChannel, type InstanceEvent, type InstanceStatusValue } from "@/lib/instances/events";
+import { eventsChannel } from "@/lib/instances/events";
 
 // Status of one instance: the Instance row (for the panel's first paint and the API) and a live
 // event on the location's channel (for the panel's SSE). Muted once the lease is lost, because

@@ -7,7 +7,7 @@ import { streamMayLinkAPhone } from "@/lib/http/stream-auth";
 import { withAuth } from "@/lib/http/with-auth";
 import { list } from "@/lib/instances/instances";
 import { redis } from "@/lib/redis";
-import { parseLocationSettings } from "@/lib/tenants/settings";
+import { readLocationSettings } from "@/lib/tenants/settings";
 
 export const dynamic = "force-dynamic";
 
@@ -23,6 +23,6 @@ export const POST = withAuth({ via: ["api-key", "panel-session"], role: "admin" 
 // GET carries each number's waiting QR or pairing code (admins and API keys only), so the panel
 // shows it on first paint.
 export const GET = withAuth({ via: ["api-key", "panel-session"] }, async (req, auth) => {
-  const [rows, loc] = await Promise.all([list(db(), auth.locationId), db().location.findUnique({ where: { id: auth.locationId }, select: { settings: true } })]);
-  return Response.json({ instances: await viewsWithLinking(redis(), rows, () => streamMayLinkAPhone(req, auth)), defaultInstanceId: parseLocationSettings(loc?.settings).defaultInstanceId });
+  const [rows, settings] = await Promise.all([list(db(), auth.locationId), readLocationSettings(db(), auth.locationId)]);
+  return Response.json({ instances: await viewsWithLinking(redis(), rows, () => streamMayLinkAPhone(req, auth)), defaultInstanceId: settings.defaultInstanceId });
 });

@@ -1,14 +1,14 @@
 "use client";
 
 import { useCallback, useEffect, useState } from "react";
+import { MESSAGE_STATUSES, type MessageDirectionValue, type MessageStatusValue } from "@/lib/enum-schemas";
 
 // The location's message log (direction, contact, number, status, error, time, text) with filters,
 // and the GHL dead letters with a retry button.
-type Row = { id: string; direction: "OUTBOUND" | "INBOUND"; status: string; error: string | null; at: string; number: string | null; instanceId: string | null; contact: string | null; preview: string | null };
+type Row = { id: string; direction: MessageDirectionValue; status: MessageStatusValue; error: string | null; at: string; number: string | null; instanceId: string | null; contact: string | null; preview: string | null };
 type Dead = { id: string; kind: string; messageId: string; failedReason: string; attempts: number; failedAt: number | null };
 export type LogTexts = Record<"title" | "allNumbers" | "allStatuses" | "outbound" | "inbound" | "empty" | "dlTitle" | "retry" | "refresh", string>;
 
-const STATUSES = ["QUEUED", "WAITING", "SENT", "DELIVERED", "READ", "FAILED", "RECEIVED", "SYNCED"];
 
 export function MessagesLog({ t }: { t: LogTexts }) {
   const [rows, setRows] = useState<Row[]>([]);
@@ -39,7 +39,7 @@ export function MessagesLog({ t }: { t: LogTexts }) {
           </select>
           <select aria-label={t.allStatuses} value={status} onChange={(e) => setStatus(e.target.value)} className="rounded border border-slate-300 px-2 py-1">
             <option value="">{t.allStatuses}</option>
-            {STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
+            {MESSAGE_STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
           </select>
           <button onClick={() => void load()} className="rounded border border-slate-300 px-2 py-1">{t.refresh}</button>
         </div>

@@ -2,6 +2,9 @@
 
 import { useCallback, useEffect, useMemo, useState } from "react";
 import QRCode from "qrcode";
+import type { InstanceView } from "@/lib/api/instances-api";
+import type { InstanceStatusValue as Status } from "@/lib/enum-schemas";
+import { parseLiveEvent } from "@/lib/events/live-events";
 import type { NumbersMessages } from "@/lib/i18n/numbers-messages";
 import { panelFetch } from "../panel-fetch";
 
@@ -9,9 +12,7 @@ import { panelFetch } from "../panel-fetch";
 // pairing code waiting now, the stream (/api/events) sends it again on every (re)connect and then
 // each new one, with statuses; actions go to /api/instances/… with the panel session cookie.
 
-type Status = "QR" | "CONNECTING" | "ONLINE" | "RECONNECTING" | "OFFLINE" | "LOGGED_OUT" | "FAILED" | "BANNED";
-type Linking = { qr: string | null; qrExpiresAt: string | null; pairingCode: string | null; withheld?: string };
-type Instance = { id: string; instanceId: string; status: Status; phone: string | null; phoneAlias: string | null; lastError: string | null; desiredState: "RUNNING" | "STOPPED"; linking?: Linking | null };
+type Instance = Pick<InstanceView, "id" | "instanceId" | "status" | "phone" | "phoneAlias" | "lastError" | "desiredState" | "linking">;
 type Live = { qr?: { text: string; dataUrl: string; expiresAt: number }; pairingCode?: string; qrWithheld?: boolean };
 
 const badge: Record<Status, string> = {
@@ -59,17 +60,21 @@ export function NumbersPanel({ t, emptyTitle, emptyBody, admin }: { t: NumbersMe
     };
     es.onerror = () => setConnected(false);
     es.onmessage = async (m) => {
-      const ev = JSON.parse(m.data) as { type: string; instanceId: string; status?: Status; phone?: string; lastError?: string; qr?: string; expiresAt?: string; code?: string; withheld?: string };
-      if (ev.type === "instance.status") {
-        setItems((xs) => xs?.map((i) => (i.id === ev.instanceId ? { ...i, status: ev.status!, phone: ev.phone ?? i.phone, lastError: ev.lastError ?? null } : i)) ?? xs);
-        if (ev.status !== "QR") setLive((l) => ({ ...l, [ev.instanceId]: {} }));
-        if (!items?.some((i) => i.id === ev.instanceId)) void load();
-      } else if (ev.type === "instance.qr" && ev.withheld) {
-        setLive((l) => ({ ...l, [ev.instanceId]: { ...l[ev.instanceId], qrWithheld: true } }));
-      } else if (ev.type === "instance.qr" && ev.qr) {
-        await showQr(ev.instanceId, ev.qr, ev.expiresAt);
-      } else if (ev.type === "instance.pairing-code" && ev.code) {
-        setLive((l) => ({ ...l, [ev.instanceId]: { ...l[ev.instanceId], pairingCode: ev.code } }));
+      // parsed with the schema the worker publishes by (lib/events/live-events.ts); an event this
+      // panel does not know (a newer server) is skipped
+      const ev = parseLiveEvent(m.data);
+      if (!ev) return;
+      const id = ev.instanceId;
+      if ("withheld" in ev) {
+        if (ev.type === "instance.qr") setLive((l) => ({ ...l, [id]: { ...l[id], qrWithheld: true } }));
+      } else if (ev.type === "instance.status") {
+        setItems((xs) => xs?.map((i) => (i.id === id ? { ...i, status: ev.status, phone: ev.phone ?? i.phone, lastError: ev.lastError ?? null } : i)) ?? xs);
+        if (ev.status !== "QR") setLive((l) => ({ ...l, [id]: {} }));
+        if (!items?.some((i) => i.id === id)) void load();
+      } else if (ev.type === "instance.qr") {
+        await showQr(id, ev.qr, ev.expiresAt);
+      } else if (ev.type === "instance.pairing-code") {
+        setLive((l) => ({ ...l, [id]: { ...l[id], pairingCode: ev.code } }));
       }
     };
     return () => es.close();

@@ -1,11 +1,12 @@
 "use client";
 
 import { useEffect, useState } from "react";
+import type { PanelSettings } from "@/lib/tenants/settings";
 import { panelFetch } from "../panel-fetch";
 
 // The location's sending settings: default country for national numbers, GHL provider mode, how
 // long a message may wait for an offline number, the warm-up governor's percent, typing simulation.
-type S = { defaultCountry: string | null; providerMode: "sms" | "custom"; maxWaitMinutes: number; warmupPercent: number; typingSimulation: boolean };
+type S = Pick<PanelSettings, "defaultCountry" | "providerMode" | "maxWaitMinutes" | "warmupPercent" | "typingSimulation">;
 export type SettingsTexts = Record<"title" | "country" | "none" | "mode" | "modeSms" | "modeCustom" | "maxWait" | "warmup" | "typing" | "save" | "saved", string>;
 
 // readOnly: not an admin of this location (the route refuses a change anyway).

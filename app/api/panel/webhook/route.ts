@@ -3,7 +3,7 @@ import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { jsonBody } from "@/lib/http/handler";
 import { withAuth } from "@/lib/http/with-auth";
-import { configureWebhook } from "@/lib/outgoing-webhooks/outgoing-webhooks";
+import { configureWebhook, webhookUrlOf } from "@/lib/outgoing-webhooks/outgoing-webhooks";
 
 export const dynamic = "force-dynamic";
 
@@ -16,7 +16,4 @@ export const PUT = withAuth({ via: ["panel-session"], role: "admin", recentHands
   return Response.json(r);
 });
 
-export const GET = withAuth({ via: ["panel-session"], role: "admin" }, async (_req, auth) => {
-  const loc = await db().location.findUnique({ where: { id: auth.locationId }, select: { settings: true } });
-  return Response.json({ url: (loc?.settings as { webhookUrl?: string } | null)?.webhookUrl ?? null });
-});
+export const GET = withAuth({ via: ["panel-session"], role: "admin" }, async (_req, auth) => Response.json({ url: await webhookUrlOf(db(), auth.locationId) }));

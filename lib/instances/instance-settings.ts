@@ -1,0 +1,30 @@
+import { z } from "zod";
+import type { Db } from "../db";
+import { notFound } from "../errors";
+import { checkedPatch, parseSettings, patchJsonSettings, type SqlRunner } from "../json-settings";
+
+// The owner of Instance.settings (JSON), per-number options: its one schema, reader and writer
+// (docs/decisions/017-json-settings-one-owner.md).
+export const instanceSettingsSchema = z.object({
+  /** group messages are forwarded to GHL (off: only 1:1 chats) */
+  groups: z.boolean().default(false),
+});
+
+export type InstanceSettings = z.infer<typeof instanceSettingsSchema>;
+
+export function parseInstanceSettings(raw: unknown): InstanceSettings {
+  return parseSettings(instanceSettingsSchema, raw);
+}
+
+/** The number's settings, or the defaults when no such number is in this location. */
+export async function readInstanceSettings(db: Db, locationId: string, instanceId: string): Promise<InstanceSettings> {
+  const i = await db.instance.findFirst({ where: { id: instanceId, locationId }, select: { settings: true } });
+  return parseInstanceSettings(i?.settings);
+}
+
+/** The one writer: merges `patch` in one statement (concurrent patches of different keys both survive). */
+export async function patchInstanceSettings(db: SqlRunner, locationId: string, instanceId: string, patch: Partial<InstanceSettings>): Promise<InstanceSettings> {
+  const stored = await patchJsonSettings(db, "instance", { id: instanceId, locationId }, checkedPatch(instanceSettingsSchema, patch));
+  if (stored === undefined) throw notFound("instance not found");
+  return parseInstanceSettings(stored);
+}
