@@ -84,7 +84,7 @@ function trim(x: number): string {
 
 /** One line, no quotes to break out of, not a novel. */
 function cleanName(s: string): string {
-  // eslint-disable-next-line no-control-regex
+  // control characters and line separators become spaces
   const one = s.replace(/[\u0000-\u001f\u007f\u2028\u2029"]/g, " ").replace(/\s+/g, " ").trim();
   return one.length > 120 ? `${one.slice(0, 117)}...` : one;
 }

@@ -9,7 +9,7 @@ import { workUnitAsyncStorage } from "next/dist/server/app-render/work-unit-asyn
 // a handler can be called directly and behave as under `next start`: without it next-auth's
 // handler throws "called outside a request scope", which is the harness, not the product.
 // Internals of Next 16 (the same stores its app-route module creates); kept in this one file.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each route types its own params
+// `any`: each route types its own params
 type Handler = (req: Request, ctx: { params: Promise<any> }) => Promise<Response> | Response;
 
 export function nextRequest(req: Request): NextRequest {

@@ -78,7 +78,7 @@ export function NumbersPanel({ t, emptyTitle, emptyBody, admin }: { t: NumbersMe
       }
     };
     return () => es.close();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // load and showQr are the only inputs; the stream reopens when either changes
   }, [load, showQr]);
 
   const act = useCallback(
@@ -190,7 +190,7 @@ function QrBox({ live, t }: { live: Live; t: NumbersMessages }) {
   return (
     <div className="mt-3 flex flex-col items-start gap-2 sm:flex-row">
       {live.qr ? (
-        // eslint-disable-next-line @next/next/no-img-element
+        // a data: URL; next/image would only copy it
         <img src={live.qr.dataUrl} alt={t.scanTitle} width={264} height={264} data-testid="qr" data-qr={live.qr.text} className="rounded border border-slate-200" />
       ) : (
         <div className="flex h-[264px] w-[264px] items-center justify-center rounded border border-dashed border-slate-300 text-sm text-slate-500">{t.waitingQr}</div>
