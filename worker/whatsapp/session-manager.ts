@@ -205,12 +205,15 @@ export class SessionManager {
    * many numbers at once.
    */
   private async handOver(total: number, excess: number) {
-    const due = handoversDue(Date.now(), this.lastHandoverAt, handoverGapMs(total, this.d.handoversPerMinute), excess, this.d.scanEveryMs ?? 5000);
-    this.lastHandoverAt = due.lastMs;
-    for (let i = 0; i < due.count && this.taking; i++) {
+    const now = Date.now();
+    const gap = handoverGapMs(total, this.d.handoversPerMinute);
+    const scanEveryMs = this.d.scanEveryMs ?? 5000;
+    const due = handoversDue(now, this.lastHandoverAt, gap, excess, scanEveryMs).count;
+    let handed = 0;
+    while (handed < due && this.taking) {
       // a number being linked (QR shown) stays: handing it over would void the QR someone is scanning
       const s = [...this.sessions.values()].find((x) => x.online);
-      if (!s) return;
+      if (!s) break;
       const id = s.ctx.instanceId;
       // long enough for the others to scan; after that an orphaned number is taken back
       this.handedOver.set(id, Date.now() + this.d.leaseTtlMs * 2);
@@ -219,7 +222,10 @@ export class SessionManager {
       await Promise.all([...this.releasing]);
       handovers.inc({ worker: this.d.workerId });
       heldGauge.set({ worker: this.d.workerId }, this.sessions.size);
+      handed++;
     }
+    // only the handovers made use up credit (as before: a scan with nothing online spends none)
+    if (handed > 0) this.lastHandoverAt = handoversDue(now, this.lastHandoverAt, gap, handed, scanEveryMs).lastMs;
   }
 
   private async tryStart(r: { id: string; locationId: string }) {
