@@ -1,5 +1,4 @@
 import { Redis } from "ioredis";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import * as instances from "@/lib/instances/instances";
@@ -7,11 +6,10 @@ import { latestQr } from "@/lib/instances/link-codes";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
-import { createMessaging } from "@/worker/messaging/messaging-hooks";
 import { startWaSimulator, type WaSimulator } from "@/sandbox/whatsapp/server";
 import { allowConsoleErrors, SIGNAL_DECRYPT_FAILURE } from "./helpers/console-errors";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
-import { makeManager, managerConfig, simCall, until, type SimDevice } from "./helpers/wa-fixture";
+import { makeMessagingWorker, simCall, until, type SimDevice } from "./helpers/wa-fixture";
 
 // Scale-out under traffic (docs/architecture.md#sharing-numbers-between-workers): three workers
 // started one after another next to a busy one share 90 numbers (30 ± 10 % each), then the first
@@ -51,25 +49,10 @@ afterAll(async () => {
 
 /** One worker process as worker/main.ts wires it: send loops, inbound and receipts, sessions. */
 function worker(id: string) {
-  const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-  const messaging = createMessaging({
-    db, redis, subscriber: wake, notifyGhl: async (j) => { ghlJobs.push(j); }, log: pino({ level: "silent" }), pollMs: 300,
-    cfg: { TEXT_DELAY_MS: 50, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] },
-  });
   // a TTL that tolerates 90 Baileys clients and three managers on one event loop
-  const w = makeManager(db, managerConfig(sim, dbUrl, id), { hooks: messaging.hooks, leaseTtlMs: 8000, handoversPerMinute: 600 });
-  return {
-    m: w.m,
-    async start() {
-      await messaging.start();
-      await w.m.start();
-    },
-    async close() {
-      await w.close();
-      await messaging.stop();
-      await wake.quit();
-    },
-  };
+  return makeMessagingWorker({ db, redis, sim, dbUrl }, id, {
+    textDelayMs: 50, pollMs: 300, notifyGhl: async (j) => { ghlJobs.push(j); }, manager: { leaseTtlMs: 8000, handoversPerMinute: 600 },
+  });
 }
 type Worker = ReturnType<typeof worker>;
 

@@ -1,13 +1,11 @@
 import { Redis } from "ioredis";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
-import { createMessaging } from "@/worker/messaging/messaging-hooks";
 import { startWaSimulator } from "@/sandbox/whatsapp/server";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
-import { makeManager, managerConfig, simCall, until, watchEvents } from "./helpers/wa-fixture";
+import { makeMessagingWorker, simCall, until, watchEvents } from "./helpers/wa-fixture";
 
 // A number handed over (rebalance or drain) while its queue is being sent: the message in flight
 // (claimed, waiting out its pacing gap) is not sent by the old owner after the handover; every
@@ -41,21 +39,7 @@ type Inbox = { id: string; text?: string }[];
 const inbox = () => simCall<Inbox>(sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`);
 
 function worker(id: string, textDelayMs: number) {
-  const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-  const messaging = createMessaging({ db, redis, subscriber: wake, notifyGhl: async () => {}, log: pino({ level: "silent" }), pollMs: 200, cfg: { TEXT_DELAY_MS: textDelayMs, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] } });
-  const w = makeManager(db, managerConfig(sim as never, dbUrl, id), { hooks: messaging.hooks });
-  return {
-    m: w.m,
-    start: async () => {
-      await messaging.start();
-      await w.m.start();
-    },
-    async close() {
-      await w.close();
-      await messaging.stop();
-      await wake.quit();
-    },
-  };
+  return makeMessagingWorker({ db, redis, sim: sim as never, dbUrl }, id, { textDelayMs, pollMs: 200 });
 }
 
 // no retry: the first attempt links the number, so a second could only time out waiting for a QR

@@ -43,6 +43,35 @@ export function makeManager(db: Db, c: ManagerConfig, extra: Partial<ManagerDeps
   };
 }
 
+/**
+ * One worker as worker/main.ts wires it (send loops, inbound and receipts, sessions) over shared
+ * `db` and `redis`, for tests that run several workers side by side; not started.
+ */
+export function makeMessagingWorker(
+  f: { db: Db; redis: Redis; sim: SimInfo; dbUrl: string },
+  workerId: string,
+  o: { textDelayMs: number; pollMs: number; notifyGhl?: MessagingDeps["notifyGhl"]; manager?: Partial<ManagerDeps> },
+) {
+  const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
+  const messaging = createMessaging({
+    db: f.db, redis: f.redis, subscriber: wake, notifyGhl: o.notifyGhl ?? (async () => {}), log: pino({ level: "silent" }), pollMs: o.pollMs,
+    cfg: { TEXT_DELAY_MS: o.textDelayMs, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] },
+  });
+  const w = makeManager(f.db, managerConfig(f.sim, f.dbUrl, workerId), { hooks: messaging.hooks, ...o.manager });
+  return {
+    m: w.m,
+    async start() {
+      await messaging.start();
+      await w.m.start();
+    },
+    async close() {
+      await w.close();
+      await messaging.stop();
+      await wake.quit();
+    },
+  };
+}
+
 /** Collects the live events of one location, as the panel's SSE would see them. */
 export async function watchEvents(redisUrl: string, locationId: string) {
   const sub = new Redis(redisUrl);
