@@ -10,14 +10,18 @@ export type Governed = { id: string; locationId: string; contactId: string; sett
 export async function governOutbound(db: Db, instanceId: string, m: Governed, now: Date): Promise<Verdict> {
   const { start, end } = utcDay(now);
   const [row] = await db.$queryRaw<{ name: string; firstLinkedAt: Date | null; messages: number; newChats: number; newChat: boolean }[]>`
-    SELECT i.name, i."firstLinkedAt",
-      (SELECT count(*) FROM "Message" s WHERE s."instanceId" = i.id AND s.direction = 'OUTBOUND' AND s."sentAt" >= ${start} AND s."sentAt" < ${end})::int AS messages,
-      (SELECT count(*) FROM "Message" s WHERE s."instanceId" = i.id AND s.direction = 'OUTBOUND' AND s."sentAt" >= ${start} AND s."sentAt" < ${end} AND s."newChat")::int AS "newChats",
+    SELECT i.name, i."firstLinkedAt", today.messages, today."newChats",
       NOT EXISTS (
         SELECT 1 FROM "Message" p WHERE p."instanceId" = i.id AND p."contactId" = ${m.contactId} AND p."locationId" = i."locationId" AND p.id <> ${m.id}
           AND (p.direction = 'INBOUND' OR p.source = 'PHONE' OR p."sentAt" IS NOT NULL)
       ) AS "newChat"
-    FROM "Instance" i WHERE i.id = ${instanceId} AND i."locationId" = ${m.locationId}`;
+    FROM "Instance" i
+    CROSS JOIN LATERAL (
+      -- today's sends, read once for both counts
+      SELECT count(*)::int AS messages, (count(*) FILTER (WHERE s."newChat"))::int AS "newChats"
+      FROM "Message" s WHERE s."instanceId" = i.id AND s.direction = 'OUTBOUND' AND s."sentAt" >= ${start} AND s."sentAt" < ${end}
+    ) today
+    WHERE i.id = ${instanceId} AND i."locationId" = ${m.locationId}`;
   if (!row) return { send: true, newChat: false }; // deleted meanwhile: the send path handles it
   const allowance = dailyAllowance(numberAgeDays(row.firstLinkedAt, now), warmupPercent(m.settings));
   return decide({ numberName: row.name, allowance, usage: { messages: row.messages, newChats: row.newChats }, newChat: row.newChat, now });
