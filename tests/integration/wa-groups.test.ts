@@ -187,6 +187,15 @@ describe("WhatsApp groups as GHL conversations", () => {
     expect((await ghlInbound()).length).toBe(3);
   });
 
+  it("what the owner writes in the group on the phone shows in GHL as outbound, without a prefix", async () => {
+    const before = (await ghlInbound()).length;
+    await memberWrites(NUMBER, { text: "Reminder: keys are at the desk" });
+    await until("in GHL", async () => (await ghlInbound()).length > before, 30_000);
+    const last = (await ghlInbound()).at(-1)!;
+    expect(last).toMatchObject({ message: "Reminder: keys are at the desk", direction: "outbound", contactId: groupContactId });
+    expect((await inbox(ANA)).find((e) => e.text === "Reminder: keys are at the desk")?.chatJid).toBe(group);
+  });
+
   it("switched off again, GHL's reply to the group fails with a reason instead of reaching it", async () => {
     const { db } = fixture!;
     await updateInstanceSettings(db, LOC, "ig", { groups: false });
