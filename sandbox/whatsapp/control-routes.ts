@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { applyFault, unlinkDevice } from "./faults";
 import { sendFromMember } from "./group-messages";
-import { createGroup, findGroup, groupView, type Group } from "./groups";
+import { changeMembers, createGroup, findGroup, groupView, type Group } from "./groups";
 import { sendFromContact, sendReceipts } from "./inbound-messages";
 import { MAX_GENERATED_BYTES } from "./media-store";
 import { sendFromOwnerPhone } from "./owner-phone";
@@ -42,6 +42,8 @@ const schemas = {
     members: z.array(digits).min(1).max(1024),
     addressingMode: z.enum(["lid", "pn"]).optional(),
   }),
+  groupMembers: z.object({ add: z.array(digits).max(1024).optional(), remove: z.array(digits).max(1024).optional() })
+    .refine((b) => (b.add?.length ?? 0) + (b.remove?.length ?? 0) > 0, "add or remove someone"),
   groupSend: z.object({ from: digits, text: z.string().optional(), media: mediaSchema.optional() })
     .refine((b) => b.text !== undefined || b.media !== undefined, "text or media is required"),
   restrict: z.object({ reachout: z.enum(["locked", "open"]) }),
@@ -135,6 +137,12 @@ const routes: [string, RegExp, Handler][] = [
     return groupView(sim, createGroup(sim, b.subject, b.members.map((p) => sim.state.addPhone(p)), b.addressingMode));
   }],
   ["GET", /^\/__sandbox\/groups\/([^/]+)$/, (sim, m) => groupView(sim, groupOf(sim, m[1]))],
+  ["POST", /^\/__sandbox\/groups\/([^/]+)\/members$/, async (sim, m, body) => {
+    const b = parse(schemas.groupMembers, await body());
+    const g = groupOf(sim, m[1]);
+    changeMembers(sim, g, { add: (b.add ?? []).map((p) => sim.state.addPhone(p)), remove: (b.remove ?? []).map((p) => phoneOf(sim, p)) });
+    return groupView(sim, g);
+  }],
   ["GET", /^\/__sandbox\/groups\/([^/]+)\/messages$/, (sim, m) => groupOf(sim, m[1]).messages],
   ["POST", /^\/__sandbox\/groups\/([^/]+)\/send$/, async (sim, m, body) => {
     const b = parse(schemas.groupSend, await body());

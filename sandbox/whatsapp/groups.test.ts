@@ -111,7 +111,11 @@ describe("groups", () => {
 
   it("media both ways, and receipts from the group naming the member", async () => {
     const photo = Buffer.from("\x89PNG the roster");
+    // Baileys folds a receipt into its own buffered upsert when both land within ~100 ms (a real
+    // phone is never that fast): the client's own copy first, then the receipt
+    const own = waitFor(sock, "messages.upsert", (u) => u.messages.some((m) => m.key.fromMe && m.message?.imageMessage?.caption === "roster"));
     const sent = (await sock.sendMessage(group.id, { image: photo, mimetype: "image/png", caption: "roster" })) as WAMessage;
+    await own;
     const entry = await inboxEntry(ALICE, sent.key.id!);
     expect(entry.media).toMatchObject({ type: "image", caption: "roster", intact: true });
     expect(Buffer.from(entry.media!.base64!, "base64")).toEqual(photo);
@@ -125,6 +129,21 @@ describe("groups", () => {
     expect(m.message?.imageMessage?.caption).toBe("got it");
     expect(m.message?.imageMessage?.mimetype).toBe("image/jpeg");
     expect(String(await downloadMediaMessage(m, "buffer", {}))).toBe("JFIF ok");
+  });
+
+  it("members removed: the companions are told (w:gp2), the removed phone no longer gets the group, a removed number cannot send", async () => {
+    const told = waitFor(sock, "group-participants.update", (u) => u.id === group.id && u.action === "remove");
+    const after = (await control<{ members: { phone: string }[] }>(sim, "POST", `/__sandbox/groups/${group.id}/members`, { remove: [BOB] })).body;
+    expect(after.members.map((m) => m.phone)).toEqual([ALICE, ME]);
+    expect((await told).participants.map((p) => (typeof p === "string" ? p : p.id))).toEqual([lids[BOB]]);
+    expect((await sock.groupMetadata(group.id)).size).toBe(2);
+    const sent = (await sock.sendMessage(group.id, { text: "Bob has left" })) as WAMessage;
+    expect((await inboxEntry(ALICE, sent.key.id!)).text).toBe("Bob has left");
+    expect((await control<InboxEntry[]>(sim, "GET", `/__sandbox/phones/${BOB}/inbox`)).body.some((e) => e.id === sent.key.id)).toBe(false);
+    expect((await control(sim, "POST", `/__sandbox/groups/${group.id}/send`, { from: BOB, text: "still here?" })).status).toBe(409);
+
+    await control(sim, "POST", `/__sandbox/groups/${group.id}/members`, { remove: [ME] });
+    await expect(sock.sendMessage(group.id, { text: "am I still in?" })).rejects.toMatchObject({ data: 403 });
   });
 
   it("control errors: a non-member cannot write, an unknown group is 404", async () => {

@@ -4,6 +4,7 @@
 // makes (groupMetadata before every group send, groupFetchAllParticipating) the way WhatsApp does.
 import { getBinaryNodeChild, jidDecode, type BinaryNode } from "@whiskeysockets/baileys";
 import type { Connection } from "./connection";
+import { deliverOrQueue } from "./delivery";
 import { unixNow, type Sim } from "./sim";
 import type { InboxMedia, Phone } from "./state";
 
@@ -44,6 +45,28 @@ export function createGroup(sim: Sim, subject: string, members: Phone[], address
   const g: Group = { id, jid: `${id}@g.us`, subject, creator: phones[0], creation: unixNow(), addressingMode, members: phones, messages: [] };
   sim.state.groups.set(id, g);
   return g;
+}
+
+let notificationSeq = 0;
+
+/**
+ * Members added or removed by the group's creator (an admin), as WhatsApp tells the companions of
+ * every member, the removed ones included: `<notification type="w:gp2"><add|remove><participant
+ * jid phone_number?/>…`. rc14 turns it into a stub message and `group-participants.update`.
+ */
+export function changeMembers(sim: Sim, g: Group, change: { add?: Phone[]; remove?: Phone[] }): void {
+  const admin = sim.state.phones.get(g.creator);
+  const told = new Set(g.members);
+  for (const [tag, phones] of [["add", change.add ?? []], ["remove", change.remove ?? []]] as const) {
+    const affected = phones.filter((p) => (tag === "add" ? !g.members.includes(p.phone) : g.members.includes(p.phone)));
+    if (affected.length === 0) continue;
+    if (tag === "add") g.members.push(...affected.map((p) => p.phone));
+    else g.members = g.members.filter((m) => !affected.some((p) => p.phone === m));
+    for (const p of affected) told.add(p.phone);
+    const content: BinaryNode[] = [{ tag, attrs: {}, content: affected.map((p) => ({ tag: "participant", attrs: memberAttrs(g, p) })) }];
+    const attrs = { from: g.jid, type: "w:gp2", id: `gp2-${(++notificationSeq).toString(36)}`, t: unixNow(), ...(admin ? { participant: memberJid(g, admin) } : {}) };
+    for (const phone of told) for (const d of sim.state.phones.get(phone)?.devices.values() ?? []) deliverOrQueue(d, { tag: "notification", attrs, content });
+  }
 }
 
 /** A group by its jid or its bare id. */
@@ -101,9 +124,7 @@ export function groupNode(sim: Sim, g: Group): BinaryNode {
   for (const phone of g.members) {
     const p = sim.state.phones.get(phone);
     if (!p) continue;
-    const attrs: Record<string, string> = { jid: memberJid(g, p) };
-    if (g.addressingMode === "lid" && !p.hidePhone) attrs.phone_number = `${p.phone}@s.whatsapp.net`;
-    if (g.addressingMode === "pn") attrs.lid = `${p.lid}@lid`;
+    const attrs = memberAttrs(g, p);
     if (phone === g.creator) attrs.type = "superadmin";
     participants.push({ tag: "participant", attrs });
   }
@@ -127,6 +148,13 @@ export function groupView(sim: Sim, g: Group) {
     }),
     messages: g.messages.length,
   };
+}
+
+function memberAttrs(g: Group, p: Phone): Record<string, string> {
+  const attrs: Record<string, string> = { jid: memberJid(g, p) };
+  if (g.addressingMode === "lid" && !p.hidePhone) attrs.phone_number = `${p.phone}@s.whatsapp.net`;
+  if (g.addressingMode === "pn") attrs.lid = `${p.lid}@lid`;
+  return attrs;
 }
 
 function memberJid(g: Group, p: Phone): string {

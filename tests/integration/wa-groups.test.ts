@@ -207,4 +207,18 @@ describe("WhatsApp groups as GHL conversations", () => {
     expect(failed.error).toMatch(/Groups are off/);
     expect((await inbox(ANA)).some((e) => e.text === "should not go")).toBe(false);
   });
+
+  it("once the number is removed from the group, GHL's reply fails at once with the reason, never retried", async () => {
+    const { db, sim } = fixture!;
+    await updateInstanceSettings(db, LOC, "ig", { groups: true });
+    await simCall(sim, "POST", `/__sandbox/groups/${group}/members`, { remove: [NUMBER] });
+    const r = (await (await fetch(`${ghl.url}/__sandbox/locations/${LOC}/messages`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ contactId: groupContactId, message: "are you there?" }),
+    })).json()) as { deliveryStatus: number };
+    expect(r.deliveryStatus).toBe(200);
+    const failed = await until("failed", async () => db.message.findFirst({ where: { locationId: LOC, text: "are you there?", status: "FAILED" } }));
+    expect(failed.error).toMatch(/not a member of the group/);
+    expect(failed.attempts).toBe(1);
+    expect((await inbox(ANA)).some((e) => e.text === "are you there?")).toBe(false);
+  });
 });

@@ -194,7 +194,11 @@ export class OutboundSender {
       sendOutcomes.inc({ result: "error" });
       const attempts = next.attempts; // counted by the claim
       const reason = err instanceof Error ? err.message : String(err);
-      if ((err as { status?: number }).status === 422 || attempts >= (this.d.maxAttempts ?? 5)) {
+      // WhatsApp refused the group's metadata (rc14 asks it before each group send): the number
+      // is no longer in the group, or the group is gone; another try would be refused the same way
+      if (jid.endsWith("@g.us") && [403, 404].includes(Number((err as { data?: unknown }).data))) {
+        await this.fail(next, NOT_IN_GROUP);
+      } else if ((err as { status?: number }).status === 422 || attempts >= (this.d.maxAttempts ?? 5)) {
         await this.fail(next, `Sending failed: ${reason}`);
       } else {
         log.warn({ err, attempts }, "send failed; will retry");
@@ -222,5 +226,7 @@ export class OutboundSender {
 }
 
 const GROUPS_OFF = "Groups are off for this WhatsApp number: turn on \"WhatsApp groups\" for it in the panel to write to the group";
+
+const NOT_IN_GROUP = "This WhatsApp number is not a member of the group any more (removed, or the group was deleted)";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
