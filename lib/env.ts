@@ -71,6 +71,9 @@ export const envSchema = z
     GHL_WEBHOOK_PUBLIC_KEY_RSA: z.string().default(""),
     GHL_CONVERSATION_PROVIDER_ID: z.string().default(""),
     GHL_DELIVERY_ALLOW_UNSIGNED: bool.default(false),
+    // the header GHL's workflow calls carry (trigger subscriptions, the Send WhatsApp message
+    // action; lib/workflows/workflow-call.ts); empty = those endpoints answer 404
+    GHL_WORKFLOW_SECRET: z.string().refine((s) => s === "" || s.length >= 24, "must be empty or at least 24 characters").default(""),
     // panel sessions (SECURITY.md, items 7 and 8): absolute life from the SSO handshake, how recent a
     // handshake must be to mint keys or move the webhook, how often a session re-asks GHL about its
     // user, how long GHL's answer is reused, and how long a used SSO payload is remembered
@@ -94,6 +97,8 @@ export const envSchema = z
     WORKER_HTTP_PORT: int(9464),
     WORKER_ID: z.string().default(""),
     LEASE_TTL_MS: int(15000),
+    // how long a number may be reconnecting before it raises a "disconnected" alert (lib/alerts)
+    ALERT_DISCONNECT_GRACE_MS: z.coerce.number().int().min(1000).default(120_000),
     // sharing numbers across workers (docs/architecture.md#sharing-numbers-between-workers)
     WORKER_CAPACITY: z.coerce.number().positive().max(1000).default(1),
     DRAIN_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),

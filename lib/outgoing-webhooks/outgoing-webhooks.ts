@@ -19,7 +19,7 @@ import { parseLocationSettings, patchLocationSettings, readLocationSettings } fr
 export const HOOKS_QUEUE = "outgoing-webhooks";
 
 export const hookEventSchema = z.object({
-  type: z.enum(["message.inbound", "message.status", "instance.status"]),
+  type: z.enum(["message.inbound", "message.status", "instance.status", "number.status"]),
   locationId: z.string(),
   data: z.record(z.string(), z.unknown()),
   at: z.string(),
@@ -50,8 +50,8 @@ export async function webhookConfigured(db: Db, locationId: string): Promise<boo
 }
 
 /** Queues an event for delivery (which checks the configuration again when it runs). */
-export function queueHook(q: Queue, ev: Omit<HookEvent, "at">) {
-  return q.add(ev.type, { ...ev, at: new Date().toISOString() }, { attempts: 6, backoff: { type: "exponential", delay: 5000 }, removeOnComplete: 1000, removeOnFail: 5000 });
+export function queueHook(q: Queue, ev: Omit<HookEvent, "at">, o: { jobId?: string } = {}) {
+  return q.add(ev.type, { ...ev, at: new Date().toISOString() }, { ...o, attempts: 6, backoff: { type: "exponential", delay: 5000 }, removeOnComplete: 1000, removeOnFail: 5000 });
 }
 
 export function hooksQueue(connection: ConnectionOptions) {
