@@ -65,7 +65,7 @@ export const envSchema = z
     GHL_SCOPES: z
       .string()
       .default(
-        "contacts.readonly contacts.write conversations.readonly conversations.write conversations/message.readonly conversations/message.write locations.readonly oauth.readonly oauth.write users.readonly",
+        "contacts.readonly contacts.write conversations.readonly conversations.write conversations/message.readonly conversations/message.write locations.readonly oauth.readonly oauth.write users.readonly workflows.readonly",
       ),
     GHL_WEBHOOK_PUBLIC_KEY_ED25519: z.string().default(""),
     GHL_WEBHOOK_PUBLIC_KEY_RSA: z.string().default(""),
@@ -147,7 +147,7 @@ function crossFieldProblems(raw: Record<string, string>): string[] {
 // (GHL_DELIVERY_ALLOW_UNSIGNED is guarded elsewhere; WA_SANDBOX_ROOT_PUBLIC_KEY above.)
 
 /** Shared Secrets and client secrets the sandbox publishes (scripts/lib/stack.mjs, .env.example, sandbox/ghl/config.ts). */
-const SANDBOX_SECRETS = ["sandbox-shared-secret-0123456789", "sandbox-shared-secret", "sandbox-client-secret-0123456789", "sandbox-client-secret"];
+const SANDBOX_SECRETS = ["sandbox-shared-secret-0123456789", "sandbox-shared-secret", "sandbox-client-secret-0123456789", "sandbox-client-secret", "sandbox-workflow-secret-0123456789"];
 const OPT_IN = "WA_ALLOW_SANDBOX_IN_PRODUCTION=true";
 
 function productionProblems(raw: Record<string, string>): string[] {
@@ -170,7 +170,7 @@ function productionProblems(raw: Record<string, string>): string[] {
   url("GHL_MARKETPLACE_URL", "https:");
   url("WA_WEBSOCKET_URL", "wss:");
   if (raw.WA_SANDBOX_MEDIA_CA_PEM) sandbox("WA_SANDBOX_MEDIA_CA_PEM", "trusts the sandbox media host's own certificate");
-  for (const name of ["GHL_SSO_KEY", "GHL_CLIENT_SECRET"]) {
+  for (const name of ["GHL_SSO_KEY", "GHL_CLIENT_SECRET", "GHL_WORKFLOW_SECRET"]) {
     if (SANDBOX_SECRETS.includes(raw[name] ?? "")) sandbox(name, "is the sandbox's published value");
   }
   const appHost = parseUrl(raw.APP_URL ?? "")?.hostname ?? "";
