@@ -1,3 +1,4 @@
+import { audit } from "../audit";
 import type { Db } from "../db";
 import { notFound } from "../errors";
 
@@ -22,8 +23,9 @@ export async function openAlerts(db: Db, locationId: string): Promise<OpenAlert[
 
 /** A person saw it: the banner stops showing it. Another location's id is unknown (404). */
 export async function acknowledgeAlert(db: Db, locationId: string, id: string, by: string): Promise<void> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound("no such alert");
   const r = await db.numberAlert.updateMany({ where: { id, locationId, acknowledgedAt: null }, data: { acknowledgedAt: new Date(), acknowledgedBy: by } });
-  if (r.count === 1) return;
+  if (r.count === 1) return audit(db, { locationId, actor: by }, "alert.acknowledged", { alertId: id });
   const known = await db.numberAlert.count({ where: { id, locationId } });
   if (!known) throw notFound("no such alert");
 }
