@@ -6,6 +6,7 @@ import { desiredStateSchema, instanceStatusSchema } from "../enum-schemas";
 import { AppError, conflict, notFound } from "../errors";
 import * as instances from "../instances/instances";
 import { linkCodesOf, linkingView, linkingViewSchema } from "../instances/link-codes";
+import { numberStatsSchema } from "../instances/number-stats";
 import { ttlMemo } from "../ttl-memo";
 import { instanceIdSchema } from "./schemas";
 
@@ -29,6 +30,7 @@ export const instanceViewSchema = z.object({
   desiredState: desiredStateSchema,
   connectedAt: z.string().nullable(),
   linking: linkingViewSchema.nullable().optional().describe("The QR or pairing code waiting for a scan, if any (null when none)"),
+  stats: numberStatsSchema.optional().describe("Today (UTC): sent, received, failed, the warm-up allowance used, and the last activity (the list only)"),
 });
 
 export type InstanceView = z.infer<typeof instanceViewSchema>;

@@ -55,7 +55,7 @@ export default async function PanelHome({ searchParams }: { searchParams: Search
       <section className="mt-6">
         <h2 className="text-lg font-medium">{t["panel.title"]}</h2>
         {!admin && <p className="mt-2 text-sm text-slate-500" data-testid="admin-only-note">{t["panel.adminOnly"]}</p>}
-        <NumbersPanel t={numbersMessages(locale)} emptyTitle={t["panel.empty.title"]} emptyBody={t["panel.empty.body"]} admin={admin} />
+        <NumbersPanel t={numbersMessages(locale)} emptyTitle={t["panel.empty.title"]} emptyBody={t["panel.empty.body"]} admin={admin} statsT={alertsMessages(locale)} />
       </section>
       <MessagesLog t={logTexts(numbersMessages(locale))} />
       <SettingsPanel t={settingsTexts(numbersMessages(locale))} countries={Object.keys(CALLING_CODES).sort()} readOnly={!admin} />
