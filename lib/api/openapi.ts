@@ -51,6 +51,9 @@ registerOp({ method: "get", path: "/api/instances/{id}", tag: "Numbers", summary
 registerOp({ method: "delete", path: "/api/instances/{id}", tag: "Numbers", summary: "Log out and delete a number (its messages are kept)", params: ["id"], response: { status: 200, description: "Deleted" } });
 registerOp({ method: "post", path: "/api/instances/{id}/{action}", tag: "Numbers", summary: `Act on a number: ${instanceActionSchema.options.join(", ")} (pairing-code takes {phone})`, params: ["id", "action"], body: pairingBodySchema.partial(), response: { status: 200, schema: instanceResult, description: "Done" } });
 registerOp({ method: "get", path: "/api/instances/{id}/events", tag: "Live events", summary: "Server-sent events of one number: instance.status, instance.qr, instance.pairing-code", params: ["id"], response: { status: 200, description: "text/event-stream" } });
+const alertSchema = z.object({ id: z.string(), number: z.string(), status: z.string(), reason: z.string(), createdAt: z.string() });
+registerOp({ method: "get", path: "/api/panel/alerts", tag: "Numbers", summary: "Alerts about the location's numbers not yet acknowledged (disconnected past the grace, logged out, banned, restricted), newest first", response: { status: 200, schema: z.object({ alerts: z.array(alertSchema) }), description: "Open alerts" } });
+registerOp({ method: "post", path: "/api/panel/alerts/{id}/acknowledge", tag: "Numbers", summary: "Acknowledge an alert (admin): the panel's banner stops showing it", params: ["id"], response: { status: 200, description: "Acknowledged" } });
 registerOp({ method: "get", path: "/api/events", tag: "Live events", summary: "Server-sent events of every number of the location", response: { status: 200, description: "text/event-stream" } });
 
 export function openApiDocument(serverUrl: string) {
