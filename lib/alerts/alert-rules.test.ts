@@ -47,6 +47,20 @@ describe("repeatsLast: once per transition", () => {
   });
 });
 
+describe("repeatsLast for RESTRICTED: the caller's transition decides", () => {
+  const at = new Date("2026-12-04T10:00:00Z");
+  const last = { status: "RESTRICTED", createdAt: at };
+  it("a restriction that began before the last alert is the same one", () => {
+    expect(repeatsLast(last, "RESTRICTED", null, new Date("2026-12-04T09:59:00Z"))).toBe(true);
+  });
+  it("a restriction that began after it (the number recovered meanwhile) is new, though it never went offline", () => {
+    expect(repeatsLast(last, "RESTRICTED", new Date("2026-12-01T00:00:00Z"), new Date("2026-12-04T11:00:00Z"))).toBe(false);
+  });
+  it("without `since`, each call is a transition", () => {
+    expect(repeatsLast(last, "RESTRICTED", null)).toBe(false);
+  });
+});
+
 describe("defaultReason", () => {
   it("has a sentence for every status", () => {
     for (const s of ["DISCONNECTED", "LOGGED_OUT", "BANNED", "RESTRICTED"] as const) expect(defaultReason(s).length).toBeGreaterThan(10);

@@ -40,11 +40,18 @@ export function stillDisconnected(status: InstanceStatusValue | undefined): bool
 }
 
 /**
- * Whether a new alert would repeat the last one: same status, and the number has not been ONLINE
- * since it was raised (`connectedAt` is written at every ONLINE).
+ * Whether a new alert would repeat the last one. For the connection statuses: same status, and
+ * the number has not been ONLINE since it was raised (`connectedAt` is written at every ONLINE).
+ * RESTRICTED is not about the connection (a restricted number stays ONLINE), so ONLINE says
+ * nothing about its recovery: the caller, which sees the transition, says when this restriction
+ * began (`since`), and only a RESTRICTED alert raised since then is a repeat; without `since`,
+ * every call is a new transition.
  */
-export function repeatsLast(last: { status: string; createdAt: Date } | null | undefined, status: AlertStatus, connectedAt: Date | null | undefined): boolean {
+export function repeatsLast(
+  last: { status: string; createdAt: Date } | null | undefined, status: AlertStatus, connectedAt: Date | null | undefined, since?: Date,
+): boolean {
   if (!last || last.status !== status) return false;
+  if (status === "RESTRICTED") return !!since && last.createdAt.getTime() >= since.getTime();
   return !connectedAt || connectedAt.getTime() <= last.createdAt.getTime();
 }
 
