@@ -30,6 +30,8 @@ export interface GhlSimulatorOptions {
   /** the app's workflow URLs and the headers entered with them in the Marketplace (workflows.ts) */
   workflowSubscriptionUrl?: string;
   workflowActionUrls?: Record<string, string>;
+  /** action key → its Dynamic field URL (the form GHL builds when the action is configured) */
+  workflowActionFieldUrls?: Record<string, string>;
   workflowHeaders?: Record<string, string>;
 }
 
@@ -63,6 +65,7 @@ export interface GhlSimulatorConfig {
   openapiDir: string;
   workflowSubscriptionUrl: string;
   workflowActionUrls: Record<string, string>;
+  workflowActionFieldUrls: Record<string, string>;
   workflowHeaders: Record<string, string>;
 }
 
@@ -129,6 +132,7 @@ export function resolveConfig(o: GhlSimulatorOptions, defaultPort: number): GhlS
     openapiDir: o.openapiDir ?? DEFAULT_OPENAPI_DIR,
     workflowSubscriptionUrl: o.workflowSubscriptionUrl ?? `${appBaseUrl}/api/ghl/workflows/subscription`,
     workflowActionUrls: o.workflowActionUrls ?? { whatsapp_send_message: `${appBaseUrl}/api/ghl/workflows/send-message` },
+    workflowActionFieldUrls: o.workflowActionFieldUrls ?? { whatsapp_send_message: `${appBaseUrl}/api/ghl/workflows/send-message/fields` },
     workflowHeaders: o.workflowHeaders ?? { "x-gw-workflow-secret": SANDBOX_WORKFLOW_SECRET },
   };
 }

@@ -16,7 +16,8 @@ import { findAccess } from "./tokens";
 //   {key, version}, extras: {locationId, workflowId, companyId}}` and the headers the developer
 //   entered for that URL (no signature is documented, so none is sent).
 // - An action's execution URL gets `{data: <its fields>, extras: {locationId, contactId,
-//   workflowId}, meta: {key, version}}` with the developer's headers.
+//   workflowId}, meta: {key, version}}` with the developer's headers; its Dynamic field URL gets
+//   the same shape while a user configures the action, and answers `{inputs: [{section, fields}]}`.
 // - The app needs the `workflows.readonly` scope for either.
 // Guessed (GHL does not document it; marked so in docs/ghl.md): how the app posts an event to
 // `targetUrl` — here a POST of the JSON payload with the location's Bearer token and a Version
@@ -141,6 +142,18 @@ export const workflowControlRoutes: ControlRoute[] = [
     c.json(200, { status: r.status, body: r.body, ...(r.error ? { error: r.error } : {}) });
   }],
   ["GET", "/__sandbox/workflows/actions", (c) => c.json(200, { actions: wf(c.sim).actions })],
+  // A user opens the action in the workflow builder: GHL asks the Dynamic field URL for the form.
+  ["POST", "/__sandbox/workflows/actions/fields", async (c) => {
+    const b = await c.body(where.extend({ key: z.string().min(1), data: z.record(z.string(), z.unknown()).optional() }));
+    if (!b) return;
+    if (!installedWithScope(c.sim, b.locationId)) {
+      return c.json(409, { error: { code: "not_available", message: `the app is not installed on this location with ${WORKFLOW_SCOPE}: its actions are not offered` } });
+    }
+    const url = c.sim.cfg.workflowActionFieldUrls[b.key];
+    if (!url) return c.json(404, { error: { code: "not_found", message: `the action ${b.key} has no Dynamic field` } });
+    const r = await post(c.sim, url, { data: b.data ?? {}, extras: { locationId: b.locationId, workflowId: "wf-sandbox" }, meta: { key: b.key, version: "1.0" } });
+    c.json(200, { status: r.status, body: r.body, ...(r.error ? { error: r.error } : {}) });
+  }],
 ];
 
 /** The trigger URL the app posts events to; true when handled. */

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GET as installRoute } from "@/app/api/oauth/install/route";
 import { GET as callbackRoute } from "@/app/api/oauth/callback/route";
 import { POST as sendMessageRoute } from "@/app/api/ghl/workflows/send-message/route";
+import { POST as fieldsRoute } from "@/app/api/ghl/workflows/send-message/fields/route";
 import { POST as subscriptionRoute } from "@/app/api/ghl/workflows/subscription/route";
 import { SANDBOX_WORKFLOW_SECRET } from "@/sandbox/ghl/config";
 import { consentOnMarketplace, startGhlHarness } from "./helpers/ghl-harness";
@@ -28,6 +29,7 @@ beforeAll(async () => {
     routes: {
       "GET /api/oauth/install": installRoute, "GET /api/oauth/callback": callbackRoute,
       "POST /api/ghl/workflows/send-message": sendMessageRoute, "POST /api/ghl/workflows/subscription": subscriptionRoute,
+      "POST /api/ghl/workflows/send-message/fields": fieldsRoute,
     },
     env: { GHL_WORKFLOW_SECRET: SANDBOX_WORKFLOW_SECRET },
   });
@@ -53,6 +55,16 @@ const action = (locationId: string, data: Record<string, unknown>) =>
 const inbox = () => simCall<Inbox>(f.sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`);
 
 describe("the Send WhatsApp message workflow action", { retry: 0 }, () => {
+  it("configuring the action offers the location's numbers to choose from", async () => {
+    await f.db.instance.create({ data: { id: "i2", locationId: LOC, name: "wa-02", alias: "Sales" } });
+    const r = await h.control<{ status: number; body: { inputs: { fields: { field: string; options?: { label: string; value: string }[] }[] }[] } }>(
+      "POST", "/workflows/actions/fields", { locationId: LOC, key: "whatsapp_send_message" });
+    expect(r.body.status).toBe(200);
+    const number = r.body.body.inputs[0].fields.find((x) => x.field === "number");
+    expect(number?.options).toEqual([{ label: `wa-01 · +${NUMBER}`, value: "wa-01" }, { label: "wa-02 · Sales", value: "wa-02" }]);
+    await f.db.instance.delete({ where: { id: "i2" } });
+  });
+
   it("a workflow step sends the text from the chosen number", { timeout: 30_000 }, async () => {
     const r = await action(LOC, { number: "wa-01", phone: `+${CONTACT}`, message: "from a workflow" });
     expect(r.status).toBe(200);
