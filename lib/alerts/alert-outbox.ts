@@ -11,6 +11,8 @@ import { queueTriggerFire } from "./trigger-job";
 // with SKIP LOCKED, so workers draining side by side never take the same one.
 
 export async function drainAlertOutbox(db: Db, q: Queue, limit = 50): Promise<number> {
+  // the common case, nothing waiting, without a transaction (every worker asks every second)
+  if (!(await db.numberAlert.findFirst({ where: { queuedAt: null }, select: { id: true } }))) return 0;
   return db.$transaction(async (tx) => {
     const rows = await tx.$queryRaw<{ id: string; locationId: string; instanceId: string; status: string; reason: string; createdAt: Date }[]>`
       SELECT id, "locationId", "instanceId", status, reason, "createdAt" FROM "NumberAlert"
