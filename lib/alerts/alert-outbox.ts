@@ -24,7 +24,11 @@ export async function drainAlertOutbox(db: Db, q: Queue, limit = 50): Promise<nu
       if (await webhookConfigured(db, a.locationId)) {
         await queueHook(q, { type: "number.status", locationId: a.locationId, data }, { jobId: `alert-${a.id}` });
       }
-      const subs = await tx.workflowSubscription.findMany({ where: { locationId: a.locationId, triggerKey: NUMBER_STATUS_TRIGGER_KEY }, select: { id: true } });
+      // an uninstalled location has no token to fire with, and GHL no workflows of ours to run
+      const installed = await tx.location.count({ where: { id: a.locationId, installed: true } });
+      const subs = installed
+        ? await tx.workflowSubscription.findMany({ where: { locationId: a.locationId, triggerKey: NUMBER_STATUS_TRIGGER_KEY }, select: { id: true } })
+        : [];
       for (const s of subs) await queueTriggerFire(q, { locationId: a.locationId, alertId: a.id, subscriptionId: s.id });
     }
     if (rows.length) await tx.numberAlert.updateMany({ where: { id: { in: rows.map((r) => r.id) } }, data: { queuedAt: new Date() } });
