@@ -78,7 +78,7 @@ export class StatusWriter {
     const d = alertOnStatus(status);
     if (d.kind !== "after-grace") this.clearGrace();
     if (d.kind === "now") {
-      await raiseNumberAlert(this.db, { ...this.ctx, status: d.status, reason });
+      await raiseNumberAlert(this.db, { ...this.ctx, status: d.status, reason }).catch((err) => this.log.warn({ err, status }, "alert not raised"));
     } else if (d.kind === "after-grace" && !this.graceTimer) {
       this.graceTimer = setTimeout(() => void this.graceOver(), this.alertGraceMs);
       this.graceTimer.unref?.();
