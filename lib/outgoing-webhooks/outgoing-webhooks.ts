@@ -11,8 +11,8 @@ import { BlockedAddressError, guardedRequest, isAllowedOrigin, literalAddressPro
 import { isSpecialAddress } from "../net/special-address";
 import { parseLocationSettings, patchLocationSettings, readLocationSettings } from "../tenants/settings";
 
-// Optional per-location webhook for automations (n8n, Make, Zapier): inbound messages and status
-// changes are POSTed as JSON, signed `x-gateway-signature: sha256=<hex HMAC of "<timestamp>.<body>">`
+// Optional per-location webhook for automations (n8n, Make, Zapier): inbound messages, status
+// changes and number alerts (`number.status`: docs/architecture.md#number-alerts) are POSTed as JSON, signed `x-gateway-signature: sha256=<hex HMAC of "<timestamp>.<body>">`
 // with `x-gateway-timestamp`, retried with backoff. The URL is in Location.settings (its one writer,
 // lib/tenants/settings.ts); the secret is sealed in its own column, Location.webhookSecretEnc, so
 // that no reader of the settings ever holds it (docs/decisions/017-json-settings-one-owner.md).
