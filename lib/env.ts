@@ -65,12 +65,15 @@ export const envSchema = z
     GHL_SCOPES: z
       .string()
       .default(
-        "contacts.readonly contacts.write conversations.readonly conversations.write conversations/message.readonly conversations/message.write locations.readonly oauth.readonly oauth.write users.readonly",
+        "contacts.readonly contacts.write conversations.readonly conversations.write conversations/message.readonly conversations/message.write locations.readonly oauth.readonly oauth.write users.readonly workflows.readonly",
       ),
     GHL_WEBHOOK_PUBLIC_KEY_ED25519: z.string().default(""),
     GHL_WEBHOOK_PUBLIC_KEY_RSA: z.string().default(""),
     GHL_CONVERSATION_PROVIDER_ID: z.string().default(""),
     GHL_DELIVERY_ALLOW_UNSIGNED: bool.default(false),
+    // the header GHL's workflow calls carry (trigger subscriptions, the Send WhatsApp message
+    // action; lib/workflows/workflow-call.ts); empty = those endpoints answer 404
+    GHL_WORKFLOW_SECRET: z.string().refine((s) => s === "" || s.length >= 24, "must be empty or at least 24 characters").default(""),
     // panel sessions (SECURITY.md, items 7 and 8): absolute life from the SSO handshake, how recent a
     // handshake must be to mint keys or move the webhook, how often a session re-asks GHL about its
     // user, how long GHL's answer is reused, and how long a used SSO payload is remembered
@@ -94,6 +97,8 @@ export const envSchema = z
     WORKER_HTTP_PORT: int(9464),
     WORKER_ID: z.string().default(""),
     LEASE_TTL_MS: int(15000),
+    // how long a number may be reconnecting before it raises a "disconnected" alert (lib/alerts)
+    ALERT_DISCONNECT_GRACE_MS: z.coerce.number().int().min(1000).default(120_000),
     // sharing numbers across workers (docs/architecture.md#sharing-numbers-between-workers)
     WORKER_CAPACITY: z.coerce.number().positive().max(1000).default(1),
     DRAIN_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
@@ -144,7 +149,7 @@ function crossFieldProblems(raw: Record<string, string>): string[] {
 // (GHL_DELIVERY_ALLOW_UNSIGNED is guarded elsewhere; WA_SANDBOX_ROOT_PUBLIC_KEY above.)
 
 /** Shared Secrets and client secrets the sandbox publishes (scripts/lib/stack.mjs, .env.example, sandbox/ghl/config.ts). */
-const SANDBOX_SECRETS = ["sandbox-shared-secret-0123456789", "sandbox-shared-secret", "sandbox-client-secret-0123456789", "sandbox-client-secret"];
+const SANDBOX_SECRETS = ["sandbox-shared-secret-0123456789", "sandbox-shared-secret", "sandbox-client-secret-0123456789", "sandbox-client-secret", "sandbox-workflow-secret-0123456789"];
 const OPT_IN = "WA_ALLOW_SANDBOX_IN_PRODUCTION=true";
 
 function productionProblems(raw: Record<string, string>): string[] {
@@ -167,7 +172,7 @@ function productionProblems(raw: Record<string, string>): string[] {
   url("GHL_MARKETPLACE_URL", "https:");
   url("WA_WEBSOCKET_URL", "wss:");
   if (raw.WA_SANDBOX_MEDIA_CA_PEM) sandbox("WA_SANDBOX_MEDIA_CA_PEM", "trusts the sandbox media host's own certificate");
-  for (const name of ["GHL_SSO_KEY", "GHL_CLIENT_SECRET"]) {
+  for (const name of ["GHL_SSO_KEY", "GHL_CLIENT_SECRET", "GHL_WORKFLOW_SECRET"]) {
     if (SANDBOX_SECRETS.includes(raw[name] ?? "")) sandbox(name, "is the sandbox's published value");
   }
   const appHost = parseUrl(raw.APP_URL ?? "")?.hostname ?? "";

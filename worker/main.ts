@@ -62,6 +62,7 @@ async function main() {
     hooks: messaging.hooks,
     capacity: cfg.WORKER_CAPACITY,
     handoversPerMinute: cfg.HANDOVERS_PER_MINUTE || undefined,
+    alertGraceMs: cfg.ALERT_DISCONNECT_GRACE_MS,
     // a sandbox server accepts any version; the real one needs a current one
     resolveVersion: () => waWebVersion(redis(), log, { fetchOnline: !cfg.WA_SANDBOX_ROOT_PUBLIC_KEY && cfg.NODE_ENV !== "test" }),
   });

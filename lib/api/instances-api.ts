@@ -7,6 +7,7 @@ import { AppError, conflict, notFound } from "../errors";
 import { parseInstanceSettings } from "../instances/instance-settings";
 import * as instances from "../instances/instances";
 import { linkCodesOf, linkingView, linkingViewSchema } from "../instances/link-codes";
+import { numberStatsSchema } from "../instances/number-stats";
 import { ttlMemo } from "../ttl-memo";
 import { instanceIdSchema } from "./schemas";
 
@@ -31,6 +32,7 @@ export const instanceViewSchema = z.object({
   connectedAt: z.string().nullable(),
   groups: z.boolean().describe("Its WhatsApp groups are relayed to GHL (PATCH /api/instances/{id}/settings)"),
   linking: linkingViewSchema.nullable().optional().describe("The QR or pairing code waiting for a scan, if any (null when none)"),
+  stats: numberStatsSchema.optional().describe("Today (UTC): sent, received, failed, the warm-up allowance used, and the last activity (the list only)"),
 });
 
 export type InstanceView = z.infer<typeof instanceViewSchema>;

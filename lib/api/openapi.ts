@@ -55,6 +55,9 @@ const instanceSettingsResult = z.object({ settings: instanceSettingsSchema });
 registerOp({ method: "get", path: "/api/instances/{id}/settings", tag: "Numbers", summary: "One number's options: groups (relay its WhatsApp groups to GHL, one conversation per group)", params: ["id"], response: { status: 200, schema: instanceSettingsResult, description: "The number's settings" } });
 registerOp({ method: "patch", path: "/api/instances/{id}/settings", tag: "Numbers", summary: "Change one number's options (admins); keys left out keep their value", params: ["id"], body: instanceSettingsPatchSchema, response: { status: 200, schema: instanceSettingsResult, description: "The number's settings after the change" } });
 registerOp({ method: "get", path: "/api/instances/{id}/events", tag: "Live events", summary: "Server-sent events of one number: instance.status, instance.qr, instance.pairing-code", params: ["id"], response: { status: 200, description: "text/event-stream" } });
+const alertSchema = z.object({ id: z.string(), number: z.string(), status: z.string(), reason: z.string(), createdAt: z.string() });
+registerOp({ method: "get", path: "/api/panel/alerts", tag: "Numbers", summary: "Alerts about the location's numbers not yet acknowledged (disconnected past the grace, logged out, banned, restricted), newest first", response: { status: 200, schema: z.object({ alerts: z.array(alertSchema) }), description: "Open alerts" } });
+registerOp({ method: "post", path: "/api/panel/alerts/{id}/acknowledge", tag: "Numbers", summary: "Acknowledge an alert (admin): the panel's banner stops showing it", params: ["id"], response: { status: 200, description: "Acknowledged" } });
 registerOp({ method: "get", path: "/api/events", tag: "Live events", summary: "Server-sent events of every number of the location", response: { status: 200, description: "text/event-stream" } });
 
 export function openApiDocument(serverUrl: string) {

@@ -11,15 +11,15 @@ import { BlockedAddressError, guardedRequest, isAllowedOrigin, literalAddressPro
 import { isSpecialAddress } from "../net/special-address";
 import { parseLocationSettings, patchLocationSettings, readLocationSettings } from "../tenants/settings";
 
-// Optional per-location webhook for automations (n8n, Make, Zapier): inbound messages and status
-// changes are POSTed as JSON, signed `x-gateway-signature: sha256=<hex HMAC of "<timestamp>.<body>">`
+// Optional per-location webhook for automations (n8n, Make, Zapier): inbound messages, status
+// changes and number alerts (`number.status`: docs/architecture.md#number-alerts) are POSTed as JSON, signed `x-gateway-signature: sha256=<hex HMAC of "<timestamp>.<body>">`
 // with `x-gateway-timestamp`, retried with backoff. The URL is in Location.settings (its one writer,
 // lib/tenants/settings.ts); the secret is sealed in its own column, Location.webhookSecretEnc, so
 // that no reader of the settings ever holds it (docs/decisions/017-json-settings-one-owner.md).
 export const HOOKS_QUEUE = "outgoing-webhooks";
 
 export const hookEventSchema = z.object({
-  type: z.enum(["message.inbound", "message.status", "instance.status"]),
+  type: z.enum(["message.inbound", "message.status", "instance.status", "number.status"]),
   locationId: z.string(),
   data: z.record(z.string(), z.unknown()),
   at: z.string(),
@@ -50,8 +50,8 @@ export async function webhookConfigured(db: Db, locationId: string): Promise<boo
 }
 
 /** Queues an event for delivery (which checks the configuration again when it runs). */
-export function queueHook(q: Queue, ev: Omit<HookEvent, "at">) {
-  return q.add(ev.type, { ...ev, at: new Date().toISOString() }, { attempts: 6, backoff: { type: "exponential", delay: 5000 }, removeOnComplete: 1000, removeOnFail: 5000 });
+export function queueHook(q: Queue, ev: Omit<HookEvent, "at">, o: { jobId?: string } = {}) {
+  return q.add(ev.type, { ...ev, at: new Date().toISOString() }, { ...o, attempts: 6, backoff: { type: "exponential", delay: 5000 }, removeOnComplete: 1000, removeOnFail: 5000 });
 }
 
 export function hooksQueue(connection: ConnectionOptions) {

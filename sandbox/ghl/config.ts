@@ -27,6 +27,12 @@ export interface GhlSimulatorOptions {
   uploadMaxBytes?: number;
   locationTokenRefreshToken?: boolean; // whether /oauth/locationToken answers with a refresh_token too
   openapiDir?: string;
+  /** the app's workflow URLs and the headers entered with them in the Marketplace (workflows.ts) */
+  workflowSubscriptionUrl?: string;
+  workflowActionUrls?: Record<string, string>;
+  /** action key → its Dynamic field URL (the form GHL builds when the action is configured) */
+  workflowActionFieldUrls?: Record<string, string>;
+  workflowHeaders?: Record<string, string>;
 }
 
 export interface GhlSimulatorConfig {
@@ -57,7 +63,14 @@ export interface GhlSimulatorConfig {
   uploadMaxBytes: number;
   locationTokenRefreshToken: boolean;
   openapiDir: string;
+  workflowSubscriptionUrl: string;
+  workflowActionUrls: Record<string, string>;
+  workflowActionFieldUrls: Record<string, string>;
+  workflowHeaders: Record<string, string>;
 }
+
+/** The header value the sandbox's Marketplace listing sends with every workflow call, unless told otherwise. */
+export const SANDBOX_WORKFLOW_SECRET = "sandbox-workflow-secret-0123456789";
 
 // GHL resends a call answered 429 (and only that) up to 6 times, about 10 minutes apart (docs/ghl.md#webhook-retries).
 export const GHL_MAX_RETRIES = 6;
@@ -117,5 +130,9 @@ export function resolveConfig(o: GhlSimulatorOptions, defaultPort: number): GhlS
     uploadMaxBytes: o.uploadMaxBytes ?? 25 * 1024 * 1024,
     locationTokenRefreshToken: o.locationTokenRefreshToken ?? true,
     openapiDir: o.openapiDir ?? DEFAULT_OPENAPI_DIR,
+    workflowSubscriptionUrl: o.workflowSubscriptionUrl ?? `${appBaseUrl}/api/ghl/workflows/subscription`,
+    workflowActionUrls: o.workflowActionUrls ?? { whatsapp_send_message: `${appBaseUrl}/api/ghl/workflows/send-message` },
+    workflowActionFieldUrls: o.workflowActionFieldUrls ?? { whatsapp_send_message: `${appBaseUrl}/api/ghl/workflows/send-message/fields` },
+    workflowHeaders: o.workflowHeaders ?? { "x-gw-workflow-secret": SANDBOX_WORKFLOW_SECRET },
   };
 }

@@ -20,6 +20,7 @@ import { loadOpenApi } from "./openapi-schemas";
 import type { Sim } from "./sim";
 import { SimState } from "./state";
 import { WebhookSender } from "./webhooks";
+import { handleTriggerExecute, workflowControlRoutes } from "./workflows";
 
 export type { GhlSimulatorConfig, GhlSimulatorOptions } from "./config";
 
@@ -30,7 +31,7 @@ export interface GhlSimulator {
 }
 
 const API_ROUTES: Record<string, ApiRoute> = { ...oauthRoutes, ...contactsRoutes, ...conversationsRoutes, ...usersRoutes, ...locationsRoutes };
-const CONTROL_ROUTES = [...setupRoutes, ...usersControlRoutes, ...trafficRoutes];
+const CONTROL_ROUTES = [...setupRoutes, ...usersControlRoutes, ...trafficRoutes, ...workflowControlRoutes];
 
 export async function startGhlSimulator(opts: GhlSimulatorOptions = {}): Promise<GhlSimulator> {
   const cfg = resolveConfig(opts, 4010);
@@ -81,6 +82,7 @@ async function route(sim: Sim, req: IncomingMessage, res: ServerResponse): Promi
     return sendJson(res, 404, { error: { code: "not_found", message: `no control route ${req.method} ${p}` } });
   }
   if (p === "/v2/oauth/chooselocation" || p === "/oauth/chooselocation") return chooseLocation(sim, req, res, url);
+  if (await handleTriggerExecute(sim, req, res, url)) return;
   if (await handleApi(sim, req, res, url, API_ROUTES)) return;
   let m = /^\/location\/([^/]+)\/custom-page\/?$/.exec(p);
   if (m && req.method === "GET") {

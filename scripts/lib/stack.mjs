@@ -74,6 +74,8 @@ export async function startStack(o) {
     GHL_WEBHOOK_PUBLIC_KEY_ED25519: runtime.ghl.ed25519PublicKeyPem,
     GHL_WEBHOOK_PUBLIC_KEY_RSA: runtime.ghl.rsaPublicKeyPem,
     GHL_CONVERSATION_PROVIDER_ID: SANDBOX_CLIENT.conversationProviderId,
+    // the header the GHL simulator's Marketplace listing sends on workflow calls (SANDBOX_WORKFLOW_SECRET, sandbox/ghl/config.ts)
+    GHL_WORKFLOW_SECRET: "sandbox-workflow-secret-0123456789",
     PANEL_FRAME_ANCESTORS: `${runtime.ghl.url} http://localhost:${o.ghlPort}`,
     WA_WEBSOCKET_URL: runtime.wa.wsUrl,
     WA_SANDBOX_ROOT_PUBLIC_KEY: runtime.wa.rootPublicKey,

@@ -7,6 +7,7 @@ import { metrics } from "@/lib/ops/metrics";
 import { enqueueGhl, ghlQueue, type GhlJob } from "@/lib/queue/ghl-jobs";
 import { blockingRedis, createRedis, redis } from "@/lib/redis";
 import { ttlMemo } from "@/lib/ttl-memo";
+import { startAlertOutbox } from "../jobs/alert-outbox";
 import { startGhlSyncWorker } from "../jobs/ghl-sync";
 import { startOutgoingWebhookWorker } from "../jobs/outgoing-webhooks";
 import { createMessaging } from "./messaging-hooks";
@@ -45,13 +46,19 @@ export async function startMessagingRuntime(cfg: Env, log: Logger) {
     cfg: { appUrl: cfg.APP_URL.replace(/\/+$/, ""), conversationProviderId: cfg.GHL_CONVERSATION_PROVIDER_ID },
   });
   const hooksConn = blockingRedis();
-  const hookWorker = startOutgoingWebhookWorker({ db: db(), connection: hooksConn, log, allowedOrigins: cfg.MEDIA_URL_ALLOWED_ORIGINS });
+  const hookWorker = startOutgoingWebhookWorker({
+    db: db(), connection: hooksConn, log, allowedOrigins: cfg.MEDIA_URL_ALLOWED_ORIGINS,
+    ghl: { ghlFor: (locationId) => ghlClient(locationId), apiBaseUrl: cfg.GHL_API_BASE_URL },
+  });
+  // alerts raised anywhere (lib/alerts) leave through the same queue
+  const alertOutbox = startAlertOutbox({ db: db(), queue: hooks, log: log.child({ part: "alerts" }) });
 
   return {
     hooks: messaging.hooks,
     ghlQueue: queue,
     async stop() {
       await messaging.stop();
+      await alertOutbox.stop();
       await Promise.allSettled([ghlSync.stop(), hookWorker.stop()]);
       await Promise.allSettled([queue.close(), hooks.close()]);
       for (const c of [wakeSub, ghlConn, hooksConn, queueConn]) await c.quit().catch(() => {});

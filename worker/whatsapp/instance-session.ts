@@ -64,6 +64,8 @@ export type SessionDeps = {
   version?: () => WAVersion | undefined;
   holdsLease: (instanceId: string) => Promise<boolean>;
   hooks?: SocketHooks;
+  /** a reconnect lasting longer raises a "disconnected" alert (ALERT_DISCONNECT_GRACE_MS) */
+  alertGraceMs?: number;
 };
 
 export type EndReason = "stopped" | "lease-lost" | "terminal";
@@ -88,7 +90,7 @@ export class InstanceSession {
     private onEnded: (s: InstanceSession, reason: EndReason) => void,
   ) {
     this.log = d.log.child({ instanceId: ctx.instanceId, locationId: ctx.locationId });
-    this.status = new StatusWriter(d.db, d.redis, ctx, this.log);
+    this.status = new StatusWriter(d.db, d.redis, ctx, this.log, d.alertGraceMs);
   }
 
   get socket(): WASocket | undefined {

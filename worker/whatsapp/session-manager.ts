@@ -47,6 +47,8 @@ export type ManagerDeps = {
   capacity?: number;
   /** handovers one worker makes per minute at most (HANDOVERS_PER_MINUTE); unset = max(1, 5 % of the numbers) */
   handoversPerMinute?: number;
+  /** a reconnect lasting longer raises a "disconnected" alert (ALERT_DISCONNECT_GRACE_MS) */
+  alertGraceMs?: number;
 };
 
 const MANAGERS_KEY = "gw:managers";
@@ -84,7 +86,7 @@ export class SessionManager {
       fetchAgent: d.fetchAgent, keys: d.keys, backoff: d.backoff ?? defaultBackoff,
       watchdogMs: d.watchdogMs ?? 30_000, qrTimeoutMs: d.qrTimeoutMs, msgRetryCounterCache: memoryCache(),
       holdsLease: async (id) => (await this.leases.owner(id)) === d.workerId, hooks: d.hooks,
-      version: () => this.version,
+      version: () => this.version, alertGraceMs: d.alertGraceMs,
     };
   }
 

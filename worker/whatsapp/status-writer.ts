@@ -3,6 +3,8 @@ import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import type { InstanceStatusValue } from "@/lib/enum-schemas";
 import type { InstanceEvent } from "@/lib/events/live-events";
+import { alertOnStatus, DISCONNECT_GRACE_MS, stillDisconnected } from "@/lib/alerts/alert-rules";
+import { raiseNumberAlert } from "@/lib/alerts/raise-number-alert";
 import { markLinked } from "@/lib/governor/governor";
 import { eventsChannel } from "@/lib/instances/events";
 
@@ -21,16 +23,20 @@ export type StatusExtra = {
 export class StatusWriter {
   private muted = false;
   private last?: InstanceStatusValue;
+  private graceTimer?: NodeJS.Timeout;
 
   constructor(
     private db: Db,
     private redis: Redis,
     private ctx: { instanceId: string; locationId: string },
     private log: Logger,
+    /** how long a reconnect may last before it is an alert (ALERT_DISCONNECT_GRACE_MS) */
+    private alertGraceMs = DISCONNECT_GRACE_MS,
   ) {}
 
   mute() {
     this.muted = true;
+    this.clearGrace();
   }
 
   async set(status: InstanceStatusValue, x: StatusExtra): Promise<void> {
@@ -58,9 +64,42 @@ export class StatusWriter {
         ...(phone ? { phone } : {}), ...(lastError ? { lastError } : {}),
       });
       this.log.info({ status, lastError }, "instance status");
+      await this.alertOn(status, lastError ?? null);
     } catch (err) {
       this.log.warn({ err, status }, "instance status not recorded");
     }
+  }
+
+  // Alerts (lib/alerts/alert-rules.ts): a logout or ban at once; a reconnect only if the number
+  // is still away when the grace is over, read from Postgres then (another worker may have
+  // brought it back meanwhile). The timer is this process's: a worker that dies during the grace
+  // leaves the alert to the next status the new owner writes (docs/architecture.md#number-alerts).
+  private async alertOn(status: InstanceStatusValue, reason: string | null) {
+    const d = alertOnStatus(status);
+    if (d.kind !== "after-grace") this.clearGrace();
+    if (d.kind === "now") {
+      await raiseNumberAlert(this.db, { ...this.ctx, status: d.status, reason }).catch((err) => this.log.warn({ err, status }, "alert not raised"));
+    } else if (d.kind === "after-grace" && !this.graceTimer) {
+      this.graceTimer = setTimeout(() => void this.graceOver(), this.alertGraceMs);
+      this.graceTimer.unref?.();
+    }
+  }
+
+  private async graceOver() {
+    this.graceTimer = undefined;
+    if (this.muted) return;
+    try {
+      const row = await this.db.instance.findFirst({ where: { id: this.ctx.instanceId, locationId: this.ctx.locationId }, select: { status: true, lastError: true, desiredState: true } });
+      if (!row || row.desiredState !== "RUNNING" || !stillDisconnected(row.status)) return;
+      await raiseNumberAlert(this.db, { ...this.ctx, status: "DISCONNECTED", reason: row.lastError });
+    } catch (err) {
+      this.log.warn({ err }, "disconnect alert not raised");
+    }
+  }
+
+  private clearGrace() {
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
   }
 
   async publish(ev: InstanceEvent): Promise<void> {

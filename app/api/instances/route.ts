@@ -6,6 +6,7 @@ import { jsonBody } from "@/lib/http/handler";
 import { streamMayLinkAPhone } from "@/lib/http/stream-auth";
 import { withAuth } from "@/lib/http/with-auth";
 import { list } from "@/lib/instances/instances";
+import { numberStats } from "@/lib/instances/number-stats";
 import { redis } from "@/lib/redis";
 import { readLocationSettings } from "@/lib/tenants/settings";
 
@@ -23,6 +24,7 @@ export const POST = withAuth({ via: ["api-key", "panel-session"], role: "admin" 
 // GET carries each number's waiting QR or pairing code (admins and API keys only), so the panel
 // shows it on first paint.
 export const GET = withAuth({ via: ["api-key", "panel-session"] }, async (req, auth) => {
-  const [rows, settings] = await Promise.all([list(db(), auth.locationId), readLocationSettings(db(), auth.locationId)]);
-  return Response.json({ instances: await viewsWithLinking(redis(), rows, () => streamMayLinkAPhone(req, auth)), defaultInstanceId: settings.defaultInstanceId });
+  const [rows, settings, stats] = await Promise.all([list(db(), auth.locationId), readLocationSettings(db(), auth.locationId), numberStats(db(), auth.locationId)]);
+  const views = await viewsWithLinking(redis(), rows, () => streamMayLinkAPhone(req, auth));
+  return Response.json({ instances: views.map((v) => ({ ...v, stats: stats.get(v.id) })), defaultInstanceId: settings.defaultInstanceId });
 });

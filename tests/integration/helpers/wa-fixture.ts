@@ -148,7 +148,7 @@ export async function startMessagingFixture(o: {
   await messaging.start();
   const worker = makeManager(db, managerConfig(sim as never, url, o.workerId), { hooks: messaging.hooks, ...o.manager });
   return {
-    db, sim, redis, worker, messaging,
+    db, dbUrl: url, sim, redis, worker, messaging,
     async close() {
       await worker.close();
       await messaging.stop();

@@ -5,14 +5,16 @@ import QRCode from "qrcode";
 import type { InstanceView } from "@/lib/api/instances-api";
 import type { InstanceStatusValue as Status } from "@/lib/enum-schemas";
 import { parseLiveEvent } from "@/lib/events/live-events";
+import type { AlertsMessages } from "@/lib/i18n/alerts-messages";
 import type { NumbersMessages } from "@/lib/i18n/numbers-messages";
+import { NumberStatsRow } from "./number-stats";
 import { panelFetch } from "../panel-fetch";
 
 // The location's WhatsApp numbers, live: the list (/api/instances) already carries the QR or
 // pairing code waiting now, the stream (/api/events) sends it again on every (re)connect and then
 // each new one, with statuses; actions go to /api/instances/… with the panel session cookie.
 
-type Instance = Pick<InstanceView, "id" | "instanceId" | "status" | "phone" | "phoneAlias" | "lastError" | "desiredState" | "linking" | "groups">;
+type Instance = Pick<InstanceView, "id" | "instanceId" | "status" | "phone" | "phoneAlias" | "lastError" | "desiredState" | "linking" | "groups" | "stats">;
 type Live = { qr?: { text: string; dataUrl: string; expiresAt: number }; pairingCode?: string; qrWithheld?: boolean };
 
 const badge: Record<Status, string> = {
@@ -21,7 +23,7 @@ const badge: Record<Status, string> = {
   FAILED: "bg-red-100 text-red-800", BANNED: "bg-red-200 text-red-900",
 };
 
-export function NumbersPanel({ t, emptyTitle, emptyBody, admin }: { t: NumbersMessages; emptyTitle: string; emptyBody: string; admin: boolean }) {
+export function NumbersPanel({ t, emptyTitle, emptyBody, admin, statsT }: { t: NumbersMessages; emptyTitle: string; emptyBody: string; admin: boolean; statsT?: AlertsMessages }) {
   const [items, setItems] = useState<Instance[] | null>(null);
   const [defaultId, setDefaultId] = useState<string | null>(null);
   const [live, setLive] = useState<Record<string, Live>>({});
@@ -114,7 +116,7 @@ export function NumbersPanel({ t, emptyTitle, emptyBody, admin }: { t: NumbersMe
       )}
       <ul className="mt-4 grid gap-4">
         {items?.map((i) => (
-          <InstanceCard key={i.id} i={i} live={live[i.id] ?? {}} t={t} isDefault={defaultId === i.id} act={act} admin={admin} />
+          <InstanceCard key={i.id} i={i} live={live[i.id] ?? {}} t={t} isDefault={defaultId === i.id} act={act} admin={admin} statsT={statsT} />
         ))}
       </ul>
     </section>
@@ -140,7 +142,7 @@ function AddForm({ t, onCreate, onCancel }: { t: NumbersMessages; onCreate: (nam
   );
 }
 
-function InstanceCard({ i, live, t, isDefault, act, admin }: { i: Instance; live: Live; t: NumbersMessages; isDefault: boolean; act: (p: string, init?: RequestInit) => Promise<boolean>; admin: boolean }) {
+function InstanceCard({ i, live, t, isDefault, act, admin, statsT }: { i: Instance; live: Live; t: NumbersMessages; isDefault: boolean; act: (p: string, init?: RequestInit) => Promise<boolean>; admin: boolean; statsT?: AlertsMessages }) {
   const [pairing, setPairing] = useState(false);
   const [phone, setPhone] = useState("");
   const base = `/api/instances/${i.id}`;
@@ -157,6 +159,7 @@ function InstanceCard({ i, live, t, isDefault, act, admin }: { i: Instance; live
         <span className={`rounded-full px-2.5 py-1 text-xs font-medium ${badge[i.status]}`} data-testid="status">{t[`status.${i.status}`]}</span>
       </div>
       {i.lastError && i.status !== "ONLINE" && <p className="mt-2 text-sm text-slate-700">{t.lastError}: {i.lastError}</p>}
+      {i.stats && statsT && <NumberStatsRow s={i.stats} t={statsT} />}
       {i.status === "QR" && (live.qrWithheld && !live.qr ? <p className="mt-3 text-sm text-slate-700" data-testid="qr-admin-only">{t.qrAdminOnly}</p> : <QrBox live={live} t={t} />)}
       {live.pairingCode && i.status !== "ONLINE" && (
         <p className="mt-3 text-sm">{t.pairingCodeIs} <strong className="font-mono text-lg tracking-widest" data-testid="pairing-code">{live.pairingCode}</strong></p>

@@ -4,6 +4,8 @@ import { switchableLocations } from "@/lib/auth/panel-identity";
 import { db } from "@/lib/db";
 import { requestMessages } from "@/lib/i18n/request-locale";
 import { numbersMessages } from "@/lib/i18n/numbers-messages";
+import { alertsMessages } from "@/lib/i18n/alerts-messages";
+import { AlertsBanner } from "../_components/alerts-banner";
 import { ApiKeysPanel } from "../_components/api-keys-panel";
 import { MessagesLog } from "../_components/messages-log";
 import { SettingsPanel } from "../_components/settings-panel";
@@ -49,10 +51,11 @@ export default async function PanelHome({ searchParams }: { searchParams: Search
           <LocationSwitcher label={t["panel.switch"]} current={identity.locationId} locations={locations.map((l) => ({ id: l.id, name: l.name ?? l.id }))} />
         )}
       </header>
+      <AlertsBanner t={alertsMessages(locale)} admin={admin} />
       <section className="mt-6">
         <h2 className="text-lg font-medium">{t["panel.title"]}</h2>
         {!admin && <p className="mt-2 text-sm text-slate-500" data-testid="admin-only-note">{t["panel.adminOnly"]}</p>}
-        <NumbersPanel t={numbersMessages(locale)} emptyTitle={t["panel.empty.title"]} emptyBody={t["panel.empty.body"]} admin={admin} />
+        <NumbersPanel t={numbersMessages(locale)} emptyTitle={t["panel.empty.title"]} emptyBody={t["panel.empty.body"]} admin={admin} statsT={alertsMessages(locale)} />
       </section>
       <MessagesLog t={logTexts(numbersMessages(locale))} />
       <SettingsPanel t={settingsTexts(numbersMessages(locale))} countries={Object.keys(CALLING_CODES).sort()} readOnly={!admin} />
