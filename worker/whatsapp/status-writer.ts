@@ -4,6 +4,8 @@ import type { Db } from "@/lib/db";
 import type { InstanceStatusValue } from "@/lib/enum-schemas";
 import type { InstanceEvent } from "@/lib/events/live-events";
 import { markLinked } from "@/lib/governor/governor";
+import { noteHealth } from "@/lib/health/health-change";
+import { healthEventOfStatus, recordNumberEvent } from "@/lib/health/number-events";
 import { eventsChannel } from "@/lib/instances/events";
 
 // Status of one instance: the Instance row (for the panel's first paint and the API) and a live
@@ -58,9 +60,20 @@ export class StatusWriter {
         ...(phone ? { phone } : {}), ...(lastError ? { lastError } : {}),
       });
       this.log.info({ status, lastError }, "instance status");
+      await this.noteForHealth(status, lastError);
     } catch (err) {
       this.log.warn({ err, status }, "instance status not recorded");
     }
+  }
+
+  /** reconnects, logouts and bans count against the number's health (lib/health/) */
+  private async noteForHealth(status: InstanceStatusValue, lastError: string | null | undefined) {
+    const kind = healthEventOfStatus(status, lastError);
+    if (!kind) return;
+    const { instanceId, locationId } = this.ctx;
+    await recordNumberEvent(this.db, { locationId, instanceId, kind })
+      .then(() => noteHealth(this.db, locationId, instanceId, new Date()))
+      .catch((err) => this.log.warn({ err }, "health event not recorded"));
   }
 
   async publish(ev: InstanceEvent): Promise<void> {
