@@ -1,6 +1,6 @@
 import type { Db } from "../db";
 import type { HealthState } from "./health-rules";
-import { healthOfNumber } from "./number-health";
+import { healthOfNumber, type NumberHealth } from "./number-health";
 
 // When a number's health changes (healthy → at_risk → restricted and back), whoever listens is
 // told once: the alerts (banner, `number.status` webhook, GHL trigger) register here. The last
@@ -33,7 +33,7 @@ export function onHealthChange(listener: HealthListener): () => void {
  * and tells the listeners. Called where something that bears on health happened (an error ack, a
  * reconnect, a logout) and where the send loop asks for the health of a number anyway.
  */
-export async function noteHealth(db: Db, locationId: string, instanceId: string, now: Date): Promise<HealthChange | undefined> {
+export async function noteHealth(db: Db, locationId: string, instanceId: string, now: Date): Promise<{ health: NumberHealth; change?: HealthChange }> {
   const h = await healthOfNumber(db, locationId, instanceId, now);
   const changed = await db.$transaction(async (tx) => {
     const [inst] = await tx.$queryRaw<{ name: string }[]>`SELECT name FROM "Instance" WHERE id = ${instanceId} AND "locationId" = ${locationId} FOR UPDATE`;
@@ -55,5 +55,5 @@ export async function noteHealth(db: Db, locationId: string, instanceId: string,
       }
     }
   }
-  return changed;
+  return { health: h, change: changed };
 }

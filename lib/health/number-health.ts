@@ -9,7 +9,7 @@ import { assessHealth, type Health } from "./health-rules";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export type NumberHealth = Health & { instanceId: string };
+export type NumberHealth = Health & { instanceId: string; numberName: string };
 
 type Row = {
   id: string; name: string; status: string; firstLinkedAt: Date | null; settings: unknown;
@@ -54,12 +54,12 @@ export async function healthOfNumbers(db: Db, locationId: string, now: Date, ins
       lastLogoutAt: r.lastLogoutAt, newChats7d: r.newChats7d, answered7d: r.answered7d, newChatsToday: r.newChatsToday,
       newChatAllowance: allowance.newChats,
     }, now);
-    out.set(r.id, { ...h, instanceId: r.id });
+    out.set(r.id, { ...h, instanceId: r.id, numberName: r.name });
   }
   return out;
 }
 
 /** One number's health; a number not found (deleted meanwhile) reads as healthy. */
-export async function healthOfNumber(db: Db, locationId: string, instanceId: string, now: Date): Promise<Health> {
-  return (await healthOfNumbers(db, locationId, now, instanceId)).get(instanceId) ?? { state: "healthy", reasons: [], restrictedUntil: null, cause: null };
+export async function healthOfNumber(db: Db, locationId: string, instanceId: string, now: Date): Promise<NumberHealth> {
+  return (await healthOfNumbers(db, locationId, now, instanceId)).get(instanceId) ?? { state: "healthy", reasons: [], restrictedUntil: null, cause: null, instanceId, numberName: "" };
 }

@@ -6,13 +6,21 @@ import { fetchRemoteMedia } from "@/lib/media/fetch-remote";
 import { gapFor, holdSlotAfterSend, reserveSendSlot } from "@/lib/queue/send-gap";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { metrics } from "@/lib/ops/metrics";
-import { governOutbound } from "@/lib/governor/governor";
-import { claimNext, failOutbound, holdOutbound, markSent, markWaiting, numbersWithWork, peekNext, requeue, waitedTooLong } from "@/lib/messages/outbound-queue";
+import { governOutbound, type Governed } from "@/lib/governor/governor";
+import { noteHealth } from "@/lib/health/health-change";
+import { restrictedHold } from "@/lib/health/health-rules";
+import {
+  claimNext, failOutbound, holdOutbound, markSent, markWaiting, moveOutbound, nextMovable, numbersWithWork, peekNext, requeue, waitedTooLong, type QueuedMessage,
+} from "@/lib/messages/outbound-queue";
+import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
+import { mayRoute, numberToRouteTo } from "@/lib/routing/route-around";
+import { numberForTags } from "@/lib/routing/tag-routes";
 import { buildContent, kindOf } from "./content";
 
 const sendSeconds = metrics().histogram("gw_wa_send_seconds", "Time for a message to leave on WhatsApp (encrypt + send), by kind");
 const sendOutcomes = metrics().counter("gw_wa_sends_total", "WhatsApp send attempts by result");
 const governorHolds = metrics().counter("gw_governor_held_total", "Messages the warm-up governor held for a later day, by the limit reached");
+const routed = metrics().counter("gw_messages_routed_total", "Messages moved to another number of their location, by why (tag, around)");
 
 // Drains each owned number's queue (its QUEUED Message rows, oldest first; decision 002): one
 // loop per number, so a slow or offline number never holds up another. Exactly once at the phone:
@@ -40,6 +48,8 @@ export type SenderDeps = {
   onSending?: (waMessageId: string) => void;
   /** the governor's clock (its days and holds); tests inject one */
   clock?: () => Date;
+  /** a GHL contact's tags, for routing by tag (lib/routing/contact-tags.ts); absent: no tag routing */
+  contactTags?: (locationId: string, ghlContactId: string) => Promise<string[]>;
 };
 
 type LoopState = { stop: boolean; kicked: boolean; wake: () => void; done: Promise<void> };
@@ -118,6 +128,8 @@ export class OutboundSender {
     if (!live?.online) {
       const waiting = await peekNext(db, instanceId);
       if (!waiting) return false;
+      // routing around an offline number (lib/routing/): one message per step, each judged where it goes
+      if (mayRoute(waiting) && (await this.routeOffline(instanceId, log))) return true;
       if (waitedTooLong(waiting, this.now().getTime())) {
         await this.fail(waiting, "The WhatsApp number stayed offline too long; the message was not sent");
         return true;
@@ -136,12 +148,29 @@ export class OutboundSender {
       await this.fail(next, "The contact has neither a phone number nor a WhatsApp address");
       return true;
     }
+    const governed: Governed = { id: next.id, locationId: next.locationId, contactId: next.contact.id, settings: next.location.settings };
+    // a contact with a GHL tag of the location's table goes from that tag's number (lib/routing/tag-routes.ts)
+    if (await this.routeByTag(instanceId, next, log)) return true;
     // the warm-up governor: over the number's allowance for today, it waits (lib/governor/)
-    const verdict = await governOutbound(db, instanceId, { id: next.id, locationId: next.locationId, contactId: next.contact.id, settings: next.location.settings }, this.now());
-    if (!verdict.send) {
-      await holdOutbound(db, this.d.notifyGhl, next, verdict.until, verdict.reason, verdict.heldAsNewChat);
-      governorHolds.inc({ limit: verdict.heldAsNewChat ? "new_chats" : "messages" });
-      log.info({ messageId: next.id, until: verdict.until }, "held by the warm-up governor");
+    const verdict = await governOutbound(db, instanceId, governed, this.now());
+    let hold = verdict.send ? undefined : { until: verdict.until, reason: verdict.reason, asNewChat: verdict.heldAsNewChat, limit: verdict.heldAsNewChat ? "new_chats" : "messages" };
+    if (verdict.send && verdict.newChat) {
+      // a restricted number starts no new chat until it recovers (lib/health/)
+      const { health } = await noteHealth(db, next.locationId, instanceId, this.now());
+      const r = restrictedHold(health, health.numberName, this.now());
+      if (r) hold = { ...r, asNewChat: true, limit: "restricted" };
+    }
+    if (hold) {
+      if (mayRoute(next) && next.attempts === 1) {
+        const to = await numberToRouteTo(db, instanceId, governed, this.now());
+        if (to && (await this.move(next, instanceId, to.instanceId, "around"))) {
+          log.info({ messageId: next.id, to: to.instanceId, why: hold.limit }, "routed around trouble");
+          return true;
+        }
+      }
+      await holdOutbound(db, this.d.notifyGhl, next, hold.until, hold.reason, hold.asNewChat);
+      governorHolds.inc({ limit: hold.limit });
+      log.info({ messageId: next.id, until: hold.until, limit: hold.limit }, "held by the warm-up governor or the number's health");
       return true;
     }
     const jid = next.contact.waJid ?? phoneToJid(next.contact.phone!);
@@ -201,9 +230,44 @@ export class OutboundSender {
     await holdSlotAfterSend(this.d.redis, instanceId, gap).catch(() => {});
     sendSeconds.observe({ kind: urls.length ? "media" : "text" }, (performance.now() - sendStart) / 1000);
     sendOutcomes.inc({ result: "sent" });
-    await markSent(db, next, { newChat: verdict.newChat, at: this.now() });
+    await markSent(db, next, { newChat: verdict.send && verdict.newChat, at: this.now() });
     // nothing else was waiting when this one was taken; one queued since then has woken the loop
     return next.more;
+  }
+
+  /**
+   * First attempt of a message not routed yet, from a location with a tag table and a contact GHL
+   * knows: its tags (cached) may send it to another number. GHL failing to answer is no reason to
+   * hold the message: it goes from the number it has.
+   */
+  private async routeByTag(instanceId: string, m: QueuedMessage, log: Logger): Promise<boolean> {
+    const routes = m.location.settings.tagRoutes;
+    if (!this.d.contactTags || m.routedBy !== null || m.attempts !== 1 || !routes.length || !m.contact?.ghlContactId) return false;
+    const tags = await this.d.contactTags(m.locationId, m.contact.ghlContactId).catch((err) => {
+      log.warn({ err, messageId: m.id }, "contact tags not read from GHL; sending from the number it has");
+      return [] as string[];
+    });
+    const to = numberForTags(routes, tags);
+    if (!to || to === instanceId || !(await this.move(m, instanceId, to, "tag"))) return false;
+    log.info({ messageId: m.id, to }, "routed by contact tag");
+    return true;
+  }
+
+  /** This number is offline: its oldest message never tried goes from another ONLINE number that can send it now. */
+  private async routeOffline(instanceId: string, log: Logger): Promise<boolean> {
+    const m = await nextMovable(this.d.db, instanceId);
+    if (!m?.contact) return false;
+    const to = await numberToRouteTo(this.d.db, instanceId, { id: m.id, locationId: m.locationId, contactId: m.contact.id, settings: m.location.settings }, this.now());
+    if (!to || !(await this.move(m, instanceId, to.instanceId, "around"))) return false;
+    log.info({ messageId: m.id, to: to.instanceId }, "routed around an offline number");
+    return true;
+  }
+
+  private async move(m: { id: string; locationId: string }, from: string, to: string, why: "tag" | "around"): Promise<boolean> {
+    if (!(await moveOutbound(this.d.db, m, from, to, why))) return false;
+    routed.inc({ why });
+    await publishOutboundQueued(this.d.redis, to).catch(() => {}); // a hint: the sweep finds it anyway
+    return true;
   }
 
   private now(): Date {

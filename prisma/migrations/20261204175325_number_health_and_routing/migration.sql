@@ -18,3 +18,6 @@ CREATE INDEX "NumberEvent_at_idx" ON "NumberEvent"("at");
 
 -- AddForeignKey
 ALTER TABLE "NumberEvent" ADD CONSTRAINT "NumberEvent_instanceId_fkey" FOREIGN KEY ("instanceId") REFERENCES "Instance"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AlterTable
+ALTER TABLE "Message" ADD COLUMN "routedBy" TEXT;
