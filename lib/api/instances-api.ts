@@ -7,6 +7,7 @@ import { AppError, conflict, notFound } from "../errors";
 import * as instances from "../instances/instances";
 import { linkCodesOf, linkingView, linkingViewSchema } from "../instances/link-codes";
 import { ttlMemo } from "../ttl-memo";
+import { healthViewSchema } from "../health/health-view";
 import { instanceIdSchema } from "./schemas";
 
 // The seed gateway's instance endpoints, on top of lib/instances: numbers are addressed by their
@@ -29,6 +30,7 @@ export const instanceViewSchema = z.object({
   desiredState: desiredStateSchema,
   connectedAt: z.string().nullable(),
   linking: linkingViewSchema.nullable().optional().describe("The QR or pairing code waiting for a scan, if any (null when none)"),
+  health: healthViewSchema.optional().describe("The number's health (lib/health/): in the list and the detail"),
 });
 
 export type InstanceView = z.infer<typeof instanceViewSchema>;

@@ -5,6 +5,7 @@ import { env } from "@/lib/env";
 import { jsonBody } from "@/lib/http/handler";
 import { streamMayLinkAPhone } from "@/lib/http/stream-auth";
 import { withAuth } from "@/lib/http/with-auth";
+import { withHealth } from "@/lib/health/health-view";
 import { list } from "@/lib/instances/instances";
 import { redis } from "@/lib/redis";
 import { readLocationSettings } from "@/lib/tenants/settings";
@@ -21,8 +22,9 @@ export const POST = withAuth({ via: ["api-key", "panel-session"], role: "admin" 
 });
 
 // GET carries each number's waiting QR or pairing code (admins and API keys only), so the panel
-// shows it on first paint.
+// shows it on first paint, and each number's health (lib/health/).
 export const GET = withAuth({ via: ["api-key", "panel-session"] }, async (req, auth) => {
   const [rows, settings] = await Promise.all([list(db(), auth.locationId), readLocationSettings(db(), auth.locationId)]);
-  return Response.json({ instances: await viewsWithLinking(redis(), rows, () => streamMayLinkAPhone(req, auth)), defaultInstanceId: settings.defaultInstanceId });
+  const views = await viewsWithLinking(redis(), rows, () => streamMayLinkAPhone(req, auth));
+  return Response.json({ instances: await withHealth(db(), auth.locationId, views), defaultInstanceId: settings.defaultInstanceId });
 });
