@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { instanceActionSchema, pairingBodySchema } from "./instance-actions";
 import { createInstanceSchema, instanceViewSchema } from "./instances-api";
+import { tagRoutesBodySchema } from "../routing/tag-routes";
 import { messageResponseSchema, outboundWebhookSchema, queuedResponseSchema, sendBodySchema } from "./schemas";
 
 // OpenAPI 3.1 for the direct API, generated from the same zod schemas the handlers parse with.
@@ -51,6 +52,8 @@ registerOp({ method: "get", path: "/api/instances/{id}", tag: "Numbers", summary
 registerOp({ method: "delete", path: "/api/instances/{id}", tag: "Numbers", summary: "Log out and delete a number (its messages are kept)", params: ["id"], response: { status: 200, description: "Deleted" } });
 registerOp({ method: "post", path: "/api/instances/{id}/{action}", tag: "Numbers", summary: `Act on a number: ${instanceActionSchema.options.join(", ")} (pairing-code takes {phone})`, params: ["id", "action"], body: pairingBodySchema.partial(), response: { status: 200, schema: instanceResult, description: "Done" } });
 registerOp({ method: "get", path: "/api/instances/{id}/events", tag: "Live events", summary: "Server-sent events of one number: instance.status, instance.qr, instance.pairing-code", params: ["id"], response: { status: 200, description: "text/event-stream" } });
+registerOp({ method: "get", path: "/api/panel/tag-routes", tag: "Routing", summary: "The location's tag → number table: contacts with a GHL tag of the table are written to from its number", response: { status: 200, schema: tagRoutesBodySchema, description: "The table" } });
+registerOp({ method: "put", path: "/api/panel/tag-routes", tag: "Routing", summary: "Replace the tag → number table (admins; every number must be the location's, each tag once)", body: tagRoutesBodySchema, response: { status: 200, schema: tagRoutesBodySchema, description: "The table as stored" } });
 registerOp({ method: "get", path: "/api/events", tag: "Live events", summary: "Server-sent events of every number of the location", response: { status: 200, description: "text/event-stream" } });
 
 export function openApiDocument(serverUrl: string) {

@@ -1,13 +1,10 @@
-import { z } from "zod";
 import type { Db } from "../db";
 import { AppError } from "../errors";
 import { patchLocationSettings, readLocationSettings } from "../tenants/settings";
-import { tagRoutesSchema, type TagRoute } from "./tag-routes";
+import type { TagRoute } from "./tag-routes";
 
 // The tag → number table of a location (GET/PUT /api/panel/tag-routes): read and replaced whole,
 // through Location.settings' one writer. Every number named must be one of the location's.
-
-export const tagRoutesBodySchema = z.object({ routes: tagRoutesSchema }).strict();
 
 export async function readTagRoutes(db: Db, locationId: string): Promise<TagRoute[]> {
   return (await readLocationSettings(db, locationId)).tagRoutes;

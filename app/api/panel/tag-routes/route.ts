@@ -2,7 +2,8 @@ import { audit } from "@/lib/audit";
 import { db } from "@/lib/db";
 import { jsonBody } from "@/lib/http/handler";
 import { withAuth } from "@/lib/http/with-auth";
-import { readTagRoutes, replaceTagRoutes, tagRoutesBodySchema } from "@/lib/routing/tag-routes-settings";
+import { tagRoutesBodySchema } from "@/lib/routing/tag-routes";
+import { readTagRoutes, replaceTagRoutes } from "@/lib/routing/tag-routes-settings";
 
 export const dynamic = "force-dynamic";
 
