@@ -27,3 +27,23 @@ export function healthEventOfStatus(status: string, lastError: string | null | u
   if (status === "BANNED") return "banned";
   return undefined;
 }
+
+/** How long events are kept: the rules look back 7 days at most. */
+export const NUMBER_EVENTS_KEEP_MS = 14 * 24 * 60 * 60 * 1000;
+
+/**
+ * Deletes events older than the keep, in batches (housekeeping). The `health` rows stay: each is
+ * a number's last judged state, and without it an old change would be told again.
+ */
+export async function purgeNumberEvents(db: Db, now = new Date(), o: { batch?: number; maxBatches?: number } = {}): Promise<number> {
+  const before = new Date(now.getTime() - NUMBER_EVENTS_KEEP_MS);
+  const batch = o.batch ?? 1000;
+  let total = 0;
+  for (let i = 0; i < (o.maxBatches ?? 100); i++) {
+    const n = await db.$executeRaw`
+      DELETE FROM "NumberEvent" WHERE id IN (SELECT id FROM "NumberEvent" WHERE at < ${before} AND kind <> 'health' ORDER BY at LIMIT ${batch})`;
+    total += n;
+    if (n < batch) break;
+  }
+  return total;
+}
