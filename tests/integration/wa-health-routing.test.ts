@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/lib/db";
 import { onHealthChange, type HealthChange } from "@/lib/health/health-change";
+import { setDesiredState } from "@/lib/instances/instances";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { contactTags } from "@/lib/routing/contact-tags";
 import { patchLocationSettings } from "@/lib/tenants/settings";
@@ -175,5 +176,15 @@ describe("health and routing on two numbers linked today", { retry: 0 }, () => {
     expect(row.error).toMatch(/^wa-01 is restricted \(WhatsApp refused 3 of its new chats with error 463 within 24 h\); new chats send at \d\d:\d\d UTC or from another number$/);
     expect(row.notBefore!.getTime()).toBeGreaterThan(Date.now() + 23 * 3_600_000);
     expect(await inbox(STRANGERS[4])).toEqual([]);
+  });
+
+  it("with routing on, a message to a contact whose sticky number is offline goes from the ONLINE one", { timeout: 60_000 }, async () => {
+    await patchLocationSettings(db, LOC, { routeAroundTrouble: true });
+    await setDesiredState(db, f!.redis, LOC, "ir1", "STOPPED");
+    await until("wa-01 not ONLINE", async () => (await db.instance.findUnique({ where: { id: "ir1" } }))?.status !== "ONLINE", 20_000);
+    expect((await db.contact.findFirstOrThrow({ where: { locationId: LOC, phone: `+${WRITER}` } })).stickyInstanceId).toBe("ir1");
+    // a reply (the writer wrote to wa-01) that wa-02 may send: WhatsApp lets an unrestricted number write to anyone
+    await send(WRITER, "while wa-01 is off", "G-off");
+    await until("from wa-02", async () => (await fromWhom(WRITER, "while wa-01 is off")) === "wa-02", 30_000, 200);
   });
 });
