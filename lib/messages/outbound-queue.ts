@@ -172,22 +172,31 @@ export async function holdOutbound(
 }
 
 /**
- * The oldest message of an offline number that may still go from another one: never tried (so no
- * copy can have left from this number) and not pinned to it by its sender (`named`).
+ * Messages stranded on a number that is not ONLINE (and has not changed for `graceMs`, so a quick
+ * reconnect keeps its own), in a location that routes around trouble, next to one of `online`
+ * (numbers this worker drives): never tried, so no copy can have left, and not pinned by their
+ * sender (`named`). Oldest first, at most `limit`. No send loop runs for a number that is not
+ * ONLINE, so the loops of its siblings look for these (lib/routing/).
  */
-export async function nextMovable(db: Db, instanceId: string): Promise<QueuedMessage | undefined> {
-  const [row] = await db.$queryRaw<Row[]>`
-    SELECT m.id, m."locationId", m."ghlMessageId", m."waMessageId", m.type, m.text, m."mediaRef", m.status::text AS status,
+export async function strandedMessages(db: Db, online: string[], now: Date, graceMs: number, limit = 50): Promise<(QueuedMessage & { instanceId: string })[]> {
+  if (!online.length) return [];
+  const quiet = new Date(now.getTime() - graceMs);
+  const rows = await db.$queryRaw<(Row & { instanceId: string })[]>`
+    SELECT m.id, m."locationId", m."instanceId", m."ghlMessageId", m."waMessageId", m.type, m.text, m."mediaRef", m.status::text AS status,
            m.attempts, m."createdAt", m."notBefore", m."routedBy", l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid",
            c."ghlContactId" AS "contactGhlId"
     FROM "Message" m
+    JOIN "Instance" i ON i.id = m."instanceId" AND i."locationId" = m."locationId"
     JOIN "Location" l ON l.id = m."locationId"
     LEFT JOIN "Contact" c ON c.id = m."contactId" AND c."locationId" = m."locationId"
-    WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status IN ('QUEUED', 'WAITING') AND m.attempts = 0
+    WHERE m.direction = 'OUTBOUND' AND m.status IN ${ACTIVE_SQL} AND m.status <> 'SENDING' AND m.attempts = 0
       AND m."routedBy" IS DISTINCT FROM 'named'
+      AND i.status <> 'ONLINE' AND i."updatedAt" < ${quiet}
+      AND l.settings->'routeAroundTrouble' = 'true'::jsonb
+      AND EXISTS (SELECT 1 FROM "Instance" o WHERE o."locationId" = m."locationId" AND o.id = ANY(${online}::text[]) AND o.status = 'ONLINE')
     ORDER BY m."createdAt" ASC, m.id ASC
-    LIMIT 1`;
-  return row ? shape(row) : undefined;
+    LIMIT ${limit}`;
+  return rows.map((r) => ({ ...shape(r), instanceId: r.instanceId }));
 }
 
 /**

@@ -58,6 +58,7 @@ beforeAll(async () => {
     testFile: import.meta.filename, workerId: "route-worker", pool: 8, textDelayMs: 40,
     clock: () => new Date(Date.now() + offsetMs),
     contactTags: (loc, id) => contactTags(f!.redis, ghlGet, loc, id),
+    offlineGraceMs: 1500,
   });
   db = f.db;
   await db.location.create({ data: { id: LOC, name: "Routing Co" } });
@@ -186,5 +187,16 @@ describe("health and routing on two numbers linked today", { retry: 0 }, () => {
     // a reply (the writer wrote to wa-01) that wa-02 may send: WhatsApp lets an unrestricted number write to anyone
     await send(WRITER, "while wa-01 is off", "G-off");
     await until("from wa-02", async () => (await fromWhom(WRITER, "while wa-01 is off")) === "wa-02", 30_000, 200);
+  });
+
+  it("a message that waits on an offline number goes from the ONLINE one once routing is turned on", { timeout: 60_000 }, async () => {
+    await patchLocationSettings(db, LOC, { routeAroundTrouble: false });
+    const waiting = await send(WRITER, "queued while routing was off", "G-stranded");
+    expect(waiting.instanceId).toBe("ir1");
+    await new Promise((r) => setTimeout(r, 2500)); // past the grace and a few sweeps: it stays
+    expect(await db.message.findUnique({ where: { id: waiting.id } })).toMatchObject({ instanceId: "ir1", status: expect.stringMatching(/QUEUED|WAITING/) });
+    await patchLocationSettings(db, LOC, { routeAroundTrouble: true });
+    await until("from wa-02", async () => (await fromWhom(WRITER, "queued while routing was off")) === "wa-02", 30_000, 200);
+    expect(await db.message.findUnique({ where: { id: waiting.id } })).toMatchObject({ instanceId: "ir2", routedBy: "around" });
   });
 });

@@ -37,6 +37,8 @@ export function createMessaging(d: {
   clock?: SenderDeps["clock"];
   /** a GHL contact's tags (routing by tag); default: GHL's contacts API through the one client, cached */
   contactTags?: SenderDeps["contactTags"];
+  /** how long a number stays not ONLINE before its messages go from another (default 30 s) */
+  offlineGraceMs?: SenderDeps["offlineGraceMs"];
   /** how often the inbound spool is looked at (default 1 s), and its backoff */
   spoolEveryMs?: number;
   spool?: ConstructorParameters<typeof InboundSpool>[1];
@@ -60,6 +62,7 @@ export function createMessaging(d: {
   };
   const sender = new OutboundSender({
     db: d.db, redis: d.redis, notifyGhl: d.notifyGhl, log: d.log.child({ part: "sender" }), cfg: d.cfg, pollMs: d.pollMs, clock: d.clock, onSending: rememberOwn,
+    offlineGraceMs: d.offlineGraceMs,
     contactTags: d.contactTags ?? ((loc, id) => contactTags(d.redis, ghlClient(loc, { db: d.db, redis: d.redis }), loc, id)),
     sockets: (id) => {
       const s = open.get(id);

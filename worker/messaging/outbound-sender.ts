@@ -10,7 +10,7 @@ import { governOutbound, type Governed } from "@/lib/governor/governor";
 import { noteHealth } from "@/lib/health/health-change";
 import { restrictedHold } from "@/lib/health/health-rules";
 import {
-  claimNext, failOutbound, holdOutbound, markSent, markWaiting, moveOutbound, nextMovable, numbersWithWork, peekNext, requeue, waitedTooLong, type QueuedMessage,
+  claimNext, failOutbound, holdOutbound, markSent, markWaiting, moveOutbound, numbersWithWork, peekNext, requeue, strandedMessages, waitedTooLong, type QueuedMessage,
 } from "@/lib/messages/outbound-queue";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
 import { mayRoute, numberToRouteTo } from "@/lib/routing/route-around";
@@ -48,6 +48,8 @@ export type SenderDeps = {
   onSending?: (waMessageId: string) => void;
   /** the governor's clock (its days and holds); tests inject one */
   clock?: () => Date;
+  /** how long a number stays not ONLINE before its messages go from another (routing around trouble) */
+  offlineGraceMs?: number;
   /** a GHL contact's tags, for routing by tag (lib/routing/contact-tags.ts); absent: no tag routing */
   contactTags?: (locationId: string, ghlContactId: string) => Promise<string[]>;
 };
@@ -92,6 +94,23 @@ export class OutboundSender {
    */
   private async sweep() {
     for (const id of await numbersWithWork(this.d.db, [...this.loops.keys()], this.now())) this.wake(id);
+    await this.rerouteStranded();
+  }
+
+  /**
+   * Routing around an offline number (lib/routing/): no loop runs for it, so the sweep of a worker
+   * driving one of its ONLINE siblings moves its untried messages, each to a number that can send
+   * it now. Several workers may find the same message: the move is conditional, one wins.
+   */
+  private async rerouteStranded() {
+    const stranded = await strandedMessages(this.d.db, [...this.loops.keys()], this.now(), this.d.offlineGraceMs ?? 30_000);
+    for (const m of stranded) {
+      if (!m.contact || !mayRoute(m)) continue;
+      const to = await numberToRouteTo(this.d.db, m.instanceId, { id: m.id, locationId: m.locationId, contactId: m.contact.id, settings: m.location.settings }, this.now());
+      if (to && (await this.move(m, m.instanceId, to.instanceId, "around"))) {
+        this.d.log.info({ messageId: m.id, from: m.instanceId, to: to.instanceId }, "routed around an offline number");
+      }
+    }
   }
 
   wake(instanceId: string) {
@@ -128,8 +147,6 @@ export class OutboundSender {
     if (!live?.online) {
       const waiting = await peekNext(db, instanceId);
       if (!waiting) return false;
-      // routing around an offline number (lib/routing/): one message per step, each judged where it goes
-      if (mayRoute(waiting) && (await this.routeOffline(instanceId, log))) return true;
       if (waitedTooLong(waiting, this.now().getTime())) {
         await this.fail(waiting, "The WhatsApp number stayed offline too long; the message was not sent");
         return true;
@@ -250,16 +267,6 @@ export class OutboundSender {
     const to = numberForTags(routes, tags);
     if (!to || to === instanceId || !(await this.move(m, instanceId, to, "tag"))) return false;
     log.info({ messageId: m.id, to }, "routed by contact tag");
-    return true;
-  }
-
-  /** This number is offline: its oldest message never tried goes from another ONLINE number that can send it now. */
-  private async routeOffline(instanceId: string, log: Logger): Promise<boolean> {
-    const m = await nextMovable(this.d.db, instanceId);
-    if (!m?.contact) return false;
-    const to = await numberToRouteTo(this.d.db, instanceId, { id: m.id, locationId: m.locationId, contactId: m.contact.id, settings: m.location.settings }, this.now());
-    if (!to || !(await this.move(m, instanceId, to.instanceId, "around"))) return false;
-    log.info({ messageId: m.id, to: to.instanceId }, "routed around an offline number");
     return true;
   }
 
