@@ -15,9 +15,9 @@ import { simCall, startMessagingFixture, until, watchEvents } from "./helpers/wa
 // Health and routing through the real Baileys client, the WhatsApp simulator and the GHL
 // simulator (docs/architecture.md#routing, #number-health; ADR 018). Two numbers of one location,
 // both linked today (allowance 20 new chats each), with routing around trouble allowed:
+// - 25 first messages to 25 new contacts: 20 leave from wa-01 (its allowance), the other 5 from
+//   wa-02, none waits (without the setting they wait: wa-warmup-governor.test.ts);
 // - by tag: a contact tagged "vip" in GHL is written to from wa-02, an untagged one from wa-01;
-// - 25 first messages to 25 new contacts: 20 leave from wa-01 (its allowance, one already used by
-//   the untagged contact: 19), the rest from wa-02, none waits;
 // - the next day, WhatsApp refuses wa-01's new chats (463, the simulator's locked reach-out): after
 //   three, wa-01 is restricted (GET /api/instances says so, with the reason; the health hook fires
 //   once); its next new chat goes from wa-02; with routing off, one waits with the reason a person
@@ -26,7 +26,6 @@ const N1 = "15554550001";
 const N2 = "15554550002";
 const NEW = Array.from({ length: 25 }, (_, i) => `1555455${String(1000 + i)}`);
 const VIP = "15554558001";
-const PLAIN = "15554558002";
 const WRITER = "15554559001";
 const STRANGERS = Array.from({ length: 5 }, (_, i) => `1555455${String(7000 + i)}`);
 const LOC = "locR";
@@ -64,7 +63,7 @@ beforeAll(async () => {
   await db.location.create({ data: { id: LOC, name: "Routing Co" } });
   await db.instance.createMany({ data: [{ id: "ir1", locationId: LOC, name: "wa-01" }, { id: "ir2", locationId: LOC, name: "wa-02" }] });
   await patchLocationSettings(db, LOC, { routeAroundTrouble: true, tagRoutes: [{ tag: "VIP", instanceId: "ir2" }] });
-  for (const phone of [N1, N2, VIP, PLAIN, WRITER, ...NEW, ...STRANGERS]) await simCall(f.sim, "POST", "/__sandbox/phones", { phone });
+  for (const phone of [N1, N2, VIP, WRITER, ...NEW, ...STRANGERS]) await simCall(f.sim, "POST", "/__sandbox/phones", { phone });
 });
 afterAll(async () => {
   unsubscribe();
@@ -103,17 +102,35 @@ describe("health and routing on two numbers linked today", { retry: 0 }, () => {
     await until("the writer's message stored", async () => (await db.message.count({ where: { locationId: LOC, direction: "INBOUND" } })) === 1);
   });
 
-  it("routes by GHL tag: the 'vip' contact gets wa-02, the untagged one wa-01; tags are read once per TTL", { timeout: 60_000 }, async () => {
+  it("sends 25 first messages to 25 new contacts with an allowance of 20: 20 from wa-01, the other 5 from wa-02, none waits", { timeout: 120_000 }, async () => {
+    for (const [i, c] of NEW.entries()) await send(c, `welcome ${i}`, `G-new-${i}`);
+    const from = await until("25 delivered", async () => {
+      const got = await Promise.all(NEW.map((c, i) => fromWhom(c, `welcome ${i}`)));
+      return got.every(Boolean) ? got : undefined;
+    }, 90_000, 300);
+    // FIFO: the first 20 from wa-01, the 5 over its allowance from wa-02
+    expect(from).toEqual([...Array(20).fill("wa-01"), ...Array(5).fill("wa-02")]);
+    const rows = await db.message.findMany({ where: { locationId: LOC, ghlMessageId: { in: NEW.map((_, i) => `G-new-${i}`) } }, orderBy: { createdAt: "asc" } });
+    expect(rows.filter((r) => r.status === "WAITING" || r.status === "FAILED")).toEqual([]);
+    expect(rows.slice(0, 20).every((r) => r.instanceId === "ir1" && r.routedBy === null)).toBe(true);
+    expect(rows.slice(20).map((r) => [r.instanceId, r.routedBy, r.newChat])).toEqual(Array(5).fill(["ir2", "around", true]));
+    expect(await db.message.count({ where: { locationId: LOC, instanceId: "ir1", newChat: true, sentAt: { not: null } } })).toBe(20);
+  });
+
+  it("routes by GHL tag: the 'vip' contact gets wa-02, an untagged one its own number; tags are read once per TTL", { timeout: 60_000 }, async () => {
     const vip = await ghlContact(VIP, ["vip", "lead"]);
-    const plain = await ghlContact(PLAIN, ["lead"]);
+    // the writer: a reply from wa-01 (its sticky number, and the new-chat allowance never holds a reply)
+    const plain = await ghlContact(WRITER, ["lead"]);
     await simCall(ghl!, "DELETE", "/__sandbox/calls");
     await send(VIP, "for the vip", "G-vip-1", vip);
-    await send(PLAIN, "for the plain one", "G-plain-1", plain);
-    await until("both delivered", async () => (await fromWhom(VIP, "for the vip")) && (await fromWhom(PLAIN, "for the plain one")), 30_000, 200);
+    await send(WRITER, "for the untagged one", "G-plain-1", plain);
+    await until("both delivered", async () => (await fromWhom(VIP, "for the vip")) && (await fromWhom(WRITER, "for the untagged one")), 30_000, 200);
     expect(await fromWhom(VIP, "for the vip")).toBe("wa-02");
-    expect(await fromWhom(PLAIN, "for the plain one")).toBe("wa-01");
+    expect(await fromWhom(WRITER, "for the untagged one")).toBe("wa-01");
+    // moved by its tag (wa-01 is out of new chats, but the tag came first)
     const row = await db.message.findFirstOrThrow({ where: { ghlMessageId: "G-vip-1" } });
     expect(row).toMatchObject({ instanceId: "ir2", routedBy: "tag", status: expect.stringMatching(/SENT|DELIVERED|READ/) });
+    expect(await db.message.findFirstOrThrow({ where: { ghlMessageId: "G-plain-1" } })).toMatchObject({ instanceId: "ir1", routedBy: null });
 
     // a second message within the TTL: no second GHL call for the vip's tags
     await send(VIP, "again for the vip", "G-vip-2", vip);
@@ -121,20 +138,6 @@ describe("health and routing on two numbers linked today", { retry: 0 }, () => {
     expect(await fromWhom(VIP, "again for the vip")).toBe("wa-02");
     const calls = await simCall<{ calls: { path: string }[] }>(ghl!, "GET", `/__sandbox/calls?path=/contacts/${vip}`);
     expect(calls.calls).toHaveLength(1);
-  });
-
-  it("sends 25 first messages to 25 new contacts: wa-01's allowance from wa-01, the rest from wa-02, none waits", { timeout: 120_000 }, async () => {
-    for (const [i, c] of NEW.entries()) await send(c, `welcome ${i}`, `G-new-${i}`);
-    const from = await until("25 delivered", async () => {
-      const got = await Promise.all(NEW.map((c, i) => fromWhom(c, `welcome ${i}`)));
-      return got.every(Boolean) ? got : undefined;
-    }, 90_000, 300);
-    // wa-01 had 19 new chats left (the untagged contact used one); FIFO: the first 19 from it
-    expect(from).toEqual([...Array(19).fill("wa-01"), ...Array(6).fill("wa-02")]);
-    const rows = await db.message.findMany({ where: { locationId: LOC, ghlMessageId: { in: NEW.map((_, i) => `G-new-${i}`) } }, orderBy: { createdAt: "asc" } });
-    expect(rows.filter((r) => r.status === "WAITING" || r.status === "FAILED")).toEqual([]);
-    expect(rows.slice(19).map((r) => [r.instanceId, r.routedBy, r.newChat])).toEqual(Array(6).fill(["ir2", "around", true]));
-    expect(await db.message.count({ where: { locationId: LOC, instanceId: "ir1", newChat: true, sentAt: { not: null } } })).toBe(20);
   });
 
   it("the next day, three 463s restrict wa-01: shown with the reason, told once; its next new chat goes from wa-02", { timeout: 90_000 }, async () => {
