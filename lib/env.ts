@@ -108,6 +108,8 @@ export const envSchema = z
     API_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
     API_RATE_LIMIT_PER_KEY: int(600),
     API_RATE_LIMIT_PER_LOCATION: int(1200),
+    // live event streams (SSE) a location may hold open at once, across all app processes
+    EVENTS_MAX_STREAMS_PER_LOCATION: z.coerce.number().int().min(1).max(10_000).default(50),
   });
 
 // Rules across variables, checked on the raw values so that they are reported together with

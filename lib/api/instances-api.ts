@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Db } from "../db";
 import { desiredStateSchema, instanceStatusSchema } from "../enum-schemas";
 import { AppError, conflict, notFound } from "../errors";
+import { parseInstanceSettings } from "../instances/instance-settings";
 import * as instances from "../instances/instances";
 import { linkCodesOf, linkingView, linkingViewSchema } from "../instances/link-codes";
 import { ttlMemo } from "../ttl-memo";
@@ -29,6 +30,7 @@ export const instanceViewSchema = z.object({
   lastError: z.string().nullable(),
   desiredState: desiredStateSchema,
   connectedAt: z.string().nullable(),
+  groups: z.boolean().describe("Its WhatsApp groups are relayed to GHL (PATCH /api/instances/{id}/settings)"),
   linking: linkingViewSchema.nullable().optional().describe("The QR or pairing code waiting for a scan, if any (null when none)"),
   health: healthViewSchema.optional().describe("The number's health (lib/health/): in the list and the detail"),
 });
@@ -40,6 +42,7 @@ export function view(i: Row): InstanceView {
   return {
     instanceId: i.name, id: i.id, status: i.status, phone: i.phone, phoneAlias: i.alias, lastError: i.lastError,
     desiredState: i.desiredState, connectedAt: i.connectedAt ? i.connectedAt.toISOString() : null,
+    groups: parseInstanceSettings(i.settings).groups,
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { instanceActionSchema, pairingBodySchema } from "./instance-actions";
+import { instanceSettingsPatchSchema, instanceSettingsSchema } from "../instances/instance-settings";
 import { createInstanceSchema, instanceViewSchema } from "./instances-api";
 import { tagRoutesBodySchema } from "../routing/tag-routes";
 import { messageResponseSchema, outboundWebhookSchema, queuedResponseSchema, sendBodySchema } from "./schemas";
@@ -7,7 +8,7 @@ import { messageResponseSchema, outboundWebhookSchema, queuedResponseSchema, sen
 // OpenAPI 3.1 for the direct API, generated from the same zod schemas the handlers parse with.
 // Endpoints register here; a contract test checks each one against the route files.
 type Op = {
-  method: "get" | "post" | "put" | "delete";
+  method: "get" | "post" | "put" | "patch" | "delete";
   path: string;
   summary: string;
   body?: z.ZodType;
@@ -51,6 +52,9 @@ registerOp({ method: "post", path: "/api/wa/clear/{instanceId}", tag: "Numbers",
 registerOp({ method: "get", path: "/api/instances/{id}", tag: "Numbers", summary: "One number by id", params: ["id"], response: { status: 200, schema: z.object({ instance: instanceViewSchema }), description: "The number" } });
 registerOp({ method: "delete", path: "/api/instances/{id}", tag: "Numbers", summary: "Log out and delete a number (its messages are kept)", params: ["id"], response: { status: 200, description: "Deleted" } });
 registerOp({ method: "post", path: "/api/instances/{id}/{action}", tag: "Numbers", summary: `Act on a number: ${instanceActionSchema.options.join(", ")} (pairing-code takes {phone})`, params: ["id", "action"], body: pairingBodySchema.partial(), response: { status: 200, schema: instanceResult, description: "Done" } });
+const instanceSettingsResult = z.object({ settings: instanceSettingsSchema });
+registerOp({ method: "get", path: "/api/instances/{id}/settings", tag: "Numbers", summary: "One number's options: groups (relay its WhatsApp groups to GHL, one conversation per group)", params: ["id"], response: { status: 200, schema: instanceSettingsResult, description: "The number's settings" } });
+registerOp({ method: "patch", path: "/api/instances/{id}/settings", tag: "Numbers", summary: "Change one number's options (admins); keys left out keep their value", params: ["id"], body: instanceSettingsPatchSchema, response: { status: 200, schema: instanceSettingsResult, description: "The number's settings after the change" } });
 registerOp({ method: "get", path: "/api/instances/{id}/events", tag: "Live events", summary: "Server-sent events of one number: instance.status, instance.qr, instance.pairing-code", params: ["id"], response: { status: 200, description: "text/event-stream" } });
 registerOp({ method: "get", path: "/api/panel/tag-routes", tag: "Routing", summary: "The location's tag → number table: contacts with a GHL tag of the table are written to from its number", response: { status: 200, schema: tagRoutesBodySchema, description: "The table" } });
 registerOp({ method: "put", path: "/api/panel/tag-routes", tag: "Routing", summary: "Replace the tag → number table (admins; every number must be the location's, each tag once)", body: tagRoutesBodySchema, response: { status: 200, schema: tagRoutesBodySchema, description: "The table as stored" } });

@@ -55,6 +55,8 @@ export type StreamGuard = {
    * the event is relayed without it (`withheld: "admin_required"`), so the panel can say why.
    */
   mayLinkAPhone?: () => Promise<boolean>;
+  /** Called once when the stream ends, however it ends (client gone, credential invalid). */
+  onClose?: () => void | Promise<void>;
 };
 
 export const STREAM_RECHECK_MS = 30_000;
@@ -76,6 +78,12 @@ export function sseResponse(hub: EventHub, channel: string, filter: (msg: string
   let beat: NodeJS.Timeout | undefined;
   let recheck: NodeJS.Timeout | undefined;
   let closed = false;
+  let ended = false;
+  const onEnd = () => {
+    if (ended) return;
+    ended = true;
+    void Promise.resolve(guard?.onClose?.()).catch(() => {});
+  };
   // messages are relayed one after another, in order, each after any check it waits for
   let chain: Promise<void> = Promise.resolve();
   const stream = new ReadableStream<Uint8Array>({
@@ -94,6 +102,7 @@ export function sseResponse(hub: EventHub, channel: string, filter: (msg: string
         clearInterval(beat);
         clearInterval(recheck);
         void stop?.();
+        onEnd();
         try {
           controller.close();
         } catch {}
@@ -147,6 +156,7 @@ export function sseResponse(hub: EventHub, channel: string, filter: (msg: string
       closed = true;
       clearInterval(beat);
       clearInterval(recheck);
+      onEnd();
       await stop?.();
     },
   });

@@ -20,8 +20,6 @@ export type AuthOptions<V extends Via, P> = {
   role?: Role | ((params: P) => Role);
   /** A panel session must come from an SSO handshake of the last PANEL_REAUTH_WINDOW_S (401 reauth_required). */
   recentHandshake?: boolean;
-  /** false: an API key's call is not counted against the direct API's rate limits (a long-lived stream). */
-  rateLimit?: boolean;
 };
 
 export type Auth<V extends Via> = CallerOf<V> & { requestId: string };
@@ -46,10 +44,8 @@ export function authFamily(credentials: Credentials) {
       const params = await ctx.params;
       const role = typeof o.role === "function" ? o.role(params) : (o.role ?? "user");
       await credential.authorize(caller, { role, recentHandshake: !!o.recentHandshake });
-      if (o.rateLimit !== false) {
-        const limited = await credential.limit(caller);
-        if (limited) return limited;
-      }
+      const limited = await credential.limit(caller);
+      if (limited) return limited;
       return fn(req, { ...caller, requestId: ctx.requestId } as Auth<V>, params);
     });
   };

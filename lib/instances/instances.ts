@@ -15,7 +15,7 @@ export const instanceNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/,
 
 const publicFields = {
   id: true, locationId: true, name: true, alias: true, phone: true, waJid: true, status: true, lastError: true,
-  desiredState: true, connectedAt: true, createdAt: true, updatedAt: true,
+  desiredState: true, connectedAt: true, createdAt: true, updatedAt: true, settings: true,
 } as const;
 
 export type InstanceView = Awaited<ReturnType<typeof get>>;

@@ -68,9 +68,9 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
             -- GHL just said which phone its contact has: when that is the contact kept, GHL has this phone
             "ghlPhone" = CASE WHEN EXCLUDED."ghlContactId" = COALESCE("Contact"."ghlContactId", EXCLUDED."ghlContactId") THEN EXCLUDED.phone ELSE "Contact"."ghlPhone" END,
             "updatedAt" = CASE WHEN EXCLUDED."ghlContactId" IS DISTINCT FROM "Contact"."ghlContactId" AND EXCLUDED."ghlContactId" IS NOT NULL THEN now() ELSE "Contact"."updatedAt" END
-      RETURNING id, "stickyInstanceId"`
+      RETURNING id, "stickyInstanceId", "waGroupJid"`
     : Prisma.sql`
-      SELECT k.id, k."stickyInstanceId" FROM "Contact" k, go
+      SELECT k.id, k."stickyInstanceId", k."waGroupJid" FROM "Contact" k, go
       WHERE k."locationId" = ${r.locationId} AND k."ghlContactId" = ${r.ghlContactId ?? null}::text
       ORDER BY k."updatedAt" DESC LIMIT 1`;
   const [row] = await db.$queryRaw<{ installed: boolean | null; dup: DupRow | null; id: string | null; status: string | null; instanceId: string | null; routed: boolean; contactFound: boolean }[]>`
@@ -87,8 +87,9 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
     ), inst AS (
       SELECT i.id FROM "Instance" i, c, go
       WHERE i."locationId" = ${r.locationId} AND (${r.instanceName ?? null}::text IS NULL OR i.name = ${r.instanceName ?? null}::text)
-      -- routing around trouble (lib/routing/, a location setting): an ONLINE number before one that is not
-      ORDER BY CASE WHEN go."routeAround" AND i.status <> 'ONLINE' THEN 1 ELSE 0 END,
+      -- routing around trouble (lib/routing/, a location setting): an ONLINE number before one that is
+      -- not; never for a group, which only its member number can write to
+      ORDER BY CASE WHEN go."routeAround" AND c."waGroupJid" IS NULL AND i.status <> 'ONLINE' THEN 1 ELSE 0 END,
                CASE WHEN i.id = c."stickyInstanceId" THEN 0 WHEN i.id = go."defaultInstanceId" THEN 1 ELSE 2 END, i.name
       LIMIT 1
     ), m AS (

@@ -190,7 +190,7 @@ export async function strandedMessages(db: Db, online: string[], now: Date, grac
     JOIN "Location" l ON l.id = m."locationId"
     LEFT JOIN "Contact" c ON c.id = m."contactId" AND c."locationId" = m."locationId"
     WHERE m.direction = 'OUTBOUND' AND m.status IN ${ACTIVE_SQL} AND m.status <> 'SENDING' AND m.attempts = 0
-      AND m."routedBy" IS DISTINCT FROM 'named'
+      AND m."routedBy" IS DISTINCT FROM 'named' AND (c."waJid" IS NULL OR c."waJid" NOT LIKE '%@g.us')
       AND i.status <> 'ONLINE' AND i."updatedAt" < ${quiet}
       AND l.settings->'routeAroundTrouble' = 'true'::jsonb
       AND EXISTS (SELECT 1 FROM "Instance" o WHERE o."locationId" = m."locationId" AND o.id = ANY(${online}::text[]) AND o.status = 'ONLINE')

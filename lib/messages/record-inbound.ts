@@ -2,6 +2,7 @@ import { Prisma } from "../generated/prisma/client";
 import type { Db } from "../db";
 import { linkLidToPhone, normalizeLid, type Linked } from "../contacts/lid-contacts";
 import { normalizePhone } from "../contacts/phone";
+import { UNNAMED_GROUP } from "../groups/group-names";
 
 // What the worker hands over for each WhatsApp message worth relaying (already decrypted and
 // reduced by the socket layer). Stored once per (instance, WhatsApp id); the GHL post is a job.
@@ -20,12 +21,18 @@ export type InboundWa = {
   text: string | null;
   media?: { mediaId: string; mimetype: string; fileName: string } | null;
   at: Date;
+  /**
+   * a group message: `jid` is the group, its contact is kept by that jid (no phone) and named
+   * `name` (`Group: <subject>`; null: not known now, the stored one stays)
+   */
+  group?: { name: string | null } | null;
 };
 
 /** `linked`: this message made a LID-only contact's phone known (its GHL contact needs the phone). */
 export type Recorded = { id: string; created: boolean; skipped?: "echo" | "no-phone"; linked?: Linked };
 
 export async function recordInbound(db: Db, m: InboundWa): Promise<Recorded> {
+  if (m.group) return store(db, m, groupContact(m, m.group.name));
   const lid = normalizeLid(m.lid);
   const name = m.fromMe ? null : m.pushName ?? null;
   if (!m.phone) {
@@ -91,6 +98,22 @@ ${contact}
   const again = await findByWaId(db, m);
   if (!again) throw new Error("the inbound message was not stored");
   return { id: again.id, created: false };
+}
+
+/**
+ * The contact a group stands for: one per group jid per location, without phone or LID, named
+ * after the group (a member's push name never names it). What GHL writes there goes to the jid.
+ */
+function groupContact(m: InboundWa, name: string | null): Prisma.Sql {
+  return Prisma.sql`
+      INSERT INTO "Contact" (id, "locationId", phone, "waJid", "waGroupJid", name, "stickyInstanceId", "createdAt", "updatedAt")
+      SELECT gen_random_uuid()::text, ${m.locationId}, NULL, ${m.jid}, ${m.jid}, COALESCE(${name}::text, ${UNNAMED_GROUP}), ${m.instanceId}, now(), now()
+      WHERE NOT EXISTS (SELECT 1 FROM existing)
+      ON CONFLICT ("locationId", "waGroupJid") DO UPDATE SET
+        name = COALESCE(${name}::text, "Contact".name),
+        "stickyInstanceId" = CASE WHEN ${m.fromMe} THEN "Contact"."stickyInstanceId" ELSE EXCLUDED."stickyInstanceId" END,
+        "updatedAt" = now()
+      RETURNING id`;
 }
 
 function findByWaId(db: Db, m: InboundWa) {

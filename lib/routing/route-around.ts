@@ -9,9 +9,17 @@ import { healthOfNumber } from "../health/number-health";
 // that number passes the new-chat allowance there too) and, for a new chat, not restricted.
 // Otherwise it waits on its number, as without the setting.
 
-/** Whether this message may be moved at all: the sender did not name its number. */
-export function mayRoute(m: { routedBy: string | null; location: { settings: { routeAroundTrouble: boolean } } }): boolean {
-  return m.location.settings.routeAroundTrouble && m.routedBy !== "named";
+/**
+ * Whether this message may be moved at all: the sender did not name its number, and it is not for
+ * a WhatsApp group (only the number that is a member can write to it).
+ */
+export function mayRoute(m: { routedBy: string | null; location: { settings: { routeAroundTrouble: boolean } }; contact?: { waJid: string | null } | null }): boolean {
+  return m.location.settings.routeAroundTrouble && m.routedBy !== "named" && !isGroup(m.contact);
+}
+
+/** A group's conversation stays on its number, whatever the routing settings. */
+export function isGroup(contact: { waJid: string | null } | null | undefined): boolean {
+  return !!contact?.waJid?.endsWith("@g.us");
 }
 
 /**

@@ -29,6 +29,9 @@ describe("routing around trouble", () => {
     expect(mayRoute({ ...on, routedBy: "tag" })).toBe(true);
     expect(mayRoute({ ...on, routedBy: "named" })).toBe(false);
     expect(mayRoute({ routedBy: null, location: { settings: { routeAroundTrouble: false } } })).toBe(false);
+    // a group's conversation stays on the number that is its member
+    expect(mayRoute({ ...on, routedBy: null, contact: { waJid: "120363012345678901@g.us" } })).toBe(false);
+    expect(mayRoute({ ...on, routedBy: null, contact: { waJid: "15550001111@s.whatsapp.net" } })).toBe(true);
   });
 });
 

@@ -2,6 +2,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { applyFault, unlinkDevice } from "./faults";
+import { sendFromMember } from "./group-messages";
+import { changeMembers, createGroup, findGroup, groupView, type Group } from "./groups";
 import { sendFromContact, sendReceipts } from "./inbound-messages";
 import { MAX_GENERATED_BYTES } from "./media-store";
 import { sendFromOwnerPhone } from "./owner-phone";
@@ -10,6 +12,20 @@ import type { Sim } from "./sim";
 import { SimState, deviceJid, type LinkedDevice, type Phone } from "./state";
 
 const digits = z.string().transform((s) => s.replace(/[^0-9]/g, "")).pipe(z.string().min(5, "a phone number needs digits"));
+const mediaSchema = z.object({
+  type: z.enum(["image", "video", "audio", "voice", "document", "sticker"]),
+  mimetype: z.string().min(1),
+  base64: z.string().min(1).optional(),
+  size: z.number().int().min(0).max(MAX_GENERATED_BYTES).optional(),
+  chunked: z.boolean().optional(),
+  fileLength: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  url: z.string().url().max(2000).optional(),
+  wrap: z.enum(["ephemeral", "viewOnce", "documentWithCaption"]).optional(),
+  caption: z.string().optional(),
+  fileName: z.string().optional(),
+})
+  .refine((m) => (m.base64 === undefined) !== (m.size === undefined), "media needs exactly one of base64 or size")
+  .refine((m) => !m.chunked || m.size !== undefined, "chunked applies to a generated (size) body");
 const schemas = {
   phone: z.object({ phone: digits, name: z.string().optional(), hidePhone: z.boolean().optional() }),
   scan: z.object({ qr: z.string().min(1) }),
@@ -18,23 +34,18 @@ const schemas = {
   send: z.object({
     to: digits,
     text: z.string().optional(),
-    media: z.object({
-      type: z.enum(["image", "video", "audio", "voice", "document", "sticker"]),
-      mimetype: z.string().min(1),
-      base64: z.string().min(1).optional(),
-      size: z.number().int().min(0).max(MAX_GENERATED_BYTES).optional(),
-      chunked: z.boolean().optional(),
-      fileLength: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-      url: z.string().url().max(2000).optional(),
-      wrap: z.enum(["ephemeral", "viewOnce", "documentWithCaption"]).optional(),
-      caption: z.string().optional(),
-      fileName: z.string().optional(),
-    })
-      .refine((m) => (m.base64 === undefined) !== (m.size === undefined), "media needs exactly one of base64 or size")
-      .refine((m) => !m.chunked || m.size !== undefined, "chunked applies to a generated (size) body")
-      .optional(),
+    media: mediaSchema.optional(),
     asLid: z.boolean().optional(),
   }).refine((b) => b.text !== undefined || b.media !== undefined, "text or media is required"),
+  group: z.object({
+    subject: z.string().min(1).max(100),
+    members: z.array(digits).min(1).max(1024),
+    addressingMode: z.enum(["lid", "pn"]).optional(),
+  }),
+  groupMembers: z.object({ add: z.array(digits).max(1024).optional(), remove: z.array(digits).max(1024).optional() })
+    .refine((b) => (b.add?.length ?? 0) + (b.remove?.length ?? 0) > 0, "add or remove someone"),
+  groupSend: z.object({ from: digits, text: z.string().optional(), media: mediaSchema.optional() })
+    .refine((b) => b.text !== undefined || b.media !== undefined, "text or media is required"),
   restrict: z.object({ reachout: z.enum(["locked", "open"]) }),
   receipts: z.object({ messageIds: z.array(z.string()).min(1), type: z.enum(["delivered", "read"]) }),
   fault: z.object({
@@ -119,6 +130,27 @@ const routes: [string, RegExp, Handler][] = [
     phone.reachout = b.reachout;
     return phoneView(phone);
   }],
+  // groups (groups.ts): the members are phones; a linked number takes part through its phone
+  ["GET", /^\/__sandbox\/groups$/, (sim) => [...sim.state.groups.values()].map((g) => groupView(sim, g))],
+  ["POST", /^\/__sandbox\/groups$/, async (sim, _m, body) => {
+    const b = parse(schemas.group, await body());
+    return groupView(sim, createGroup(sim, b.subject, b.members.map((p) => sim.state.addPhone(p)), b.addressingMode));
+  }],
+  ["GET", /^\/__sandbox\/groups\/([^/]+)$/, (sim, m) => groupView(sim, groupOf(sim, m[1]))],
+  ["POST", /^\/__sandbox\/groups\/([^/]+)\/members$/, async (sim, m, body) => {
+    const b = parse(schemas.groupMembers, await body());
+    const g = groupOf(sim, m[1]);
+    changeMembers(sim, g, { add: (b.add ?? []).map((p) => sim.state.addPhone(p)), remove: (b.remove ?? []).map((p) => phoneOf(sim, p)) });
+    return groupView(sim, g);
+  }],
+  ["GET", /^\/__sandbox\/groups\/([^/]+)\/messages$/, (sim, m) => groupOf(sim, m[1]).messages],
+  ["POST", /^\/__sandbox\/groups\/([^/]+)\/send$/, async (sim, m, body) => {
+    const b = parse(schemas.groupSend, await body());
+    const g = groupOf(sim, m[1]);
+    const from = phoneOf(sim, b.from);
+    if (!g.members.includes(from.phone)) throw new HttpError(409, "not_member", `${from.phone} is not a member of ${g.jid}`);
+    return sendFromMember(sim, g, from, b);
+  }],
   ["POST", /^\/__sandbox\/faults$/, async (sim, _m, body) => {
     const b = parse(schemas.fault, await body());
     const targets = b.phone ? [...phoneOf(sim, b.phone).devices.values()] : sim.state.linkedDevices();
@@ -163,6 +195,12 @@ function phoneOf(sim: Sim, raw: string): Phone {
   const p = sim.state.phones.get(normalize(raw));
   if (!p) throw new HttpError(404, "not_found", `no phone ${raw}; create it with POST /__sandbox/phones`);
   return p;
+}
+
+function groupOf(sim: Sim, raw: string): Group {
+  const g = findGroup(sim, raw);
+  if (!g) throw new HttpError(404, "not_found", `no group ${raw}; create it with POST /__sandbox/groups`);
+  return g;
 }
 
 function phoneView(p: Phone) {

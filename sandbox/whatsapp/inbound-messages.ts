@@ -1,10 +1,11 @@
 // What a simulated contact sends to a linked number: one Signal-encrypted copy per linked device
 // (pkmsg until that device has answered, then msg), plus receipts for what the device sent.
-import { proto, writeRandomPadMax16, type BinaryNode, type MediaType } from "@whiskeysockets/baileys";
+import { isJidGroup, proto, writeRandomPadMax16, type BinaryNode, type MediaType } from "@whiskeysockets/baileys";
 import { randomBytes } from "node:crypto";
 import { encryptMedia, generatedMedia } from "./media-store";
 import { unixNow, type Sim } from "./sim";
 import { deliverOrQueue } from "./delivery";
+import { findGroup, participantAttrs } from "./groups";
 import { giveTokenOnFirstContact } from "./privacy-tokens";
 import { rememberForResend, takeDeviceBundle, type LinkedDevice, type Phone } from "./state";
 
@@ -102,10 +103,13 @@ export function sendReceipts(sim: Sim, contact: Phone, messageIds: string[], typ
     const entry = contact.inbox.get(mid);
     if (!entry) continue;
     const sender = sim.state.phones.get(entry.from);
+    // in a group the receipt comes from the group, naming the member who received it
+    const group = isJidGroup(entry.chatJid) ? findGroup(sim, entry.chatJid) : undefined;
+    const member: Record<string, string> = group ? { participant: participantAttrs(group, contact).participant } : {};
     for (const d of sender?.devices.values() ?? []) {
       deliverOrQueue(d, {
         tag: "receipt",
-        attrs: { id: mid, from: entry.chatJid, t: unixNow(), ...(type === "read" ? { type: "read" } : {}) },
+        attrs: { id: mid, from: entry.chatJid, ...member, t: unixNow(), ...(type === "read" ? { type: "read" } : {}) },
       });
       sent++;
     }

@@ -4,6 +4,7 @@ import {
   encodeBigEndian, getBinaryNodeChild, getBinaryNodeChildBuffer, getBinaryNodeChildren, getBinaryNodeChildUInt, jidDecode, type BinaryNode,
 } from "@whiskeysockets/baileys";
 import type { Connection } from "./connection";
+import { answerGroupIq } from "./groups";
 import { onCompanionHello } from "./pairing";
 import { countIssuance } from "./privacy-tokens";
 import { own } from "./server-identity";
@@ -27,6 +28,8 @@ export async function handleIq(conn: Connection, node: BinaryNode): Promise<void
       return onMd(conn, node, first, reply);
     case "encrypt":
       return onEncrypt(conn, node, first, reply);
+    case "w:g2":
+      return answerGroupIq(conn, node);
     case "usync":
       return reply(answerUsync(conn.sim, node));
     case "w:m":

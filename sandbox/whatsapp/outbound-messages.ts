@@ -1,7 +1,8 @@
 // What the linked device sends: the server acks the stanza, and each addressed phone decrypts its
 // copy with its own Signal session, as the recipient's phone would, and files it in its inbox.
-import { getBinaryNodeChild, getBinaryNodeChildren, jidDecode, proto, unpadRandomMax16, type BinaryNode, type MediaType } from "@whiskeysockets/baileys";
+import { getBinaryNodeChild, getBinaryNodeChildren, isJidGroup, jidDecode, proto, unpadRandomMax16, type BinaryNode, type MediaType } from "@whiskeysockets/baileys";
 import type { Connection } from "./connection";
+import { relayCompanionGroupMessage } from "./group-messages";
 import { decryptMedia, sha256 } from "./media-store";
 import { carriesValidToken, oneToOneRecipient } from "./privacy-tokens";
 import { askForRetry, failsToDecrypt, retrySettled } from "./retry-receipts";
@@ -17,6 +18,7 @@ export async function handleClientMessage(conn: Connection, device: LinkedDevice
   if (delay > 0) setTimeout(() => conn.send(ack), delay).unref();
   else conn.send(ack);
   if (error) return; // refused: no recipient gets a copy
+  if (isJidGroup(to)) return relayCompanionGroupMessage(conn.sim, device, node);
 
   const recipient = oneToOneRecipient(conn.sim, device, node);
   // one <enc> per recipient device, inside <participants><to jid>, or a bare <enc> for one device

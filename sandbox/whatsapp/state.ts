@@ -3,6 +3,8 @@
 import type { BinaryNode, proto } from "@whiskeysockets/baileys";
 import { S_WHATSAPP_NET, unixNow } from "./sim";
 import { SignalAccount, type PreKeyBundle } from "./signal-account";
+import type { SenderKeyRecord } from "@whiskeysockets/baileys/lib/Signal/Group/index.js";
+import type { Group } from "./groups";
 
 export interface InboxMedia {
   type: string;
@@ -99,6 +101,10 @@ export interface Phone {
   retriesAsked: Map<string, number>;
   /** what this phone sent to companions, by "accountPhone:messageId", for their retry receipts (newest MAX_RESENDABLE) */
   resendable: Map<string, Resendable>;
+  /** group sender keys this phone holds, its own and those companions gave it (allocated on the first group) */
+  senderKeys?: Map<string, SenderKeyRecord>;
+  /** the companions ("groupJid|deviceJid") this phone has given its own sender key for a group */
+  senderKeyGiven?: Set<string>;
 }
 
 /** A message a phone sent to an account's companions, as it would encrypt it again. */
@@ -116,6 +122,8 @@ const LOW_PRE_KEYS = 4;
 export class SimState {
   readonly phones = new Map<string, Phone>();
   readonly byLid = new Map<string, Phone>();
+  /** groups by id (the user part of their @g.us jid), groups.ts */
+  readonly groups = new Map<string, Group>();
   /** per-phone (or "*" for every phone) delay before the server acks the device's messages */
   readonly ackDelayMs = new Map<string, number>();
   /** per-phone (or "*") armed `nack` faults: the next `remaining` sent messages get error `code` */

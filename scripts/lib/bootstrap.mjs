@@ -47,7 +47,12 @@ export function ensureDependencies() {
       if (r.status !== 0) fail("npm ci failed (see above)");
     });
   }
-  if (!existsSync(path.join(root, "lib", "generated", "prisma", "client.ts"))) {
+  // the generated client is not in git: generate it when missing, and again when the schema
+  // changed after it was generated (a pull or a merge that adds a column would otherwise leave
+  // Prisma reading the old columns, silently, until the next npm ci)
+  const client = path.join(root, "lib", "generated", "prisma", "client.ts");
+  const schema = path.join(root, "prisma", "schema.prisma");
+  if (!existsSync(client) || statSync(schema).mtimeMs > statSync(client).mtimeMs) {
     const r = spawnSync(process.execPath, [path.join(root, "scripts", "prisma-generate.mjs")], { cwd: root, stdio: "inherit" });
     if (r.status !== 0) fail("prisma generate failed (see above)");
   }

@@ -4,6 +4,7 @@ import { GET as instanceEvents } from "@/app/api/instances/[id]/events/route";
 import { createApiKey, revokeApiKey } from "@/lib/api-keys/api-keys";
 import { db } from "@/lib/db";
 import { STREAM_RECHECK_MS } from "@/lib/events/hub";
+import { heldStreamSlots } from "@/lib/events/stream-slots";
 import { publishEvent } from "@/lib/instances/events";
 import { redis } from "@/lib/redis";
 import { params, req, useAppEnv } from "./helpers/app-env";
@@ -15,10 +16,12 @@ import { ghlSays, identity, panelCookie } from "./helpers/panel-cookie";
 // QR and every 30 s; these open real streams through the route handlers against Postgres + Redis.
 let restore: () => Promise<void>;
 beforeAll(async () => {
-  restore = useAppEnv({ databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), redisDb: 5, extra: { GHL_API_BASE_URL: "http://127.0.0.1:9" } });
+  restore = useAppEnv({ databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), redisDb: 5, extra: { GHL_API_BASE_URL: "http://127.0.0.1:9", EVENTS_MAX_STREAMS_PER_LOCATION: "3" } });
   await db().company.create({ data: { id: "co1", name: "Agency" } });
   await db().location.create({ data: { id: "locA", name: "A", companyId: "co1" } });
   await db().instance.create({ data: { id: "a1", locationId: "locA", name: "wa-01" } });
+  await db().location.create({ data: { id: "locB", name: "B", companyId: "co1" } });
+  await db().instance.create({ data: { id: "b1", locationId: "locB", name: "wa-01" } });
 });
 afterAll(async () => restore());
 afterEach(() => {
@@ -179,5 +182,33 @@ describe("what links a phone is an admin's to see", () => {
     expect(await k.nextEvent()).toContain("2@qr-8");
     await s.cancel();
     await k.cancel();
+  });
+});
+
+describe("a location's live event streams are capped", () => {
+  it("opens at most EVENTS_MAX_STREAMS_PER_LOCATION at once (both routes together); a closed one gives its slot back", async () => {
+    const { key } = await createApiKey(db(), "locB", "dashboard");
+    const headers = { "x-api-key": key };
+    const a = await opened(locationEvents(req("/api/events", { headers }), params({})));
+    const b = await opened(instanceEvents(req("/api/instances/b1/events", { headers }), params({ id: "b1" })));
+    const c = await opened(locationEvents(req("/api/events", { headers }), params({})));
+    expect(await heldStreamSlots(redis(), "locB")).toBe(3);
+    const full = await locationEvents(req("/api/events", { headers }), params({}));
+    expect(full.status).toBe(429);
+    expect(full.headers.get("retry-after")).toBe("30");
+    expect(((await full.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+    expect((await instanceEvents(req("/api/instances/b1/events", { headers }), params({ id: "b1" }))).status).toBe(429);
+    // another location is not affected by locB's streams
+    const other = await createApiKey(db(), "locA", "other");
+    const o = await opened(locationEvents(req("/api/events", { headers: { "x-api-key": other.key } }), params({})));
+    await o.cancel();
+
+    await b.cancel();
+    for (let i = 0; i < 50 && (await heldStreamSlots(redis(), "locB")) > 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await heldStreamSlots(redis(), "locB")).toBe(2);
+    const d = await opened(locationEvents(req("/api/events", { headers }), params({})));
+    await publishEvent(redis(), "locB", { type: "instance.status", instanceId: "b1", status: "ONLINE", at: new Date().toISOString() });
+    expect(await d.nextEvent()).toContain('"status":"ONLINE"');
+    for (const s of [a, c, d]) await s.cancel();
   });
 });

@@ -7,6 +7,7 @@ import { GET as getHook, PUT as putHook } from "@/app/api/panel/webhook/route";
 import { GET as listInstances, POST as createInstance } from "@/app/api/instances/route";
 import { DELETE as deleteInstance } from "@/app/api/instances/[id]/route";
 import { POST as action } from "@/app/api/instances/[id]/[action]/route";
+import { GET as getNumberSettings, PATCH as patchNumberSettings } from "@/app/api/instances/[id]/settings/route";
 import { authOptions } from "@/lib/auth/auth-options";
 import type { PanelIdentity } from "@/lib/auth/panel-identity";
 import { db } from "@/lib/db";
@@ -55,6 +56,25 @@ const payloadOf = (u: Partial<SsoUser> & { userId: string }) =>
   ssoPayload({ companyId: "CoR", role: "admin", type: "location", userName: "X", email: "x@x.io", ...u }, h.ghl.config.ssoKey);
 const keys = () => db().apiKey.count({ where: { locationId: "LocA" } });
 
+describe("a number's settings (the groups switch, ADR 021)", () => {
+  it("an admin turns groups on and off; a bad body is 400, another location's number 404", async () => {
+    await db().instance.create({ data: { id: "b1", locationId: "LocB", name: "wa-01" } });
+    const c = await at("LocAdmin1");
+    const on = await patchNumberSettings(send(c, "PATCH", { groups: true }), params({ id: "a2" }));
+    expect(on.status).toBe(200);
+    expect(await on.json()).toEqual({ settings: { groups: true } });
+    const listed = (await (await listInstances(send(c), params({}))).json()) as { instances: { id: string; groups: boolean }[] };
+    expect(listed.instances.find((i) => i.id === "a2")?.groups).toBe(true);
+    expect((await patchNumberSettings(send(c, "PATCH", { groups: "yes" }), params({ id: "a2" }))).status).toBe(400);
+    expect((await patchNumberSettings(send(c, "PATCH", { groups: true, other: 1 }), params({ id: "a2" }))).status).toBe(400);
+    expect((await patchNumberSettings(send(c, "PATCH", { groups: true }), params({ id: "b1" }))).status).toBe(404);
+    expect((await getNumberSettings(send(c), params({ id: "b1" }))).status).toBe(404);
+    expect((await db().instance.findUnique({ where: { id: "b1" } }))!.settings).toEqual({});
+    const off = await patchNumberSettings(send(c, "PATCH", { groups: false }), params({ id: "a2" }));
+    expect(await off.json()).toEqual({ settings: { groups: false } });
+  });
+});
+
 describe("roles come from GHL's users API (item 8)", () => {
   it("a location user cannot mint keys, move the webhook, create, delete or log out a number, or change settings", async () => {
     const c = await at("LocUser1");
@@ -67,6 +87,7 @@ describe("roles come from GHL's users API (item 8)", () => {
       await action(send(c, "POST"), params({ id: "a1", action: "default" })),
       await createInstance(send(c, "POST", { instanceId: "wa-09" }), params({})),
       await patchSettings(send(c, "PATCH", { providerMode: "custom" }), params({})),
+      await patchNumberSettings(send(c, "PATCH", { groups: true }), params({ id: "a1" })),
     ]) {
       expect(r.status).toBe(403);
       expect(await codeOf(r)).toBe("admin_required");
@@ -74,6 +95,8 @@ describe("roles come from GHL's users API (item 8)", () => {
     expect(await keys()).toBe(0);
     expect(await db().instance.count({ where: { locationId: "LocA" } })).toBe(3);
     expect((await db().location.findUnique({ where: { id: "LocA" } }))!.settings).toEqual({});
+    expect((await db().instance.findUnique({ where: { id: "a1" } }))!.settings).toEqual({});
+    expect(await (await getNumberSettings(send(c), params({ id: "a1" }))).json()).toEqual({ settings: { groups: false } });
     // what any user of the location may still do
     expect((await listInstances(send(c), params({}))).status).toBe(200);
     const loc = await (await panelLocation(send(c), params({}))).json();

@@ -1,12 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "@/lib/db";
+import { describe, expect, it } from "vitest";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
-import { startWaSimulator } from "@/sandbox/whatsapp/server";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { managerConfig, simCall, until, watchEvents } from "./helpers/wa-fixture";
+import { useWaWorld } from "./helpers/wa-world";
 
 // A backlog blasted out right after a re-login is a classic ban trigger (docs/whatsapp.md#limits).
 // A worker process sends, is killed (-9); 100 messages pile up while no worker runs; a new worker
@@ -18,39 +15,17 @@ const BACKLOG = 100;
 const NUMBER = "15554450001";
 const CONTACT = "15554459999";
 const LOC = "locK";
-
-let db: Db;
-let dbUrl: string;
-let sim: Awaited<ReturnType<typeof startWaSimulator>>;
-let redis: Redis;
-const children: ChildProcess[] = [];
-
-beforeAll(async () => {
-  dbUrl = await cloneTemplateDb(dbNameFor(import.meta.filename));
-  db = createDb(dbUrl, 6);
-  sim = await startWaSimulator({ port: 0, host: "127.0.0.1" });
-  redis = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-  await redis.flushdb();
-  await db.location.create({ data: { id: LOC, name: "K" } });
-  await db.instance.create({ data: { id: "ik", locationId: LOC, name: "wa-01" } });
-  for (const phone of [NUMBER, CONTACT]) await simCall(sim, "POST", "/__sandbox/phones", { phone });
-});
-afterAll(async () => {
-  for (const c of children) c.kill("SIGKILL");
-  await redis?.quit();
-  await sim?.close();
-  await db?.$disconnect();
-});
+const world = useWaWorld(import.meta.filename, { location: LOC, instance: "ik", phones: [NUMBER, CONTACT] });
 
 type Inbox = { id: string; text?: string; at: string }[];
-const inbox = () => simCall<Inbox>(sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`);
-const send = (text: string) => acceptOutbound(db, redis, { locationId: LOC, ghlMessageId: `K-${text}`, phone: `+${CONTACT}`, text, attachments: [], source: "GHL" });
+const inbox = () => simCall<Inbox>(world.sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`);
+const send = (text: string) => acceptOutbound(world.db, world.redis, { locationId: LOC, ghlMessageId: `K-${text}`, phone: `+${CONTACT}`, text, attachments: [], source: "GHL" });
 
 function worker(id: string): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "helpers/wa-messaging-child.ts"), JSON.stringify({ ...managerConfig(sim as never, dbUrl, id), textDelayMs: GAP })], {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "helpers/wa-messaging-child.ts"), JSON.stringify({ ...managerConfig(world.sim as never, world.dbUrl, id), textDelayMs: GAP })], {
     env: { ...process.env, LOG_LEVEL: "silent" }, stdio: ["ignore", "pipe", "pipe"],
   });
-  children.push(child);
+  world.children.push(child);
   return child;
 }
 
@@ -61,9 +36,9 @@ describe("a backlog after a restart", { retry: 0 }, () => {
     const ev = await watchEvents(`${process.env.TEST_REDIS_URL}/1`, LOC);
     const first = worker("first");
     const qr = await until("a QR", async () => ev.events.find((e) => e.type === "instance.qr"), 30_000);
-    await simCall(sim, "POST", `/__sandbox/phones/${NUMBER}/scan`, { qr: (qr as { qr: string }).qr });
+    await simCall(world.sim, "POST", `/__sandbox/phones/${NUMBER}/scan`, { qr: (qr as { qr: string }).qr });
     await ev.close();
-    await until("ONLINE", async () => (await db.instance.findUnique({ where: { id: "ik" } }))?.status === "ONLINE", 30_000);
+    await until("ONLINE", async () => (await world.db.instance.findUnique({ where: { id: "ik" } }))?.status === "ONLINE", 30_000);
     for (let i = 0; i < 3; i++) await send(`before ${i}`);
     await until("3 sent before the crash", async () => (await inbox()).length === 3, 20_000);
 
@@ -73,10 +48,10 @@ describe("a backlog after a restart", { retry: 0 }, () => {
     expect((await inbox()).length).toBe(3);
 
     // a new worker process: the number comes back ONLINE without a rescan and drains the backlog
-    const before = (await db.instance.findUniqueOrThrow({ where: { id: "ik" } })).connectedAt!;
+    const before = (await world.db.instance.findUniqueOrThrow({ where: { id: "ik" } })).connectedAt!;
     worker("second");
     const online = await until("ONLINE again", async () => {
-      const i = await db.instance.findUnique({ where: { id: "ik" } });
+      const i = await world.db.instance.findUnique({ where: { id: "ik" } });
       return i?.status === "ONLINE" && i.connectedAt && i.connectedAt > before ? i.connectedAt : undefined;
     }, 30_000, 50);
     const got = await until(`${BACKLOG} on the phone`, async () => {

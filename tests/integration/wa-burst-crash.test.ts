@@ -1,15 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import path from "node:path";
 import { Redis } from "ioredis";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "@/lib/db";
+import { describe, expect, it } from "vitest";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
 import { createMessaging } from "@/worker/messaging/messaging-hooks";
-import { startWaSimulator } from "@/sandbox/whatsapp/server";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { makeManager, managerConfig, simCall, until, watchEvents } from "./helpers/wa-fixture";
+import { useWaWorld } from "./helpers/wa-world";
 
 // "Nothing accepted is lost": a worker is killed (-9) in the middle of a burst of 50 messages;
 // a surviving worker takes the number over without a rescan and finishes the burst — every
@@ -17,64 +15,42 @@ import { makeManager, managerConfig, simCall, until, watchEvents } from "./helpe
 // message to WhatsApp), in the order GHL sent them.
 const NUMBER = "15553330001";
 const CONTACT = "15553339999";
-let db: Db;
-let dbUrl: string;
-let sim: Awaited<ReturnType<typeof startWaSimulator>>;
-let redis: Redis;
-const children: ChildProcess[] = [];
-
-beforeAll(async () => {
-  dbUrl = await cloneTemplateDb(dbNameFor(import.meta.filename));
-  db = createDb(dbUrl, 6);
-  sim = await startWaSimulator({ port: 0, host: "127.0.0.1" });
-  redis = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-  await redis.flushdb();
-  await db.location.create({ data: { id: "locB", name: "B" } });
-  await db.instance.create({ data: { id: "ib", locationId: "locB", name: "wa-01" } });
-  await simCall(sim, "POST", "/__sandbox/phones", { phone: NUMBER });
-  await simCall(sim, "POST", "/__sandbox/phones", { phone: CONTACT });
-});
-afterAll(async () => {
-  for (const c of children) c.kill("SIGKILL");
-  await redis?.quit();
-  await sim?.close();
-  await db?.$disconnect();
-});
+const world = useWaWorld(import.meta.filename, { location: "locB", instance: "ib", phones: [NUMBER, CONTACT] });
 
 type Inbox = { id: string; text?: string }[];
-const inbox = () => simCall<Inbox>(sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`);
+const inbox = () => simCall<Inbox>(world.sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`);
 
 // no retry: the first attempt links the number, so a second attempt could only time out waiting for a QR
 describe("a worker killed mid-burst", { retry: 0 }, () => {
   it("loses nothing, sends nothing twice under a new id, keeps the order", async () => {
     // link once, then hand the number to a worker process
     const ev = await watchEvents(`${process.env.TEST_REDIS_URL}/1`, "locB");
-    const linker = makeManager(db, managerConfig(sim as never, dbUrl, "linker"));
+    const linker = makeManager(world.db, managerConfig(world.sim as never, world.dbUrl, "linker"));
     await linker.m.start();
     const qr = await until("a QR", async () => ev.events.find((e) => e.type === "instance.qr"));
-    await simCall(sim, "POST", `/__sandbox/phones/${NUMBER}/scan`, { qr: (qr as { qr: string }).qr });
-    await until("ONLINE", async () => (await db.instance.findUnique({ where: { id: "ib" } }))?.status === "ONLINE");
+    await simCall(world.sim, "POST", `/__sandbox/phones/${NUMBER}/scan`, { qr: (qr as { qr: string }).qr });
+    await until("ONLINE", async () => (await world.db.instance.findUnique({ where: { id: "ib" } }))?.status === "ONLINE");
     await linker.close();
     await ev.close();
 
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "helpers/wa-messaging-child.ts"), JSON.stringify({ ...managerConfig(sim as never, dbUrl, "doomed"), textDelayMs: 60 })], {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "helpers/wa-messaging-child.ts"), JSON.stringify({ ...managerConfig(world.sim as never, world.dbUrl, "doomed"), textDelayMs: 60 })], {
       env: { ...process.env, LOG_LEVEL: "silent" }, stdio: ["ignore", "pipe", "pipe"],
     });
-    children.push(child);
-    await until("the doomed worker to be ONLINE", async () => (await redis.get("gw:lease:ib")) === "doomed" && (await db.instance.findUnique({ where: { id: "ib" } }))?.status === "ONLINE", 30_000);
+    world.children.push(child);
+    await until("the doomed worker to be ONLINE", async () => (await world.redis.get("gw:lease:ib")) === "doomed" && (await world.db.instance.findUnique({ where: { id: "ib" } }))?.status === "ONLINE", 30_000);
 
     const texts = Array.from({ length: 50 }, (_, i) => `burst ${String(i).padStart(2, "0")}`);
-    for (const t of texts) await acceptOutbound(db, redis, { locationId: "locB", ghlMessageId: `B-${t}`, phone: `+${CONTACT}`, text: t, attachments: [], source: "GHL" });
-    await publishOutboundQueued(redis, "ib");
+    for (const t of texts) await acceptOutbound(world.db, world.redis, { locationId: "locB", ghlMessageId: `B-${t}`, phone: `+${CONTACT}`, text: t, attachments: [], source: "GHL" });
+    await publishOutboundQueued(world.redis, "ib");
     await until("a few messages out", async () => (await inbox()).length >= 8, 30_000);
     child.kill("SIGKILL");
     const atKill = (await inbox()).length;
     expect(atKill).toBeLessThan(50);
 
     const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-    const messaging = createMessaging({ db, redis, subscriber: wake, notifyGhl: async () => {}, log: pino({ level: "silent" }), pollMs: 200, cfg: { TEXT_DELAY_MS: 20, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] } });
+    const messaging = createMessaging({ db: world.db, redis: world.redis, subscriber: wake, notifyGhl: async () => {}, log: pino({ level: "silent" }), pollMs: 200, cfg: { TEXT_DELAY_MS: 20, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] } });
     await messaging.start();
-    const survivor = makeManager(db, managerConfig(sim as never, dbUrl, "survivor"), { hooks: messaging.hooks });
+    const survivor = makeManager(world.db, managerConfig(world.sim as never, world.dbUrl, "survivor"), { hooks: messaging.hooks });
     await survivor.m.start();
     try {
       const all = await until("all 50 on the phone", async () => {
@@ -89,10 +65,10 @@ describe("a worker killed mid-burst", { retry: 0 }, () => {
       const firstSeen = [...new Map(all.map((m) => [m.text!, true])).keys()];
       expect(firstSeen).toEqual(texts);
       // the phone can hold the last message a moment before the sender has recorded its ack
-      const statuses = async () => (await db.message.findMany({ where: { instanceId: "ib", direction: "OUTBOUND" } })).map((r) => r.status);
+      const statuses = async () => (await world.db.message.findMany({ where: { instanceId: "ib", direction: "OUTBOUND" } })).map((r) => r.status);
       await until("every row SENT", async () => { const s = await statuses(); return s.length === 50 && s.every((x) => x === "SENT"); }, 15_000)
         .catch(async (e) => { throw new Error(`${(e as Error).message}; statuses: ${JSON.stringify(await statuses())}`); });
-      const devices = await simCall<{ phone: string; pairings: number; maxConcurrentConnections: number }[]>(sim, "GET", "/__sandbox/devices");
+      const devices = await simCall<{ phone: string; pairings: number; maxConcurrentConnections: number }[]>(world.sim, "GET", "/__sandbox/devices");
       expect(devices.find((d) => d.phone === NUMBER)).toMatchObject({ pairings: 1, maxConcurrentConnections: 1 });
       process.stdout.write(`burst: ${atKill} of 50 on the phone at kill -9; ${all.length - 50} re-sent copies (same ids) after takeover\n`);
     } finally {

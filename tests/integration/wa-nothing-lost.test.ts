@@ -1,14 +1,12 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import path from "node:path";
 import { Redis } from "ioredis";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "@/lib/db";
+import { describe, expect, it } from "vitest";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { createMessaging } from "@/worker/messaging/messaging-hooks";
-import { startWaSimulator } from "@/sandbox/whatsapp/server";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { makeManager, managerConfig, simCall, until, watchEvents } from "./helpers/wa-fixture";
+import { useWaWorld } from "./helpers/wa-world";
 
 // "Nothing received is lost", against a simulator that behaves as WhatsApp does: what contacts
 // (and the account owner, on the phone) send while the number's worker is down is replayed at the
@@ -18,40 +16,19 @@ import { makeManager, managerConfig, simCall, until, watchEvents } from "./helpe
 const NUMBER = "15554440001";
 const BEA = "15554449991";
 const CAL = "15554449992";
-let db: Db;
-let dbUrl: string;
-let sim: Awaited<ReturnType<typeof startWaSimulator>>;
-let redis: Redis;
-const children: ChildProcess[] = [];
 const childJobs: GhlJob[] = [];
-
-beforeAll(async () => {
-  dbUrl = await cloneTemplateDb(dbNameFor(import.meta.filename));
-  db = createDb(dbUrl, 6);
-  sim = await startWaSimulator({ port: 0, host: "127.0.0.1" });
-  redis = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-  await redis.flushdb();
-  await db.location.create({ data: { id: "locN", name: "N" } });
-  await db.instance.create({ data: { id: "in", locationId: "locN", name: "wa-01" } });
-  for (const phone of [NUMBER, BEA, CAL]) await simCall(sim, "POST", "/__sandbox/phones", { phone });
-});
-afterAll(async () => {
-  for (const c of children) c.kill("SIGKILL");
-  await redis?.quit();
-  await sim?.close();
-  await db?.$disconnect();
-});
+const world = useWaWorld(import.meta.filename, { location: "locN", instance: "in", phones: [NUMBER, BEA, CAL] });
 
 /** An in-process worker (sessions, send loops, inbound) that records its GHL jobs. */
 async function inProcessWorker(workerId: string) {
   const jobs: GhlJob[] = [];
   const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
   const messaging = createMessaging({
-    db, redis, subscriber: wake, notifyGhl: async (j) => void jobs.push(j), log: pino({ level: "silent" }), pollMs: 200,
+    db: world.db, redis: world.redis, subscriber: wake, notifyGhl: async (j) => void jobs.push(j), log: pino({ level: "silent" }), pollMs: 200,
     cfg: { TEXT_DELAY_MS: 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] },
   });
   await messaging.start();
-  const w = makeManager(db, managerConfig(sim as never, dbUrl, workerId), { hooks: messaging.hooks });
+  const w = makeManager(world.db, managerConfig(world.sim as never, world.dbUrl, workerId), { hooks: messaging.hooks });
   await w.m.start();
   return {
     jobs,
@@ -65,7 +42,7 @@ async function inProcessWorker(workerId: string) {
 }
 
 function childWorker(workerId: string, extra: { crashOnText?: string } = {}) {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "helpers/wa-messaging-child.ts"), JSON.stringify({ ...managerConfig(sim as never, dbUrl, workerId), textDelayMs: 0, recordJobs: true, ...extra })], {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "helpers/wa-messaging-child.ts"), JSON.stringify({ ...managerConfig(world.sim as never, world.dbUrl, workerId), textDelayMs: 0, recordJobs: true, ...extra })], {
     env: { ...process.env, LOG_LEVEL: "silent" }, stdio: ["ignore", "pipe", "pipe"],
   });
   let buf = "";
@@ -77,14 +54,14 @@ function childWorker(workerId: string, extra: { crashOnText?: string } = {}) {
       if (line.startsWith("job ")) childJobs.push(JSON.parse(line.slice(4)) as GhlJob);
     }
   });
-  children.push(child);
+  world.children.push(child);
   const exited = new Promise<number | null>((r) => child.once("exit", (code, signal) => r(signal ? -1 : code)));
   return { child, exited };
 }
 
-const online = (by: string) => until(`ONLINE on ${by}`, async () => (await redis.get("gw:lease:in")) === by && (await db.instance.findUnique({ where: { id: "in" } }))?.status === "ONLINE", 30_000);
-const send = (from: string, to: string, text: string) => simCall(sim, "POST", `/__sandbox/phones/${from}/send`, { to, text });
-const rows = () => db.message.findMany({ where: { instanceId: "in" }, orderBy: [{ createdAt: "asc" }, { seq: "asc" }], include: { contact: true } });
+const online = (by: string) => until(`ONLINE on ${by}`, async () => (await world.redis.get("gw:lease:in")) === by && (await world.db.instance.findUnique({ where: { id: "in" } }))?.status === "ONLINE", 30_000);
+const send = (from: string, to: string, text: string) => simCall(world.sim, "POST", `/__sandbox/phones/${from}/send`, { to, text });
+const rows = () => world.db.message.findMany({ where: { instanceId: "in" }, orderBy: [{ createdAt: "asc" }, { seq: "asc" }], include: { contact: true } });
 
 /** Every text once, each sender's in the order sent, with the direction expected. */
 async function expectStored(expected: { from: string; text: string; direction: "INBOUND" | "OUTBOUND" }[], ms = 30_000) {
@@ -114,7 +91,7 @@ describe("nothing received is lost", { retry: 0 }, () => {
     const ev = await watchEvents(`${process.env.TEST_REDIS_URL}/1`, "locN");
     const w = await inProcessWorker("linker");
     const qr = await until("a QR", async () => ev.events.find((e) => e.type === "instance.qr"));
-    await simCall(sim, "POST", `/__sandbox/phones/${NUMBER}/scan`, { qr: (qr as { qr: string }).qr });
+    await simCall(world.sim, "POST", `/__sandbox/phones/${NUMBER}/scan`, { qr: (qr as { qr: string }).qr });
     await online("linker");
     await w.stop();
     await ev.close();
@@ -154,7 +131,7 @@ describe("nothing received is lost", { retry: 0 }, () => {
   });
 
   it("kill -9, then failover: 5 from a contact and 2 typed on the owner's phone, all once, with their directions", async () => {
-    const taker = children[children.length - 1];
+    const taker = world.children[world.children.length - 1];
     taker.kill("SIGKILL");
     const contact = Array.from({ length: 5 }, (_, i) => ({ from: BEA, text: `bea while dead ${i}`, direction: "INBOUND" as const }));
     const owner = Array.from({ length: 2 }, (_, i) => ({ from: NUMBER, text: `owner on the phone ${i}`, direction: "OUTBOUND" as const }));
@@ -171,11 +148,11 @@ describe("nothing received is lost", { retry: 0 }, () => {
       const ids = new Set(got.map((m) => m.id));
       await until("a GHL job for each of the 7", async () => survivor.jobs.filter((j) => j.kind === "inbound" && ids.has(j.messageId)).length === 7, 15_000);
       // the contact's copies of the owner's messages arrived once each
-      const inbox = await simCall<{ text?: string }[]>(sim, "GET", `/__sandbox/phones/${BEA}/inbox`);
+      const inbox = await simCall<{ text?: string }[]>(world.sim, "GET", `/__sandbox/phones/${BEA}/inbox`);
       for (const o of owner) expect(inbox.filter((m) => m.text === o.text).length).toBe(1);
 
       // a dropped socket on the same worker: what comes while it reconnects is replayed
-      await simCall(sim, "POST", "/__sandbox/faults", { phone: NUMBER, kind: "drop" });
+      await simCall(world.sim, "POST", "/__sandbox/faults", { phone: NUMBER, kind: "drop" });
       const afterDrop = [{ from: CAL, text: "during the reconnect", direction: "INBOUND" as const }, { from: NUMBER, text: "owner during the reconnect", direction: "OUTBOUND" as const }];
       await send(CAL, NUMBER, afterDrop[0].text);
       await send(NUMBER, BEA, afterDrop[1].text);
@@ -183,7 +160,7 @@ describe("nothing received is lost", { retry: 0 }, () => {
     } finally {
       await survivor.stop();
     }
-    const devices = await simCall<{ phone: string; pairings: number; maxConcurrentConnections: number }[]>(sim, "GET", "/__sandbox/devices");
+    const devices = await simCall<{ phone: string; pairings: number; maxConcurrentConnections: number }[]>(world.sim, "GET", "/__sandbox/devices");
     expect(devices.find((d) => d.phone === NUMBER)).toMatchObject({ pairings: 1, maxConcurrentConnections: 1 });
   });
 });

@@ -7,6 +7,7 @@ import { announcedBytes, announcedTooLarge, DEFAULT_MAX_INBOUND_MEDIA_BYTES, ref
 import { saveMedia } from "@/lib/media/media-store";
 import { recordInbound } from "@/lib/messages/record-inbound";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
+import { groupName, memberLine, type GroupSocket } from "./group-inbound";
 import { reduceWaMessage } from "./inbound-reducer";
 import { backoffMs, entryId, type InboundSpool, type SpoolEntry } from "./inbound-spool";
 import { applyReceipts, type Receipt } from "@/lib/messages/receipts";
@@ -16,7 +17,7 @@ import { applyReceipts, type Receipt } from "@/lib/messages/receipts";
 // worker that holds the socket, and kept in Postgres for GHL to fetch under a signed URL.
 // Live 1:1 messages are made durable before Baileys acknowledges them (`makeDurable`, called
 // from worker/whatsapp/store-before-ack.ts); the upsert then finds them stored.
-export type InboundSocket = {
+export type InboundSocket = GroupSocket & {
   signalRepository?: { lidMapping?: { getPNForLID(lid: string): Promise<string | null> } };
   updateMediaMessage?: (m: WAMessage) => Promise<WAMessage>;
   user?: { id?: string } | null;
@@ -137,12 +138,12 @@ async function handleOne(d: InboundDeps, ctx: Ctx, m: WAMessage) {
   if (m.key?.fromMe && m.key.id && d.isOwnSend?.(m.key.id)) return;
   const r = reduceWaMessage(m, { groups: ctx.groups });
   if (!r.keep) return;
-  let phoneJid: string | null = r.lidOnly ? null : r.value.jid;
+  let phoneJid: string | null = r.lidOnly || r.group ? null : r.value.jid;
   if (r.lidOnly && r.value.lid) {
     phoneJid = (await ctx.sock.signalRepository?.lidMapping?.getPNForLID(r.value.lid).catch(() => null)) ?? null;
   }
-  if (r.value.jid.endsWith("@g.us")) phoneJid = null; // groups are relayed by group id, not a phone
-  const phone = phoneJid ? phoneJid.split("@")[0].split(":")[0] : r.value.jid.endsWith("@g.us") ? r.value.jid.split("@")[0] : null;
+  // a group is relayed as one contact kept by its jid, never with a "phone" made of the group id
+  const phone = phoneJid ? phoneJid.split("@")[0].split(":")[0] : null;
   // what the owner writes to their own number ("message yourself") is no conversation with a contact
   const own = ctx.sock.user?.id?.split("@")[0].split(":")[0];
   if (r.value.fromMe && own && phone === own) return;
@@ -165,9 +166,13 @@ async function handleOne(d: InboundDeps, ctx: Ctx, m: WAMessage) {
       d.log.warn({ instanceId: ctx.instanceId, locationId: ctx.locationId, waMessageId: m.key?.id, kind, announcedBytes: got.announced, readBytes: got.readBytes, limit: got.limit }, "inbound media over the size limit: not imported");
     }
   }
+  // a member's message is prefixed with who wrote it (what the number itself wrote is not)
+  if (r.group && !r.value.fromMe) text = await memberLine(ctx.sock, r.group, r.value.pushName ?? null, text, r.value.type);
+  const group = r.group ? { name: await groupName(ctx.sock, ctx.instanceId, r.value.jid) } : null;
   const rec = await recordInbound(d.db, {
     ...r.value,
     text,
+    group,
     jid: phoneJid ?? r.value.jid,
     locationId: ctx.locationId,
     instanceId: ctx.instanceId,

@@ -32,6 +32,14 @@ describe("reduceWaMessage", () => {
     expect(reduceWaMessage(msg("1203@g.us", { conversation: "x" }), { groups: true }).keep).toBe(true);
   });
 
+  it("names the group as the chat and the member who wrote it, never a phone made of the group id", () => {
+    const r = reduceWaMessage(msg("120363000000000001@g.us", { conversation: "hi all" }, { participant: "100000000000002@lid", participantAlt: "15550003333@s.whatsapp.net" } as never), { groups: true });
+    expect(r).toMatchObject({ keep: true, lidOnly: false, value: { jid: "120363000000000001@g.us", lid: null, pushName: "Ana" }, group: { memberPn: "15550003333@s.whatsapp.net", memberLid: "100000000000002@lid" } });
+    const lidMember = reduceWaMessage(msg("120363000000000001@g.us", { conversation: "x" }, { participant: "100000000000009@lid" } as never), { groups: true });
+    expect(lidMember).toMatchObject({ keep: true, group: { memberPn: null, memberLid: "100000000000009@lid" } });
+    expect(reduceWaMessage(msg("15550001111@s.whatsapp.net", { conversation: "x" }), { groups: true })).toMatchObject({ group: null });
+  });
+
   it("unwraps ephemeral messages and marks our own phone's messages", () => {
     const r = reduceWaMessage(msg("15550001111@s.whatsapp.net", { ephemeralMessage: { message: { conversation: "secret" } } }, { fromMe: true }), { groups: false });
     expect(r).toMatchObject({ keep: true, value: { text: "secret", fromMe: true } });

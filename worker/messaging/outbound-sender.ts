@@ -13,8 +13,9 @@ import {
   claimNext, failOutbound, holdOutbound, markSent, markWaiting, moveOutbound, numbersWithWork, peekNext, requeue, strandedMessages, waitedTooLong, type QueuedMessage,
 } from "@/lib/messages/outbound-queue";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
-import { mayRoute, numberToRouteTo } from "@/lib/routing/route-around";
+import { isGroup, mayRoute, numberToRouteTo } from "@/lib/routing/route-around";
 import { numberForTags } from "@/lib/routing/tag-routes";
+import { readInstanceSettings } from "@/lib/instances/instance-settings";
 import { buildContent, kindOf } from "./content";
 
 const sendSeconds = metrics().histogram("gw_wa_send_seconds", "Time for a message to leave on WhatsApp (encrypt + send), by kind");
@@ -191,6 +192,11 @@ export class OutboundSender {
       return true;
     }
     const jid = next.contact.waJid ?? phoneToJid(next.contact.phone!);
+    // a group's conversation is written to only while the number relays groups (its panel switch)
+    if (jid.endsWith("@g.us") && !(await readInstanceSettings(db, next.locationId, instanceId)).groups) {
+      await this.fail(next, GROUPS_OFF);
+      return true;
+    }
     if (!next.contact.waJid) {
       const found = await live.sock.onWhatsApp(jid).catch(() => undefined);
       if (found && !found.some((f) => f.exists)) {
@@ -234,7 +240,11 @@ export class OutboundSender {
       sendOutcomes.inc({ result: "error" });
       const attempts = next.attempts; // counted by the claim
       const reason = err instanceof Error ? err.message : String(err);
-      if ((err as { status?: number }).status === 422 || attempts >= (this.d.maxAttempts ?? 5)) {
+      // WhatsApp refused the group's metadata (rc14 asks it before each group send): the number
+      // is no longer in the group, or the group is gone; another try would be refused the same way
+      if (jid.endsWith("@g.us") && [403, 404].includes(Number((err as { data?: unknown }).data))) {
+        await this.fail(next, NOT_IN_GROUP);
+      } else if ((err as { status?: number }).status === 422 || attempts >= (this.d.maxAttempts ?? 5)) {
         await this.fail(next, `Sending failed: ${reason}`);
       } else {
         log.warn({ err, attempts }, "send failed; will retry");
@@ -259,7 +269,7 @@ export class OutboundSender {
    */
   private async routeByTag(instanceId: string, m: QueuedMessage, log: Logger): Promise<boolean> {
     const routes = m.location.settings.tagRoutes;
-    if (!this.d.contactTags || m.routedBy !== null || m.attempts !== 1 || !routes.length || !m.contact?.ghlContactId) return false;
+    if (!this.d.contactTags || m.routedBy !== null || m.attempts !== 1 || !routes.length || !m.contact?.ghlContactId || isGroup(m.contact)) return false;
     const tags = await this.d.contactTags(m.locationId, m.contact.ghlContactId).catch((err) => {
       log.warn({ err, messageId: m.id }, "contact tags not read from GHL; sending from the number it has");
       return [] as string[];
@@ -285,5 +295,9 @@ export class OutboundSender {
     return failOutbound(this.d.db, this.d.notifyGhl, m, reason);
   }
 }
+
+const GROUPS_OFF = "Groups are off for this WhatsApp number: turn on \"WhatsApp groups\" for it in the panel to write to the group";
+
+const NOT_IN_GROUP = "This WhatsApp number is not a member of the group any more (removed, or the group was deleted)";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

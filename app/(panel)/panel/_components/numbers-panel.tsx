@@ -13,7 +13,7 @@ import { HealthBadge } from "./health-badge";
 // pairing code waiting now, the stream (/api/events) sends it again on every (re)connect and then
 // each new one, with statuses; actions go to /api/instances/… with the panel session cookie.
 
-type Instance = Pick<InstanceView, "id" | "instanceId" | "status" | "phone" | "phoneAlias" | "lastError" | "desiredState" | "linking" | "health">;
+type Instance = Pick<InstanceView, "id" | "instanceId" | "status" | "phone" | "phoneAlias" | "lastError" | "desiredState" | "linking" | "groups" | "health">;
 type Live = { qr?: { text: string; dataUrl: string; expiresAt: number }; pairingCode?: string; qrWithheld?: boolean };
 
 const badge: Record<Status, string> = {
@@ -169,6 +169,13 @@ function InstanceCard({ i, live, t, isDefault, act, admin }: { i: Instance; live
           <button className="rounded border border-slate-300 px-3 py-1.5 text-sm">{t.getCode}</button>
         </form>
       )}
+      <label className="mt-3 flex items-start gap-2 text-sm" title={t.groupsHelp}>
+        <input
+          type="checkbox" className="mt-0.5" data-testid="groups-switch" checked={i.groups} disabled={!admin}
+          onChange={(e) => void act(`${base}/settings`, { method: "PATCH", body: JSON.stringify({ groups: e.target.checked }) })}
+        />
+        <span>{t.groups}<span className="block text-xs text-slate-500">{t.groupsHelp}</span></span>
+      </label>
       <div className="mt-3 flex flex-wrap gap-2 text-sm">
         {needsLink && i.status !== "QR" && <Btn onClick={() => act(`${base}/start`)}>{t.newQr}</Btn>}
         {i.status === "QR" && !pairing && admin && <Btn onClick={() => setPairing(true)}>{t.usePairing}</Btn>}
