@@ -7,7 +7,7 @@ import type { Db, Prisma } from "./db";
 
 export type AuditAction =
   | "app.installed" | "app.uninstalled" | "webhook.install" | "tokens.invalid_grant" | "location.renamed" // GHL's side
-  | "api_key.created" | "api_key.revoked" | "webhook.configured" | "settings.updated" | "alert.acknowledged" // a location's configuration
+  | "api_key.created" | "api_key.revoked" | "webhook.configured" | "settings.updated" | "alert.acknowledged" | "tag-routes.updated" // a location's configuration
   | "instance.created" | "instance.reinitialised" | "instance.deleted" | `instance.${string}`; // numbers (and their actions)
 
 export type AuditWho = { locationId?: string | null; companyId?: string | null; actor: string };

@@ -3,7 +3,7 @@ import { instanceSettingsSchema, parseInstanceSettings } from "./instances/insta
 import { checkedPatch } from "./json-settings";
 import { locationSettingsSchema, panelSettings, parseLocationSettings, settingsPatchSchema } from "./tenants/settings";
 
-const DEFAULTS = { defaultInstanceId: null, defaultCountry: null, providerMode: "sms", maxWaitMinutes: 60, typingSimulation: false, warmupPercent: 100, webhookUrl: null };
+const DEFAULTS = { defaultInstanceId: null, defaultCountry: null, providerMode: "sms", maxWaitMinutes: 60, typingSimulation: false, warmupPercent: 100, routeAroundTrouble: false, tagRoutes: [], webhookUrl: null };
 
 describe("settings schemas: reading", () => {
   it("gives every default for an empty, missing or non-object column", () => {

@@ -9,6 +9,7 @@ import * as instances from "../instances/instances";
 import { linkCodesOf, linkingView, linkingViewSchema } from "../instances/link-codes";
 import { numberStatsSchema } from "../instances/number-stats";
 import { ttlMemo } from "../ttl-memo";
+import { healthViewSchema } from "../health/health-view";
 import { instanceIdSchema } from "./schemas";
 
 // The seed gateway's instance endpoints, on top of lib/instances: numbers are addressed by their
@@ -33,6 +34,7 @@ export const instanceViewSchema = z.object({
   groups: z.boolean().describe("Its WhatsApp groups are relayed to GHL (PATCH /api/instances/{id}/settings)"),
   linking: linkingViewSchema.nullable().optional().describe("The QR or pairing code waiting for a scan, if any (null when none)"),
   stats: numberStatsSchema.optional().describe("Today (UTC): sent, received, failed, the warm-up allowance used, and the last activity (the list only)"),
+  health: healthViewSchema.optional().describe("The number's health (lib/health/): in the list and the detail"),
 });
 
 export type InstanceView = z.infer<typeof instanceViewSchema>;

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { instanceActionSchema, pairingBodySchema } from "./instance-actions";
 import { instanceSettingsPatchSchema, instanceSettingsSchema } from "../instances/instance-settings";
 import { createInstanceSchema, instanceViewSchema } from "./instances-api";
+import { tagRoutesBodySchema } from "../routing/tag-routes";
 import { messageResponseSchema, outboundWebhookSchema, queuedResponseSchema, sendBodySchema } from "./schemas";
 
 // OpenAPI 3.1 for the direct API, generated from the same zod schemas the handlers parse with.
@@ -43,7 +44,7 @@ registerOp({ method: "get", path: "/api/ghl/inbound-test", tag: "GHL workflows",
 
 const instanceResult = z.object({ ok: z.literal(true), instance: instanceViewSchema });
 registerOp({ method: "post", path: "/api/instances", tag: "Numbers", summary: "Create a number (201; 409 past the location's MAX_INSTANCES_PER_LOCATION) or reinitialise an existing one (200); forceNew + confirm discards its session", body: createInstanceSchema, response: { status: 201, schema: instanceResult.extend({ created: z.boolean() }), description: "Created or reinitialised" } });
-registerOp({ method: "get", path: "/api/instances", tag: "Numbers", summary: "The location's numbers with their status", response: { status: 200, schema: z.object({ instances: z.array(instanceViewSchema) }), description: "Numbers" } });
+registerOp({ method: "get", path: "/api/instances", tag: "Numbers", summary: "The location's numbers with their status and health (healthy, at_risk, restricted, with reasons)", response: { status: 200, schema: z.object({ instances: z.array(instanceViewSchema) }), description: "Numbers" } });
 registerOp({ method: "get", path: "/api/wa/qr/{instanceId}", tag: "Numbers", summary: "Current QR (string and PNG data URL) or the connected state; never starts a number (a stopped one is 409: POST /api/instances/{id}/start first)", params: ["instanceId"], response: { status: 200, description: "QR or connected state" } });
 registerOp({ method: "post", path: "/api/wa/reconnect/{instanceId}", tag: "Numbers", summary: "Restart the socket with the stored session (no new QR)", params: ["instanceId"], response: { status: 200, schema: instanceResult, description: "Restarting" } });
 registerOp({ method: "post", path: "/api/wa/clear/{instanceId}", tag: "Numbers", summary: "Log out and wipe the session; a new QR follows", params: ["instanceId"], response: { status: 200, schema: instanceResult, description: "Cleared" } });
@@ -58,6 +59,8 @@ registerOp({ method: "get", path: "/api/instances/{id}/events", tag: "Live event
 const alertSchema = z.object({ id: z.string(), number: z.string(), status: z.string(), reason: z.string(), createdAt: z.string() });
 registerOp({ method: "get", path: "/api/panel/alerts", tag: "Numbers", summary: "Alerts about the location's numbers not yet acknowledged (disconnected past the grace, logged out, banned, restricted), newest first", response: { status: 200, schema: z.object({ alerts: z.array(alertSchema) }), description: "Open alerts" } });
 registerOp({ method: "post", path: "/api/panel/alerts/{id}/acknowledge", tag: "Numbers", summary: "Acknowledge an alert (admin): the panel's banner stops showing it", params: ["id"], response: { status: 200, description: "Acknowledged" } });
+registerOp({ method: "get", path: "/api/panel/tag-routes", tag: "Routing", summary: "The location's tag → number table: contacts with a GHL tag of the table are written to from its number", response: { status: 200, schema: tagRoutesBodySchema, description: "The table" } });
+registerOp({ method: "put", path: "/api/panel/tag-routes", tag: "Routing", summary: "Replace the tag → number table (admins; every number must be the location's, each tag once)", body: tagRoutesBodySchema, response: { status: 200, schema: tagRoutesBodySchema, description: "The table as stored" } });
 registerOp({ method: "get", path: "/api/events", tag: "Live events", summary: "Server-sent events of every number of the location", response: { status: 200, description: "text/event-stream" } });
 
 export function openApiDocument(serverUrl: string) {

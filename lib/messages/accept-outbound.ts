@@ -56,7 +56,8 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
   // One statement: the location (installed?) and a message already stored under GHL's id; unless
   // either stops it, the contact (created or updated by phone; without a phone, the one GHL's
   // contact id is linked to, which WhatsApp knows by its LID), the number that sends — the named one, else
-  // the contact's sticky number, else the location's default, else the first by name — and the
+  // the contact's sticky number, else the location's default, else the first by name; with routing
+  // around trouble on, ONLINE numbers first in that order — and the
   // message. A messageId stored by a concurrent delivery inserts nothing (ON CONFLICT).
   const contact = e164
     ? Prisma.sql`
@@ -67,32 +68,38 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
             -- GHL just said which phone its contact has: when that is the contact kept, GHL has this phone
             "ghlPhone" = CASE WHEN EXCLUDED."ghlContactId" = COALESCE("Contact"."ghlContactId", EXCLUDED."ghlContactId") THEN EXCLUDED.phone ELSE "Contact"."ghlPhone" END,
             "updatedAt" = CASE WHEN EXCLUDED."ghlContactId" IS DISTINCT FROM "Contact"."ghlContactId" AND EXCLUDED."ghlContactId" IS NOT NULL THEN now() ELSE "Contact"."updatedAt" END
-      RETURNING id, "stickyInstanceId"`
+      RETURNING id, "stickyInstanceId", "waGroupJid"`
     : Prisma.sql`
-      SELECT k.id, k."stickyInstanceId" FROM "Contact" k, go
+      SELECT k.id, k."stickyInstanceId", k."waGroupJid" FROM "Contact" k, go
       WHERE k."locationId" = ${r.locationId} AND k."ghlContactId" = ${r.ghlContactId ?? null}::text
       ORDER BY k."updatedAt" DESC LIMIT 1`;
   const [row] = await db.$queryRaw<{ installed: boolean | null; dup: DupRow | null; id: string | null; status: string | null; instanceId: string | null; routed: boolean; contactFound: boolean }[]>`
     WITH l AS (
       SELECT installed,
-             CASE WHEN jsonb_typeof(settings->'defaultInstanceId') = 'string' THEN settings->>'defaultInstanceId' END AS "defaultInstanceId"
+             CASE WHEN jsonb_typeof(settings->'defaultInstanceId') = 'string' THEN settings->>'defaultInstanceId' END AS "defaultInstanceId",
+             COALESCE(settings->'routeAroundTrouble' = 'true'::jsonb, false) AS "routeAround"
       FROM "Location" WHERE id = ${r.locationId}
     ), dup AS (
       SELECT (${dupOf(r.ghlMessageId)}) AS d
     ), go AS (
-      SELECT l."defaultInstanceId" FROM l, dup WHERE l.installed AND dup.d IS NULL
+      SELECT l."defaultInstanceId", l."routeAround" FROM l, dup WHERE l.installed AND dup.d IS NULL
     ), c AS (${contact}
     ), inst AS (
       SELECT i.id FROM "Instance" i, c, go
       WHERE i."locationId" = ${r.locationId} AND (${r.instanceName ?? null}::text IS NULL OR i.name = ${r.instanceName ?? null}::text)
-      ORDER BY CASE WHEN i.id = c."stickyInstanceId" THEN 0 WHEN i.id = go."defaultInstanceId" THEN 1 ELSE 2 END, i.name
+      -- routing around trouble (lib/routing/, a location setting): an ONLINE number before one that is
+      -- not; never for a group, which only its member number can write to
+      ORDER BY CASE WHEN go."routeAround" AND c."waGroupJid" IS NULL AND i.status <> 'ONLINE' THEN 1 ELSE 0 END,
+               CASE WHEN i.id = c."stickyInstanceId" THEN 0 WHEN i.id = go."defaultInstanceId" THEN 1 ELSE 2 END, i.name
       LIMIT 1
     ), m AS (
-      INSERT INTO "Message" (id, "locationId", "instanceId", "contactId", direction, source, "ghlMessageId", type, text, "mediaRef", status, error, "createdAt", "updatedAt")
+      INSERT INTO "Message" (id, "locationId", "instanceId", "contactId", direction, source, "ghlMessageId", type, text, "mediaRef", status, error, "routedBy", "createdAt", "updatedAt")
       SELECT gen_random_uuid()::text, ${r.locationId}, (SELECT id FROM inst), c.id, 'OUTBOUND'::"MessageDirection", ${r.source}::"MessageSource",
              ${r.ghlMessageId ?? null}::text, ${kind}, ${r.text || r.caption || null}::text, ${media}::jsonb,
              CASE WHEN EXISTS (SELECT 1 FROM inst) THEN 'QUEUED'::"MessageStatus" ELSE 'FAILED'::"MessageStatus" END,
              CASE WHEN EXISTS (SELECT 1 FROM inst) THEN NULL ELSE ${NO_NUMBER} END,
+             -- a number the caller named is never moved to another (lib/routing/)
+             ${r.instanceName ? "named" : null}::text,
              COALESCE(${r.receivedAt?.toISOString() ?? null}::timestamptz, now()), now()
       FROM c
       WHERE ${r.instanceName ?? null}::text IS NULL OR EXISTS (SELECT 1 FROM inst)

@@ -12,6 +12,7 @@ import { type LocationSettings, parseLocationSettings } from "../tenants/setting
 //   SENDING ──sent──> SENT ──receipts──> DELIVERED ──> READ          (lib/messages/receipts.ts)
 //   SENDING ──error, attempts left──> QUEUED
 //   SENDING ──over the number's daily allowance──> WAITING until `notBefore` (lib/governor/; GHL: pending)
+//   SENDING, or never tried ──routed to another number (lib/routing/)──> QUEUED on that number
 //   any active ──error for good / offline too long / no recipient──> FAILED (GHL told)
 //
 // The worker's send loop (worker/messaging/outbound-sender.ts) calls these and does the pacing
@@ -51,11 +52,15 @@ export type QueuedMessage = {
   createdAt: Date;
   /** held by the warm-up governor until then (lib/governor/) */
   notBefore: Date | null;
+  /** how its number was chosen after acceptance (lib/routing/): null, `named`, `tag`, `around` */
+  routedBy: string | null;
   location: { settings: LocationSettings };
   /** `phone` null: a contact known only by its LID (`waJid` is then `<lid>@lid`) */
-  contact: { id: string; phone: string | null; waJid: string | null } | null;
+  contact: { id: string; phone: string | null; waJid: string | null; ghlContactId: string | null } | null;
 };
-type Row = Omit<QueuedMessage, "location" | "contact"> & { settings: unknown; contactId: string | null; contactPhone: string | null; contactWaJid: string | null };
+type Row = Omit<QueuedMessage, "location" | "contact"> & {
+  settings: unknown; contactId: string | null; contactPhone: string | null; contactWaJid: string | null; contactGhlId: string | null;
+};
 
 /** Of these numbers, the ones with messages to send now (one query for all a worker drives). */
 export async function numbersWithWork(db: Db, instanceIds: string[], now = new Date()): Promise<string[]> {
@@ -74,7 +79,8 @@ export async function numbersWithWork(db: Db, instanceIds: string[], now = new D
 export async function peekNext(db: Db, instanceId: string): Promise<QueuedMessage | undefined> {
   const [row] = await db.$queryRaw<Row[]>`
     SELECT m.id, m."locationId", m."ghlMessageId", m."waMessageId", m.type, m.text, m."mediaRef", m.status::text AS status,
-           m.attempts, m."createdAt", m."notBefore", l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid"
+           m.attempts, m."createdAt", m."notBefore", m."routedBy", l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid",
+           c."ghlContactId" AS "contactGhlId"
     FROM "Message" m
     JOIN "Location" l ON l.id = m."locationId"
     LEFT JOIN "Contact" c ON c.id = m."contactId" AND c."locationId" = m."locationId"
@@ -111,10 +117,10 @@ export async function claimNext(db: Db, instanceId: string, now = new Date()): P
       SET status = 'SENDING', "waMessageId" = COALESCE(m."waMessageId", ${newId}), attempts = m.attempts + 1, "updatedAt" = now()
       FROM next WHERE m.id = next.id
       RETURNING m.id, m."locationId", m."contactId", m."ghlMessageId", m."waMessageId", m.type, m.text, m."mediaRef",
-                m.status::text AS status, m.attempts, m."createdAt", m."notBefore"
+                m.status::text AS status, m.attempts, m."createdAt", m."notBefore", m."routedBy"
     )
     SELECT k.id, k."locationId", k."ghlMessageId", k."waMessageId", k.type, k.text, k."mediaRef", k.status, k.attempts, k."createdAt", k."notBefore",
-           l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid",
+           k."routedBy", l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid", c."ghlContactId" AS "contactGhlId",
            EXISTS (SELECT 1 FROM "Message" o WHERE o."instanceId" = ${instanceId} AND o.direction = 'OUTBOUND'
                      AND o.status IN ${ACTIVE_SQL} AND o.id <> k.id AND ${sendable("o", now)}) AS more
     FROM claimed k
@@ -165,6 +171,51 @@ export async function holdOutbound(
   }
 }
 
+/**
+ * Messages stranded on a number that is not ONLINE (and has not changed for `graceMs`, so a quick
+ * reconnect keeps its own), in a location that routes around trouble, next to one of `online`
+ * (numbers this worker drives): never tried, so no copy can have left, and not pinned by their
+ * sender (`named`). Oldest first, at most `limit`. No send loop runs for a number that is not
+ * ONLINE, so the loops of its siblings look for these (lib/routing/).
+ */
+export async function strandedMessages(db: Db, online: string[], now: Date, graceMs: number, limit = 50): Promise<(QueuedMessage & { instanceId: string })[]> {
+  if (!online.length) return [];
+  const quiet = new Date(now.getTime() - graceMs);
+  const rows = await db.$queryRaw<(Row & { instanceId: string })[]>`
+    SELECT m.id, m."locationId", m."instanceId", m."ghlMessageId", m."waMessageId", m.type, m.text, m."mediaRef", m.status::text AS status,
+           m.attempts, m."createdAt", m."notBefore", m."routedBy", l.settings, c.id AS "contactId", c.phone AS "contactPhone", c."waJid" AS "contactWaJid",
+           c."ghlContactId" AS "contactGhlId"
+    FROM "Message" m
+    JOIN "Instance" i ON i.id = m."instanceId" AND i."locationId" = m."locationId"
+    JOIN "Location" l ON l.id = m."locationId"
+    LEFT JOIN "Contact" c ON c.id = m."contactId" AND c."locationId" = m."locationId"
+    WHERE m.direction = 'OUTBOUND' AND m.status IN ${ACTIVE_SQL} AND m.status <> 'SENDING' AND m.attempts = 0
+      AND m."routedBy" IS DISTINCT FROM 'named' AND (c."waJid" IS NULL OR c."waJid" NOT LIKE '%@g.us')
+      AND i.status <> 'ONLINE' AND i."updatedAt" < ${quiet}
+      AND l.settings->'routeAroundTrouble' = 'true'::jsonb
+      AND EXISTS (SELECT 1 FROM "Instance" o WHERE o."locationId" = m."locationId" AND o.id = ANY(${online}::text[]) AND o.status = 'ONLINE')
+    ORDER BY m."createdAt" ASC, m.id ASC
+    LIMIT ${limit}`;
+  return rows.map((r) => ({ ...shape(r), instanceId: r.instanceId }));
+}
+
+/**
+ * Moves a message to another number of its location (lib/routing/ chose it): QUEUED there, in its
+ * place by `createdAt`, any hold and reason cleared, the claim's attempt given back. Only a message
+ * of its first attempt moves: one tried before may have reached the phone from this number, and a
+ * second copy from another number is what the WhatsApp id fixed before the send exists to prevent.
+ * True if it moved.
+ */
+export async function moveOutbound(db: Db, m: { id: string; locationId: string }, from: string, to: string, routedBy: "tag" | "around"): Promise<boolean> {
+  const moved = await db.$executeRaw`
+    UPDATE "Message" SET "instanceId" = ${to}, status = 'QUEUED', "notBefore" = NULL, error = NULL, "newChat" = false, "routedBy" = ${routedBy},
+      attempts = 0, "updatedAt" = now()
+    WHERE id = ${m.id} AND "locationId" = ${m.locationId} AND "instanceId" = ${from} AND direction = 'OUTBOUND'
+      AND ((status = 'SENDING' AND attempts = 1) OR (status IN ('QUEUED', 'WAITING') AND attempts = 0))
+      AND EXISTS (SELECT 1 FROM "Instance" i WHERE i.id = ${to} AND i."locationId" = ${m.locationId})`;
+  return moved > 0;
+}
+
 /** A send that failed and will be tried again (its WhatsApp id kept). */
 export async function requeue(db: Db, m: { id: string; locationId: string }, reason: string): Promise<void> {
   await db.message.updateMany({ where: { id: m.id, locationId: m.locationId }, data: { status: "QUEUED", error: reason } });
@@ -194,6 +245,9 @@ export function waitedTooLong(m: Pick<QueuedMessage, "createdAt" | "notBefore" |
   return now - from > waitLimitMs(m.location.settings);
 }
 
-function shape({ contactId, contactPhone, contactWaJid, settings, ...m }: Row): QueuedMessage {
-  return { ...m, location: { settings: parseLocationSettings(settings) }, contact: contactId ? { id: contactId, phone: contactPhone, waJid: contactWaJid } : null };
+function shape({ contactId, contactPhone, contactWaJid, contactGhlId, settings, ...m }: Row): QueuedMessage {
+  return {
+    ...m, location: { settings: parseLocationSettings(settings) },
+    contact: contactId ? { id: contactId, phone: contactPhone, waJid: contactWaJid, ghlContactId: contactGhlId } : null,
+  };
 }

@@ -1,5 +1,7 @@
 import type { Db } from "../db";
 import type { GhlJob } from "../queue/ghl-jobs";
+import { noteHealth } from "../health/health-change";
+import { recordNumberEvent } from "../health/number-events";
 import { metrics } from "../ops/metrics";
 import { waErrorReason } from "./wa-error-acks";
 
@@ -21,7 +23,10 @@ export async function applyReceipts(db: Db, instanceId: string, receipts: Receip
     const reason = target === "FAILED" ? waErrorReason(r.code) : undefined;
     const m = await moveTo(db, instanceId, r.waMessageId, target, reason);
     if (!m) continue;
-    if (target === "FAILED") sendErrors.inc({ code: r.code ?? "unknown" });
+    if (target === "FAILED") {
+      sendErrors.inc({ code: r.code ?? "unknown" });
+      await noteErrorAck(db, m.locationId, instanceId, r.code);
+    }
     if (!m.ghlMessageId || target === "SENT") continue;
     await notifyGhl({
       kind: "status",
@@ -31,6 +36,19 @@ export async function applyReceipts(db: Db, instanceId: string, receipts: Receip
       status: target === "READ" ? "read" : target === "DELIVERED" ? "delivered" : "failed",
       ...(reason ? { error: reason } : {}),
     });
+  }
+}
+
+/**
+ * An error ack counts against the number's health (lib/health/): recorded, and the number judged
+ * again. Health is advice, never a reason to lose a receipt: a failure here is swallowed.
+ */
+async function noteErrorAck(db: Db, locationId: string, instanceId: string, code: string | undefined) {
+  try {
+    await recordNumberEvent(db, { locationId, instanceId, kind: "error_ack", code: code ?? null });
+    await noteHealth(db, locationId, instanceId, new Date());
+  } catch {
+    // the next event or send judges the number again
   }
 }
 

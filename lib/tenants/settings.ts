@@ -4,6 +4,7 @@ import type { Db } from "../db";
 import { notFound } from "../errors";
 import { WARMUP_PERCENT } from "../governor/allowance";
 import { checkedPatch, parseSettings, patchJsonSettings, type SqlRunner } from "../json-settings";
+import { tagRoutesSchema } from "../routing/tag-routes";
 
 // The owner of Location.settings (JSON): its one schema, its reader and its one writer
 // (docs/decisions/017-json-settings-one-owner.md). Nothing else reads the column's keys or writes
@@ -19,6 +20,13 @@ export const locationSettingsSchema = z.object({
   typingSimulation: z.boolean().default(false),
   /** percent of the warm-up governor's default ramp (read through lib/governor/governor-settings.ts) */
   warmupPercent: z.number().int().min(WARMUP_PERCENT.min).max(WARMUP_PERCENT.max).default(WARMUP_PERCENT.default),
+  /**
+   * when a message's number is offline, restricted or out of today's allowance, send it from another
+   * ONLINE number of the location instead of waiting (lib/routing/); off: it waits
+   */
+  routeAroundTrouble: z.boolean().default(false),
+  /** tag → number: contacts with a GHL tag are written to from that number (lib/routing/tag-routes.ts) */
+  tagRoutes: tagRoutesSchema.default([]),
   /** the outgoing webhook (lib/outgoing-webhooks/); admins only, so not in the panel's settings */
   webhookUrl: z.string().nullable().default(null),
 });
@@ -65,6 +73,8 @@ export const settingsPatchSchema = z
     typingSimulation: z.boolean(),
     /** scales the warm-up governor's default ramp (read by lib/governor/governor-settings.ts) */
     warmupPercent: locationSettingsSchema.shape.warmupPercent.unwrap(),
+    /** send from another ONLINE number when the chosen one is in trouble (lib/routing/) */
+    routeAroundTrouble: z.boolean(),
   })
   .partial();
 

@@ -66,6 +66,16 @@ export const trafficRoutes: ControlRoute[] = [
   }],
   ["GET", "/__sandbox/locations/:locationId/contacts", (c) =>
     c.json(200, { contacts: [...c.sim.state.contacts.values()].filter((x) => x.locationId === c.params.locationId) })],
+  // A GHL user tags a contact (or removes tags): the contact's `tags` as GET /contacts/{id} answers them.
+  ["PUT", "/__sandbox/contacts/:contactId/tags", async (c) => {
+    const b = await c.body(z.object({ tags: z.array(z.string().min(1).max(100)).max(100) }));
+    if (!b) return;
+    const contact = c.sim.state.contacts.get(c.params.contactId);
+    if (!contact) return c.json(404, { error: { code: "not_found", message: "no such contact" } });
+    contact.tags = b.tags;
+    contact.dateUpdated = new Date().toISOString();
+    c.json(200, { contact });
+  }],
   ["GET", "/__sandbox/calls", (c) => {
     const q = Object.fromEntries(c.url.searchParams);
     const pathRe = q.path ? new RegExp(`^${q.path.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}/?$`) : undefined;

@@ -42,6 +42,21 @@ describe("housekeeping", () => {
     expect(await purgeExpired(db)).toEqual({ mediaBlobs: 0, webhookReceipts: 0 });
   });
 
+  it("deletes number events older than 14 days, keeping each number's last health state", async () => {
+    const { purgeNumberEvents } = await import("@/lib/health/number-events");
+    await db.location.upsert({ where: { id: "locH" }, create: { id: "locH", name: "H" }, update: {} });
+    await db.instance.upsert({ where: { id: "ih" }, create: { id: "ih", locationId: "locH", name: "wa-01" }, update: {} });
+    const day = 86_400_000;
+    await db.numberEvent.createMany({ data: [
+      { locationId: "locH", instanceId: "ih", kind: "error_ack", code: "463", at: past(15 * day) },
+      { locationId: "locH", instanceId: "ih", kind: "reconnect", at: past(20 * day) },
+      { locationId: "locH", instanceId: "ih", kind: "health", code: "at_risk", at: past(20 * day) },
+      { locationId: "locH", instanceId: "ih", kind: "error_ack", code: "463", at: past(13 * day) },
+    ] });
+    expect(await purgeNumberEvents(db, new Date(), { batch: 1 })).toBe(2);
+    expect((await db.numberEvent.findMany({ where: { instanceId: "ih" }, orderBy: { at: "asc" } })).map((e) => e.kind)).toEqual(["health", "error_ack"]);
+  });
+
   it("stops after maxBatches, leaving the rest for the next run", async () => {
     await seed(30, 0);
     expect(await purgeExpired(db, { batch: 10, maxBatches: 2 })).toEqual({ mediaBlobs: 20, webhookReceipts: 20 });

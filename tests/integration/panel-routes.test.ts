@@ -127,7 +127,7 @@ describe("panel settings", () => {
     // and a leftover of the old layout, a sealed secret inside the JSON, is not passed on either
     await db().$executeRaw`UPDATE "Location" SET settings = settings || jsonb_build_object('webhookSecretEnc', ${sealed}::text) WHERE id = 'locA'`;
     const body = await (await GET(req("/x", as(cookieA)), params({}))).text();
-    expect(Object.keys(JSON.parse(body)).sort()).toEqual(["defaultCountry", "defaultInstanceId", "maxWaitMinutes", "providerMode", "typingSimulation", "warmupPercent"]);
+    expect(Object.keys(JSON.parse(body)).sort()).toEqual(["defaultCountry", "defaultInstanceId", "maxWaitMinutes", "providerMode", "routeAroundTrouble", "tagRoutes", "typingSimulation", "warmupPercent"]);
     for (const leak of [secret, sealed, "t0k", "webhook"]) expect(body).not.toContain(leak);
     await db().$executeRaw`UPDATE "Location" SET settings = settings - 'webhookSecretEnc' WHERE id = 'locA'`;
     await putHook(req("/x", as(cookieA, { method: "PUT", json: { url: null } })), params({}));

@@ -62,7 +62,7 @@ describe("settings writer", () => {
       ]);
       expect(await readLocationSettings(db, "locA")).toEqual({
         defaultCountry: "US", maxWaitMinutes: 100 + round, typingSimulation: round % 2 === 0, providerMode: round % 2 ? "custom" : "sms",
-        defaultInstanceId: `a${round}`, webhookUrl: `https://hooks.example/${round}`, warmupPercent: 100,
+        defaultInstanceId: `a${round}`, webhookUrl: `https://hooks.example/${round}`, warmupPercent: 100, routeAroundTrouble: false, tagRoutes: [],
       });
       expect(await readInstanceSettings(db, "locA", "a1")).toEqual({ groups: round % 2 === 1 });
     }

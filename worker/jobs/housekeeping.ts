@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import { purgeExpired } from "@/lib/ops/housekeeping";
+import { purgeNumberEvents } from "@/lib/health/number-events";
 import { metrics } from "@/lib/ops/metrics";
 
 // A repeatable BullMQ job: one job scheduler shared by every worker, so the purge runs once per
@@ -33,8 +34,10 @@ export async function startHousekeeping(d: {
     const r = await purgeExpired(d.db);
     deleted.inc({ table: "media_blob" }, r.mediaBlobs);
     deleted.inc({ table: "webhook_receipt" }, r.webhookReceipts);
-    if (r.mediaBlobs || r.webhookReceipts) d.log.info(r, "expired rows deleted");
-    return r;
+    const numberEvents = await purgeNumberEvents(d.db);
+    deleted.inc({ table: "number_event" }, numberEvents);
+    if (r.mediaBlobs || r.webhookReceipts || numberEvents) d.log.info({ ...r, numberEvents }, "expired rows deleted");
+    return { ...r, numberEvents };
   }, { connection: workerConn, concurrency: 1 });
   worker.on("completed", () => runs.inc({ outcome: "ok" }));
   worker.on("failed", (_job, err) => {

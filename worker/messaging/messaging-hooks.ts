@@ -7,6 +7,8 @@ import { learnLidMapping } from "@/lib/contacts/lid-contacts";
 import { OUTBOUND_CHANNEL } from "@/lib/messages/outbound-signal";
 import { readInstanceSettings } from "@/lib/instances/instance-settings";
 import { ttlMemo } from "@/lib/ttl-memo";
+import { ghlClient } from "@/lib/ghl/client";
+import { contactTags } from "@/lib/routing/contact-tags";
 import type { BinaryNode, WAMessage } from "@whiskeysockets/baileys";
 import { receiptsOf, type StoreBeforeAck } from "../whatsapp/store-before-ack";
 import { applyOrSpoolReceipts, handleUpsert, makeDurable, retrySpooled, spoolOrRetry, type InboundDeps } from "./inbound-handler";
@@ -33,6 +35,10 @@ export function createMessaging(d: {
   cfg: SenderDeps["cfg"];
   pollMs?: number;
   clock?: SenderDeps["clock"];
+  /** a GHL contact's tags (routing by tag); default: GHL's contacts API through the one client, cached */
+  contactTags?: SenderDeps["contactTags"];
+  /** how long a number stays not ONLINE before its messages go from another (default 30 s) */
+  offlineGraceMs?: SenderDeps["offlineGraceMs"];
   /** how often the inbound spool is looked at (default 1 s), and its backoff */
   spoolEveryMs?: number;
   spool?: ConstructorParameters<typeof InboundSpool>[1];
@@ -56,6 +62,8 @@ export function createMessaging(d: {
   };
   const sender = new OutboundSender({
     db: d.db, redis: d.redis, notifyGhl: d.notifyGhl, log: d.log.child({ part: "sender" }), cfg: d.cfg, pollMs: d.pollMs, clock: d.clock, onSending: rememberOwn,
+    offlineGraceMs: d.offlineGraceMs,
+    contactTags: d.contactTags ?? ((loc, id) => contactTags(d.redis, ghlClient(loc, { db: d.db, redis: d.redis }), loc, id)),
     sockets: (id) => {
       const s = open.get(id);
       return s ? { sock: s.sock as never, online: true } : undefined;

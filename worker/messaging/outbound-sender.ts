@@ -6,14 +6,22 @@ import { fetchRemoteMedia } from "@/lib/media/fetch-remote";
 import { gapFor, holdSlotAfterSend, reserveSendSlot } from "@/lib/queue/send-gap";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { metrics } from "@/lib/ops/metrics";
-import { governOutbound } from "@/lib/governor/governor";
-import { claimNext, failOutbound, holdOutbound, markSent, markWaiting, numbersWithWork, peekNext, requeue, waitedTooLong } from "@/lib/messages/outbound-queue";
+import { governOutbound, type Governed } from "@/lib/governor/governor";
+import { noteHealth } from "@/lib/health/health-change";
+import { restrictedHold } from "@/lib/health/health-rules";
+import {
+  claimNext, failOutbound, holdOutbound, markSent, markWaiting, moveOutbound, numbersWithWork, peekNext, requeue, strandedMessages, waitedTooLong, type QueuedMessage,
+} from "@/lib/messages/outbound-queue";
+import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
+import { isGroup, mayRoute, numberToRouteTo } from "@/lib/routing/route-around";
+import { numberForTags } from "@/lib/routing/tag-routes";
 import { readInstanceSettings } from "@/lib/instances/instance-settings";
 import { buildContent, kindOf } from "./content";
 
 const sendSeconds = metrics().histogram("gw_wa_send_seconds", "Time for a message to leave on WhatsApp (encrypt + send), by kind");
 const sendOutcomes = metrics().counter("gw_wa_sends_total", "WhatsApp send attempts by result");
 const governorHolds = metrics().counter("gw_governor_held_total", "Messages the warm-up governor held for a later day, by the limit reached");
+const routed = metrics().counter("gw_messages_routed_total", "Messages moved to another number of their location, by why (tag, around)");
 
 // Drains each owned number's queue (its QUEUED Message rows, oldest first; decision 002): one
 // loop per number, so a slow or offline number never holds up another. Exactly once at the phone:
@@ -41,6 +49,10 @@ export type SenderDeps = {
   onSending?: (waMessageId: string) => void;
   /** the governor's clock (its days and holds); tests inject one */
   clock?: () => Date;
+  /** how long a number stays not ONLINE before its messages go from another (routing around trouble) */
+  offlineGraceMs?: number;
+  /** a GHL contact's tags, for routing by tag (lib/routing/contact-tags.ts); absent: no tag routing */
+  contactTags?: (locationId: string, ghlContactId: string) => Promise<string[]>;
 };
 
 type LoopState = { stop: boolean; kicked: boolean; wake: () => void; done: Promise<void> };
@@ -83,6 +95,23 @@ export class OutboundSender {
    */
   private async sweep() {
     for (const id of await numbersWithWork(this.d.db, [...this.loops.keys()], this.now())) this.wake(id);
+    await this.rerouteStranded();
+  }
+
+  /**
+   * Routing around an offline number (lib/routing/): no loop runs for it, so the sweep of a worker
+   * driving one of its ONLINE siblings moves its untried messages, each to a number that can send
+   * it now. Several workers may find the same message: the move is conditional, one wins.
+   */
+  private async rerouteStranded() {
+    const stranded = await strandedMessages(this.d.db, [...this.loops.keys()], this.now(), this.d.offlineGraceMs ?? 30_000);
+    for (const m of stranded) {
+      if (!m.contact || !mayRoute(m)) continue;
+      const to = await numberToRouteTo(this.d.db, m.instanceId, { id: m.id, locationId: m.locationId, contactId: m.contact.id, settings: m.location.settings }, this.now());
+      if (to && (await this.move(m, m.instanceId, to.instanceId, "around"))) {
+        this.d.log.info({ messageId: m.id, from: m.instanceId, to: to.instanceId }, "routed around an offline number");
+      }
+    }
   }
 
   wake(instanceId: string) {
@@ -137,12 +166,29 @@ export class OutboundSender {
       await this.fail(next, "The contact has neither a phone number nor a WhatsApp address");
       return true;
     }
+    const governed: Governed = { id: next.id, locationId: next.locationId, contactId: next.contact.id, settings: next.location.settings };
+    // a contact with a GHL tag of the location's table goes from that tag's number (lib/routing/tag-routes.ts)
+    if (await this.routeByTag(instanceId, next, log)) return true;
     // the warm-up governor: over the number's allowance for today, it waits (lib/governor/)
-    const verdict = await governOutbound(db, instanceId, { id: next.id, locationId: next.locationId, contactId: next.contact.id, settings: next.location.settings }, this.now());
-    if (!verdict.send) {
-      await holdOutbound(db, this.d.notifyGhl, next, verdict.until, verdict.reason, verdict.heldAsNewChat);
-      governorHolds.inc({ limit: verdict.heldAsNewChat ? "new_chats" : "messages" });
-      log.info({ messageId: next.id, until: verdict.until }, "held by the warm-up governor");
+    const verdict = await governOutbound(db, instanceId, governed, this.now());
+    let hold = verdict.send ? undefined : { until: verdict.until, reason: verdict.reason, asNewChat: verdict.heldAsNewChat, limit: verdict.heldAsNewChat ? "new_chats" : "messages" };
+    if (verdict.send && verdict.newChat) {
+      // a restricted number starts no new chat until it recovers (lib/health/)
+      const { health } = await noteHealth(db, next.locationId, instanceId, this.now());
+      const r = restrictedHold(health, health.numberName, this.now());
+      if (r) hold = { ...r, asNewChat: true, limit: "restricted" };
+    }
+    if (hold) {
+      if (mayRoute(next) && next.attempts === 1) {
+        const to = await numberToRouteTo(db, instanceId, governed, this.now());
+        if (to && (await this.move(next, instanceId, to.instanceId, "around"))) {
+          log.info({ messageId: next.id, to: to.instanceId, why: hold.limit }, "routed around trouble");
+          return true;
+        }
+      }
+      await holdOutbound(db, this.d.notifyGhl, next, hold.until, hold.reason, hold.asNewChat);
+      governorHolds.inc({ limit: hold.limit });
+      log.info({ messageId: next.id, until: hold.until, limit: hold.limit }, "held by the warm-up governor or the number's health");
       return true;
     }
     const jid = next.contact.waJid ?? phoneToJid(next.contact.phone!);
@@ -211,9 +257,34 @@ export class OutboundSender {
     await holdSlotAfterSend(this.d.redis, instanceId, gap).catch(() => {});
     sendSeconds.observe({ kind: urls.length ? "media" : "text" }, (performance.now() - sendStart) / 1000);
     sendOutcomes.inc({ result: "sent" });
-    await markSent(db, next, { newChat: verdict.newChat, at: this.now() });
+    await markSent(db, next, { newChat: verdict.send && verdict.newChat, at: this.now() });
     // nothing else was waiting when this one was taken; one queued since then has woken the loop
     return next.more;
+  }
+
+  /**
+   * First attempt of a message not routed yet, from a location with a tag table and a contact GHL
+   * knows: its tags (cached) may send it to another number. GHL failing to answer is no reason to
+   * hold the message: it goes from the number it has.
+   */
+  private async routeByTag(instanceId: string, m: QueuedMessage, log: Logger): Promise<boolean> {
+    const routes = m.location.settings.tagRoutes;
+    if (!this.d.contactTags || m.routedBy !== null || m.attempts !== 1 || !routes.length || !m.contact?.ghlContactId || isGroup(m.contact)) return false;
+    const tags = await this.d.contactTags(m.locationId, m.contact.ghlContactId).catch((err) => {
+      log.warn({ err, messageId: m.id }, "contact tags not read from GHL; sending from the number it has");
+      return [] as string[];
+    });
+    const to = numberForTags(routes, tags);
+    if (!to || to === instanceId || !(await this.move(m, instanceId, to, "tag"))) return false;
+    log.info({ messageId: m.id, to }, "routed by contact tag");
+    return true;
+  }
+
+  private async move(m: { id: string; locationId: string }, from: string, to: string, why: "tag" | "around"): Promise<boolean> {
+    if (!(await moveOutbound(this.d.db, m, from, to, why))) return false;
+    routed.inc({ why });
+    await publishOutboundQueued(this.d.redis, to).catch(() => {}); // a hint: the sweep finds it anyway
+    return true;
   }
 
   private now(): Date {

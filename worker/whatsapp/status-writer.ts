@@ -6,6 +6,8 @@ import type { InstanceEvent } from "@/lib/events/live-events";
 import { alertOnStatus, DISCONNECT_GRACE_MS, stillDisconnected } from "@/lib/alerts/alert-rules";
 import { raiseNumberAlert } from "@/lib/alerts/raise-number-alert";
 import { markLinked } from "@/lib/governor/governor";
+import { noteHealth } from "@/lib/health/health-change";
+import { healthEventOfStatus, recordNumberEvent } from "@/lib/health/number-events";
 import { eventsChannel } from "@/lib/instances/events";
 
 // Status of one instance: the Instance row (for the panel's first paint and the API) and a live
@@ -65,6 +67,7 @@ export class StatusWriter {
       });
       this.log.info({ status, lastError }, "instance status");
       await this.alertOn(status, lastError ?? null);
+      await this.noteForHealth(status, lastError);
     } catch (err) {
       this.log.warn({ err, status }, "instance status not recorded");
     }
@@ -100,6 +103,16 @@ export class StatusWriter {
   private clearGrace() {
     clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
+  }
+
+  /** reconnects, logouts and bans count against the number's health (lib/health/) */
+  private async noteForHealth(status: InstanceStatusValue, lastError: string | null | undefined) {
+    const kind = healthEventOfStatus(status, lastError);
+    if (!kind) return;
+    const { instanceId, locationId } = this.ctx;
+    await recordNumberEvent(this.db, { locationId, instanceId, kind })
+      .then(() => noteHealth(this.db, locationId, instanceId, new Date()))
+      .catch((err) => this.log.warn({ err }, "health event not recorded"));
   }
 
   async publish(ev: InstanceEvent): Promise<void> {

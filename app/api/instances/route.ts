@@ -5,6 +5,7 @@ import { env } from "@/lib/env";
 import { jsonBody } from "@/lib/http/handler";
 import { streamMayLinkAPhone } from "@/lib/http/stream-auth";
 import { withAuth } from "@/lib/http/with-auth";
+import { withHealth } from "@/lib/health/health-view";
 import { list } from "@/lib/instances/instances";
 import { numberStats } from "@/lib/instances/number-stats";
 import { redis } from "@/lib/redis";
@@ -22,9 +23,10 @@ export const POST = withAuth({ via: ["api-key", "panel-session"], role: "admin" 
 });
 
 // GET carries each number's waiting QR or pairing code (admins and API keys only), so the panel
-// shows it on first paint.
+// shows it on first paint, and each number's health (lib/health/).
 export const GET = withAuth({ via: ["api-key", "panel-session"] }, async (req, auth) => {
   const [rows, settings, stats] = await Promise.all([list(db(), auth.locationId), readLocationSettings(db(), auth.locationId), numberStats(db(), auth.locationId)]);
   const views = await viewsWithLinking(redis(), rows, () => streamMayLinkAPhone(req, auth));
-  return Response.json({ instances: views.map((v) => ({ ...v, stats: stats.get(v.id) })), defaultInstanceId: settings.defaultInstanceId });
+  const withStats = views.map((v) => ({ ...v, stats: stats.get(v.id) }));
+  return Response.json({ instances: await withHealth(db(), auth.locationId, withStats), defaultInstanceId: settings.defaultInstanceId });
 });

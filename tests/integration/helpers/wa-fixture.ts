@@ -133,6 +133,10 @@ export async function startMessagingFixture(o: {
   maxMediaBytes?: number;
   /** the send loops' clock (the warm-up governor's days) */
   clock?: MessagingDeps["clock"];
+  /** a GHL contact's tags (routing by tag) */
+  contactTags?: MessagingDeps["contactTags"];
+  /** how long a number stays not ONLINE before routing around it moves its messages */
+  offlineGraceMs?: MessagingDeps["offlineGraceMs"];
 }) {
   const url = await cloneTemplateDb(dbNameFor(o.testFile));
   const restore = useAppEnv({ databaseUrl: url });
@@ -142,7 +146,7 @@ export async function startMessagingFixture(o: {
   await redis.flushdb();
   const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
   const messaging = createMessaging({
-    db, redis, subscriber: wake, notifyGhl: o.notifyGhl ?? (async () => {}), log: o.log ?? pino({ level: "silent" }), pollMs: 300, maxMediaBytes: o.maxMediaBytes, clock: o.clock,
+    db, redis, subscriber: wake, notifyGhl: o.notifyGhl ?? (async () => {}), log: o.log ?? pino({ level: "silent" }), pollMs: 300, maxMediaBytes: o.maxMediaBytes, clock: o.clock, contactTags: o.contactTags, offlineGraceMs: o.offlineGraceMs,
     cfg: { TEXT_DELAY_MS: o.textDelayMs ?? 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [sim.url, ...(o.mediaAllowedOrigins ?? [])] },
   });
   await messaging.start();

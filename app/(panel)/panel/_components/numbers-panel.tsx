@@ -9,12 +9,13 @@ import type { AlertsMessages } from "@/lib/i18n/alerts-messages";
 import type { NumbersMessages } from "@/lib/i18n/numbers-messages";
 import { NumberStatsRow } from "./number-stats";
 import { panelFetch } from "../panel-fetch";
+import { HealthBadge } from "./health-badge";
 
 // The location's WhatsApp numbers, live: the list (/api/instances) already carries the QR or
 // pairing code waiting now, the stream (/api/events) sends it again on every (re)connect and then
 // each new one, with statuses; actions go to /api/instances/… with the panel session cookie.
 
-type Instance = Pick<InstanceView, "id" | "instanceId" | "status" | "phone" | "phoneAlias" | "lastError" | "desiredState" | "linking" | "groups" | "stats">;
+type Instance = Pick<InstanceView, "id" | "instanceId" | "status" | "phone" | "phoneAlias" | "lastError" | "desiredState" | "linking" | "groups" | "stats" | "health">;
 type Live = { qr?: { text: string; dataUrl: string; expiresAt: number }; pairingCode?: string; qrWithheld?: boolean };
 
 const badge: Record<Status, string> = {
@@ -158,6 +159,7 @@ function InstanceCard({ i, live, t, isDefault, act, admin, statsT }: { i: Instan
         </div>
         <span className={`rounded-full px-2.5 py-1 text-xs font-medium ${badge[i.status]}`} data-testid="status">{t[`status.${i.status}`]}</span>
       </div>
+      <HealthBadge health={i.health} t={t} />
       {i.lastError && i.status !== "ONLINE" && <p className="mt-2 text-sm text-slate-700">{t.lastError}: {i.lastError}</p>}
       {i.stats && statsT && <NumberStatsRow s={i.stats} t={statsT} />}
       {i.status === "QR" && (live.qrWithheld && !live.qr ? <p className="mt-3 text-sm text-slate-700" data-testid="qr-admin-only">{t.qrAdminOnly}</p> : <QrBox live={live} t={t} />)}

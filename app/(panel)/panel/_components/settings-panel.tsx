@@ -5,9 +5,10 @@ import type { PanelSettings } from "@/lib/tenants/settings";
 import { panelFetch } from "../panel-fetch";
 
 // The location's sending settings: default country for national numbers, GHL provider mode, how
-// long a message may wait for an offline number, the warm-up governor's percent, typing simulation.
-type S = Pick<PanelSettings, "defaultCountry" | "providerMode" | "maxWaitMinutes" | "warmupPercent" | "typingSimulation">;
-export type SettingsTexts = Record<"title" | "country" | "none" | "mode" | "modeSms" | "modeCustom" | "maxWait" | "warmup" | "typing" | "save" | "saved", string>;
+// long a message may wait for an offline number, the warm-up governor's percent, typing simulation,
+// routing around a number in trouble (lib/routing/).
+type S = Pick<PanelSettings, "defaultCountry" | "providerMode" | "maxWaitMinutes" | "warmupPercent" | "typingSimulation" | "routeAroundTrouble">;
+export type SettingsTexts = Record<"title" | "country" | "none" | "mode" | "modeSms" | "modeCustom" | "maxWait" | "warmup" | "typing" | "routeAround" | "save" | "saved", string>;
 
 // readOnly: not an admin of this location (the route refuses a change anyway).
 export function SettingsPanel({ t, countries, readOnly }: { t: SettingsTexts; countries: string[]; readOnly: boolean }) {
@@ -45,6 +46,9 @@ export function SettingsPanel({ t, countries, readOnly }: { t: SettingsTexts; co
         </label>
         <label className="flex items-center gap-2 sm:mt-6">
           <input type="checkbox" checked={s.typingSimulation} onChange={(e) => setS({ ...s, typingSimulation: e.target.checked })} /> {t.typing}
+        </label>
+        <label className="flex items-center gap-2 sm:col-span-2">
+          <input type="checkbox" data-testid="route-around" checked={s.routeAroundTrouble} onChange={(e) => setS({ ...s, routeAroundTrouble: e.target.checked })} /> {t.routeAround}
         </label>
         <div className="flex items-center gap-3">
           <button className="rounded border border-slate-300 px-3 py-1.5 disabled:opacity-50" disabled={readOnly}>{t.save}</button>

@@ -9,6 +9,7 @@ import { AlertsBanner } from "../_components/alerts-banner";
 import { ApiKeysPanel } from "../_components/api-keys-panel";
 import { MessagesLog } from "../_components/messages-log";
 import { SettingsPanel } from "../_components/settings-panel";
+import { TagRoutesPanel } from "../_components/tag-routes-panel";
 import { CALLING_CODES } from "@/lib/contacts/phone";
 import { NumbersPanel } from "../_components/numbers-panel";
 import { LocationSwitcher } from "./location-switcher";
@@ -59,6 +60,7 @@ export default async function PanelHome({ searchParams }: { searchParams: Search
       </section>
       <MessagesLog t={logTexts(numbersMessages(locale))} />
       <SettingsPanel t={settingsTexts(numbersMessages(locale))} countries={Object.keys(CALLING_CODES).sort()} readOnly={!admin} />
+      <TagRoutesPanel t={numbersMessages(locale)} readOnly={!admin} />
       {admin && <ApiKeysPanel t={keysTexts(numbersMessages(locale))} />}
       <p className="mt-6 text-xs text-slate-400">{t["panel.signedInAs"]} {identity.userName ?? identity.email ?? identity.userId}</p>
     </main>
@@ -82,6 +84,7 @@ function logTexts(n: ReturnType<typeof numbersMessages>) {
 function settingsTexts(n: ReturnType<typeof numbersMessages>) {
   return {
     title: n["set.title"], country: n["set.country"], none: n["set.none"], mode: n["set.mode"], modeSms: n["set.modeSms"],
-    modeCustom: n["set.modeCustom"], maxWait: n["set.maxWait"], warmup: n["set.warmup"], typing: n["set.typing"], save: n["set.save"], saved: n["set.saved"],
+    modeCustom: n["set.modeCustom"], maxWait: n["set.maxWait"], warmup: n["set.warmup"], typing: n["set.typing"], routeAround: n["set.routeAround"],
+    save: n["set.save"], saved: n["set.saved"],
   };
 }

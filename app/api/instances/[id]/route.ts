@@ -1,4 +1,5 @@
 import { viewsWithLinking } from "@/lib/api/instances-api";
+import { withHealth } from "@/lib/health/health-view";
 import { audit } from "@/lib/audit";
 import { db } from "@/lib/db";
 import { streamMayLinkAPhone } from "@/lib/http/stream-auth";
@@ -10,7 +11,7 @@ export const dynamic = "force-dynamic";
 
 // GET /api/instances/:id — one number, with its waiting QR or pairing code for admins; DELETE — log it out and delete it (messages are kept).
 export const GET = withAuth({ via: ["api-key", "panel-session"] }, async (req, auth, p: { id: string }) => {
-  const [instance] = await viewsWithLinking(redis(), [await get(db(), auth.locationId, p.id)], () => streamMayLinkAPhone(req, auth));
+  const [instance] = await withHealth(db(), auth.locationId, await viewsWithLinking(redis(), [await get(db(), auth.locationId, p.id)], () => streamMayLinkAPhone(req, auth)));
   return Response.json({ instance });
 });
 
