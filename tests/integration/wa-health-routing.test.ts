@@ -152,6 +152,13 @@ describe("health and routing on two numbers linked today", { retry: 0 }, () => {
     await until("the change told", async () => changes.some((c) => c.instanceId === "ir1" && c.to === "restricted"), 10_000);
     expect(changes.filter((c) => c.instanceId === "ir1" && c.to === "restricted")).toHaveLength(1);
     expect(changes.find((c) => c.to === "restricted")).toMatchObject({ locationId: LOC, numberName: "wa-01", reasons: expect.arrayContaining([expect.stringContaining("error 463")]) });
+    // …and raises the RESTRICTED alert once (banner, number.status webhook, GHL trigger: lib/alerts/)
+    const alerts = await until("the RESTRICTED alert", async () => {
+      const a = await db.numberAlert.findMany({ where: { locationId: LOC, instanceId: "ir1", status: "RESTRICTED" } });
+      return a.length ? a : undefined;
+    }, 10_000);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0].reason).toContain("error 463");
 
     const who = identity({ locationId: LOC, companyId: "coR" });
     await ghlSays(f!.redis, who);

@@ -1,3 +1,4 @@
+import { alertOnRestriction } from "@/lib/alerts/alert-on-restriction";
 import type { WASocket } from "@whiskeysockets/baileys";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -48,6 +49,7 @@ export function createMessaging(d: {
   beforeStore?: (m: WAMessage) => void;
 }) {
   const open = new Map<string, { sock: WASocket; ctx: SessionCtx }>();
+  let stopRestrictionAlerts: (() => void) | undefined;
   // asked on every inbound message: a change in the number's settings is used within 5 s
   const groupsMemo = ttlMemo(5000, (key) => {
     const [locationId, instanceId] = key.split("\n");
@@ -213,6 +215,8 @@ export function createMessaging(d: {
     /** One pass over the spool now (tests; the timer does it every `spoolEveryMs`). */
     drainSpool: drain,
     async start() {
+      // a number this worker's sends or receipts find restricted raises its alert
+      stopRestrictionAlerts = alertOnRestriction(d.db, (err) => d.log.warn({ err }, "restriction alert not raised"));
       drainTimer = setInterval(() => void drain().catch((err) => d.log.warn({ err }, "inbound spool pass failed")), d.spoolEveryMs ?? 1000);
       drainTimer.unref();
       d.subscriber.on("message", onWake);
@@ -220,6 +224,7 @@ export function createMessaging(d: {
     },
     async stop() {
       clearInterval(drainTimer);
+      stopRestrictionAlerts?.();
       sender.stopAll();
       d.subscriber.off("message", onWake);
       await d.subscriber.unsubscribe(OUTBOUND_CHANNEL).catch(() => {});
