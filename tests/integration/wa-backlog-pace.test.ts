@@ -63,8 +63,16 @@ describe("a backlog after a restart", { retry: 0 }, () => {
     const t = got.map((m) => Date.parse(m.at));
     const gaps = t.slice(1).map((x, i) => x - t[i]);
     const sorted = [...gaps].sort((a, b) => a - b);
-    // arrival at the phone: a few ms of jitter either way around each slot
-    expect(sorted[0], `gaps ${gaps.join(",")}`).toBeGreaterThanOrEqual(GAP - 20);
+    // Arrival at the phone: a few ms of jitter either way around each slot. The worker spaces
+    // departures by a full gap from when each send left (lib/queue/send-gap.ts); what is measured
+    // here is arrival, so a message that takes longer to arrive than the next one shortens the gap
+    // between them. The first message of the backlog arrives while the simulator still answers the
+    // new socket's login, and under load it was seen 20–60 ms slower than the rest (first gaps of
+    // 193–229 ms at a load average of 8; 243+ ms at 3): its gap gets that slack, every other the
+    // tight bound, and the windows below still bound the rate from the moment it is ONLINE.
+    expect(gaps[0], `gaps ${gaps.join(",")}`).toBeGreaterThanOrEqual(GAP - 80);
+    const after = [...gaps.slice(1)].sort((a, b) => a - b);
+    expect(after[0], `gaps ${gaps.join(",")}`).toBeGreaterThanOrEqual(GAP - 20);
     // in any window after ONLINE, no more than the pace allows: 1 + window / gap (a burst would be all 100)
     for (const w of [1000, 5000, 10_000]) {
       let most = 0;
