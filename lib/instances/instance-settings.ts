@@ -5,9 +5,17 @@ import { checkedPatch, parseSettings, patchJsonSettings, type SqlRunner } from "
 
 // The owner of Instance.settings (JSON), per-number options: its one schema, reader and writer
 // (docs/decisions/017-json-settings-one-owner.md).
+
+/** The longest import window a number may ask for (WhatsApp's RECENT sync covers months at most). */
+export const HISTORY_IMPORT_MAX_DAYS = 365;
 export const instanceSettingsSchema = z.object({
   /** group messages are forwarded to GHL (off: only 1:1 chats) */
   groups: z.boolean().default(false),
+  /**
+   * past conversations brought by WhatsApp's history sync are imported into GHL: those of the
+   * last this many days (0: none, only names, LID mappings and privacy tokens are kept)
+   */
+  historyImportDays: z.number().int().min(0).max(HISTORY_IMPORT_MAX_DAYS).default(30),
 });
 
 export type InstanceSettings = z.infer<typeof instanceSettingsSchema>;

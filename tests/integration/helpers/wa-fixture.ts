@@ -29,7 +29,7 @@ export function makeManager(db: Db, c: ManagerConfig, extra: Partial<ManagerDeps
   const subscriber = new Redis(c.redisUrl);
   const m = new SessionManager({
     db, redis, subscriber, workerId: c.workerId, leaseTtlMs: 4000, wsUrl: c.wsUrl,
-    sandboxRootPublicKey: c.rootPublicKey, fetchAgent: new Agent({ ca: c.mediaCaPem }),
+    sandboxRootPublicKey: c.rootPublicKey, fetchAgent: new Agent({ ca: c.mediaCaPem }), sandboxMediaCaPem: c.mediaCaPem,
     keys: keyringFrom(c.encryptionKey), log: testLog(), scanEveryMs: 400,
     backoff: { baseMs: 200, capMs: 2000, failAfter: 5 }, watchdogMs: 15_000, ...extra,
   });
