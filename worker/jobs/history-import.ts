@@ -28,7 +28,8 @@ export type HistoryImportDeps = {
 };
 
 const BATCH = 20;
-const LOCK_MS = 60_000;
+/** a dead worker's import is taken over this long after its last post */
+const LOCK_MS = 15_000;
 const MAX_TRIES = 5;
 
 export function startHistoryImport(d: HistoryImportDeps) {
@@ -54,6 +55,7 @@ export function startHistoryImport(d: HistoryImportDeps) {
         if (stopped) return;
         await pace(imp.locationId);
         if (stopped) return;
+        await d.redis.pexpire(lockKey(imp.instanceId), LOCK_MS);
         const ref = { locationId: imp.locationId, messageId: r.id };
         try {
           await postInboundToGhl(d.db, ghl, ref, d.cfg);
@@ -70,7 +72,6 @@ export function startHistoryImport(d: HistoryImportDeps) {
           break; // read the batch again: the import may have been cancelled meanwhile
         }
       }
-      await d.redis.pexpire(lockKey(imp.instanceId), LOCK_MS);
     }
   };
 
