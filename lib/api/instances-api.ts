@@ -7,6 +7,7 @@ import { AppError, conflict, notFound } from "../errors";
 import * as instances from "../instances/instances";
 import { linkCodesOf, linkingView, linkingViewSchema } from "../instances/link-codes";
 import { ttlMemo } from "../ttl-memo";
+import { historyProgressSchema } from "../history/history-import";
 import { instanceIdSchema } from "./schemas";
 
 // The seed gateway's instance endpoints, on top of lib/instances: numbers are addressed by their
@@ -29,6 +30,7 @@ export const instanceViewSchema = z.object({
   desiredState: desiredStateSchema,
   connectedAt: z.string().nullable(),
   linking: linkingViewSchema.nullable().optional().describe("The QR or pairing code waiting for a scan, if any (null when none)"),
+  historyImport: historyProgressSchema.nullable().optional().describe("In the list: the number's import of past conversations (null: none yet)"),
 });
 
 export type InstanceView = z.infer<typeof instanceViewSchema>;

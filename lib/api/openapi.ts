@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { instanceActionSchema, pairingBodySchema } from "./instance-actions";
 import { createInstanceSchema, instanceViewSchema } from "./instances-api";
+import { historyImportPatchSchema, historyImportViewSchema } from "./history-api";
 import { messageResponseSchema, outboundWebhookSchema, queuedResponseSchema, sendBodySchema } from "./schemas";
 
 // OpenAPI 3.1 for the direct API, generated from the same zod schemas the handlers parse with.
@@ -50,6 +51,9 @@ registerOp({ method: "post", path: "/api/wa/clear/{instanceId}", tag: "Numbers",
 registerOp({ method: "get", path: "/api/instances/{id}", tag: "Numbers", summary: "One number by id", params: ["id"], response: { status: 200, schema: z.object({ instance: instanceViewSchema }), description: "The number" } });
 registerOp({ method: "delete", path: "/api/instances/{id}", tag: "Numbers", summary: "Log out and delete a number (its messages are kept)", params: ["id"], response: { status: 200, description: "Deleted" } });
 registerOp({ method: "post", path: "/api/instances/{id}/{action}", tag: "Numbers", summary: `Act on a number: ${instanceActionSchema.options.join(", ")} (pairing-code takes {phone})`, params: ["id", "action"], body: pairingBodySchema.partial(), response: { status: 200, schema: instanceResult, description: "Done" } });
+registerOp({ method: "get", path: "/api/instances/{id}/history", tag: "Numbers", summary: "The number's import of past conversations: the setting (days, 0 = off) and progress (chats and messages done of total)", params: ["id"], response: { status: 200, schema: historyImportViewSchema, description: "Setting and progress" } });
+registerOp({ method: "put", path: "/api/instances/{id}/history", tag: "Numbers", summary: "How many days of past conversations are imported into GHL when the number is linked (0: off; admins)", params: ["id"], body: historyImportPatchSchema, response: { status: 200, schema: historyImportViewSchema, description: "Saved" } });
+registerOp({ method: "delete", path: "/api/instances/{id}/history", tag: "Numbers", summary: "Cancel the number's running import (admins); what is not posted yet never is", params: ["id"], response: { status: 200, schema: historyImportViewSchema.extend({ cancelled: z.boolean() }), description: "Cancelled, or nothing was running" } });
 registerOp({ method: "get", path: "/api/instances/{id}/events", tag: "Live events", summary: "Server-sent events of one number: instance.status, instance.qr, instance.pairing-code", params: ["id"], response: { status: 200, description: "text/event-stream" } });
 registerOp({ method: "get", path: "/api/events", tag: "Live events", summary: "Server-sent events of every number of the location", response: { status: 200, description: "text/event-stream" } });
 

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import { ghlWindowUse, waitForGhlSlot, GHL_BURST } from "@/lib/ghl/rate-window";
 import { dueImports, finishImport, importState, nextHistoryRows, type ImportRef } from "@/lib/history/history-import";
-import { markNotPosted, postInboundToGhl, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-post";
+import { loadInboundToPost, markNotPosted, postInboundToGhl, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-post";
 
 // The history import's consumer (docs/decisions/020-history-sync-and-import.md): posts each
 // number's history rows to GHL, one number at a time per worker and one worker per number (a
@@ -58,7 +58,10 @@ export function startHistoryImport(d: HistoryImportDeps) {
         await d.redis.pexpire(lockKey(imp.instanceId), LOCK_MS);
         const ref = { locationId: imp.locationId, messageId: r.id };
         try {
-          await postInboundToGhl(d.db, ghl, ref, d.cfg);
+          // read just before posting: a cancel marks the rows not posted (FAILED) with the import
+          const m = await loadInboundToPost(d.db, ref);
+          if (m?.status !== "RECEIVED") continue;
+          await postInboundToGhl(d.db, ghl, ref, d.cfg, m);
           tries.delete(r.id);
         } catch (err) {
           const n = (tries.get(r.id) ?? 0) + 1;

@@ -1,4 +1,5 @@
 import { createInstanceSchema, createOrInit, viewsWithLinking } from "@/lib/api/instances-api";
+import { withHistoryProgress } from "@/lib/api/history-api";
 import { audit } from "@/lib/audit";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
@@ -24,5 +25,6 @@ export const POST = withAuth({ via: ["api-key", "panel-session"], role: "admin" 
 // shows it on first paint.
 export const GET = withAuth({ via: ["api-key", "panel-session"] }, async (req, auth) => {
   const [rows, settings] = await Promise.all([list(db(), auth.locationId), readLocationSettings(db(), auth.locationId)]);
-  return Response.json({ instances: await viewsWithLinking(redis(), rows, () => streamMayLinkAPhone(req, auth)), defaultInstanceId: settings.defaultInstanceId });
+  const views = await viewsWithLinking(redis(), rows, () => streamMayLinkAPhone(req, auth));
+  return Response.json({ instances: await withHistoryProgress(db(), auth.locationId, views), defaultInstanceId: settings.defaultInstanceId });
 });

@@ -7,6 +7,7 @@ import type { InstanceStatusValue as Status } from "@/lib/enum-schemas";
 import { parseLiveEvent } from "@/lib/events/live-events";
 import type { NumbersMessages } from "@/lib/i18n/numbers-messages";
 import { panelFetch } from "../panel-fetch";
+import { HistoryImport } from "./history-import";
 
 // The location's WhatsApp numbers, live: the list (/api/instances) already carries the QR or
 // pairing code waiting now, the stream (/api/events) sends it again on every (re)connect and then
@@ -167,6 +168,7 @@ function InstanceCard({ i, live, t, isDefault, act, admin }: { i: Instance; live
           <button className="rounded border border-slate-300 px-3 py-1.5 text-sm">{t.getCode}</button>
         </form>
       )}
+      <HistoryImport id={i.id} t={t} admin={admin} />
       <div className="mt-3 flex flex-wrap gap-2 text-sm">
         {needsLink && i.status !== "QR" && <Btn onClick={() => act(`${base}/start`)}>{t.newQr}</Btn>}
         {i.status === "QR" && !pairing && admin && <Btn onClick={() => setPairing(true)}>{t.usePairing}</Btn>}
