@@ -54,6 +54,20 @@ describe("history sync", () => {
     expect(syncs.at(-1)!.contacts).toEqual(expect.arrayContaining([{ id: `${ANN}@s.whatsapp.net`, notify: "Ann" }]));
   });
 
+  it("answers an on-demand request with the chat's older messages", async () => {
+    const chatty = syncs.flatMap((s) => s.messages).filter((m) => m.key.remoteJid === `${CHATTY}@s.whatsapp.net`)
+      .sort((a, b) => Number(a.messageTimestamp) - Number(b.messageTimestamp));
+    const pivot = chatty[100];
+    const got = new Promise<BaileysEventMap["messaging-history.set"]>((resolve) => {
+      const h = (e: BaileysEventMap["messaging-history.set"]) => e.syncType === proto.HistorySync.HistorySyncType.ON_DEMAND && (sock.ev.off("messaging-history.set", h), resolve(e));
+      sock.ev.on("messaging-history.set", h);
+    });
+    const requestId = await sock.fetchMessageHistory(30, pivot.key, Number(pivot.messageTimestamp) * 1000);
+    const e = await got;
+    expect(e.peerDataRequestSessionId).toBe(requestId);
+    expect(e.messages.map((m) => m.key.id)).toEqual(chatty.slice(70, 100).reverse().map((m) => m.key.id));
+  });
+
   it("carries LID mappings (not for a LID-only contact) and the chats' privacy tokens", async () => {
     const phones = (await control<{ phone: string; lid: string }[]>(sim, "GET", "/__sandbox/phones")).body;
     const lidOf = (p: string) => phones.find((x) => x.phone === p)!.lid;

@@ -74,6 +74,34 @@ export async function sendHistory(sim: Sim, owner: Phone, d: LinkedDevice): Prom
   return sent;
 }
 
+/**
+ * A companion asked its phone for older messages of one chat (Baileys' fetchMessageHistory: a
+ * peer `historySyncOnDemandRequest`): up to `onDemandMsgCount` messages of that chat older than
+ * the one named, newest first, in one ON_DEMAND notification carrying the request's id.
+ */
+export async function answerOnDemand(sim: Sim, owner: Phone, d: LinkedDevice, requestId: string, req: proto.Message.PeerDataOperationRequestMessage.IHistorySyncOnDemandRequest): Promise<number> {
+  const user = (req.chatJid ?? "").split("@")[0];
+  const contact = sim.state.resolveUser(user);
+  const chat = owner.history?.find((h) => h.with === contact?.phone);
+  const before = Number(req.oldestMsgTimestampMs ?? Date.now()) / 1000;
+  const older = (chat?.messages ?? [])
+    .filter((m) => m.id !== req.oldestMsgId && m.at <= before)
+    .sort((a, b) => b.at - a.at)
+    .slice(0, Math.max(0, Math.min(Number(req.onDemandMsgCount ?? 50), 500)));
+  const contacts = new Map(contact ? [[contact.phone, contact]] : []);
+  const sync: proto.IHistorySync = {
+    syncType: proto.HistorySync.HistorySyncType.ON_DEMAND, chunkOrder: 0, progress: 100,
+    conversations: contact && older.length ? conversations(owner, contacts, older.map((m) => ({ chat: contact.phone, m }))) : [],
+  };
+  const notification = { ...(await upload(sim, sync)), peerDataRequestSessionId: requestId };
+  const enc = await encryptFor(owner, d, { protocolMessage: { type: proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION, historySyncNotification: notification } });
+  if (!enc) return 0;
+  const id = `3EB0${randomBytes(8).toString("hex").toUpperCase()}`;
+  deliverOrQueue(d, { tag: "message", attrs: { from: `${owner.phone}@s.whatsapp.net`, id, t: unixNow(), type: "text", category: "peer" }, content: [enc] });
+  d.historySyncs = (d.historySyncs ?? 0) + 1;
+  return older.length;
+}
+
 /** The HistorySync messages for the phone's chats: newest messages first, split in chunks. */
 export function buildSyncs(sim: Sim, owner: Phone): proto.IHistorySync[] {
   const chats = owner.history ?? [];
