@@ -21,6 +21,9 @@ const CONTACTS = Array.from({ length: 20 }, (_, i) => `1555444${String(100 + i).
 const LIDONLY = CONTACTS[19];
 const STRANGER = "15554449999"; // never in history, never wrote: a message to it is a reach-out
 const chats: HistoryChat[] = pastChats(CONTACTS, 25, 28);
+// one photo among them (its caption is the message's text): imported with its file
+const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+const withPhoto = chats.map((c, i) => (i === 1 ? { ...c, messages: c.messages.map((m, j) => (j === 2 ? { ...m, media: { type: "image", mimetype: "image/png", base64: PNG } } : m)) } : c));
 const LIVE = "written while the import runs";
 const OLD = { fromMe: false, text: "from 45 days ago", at: new Date(Date.now() - 45 * 86_400_000).toISOString() };
 const lines: string[] = [];
@@ -48,7 +51,7 @@ beforeAll(async () => {
   for (const [i, c] of CONTACTS.entries()) await simCall(f.sim, "POST", "/__sandbox/phones", { phone: c, name: `Person ${i}`, hidePhone: c === LIDONLY });
   await simCall(f.sim, "POST", "/__sandbox/phones", { phone: LIDONLY, name: "Lia" });
   await simCall(f.sim, "POST", "/__sandbox/phones", { phone: STRANGER });
-  await simCall(f.sim, "POST", `/__sandbox/phones/${ME}/history`, { chats: [...chats, { with: CONTACTS[0], messages: [OLD] }] });
+  await simCall(f.sim, "POST", `/__sandbox/phones/${ME}/history`, { chats: [...withPhoto, { with: CONTACTS[0], messages: [OLD] }] });
   importer = startHistoryImport({ db: f.db, redis: f.redis, ghlFor: () => ghl, cfg, log, workerId: "wh1", everyMs: 300, postsPer10s: 80 });
 }, 60_000);
 afterAll(async () => {
@@ -90,6 +93,9 @@ describe("history sync and import", { retry: 0 }, () => {
         chat.messages.map((m) => [m.text, m.fromMe ? "outbound" : "inbound", m.at]),
       );
     }
+    const photo = conversations.find((x) => x.contact.phone === `+${CONTACTS[1]}`)!.messages.find((m) => m.body === chats[1].messages[2].text);
+    expect(photo?.attachments).toHaveLength(1);
+    expect(await f.db.mediaBlob.count()).toBe(1);
     // older than the number's 30 days: left out
     expect(await f.db.message.count({ where: { locationId: LOC, text: OLD.text } })).toBe(0);
     // the LID-only person: one contact, named from the push name, no LID as its phone

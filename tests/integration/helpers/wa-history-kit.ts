@@ -43,7 +43,7 @@ export async function ghlSimFor(locationId: string, redis: Redis): Promise<{ sim
 export type GhlConversation = {
   id: string;
   contact: { id: string; phone?: string; name?: string };
-  messages: { body: string; direction: string; dateAdded: string; altId?: string }[];
+  messages: { body: string; direction: string; dateAdded: string; altId?: string; attachments?: string[] }[];
 };
 
 export async function ghlConversations(sim: GhlSimulator, locationId: string): Promise<GhlConversation[]> {
