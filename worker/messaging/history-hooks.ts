@@ -1,4 +1,4 @@
-import { proto, type BaileysEventMap, type WASocket } from "@whiskeysockets/baileys";
+import { proto, toNumber, type BaileysEventMap, type WASocket } from "@whiskeysockets/baileys";
 import { learnLidMapping } from "@/lib/contacts/lid-contacts";
 import { applyHistoryNames, noteHistoryChunk } from "@/lib/history/history-sync";
 import { readInstanceSettings } from "@/lib/instances/instance-settings";
@@ -23,7 +23,7 @@ export function historyListener(d: InboundDeps, ctx: Ctx, sock: WASocket, groups
 }
 
 async function handleHistory(d: InboundDeps, ctx: Ctx, sock: WASocket, h: History, groupsOn: () => Promise<boolean>): Promise<void> {
-  for (const m of h.lidPnMappings ?? []) {
+  for (const m of mappingsOf(h)) {
     const c = await learnLidMapping(d.db, ctx.locationId, m);
     if (c) await d.notifyGhl({ kind: "contact", locationId: ctx.locationId, ...c });
   }
@@ -33,7 +33,8 @@ async function handleHistory(d: InboundDeps, ctx: Ctx, sock: WASocket, h: Histor
     const since = Date.now() / 1000 - settings.historyImportDays * 86_400;
     const groups = await groupsOn().catch(() => false);
     // WhatsApp lists a chat's messages newest first: stored oldest first, so arrival order (seq) agrees
-    const inWindow = h.messages.filter((m) => Number(m.messageTimestamp ?? 0) >= since).sort((a, b) => Number(a.messageTimestamp) - Number(b.messageTimestamp));
+    const at = (m: (typeof h.messages)[number]) => toNumber(m.messageTimestamp ?? 0);
+    const inWindow = h.messages.filter((m) => at(m) >= since).sort((a, b) => at(a) - at(b));
     for (const m of inWindow) {
       if (await storeHistoryMessage(d, { ...ctx, groups, sock: sock as never }, m)) stored++;
     }
@@ -46,4 +47,19 @@ async function handleHistory(d: InboundDeps, ctx: Ctx, sock: WASocket, h: Histor
   const complete = h.syncType === proto.HistorySync.HistorySyncType.RECENT && h.progress === 100;
   await noteHistoryChunk(d.db, ctx, { stored, complete, days: settings.historyImportDays });
   d.log.info({ ...ctx, syncType: h.syncType, progress: h.progress, messages: h.messages.length, stored }, "history sync notification applied");
+}
+
+/**
+ * The notification's LID↔phone pairs, and those its chats name: rc14 drops `lidPnMappings` from a
+ * notification it held in its event buffer (the first one, during its initial sync), but keeps
+ * each chat's contact with `lid` and `phoneNumber`.
+ */
+function mappingsOf(h: History): { lid: string; pn: string }[] {
+  const out = new Map<string, string>();
+  for (const m of h.lidPnMappings ?? []) out.set(m.lid, m.pn);
+  for (const c of h.contacts) {
+    if (c.id?.endsWith("@s.whatsapp.net") && c.lid?.endsWith("@lid")) out.set(c.lid, c.id);
+    else if (c.id?.endsWith("@lid") && c.phoneNumber?.endsWith("@s.whatsapp.net")) out.set(c.id, c.phoneNumber);
+  }
+  return [...out].map(([lid, pn]) => ({ lid, pn }));
 }
