@@ -83,11 +83,11 @@ export async function answerOnDemand(sim: Sim, owner: Phone, d: LinkedDevice, re
   const user = (req.chatJid ?? "").split("@")[0];
   const contact = sim.state.resolveUser(user);
   const chat = owner.history?.find((h) => h.with === contact?.phone);
-  const before = Number(req.oldestMsgTimestampMs ?? Date.now()) / 1000;
+  const before = asNumber(req.oldestMsgTimestampMs, Date.now()) / 1000;
   const older = (chat?.messages ?? [])
     .filter((m) => m.id !== req.oldestMsgId && m.at <= before)
     .sort((a, b) => b.at - a.at)
-    .slice(0, Math.max(0, Math.min(Number(req.onDemandMsgCount ?? 50), 500)));
+    .slice(0, Math.max(0, Math.min(asNumber(req.onDemandMsgCount, 50), 500)));
   const contacts = new Map(contact ? [[contact.phone, contact]] : []);
   const sync: proto.IHistorySync = {
     syncType: proto.HistorySync.HistorySyncType.ON_DEMAND, chunkOrder: 0, progress: 100,
@@ -172,4 +172,9 @@ async function upload(sim: Sim, sync: proto.IHistorySync): Promise<proto.Message
 /** How the account's phone names a contact: by phone number unless the contact hides it. */
 function chatJid(p: Phone): string {
   return p.hidePhone ? `${p.lid}@lid` : `${p.phone}@s.whatsapp.net`;
+}
+
+/** A protobuf integer as a number (int64 fields decode as Long objects). */
+function asNumber(v: number | { toString(): string } | null | undefined, fallback: number): number {
+  return v == null ? fallback : Number(typeof v === "number" ? v : v.toString());
 }

@@ -125,6 +125,12 @@ export async function linkByQr(sim: WaSimulator, phone: string, auth = memoryAut
   if (code !== 515) throw new Error(`expected the 515 restart after pairing, got ${code}`);
   const sock = connectClient(sim, auth, opts);
   await waitOpen(sock, ms);
+  // the phone sends a new companion its history right after linking: wait until it is in and
+  // acknowledged, so that a test's next stanza is the one it expects
+  await until("the phone's history sync delivered", async () => {
+    const d = (await control<{ jid: string; historySyncs: number; unacked: number }[]>(sim, "GET", "/__sandbox/devices")).body.find((x) => x.jid.startsWith(`${phone}:`));
+    return (d?.historySyncs ?? 0) > 0 && d?.unacked === 0;
+  });
   return { sock, auth };
 }
 
