@@ -8,7 +8,7 @@ const DEFAULTS = { defaultInstanceId: null, defaultCountry: null, providerMode: 
 describe("settings schemas: reading", () => {
   it("gives every default for an empty, missing or non-object column", () => {
     for (const raw of [{}, null, undefined, "x", 3, [1, 2]]) expect(parseLocationSettings(raw)).toEqual(DEFAULTS);
-    expect(parseInstanceSettings(null)).toEqual({ groups: false });
+    expect(parseInstanceSettings(null)).toEqual({ groups: false, historyImportDays: 30 });
   });
 
   it("keeps good keys, reads a bad key as its default, drops unknown keys (an old secret included)", () => {
@@ -16,8 +16,9 @@ describe("settings schemas: reading", () => {
     expect(parseLocationSettings(raw)).toEqual({ ...DEFAULTS, defaultCountry: "BR", providerMode: "custom" });
     expect(parseLocationSettings({ maxWaitMinutes: 1.5 }).maxWaitMinutes).toBe(60);
     expect(parseLocationSettings({ maxWaitMinutes: 1 }).maxWaitMinutes).toBe(1);
-    expect(parseInstanceSettings({ groups: true, x: 1 })).toEqual({ groups: true });
-    expect(parseInstanceSettings({ groups: "true" })).toEqual({ groups: false });
+    expect(parseInstanceSettings({ groups: true, x: 1 })).toEqual({ groups: true, historyImportDays: 30 });
+    expect(parseInstanceSettings({ groups: "true", historyImportDays: 0 })).toEqual({ groups: false, historyImportDays: 0 });
+    expect(parseInstanceSettings({ historyImportDays: -1 }).historyImportDays).toBe(30);
   });
 
   it("the panel's view has no webhook", () => {

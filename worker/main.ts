@@ -45,7 +45,7 @@ async function main() {
   // WhatsApp sockets of the instances this worker leases; stopped before the heartbeat (stoppers
   // run in reverse), closing sockets without logging out and releasing leases for a fast takeover
   // message flows first: the session manager hands each opened socket to them
-  const messaging = await startMessagingRuntime(cfg, log);
+  const messaging = await startMessagingRuntime(cfg, log, workerId);
   stoppers.push({ name: "messaging", stop: messaging.stop });
   // Delivery URL calls spooled in Redis while Postgres was away (decision 006)
   const spoolDrain = startDeliverySpoolDrain({ db: db(), redis: redis(), log: log.child({ part: "delivery-spool" }), allowedMediaOrigins: cfg.MEDIA_URL_ALLOWED_ORIGINS, onRefused: reportRefusalToGhl(messaging.ghlQueue) });
@@ -58,6 +58,7 @@ async function main() {
     db: db(), redis: redis(), subscriber: waSubscriber, workerId, leaseTtlMs: cfg.LEASE_TTL_MS,
     wsUrl: cfg.WA_WEBSOCKET_URL, sandboxRootPublicKey: cfg.WA_SANDBOX_ROOT_PUBLIC_KEY || undefined,
     fetchAgent: cfg.WA_SANDBOX_MEDIA_CA_PEM ? new Agent({ ca: cfg.WA_SANDBOX_MEDIA_CA_PEM }) : undefined,
+    sandboxMediaCaPem: cfg.WA_SANDBOX_MEDIA_CA_PEM || undefined,
     log,
     hooks: messaging.hooks,
     capacity: cfg.WORKER_CAPACITY,

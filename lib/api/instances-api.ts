@@ -10,6 +10,7 @@ import { linkCodesOf, linkingView, linkingViewSchema } from "../instances/link-c
 import { numberStatsSchema } from "../instances/number-stats";
 import { ttlMemo } from "../ttl-memo";
 import { healthViewSchema } from "../health/health-view";
+import { historyProgressSchema } from "../history/history-import";
 import { instanceIdSchema } from "./schemas";
 
 // The seed gateway's instance endpoints, on top of lib/instances: numbers are addressed by their
@@ -35,6 +36,7 @@ export const instanceViewSchema = z.object({
   linking: linkingViewSchema.nullable().optional().describe("The QR or pairing code waiting for a scan, if any (null when none)"),
   stats: numberStatsSchema.optional().describe("Today (UTC): sent, received, failed, the warm-up allowance used, and the last activity (the list only)"),
   health: healthViewSchema.optional().describe("The number's health (lib/health/): in the list and the detail"),
+  historyImport: historyProgressSchema.nullable().optional().describe("In the list: the number's import of past conversations (null: none yet)"),
 });
 
 export type InstanceView = z.infer<typeof instanceViewSchema>;

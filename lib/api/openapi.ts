@@ -3,6 +3,7 @@ import { instanceActionSchema, pairingBodySchema } from "./instance-actions";
 import { instanceSettingsPatchSchema, instanceSettingsSchema } from "../instances/instance-settings";
 import { createInstanceSchema, instanceViewSchema } from "./instances-api";
 import { tagRoutesBodySchema } from "../routing/tag-routes";
+import { historyImportPatchSchema, historyImportViewSchema } from "./history-api";
 import { messageResponseSchema, outboundWebhookSchema, queuedResponseSchema, sendBodySchema } from "./schemas";
 
 // OpenAPI 3.1 for the direct API, generated from the same zod schemas the handlers parse with.
@@ -55,6 +56,9 @@ registerOp({ method: "post", path: "/api/instances/{id}/{action}", tag: "Numbers
 const instanceSettingsResult = z.object({ settings: instanceSettingsSchema });
 registerOp({ method: "get", path: "/api/instances/{id}/settings", tag: "Numbers", summary: "One number's options: groups (relay its WhatsApp groups to GHL, one conversation per group)", params: ["id"], response: { status: 200, schema: instanceSettingsResult, description: "The number's settings" } });
 registerOp({ method: "patch", path: "/api/instances/{id}/settings", tag: "Numbers", summary: "Change one number's options (admins); keys left out keep their value", params: ["id"], body: instanceSettingsPatchSchema, response: { status: 200, schema: instanceSettingsResult, description: "The number's settings after the change" } });
+registerOp({ method: "get", path: "/api/instances/{id}/history", tag: "Numbers", summary: "The number's import of past conversations: the setting (days, 0 = off) and progress (chats and messages done of total)", params: ["id"], response: { status: 200, schema: historyImportViewSchema, description: "Setting and progress" } });
+registerOp({ method: "put", path: "/api/instances/{id}/history", tag: "Numbers", summary: "How many days of past conversations are imported into GHL when the number is linked (0: off; admins)", params: ["id"], body: historyImportPatchSchema, response: { status: 200, schema: historyImportViewSchema, description: "Saved" } });
+registerOp({ method: "delete", path: "/api/instances/{id}/history", tag: "Numbers", summary: "Cancel the number's running import (admins); what is not posted yet never is", params: ["id"], response: { status: 200, schema: historyImportViewSchema.extend({ cancelled: z.boolean() }), description: "Cancelled, or nothing was running" } });
 registerOp({ method: "get", path: "/api/instances/{id}/events", tag: "Live events", summary: "Server-sent events of one number: instance.status, instance.qr, instance.pairing-code", params: ["id"], response: { status: 200, description: "text/event-stream" } });
 const alertSchema = z.object({ id: z.string(), number: z.string(), status: z.string(), reason: z.string(), createdAt: z.string() });
 registerOp({ method: "get", path: "/api/panel/alerts", tag: "Numbers", summary: "Alerts about the location's numbers not yet acknowledged (disconnected past the grace, logged out, banned, restricted), newest first", response: { status: 200, schema: z.object({ alerts: z.array(alertSchema) }), description: "Open alerts" } });

@@ -29,3 +29,8 @@ export async function waitForGhlSlot(redis: Redis, tenant: string, limit = GHL_B
     await new Promise((r) => setTimeout(r, Math.min(wait + 5, limit.windowMs)));
   }
 }
+
+/** How many calls this tenant made in the last window (every process's): the live load the history import yields to. */
+export async function ghlWindowUse(redis: Redis, tenant: string, limit = GHL_BURST): Promise<number> {
+  return redis.zcount(`gw:ghl:rate:${tenant}`, Date.now() - limit.windowMs, "+inf");
+}

@@ -84,6 +84,16 @@ const en = {
   "tags.saved": "Saved",
   "set.save": "Save",
   "set.saved": "Saved",
+  "hist.title": "Past conversations into GHL",
+  "hist.off": "Off",
+  "hist.days": "Last {n} days",
+  "hist.help": "Imported when the phone is linked",
+  "hist.progress": "{chats} of {chatsTotal} chats, {done} of {total} messages ({pct} %)",
+  "hist.SYNCING": "Receiving the history from the phone…",
+  "hist.IMPORTING": "Importing into GHL…",
+  "hist.DONE": "Imported",
+  "hist.CANCELLED": "Cancelled",
+  "hist.cancel": "Cancel import",
 };
 export type NumbersKey = keyof typeof en;
 
@@ -170,6 +180,16 @@ const es: Record<NumbersKey, string> = {
   "tags.saved": "Guardado",
   "set.save": "Guardar",
   "set.saved": "Guardado",
+  "hist.title": "Conversaciones anteriores en GHL",
+  "hist.off": "No",
+  "hist.days": "Últimos {n} días",
+  "hist.help": "Se importan al vincular el teléfono",
+  "hist.progress": "{chats} de {chatsTotal} chats, {done} de {total} mensajes ({pct} %)",
+  "hist.SYNCING": "Recibiendo el historial del teléfono…",
+  "hist.IMPORTING": "Importando en GHL…",
+  "hist.DONE": "Importado",
+  "hist.CANCELLED": "Cancelado",
+  "hist.cancel": "Cancelar la importación",
 };
 
 const pt: Record<NumbersKey, string> = {
@@ -255,6 +275,16 @@ const pt: Record<NumbersKey, string> = {
   "tags.saved": "Salvo",
   "set.save": "Salvar",
   "set.saved": "Salvo",
+  "hist.title": "Conversas anteriores no GHL",
+  "hist.off": "Não",
+  "hist.days": "Últimos {n} dias",
+  "hist.help": "Importadas ao vincular o telefone",
+  "hist.progress": "{chats} de {chatsTotal} conversas, {done} de {total} mensagens ({pct} %)",
+  "hist.SYNCING": "Recebendo o histórico do telefone…",
+  "hist.IMPORTING": "Importando no GHL…",
+  "hist.DONE": "Importado",
+  "hist.CANCELLED": "Cancelado",
+  "hist.cancel": "Cancelar a importação",
 };
 
 const all = { en, es, pt } satisfies Record<Locale, Record<NumbersKey, string>>;

@@ -5,12 +5,20 @@ import { checkedPatch, parseSettings, patchJsonSettings, type SqlRunner } from "
 
 // The owner of Instance.settings (JSON), per-number options: its one schema, reader and writer
 // (docs/decisions/017-json-settings-one-owner.md).
+
+/** The longest import window a number may ask for (WhatsApp's RECENT sync covers months at most). */
+export const HISTORY_IMPORT_MAX_DAYS = 365;
 export const instanceSettingsSchema = z.object({
   /**
    * WhatsApp groups are relayed: one GHL conversation per group, and what GHL writes there goes
    * to the group (off: group messages are ignored; docs/decisions/021-groups-as-ghl-contacts.md)
    */
   groups: z.boolean().default(false),
+  /**
+   * past conversations brought by WhatsApp's history sync are imported into GHL: those of the
+   * last this many days (0: none, only names, LID mappings and privacy tokens are kept)
+   */
+  historyImportDays: z.number().int().min(0).max(HISTORY_IMPORT_MAX_DAYS).default(30),
 });
 
 /** What the panel and the API may change (PATCH /api/instances/:id/settings): any subset of the keys. */

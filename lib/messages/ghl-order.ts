@@ -22,6 +22,8 @@ async function nextUnposted(db: Db, m: Position) {
     where: {
       contactId: m.contactId,
       status: "RECEIVED",
+      // history rows are the history import's (lib/history/): they never hold a live one back
+      history: false,
       OR: [{ createdAt: { gt: m.createdAt } }, { createdAt: m.createdAt, seq: { gt: m.seq } }],
     },
     orderBy: [{ createdAt: "asc" }, { seq: "asc" }],
@@ -68,7 +70,7 @@ export async function wakeNextOfContact(db: Db, queue: Queue, m: Position | null
  */
 export async function requeueUnqueuedInbound(db: Db, queue: Queue, olderThanMs = 60_000, limit = 500): Promise<number> {
   const rows = await db.message.findMany({
-    where: { status: "RECEIVED", updatedAt: { lt: new Date(Date.now() - olderThanMs) } },
+    where: { status: "RECEIVED", history: false, updatedAt: { lt: new Date(Date.now() - olderThanMs) } },
     orderBy: [{ createdAt: "asc" }, { seq: "asc" }],
     select: { id: true, locationId: true },
     take: limit,

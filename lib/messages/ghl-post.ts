@@ -58,7 +58,7 @@ export async function loadInboundToPost(db: Db, ref: MessageRef): Promise<Inboun
            c.id AS "contactId", c.phone, c.name, c."ghlContactId", c."ghlConversationId", c."ghlPhone", c."waLid" AS "contactLid",
            (SELECT COALESCE(json_agg(json_build_object('id', e.id, 'locationId', e."locationId") ORDER BY e."createdAt", e.seq), '[]'::json)
               FROM (SELECT e.id, e."locationId", e."createdAt", e.seq FROM "Message" e
-                    WHERE m.status = 'RECEIVED' AND e."locationId" = m."locationId" AND e."contactId" = m."contactId" AND e.status = 'RECEIVED'
+                    WHERE m.status = 'RECEIVED' AND e."locationId" = m."locationId" AND e."contactId" = m."contactId" AND e.status = 'RECEIVED' AND NOT e.history
                       AND (e."createdAt", e.seq) < (m."createdAt", m.seq)
                     ORDER BY e."createdAt", e.seq LIMIT 20) e) AS earlier
     FROM "Message" m JOIN "Location" l ON l.id = m."locationId" LEFT JOIN "Contact" c ON c.id = m."contactId" AND c."locationId" = m."locationId"
@@ -118,7 +118,7 @@ export async function postInboundToGhl(db: Db, ghl: GhlCall, ref: MessageRef, cf
       RETURNING "contactId", "createdAt", seq
     )
     SELECT n.id, n."locationId" FROM "Message" n, u
-    WHERE n."contactId" = u."contactId" AND n.status = 'RECEIVED'
+    WHERE n."contactId" = u."contactId" AND n.status = 'RECEIVED' AND NOT n.history
       AND (n."createdAt" > u."createdAt" OR (n."createdAt" = u."createdAt" AND n.seq > u.seq))
     ORDER BY n."createdAt", n.seq
     LIMIT 1`;

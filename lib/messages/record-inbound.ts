@@ -26,6 +26,8 @@ export type InboundWa = {
    * `name` (`Group: <subject>`; null: not known now, the stored one stays)
    */
   group?: { name: string | null } | null;
+  /** brought by history sync: posted by the history import, not the live GHL queue (lib/history/) */
+  history?: boolean;
 };
 
 /** `linked`: this message made a LID-only contact's phone known (its GHL contact needs the phone). */
@@ -83,10 +85,10 @@ async function store(db: Db, m: InboundWa, contact: Prisma.Sql): Promise<Recorde
     ), c AS (
 ${contact}
     ), ins AS (
-      INSERT INTO "Message" (id, "locationId", "instanceId", "contactId", direction, source, "waMessageId", type, text, "mediaRef", status, "createdAt", "updatedAt")
+      INSERT INTO "Message" (id, "locationId", "instanceId", "contactId", direction, source, "waMessageId", type, text, "mediaRef", status, history, "createdAt", "updatedAt")
       SELECT gen_random_uuid()::text, ${m.locationId}, ${m.instanceId}, c.id,
              ${m.fromMe ? "OUTBOUND" : "INBOUND"}::"MessageDirection", ${m.fromMe ? "PHONE" : "WHATSAPP"}::"MessageSource",
-             ${m.waMessageId}, ${m.type}, ${m.text}::text, ${m.media ? JSON.stringify(m.media) : null}::jsonb, 'RECEIVED'::"MessageStatus", ${m.at}, now()
+             ${m.waMessageId}, ${m.type}, ${m.text}::text, ${m.media ? JSON.stringify(m.media) : null}::jsonb, 'RECEIVED'::"MessageStatus", ${m.history === true}, ${m.at}, now()
       FROM c
       ON CONFLICT ("instanceId", "waMessageId") DO NOTHING
       RETURNING id

@@ -95,6 +95,20 @@ describe("API subset", () => {
     expect(seen.find((m: any) => m.message === "lost")).toMatchObject({ dropped: true });
   });
 
+  it("inbound with a date (an import of past messages): dated and ordered by it, never the conversation's last", async () => {
+    const { contactId, conversationId } = await contactAndConversation("+15550104060");
+    const post = (message: string, date?: string) => api(sim, "POST", "/conversations/messages/inbound", {
+      token, json: { type: "SMS", contactId, conversationId, conversationProviderId: sim.config.conversationProviderId, message, direction: "inbound", ...(date ? { date } : {}) },
+    });
+    const now = await post("today");
+    const old = await post("last week", "2026-11-20T09:30:00.000Z");
+    expect(old.body.dateAdded).toBe("2026-11-20T09:30:00.000Z");
+    expect(now.body.dateAdded).not.toBe(old.body.dateAdded);
+    const conv = (await control(sim, "GET", `/locations/${sunrise}/conversations`)).body.conversations.find((c: any) => c.id === conversationId);
+    expect(conv.messages.map((m: any) => [m.body, m.dateAdded])).toEqual([["last week", "2026-11-20T09:30:00.000Z"], ["today", now.body.dateAdded]]);
+    expect(conv.lastMessageBody).toBe("today");
+  });
+
   it("status updates are recorded on the message; the provider race answers 403 for a while", async () => {
     const sent = await control(sim, "POST", `/locations/${sunrise}/messages`, { phone: "+15550105060", message: "Your appointment is at 3pm" });
     expect(sent.body.deliveryStatus).toBe(200);

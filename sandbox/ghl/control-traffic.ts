@@ -13,7 +13,7 @@ function messageJson(m: Message) {
   return {
     id: m.id, locationId: m.locationId, contactId: m.contactId, conversationId: m.conversationId, direction: m.direction,
     type: m.type, body: m.body, attachments: m.attachments, status: m.status, statuses: m.statuses, createdAt: m.createdAt,
-    altId: m.altId, userId: m.userId, source: m.source, deliveryStatus: last?.status, deliveryError: last?.error,
+    dateAdded: m.dateAdded ?? m.createdAt, altId: m.altId, userId: m.userId, source: m.source, deliveryStatus: last?.status, deliveryError: last?.error,
     ...(m.delivery ? { delivery: deliveryJson(m.delivery) } : {}),
   };
 }
@@ -59,7 +59,9 @@ export const trafficRoutes: ControlRoute[] = [
         const contact = s.contacts.get(x.contactId);
         return {
           ...x, contact: { id: x.contactId, phone: contact?.phone, name: contact?.name },
-          messages: [...s.messages.values()].filter((m) => m.conversationId === x.id).map(messageJson),
+          // in GHL's order: by the message's date (a message posted with an earlier date sorts before)
+          messages: [...s.messages.values()].filter((m) => m.conversationId === x.id)
+            .sort((a, b) => (a.dateAdded ?? a.createdAt).localeCompare(b.dateAdded ?? b.createdAt)).map(messageJson),
         };
       });
     c.json(200, { conversations: list });

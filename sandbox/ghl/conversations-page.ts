@@ -30,7 +30,7 @@ async function refresh() {
   const conv = conversations.find((c) => c.id === current);
   if (conv) document.getElementById("thread").innerHTML = conv.messages.map((m) =>
     '<div class="m ' + m.direction + '">' + esc(m.body) + (m.attachments.length ? "<br>" + m.attachments.map((a) => '<a href="' + esc(a) + '">' + esc(a) + "</a>").join("<br>") : "") +
-    '<div class="meta">' + esc(m.createdAt) + " · " + esc(m.status) + (m.deliveryStatus !== undefined ? " · delivery HTTP " + esc(m.deliveryStatus) : "") +
+    '<div class="meta">' + esc(m.dateAdded) + " · " + esc(m.status) + (m.deliveryStatus !== undefined ? " · delivery HTTP " + esc(m.deliveryStatus) : "") +
     (m.statuses.length ? " · " + m.statuses.map((s) => esc(s.status) + (s.error ? " (" + esc(s.error.message) + ")" : "")).join(" → ") : "") + "</div></div>").join("");
 }
 document.getElementById("list").addEventListener("click", (e) => {

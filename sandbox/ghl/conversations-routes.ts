@@ -84,6 +84,8 @@ async function handleInbound(ctx: Parameters<ApiRoute["handle"]>[0]): Promise<vo
   const dropped = customWithoutProvider(b);
   if (dropped) ctx.dropped = "type Custom without conversationProviderId";
   const conversation = conv ?? ensureConversation(s, contact.locationId, contact.id);
+  // GHL takes the message's own date (an import of past messages): the conversation shows it there
+  const dateAdded = typeof b.date === "string" && !Number.isNaN(Date.parse(b.date)) ? new Date(b.date).toISOString() : at;
   s.inbound.push({
     messageId, locationId: contact.locationId, contactId: contact.id, conversationId: conversation.id, type: b.type,
     message: b.message, attachments, altId: b.altId, direction, date: b.date, conversationProviderId: b.conversationProviderId,
@@ -94,16 +96,19 @@ async function handleInbound(ctx: Parameters<ApiRoute["handle"]>[0]): Promise<vo
     s.messages.set(messageId, {
       id: messageId, locationId: contact.locationId, contactId: contact.id, conversationId: conversation.id, direction,
       type: b.type, body: b.message ?? "", attachments, status: direction === "inbound" ? "delivered" : "sent", statuses: [],
-      createdAt: at, altId: b.altId, source: "api",
+      createdAt: at, dateAdded, altId: b.altId, source: "api",
     });
-    conversation.lastMessageBody = b.message ?? "";
-    conversation.lastMessageDate = at;
     conversation.dateUpdated = at;
-    conversation.lastMessageDirection = direction;
+    // an older message (imported history) does not become the conversation's last one
+    if (dateAdded >= conversation.lastMessageDate || conversation.lastMessageBody === "") {
+      conversation.lastMessageBody = b.message ?? "";
+      conversation.lastMessageDate = dateAdded;
+      conversation.lastMessageDirection = direction;
+    }
   }
   ctx.reply(201, {
     success: true, conversationId: conversation.id, messageId, message: "Message queued successfully.",
-    contactId: contact.id, dateAdded: at,
+    contactId: contact.id, dateAdded,
   });
 }
 

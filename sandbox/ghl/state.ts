@@ -44,6 +44,8 @@ export interface Message {
   id: string; locationId: string; contactId: string; conversationId: string;
   direction: "inbound" | "outbound"; type: string; body: string; attachments: string[];
   status: string; statuses: StatusUpdate[]; createdAt: string; altId?: string; userId?: string;
+  /** the date GHL shows and orders the conversation by: the `date` the app gave, else when it arrived */
+  dateAdded?: string;
   source: "delivery" | "api"; deliveredToAppAt?: number;
   /** the Delivery URL call (first sent `at`): every attempt, the last one being its current answer (GHL resends a 429) */
   delivery?: { payload: unknown; at: string } & Retried;

@@ -4,6 +4,7 @@ import { proto, type BinaryNode } from "@whiskeysockets/baileys";
 import { randomBytes } from "node:crypto";
 import type { WebSocket } from "ws";
 import { InFlight, asOffline, offlineMarker, requeueFront } from "./delivery";
+import { sendHistory } from "./history";
 import { answerCompanionRetry } from "./companion-retries";
 import { handleIq } from "./iq-handlers";
 import { NoiseServer } from "./noise-server";
@@ -160,6 +161,12 @@ export class Connection {
     for (const n of queued) this.deliver(n, asOffline(n));
     this.send(offlineMarker(queued.length));
     this.liveHandle.ready = true;
+    // a companion just linked: its phone now sends the chats it holds (history sync)
+    const owner = this.sim.state.phones.get(d.phone);
+    if (d.historyPending && owner) {
+      d.historyPending = false;
+      void sendHistory(this.sim, owner, d).catch(() => {});
+    }
   }
 
   private async onNode(node: BinaryNode): Promise<void> {

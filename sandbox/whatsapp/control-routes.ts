@@ -4,6 +4,7 @@ import { z } from "zod";
 import { applyFault, unlinkDevice } from "./faults";
 import { sendFromMember } from "./group-messages";
 import { changeMembers, createGroup, findGroup, groupView, type Group } from "./groups";
+import { addHistory } from "./history";
 import { sendFromContact, sendReceipts } from "./inbound-messages";
 import { MAX_GENERATED_BYTES } from "./media-store";
 import { sendFromOwnerPhone } from "./owner-phone";
@@ -46,6 +47,23 @@ const schemas = {
     .refine((b) => (b.add?.length ?? 0) + (b.remove?.length ?? 0) > 0, "add or remove someone"),
   groupSend: z.object({ from: digits, text: z.string().optional(), media: mediaSchema.optional() })
     .refine((b) => b.text !== undefined || b.media !== undefined, "text or media is required"),
+  history: z.object({
+    chats: z.array(z.object({
+      with: digits,
+      messages: z.array(z.object({
+        fromMe: z.boolean(),
+        text: z.string().optional(),
+        media: z.object({
+          type: z.enum(["image", "video", "audio", "voice", "document", "sticker"]),
+          mimetype: z.string().min(1),
+          base64: z.string().min(1),
+          caption: z.string().optional(),
+          fileName: z.string().optional(),
+        }).optional(),
+        at: z.union([z.string().refine((s) => !Number.isNaN(Date.parse(s)), "an ISO date"), z.number().int().positive()]),
+      }).refine((m) => m.text !== undefined || m.media !== undefined, "text or media is required")).max(100_000),
+    })).max(10_000),
+  }),
   restrict: z.object({ reachout: z.enum(["locked", "open"]) }),
   receipts: z.object({ messageIds: z.array(z.string()).min(1), type: z.enum(["delivered", "read"]) }),
   fault: z.object({
@@ -123,6 +141,11 @@ const routes: [string, RegExp, Handler][] = [
   ["POST", /^\/__sandbox\/phones\/([^/]+)\/receipts$/, async (sim, m, body) => {
     const b = parse(schemas.receipts, await body());
     return { sent: sendReceipts(sim, phoneOf(sim, m[1]), b.messageIds, b.type) };
+  }],
+  // The chats the phone holds: sent to each companion it links from now on (history sync)
+  ["POST", /^\/__sandbox\/phones\/([^/]+)\/history$/, async (sim, m, body) => {
+    const b = parse(schemas.history, await body());
+    return addHistory(sim, phoneOf(sim, m[1]), b.chats);
   }],
   ["POST", /^\/__sandbox\/phones\/([^/]+)\/restrict$/, async (sim, m, body) => {
     const b = parse(schemas.restrict, await body());
@@ -213,7 +236,7 @@ function deviceView(d: LinkedDevice) {
     maxConcurrentConnections: d.maxConcurrentConnections, logins: d.logins, pairings: d.pairings,
     offlineQueued: d.offline.length, offlineDropped: d.offlineDropped, unacked: d.live?.unacked() ?? 0,
     tctokenIssuances: Object.fromEntries(d.tctokenIssuances ?? []),
-    retryReceipts: d.retryReceipts ?? {},
+    retryReceipts: d.retryReceipts ?? {}, historySyncs: d.historySyncs ?? 0,
   };
 }
 

@@ -3,6 +3,7 @@
 import { getBinaryNodeChild, getBinaryNodeChildren, isJidGroup, jidDecode, proto, unpadRandomMax16, type BinaryNode, type MediaType } from "@whiskeysockets/baileys";
 import type { Connection } from "./connection";
 import { relayCompanionGroupMessage } from "./group-messages";
+import { answerOnDemand } from "./history";
 import { decryptMedia, sha256 } from "./media-store";
 import { carriesValidToken, oneToOneRecipient } from "./privacy-tokens";
 import { askForRetry, failsToDecrypt, retrySettled } from "./retry-receipts";
@@ -45,7 +46,14 @@ export async function handleClientMessage(conn: Connection, device: LinkedDevice
       if (!own) askForRetry(phone, device, node);
       continue;
     }
-    if (own) continue;
+    if (own) {
+      // the companion asks its phone for older messages of a chat (on-demand history sync)
+      // (what a companion sends its own phone comes wrapped as a device-sent copy)
+      const inner = message.deviceSentMessage?.message ?? message;
+      const onDemand = inner.protocolMessage?.peerDataOperationRequestMessage?.historySyncOnDemandRequest;
+      if (onDemand) void answerOnDemand(conn.sim, phone, device, id, onDemand).catch(() => {});
+      continue;
+    }
     retrySettled(phone, device, id);
     if (phone.inbox.has(id)) continue; // a resend: the phone shows it once
     const entry = await toInboxEntry(conn.sim, id, { phone: device.phone, deviceJid: deviceJid(device) }, to, message);

@@ -104,6 +104,8 @@ function sendPairSuccess(conn: Connection, phone: Phone, advSecret: Buffer): Lin
     phone: phone.phone, id: phone.nextDeviceId++, noisePub: reg.noisePub, identityPub: reg.identityPub,
     registrationId: reg.registrationId, signedPreKey: reg.signedPreKey, preKeys: Buffer.alloc(0), preKeyCursor: 0,
     connections: 0, maxConcurrentConnections: 0, logins: 0, pairings: 1, offline: [], offlineDropped: 0,
+    // the phone sends a new companion its history after that companion's first login
+    historyPending: true,
   };
   phone.devices.set(device.id, device);
   const deviceDetails = proto.ADVDeviceIdentity.encode({ rawId: randomInt(1, 2 ** 31), timestamp: Math.floor(Date.now() / 1000), keyIndex: device.id }).finish();

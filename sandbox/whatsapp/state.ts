@@ -2,6 +2,7 @@
 // (keys as packed buffers, no timers) so that one process holds thousands of them.
 import type { BinaryNode, proto } from "@whiskeysockets/baileys";
 import { S_WHATSAPP_NET, unixNow } from "./sim";
+import type { HistoryChat } from "./history";
 import { SignalAccount, type PreKeyBundle } from "./signal-account";
 import type { SenderKeyRecord } from "@whiskeysockets/baileys/lib/Signal/Group/index.js";
 import type { Group } from "./groups";
@@ -55,6 +56,10 @@ export interface LinkedDevice {
   tctokenIssuances?: Map<string, number>;
   /** retry receipts this companion sent for phones' messages, by what the phone did (companion-retries.ts) */
   retryReceipts?: Partial<Record<"resent" | "unknown-sender" | "not-kept" | "gave-up", number>>;
+  /** linked and not yet sent the phone's history: it goes out once the first login is ready (history.ts) */
+  historyPending?: boolean;
+  /** history sync notifications sent to this companion */
+  historySyncs?: number;
 }
 
 /** The device's current socket, as the rest of the simulator sees it. */
@@ -105,6 +110,8 @@ export interface Phone {
   senderKeys?: Map<string, SenderKeyRecord>;
   /** the companions ("groupJid|deviceJid") this phone has given its own sender key for a group */
   senderKeyGiven?: Set<string>;
+  /** the chats this phone holds, sent to each companion it links (history.ts) */
+  history?: HistoryChat[];
 }
 
 /** A message a phone sent to an account's companions, as it would encrypt it again. */

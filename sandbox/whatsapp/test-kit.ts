@@ -4,6 +4,7 @@ import makeWASocket, {
 } from "@whiskeysockets/baileys";
 import { Agent } from "node:https";
 import pino from "pino";
+import { mediaHostDispatcher } from "./media-dispatcher";
 import type { WaSimulator } from "./server";
 
 /** Auth state that lives in memory, so a "restart" is a new socket over the same object. */
@@ -45,6 +46,10 @@ export interface ClientOptions {
   getMessage?: UserFacingSocketConfig["getMessage"];
   /** rc14 keeps the last 512 sent messages for 5 min per socket and answers retries from them */
   enableRecentMessageCache?: boolean;
+  /** process the phone's history sync (rc14's default filter), downloading it from the simulator */
+  history?: boolean;
+  /** called with each socket as soon as it exists (to listen before anything arrives) */
+  onSocket?: (sock: WASocket) => void;
 }
 
 /** A Baileys socket configured exactly as README.md "Client configuration" says a sandbox client must be. */
@@ -57,7 +62,9 @@ export function connectClient(sim: WaSimulator, auth: MemoryAuth, opts: ClientOp
     logger: silent,
     browser: Browsers.ubuntu("Chrome"),
     markOnlineOnConnect: false,
-    shouldSyncHistoryMessage: () => false,
+    ...(opts.history
+      ? { options: { dispatcher: mediaHostDispatcher(new URL(sim.url).host, sim.mediaCaPem) } as RequestInit }
+      : { shouldSyncHistoryMessage: () => false }),
     syncFullHistory: false,
     connectTimeoutMs: 10_000,
     keepAliveIntervalMs: 30_000,
@@ -65,6 +72,7 @@ export function connectClient(sim: WaSimulator, auth: MemoryAuth, opts: ClientOp
     ...(opts.enableRecentMessageCache === undefined ? {} : { enableRecentMessageCache: opts.enableRecentMessageCache }),
   });
   sock.ev.on("creds.update", (u) => Object.assign(auth.creds, u));
+  opts.onSocket?.(sock);
   return sock;
 }
 
@@ -106,17 +114,23 @@ export async function control<T = unknown>(sim: WaSimulator, method: string, pat
 }
 
 /** Link a fresh client by QR and return it open, logged in with the stored creds. */
-export async function linkByQr(sim: WaSimulator, phone: string, auth = memoryAuth(), ms = 10_000): Promise<{ sock: WASocket; auth: MemoryAuth }> {
+export async function linkByQr(sim: WaSimulator, phone: string, auth = memoryAuth(), ms = 10_000, opts: ClientOptions = {}): Promise<{ sock: WASocket; auth: MemoryAuth }> {
   await control(sim, "POST", "/__sandbox/phones", { phone });
-  const first = connectClient(sim, auth);
+  const first = connectClient(sim, auth, opts);
   const { qr } = await waitFor(first, "connection.update", (u) => !!u.qr, ms);
   const closed = waitFor(first, "connection.update", (u) => u.connection === "close", ms);
   const scan = await control(sim, "POST", `/__sandbox/phones/${phone}/scan`, { qr });
   if (scan.status !== 200) throw new Error(`scan failed: ${JSON.stringify(scan.body)}`);
   const code = closeCode(await closed);
   if (code !== 515) throw new Error(`expected the 515 restart after pairing, got ${code}`);
-  const sock = connectClient(sim, auth);
+  const sock = connectClient(sim, auth, opts);
   await waitOpen(sock, ms);
+  // the phone sends a new companion its history right after linking: wait until it is in and
+  // acknowledged, so that a test's next stanza is the one it expects
+  await until("the phone's history sync delivered", async () => {
+    const d = (await control<{ jid: string; historySyncs: number; unacked: number }[]>(sim, "GET", "/__sandbox/devices")).body.find((x) => x.jid.startsWith(`${phone}:`));
+    return (d?.historySyncs ?? 0) > 0 && d?.unacked === 0;
+  });
   return { sock, auth };
 }
 

@@ -50,7 +50,7 @@ describe("migrations", () => {
     try {
       const { rows } = await c.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
       expect(rows.map((r) => r.tablename)).toEqual(
-        ["ApiKey", "AuditEvent", "Company", "Contact", "Instance", "Location", "MediaBlob", "Message", "NumberAlert", "NumberEvent", "WaCreds", "WaKey", "WebhookReceipt", "WorkflowSubscription", "_prisma_migrations"].sort(),
+        ["ApiKey", "AuditEvent", "Company", "Contact", "HistoryImport", "Instance", "Location", "MediaBlob", "Message", "NumberAlert", "NumberEvent", "WaCreds", "WaKey", "WebhookReceipt", "WorkflowSubscription", "_prisma_migrations"].sort(),
       );
       const unique = await c.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'Message' AND indexdef LIKE 'CREATE UNIQUE%'");
       expect(unique.rows.map((r) => r.indexname).sort()).toEqual(["Message_ghlMessageId_key", "Message_instanceId_waMessageId_key", "Message_pkey"]);

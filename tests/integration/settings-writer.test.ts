@@ -64,7 +64,7 @@ describe("settings writer", () => {
         defaultCountry: "US", maxWaitMinutes: 100 + round, typingSimulation: round % 2 === 0, providerMode: round % 2 ? "custom" : "sms",
         defaultInstanceId: `a${round}`, webhookUrl: `https://hooks.example/${round}`, warmupPercent: 100, routeAroundTrouble: false, tagRoutes: [],
       });
-      expect(await readInstanceSettings(db, "locA", "a1")).toEqual({ groups: round % 2 === 1 });
+      expect(await readInstanceSettings(db, "locA", "a1")).toEqual({ groups: round % 2 === 1, historyImportDays: 30 });
     }
   });
 
@@ -76,16 +76,16 @@ describe("settings writer", () => {
     await expect(patchInstanceSettings(db, "locA", "b1", { groups: true })).rejects.toMatchObject({ status: 404 });
     await expect(patchInstanceSettings(db, "locA", "nope", { groups: true })).rejects.toMatchObject({ status: 404 });
     await expect(patchLocationSettings(db, "locGone", { maxWaitMinutes: 5 })).rejects.toMatchObject({ status: 404 });
-    expect(await readInstanceSettings(db, "locB", "b1")).toEqual({ groups: false });
+    expect(await readInstanceSettings(db, "locB", "b1")).toEqual({ groups: false, historyImportDays: 30 });
     expect((await db.instance.findUniqueOrThrow({ where: { id: "b1" } })).settings).toEqual({});
     // and reading it through the wrong tenant gives the defaults, not its settings
     await patchInstanceSettings(db, "locB", "b1", { groups: true });
-    expect(await readInstanceSettings(db, "locA", "b1")).toEqual({ groups: false });
+    expect(await readInstanceSettings(db, "locA", "b1")).toEqual({ groups: false, historyImportDays: 30 });
   });
 
   it("a stored value that is not an object is replaced, not appended to", async () => {
     await db.$executeRaw`UPDATE "Instance" SET settings = '[1]'::jsonb WHERE id = 'a1'`;
-    expect(await patchInstanceSettings(db, "locA", "a1", { groups: true })).toEqual({ groups: true });
+    expect(await patchInstanceSettings(db, "locA", "a1", { groups: true })).toEqual({ groups: true, historyImportDays: 30 });
     expect((await db.instance.findUniqueOrThrow({ where: { id: "a1" } })).settings).toEqual({ groups: true });
   });
 });

@@ -133,7 +133,16 @@ function failed(d: InboundDeps, ctx: Ctx, m: WAMessage, err: unknown, attempt: n
   t.unref?.();
 }
 
-async function handleOne(d: InboundDeps, ctx: Ctx, m: WAMessage) {
+/**
+ * A message from WhatsApp's history sync: reduced, its media fetched and stored like a live one,
+ * recorded once by WhatsApp id as a history row, which the history import posts to GHL (no GHL
+ * job). True when it was new.
+ */
+export async function storeHistoryMessage(d: InboundDeps, ctx: Ctx, m: WAMessage): Promise<boolean> {
+  return (await handleOne(d, ctx, m, true)) === true;
+}
+
+async function handleOne(d: InboundDeps, ctx: Ctx, m: WAMessage, history = false): Promise<boolean | undefined> {
   // the echo of our own send: its row exists already (the id is fixed before sending)
   if (m.key?.fromMe && m.key.id && d.isOwnSend?.(m.key.id)) return;
   const r = reduceWaMessage(m, { groups: ctx.groups });
@@ -178,13 +187,15 @@ async function handleOne(d: InboundDeps, ctx: Ctx, m: WAMessage) {
     instanceId: ctx.instanceId,
     phone,
     media,
+    history,
   });
-  if (rec.created) await d.notifyGhl({ kind: "inbound", locationId: ctx.locationId, messageId: rec.id });
+  if (rec.created && !history) await d.notifyGhl({ kind: "inbound", locationId: ctx.locationId, messageId: rec.id });
   // the phone of a contact GHL has without one is known now; a new message's post gives it too,
   // this covers a redelivered one (and the job id makes the two one job at most per phone)
   if (rec.linked && rec.linked.kind !== "none" && rec.linked.ghlContactId && !rec.created && phone) {
     await d.notifyGhl({ kind: "contact", locationId: ctx.locationId, contactId: rec.linked.contactId, phone: `+${phone}` });
   }
+  return rec.created;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { BinaryNode, WAMessage } from "@whiskeysockets/baileys";
 import { receiptsOf, type StoreBeforeAck } from "../whatsapp/store-before-ack";
 import { applyOrSpoolReceipts, handleUpsert, makeDurable, retrySpooled, spoolOrRetry, type InboundDeps } from "./inbound-handler";
 import { backoffMs } from "./inbound-spool";
+import { historyListener } from "./history-hooks";
 import { InboundSpool } from "./inbound-spool";
 import { OutboundSender, type SenderDeps } from "./outbound-sender";
 import { subscribeWhenReady } from "@/lib/redis";
@@ -174,6 +175,8 @@ export function createMessaging(d: {
           })
           .catch((err) => d.log.error({ err, ...ctx, count: rest.length }, "inbound messages not recorded"));
       });
+      // WhatsApp's history sync: each notification handled on its own, in order (history-hooks.ts)
+      sock.ev.on("messaging-history.set", historyListener(inboundDeps, ctx, sock, () => groupsOn(ctx)));
       // WhatsApp says which phone a LID is (a contact known only by its LID shared its number):
       // the same contact, and the same GHL contact, get it
       sock.ev.on("lid-mapping.update", (mapping) => {

@@ -9,13 +9,14 @@ import { blockingRedis, createRedis, redis } from "@/lib/redis";
 import { ttlMemo } from "@/lib/ttl-memo";
 import { startAlertOutbox } from "../jobs/alert-outbox";
 import { startGhlSyncWorker } from "../jobs/ghl-sync";
+import { startHistoryImport } from "../jobs/history-import";
 import { startOutgoingWebhookWorker } from "../jobs/outgoing-webhooks";
 import { createMessaging } from "./messaging-hooks";
 
 // Everything about messages in the worker: the socket hooks (send loops, inbound, receipts), the
 // GHL queue consumer and the outgoing-webhook consumer (both in worker/jobs/). Returns the hooks
 // for the session manager.
-export async function startMessagingRuntime(cfg: Env, log: Logger) {
+export async function startMessagingRuntime(cfg: Env, log: Logger, workerId: string) {
   const queueConn = createRedis({ maxRetriesPerRequest: null });
   const queue = ghlQueue(queueConn);
   const hooks = hooksQueue(queueConn);
@@ -45,6 +46,11 @@ export async function startMessagingRuntime(cfg: Env, log: Logger) {
     db: db(), connection: ghlConn, pending: redis(), ghlFor: (locationId) => ghlClient(locationId), log: log.child({ part: "ghl-sync" }), concurrency: cfg.GHL_QUEUE_CONCURRENCY,
     cfg: { appUrl: cfg.APP_URL.replace(/\/+$/, ""), conversationProviderId: cfg.GHL_CONVERSATION_PROVIDER_ID },
   });
+  // past conversations from history sync, posted behind live traffic (docs/decisions/020-history-sync-and-import.md)
+  const historyImport = startHistoryImport({
+    db: db(), redis: redis(), ghlFor: (locationId) => ghlClient(locationId), log: log.child({ part: "history-import" }), workerId,
+    cfg: { appUrl: cfg.APP_URL.replace(/\/+$/, ""), conversationProviderId: cfg.GHL_CONVERSATION_PROVIDER_ID },
+  });
   const hooksConn = blockingRedis();
   const hookWorker = startOutgoingWebhookWorker({
     db: db(), connection: hooksConn, log, allowedOrigins: cfg.MEDIA_URL_ALLOWED_ORIGINS,
@@ -59,7 +65,7 @@ export async function startMessagingRuntime(cfg: Env, log: Logger) {
     async stop() {
       await messaging.stop();
       await alertOutbox.stop();
-      await Promise.allSettled([ghlSync.stop(), hookWorker.stop()]);
+      await Promise.allSettled([ghlSync.stop(), hookWorker.stop(), historyImport.stop()]);
       await Promise.allSettled([queue.close(), hooks.close()]);
       for (const c of [wakeSub, ghlConn, hooksConn, queueConn]) await c.quit().catch(() => {});
     },

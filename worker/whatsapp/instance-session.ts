@@ -1,4 +1,4 @@
-import makeWASocket, { Browsers, jidDecode, type BinaryNode, type proto, type WAMessage, type WAMessageKey, type WASocket, type WAVersion } from "@whiskeysockets/baileys";
+import makeWASocket, { Browsers, jidDecode, proto, type BinaryNode, type WAMessage, type WAMessageKey, type WASocket, type WAVersion } from "@whiskeysockets/baileys";
 import type { Agent } from "node:https";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -53,6 +53,8 @@ export type SessionDeps = {
   baileysLog: Logger;
   wsUrl: string;
   fetchAgent?: Agent;
+  /** where Baileys' downloads by directPath go (the sandbox's media host); unset = WhatsApp's */
+  fetchDispatcher?: unknown;
   keys?: Keyring;
   backoff: BackoffOptions;
   /** reconnect when `receivedPendingNotifications` has not come this long after open */
@@ -188,9 +190,13 @@ export class InstanceSession {
       logger: this.d.baileysLog,
       browser: Browsers.ubuntu("Chrome"),
       markOnlineOnConnect: false,
-      shouldSyncHistoryMessage: () => false,
+      // history sync on (docs/whatsapp.md#history-sync): WhatsApp's initial LID mappings, the
+      // chats' privacy tokens and push names, and past messages for the import; FULL (years of
+      // history, on request only) is never asked for nor processed
+      shouldSyncHistoryMessage: ({ syncType }) => syncType !== proto.HistorySync.HistorySyncType.FULL,
       syncFullHistory: false,
       fetchAgent: this.d.fetchAgent,
+      ...(this.d.fetchDispatcher ? { options: { dispatcher: this.d.fetchDispatcher } as RequestInit } : {}),
       qrTimeout: this.d.qrTimeoutMs,
       ...(this.d.version?.() ? { version: this.d.version() } : {}),
       // a contact that could not decrypt asks again: answered from what we stored (Baileys' own

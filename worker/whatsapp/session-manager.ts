@@ -1,5 +1,6 @@
 import { WA_CERT_DETAILS, type WASocket, type WAVersion } from "@whiskeysockets/baileys";
 import type { Agent } from "node:https";
+import { sandboxMediaDispatcher } from "./sandbox-media-dispatcher";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Keyring } from "@/lib/crypto";
@@ -34,6 +35,8 @@ export type ManagerDeps = {
   /** hex of a sandbox server's root key (WA_SANDBOX_ROOT_PUBLIC_KEY); unset = WhatsApp's own */
   sandboxRootPublicKey?: string;
   fetchAgent?: Agent;
+  /** the simulator's media CA (WA_SANDBOX_MEDIA_CA_PEM): history blobs are then fetched from it */
+  sandboxMediaCaPem?: string;
   keys?: Keyring;
   log: Logger;
   scanEveryMs?: number;
@@ -83,7 +86,8 @@ export class SessionManager {
     this.leases = new Leases(d.redis, d.workerId, d.leaseTtlMs);
     this.sessionDeps = {
       db: d.db, redis: d.redis, log: this.log, baileysLog: baileysLogger(d.log), wsUrl: d.wsUrl,
-      fetchAgent: d.fetchAgent, keys: d.keys, backoff: d.backoff ?? defaultBackoff,
+      fetchAgent: d.fetchAgent, keys: d.keys,
+      fetchDispatcher: d.sandboxRootPublicKey && d.sandboxMediaCaPem ? sandboxMediaDispatcher(d.wsUrl, d.sandboxMediaCaPem) : undefined, backoff: d.backoff ?? defaultBackoff,
       watchdogMs: d.watchdogMs ?? 30_000, qrTimeoutMs: d.qrTimeoutMs, msgRetryCounterCache: memoryCache(),
       holdsLease: async (id) => (await this.leases.owner(id)) === d.workerId, hooks: d.hooks,
       version: () => this.version, alertGraceMs: d.alertGraceMs,

@@ -1,4 +1,5 @@
 import { createInstanceSchema, createOrInit, viewsWithLinking } from "@/lib/api/instances-api";
+import { withHistoryProgress } from "@/lib/api/history-api";
 import { audit } from "@/lib/audit";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
@@ -28,5 +29,6 @@ export const GET = withAuth({ via: ["api-key", "panel-session"] }, async (req, a
   const [rows, settings, stats] = await Promise.all([list(db(), auth.locationId), readLocationSettings(db(), auth.locationId), numberStats(db(), auth.locationId)]);
   const views = await viewsWithLinking(redis(), rows, () => streamMayLinkAPhone(req, auth));
   const withStats = views.map((v) => ({ ...v, stats: stats.get(v.id) }));
-  return Response.json({ instances: await withHealth(db(), auth.locationId, withStats), defaultInstanceId: settings.defaultInstanceId });
+  const withImports = await withHistoryProgress(db(), auth.locationId, withStats);
+  return Response.json({ instances: await withHealth(db(), auth.locationId, withImports), defaultInstanceId: settings.defaultInstanceId });
 });

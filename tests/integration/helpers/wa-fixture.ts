@@ -29,7 +29,7 @@ export function makeManager(db: Db, c: ManagerConfig, extra: Partial<ManagerDeps
   const subscriber = new Redis(c.redisUrl);
   const m = new SessionManager({
     db, redis, subscriber, workerId: c.workerId, leaseTtlMs: 4000, wsUrl: c.wsUrl,
-    sandboxRootPublicKey: c.rootPublicKey, fetchAgent: new Agent({ ca: c.mediaCaPem }),
+    sandboxRootPublicKey: c.rootPublicKey, fetchAgent: new Agent({ ca: c.mediaCaPem }), sandboxMediaCaPem: c.mediaCaPem,
     keys: keyringFrom(c.encryptionKey), log: testLog(), scanEveryMs: 400,
     backoff: { baseMs: 200, capMs: 2000, failAfter: 5 }, watchdogMs: 15_000, ...extra,
   });
@@ -176,6 +176,11 @@ export async function linkNumberByQr(f: { db: Db; sim: { url: string }; worker: 
     const qr = await until("a QR", async () => ev.events.find((e) => e.type === "instance.qr"));
     await simCall(f.sim, "POST", `/__sandbox/phones/${number}/scan`, { qr: (qr as { qr: string }).qr });
     await until("ONLINE", async () => (await f.db.instance.findUnique({ where: { id: instanceId } }))?.status === "ONLINE");
+    // the phone sends a new companion its history right after linking: in and acknowledged first
+    await until("the phone's history sync delivered", async () => {
+      const d = (await simCall<(SimDevice & { historySyncs: number; unacked: number })[]>(f.sim, "GET", "/__sandbox/devices")).find((x) => x.jid.startsWith(`${number}:`));
+      return (d?.historySyncs ?? 0) > 0 && d?.unacked === 0;
+    });
   } finally {
     await ev.close();
   }

@@ -10,6 +10,7 @@ import type { NumbersMessages } from "@/lib/i18n/numbers-messages";
 import { NumberStatsRow } from "./number-stats";
 import { panelFetch } from "../panel-fetch";
 import { HealthBadge } from "./health-badge";
+import { HistoryImport } from "./history-import";
 
 // The location's WhatsApp numbers, live: the list (/api/instances) already carries the QR or
 // pairing code waiting now, the stream (/api/events) sends it again on every (re)connect and then
@@ -179,6 +180,7 @@ function InstanceCard({ i, live, t, isDefault, act, admin, statsT }: { i: Instan
         />
         <span>{t.groups}<span className="block text-xs text-slate-500">{t.groupsHelp}</span></span>
       </label>
+      <HistoryImport id={i.id} t={t} admin={admin} />
       <div className="mt-3 flex flex-wrap gap-2 text-sm">
         {needsLink && i.status !== "QR" && <Btn onClick={() => act(`${base}/start`)}>{t.newQr}</Btn>}
         {i.status === "QR" && !pairing && admin && <Btn onClick={() => setPairing(true)}>{t.usePairing}</Btn>}
