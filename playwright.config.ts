@@ -2,8 +2,13 @@ import { defineConfig } from "@playwright/test";
 
 // Debian's Chromium (never `npx playwright install`); the flags keep it off the closed network.
 export const chromiumArgs = [
-  "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-  "--disable-sync", "--no-first-run", "--disable-quic",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
 ];
 
 export default defineConfig({

@@ -13,7 +13,14 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
-          include: ["lib/**/*.test.ts", "worker/**/*.test.ts", "sandbox/**/*.test.ts", "app/**/*.test.ts", "tests/lint/**/*.test.ts", "tests/deploy/**/*.test.ts"],
+          include: [
+            "lib/**/*.test.ts",
+            "worker/**/*.test.ts",
+            "sandbox/**/*.test.ts",
+            "app/**/*.test.ts",
+            "tests/lint/**/*.test.ts",
+            "tests/deploy/**/*.test.ts",
+          ],
           setupFiles: ["tests/setup/no-console-error.ts"],
           testTimeout: 30_000,
         },

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { instanceEventSchema, parseLiveEvent } from "./events/live-events";
 import { instanceStatusSchema, MESSAGE_STATUSES } from "./enum-schemas";
+import { instanceEventSchema, parseLiveEvent } from "./events/live-events";
 import { InstanceStatus, MessageStatus } from "./generated/prisma/enums";
 
 // The panel's client components import the enum and event schemas from lib/: what they pull in
@@ -10,7 +10,14 @@ import { InstanceStatus, MessageStatus } from "./generated/prisma/enums";
 // built-ins, the Prisma client, the environment). Walked statically, file by file.
 const root = path.resolve(import.meta.dirname, "..");
 const SERVER_ONLY = [/^node:/, /^(ioredis|pg|bullmq|pino|@prisma\/|@whiskeysockets\/|next-auth$)/];
-const SERVER_FILES = ["lib/db.ts", "lib/env.ts", "lib/redis.ts", "lib/crypto.ts", "lib/log.ts", "lib/generated/prisma/client.ts"];
+const SERVER_FILES = [
+  "lib/db.ts",
+  "lib/env.ts",
+  "lib/redis.ts",
+  "lib/crypto.ts",
+  "lib/log.ts",
+  "lib/generated/prisma/client.ts",
+];
 
 /** Every runtime import reachable from `entry` that is server-only, as "file → import". */
 function serverImports(entry: string, seen = new Set<string>()): string[] {
@@ -28,7 +35,9 @@ function serverImports(entry: string, seen = new Set<string>()): string[] {
 }
 
 describe("client components", () => {
-  const clients = walk(path.join(root, "app")).filter((f) => /\.tsx?$/.test(f) && /^["']use client["']/.test(readFileSync(f, "utf8")));
+  const clients = walk(path.join(root, "app")).filter(
+    (f) => /\.tsx?$/.test(f) && /^["']use client["']/.test(readFileSync(f, "utf8")),
+  );
 
   it("import nothing server-only, however deep", () => {
     expect(clients.length).toBeGreaterThan(3);
@@ -49,11 +58,23 @@ describe("enum and event schemas", () => {
   });
 
   it("parse what the worker publishes and what the hub withholds; skip what they do not know", () => {
-    const status = { type: "instance.status", instanceId: "i1", status: "ONLINE", phone: "+1555", at: "2026-12-03T00:00:00Z" } as const;
+    const status = {
+      type: "instance.status",
+      instanceId: "i1",
+      status: "ONLINE",
+      phone: "+1555",
+      at: "2026-12-03T00:00:00Z",
+    } as const;
     expect(instanceEventSchema.parse(status)).toEqual(status);
     expect(parseLiveEvent(JSON.stringify(status))).toEqual(status);
-    expect(parseLiveEvent(JSON.stringify({ type: "instance.qr", instanceId: "i1", qr: "2@x", expiresAt: "t" }))).toMatchObject({ qr: "2@x" });
-    expect(parseLiveEvent(JSON.stringify({ type: "instance.qr", instanceId: "i1", expiresAt: "t", withheld: "admin_required" }))).toMatchObject({ withheld: "admin_required" });
+    expect(
+      parseLiveEvent(JSON.stringify({ type: "instance.qr", instanceId: "i1", qr: "2@x", expiresAt: "t" })),
+    ).toMatchObject({ qr: "2@x" });
+    expect(
+      parseLiveEvent(
+        JSON.stringify({ type: "instance.qr", instanceId: "i1", expiresAt: "t", withheld: "admin_required" }),
+      ),
+    ).toMatchObject({ withheld: "admin_required" });
     expect(parseLiveEvent(JSON.stringify({ ...status, status: "SLEEPING" }))).toBeUndefined();
     expect(parseLiveEvent(JSON.stringify({ type: "instance.renamed", instanceId: "i1" }))).toBeUndefined();
     expect(parseLiveEvent("not json")).toBeUndefined();
@@ -64,21 +85,39 @@ function runtimeImports(src: string): string[] {
   const out: string[] = [];
   const re = /^\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']/gm;
   for (const m of src.matchAll(re)) {
-    if (m[5]) { out.push(m[5]); continue; }
+    if (m[5]) {
+      out.push(m[5]);
+      continue;
+    }
     if (m[2]) continue; // import type … / export type …
     const names = m[3].match(/\{([^}]*)\}/)?.[1];
-    const onlyTypes = names !== undefined && !/^[^{]*\w[^{]*\{/.test(m[3]) && names.split(",").map((s) => s.trim()).filter(Boolean).every((s) => s.startsWith("type "));
+    const onlyTypes =
+      names !== undefined &&
+      !/^[^{]*\w[^{]*\{/.test(m[3]) &&
+      names
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .every((s) => s.startsWith("type "));
     if (!onlyTypes) out.push(m[4]);
   }
   return out;
 }
 
 function resolveLocal(from: string, spec: string): string | undefined {
-  const base = spec.startsWith("@/") ? path.join(root, spec.slice(2)) : spec.startsWith(".") ? path.resolve(path.dirname(from), spec) : undefined;
+  const base = spec.startsWith("@/")
+    ? path.join(root, spec.slice(2))
+    : spec.startsWith(".")
+      ? path.resolve(path.dirname(from), spec)
+      : undefined;
   if (!base) return undefined;
-  return [base, `${base}.ts`, `${base}.tsx`, path.join(base, "index.ts")].find((p) => existsSync(p) && !p.endsWith("/") && /\.tsx?$/.test(p));
+  return [base, `${base}.ts`, `${base}.tsx`, path.join(base, "index.ts")].find(
+    (p) => existsSync(p) && !p.endsWith("/") && /\.tsx?$/.test(p),
+  );
 }
 
 function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)],
+  );
 }

@@ -1,4 +1,4 @@
-import { currentKeyId, DecryptError, resealed, type Keyring } from "./crypto";
+import { currentKeyId, DecryptError, type Keyring, resealed } from "./crypto";
 import type { Db } from "./db";
 
 // `npm run reseal` (scripts/reseal.mjs): after a key rotation, re-seal every secret stored in
@@ -57,13 +57,23 @@ function next(sealed: string, aad: string, keys: Keyring | undefined): { value: 
 
 async function tokens(db: Db, kind: "company" | "location", c: ResealCounts, fail: (w: string) => void, o: Options) {
   const prefix = currentPrefix(o.keys);
-  const stale = { OR: [{ accessTokenEnc: { not: null }, NOT: { accessTokenEnc: { startsWith: prefix } } }, { refreshTokenEnc: { not: null }, NOT: { refreshTokenEnc: { startsWith: prefix } } }] };
+  const stale = {
+    OR: [
+      { accessTokenEnc: { not: null }, NOT: { accessTokenEnc: { startsWith: prefix } } },
+      { refreshTokenEnc: { not: null }, NOT: { refreshTokenEnc: { startsWith: prefix } } },
+    ],
+  };
   const select = { id: true, accessTokenEnc: true, refreshTokenEnc: true } as const;
   // keyset pagination (id > last seen), not Prisma's cursor: a cursor row deleted meanwhile (an
   // uninstall) would end the walk early
   let cursor = "";
   for (;;) {
-    const page = { where: { AND: [stale, { id: { gt: cursor } }] }, select, orderBy: { id: "asc" as const }, take: o.batch ?? 200 };
+    const page = {
+      where: { AND: [stale, { id: { gt: cursor } }] },
+      select,
+      orderBy: { id: "asc" as const },
+      take: o.batch ?? 200,
+    };
     const rows = kind === "company" ? await db.company.findMany(page) : await db.location.findMany(page);
     if (rows.length === 0) return;
     for (const row of rows) {
@@ -81,7 +91,10 @@ async function tokens(db: Db, kind: "company" | "location", c: ResealCounts, fai
       if (broken || Object.keys(data).length === 0) continue;
       // compare-and-swap on both old ciphertexts: a token refresh meanwhile wins
       const where = { id: row.id, accessTokenEnc: row.accessTokenEnc, refreshTokenEnc: row.refreshTokenEnc };
-      const n = kind === "company" ? await db.company.updateMany({ where, data }) : await db.location.updateMany({ where, data });
+      const n =
+        kind === "company"
+          ? await db.company.updateMany({ where, data })
+          : await db.location.updateMany({ where, data });
       if (n.count === 1) c.resealed++;
       else c.raced++;
     }
@@ -95,7 +108,9 @@ async function webhookSecrets(db: Db, c: ResealCounts, fail: (w: string) => void
   for (;;) {
     const rows = await db.location.findMany({
       where: { webhookSecretEnc: { not: null }, NOT: { webhookSecretEnc: { startsWith: prefix } }, id: { gt: cursor } },
-      select: { id: true, webhookSecretEnc: true }, orderBy: { id: "asc" }, take: o.batch ?? 200,
+      select: { id: true, webhookSecretEnc: true },
+      orderBy: { id: "asc" },
+      take: o.batch ?? 200,
     });
     if (rows.length === 0) return;
     for (const row of rows) {
@@ -105,7 +120,10 @@ async function webhookSecrets(db: Db, c: ResealCounts, fail: (w: string) => void
       else if (!r.value) continue;
       else {
         // only if it still holds what was read: a new secret configured meanwhile wins
-        const n = await db.location.updateMany({ where: { id: row.id, webhookSecretEnc: sealed }, data: { webhookSecretEnc: r.value } });
+        const n = await db.location.updateMany({
+          where: { id: row.id, webhookSecretEnc: sealed },
+          data: { webhookSecretEnc: r.value },
+        });
         if (n.count === 1) c.resealed++;
         else c.raced++;
       }
@@ -119,8 +137,10 @@ async function waCreds(db: Db, c: ResealCounts, fail: (w: string) => void, o: Op
   let cursor = "";
   for (;;) {
     const rows = await db.waCreds.findMany({
-      where: { NOT: { dataEnc: { startsWith: prefix } }, instanceId: { gt: cursor } }, select: { instanceId: true, dataEnc: true },
-      orderBy: { instanceId: "asc" }, take: o.batch ?? 200,
+      where: { NOT: { dataEnc: { startsWith: prefix } }, instanceId: { gt: cursor } },
+      select: { instanceId: true, dataEnc: true },
+      orderBy: { instanceId: "asc" },
+      take: o.batch ?? 200,
     });
     if (rows.length === 0) return;
     for (const row of rows) {
@@ -128,7 +148,10 @@ async function waCreds(db: Db, c: ResealCounts, fail: (w: string) => void, o: Op
       if ("error" in r) fail(`${row.instanceId}: ${r.error}`);
       else if (!r.value) continue;
       else {
-        const n = await db.waCreds.updateMany({ where: { instanceId: row.instanceId, dataEnc: row.dataEnc }, data: { dataEnc: r.value } });
+        const n = await db.waCreds.updateMany({
+          where: { instanceId: row.instanceId, dataEnc: row.dataEnc },
+          data: { dataEnc: r.value },
+        });
         if (n.count === 1) c.resealed++;
         else c.raced++;
       }
@@ -152,7 +175,10 @@ async function waKeys(db: Db, c: ResealCounts, fail: (w: string) => void, o: Opt
       if ("error" in r) fail(`${row.instanceId} ${row.type}:${row.keyId}: ${r.error}`);
       else if (!r.value) continue;
       else {
-        const n = await db.waKey.updateMany({ where: { instanceId: row.instanceId, type: row.type, keyId: row.keyId, valueEnc: row.valueEnc }, data: { valueEnc: r.value } });
+        const n = await db.waKey.updateMany({
+          where: { instanceId: row.instanceId, type: row.type, keyId: row.keyId, valueEnc: row.valueEnc },
+          data: { valueEnc: r.value },
+        });
         if (n.count === 1) c.resealed++;
         else c.raced++;
       }

@@ -1,6 +1,16 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { DecryptError, derivedKey, derivedKeys, keyringFrom, needsReseal, open, openToBuffer, resealed, seal } from "./crypto";
+import {
+  DecryptError,
+  derivedKey,
+  derivedKeys,
+  keyringFrom,
+  needsReseal,
+  open,
+  openToBuffer,
+  resealed,
+  seal,
+} from "./crypto";
 
 const k = (id: string) => `${id}:${randomBytes(32).toString("base64")}`;
 

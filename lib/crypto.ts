@@ -12,7 +12,8 @@ export function keyringFrom(current: string, previous: string[] = []): Keyring {
   const parse = (s: string) => {
     const [id, b64] = s.split(":");
     const key = Buffer.from(b64, "base64");
-    if (!id || key.length !== 32) throw new Error(`encryption key ${id || "(no id)"} must be <id>:<base64 of 32 bytes>`);
+    if (!id || key.length !== 32)
+      throw new Error(`encryption key ${id || "(no id)"} must be <id>:<base64 of 32 bytes>`);
     return { id, key };
   };
   const cur = parse(current);
@@ -20,7 +21,8 @@ export function keyringFrom(current: string, previous: string[] = []): Keyring {
   for (const p of previous.map(parse)) {
     const known = all.get(p.id);
     // one id, two keys: values sealed with the other one would silently stop opening
-    if (known && !known.equals(p.key)) throw new Error(`encryption key id ${p.id} is used by two different keys: give the new key a new id`);
+    if (known && !known.equals(p.key))
+      throw new Error(`encryption key id ${p.id} is used by two different keys: give the new key a new id`);
     all.set(p.id, p.key);
   }
   return { current: cur, all };
@@ -43,7 +45,10 @@ export function seal(plaintext: string | Buffer, aad = "", keys: Keyring = ring(
   const iv = randomBytes(12);
   const c = createCipheriv("aes-256-gcm", keys.current.key, iv);
   c.setAAD(Buffer.from(aad));
-  const ct = Buffer.concat([c.update(typeof plaintext === "string" ? Buffer.from(plaintext, "utf8") : plaintext), c.final()]);
+  const ct = Buffer.concat([
+    c.update(typeof plaintext === "string" ? Buffer.from(plaintext, "utf8") : plaintext),
+    c.final(),
+  ]);
   return ["v1", keys.current.id, b64u(iv), b64u(ct), b64u(c.getAuthTag())].join(".");
 }
 
@@ -101,7 +106,9 @@ export function derivedKey(purpose: string, keys: Keyring = ring()): Buffer {
  * that what was signed before a rotation (a media URL GHL keeps for a week) still verifies.
  */
 export function derivedKeys(purpose: string, keys: Keyring = ring()): Buffer[] {
-  return [keys.current.key, ...[...keys.all.entries()].filter(([id]) => id !== keys.current.id).map(([, k]) => k)].map((k) => derive(k, purpose));
+  return [keys.current.key, ...[...keys.all.entries()].filter(([id]) => id !== keys.current.id).map(([, k]) => k)].map(
+    (k) => derive(k, purpose),
+  );
 }
 
 /**

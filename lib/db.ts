@@ -1,6 +1,6 @@
 import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaClient } from "./generated/prisma/client";
 import { env } from "./env";
+import { PrismaClient } from "./generated/prisma/client";
 
 // One client per process. Next's dev server reloads modules, so the instance lives on globalThis.
 const g = globalThis as unknown as { __prisma?: PrismaClient };

@@ -2,7 +2,16 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ZodError } from "zod";
-import { AppError, badRequest, conflict, forbidden, notFound, STATUS_OF_CODE, toErrorResponse, unauthorized } from "./errors";
+import {
+  AppError,
+  badRequest,
+  conflict,
+  forbidden,
+  notFound,
+  STATUS_OF_CODE,
+  toErrorResponse,
+  unauthorized,
+} from "./errors";
 
 // One code, one status: every code the tree throws or answers with is in the table, and a body
 // written by hand (without AppError) uses the table's status for its code.
@@ -18,7 +27,10 @@ function sources(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-const files = ROOTS.flatMap((r) => sources(path.join(process.cwd(), r))).map((f) => ({ f: path.relative(process.cwd(), f), text: readFileSync(f, "utf8") }));
+const files = ROOTS.flatMap((r) => sources(path.join(process.cwd(), r))).map((f) => ({
+  f: path.relative(process.cwd(), f),
+  text: readFileSync(f, "utf8"),
+}));
 const known = new Set(Object.keys(STATUS_OF_CODE));
 
 describe("the code → status table", () => {
@@ -28,7 +40,8 @@ describe("the code → status table", () => {
       for (const m of text.matchAll(/new AppError\(\s*"([a-z_]+)"/g)) thrown.push({ f, code: m[1] });
       // subclasses (GhlApiError) pick their code in super(...): every string literal there is one
       if (/extends AppError\b/.test(text)) {
-        for (const s of text.matchAll(/super\(([^;]*)\);/g)) for (const m of s[1].matchAll(/"([a-z_]+)"/g)) thrown.push({ f, code: m[1] });
+        for (const s of text.matchAll(/super\(([^;]*)\);/g))
+          for (const m of s[1].matchAll(/"([a-z_]+)"/g)) thrown.push({ f, code: m[1] });
       }
     }
     expect(thrown.length).toBeGreaterThan(25); // the scan finds what is there
@@ -47,7 +60,9 @@ describe("the code → status table", () => {
     }
     expect(written.length).toBeGreaterThan(3);
     expect(written.filter((w) => !known.has(w.code))).toEqual([]);
-    const mismatched = written.filter((w) => w.status !== undefined && w.status !== STATUS_OF_CODE[w.code as keyof typeof STATUS_OF_CODE]);
+    const mismatched = written.filter(
+      (w) => w.status !== undefined && w.status !== STATUS_OF_CODE[w.code as keyof typeof STATUS_OF_CODE],
+    );
     expect(mismatched).toEqual([]);
   });
 
@@ -55,12 +70,20 @@ describe("the code → status table", () => {
     expect(new AppError("not_installed", "gone").status).toBe(403);
     expect(new AppError("payload_too_large", "big").status).toBe(413);
     expect(new AppError("link_expired", "old").status).toBe(410);
-    expect([badRequest("x"), unauthorized(), forbidden(), notFound(), conflict("x")].map((e) => e.status)).toEqual([400, 401, 403, 404, 409]);
-    for (const [code, status] of Object.entries(STATUS_OF_CODE)) expect(toErrorResponse(new AppError(code as keyof typeof STATUS_OF_CODE, "m")).status, code).toBe(status);
+    expect([badRequest("x"), unauthorized(), forbidden(), notFound(), conflict("x")].map((e) => e.status)).toEqual([
+      400, 401, 403, 404, 409,
+    ]);
+    for (const [code, status] of Object.entries(STATUS_OF_CODE))
+      expect(toErrorResponse(new AppError(code as keyof typeof STATUS_OF_CODE, "m")).status, code).toBe(status);
   });
 
   it("answers a zod error with validation_failed's status and the fields", () => {
     const r = toErrorResponse(new ZodError([{ code: "custom", path: ["to"], message: "bad phone", input: "x" }]));
-    expect(r).toEqual({ status: STATUS_OF_CODE.validation_failed, body: { error: { code: "validation_failed", message: "the request is not valid", fields: { to: ["bad phone"] } } } });
+    expect(r).toEqual({
+      status: STATUS_OF_CODE.validation_failed,
+      body: {
+        error: { code: "validation_failed", message: "the request is not valid", fields: { to: ["bad phone"] } },
+      },
+    });
   });
 });

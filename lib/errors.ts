@@ -56,7 +56,9 @@ export const forbidden = (m = "not allowed for this location") => new AppError("
 export const notFound = (m = "not found") => new AppError("not_found", m);
 export const conflict = (m: string) => new AppError("conflict", m);
 
-export type ErrorBody = { error: { code: string; message: string; requestId?: string; fields?: Record<string, string[]> } };
+export type ErrorBody = {
+  error: { code: string; message: string; requestId?: string; fields?: Record<string, string[]> };
+};
 
 /** Maps anything thrown to a status and the one JSON shape; unknown errors hide their internals. */
 export function toErrorResponse(err: unknown, requestId: string = randomUUID()): { status: number; body: ErrorBody } {
@@ -68,22 +70,37 @@ export function toErrorResponse(err: unknown, requestId: string = randomUUID()):
   if (err instanceof ZodError) {
     const fields: Record<string, string[]> = {};
     for (const i of err.issues) (fields[i.path.join(".") || "(body)"] ??= []).push(i.message);
-    return { status: STATUS_OF_CODE.validation_failed, body: { error: { code: "validation_failed", message: "the request is not valid", fields } } };
+    return {
+      status: STATUS_OF_CODE.validation_failed,
+      body: { error: { code: "validation_failed", message: "the request is not valid", fields } },
+    };
   }
   if (isPostgresDataException(err)) {
     // Postgres refused a value it cannot store or compare (a NUL character, a date out of its
     // range): that value came from the request, so it is bad input, never a 500
     logger().warn({ requestId, sqlstate: postgresCode(err) }, "value refused by Postgres");
-    return { status: STATUS_OF_CODE.bad_request, body: { error: { code: "bad_request", message: "the request contains a value that cannot be stored (e.g. a NUL character or an out-of-range date)" } } };
+    return {
+      status: STATUS_OF_CODE.bad_request,
+      body: {
+        error: {
+          code: "bad_request",
+          message: "the request contains a value that cannot be stored (e.g. a NUL character or an out-of-range date)",
+        },
+      },
+    };
   }
   logger().error({ err, requestId }, "unhandled error");
-  return { status: STATUS_OF_CODE.internal, body: { error: { code: "internal", message: "something went wrong on our side", requestId } } };
+  return {
+    status: STATUS_OF_CODE.internal,
+    body: { error: { code: "internal", message: "something went wrong on our side", requestId } },
+  };
 }
 
 // Prisma with the pg driver adapter reports Postgres errors under meta.driverAdapterError.cause;
 // SQLSTATE class 22 is "data exception" (22021 NUL byte, 22P05 \u0000 in jsonb, 22008/22009 dates).
 function postgresCode(err: unknown): string | undefined {
-  const cause = (err as { meta?: { driverAdapterError?: { cause?: { kind?: string; code?: unknown } } } })?.meta?.driverAdapterError?.cause;
+  const cause = (err as { meta?: { driverAdapterError?: { cause?: { kind?: string; code?: unknown } } } })?.meta
+    ?.driverAdapterError?.cause;
   return cause?.kind === "postgres" && typeof cause.code === "string" ? cause.code : undefined;
 }
 

@@ -17,7 +17,12 @@ export type SqlRunner = Pick<Db, "$queryRaw">;
  * replaced. Returns the stored settings after the merge, or undefined when no row has this id in
  * this location.
  */
-export async function patchJsonSettings(db: SqlRunner, owner: SettingsOwner, where: { id: string; locationId: string }, patch: Record<string, unknown>): Promise<unknown | undefined> {
+export async function patchJsonSettings(
+  db: SqlRunner,
+  owner: SettingsOwner,
+  where: { id: string; locationId: string },
+  patch: Record<string, unknown>,
+): Promise<unknown | undefined> {
   const json = JSON.stringify(patch);
   // one literal statement per table (no table name spliced into SQL); a Location is its own tenant
   const rows =
@@ -57,7 +62,10 @@ export function parseSettings<S extends SettingsSchema>(schema: S, raw: unknown)
  * What a writer may store: only the schema's keys, each valid as it is (no default filled in, no
  * lenient fallback: a bad value from code is a bug, thrown here rather than stored).
  */
-export function checkedPatch<S extends SettingsSchema>(schema: S, patch: Partial<z.output<S>>): Record<string, unknown> {
+export function checkedPatch<S extends SettingsSchema>(
+  schema: S,
+  patch: Partial<z.output<S>>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === undefined) continue;
@@ -67,4 +75,3 @@ export function checkedPatch<S extends SettingsSchema>(schema: S, patch: Partial
   }
   return out;
 }
-

@@ -19,7 +19,9 @@ export function redisScript(lua: string): RedisScript {
   };
 }
 
-const DELETE_IF = redisScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`);
+const DELETE_IF = redisScript(
+  `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`,
+);
 
 /** Deletes `key` only while it still holds `value` (a lock or lease released by its owner only). */
 export async function deleteIfEquals(redis: Redis, key: string, value: string): Promise<boolean> {

@@ -12,7 +12,13 @@ const num = (v: string | undefined, d: number) => (v ? Number(v) : d);
 for (const level of ["info", "warn"] as const) {
   const original = console[level].bind(console);
   console[level] = (...args: unknown[]) => {
-    if (typeof args[0] === "string" && /^(Closing session|Opening session|Removing old closed session|Session already|Migrating session|Closing open session in favor)/.test(args[0])) return;
+    if (
+      typeof args[0] === "string" &&
+      /^(Closing session|Opening session|Removing old closed session|Session already|Migrating session|Closing open session in favor)/.test(
+        args[0],
+      )
+    )
+      return;
     original(...args);
   };
 }

@@ -36,9 +36,19 @@ const rd = await findRedis(process.env.TEST_REDIS_URL);
 // always a fresh build (a stale one would measure yesterday's code); BENCH_NO_BUILD=1 skips it
 if (!process.env.BENCH_NO_BUILD || !existsSync(path.join(root, ".next", "BUILD_ID"))) {
   say("building the app (next build)…");
-  spawnSync(path.join(root, "node_modules", ".bin", "next"), ["build"], { cwd: root, stdio: "inherit", env: { ...process.env, NODE_ENV: "production" } });
+  spawnSync(path.join(root, "node_modules", ".bin", "next"), ["build"], {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, NODE_ENV: "production" },
+  });
 }
-const r = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "tests", "bench", "run.ts"), ...process.argv.slice(2)], {
-  cwd: root, stdio: "inherit", env: { ...process.env, TEST_PG_SERVER_URL: pg.url, TEST_REDIS_URL: rd.url },
-});
+const r = spawnSync(
+  process.execPath,
+  ["--import", "tsx", path.join(root, "tests", "bench", "run.ts"), ...process.argv.slice(2)],
+  {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, TEST_PG_SERVER_URL: pg.url, TEST_REDIS_URL: rd.url },
+  },
+);
 process.exit(r.status ?? 1);

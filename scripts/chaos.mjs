@@ -53,11 +53,17 @@ const rest = args.filter((a, i) => a !== "--in-place" && (ci < 0 || (i !== ci &&
 const git = (...a) => spawnSync("git", ["-C", root, ...a], { encoding: "utf8" }).stdout?.trim() ?? "";
 const head = git("rev-parse", "HEAD");
 // what the run measures, printed with its results
-process.env.CHAOS_CODE = commit ? `commit ${git("rev-parse", commit)}` : `working tree (HEAD ${head}${git("status", "--porcelain", "--untracked-files=no") ? " + uncommitted changes" : ""})`;
+process.env.CHAOS_CODE = commit
+  ? `commit ${git("rev-parse", commit)}`
+  : `working tree (HEAD ${head}${git("status", "--porcelain", "--untracked-files=no") ? " + uncommitted changes" : ""})`;
 const next = (dir) => path.join(dir, "node_modules", "next", "dist", "bin", "next");
 const build = (dir) => {
   say(`building the app (next build) in ${dir}…`);
-  const r = spawnSync(process.execPath, [next(dir), "build"], { cwd: dir, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, NODE_ENV: "production" } });
+  const r = spawnSync(process.execPath, [next(dir), "build"], {
+    cwd: dir,
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, NODE_ENV: "production" },
+  });
   if (r.status !== 0) {
     console.error("next build failed");
     process.exit(1);
@@ -79,7 +85,9 @@ if (process.env.CHAOS_TREE) {
     // a commit exactly as committed (others' half-done edits in the tree left out)
     say(`snapshot of ${process.env.CHAOS_CODE} in ${tree}`);
     mkdirSync(tree, { recursive: true });
-    r = spawnSync("sh", ["-c", `git -C '${root}' archive --format=tar '${commit}' | tar -C '${tree}' -xf -`], { stdio: "inherit" });
+    r = spawnSync("sh", ["-c", `git -C '${root}' archive --format=tar '${commit}' | tar -C '${tree}' -xf -`], {
+      stdio: "inherit",
+    });
     if (r.status !== 0) process.exit(1);
     // the harness is this tree's (a commit from before it existed can be measured too)
     for (const f of ["tests/bench", "scripts/lib/private-services.mjs", "scripts/lib/private-services.d.mts"]) {
@@ -87,25 +95,51 @@ if (process.env.CHAOS_TREE) {
     }
     // the generated Prisma client is not committed: this tree's, when the schema is the same
     if (spawnSync("git", ["-C", root, "diff", "--quiet", commit, "--", "prisma/schema.prisma"]).status === 0) {
-      spawnSync("cp", ["-a", path.join(root, "lib", "generated"), path.join(tree, "lib", "generated")], { stdio: "inherit" });
+      spawnSync("cp", ["-a", path.join(root, "lib", "generated"), path.join(tree, "lib", "generated")], {
+        stdio: "inherit",
+      });
     }
   } else {
     say(`snapshot of the working tree in ${tree}`);
-    const ex = ["/.git", "/node_modules", "/.next", "/.data", "/tests/e2e/.output", "/.npm-ci.lock", "/tsconfig.tsbuildinfo"].flatMap((e) => ["--exclude", e]);
+    const ex = [
+      "/.git",
+      "/node_modules",
+      "/.next",
+      "/.data",
+      "/tests/e2e/.output",
+      "/.npm-ci.lock",
+      "/tsconfig.tsbuildinfo",
+    ].flatMap((e) => ["--exclude", e]);
     r = spawnSync("rsync", ["-a", ...ex, `${root}/`, `${tree}/`], { stdio: "inherit" });
-    if (r.status !== 0) r = spawnSync("sh", ["-c", `mkdir -p '${tree}' && tar -C '${root}' --exclude=./.git --exclude=./node_modules --exclude=./.next --exclude=./.data -cf - . | tar -C '${tree}' -xf -`], { stdio: "inherit" });
+    if (r.status !== 0)
+      r = spawnSync(
+        "sh",
+        [
+          "-c",
+          `mkdir -p '${tree}' && tar -C '${root}' --exclude=./.git --exclude=./node_modules --exclude=./.next --exclude=./.data -cf - . | tar -C '${tree}' -xf -`,
+        ],
+        { stdio: "inherit" },
+      );
     if (r.status !== 0) process.exit(1);
   }
   // hard links: seconds, no space; a copy where links are impossible (another filesystem)
   r = spawnSync("cp", ["-al", path.join(root, "node_modules"), path.join(tree, "node_modules")], { stdio: "inherit" });
-  if (r.status !== 0) r = spawnSync("cp", ["-a", path.join(root, "node_modules"), path.join(tree, "node_modules")], { stdio: "inherit" });
+  if (r.status !== 0)
+    r = spawnSync("cp", ["-a", path.join(root, "node_modules"), path.join(tree, "node_modules")], { stdio: "inherit" });
   if (r.status !== 0) process.exit(1);
   if (!existsSync(path.join(tree, "lib", "generated", "prisma", "client.ts"))) {
-    r = spawnSync(process.execPath, [path.join(tree, "scripts", "prisma-generate.mjs")], { cwd: tree, stdio: "inherit" });
+    r = spawnSync(process.execPath, [path.join(tree, "scripts", "prisma-generate.mjs")], {
+      cwd: tree,
+      stdio: "inherit",
+    });
     if (r.status !== 0) process.exit(1);
   }
   build(tree);
   writeFileSync(path.join(tree, ".chaos-code"), process.env.CHAOS_CODE);
 }
-const r = spawnSync(process.execPath, ["--import", "tsx", path.join(tree, "tests", "bench", "chaos.ts"), ...rest], { cwd: tree, stdio: "inherit", env: process.env });
+const r = spawnSync(process.execPath, ["--import", "tsx", path.join(tree, "tests", "bench", "chaos.ts"), ...rest], {
+  cwd: tree,
+  stdio: "inherit",
+  env: process.env,
+});
 process.exit(r.status ?? 1);

@@ -3,7 +3,15 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import {
-  ensureDatabase, ensureDependencies, fail, findPostgres, findRedis, loadDotEnv, migrate, root, say,
+  ensureDatabase,
+  ensureDependencies,
+  fail,
+  findPostgres,
+  findRedis,
+  loadDotEnv,
+  migrate,
+  root,
+  say,
 } from "./lib/bootstrap.mjs";
 
 ensureDependencies();
@@ -22,7 +30,10 @@ if (!existsSync(envFile)) {
 const fileEnv = { ...loadDotEnv(envFile), ...pick(process.env) };
 if (!fileEnv.ENCRYPTION_KEY || !fileEnv.NEXTAUTH_SECRET) {
   const s = generatedSecrets();
-  appendFileSync(envFile, `\nENCRYPTION_KEY=${fileEnv.ENCRYPTION_KEY || s.ENCRYPTION_KEY}\nNEXTAUTH_SECRET=${fileEnv.NEXTAUTH_SECRET || s.NEXTAUTH_SECRET}\n`);
+  appendFileSync(
+    envFile,
+    `\nENCRYPTION_KEY=${fileEnv.ENCRYPTION_KEY || s.ENCRYPTION_KEY}\nNEXTAUTH_SECRET=${fileEnv.NEXTAUTH_SECRET || s.NEXTAUTH_SECRET}\n`,
+  );
   Object.assign(fileEnv, loadDotEnv(envFile));
 }
 

@@ -18,15 +18,20 @@ const started = Date.now();
 console.log(`re-sealing stored secrets with key ${currentKeyId()}…`);
 try {
   const report = await resealAll(db(), {
-    onProgress: (table, c) => console.log(`  ${table}: ${c.resealed} re-sealed, ${c.raced} rewritten meanwhile, ${c.failed} cannot be opened`),
+    onProgress: (table, c) =>
+      console.log(`  ${table}: ${c.resealed} re-sealed, ${c.raced} rewritten meanwhile, ${c.failed} cannot be opened`),
   });
   for (const f of report.failures) console.error(`  cannot open: ${f}`);
   const sum = (k) => Object.values(report.tables).reduce((n, c) => n + c[k], 0);
   const failed = sum("failed");
   const raced = sum("raced");
   console.log(`done in ${Date.now() - started} ms`);
-  if (raced) console.log(`${raced} value(s) were rewritten by the app or the worker meanwhile: run again to check (a clean run re-seals 0)`);
-  if (failed) console.log(`${failed} value(s) could not be opened: keep the keys that sealed them in ENCRYPTION_KEYS_PREVIOUS`);
+  if (raced)
+    console.log(
+      `${raced} value(s) were rewritten by the app or the worker meanwhile: run again to check (a clean run re-seals 0)`,
+    );
+  if (failed)
+    console.log(`${failed} value(s) could not be opened: keep the keys that sealed them in ENCRYPTION_KEYS_PREVIOUS`);
   if (!raced && !failed) console.log("nothing in Postgres is sealed with an older key any more");
   process.exitCode = failed ? 1 : 0;
 } finally {

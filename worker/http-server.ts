@@ -3,7 +3,10 @@ import { createServer, type Server } from "node:http";
 // A small port for the orchestrator: /health (process up), /ready (dependencies), /metrics later.
 export type Probe = () => Promise<{ ok: boolean; [k: string]: unknown }>;
 
-export function startWorkerHttp(port: number, probes: { ready: Probe; metrics?: (auth: string | undefined) => Promise<{ status: number; body: string }> }): Promise<Server> {
+export function startWorkerHttp(
+  port: number,
+  probes: { ready: Probe; metrics?: (auth: string | undefined) => Promise<{ status: number; body: string }> },
+): Promise<Server> {
   const server = createServer(async (req, res) => {
     try {
       if (req.url === "/health") return send(res, 200, { ok: true });

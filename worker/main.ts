@@ -1,21 +1,21 @@
 // first: every AsyncLocalStorage made after this (one per Baileys socket) shares one real storage
 import "./whatsapp/shared-async-storage-install";
+import { randomUUID } from "node:crypto";
 import { Agent } from "node:https";
 import { hostname } from "node:os";
-import { randomUUID } from "node:crypto";
-import { env, EnvError } from "@/lib/env";
 import { closeDb, db } from "@/lib/db";
-import { blockingRedis, closeRedis, redis } from "@/lib/redis";
+import { EnvError, env } from "@/lib/env";
 import { defaultServiceName, logger } from "@/lib/log";
+import { registerFleetGauges, renderMetrics } from "@/lib/ops/fleet-metrics";
+import { metrics } from "@/lib/ops/metrics";
+import { blockingRedis, closeRedis, redis } from "@/lib/redis";
 import { startHeartbeat } from "./heartbeat";
 import { startWorkerHttp } from "./http-server";
-import { startMessagingRuntime } from "./messaging/runtime";
 import { reportRefusalToGhl, startDeliverySpoolDrain } from "./jobs/delivery-spool-drain";
 import { startHousekeeping } from "./jobs/housekeeping";
-import { metrics } from "@/lib/ops/metrics";
-import { registerFleetGauges, renderMetrics } from "@/lib/ops/fleet-metrics";
-import { SessionManager } from "./whatsapp/session-manager";
+import { startMessagingRuntime } from "./messaging/runtime";
 import { guardConsoleFromSignalKeys } from "./whatsapp/console-guard";
+import { SessionManager } from "./whatsapp/session-manager";
 import { waWebVersion } from "./whatsapp/wa-version";
 
 // The worker process: owns WhatsApp sockets (leases), queue consumers and GHL API calls.
@@ -48,15 +48,31 @@ async function main() {
   const messaging = await startMessagingRuntime(cfg, log, workerId);
   stoppers.push({ name: "messaging", stop: messaging.stop });
   // Delivery URL calls spooled in Redis while Postgres was away (decision 006)
-  const spoolDrain = startDeliverySpoolDrain({ db: db(), redis: redis(), log: log.child({ part: "delivery-spool" }), allowedMediaOrigins: cfg.MEDIA_URL_ALLOWED_ORIGINS, onRefused: reportRefusalToGhl(messaging.ghlQueue) });
+  const spoolDrain = startDeliverySpoolDrain({
+    db: db(),
+    redis: redis(),
+    log: log.child({ part: "delivery-spool" }),
+    allowedMediaOrigins: cfg.MEDIA_URL_ALLOWED_ORIGINS,
+    onRefused: reportRefusalToGhl(messaging.ghlQueue),
+  });
   stoppers.push({ name: "delivery spool drain", stop: spoolDrain.stop });
   // expired media and webhook receipts, once an hour across the fleet
-  const housekeeping = await startHousekeeping({ db: db(), connect: blockingRedis, log: log.child({ part: "housekeeping" }), everyMs: cfg.HOUSEKEEPING_EVERY_MS });
+  const housekeeping = await startHousekeeping({
+    db: db(),
+    connect: blockingRedis,
+    log: log.child({ part: "housekeeping" }),
+    everyMs: cfg.HOUSEKEEPING_EVERY_MS,
+  });
   stoppers.push({ name: "housekeeping", stop: housekeeping.stop });
   const waSubscriber = blockingRedis();
   const sessions = new SessionManager({
-    db: db(), redis: redis(), subscriber: waSubscriber, workerId, leaseTtlMs: cfg.LEASE_TTL_MS,
-    wsUrl: cfg.WA_WEBSOCKET_URL, sandboxRootPublicKey: cfg.WA_SANDBOX_ROOT_PUBLIC_KEY || undefined,
+    db: db(),
+    redis: redis(),
+    subscriber: waSubscriber,
+    workerId,
+    leaseTtlMs: cfg.LEASE_TTL_MS,
+    wsUrl: cfg.WA_WEBSOCKET_URL,
+    sandboxRootPublicKey: cfg.WA_SANDBOX_ROOT_PUBLIC_KEY || undefined,
     fetchAgent: cfg.WA_SANDBOX_MEDIA_CA_PEM ? new Agent({ ca: cfg.WA_SANDBOX_MEDIA_CA_PEM }) : undefined,
     sandboxMediaCaPem: cfg.WA_SANDBOX_MEDIA_CA_PEM || undefined,
     log,
@@ -65,7 +81,8 @@ async function main() {
     handoversPerMinute: cfg.HANDOVERS_PER_MINUTE || undefined,
     alertGraceMs: cfg.ALERT_DISCONNECT_GRACE_MS,
     // a sandbox server accepts any version; the real one needs a current one
-    resolveVersion: () => waWebVersion(redis(), log, { fetchOnline: !cfg.WA_SANDBOX_ROOT_PUBLIC_KEY && cfg.NODE_ENV !== "test" }),
+    resolveVersion: () =>
+      waWebVersion(redis(), log, { fetchOnline: !cfg.WA_SANDBOX_ROOT_PUBLIC_KEY && cfg.NODE_ENV !== "test" }),
   });
   await sessions.start();
   stoppers.push({
@@ -77,11 +94,21 @@ async function main() {
   });
 
   registerFleetGauges(metrics(), { db: db(), ghlQueue: messaging.ghlQueue });
-  metrics().gauge("gw_worker_rss_bytes", "Resident memory of this worker").collect(() => [{ labels: { worker: workerId }, value: process.memoryUsage().rss }]);
+  metrics()
+    .gauge("gw_worker_rss_bytes", "Resident memory of this worker")
+    .collect(() => [{ labels: { worker: workerId }, value: process.memoryUsage().rss }]);
   const http = await startWorkerHttp(cfg.WORKER_HTTP_PORT, {
     ready: async () => {
-      const pg = await db().$queryRaw`SELECT 1`.then(() => true, () => false);
-      const rd = await redis().ping().then((r) => r === "PONG", () => false);
+      const pg = await db().$queryRaw`SELECT 1`.then(
+        () => true,
+        () => false,
+      );
+      const rd = await redis()
+        .ping()
+        .then(
+          (r) => r === "PONG",
+          () => false,
+        );
       // draining: the orchestrator must stop counting on this worker at once
       const draining = sessions.isDraining;
       return { ok: pg && rd && !draining, workerId, postgres: pg, redis: rd, draining };
@@ -101,7 +128,9 @@ async function main() {
     force.unref();
     // drain first: stop taking numbers (/ready false from here on), hand every one over, bounded
     // by DRAIN_TIMEOUT_MS (docs/architecture.md#sharing-numbers-between-workers)
-    const handedOver = await sessions.drain(cfg.DRAIN_TIMEOUT_MS).catch((err) => (log.warn({ err }, "drain failed"), false));
+    const handedOver = await sessions
+      .drain(cfg.DRAIN_TIMEOUT_MS)
+      .catch((err) => (log.warn({ err }, "drain failed"), false));
     log.info({ handedOver }, "numbers handed over");
     for (const s of stoppers.reverse()) {
       await s.stop().catch((err) => log.warn({ err, part: s.name }, "stop failed"));

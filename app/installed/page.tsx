@@ -12,12 +12,22 @@ export default async function Installed({ searchParams }: { searchParams: Search
   const { locale, t } = await requestMessages(sp.lang);
   const report = sp.r ? await readInstallReport(redis(), sp.r) : null;
   if (!report) {
-    const key = sp.error === "denied" ? "installed.err.denied" : sp.error === "exchange" ? "installed.err.exchange" : "installed.err.state";
+    const key =
+      sp.error === "denied"
+        ? "installed.err.denied"
+        : sp.error === "exchange"
+          ? "installed.err.exchange"
+          : "installed.err.state";
     return (
       <main lang={locale} className="mx-auto max-w-xl p-8">
         <h1 className="text-2xl font-semibold text-red-700">{t["installed.err.title"]}</h1>
         <p className="mt-3 text-slate-700">{t[key]}</p>
-        <a href="/api/oauth/install" className="mt-6 inline-block rounded bg-emerald-600 px-4 py-2 font-medium text-white">{t["installed.again"]}</a>
+        <a
+          href="/api/oauth/install"
+          className="mt-6 inline-block rounded bg-emerald-600 px-4 py-2 font-medium text-white"
+        >
+          {t["installed.again"]}
+        </a>
       </main>
     );
   }

@@ -12,6 +12,12 @@ import { raiseNumberAlert } from "./raise-number-alert";
 export function alertOnRestriction(db: Db, onError: (err: unknown) => void): () => void {
   return onHealthChange(async (c) => {
     if (c.to !== "restricted") return;
-    await raiseNumberAlert(db, { locationId: c.locationId, instanceId: c.instanceId, status: "RESTRICTED", reason: c.reasons.join("; "), since: c.at }).catch(onError);
+    await raiseNumberAlert(db, {
+      locationId: c.locationId,
+      instanceId: c.instanceId,
+      status: "RESTRICTED",
+      reason: c.reasons.join("; "),
+      since: c.at,
+    }).catch(onError);
   });
 }

@@ -11,7 +11,8 @@ describe("alertOnStatus", () => {
     expect(alertOnStatus("FAILED")).toEqual({ kind: "after-grace" });
   });
   it("raises nothing for linking, online, or a person's stop", () => {
-    for (const s of ["QR", "CONNECTING", "ONLINE", "OFFLINE"] as const) expect(alertOnStatus(s)).toEqual({ kind: "none" });
+    for (const s of ["QR", "CONNECTING", "ONLINE", "OFFLINE"] as const)
+      expect(alertOnStatus(s)).toEqual({ kind: "none" });
   });
 });
 
@@ -54,7 +55,9 @@ describe("repeatsLast for RESTRICTED: the caller's transition decides", () => {
     expect(repeatsLast(last, "RESTRICTED", null, new Date("2026-12-04T09:59:00Z"))).toBe(true);
   });
   it("a restriction that began after it (the number recovered meanwhile) is new, though it never went offline", () => {
-    expect(repeatsLast(last, "RESTRICTED", new Date("2026-12-01T00:00:00Z"), new Date("2026-12-04T11:00:00Z"))).toBe(false);
+    expect(repeatsLast(last, "RESTRICTED", new Date("2026-12-01T00:00:00Z"), new Date("2026-12-04T11:00:00Z"))).toBe(
+      false,
+    );
   });
   it("without `since`, each call is a transition", () => {
     expect(repeatsLast(last, "RESTRICTED", null)).toBe(false);
@@ -63,6 +66,7 @@ describe("repeatsLast for RESTRICTED: the caller's transition decides", () => {
 
 describe("defaultReason", () => {
   it("has a sentence for every status", () => {
-    for (const s of ["DISCONNECTED", "LOGGED_OUT", "BANNED", "RESTRICTED"] as const) expect(defaultReason(s).length).toBeGreaterThan(10);
+    for (const s of ["DISCONNECTED", "LOGGED_OUT", "BANNED", "RESTRICTED"] as const)
+      expect(defaultReason(s).length).toBeGreaterThan(10);
   });
 });

@@ -48,7 +48,10 @@ export function stillDisconnected(status: InstanceStatusValue | undefined): bool
  * every call is a new transition.
  */
 export function repeatsLast(
-  last: { status: string; createdAt: Date } | null | undefined, status: AlertStatus, connectedAt: Date | null | undefined, since?: Date,
+  last: { status: string; createdAt: Date } | null | undefined,
+  status: AlertStatus,
+  connectedAt: Date | null | undefined,
+  since?: Date,
 ): boolean {
   if (!last || last.status !== status) return false;
   if (status === "RESTRICTED") return !!since && last.createdAt.getTime() >= since.getTime();

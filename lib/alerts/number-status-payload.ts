@@ -19,6 +19,17 @@ export type NumberStatusPayload = {
   at: string;
 };
 
-export function numberStatusPayload(a: { id: string; locationId: string; status: string; reason: string; createdAt: Date }, i: { name: string; phone: string | null }): NumberStatusPayload {
-  return { number: i.name, phone: i.phone, status: a.status as AlertStatus, reason: a.reason, alertId: a.id, locationId: a.locationId, at: a.createdAt.toISOString() };
+export function numberStatusPayload(
+  a: { id: string; locationId: string; status: string; reason: string; createdAt: Date },
+  i: { name: string; phone: string | null },
+): NumberStatusPayload {
+  return {
+    number: i.name,
+    phone: i.phone,
+    status: a.status as AlertStatus,
+    reason: a.reason,
+    alertId: a.id,
+    locationId: a.locationId,
+    at: a.createdAt.toISOString(),
+  };
 }

@@ -15,7 +15,11 @@ export type TriggerJob = z.infer<typeof triggerJobSchema>;
 
 export function queueTriggerFire(q: Queue, j: TriggerJob) {
   return q.add(TRIGGER_JOB, triggerJobSchema.parse(j), {
-    jobId: `alert-${j.alertId}-trigger-${j.subscriptionId}`, attempts: 6, backoff: { type: "exponential", delay: 5000 }, removeOnComplete: 1000, removeOnFail: 5000,
+    jobId: `alert-${j.alertId}-trigger-${j.subscriptionId}`,
+    attempts: 6,
+    backoff: { type: "exponential", delay: 5000 },
+    removeOnComplete: 1000,
+    removeOnFail: 5000,
   });
 }
 
@@ -34,7 +38,12 @@ export function triggerPath(targetUrl: string, apiBaseUrl: string): string | nul
   return u.pathname.slice(base.pathname.replace(/\/+$/, "").length);
 }
 
-export async function fireTrigger(db: Db, ghlFor: (locationId: string) => GhlClient, raw: unknown, apiBaseUrl: string): Promise<"fired" | "gone"> {
+export async function fireTrigger(
+  db: Db,
+  ghlFor: (locationId: string) => GhlClient,
+  raw: unknown,
+  apiBaseUrl: string,
+): Promise<"fired" | "gone"> {
   const j = triggerJobSchema.parse(raw);
   const [alert, sub] = await Promise.all([
     db.numberAlert.findFirst({ where: { id: j.alertId, locationId: j.locationId } }),
@@ -42,7 +51,10 @@ export async function fireTrigger(db: Db, ghlFor: (locationId: string) => GhlCli
   ]);
   // the workflow dropped the trigger, or the number was deleted, since it was queued
   if (!alert || !sub) return "gone";
-  const inst = await db.instance.findFirst({ where: { id: alert.instanceId, locationId: j.locationId }, select: { name: true, phone: true } });
+  const inst = await db.instance.findFirst({
+    where: { id: alert.instanceId, locationId: j.locationId },
+    select: { name: true, phone: true },
+  });
   const path = triggerPath(sub.targetUrl, apiBaseUrl);
   if (!inst || !path) return "gone";
   await ghlFor(j.locationId).request({ method: "POST", path, json: numberStatusPayload(alert, inst) });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { audit } from "../audit";
-import type { Db } from "../db";
 import { sha256Hex } from "../crypto";
+import type { Db } from "../db";
 import { notFound } from "../errors";
 
 // API keys for the direct API: shown once, stored as SHA-256 (looked up by value, so hashed, not
@@ -11,9 +11,15 @@ const KEY_RE = /^gwk_([a-z0-9]{8})_([A-Za-z0-9_-]{43})$/;
 export type CreatedApiKey = { id: string; key: string; prefix: string; label: string; createdAt: Date };
 
 export async function createApiKey(db: Db, locationId: string, label: string, actor = "panel"): Promise<CreatedApiKey> {
-  const prefix = randomBytes(6).toString("base64url").toLowerCase().replace(/[^a-z0-9]/g, "0").slice(0, 8);
+  const prefix = randomBytes(6)
+    .toString("base64url")
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, "0")
+    .slice(0, 8);
   const key = `gwk_${prefix}_${randomBytes(32).toString("base64url")}`;
-  const row = await db.apiKey.create({ data: { locationId, label: label.trim() || "API key", prefix, hash: sha256Hex(key) } });
+  const row = await db.apiKey.create({
+    data: { locationId, label: label.trim() || "API key", prefix, hash: sha256Hex(key) },
+  });
   await audit(db, { locationId, actor }, "api_key.created", { id: row.id, prefix });
   return { id: row.id, key, prefix, label: row.label, createdAt: row.createdAt };
 }
@@ -33,11 +39,20 @@ export async function revokeApiKey(db: Db, locationId: string, id: string, actor
 }
 
 /** Resolves a presented key to its location, or null. Installed, not-uninstalled locations only. */
-export async function authenticateApiKey(db: Db, presented: string): Promise<{ locationId: string; keyId: string } | null> {
+export async function authenticateApiKey(
+  db: Db,
+  presented: string,
+): Promise<{ locationId: string; keyId: string } | null> {
   if (!KEY_RE.test(presented)) return null;
   const row = await db.apiKey.findUnique({
     where: { hash: sha256Hex(presented) },
-    select: { id: true, locationId: true, revokedAt: true, lastUsedAt: true, location: { select: { installed: true } } },
+    select: {
+      id: true,
+      locationId: true,
+      revokedAt: true,
+      lastUsedAt: true,
+      location: { select: { installed: true } },
+    },
   });
   if (!row || row.revokedAt || !row.location.installed) return null;
   // "last used" to the minute is enough; avoid a write per request

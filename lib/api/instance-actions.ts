@@ -7,9 +7,18 @@ import { patchLocationSettings } from "../tenants/settings";
 // Per-number actions by id (panel buttons; also open to API keys).
 export const instanceActionSchema = z.enum(["start", "stop", "restart", "logout", "pairing-code", "default"]);
 export type InstanceAction = z.infer<typeof instanceActionSchema>;
-export const pairingBodySchema = z.object({ phone: z.string().min(6).max(24).describe("International format, e.g. +15551234567") });
+export const pairingBodySchema = z.object({
+  phone: z.string().min(6).max(24).describe("International format, e.g. +15551234567"),
+});
 
-export async function runInstanceAction(db: Db, redis: Redis, locationId: string, id: string, action: InstanceAction, body: unknown) {
+export async function runInstanceAction(
+  db: Db,
+  redis: Redis,
+  locationId: string,
+  id: string,
+  action: InstanceAction,
+  body: unknown,
+) {
   switch (action) {
     case "start":
       return instances.setDesiredState(db, redis, locationId, id, "RUNNING");

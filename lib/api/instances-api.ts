@@ -4,13 +4,13 @@ import { z } from "zod";
 import type { Db } from "../db";
 import { desiredStateSchema, instanceStatusSchema } from "../enum-schemas";
 import { AppError, conflict, notFound } from "../errors";
+import { healthViewSchema } from "../health/health-view";
+import { historyProgressSchema } from "../history/history-import";
 import { parseInstanceSettings } from "../instances/instance-settings";
 import * as instances from "../instances/instances";
 import { linkCodesOf, linkingView, linkingViewSchema } from "../instances/link-codes";
 import { numberStatsSchema } from "../instances/number-stats";
 import { ttlMemo } from "../ttl-memo";
-import { healthViewSchema } from "../health/health-view";
-import { historyProgressSchema } from "../history/history-import";
 import { instanceIdSchema } from "./schemas";
 
 // The seed gateway's instance endpoints, on top of lib/instances: numbers are addressed by their
@@ -33,10 +33,18 @@ export const instanceViewSchema = z.object({
   desiredState: desiredStateSchema,
   connectedAt: z.string().nullable(),
   groups: z.boolean().describe("Its WhatsApp groups are relayed to GHL (PATCH /api/instances/{id}/settings)"),
-  linking: linkingViewSchema.nullable().optional().describe("The QR or pairing code waiting for a scan, if any (null when none)"),
-  stats: numberStatsSchema.optional().describe("Today (UTC): sent, received, failed, the warm-up allowance used, and the last activity (the list only)"),
+  linking: linkingViewSchema
+    .nullable()
+    .optional()
+    .describe("The QR or pairing code waiting for a scan, if any (null when none)"),
+  stats: numberStatsSchema
+    .optional()
+    .describe("Today (UTC): sent, received, failed, the warm-up allowance used, and the last activity (the list only)"),
   health: healthViewSchema.optional().describe("The number's health (lib/health/): in the list and the detail"),
-  historyImport: historyProgressSchema.nullable().optional().describe("In the list: the number's import of past conversations (null: none yet)"),
+  historyImport: historyProgressSchema
+    .nullable()
+    .optional()
+    .describe("In the list: the number's import of past conversations (null: none yet)"),
 });
 
 export type InstanceView = z.infer<typeof instanceViewSchema>;
@@ -44,8 +52,14 @@ export type InstanceView = z.infer<typeof instanceViewSchema>;
 type Row = Awaited<ReturnType<typeof instances.get>>;
 export function view(i: Row): InstanceView {
   return {
-    instanceId: i.name, id: i.id, status: i.status, phone: i.phone, phoneAlias: i.alias, lastError: i.lastError,
-    desiredState: i.desiredState, connectedAt: i.connectedAt ? i.connectedAt.toISOString() : null,
+    instanceId: i.name,
+    id: i.id,
+    status: i.status,
+    phone: i.phone,
+    phoneAlias: i.alias,
+    lastError: i.lastError,
+    desiredState: i.desiredState,
+    connectedAt: i.connectedAt ? i.connectedAt.toISOString() : null,
     groups: parseInstanceSettings(i.settings).groups,
   };
 }
@@ -54,8 +68,15 @@ export function view(i: Row): InstanceView {
  * Views with what each number shows for linking now, from the one reader of QR and pairing codes
  * (lib/instances/link-codes.ts). Whether the caller may see them is asked only when one waits.
  */
-export async function viewsWithLinking(redis: Redis, rows: Row[], mayLinkAPhone: () => Promise<boolean>): Promise<z.infer<typeof instanceViewSchema>[]> {
-  const codes = await linkCodesOf(redis, rows.map((r) => r.id));
+export async function viewsWithLinking(
+  redis: Redis,
+  rows: Row[],
+  mayLinkAPhone: () => Promise<boolean>,
+): Promise<z.infer<typeof instanceViewSchema>[]> {
+  const codes = await linkCodesOf(
+    redis,
+    rows.map((r) => r.id),
+  );
   const may = codes.size > 0 && (await mayLinkAPhone().catch(() => false));
   return rows.map((r) => ({ ...view(r), linking: linkingView(codes.get(r.id), may) }));
 }
@@ -69,15 +90,34 @@ export async function byName(db: Db, locationId: string, name: string) {
 }
 
 /** Create, or reinitialise an existing number (start it); forceNew discards its session. */
-export async function createOrInit(db: Db, redis: Redis, locationId: string, b: z.infer<typeof createInstanceSchema>, quota: { maxPerLocation: number }) {
+export async function createOrInit(
+  db: Db,
+  redis: Redis,
+  locationId: string,
+  b: z.infer<typeof createInstanceSchema>,
+  quota: { maxPerLocation: number },
+) {
   const existing = await db.instance.findFirst({ where: { locationId, name: b.instanceId }, select: { id: true } });
-  if (!existing) return { created: true, instance: view(await instances.create(db, redis, locationId, { name: b.instanceId, alias: b.phoneAlias ?? null }, quota)) };
-  if (b.phoneAlias !== undefined) await db.instance.updateMany({ where: { id: existing.id, locationId }, data: { alias: b.phoneAlias } });
+  if (!existing)
+    return {
+      created: true,
+      instance: view(
+        await instances.create(db, redis, locationId, { name: b.instanceId, alias: b.phoneAlias ?? null }, quota),
+      ),
+    };
+  if (b.phoneAlias !== undefined)
+    await db.instance.updateMany({ where: { id: existing.id, locationId }, data: { alias: b.phoneAlias } });
   if (b.forceNew) {
-    if (b.confirm !== b.instanceId) throw conflict(`forceNew discards the linked session of ${b.instanceId}; send "confirm": "${b.instanceId}" to proceed`);
+    if (b.confirm !== b.instanceId)
+      throw conflict(
+        `forceNew discards the linked session of ${b.instanceId}; send "confirm": "${b.instanceId}" to proceed`,
+      );
     return { created: false, instance: view(await instances.clearSession(db, redis, locationId, existing.id)) };
   }
-  return { created: false, instance: view(await instances.setDesiredState(db, redis, locationId, existing.id, "RUNNING")) };
+  return {
+    created: false,
+    instance: view(await instances.setDesiredState(db, redis, locationId, existing.id, "RUNNING")),
+  };
 }
 
 /**
@@ -87,15 +127,24 @@ export async function createOrInit(db: Db, redis: Redis, locationId: string, b: 
 export async function qrOf(db: Db, redis: Redis, locationId: string, name: string) {
   const i = await byName(db, locationId, name);
   if (i.desiredState === "STOPPED") {
-    throw new AppError("conflict", `number ${i.name} is stopped; start it first with POST /api/instances/${i.id}/start, then ask for its QR again`, {
-      start: `/api/instances/${i.id}/start`,
-    });
+    throw new AppError(
+      "conflict",
+      `number ${i.name} is stopped; start it first with POST /api/instances/${i.id}/start, then ask for its QR again`,
+      {
+        start: `/api/instances/${i.id}/start`,
+      },
+    );
   }
-  if (i.status === "ONLINE") return { instanceId: i.name, status: i.status, connected: true, phone: i.phone, qr: null, qrDataUrl: null };
+  if (i.status === "ONLINE")
+    return { instanceId: i.name, status: i.status, connected: true, phone: i.phone, qr: null, qrDataUrl: null };
   const q = await instances.currentQr(db, redis, locationId, i.id);
   return {
-    instanceId: i.name, status: i.status, connected: false, phone: null,
-    qr: q?.qr ?? null, expiresAt: q?.expiresAt ?? null,
+    instanceId: i.name,
+    status: i.status,
+    connected: false,
+    phone: null,
+    qr: q?.qr ?? null,
+    expiresAt: q?.expiresAt ?? null,
     qrDataUrl: q ? await qrPng(q.qr) : null,
     ...(q ? {} : { hint: "No QR yet: the number is starting; ask again in a second (or watch the panel)" }),
   };

@@ -6,7 +6,8 @@ import { documentedOps, openApiDocument } from "./openapi";
 // Contract between the document and the code: every documented operation is a route file that
 // exports that method, and every API-key route is documented.
 const appApi = path.join(process.cwd(), "app", "api");
-const routeFile = (p: string) => path.join(process.cwd(), "app", p.replace(/^\//, "").replace(/\{(\w+)\}/g, "[$1]"), "route.ts");
+const routeFile = (p: string) =>
+  path.join(process.cwd(), "app", p.replace(/^\//, "").replace(/\{(\w+)\}/g, "[$1]"), "route.ts");
 
 function apiKeyRoutes(dir: string, out: string[] = []) {
   for (const name of readdirSync(dir)) {
@@ -30,7 +31,9 @@ describe("OpenAPI document", () => {
     for (const op of documentedOps()) {
       const file = routeFile(op.path);
       expect(existsSync(file), `${op.path} → ${file}`).toBe(true);
-      expect(readFileSync(file, "utf8"), `${op.method.toUpperCase()} ${op.path}`).toMatch(new RegExp(`export (const|async function|function) ${op.method.toUpperCase()}\\b`));
+      expect(readFileSync(file, "utf8"), `${op.method.toUpperCase()} ${op.path}`).toMatch(
+        new RegExp(`export (const|async function|function) ${op.method.toUpperCase()}\\b`),
+      );
     }
   });
 
@@ -40,7 +43,13 @@ describe("OpenAPI document", () => {
   });
 
   it("request schemas come from the zod schemas (field rules included)", () => {
-    const send = doc.paths["/api/send"].post as { requestBody: { content: { "application/json": { schema: { properties: Record<string, { pattern?: string }>; required: string[] } } } } };
+    const send = doc.paths["/api/send"].post as {
+      requestBody: {
+        content: {
+          "application/json": { schema: { properties: Record<string, { pattern?: string }>; required: string[] } };
+        };
+      };
+    };
     const schema = send.requestBody.content["application/json"].schema;
     expect(schema.required).toEqual(expect.arrayContaining(["instanceId", "to"]));
     expect(schema.properties.instanceId.pattern).toBe("^[a-z0-9][a-z0-9_-]{0,31}$");

@@ -8,7 +8,7 @@ import { claimSsoPayloadOnce, decryptSsoPayload, SsoPayloadError } from "../ghl/
 import { childLogger } from "../log";
 import { redis } from "../redis";
 import { canOpen, userAccess } from "./ghl-user-access";
-import { identityFor, SsoRefused, stillAllowed, type PanelIdentity } from "./panel-identity";
+import { identityFor, type PanelIdentity, SsoRefused, stillAllowed } from "./panel-identity";
 
 // next-auth for the panel: one Credentials provider, `ghl-sso`, whose credential is GHL's encrypted
 // user payload. JWT sessions (no adapter), cookies that work inside GHL's iframe.
@@ -20,7 +20,10 @@ export const SESSION_MAX_AGE_S = 8 * 3600;
 // SameSite=None so the cookie travels inside a third-party iframe; Secure as SameSite=None requires
 // (Chromium accepts it on http://localhost and 127.0.0.1); Partitioned is added by the route handler,
 // since next-auth 4 cannot serialise it.
-const frameCookie = (name: string, httpOnly = true) => ({ name, options: { httpOnly, sameSite: "none" as const, path: "/", secure: true } });
+const frameCookie = (name: string, httpOnly = true) => ({
+  name,
+  options: { httpOnly, sameSite: "none" as const, path: "/", secure: true },
+});
 
 const identityKeys = ["userId", "companyId", "role", "userName", "email", "locationId", "agency"] as const;
 type Claims = PanelIdentity & { authTime: number; checkedAt: number };
@@ -31,7 +34,11 @@ export function authOptions(): AuthOptions {
     // next-auth's own logger writes to console.error, also for a caller's garbage (a tampered session
     // cookie is JWT_SESSION_ERROR): into our JSON logs instead, as warnings, with no token in them
     logger: {
-      error: (code, metadata) => childLogger({ module: "next-auth" }).warn({ code, message: metadata instanceof Error ? metadata.message : undefined }, "next-auth refused a request"),
+      error: (code, metadata) =>
+        childLogger({ module: "next-auth" }).warn(
+          { code, message: metadata instanceof Error ? metadata.message : undefined },
+          "next-auth refused a request",
+        ),
       warn: (code) => childLogger({ module: "next-auth" }).warn({ code }, "next-auth warning"),
       debug: () => {},
     },
@@ -56,9 +63,17 @@ export function authOptions(): AuthOptions {
           try {
             const user = decryptSsoPayload(payload.data, env().GHL_SSO_KEY);
             // the payload has no time of its own: it may sign in once (lib/ghl/sso.ts)
-            if (!(await claimSsoPayloadOnce(redis(), payload.data, env().PANEL_SSO_REPLAY_TTL_S))) throw new Error("payload_reused");
+            if (!(await claimSsoPayloadOnce(redis(), payload.data, env().PANEL_SSO_REPLAY_TTL_S)))
+              throw new Error("payload_reused");
             const at = user.activeLocation ?? (hint.success ? hint.data : await firstInstalled(user.companyId));
-            const access = at ? await userAccess({ userId: user.userId, companyId: user.companyId, locationId: at, agency: !user.activeLocation }) : { status: "unavailable" as const, why: "no location" };
+            const access = at
+              ? await userAccess({
+                  userId: user.userId,
+                  companyId: user.companyId,
+                  locationId: at,
+                  agency: !user.activeLocation,
+                })
+              : { status: "unavailable" as const, why: "no location" };
             const identity = await identityFor(db(), user, access, hint.success ? hint.data : undefined);
             const now = Date.now();
             return { id: identity.userId, ...identity, authTime: now, checkedAt: access.status === "ok" ? now : 0 };
@@ -80,11 +95,15 @@ export function authOptions(): AuthOptions {
         }
         // renewal: authTime is never moved; an outlived session, or a user GHL no longer lets in, ends
         const claims = token as unknown as Claims;
-        if (typeof claims.authTime !== "number" || Date.now() - claims.authTime > env().PANEL_SESSION_ABSOLUTE_S * 1000) return ended(token);
+        if (typeof claims.authTime !== "number" || Date.now() - claims.authTime > env().PANEL_SESSION_ABSOLUTE_S * 1000)
+          return ended(token);
         if (Date.now() - (claims.checkedAt ?? 0) > env().PANEL_USER_RECHECK_S * 1000) {
           const a = await userAccess(claims);
           if (a.status === "gone" || (a.status === "ok" && !canOpen(a, claims.locationId))) {
-            childLogger({ locationId: claims.locationId }).info({ userId: claims.userId }, "panel session ended: GHL no longer lets the user in");
+            childLogger({ locationId: claims.locationId }).info(
+              { userId: claims.userId },
+              "panel session ended: GHL no longer lets the user in",
+            );
             return ended(token);
           }
           if (a.status === "ok") claims.checkedAt = Date.now();
@@ -93,7 +112,10 @@ export function authOptions(): AuthOptions {
         return token;
       },
       async session({ session, token }) {
-        return { ...session, panel: Object.fromEntries(identityKeys.map((k) => [k, (token as Record<string, unknown>)[k]])) };
+        return {
+          ...session,
+          panel: Object.fromEntries(identityKeys.map((k) => [k, (token as Record<string, unknown>)[k]])),
+        };
       },
     },
   };
@@ -106,14 +128,25 @@ async function switchLocation(identity: Claims, request: unknown) {
   const to = z.object({ locationId: z.string().min(1).max(100) }).safeParse(request);
   if (!to.success || !identity.agency) return;
   const target = { ...identity, locationId: to.data.locationId };
-  const loc = await db().location.findFirst({ where: { id: target.locationId, companyId: identity.companyId }, select: { id: true } });
+  const loc = await db().location.findFirst({
+    where: { id: target.locationId, companyId: identity.companyId },
+    select: { id: true },
+  });
   const access = loc && (await stillAllowed(db(), target)) ? await userAccess(identity) : undefined;
   if (loc && access?.status === "ok" && canOpen(access, loc.id)) identity.locationId = loc.id;
-  else childLogger({ locationId: identity.locationId }).warn({ requested: to.data.locationId, roles: access?.status }, "location switch refused");
+  else
+    childLogger({ locationId: identity.locationId }).warn(
+      { requested: to.data.locationId, roles: access?.status },
+      "location switch refused",
+    );
 }
 
 async function firstInstalled(companyId: string): Promise<string | undefined> {
-  const l = await db().location.findFirst({ where: { companyId, installed: true, uninstalledAt: null }, orderBy: [{ name: "asc" }, { id: "asc" }], select: { id: true } });
+  const l = await db().location.findFirst({
+    where: { companyId, installed: true, uninstalledAt: null },
+    orderBy: [{ name: "asc" }, { id: "asc" }],
+    select: { id: true },
+  });
   return l?.id;
 }
 

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { db as defaultDb, type Db } from "../db";
+import { type Db, db as defaultDb } from "../db";
 import { env } from "../env";
 import { AppError } from "../errors";
-import { ghlClient, ghlCompanyClient, GhlApiError, type GhlClient } from "../ghl/client";
+import { GhlApiError, type GhlClient, ghlClient, ghlCompanyClient } from "../ghl/client";
 import { childLogger } from "../log";
 import { redis as defaultRedis } from "../redis";
 
@@ -23,7 +23,13 @@ export const ghlUserSchema = z.object({
   }),
 });
 
-export type GrantedAccess = { status: "ok"; type: "agency" | "account"; role: "admin" | "user"; locationIds: string[]; restrictSubAccount: boolean };
+export type GrantedAccess = {
+  status: "ok";
+  type: "agency" | "account";
+  role: "admin" | "user";
+  locationIds: string[];
+  restrictSubAccount: boolean;
+};
 export type UserAccess =
   | GrantedAccess
   /** GHL does not know the user (deleted), or the tenant's token cannot see them */
@@ -65,7 +71,12 @@ export async function userAccess(who: Who, d: Deps = {}): Promise<UserAccess> {
   if (useCompany || !who.agency) {
     out = await ask(useCompany ? ghlCompanyClient(who.companyId, o) : ghlClient(who.locationId, o), who);
   } else {
-    const locs = await db.location.findMany({ where: { companyId: who.companyId, installed: true, uninstalledAt: null }, select: { id: true }, orderBy: { id: "asc" }, take: 10 });
+    const locs = await db.location.findMany({
+      where: { companyId: who.companyId, installed: true, uninstalledAt: null },
+      select: { id: true },
+      orderBy: { id: "asc" },
+      take: 10,
+    });
     const ids = [who.locationId, ...locs.map((l) => l.id).filter((id) => id !== who.locationId)];
     let unavailable: UserAccess | undefined;
     out = { status: "gone" };
@@ -81,7 +92,8 @@ export async function userAccess(who: Who, d: Deps = {}): Promise<UserAccess> {
   }
   // no answer is remembered briefly too, so that a GHL outage (or a missing users.readonly scope) is
   // not asked again by every panel request
-  const ttl = out.status === "unavailable" ? Math.min(UNAVAILABLE_TTL_S, env().PANEL_ROLE_CACHE_S) : env().PANEL_ROLE_CACHE_S;
+  const ttl =
+    out.status === "unavailable" ? Math.min(UNAVAILABLE_TTL_S, env().PANEL_ROLE_CACHE_S) : env().PANEL_ROLE_CACHE_S;
   await redis.set(key, JSON.stringify(out), "EX", ttl).catch(() => undefined);
   return out;
 }
@@ -96,11 +108,25 @@ async function ask(client: GhlClient, who: Who): Promise<UserAccess> {
       return { status: "unavailable", why: "GHL's user answer has no roles we understand" };
     }
     const r = u.data.roles;
-    return { status: "ok", type: r.type, role: r.role, locationIds: r.locationIds, restrictSubAccount: !!r.restrictSubAccount };
+    return {
+      status: "ok",
+      type: r.type,
+      role: r.role,
+      locationIds: r.locationIds,
+      restrictSubAccount: !!r.restrictSubAccount,
+    };
   } catch (err) {
     if (err instanceof GhlApiError && [400, 403, 404].includes(err.httpStatus)) return { status: "gone" };
-    const why = err instanceof GhlApiError ? `GHL answered ${err.httpStatus}` : err instanceof AppError ? err.code : "GHL unreachable";
-    log.warn({ why, err: err instanceof Error ? err.message : String(err) }, "could not read the panel user's roles from GHL");
+    const why =
+      err instanceof GhlApiError
+        ? `GHL answered ${err.httpStatus}`
+        : err instanceof AppError
+          ? err.code
+          : "GHL unreachable";
+    log.warn(
+      { why, err: err instanceof Error ? err.message : String(err) },
+      "could not read the panel user's roles from GHL",
+    );
     return { status: "unavailable", why };
   }
 }
@@ -108,12 +134,21 @@ async function ask(client: GhlClient, who: Who): Promise<UserAccess> {
 const UNAVAILABLE_TTL_S = 10;
 const cachedSchema = z.union([
   z.object({ status: z.literal("unavailable"), why: z.string() }),
-  z.object({ status: z.literal("ok"), type: z.enum(["agency", "account"]), role: z.enum(["admin", "user"]), locationIds: z.array(z.string()), restrictSubAccount: z.boolean() }),
+  z.object({
+    status: z.literal("ok"),
+    type: z.enum(["agency", "account"]),
+    role: z.enum(["admin", "user"]),
+    locationIds: z.array(z.string()),
+    restrictSubAccount: z.boolean(),
+  }),
   z.object({ status: z.literal("gone") }),
 ]);
 
 async function companyHasToken(db: Db, companyId: string): Promise<boolean> {
-  const c = await db.company.findUnique({ where: { id: companyId }, select: { installed: true, accessTokenEnc: true } });
+  const c = await db.company.findUnique({
+    where: { id: companyId },
+    select: { installed: true, accessTokenEnc: true },
+  });
   return !!c?.installed && !!c.accessTokenEnc;
 }
 

@@ -35,16 +35,29 @@ const installedWhere = { installed: true, uninstalledAt: null } as const;
  * needs the answer to know which locations it may land on.
  */
 export async function identityFor(db: Db, u: SsoUser, access: UserAccess, hint?: string): Promise<PanelIdentity> {
-  const base = { userId: u.userId, companyId: u.companyId, role: u.role, userName: u.userName ?? null, email: u.email ?? null };
+  const base = {
+    userId: u.userId,
+    companyId: u.companyId,
+    role: u.role,
+    userName: u.userName ?? null,
+    email: u.email ?? null,
+  };
   if (access.status === "gone") throw new SsoRefused("no_access");
   if (u.activeLocation) {
-    const loc = await db.location.findFirst({ where: { id: u.activeLocation, ...installedWhere }, select: { id: true, companyId: true } });
+    const loc = await db.location.findFirst({
+      where: { id: u.activeLocation, ...installedWhere },
+      select: { id: true, companyId: true },
+    });
     // a location of another company is as good as not installed for this user
     if (!loc || (loc.companyId && loc.companyId !== u.companyId)) throw new SsoRefused("not_installed");
     if (access.status === "ok" && !canOpen(access, loc.id)) throw new SsoRefused("no_access");
     return { ...base, locationId: loc.id, agency: false };
   }
-  const all = await db.location.findMany({ where: { companyId: u.companyId, ...installedWhere }, orderBy: [{ name: "asc" }, { id: "asc" }], select: { id: true } });
+  const all = await db.location.findMany({
+    where: { companyId: u.companyId, ...installedWhere },
+    orderBy: [{ name: "asc" }, { id: "asc" }],
+    select: { id: true },
+  });
   if (!all.length) throw new SsoRefused("no_location");
   if (access.status !== "ok") throw new SsoRefused("roles_unavailable");
   const open = all.filter((l) => canOpen(access, l.id));
@@ -55,15 +68,29 @@ export async function identityFor(db: Db, u: SsoUser, access: UserAccess, hint?:
 }
 
 /** Still allowed? Re-checked on every panel request, so an uninstall takes effect at once. */
-export async function stillAllowed(db: Db, id: Pick<PanelIdentity, "locationId" | "companyId" | "agency">): Promise<boolean> {
-  const loc = await db.location.findFirst({ where: { id: id.locationId, ...installedWhere }, select: { companyId: true } });
+export async function stillAllowed(
+  db: Db,
+  id: Pick<PanelIdentity, "locationId" | "companyId" | "agency">,
+): Promise<boolean> {
+  const loc = await db.location.findFirst({
+    where: { id: id.locationId, ...installedWhere },
+    select: { companyId: true },
+  });
   return !!loc && (!loc.companyId || loc.companyId === id.companyId);
 }
 
 /** The locations an agency session may switch to (those GHL lets the user open); just its own for a location session. */
-export async function switchableLocations(db: Db, id: Pick<PanelIdentity, "locationId" | "companyId" | "agency">, access: UserAccess) {
+export async function switchableLocations(
+  db: Db,
+  id: Pick<PanelIdentity, "locationId" | "companyId" | "agency">,
+  access: UserAccess,
+) {
   const where = id.agency ? { companyId: id.companyId, ...installedWhere } : { id: id.locationId, ...installedWhere };
-  const rows = await db.location.findMany({ where, orderBy: [{ name: "asc" }, { id: "asc" }], select: { id: true, name: true } });
+  const rows = await db.location.findMany({
+    where,
+    orderBy: [{ name: "asc" }, { id: "asc" }],
+    select: { id: true, name: true },
+  });
   if (!id.agency) return rows;
   // GHL not answering: nowhere to go but where the session is
   return rows.filter((l) => (access.status === "ok" ? canOpen(access, l.id) : l.id === id.locationId));

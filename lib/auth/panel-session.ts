@@ -6,7 +6,7 @@ import { AppError, unauthorized } from "../errors";
 import { assertCookieRequestAllowed } from "../http/csrf";
 import { PANEL_SESSION_COOKIE } from "./auth-options";
 import { canOpen, isAdminAt, userAccess } from "./ghl-user-access";
-import { stillAllowed, type PanelIdentity } from "./panel-identity";
+import { type PanelIdentity, stillAllowed } from "./panel-identity";
 
 // The panel session, read straight from next-auth's JWT cookie so that route handlers, Server
 // Components and tests share one path. The location comes from the session only: never from a
@@ -19,16 +19,27 @@ import { stillAllowed, type PanelIdentity } from "./panel-identity";
 // every request asks again (cached), so a user removed in GHL is out within minutes.
 
 const identitySchema = z.object({
-  userId: z.string(), companyId: z.string(), role: z.string(), userName: z.string().nullable(), email: z.string().nullable(),
-  locationId: z.string(), agency: z.boolean(), authTime: z.number(), checkedAt: z.number(),
+  userId: z.string(),
+  companyId: z.string(),
+  role: z.string(),
+  userName: z.string().nullable(),
+  email: z.string().nullable(),
+  locationId: z.string(),
+  agency: z.boolean(),
+  authTime: z.number(),
+  checkedAt: z.number(),
 });
 
 /** The identity and when its handshake was (ms), and when GHL last confirmed the user (ms). */
 export type PanelSession = PanelIdentity & { authTime: number; checkedAt: number };
-export type PanelSessionState = { ok: true; identity: PanelSession } | { ok: false; reason: "none" | "expired" | "not_installed" | "revoked" };
+export type PanelSessionState =
+  | { ok: true; identity: PanelSession }
+  | { ok: false; reason: "none" | "expired" | "not_installed" | "revoked" };
 
-export const sessionOutlived = (authTime: number, now = Date.now()) => now - authTime > env().PANEL_SESSION_ABSOLUTE_S * 1000;
-export const needsRecheck = (checkedAt: number, now = Date.now()) => now - checkedAt > env().PANEL_USER_RECHECK_S * 1000;
+export const sessionOutlived = (authTime: number, now = Date.now()) =>
+  now - authTime > env().PANEL_SESSION_ABSOLUTE_S * 1000;
+export const needsRecheck = (checkedAt: number, now = Date.now()) =>
+  now - checkedAt > env().PANEL_USER_RECHECK_S * 1000;
 
 /** A user GHL no longer knows, or who lost this location, has no session; GHL not answering keeps it (reads only). */
 export async function stillUserOfLocation(id: PanelIdentity): Promise<boolean> {
@@ -79,8 +90,10 @@ export type PanelPolicy = { admin?: boolean; recentHandshake?: boolean };
  */
 export async function requireAdmin(id: PanelIdentity): Promise<void> {
   const a = await userAccess(id);
-  if (a.status === "unavailable") throw new AppError("roles_unavailable", "GoHighLevel could not confirm your role right now; try again in a minute");
-  if (a.status === "gone" || !canOpen(a, id.locationId)) throw new AppError("no_access", "GoHighLevel no longer gives you access to this location");
+  if (a.status === "unavailable")
+    throw new AppError("roles_unavailable", "GoHighLevel could not confirm your role right now; try again in a minute");
+  if (a.status === "gone" || !canOpen(a, id.locationId))
+    throw new AppError("no_access", "GoHighLevel no longer gives you access to this location");
   if (!isAdminAt(a, id.locationId)) throw new AppError("admin_required", "only an admin of this location can do this");
 }
 
@@ -98,8 +111,10 @@ export async function enforcePolicy(s: PanelSession, policy: PanelPolicy | undef
 
 /** The refusal of a session state that is not ok, in the one error shape. */
 export function refusal(reason: Exclude<PanelSessionState, { ok: true }>["reason"], hint: string): AppError {
-  if (reason === "not_installed") return new AppError("not_installed", "the app is no longer installed for this location");
-  if (reason === "revoked") return new AppError("session_revoked", "GoHighLevel no longer gives you access to this location");
+  if (reason === "not_installed")
+    return new AppError("not_installed", "the app is no longer installed for this location");
+  if (reason === "revoked")
+    return new AppError("session_revoked", "GoHighLevel no longer gives you access to this location");
   return unauthorized(hint);
 }
 

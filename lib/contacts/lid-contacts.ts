@@ -56,7 +56,10 @@ export function mergePlan(byPhone: ContactRow, byLid: ContactRow, lid: string): 
       // the number the person has been writing to from WhatsApp answers them
       stickyInstanceId: byLid.stickyInstanceId ?? byPhone.stickyInstanceId,
     },
-    leftInGhl: byPhone.ghlContactId && byLid.ghlContactId && byLid.ghlContactId !== byPhone.ghlContactId ? byLid.ghlContactId : null,
+    leftInGhl:
+      byPhone.ghlContactId && byLid.ghlContactId && byLid.ghlContactId !== byPhone.ghlContactId
+        ? byLid.ghlContactId
+        : null,
   };
 }
 
@@ -88,7 +91,8 @@ export async function linkLidToPhone(db: Db, locationId: string, lidJid: string,
     if (byLid.phone) {
       // the LID now goes with another phone (the person changed numbers): it moves, the old row keeps its phone
       await tx.$executeRaw`UPDATE "Contact" SET "waLid" = NULL, "updatedAt" = now() WHERE id = ${byLid.id} AND "locationId" = ${locationId}`;
-      if (byPhone) await tx.$executeRaw`UPDATE "Contact" SET "waLid" = ${lid}, "updatedAt" = now() WHERE id = ${byPhone.id} AND "locationId" = ${locationId}`;
+      if (byPhone)
+        await tx.$executeRaw`UPDATE "Contact" SET "waLid" = ${lid}, "updatedAt" = now() WHERE id = ${byPhone.id} AND "locationId" = ${locationId}`;
       return { kind: "none" } as const;
     }
     if (!byPhone) {
@@ -106,7 +110,13 @@ export async function linkLidToPhone(db: Db, locationId: string, lidJid: string,
         "ghlConversationId" = ${d.ghlConversationId}, "ghlPhone" = ${d.ghlPhone}, name = ${d.name},
         "stickyInstanceId" = ${d.stickyInstanceId}, "updatedAt" = now()
       WHERE id = ${plan.keep} AND "locationId" = ${locationId}`;
-    return { kind: "merged", contactId: plan.keep, ghlContactId: d.ghlContactId, drop: plan.drop, leftInGhl: plan.leftInGhl } as const;
+    return {
+      kind: "merged",
+      contactId: plan.keep,
+      ghlContactId: d.ghlContactId,
+      drop: plan.drop,
+      leftInGhl: plan.leftInGhl,
+    } as const;
   });
 }
 
@@ -115,7 +125,11 @@ export async function linkLidToPhone(db: Db, locationId: string, lidJid: string,
  * LID's contact gets the phone, or is merged, as when a message carries both. Returns the contact
  * whose GHL contact needs the phone (null: nothing changed, or it is not in GHL yet).
  */
-export async function learnLidMapping(db: Db, locationId: string, mapping: { lid?: string | null; pn?: string | null }): Promise<{ contactId: string; phone: string } | null> {
+export async function learnLidMapping(
+  db: Db,
+  locationId: string,
+  mapping: { lid?: string | null; pn?: string | null },
+): Promise<{ contactId: string; phone: string } | null> {
   const pn = /^(\d{7,15})(?::\d+)?@s\.whatsapp\.net$/.exec(String(mapping.pn ?? ""));
   if (!pn || !normalizeLid(mapping.lid)) return null;
   const phone = `+${pn[1]}`;

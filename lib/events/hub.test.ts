@@ -4,7 +4,12 @@ import { EventHub, sseResponse } from "./hub";
 
 // A stand-in for the subscriber connection: records (un)subscriptions, emits messages.
 function fakeSub() {
-  const e = new EventEmitter() as EventEmitter & { status: string; subs: string[]; subscribe(c: string): Promise<void>; unsubscribe(c: string): Promise<void> };
+  const e = new EventEmitter() as EventEmitter & {
+    status: string;
+    subs: string[];
+    subscribe(c: string): Promise<void>;
+    unsubscribe(c: string): Promise<void>;
+  };
   e.status = "ready"; // a connected ioredis client (the hub subscribes only on a ready connection)
   e.subs = [];
   e.subscribe = async (c) => void e.subs.push(c);
@@ -84,11 +89,21 @@ describe("EventHub", () => {
     let release!: () => void;
     const slow = new Promise<void>((r) => (release = r));
     let subscribedWhenRead = false;
-    const res = sseResponse(hub, "gw:events:A", (m) => !m.includes("other"), undefined, undefined, async () => {
-      subscribedWhenRead = sub.subs.includes("gw:events:A");
-      await slow;
-      return ['{"type":"instance.qr","instanceId":"other","qr":"q0"}', '{"type":"instance.qr","instanceId":"i1","qr":"q1"}'];
-    });
+    const res = sseResponse(
+      hub,
+      "gw:events:A",
+      (m) => !m.includes("other"),
+      undefined,
+      undefined,
+      async () => {
+        subscribedWhenRead = sub.subs.includes("gw:events:A");
+        await slow;
+        return [
+          '{"type":"instance.qr","instanceId":"other","qr":"q0"}',
+          '{"type":"instance.qr","instanceId":"i1","qr":"q1"}',
+        ];
+      },
+    );
     const reader = res.body!.getReader();
     const read = async () => new TextDecoder().decode((await reader.read()).value);
     expect(await read()).toBe("retry: 3000\n\n");
@@ -105,16 +120,25 @@ describe("EventHub", () => {
   it("the snapshot passes the same checks as live codes: withheld from a caller who may not link a phone", async () => {
     const sub = fakeSub();
     const hub = new EventHub(sub as never);
-    const res = sseResponse(hub, "gw:events:A", undefined, undefined, { stillValid: async () => true, mayLinkAPhone: async () => false }, async () => [
-      '{"type":"instance.qr","instanceId":"i1","qr":"2@secret","expiresAt":"2030-01-01T00:00:00.000Z"}',
-      '{"type":"instance.pairing-code","instanceId":"i1","code":"ABCD1234"}',
-    ]);
+    const res = sseResponse(
+      hub,
+      "gw:events:A",
+      undefined,
+      undefined,
+      { stillValid: async () => true, mayLinkAPhone: async () => false },
+      async () => [
+        '{"type":"instance.qr","instanceId":"i1","qr":"2@secret","expiresAt":"2030-01-01T00:00:00.000Z"}',
+        '{"type":"instance.pairing-code","instanceId":"i1","code":"ABCD1234"}',
+      ],
+    );
     const reader = res.body!.getReader();
     const read = async () => new TextDecoder().decode((await reader.read()).value);
     expect(await read()).toBe("retry: 3000\n\n");
     const qr = await read();
     const code = await read();
-    expect(qr).toBe('data: {"type":"instance.qr","instanceId":"i1","expiresAt":"2030-01-01T00:00:00.000Z","withheld":"admin_required"}\n\n');
+    expect(qr).toBe(
+      'data: {"type":"instance.qr","instanceId":"i1","expiresAt":"2030-01-01T00:00:00.000Z","withheld":"admin_required"}\n\n',
+    );
     expect(code).toBe('data: {"type":"instance.pairing-code","instanceId":"i1","withheld":"admin_required"}\n\n');
     await reader.cancel();
   });

@@ -72,7 +72,14 @@ export const STREAM_RECHECK_MS = 30_000;
  * checks: a client that connects or reconnects gets them at once instead of at the next change,
  * and a change published meanwhile still arrives after them.
  */
-export function sseResponse(hub: EventHub, channel: string, filter: (msg: string) => boolean = () => true, signal?: AbortSignal, guard?: StreamGuard, snapshot?: () => Promise<string[]>): Response {
+export function sseResponse(
+  hub: EventHub,
+  channel: string,
+  filter: (msg: string) => boolean = () => true,
+  signal?: AbortSignal,
+  guard?: StreamGuard,
+  snapshot?: () => Promise<string[]>,
+): Response {
   const enc = new TextEncoder();
   let stop: (() => Promise<void>) | undefined;
   let beat: NodeJS.Timeout | undefined;
@@ -124,7 +131,8 @@ export function sseResponse(hub: EventHub, channel: string, filter: (msg: string
       const relay = async (m: string) => {
         if (guard && linksAPhone(m)) {
           if (!(await endUnlessValid())) return;
-          if (guard.mayLinkAPhone && !(await guard.mayLinkAPhone().catch(() => false))) return send(`data: ${withheld(m)}\n\n`);
+          if (guard.mayLinkAPhone && !(await guard.mayLinkAPhone().catch(() => false)))
+            return send(`data: ${withheld(m)}\n\n`);
         }
         send(`data: ${m}\n\n`);
       };
@@ -149,7 +157,11 @@ export function sseResponse(hub: EventHub, channel: string, filter: (msg: string
         opened();
       })();
       beat = setInterval(() => send(": keep-alive\n\n"), 15_000);
-      if (guard) recheck = setInterval(() => void (chain = chain.then(() => endUnlessValid().then(() => {}))), guard.everyMs ?? STREAM_RECHECK_MS);
+      if (guard)
+        recheck = setInterval(
+          () => void (chain = chain.then(() => endUnlessValid().then(() => {}))),
+          guard.everyMs ?? STREAM_RECHECK_MS,
+        );
       signal?.addEventListener("abort", close);
     },
     async cancel() {
@@ -161,14 +173,24 @@ export function sseResponse(hub: EventHub, channel: string, filter: (msg: string
     },
   });
   return new Response(stream, {
-    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform", connection: "keep-alive", "x-accel-buffering": "no" },
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    },
   });
 }
 
 /** The event without the QR or code: its type and number only. */
 function withheld(message: string): string {
   const e = JSON.parse(message) as { type: WithheldEvent["type"]; instanceId: string; expiresAt?: string };
-  const out: WithheldEvent = { type: e.type, instanceId: e.instanceId, expiresAt: e.expiresAt, withheld: "admin_required" };
+  const out: WithheldEvent = {
+    type: e.type,
+    instanceId: e.instanceId,
+    expiresAt: e.expiresAt,
+    withheld: "admin_required",
+  };
   return JSON.stringify(out);
 }
 

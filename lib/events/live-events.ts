@@ -16,7 +16,12 @@ export const instanceEventSchema = z.discriminatedUnion("type", [
     at: z.string(),
   }),
   z.object({ type: z.literal("instance.qr"), instanceId: z.string(), qr: z.string(), expiresAt: z.string() }),
-  z.object({ type: z.literal("instance.pairing-code"), instanceId: z.string(), code: z.string(), expiresAt: z.string().optional() }),
+  z.object({
+    type: z.literal("instance.pairing-code"),
+    instanceId: z.string(),
+    code: z.string(),
+    expiresAt: z.string().optional(),
+  }),
 ]);
 export type InstanceEvent = z.infer<typeof instanceEventSchema>;
 

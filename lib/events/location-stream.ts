@@ -19,12 +19,22 @@ export const STREAM_FULL_RETRY_S = 30;
  * 30 s and before each QR; revoked or expired ends it. The QR and pairing codes waiting now are
  * sent first, on every (re)connect, to those who may link a phone (admins) only.
  */
-export async function openLocationStream(req: Request, auth: Pick<Caller, "locationId" | "via">, instanceId?: string): Promise<Response> {
+export async function openLocationStream(
+  req: Request,
+  auth: Pick<Caller, "locationId" | "via">,
+  instanceId?: string,
+): Promise<Response> {
   const max = env().EVENTS_MAX_STREAMS_PER_LOCATION;
   const slot = await takeStreamSlot(redis(), auth.locationId, max);
   if (!slot) {
     return Response.json(
-      { error: { code: "rate_limited", message: `this location already has ${max} live event streams open (EVENTS_MAX_STREAMS_PER_LOCATION); close one or retry in ${STREAM_FULL_RETRY_S} s`, retryAfterSeconds: STREAM_FULL_RETRY_S } },
+      {
+        error: {
+          code: "rate_limited",
+          message: `this location already has ${max} live event streams open (EVENTS_MAX_STREAMS_PER_LOCATION); close one or retry in ${STREAM_FULL_RETRY_S} s`,
+          retryAfterSeconds: STREAM_FULL_RETRY_S,
+        },
+      },
       { status: 429, headers: { "retry-after": String(STREAM_FULL_RETRY_S) } },
     );
   }

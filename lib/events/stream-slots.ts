@@ -30,7 +30,12 @@ return 1`);
 export type StreamSlot = { renew(): Promise<boolean>; release(): Promise<void> };
 
 /** Takes one of the location's stream slots, or undefined when all `max` are held. */
-export async function takeStreamSlot(redis: Redis, locationId: string, max: number, now = Date.now()): Promise<StreamSlot | undefined> {
+export async function takeStreamSlot(
+  redis: Redis,
+  locationId: string,
+  max: number,
+  now = Date.now(),
+): Promise<StreamSlot | undefined> {
   const member = randomUUID();
   const taken = await TAKE(redis, [key(locationId)], [now, now + SLOT_TTL_MS, max, member]);
   if (taken !== 1) return undefined;

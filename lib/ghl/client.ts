@@ -1,12 +1,12 @@
 import type { Redis } from "ioredis";
-import { db as defaultDb, type Db } from "../db";
+import { type Db, db as defaultDb } from "../db";
 import { env } from "../env";
 import { AppError } from "../errors";
 import { childLogger } from "../log";
+import { metrics } from "../ops/metrics";
 import { redis as defaultRedis } from "../redis";
 import type { TenantKind } from "../tenants/token-store";
 import { waitForGhlSlot } from "./rate-window";
-import { metrics } from "../ops/metrics";
 import { refreshTenant, validAccessToken } from "./token-refresh";
 
 // The one GHL client (AGENTS.md#one-ghl-client). Every call: a fresh-enough token (refreshed ahead of
@@ -21,8 +21,16 @@ export type GhlRequest = {
 };
 
 export class GhlApiError extends AppError {
-  constructor(readonly httpStatus: number, message: string, readonly traceId?: string, readonly body?: unknown) {
-    super(httpStatus === 429 ? "rate_limited" : httpStatus >= 500 ? "ghl_unavailable" : "ghl_refused", `GHL answered ${httpStatus}: ${message}`);
+  constructor(
+    readonly httpStatus: number,
+    message: string,
+    readonly traceId?: string,
+    readonly body?: unknown,
+  ) {
+    super(
+      httpStatus === 429 ? "rate_limited" : httpStatus >= 500 ? "ghl_unavailable" : "ghl_refused",
+      `GHL answered ${httpStatus}: ${message}`,
+    );
     this.name = "GhlApiError";
   }
 }
@@ -61,8 +69,8 @@ function tenantClient(kind: TenantKind, id: string, o: GhlClientOptions): GhlCli
     for (let attempt = 0; ; attempt++) {
       await waitForGhlSlot(deps.redis, `${kind}:${id}`);
       const res = await send(o.baseUrl ?? env().GHL_API_BASE_URL, r, pair.accessToken);
-      const body = await res.json().catch(() => undefined) as Record<string, unknown> | undefined;
-      const traceId = typeof body?.traceId === "string" ? body.traceId : res.headers.get("x-trace-id") ?? undefined;
+      const body = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+      const traceId = typeof body?.traceId === "string" ? body.traceId : (res.headers.get("x-trace-id") ?? undefined);
       log.debug({ method: r.method, path: r.path.split("?")[0], status: res.status, traceId }, "GHL call");
       ghlCalls.inc({ method: r.method, status: res.status });
       if (res.ok) return body as T;
@@ -84,13 +92,18 @@ function tenantClient(kind: TenantKind, id: string, o: GhlClientOptions): GhlCli
     }
   }
 
-  const call = (<T>(method: "GET" | "POST" | "PUT", path: string, body?: unknown) => request<T>({ method, path, json: body })) as GhlClient;
+  const call = (<T>(method: "GET" | "POST" | "PUT", path: string, body?: unknown) =>
+    request<T>({ method, path, json: body })) as GhlClient;
   call.request = request;
   return call;
 }
 
 function send(base: string, r: GhlRequest, token: string): Promise<Response> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: "application/json", version: versionFor(r.path) };
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${token}`,
+    accept: "application/json",
+    version: versionFor(r.path),
+  };
   let body: string | undefined;
   if (r.form) {
     headers["content-type"] = "application/x-www-form-urlencoded";

@@ -24,7 +24,11 @@ export const tokenResponseSchema = z
 export type TokenResponse = z.infer<typeof tokenResponseSchema>;
 
 export class OAuthError extends Error {
-  constructor(readonly status: number, readonly error: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    message: string,
+  ) {
     super(message);
     this.name = "OAuthError";
   }
@@ -57,7 +61,8 @@ export async function consumeInstallState(redis: Redis, state: string): Promise<
 export const STATE_COOKIE = "gw_oauth_state";
 const STATE_COOKIE_PATH = "/api/oauth";
 
-const stateMac = (state: string, key: Buffer) => createHmac("sha256", key).update(`oauth-state:${state}`).digest("base64url");
+const stateMac = (state: string, key: Buffer) =>
+  createHmac("sha256", key).update(`oauth-state:${state}`).digest("base64url");
 
 /** The Set-Cookie header binding `state` to the browser that starts the install. */
 export function stateCookie(state: string): string {
@@ -73,7 +78,9 @@ export function clearedStateCookie(): string {
 export function stateMatchesBrowser(state: string, cookieHeader: string | null): boolean {
   const presented = cookieValue(cookieHeader, STATE_COOKIE);
   if (!presented) return false;
-  return derivedKeys("oauth-state").map((k) => safeEqual(stateMac(state, k), presented)).includes(true);
+  return derivedKeys("oauth-state")
+    .map((k) => safeEqual(stateMac(state, k), presented))
+    .includes(true);
 }
 
 function cookieAttributes(maxAge: number): string {
@@ -95,7 +102,11 @@ export function authorizeUrl(state: string): string {
   const e = env();
   const u = new URL("/v2/oauth/chooselocation", e.GHL_MARKETPLACE_URL);
   u.search = new URLSearchParams({
-    response_type: "code", client_id: e.GHL_CLIENT_ID, redirect_uri: redirectUri(), scope: e.GHL_SCOPES, state,
+    response_type: "code",
+    client_id: e.GHL_CLIENT_ID,
+    redirect_uri: redirectUri(),
+    scope: e.GHL_SCOPES,
+    state,
   }).toString();
   return u.toString();
 }
@@ -109,11 +120,17 @@ export function refreshGrant(refreshToken: string, userType: "Company" | "Locati
 }
 
 /** POST /oauth/locationToken with the Company token (Version 2021-07-28). */
-export async function mintLocationToken(companyAccessToken: string, companyId: string, locationId: string): Promise<TokenResponse> {
+export async function mintLocationToken(
+  companyAccessToken: string,
+  companyId: string,
+  locationId: string,
+): Promise<TokenResponse> {
   const res = await fetch(new URL("/oauth/locationToken", env().GHL_API_BASE_URL), {
     method: "POST",
     headers: {
-      authorization: `Bearer ${companyAccessToken}`, version: "2021-07-28", accept: "application/json",
+      authorization: `Bearer ${companyAccessToken}`,
+      version: "2021-07-28",
+      accept: "application/json",
       "content-type": "application/x-www-form-urlencoded",
     },
     body: new URLSearchParams({ companyId, locationId }),
@@ -137,7 +154,8 @@ async function parseTokenResponse(res: Response): Promise<TokenResponse> {
   const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   if (!res.ok) {
     const error = typeof body.error === "string" ? body.error : `http_${res.status}`;
-    const msg = typeof body.error_description === "string" ? body.error_description : String(body.message ?? res.statusText);
+    const msg =
+      typeof body.error_description === "string" ? body.error_description : String(body.message ?? res.statusText);
     // GHL's oauth2-server says invalid_grant in `error`, sometimes only in the message
     const code = /invalid.grant/i.test(`${error} ${msg}`) ? "invalid_grant" : error;
     throw new OAuthError(res.status, code, msg);

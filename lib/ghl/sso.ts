@@ -26,7 +26,8 @@ export class SsoPayloadError extends Error {
 
 export function cryptoJsDecrypt(payload: string, passphrase: string): string {
   const raw = Buffer.from(payload, "base64");
-  if (raw.length < 32 || raw.subarray(0, 8).toString("latin1") !== "Salted__") throw new SsoPayloadError("not a CryptoJS payload");
+  if (raw.length < 32 || raw.subarray(0, 8).toString("latin1") !== "Salted__")
+    throw new SsoPayloadError("not a CryptoJS payload");
   const salt = raw.subarray(8, 16);
   const { key, iv } = evpBytesToKey(Buffer.from(passphrase, "utf8"), salt);
   try {
@@ -68,7 +69,9 @@ function evpBytesToKey(pass: Buffer, salt: Buffer): { key: Buffer; iv: Buffer } 
   let prev = Buffer.alloc(0);
   let len = 0;
   while (len < 48) {
-    prev = createHash("md5").update(Buffer.concat([prev, pass, salt])).digest();
+    prev = createHash("md5")
+      .update(Buffer.concat([prev, pass, salt]))
+      .digest();
     out.push(prev);
     len += prev.length;
   }

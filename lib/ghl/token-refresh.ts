@@ -4,7 +4,15 @@ import type { Db } from "../db";
 import { AppError } from "../errors";
 import { childLogger } from "../log";
 import { deleteIfEquals } from "../redis-script";
-import { expiryFrom, loadPair, markNeedsReinstall, sealPair, swapPair, type TenantKind, type TokenPair } from "../tenants/token-store";
+import {
+  expiryFrom,
+  loadPair,
+  markNeedsReinstall,
+  sealPair,
+  swapPair,
+  type TenantKind,
+  type TokenPair,
+} from "../tenants/token-store";
 import { mintLocationToken, OAuthError, refreshGrant, type TokenResponse } from "./oauth";
 
 // Refresh tokens are single use (docs/ghl.md#tokens-and-refresh): two refreshes of one tenant at once would burn
@@ -18,7 +26,10 @@ const WAIT_MS = 25_000;
 const lockKey = (kind: TenantKind, id: string) => `gw:ghl:refresh:${kind}:${id}`;
 
 export const needsReinstall = (what: string) =>
-  new AppError("needs_reinstall", `${what}: GHL no longer accepts this app's tokens; reinstall the app from the Marketplace`);
+  new AppError(
+    "needs_reinstall",
+    `${what}: GHL no longer accepts this app's tokens; reinstall the app from the Marketplace`,
+  );
 export const notInstalled = (what: string) => new AppError("not_installed", `${what} has no installed GHL tokens`);
 
 export type Deps = { db: Db; redis: Redis };
@@ -117,21 +128,31 @@ async function obtainNewPair(d: Deps, kind: TenantKind, id: string, cur: TokenPa
 
 /** A Location token from the company's token (bulk installs; INSTALL webhooks of later locations). */
 export async function mintFromCompany(d: Deps, locationId: string): Promise<TokenPair> {
-  const loc = await d.db.location.findUnique({ where: { id: locationId }, select: { companyId: true, installed: true } });
+  const loc = await d.db.location.findUnique({
+    where: { id: locationId },
+    select: { companyId: true, installed: true },
+  });
   if (!loc?.companyId || !loc.installed) throw notInstalled(`location ${locationId}`);
   const company = await validAccessToken(d, "company", loc.companyId);
   try {
     return pairFrom(await mintLocationToken(company.accessToken, loc.companyId, locationId));
   } catch (err) {
-    if (err instanceof OAuthError && (err.status === 400 || err.status === 403)) throw notInstalled(`location ${locationId}`);
+    if (err instanceof OAuthError && (err.status === 400 || err.status === 403))
+      throw notInstalled(`location ${locationId}`);
     throw err;
   }
 }
 
 async function mintMissing(d: Deps, locationId: string): Promise<TokenPair | null> {
-  const loc = await d.db.location.findUnique({ where: { id: locationId }, select: { companyId: true, installed: true } });
+  const loc = await d.db.location.findUnique({
+    where: { id: locationId },
+    select: { companyId: true, installed: true },
+  });
   if (!loc?.companyId || !loc.installed) return null;
-  const co = await d.db.company.findUnique({ where: { id: loc.companyId }, select: { accessTokenEnc: true, installed: true } });
+  const co = await d.db.company.findUnique({
+    where: { id: loc.companyId },
+    select: { accessTokenEnc: true, installed: true },
+  });
   if (!co?.accessTokenEnc || !co.installed) return null;
   const pair = await mintFromCompany(d, locationId);
   // only fill an empty slot: a concurrent minter's pair is as good as ours
@@ -143,7 +164,12 @@ async function mintMissing(d: Deps, locationId: string): Promise<TokenPair | nul
 }
 
 export function pairFrom(r: TokenResponse): TokenPair {
-  return { accessToken: r.access_token, refreshToken: r.refresh_token ?? null, expiresAt: expiryFrom(r.expires_in), scopes: r.scope ?? null };
+  return {
+    accessToken: r.access_token,
+    refreshToken: r.refresh_token ?? null,
+    expiresAt: expiryFrom(r.expires_in),
+    scopes: r.scope ?? null,
+  };
 }
 
 async function releaseLock(redis: Redis, key: string, me: string) {

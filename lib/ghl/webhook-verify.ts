@@ -6,7 +6,8 @@ import { createPublicKey, createVerify, verify as edVerify, type KeyObject } fro
 
 // GHL's published Ed25519 key (quoted by integrators) and the RSA key of docs/WebhookAuthentication.md,
 // used when configuration does not name others.
-export const GHL_ED25519_PUBLIC_KEY = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg=\n-----END PUBLIC KEY-----\n";
+export const GHL_ED25519_PUBLIC_KEY =
+  "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg=\n-----END PUBLIC KEY-----\n";
 export const GHL_RSA_PUBLIC_KEY = `-----BEGIN PUBLIC KEY-----
 MIICIjANBgkqhkiG9w0BAQEFAAOCAg8AMIICCgKCAgEAokvo/r9tVgcfZ5DysOSC
 Frm602qYV0MaAiNnX9O8KxMbiyRKWeL9JpCpVpt4XHIcBOK4u3cLSqJGOLaPuXw6
@@ -27,7 +28,8 @@ export type WebhookKeys = { ed25519: KeyObject | null; rsa: KeyObject | null };
 
 /** PEM text as configured (env values often carry literal "\n"); empty → GHL's published key. */
 export function webhookKeys(cfg: { ed25519?: string; rsa?: string }): WebhookKeys {
-  const pem = (v: string | undefined, fallback: string) => createPublicKey((v && v.trim() ? v : fallback).replace(/\\n/g, "\n"));
+  const pem = (v: string | undefined, fallback: string) =>
+    createPublicKey((v && v.trim() ? v : fallback).replace(/\\n/g, "\n"));
   return { ed25519: pem(cfg.ed25519, GHL_ED25519_PUBLIC_KEY), rsa: pem(cfg.rsa, GHL_RSA_PUBLIC_KEY) };
 }
 
@@ -41,7 +43,9 @@ export function verifyWebhookSignature(raw: Buffer, headers: Headers, keys: Webh
   const ed = headers.get("x-ghl-signature");
   const rsa = headers.get("x-wh-signature");
   if (ed && keys.ed25519) {
-    return safe(() => edVerify(null, raw, keys.ed25519!, Buffer.from(ed, "base64"))) ? { ok: true, scheme: "ed25519" } : { ok: false, reason: "invalid" };
+    return safe(() => edVerify(null, raw, keys.ed25519!, Buffer.from(ed, "base64")))
+      ? { ok: true, scheme: "ed25519" }
+      : { ok: false, reason: "invalid" };
   }
   if (rsa && keys.rsa) {
     const ok = safe(() => createVerify("SHA256").update(raw).end().verify(keys.rsa!, rsa, "base64"));

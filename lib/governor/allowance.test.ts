@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RAMP, WARMUP_PERCENT, dailyAllowance, decide, numberAgeDays, utcDay } from "./allowance";
+import { DEFAULT_RAMP, dailyAllowance, decide, numberAgeDays, utcDay, WARMUP_PERCENT } from "./allowance";
 import { warmupPercent } from "./governor-settings";
 
 const at = (iso: string) => new Date(iso);
@@ -15,7 +15,8 @@ describe("the warm-up ramp", () => {
     expect(dailyAllowance(28)).toEqual(cap);
     expect(dailyAllowance(3650)).toEqual(cap);
     // never falls from one week to the next
-    for (let d = 1; d < 60; d++) expect(dailyAllowance(d).newChats).toBeGreaterThanOrEqual(dailyAllowance(d - 1).newChats);
+    for (let d = 1; d < 60; d++)
+      expect(dailyAllowance(d).newChats).toBeGreaterThanOrEqual(dailyAllowance(d - 1).newChats);
   });
 
   it("is scaled by the location's percent, within its bounds", () => {
@@ -41,7 +42,10 @@ describe("the warm-up ramp", () => {
   });
 
   it("takes 'today' as the UTC day", () => {
-    expect(utcDay(at("2026-12-03T23:59:59.999Z"))).toEqual({ start: at("2026-12-03T00:00:00Z"), end: at("2026-12-04T00:00:00Z") });
+    expect(utcDay(at("2026-12-03T23:59:59.999Z"))).toEqual({
+      start: at("2026-12-03T00:00:00Z"),
+      end: at("2026-12-04T00:00:00Z"),
+    });
     expect(utcDay(at("2026-12-31T00:00:00Z")).end).toEqual(at("2027-01-01T00:00:00Z"));
   });
 });
@@ -51,11 +55,15 @@ describe("the governor's verdict", () => {
   const allowance = { newChats: 20, messages: 200 };
 
   it("lets a new chat go while the day's new chats are under the allowance, and counts it", () => {
-    expect(decide({ numberName: "wa-01", allowance, usage: { newChats: 19, messages: 19 }, newChat: true, now })).toEqual({ send: true, newChat: true });
+    expect(
+      decide({ numberName: "wa-01", allowance, usage: { newChats: 19, messages: 19 }, newChat: true, now }),
+    ).toEqual({ send: true, newChat: true });
   });
 
   it("holds the 21st new chat until the next UTC day, with a reason a person reads", () => {
-    expect(decide({ numberName: "wa-01", allowance, usage: { newChats: 20, messages: 20 }, newChat: true, now })).toEqual({
+    expect(
+      decide({ numberName: "wa-01", allowance, usage: { newChats: 20, messages: 20 }, newChat: true, now }),
+    ).toEqual({
       send: false,
       until: at("2026-12-04T00:00:00Z"),
       heldAsNewChat: true,
@@ -64,11 +72,17 @@ describe("the governor's verdict", () => {
   });
 
   it("never holds a reply by the new-chat allowance", () => {
-    expect(decide({ numberName: "wa-01", allowance, usage: { newChats: 20, messages: 120 }, newChat: false, now })).toEqual({ send: true, newChat: false });
+    expect(
+      decide({ numberName: "wa-01", allowance, usage: { newChats: 20, messages: 120 }, newChat: false, now }),
+    ).toEqual({ send: true, newChat: false });
   });
 
   it("holds every message, replies too, once the day's messages are used up", () => {
     const v = decide({ numberName: "wa-02", allowance, usage: { newChats: 3, messages: 200 }, newChat: false, now });
-    expect(v).toMatchObject({ send: false, heldAsNewChat: false, reason: "wa-02 has reached today's limit of messages (200); sends at 00:00 UTC or from another number" });
+    expect(v).toMatchObject({
+      send: false,
+      heldAsNewChat: false,
+      reason: "wa-02 has reached today's limit of messages (200); sends at 00:00 UTC or from another number",
+    });
   });
 });

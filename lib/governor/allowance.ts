@@ -47,14 +47,22 @@ export function utcDay(now: Date): { start: Date; end: Date } {
 }
 
 /** `heldAsNewChat`: held by the new-chat allowance (a message from the contact releases it) */
-export type Verdict = { send: true; newChat: boolean } | { send: false; until: Date; reason: string; heldAsNewChat: boolean };
+export type Verdict =
+  | { send: true; newChat: boolean }
+  | { send: false; until: Date; reason: string; heldAsNewChat: boolean };
 
 /**
  * Whether the next message may go now. A reply (the contact wrote to this number, or was already
  * messaged by it) is never held by the new-chat allowance, only by the one of all messages.
  * What is held waits for the next day, with a reason a person reads.
  */
-export function decide(x: { numberName: string; allowance: Allowance; usage: Usage; newChat: boolean; now: Date }): Verdict {
+export function decide(x: {
+  numberName: string;
+  allowance: Allowance;
+  usage: Usage;
+  newChat: boolean;
+  now: Date;
+}): Verdict {
   const { end } = utcDay(x.now);
   const hold = (what: string, limit: number): Verdict => ({
     send: false,

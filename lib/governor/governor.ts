@@ -9,7 +9,9 @@ export type Governed = { id: string; locationId: string; contactId: string; sett
 
 export async function governOutbound(db: Db, instanceId: string, m: Governed, now: Date): Promise<Verdict> {
   const { start, end } = utcDay(now);
-  const [row] = await db.$queryRaw<{ name: string; firstLinkedAt: Date | null; messages: number; newChats: number; newChat: boolean }[]>`
+  const [row] = await db.$queryRaw<
+    { name: string; firstLinkedAt: Date | null; messages: number; newChats: number; newChat: boolean }[]
+  >`
     SELECT i.name, i."firstLinkedAt", today.messages, today."newChats",
       NOT EXISTS (
         SELECT 1 FROM "Message" p WHERE p."instanceId" = i.id AND p."contactId" = ${m.contactId} AND p."locationId" = i."locationId" AND p.id <> ${m.id}
@@ -24,14 +26,26 @@ export async function governOutbound(db: Db, instanceId: string, m: Governed, no
     WHERE i.id = ${instanceId} AND i."locationId" = ${m.locationId}`;
   if (!row) return { send: true, newChat: false }; // deleted meanwhile: the send path handles it
   const allowance = dailyAllowance(numberAgeDays(row.firstLinkedAt, now), warmupPercent(m.settings));
-  return decide({ numberName: row.name, allowance, usage: { messages: row.messages, newChats: row.newChats }, newChat: row.newChat, now });
+  return decide({
+    numberName: row.name,
+    allowance,
+    usage: { messages: row.messages, newChats: row.newChats },
+    newChat: row.newChat,
+    now,
+  });
 }
 
 /**
  * The number is ONLINE: the first time (or with another phone than before), this is its first
  * link, the start of its age.
  */
-export async function markLinked(db: Db, instanceId: string, locationId: string, phone: string | undefined, at: Date): Promise<void> {
+export async function markLinked(
+  db: Db,
+  instanceId: string,
+  locationId: string,
+  phone: string | undefined,
+  at: Date,
+): Promise<void> {
   await db.$executeRaw`
     UPDATE "Instance" SET "firstLinkedAt" = ${at}
     WHERE id = ${instanceId} AND "locationId" = ${locationId}

@@ -33,10 +33,17 @@ export function onHealthChange(listener: HealthListener): () => void {
  * and tells the listeners. Called where something that bears on health happened (an error ack, a
  * reconnect, a logout) and where the send loop asks for the health of a number anyway.
  */
-export async function noteHealth(db: Db, locationId: string, instanceId: string, now: Date): Promise<{ health: NumberHealth; change?: HealthChange }> {
+export async function noteHealth(
+  db: Db,
+  locationId: string,
+  instanceId: string,
+  now: Date,
+): Promise<{ health: NumberHealth; change?: HealthChange }> {
   const h = await healthOfNumber(db, locationId, instanceId, now);
   const changed = await db.$transaction(async (tx) => {
-    const [inst] = await tx.$queryRaw<{ name: string }[]>`SELECT name FROM "Instance" WHERE id = ${instanceId} AND "locationId" = ${locationId} FOR UPDATE`;
+    const [inst] = await tx.$queryRaw<
+      { name: string }[]
+    >`SELECT name FROM "Instance" WHERE id = ${instanceId} AND "locationId" = ${locationId} FOR UPDATE`;
     if (!inst) return undefined;
     const [last] = await tx.$queryRaw<{ code: string | null }[]>`
       SELECT code FROM "NumberEvent" WHERE "instanceId" = ${instanceId} AND "locationId" = ${locationId} AND kind = 'health' ORDER BY at DESC, id DESC LIMIT 1`;
@@ -44,7 +51,16 @@ export async function noteHealth(db: Db, locationId: string, instanceId: string,
     if (from === h.state) return undefined;
     await tx.$executeRaw`
       INSERT INTO "NumberEvent" (id, "locationId", "instanceId", kind, code, at) VALUES (gen_random_uuid()::text, ${locationId}, ${instanceId}, 'health', ${h.state}, ${now})`;
-    return { locationId, instanceId, numberName: inst.name, from, to: h.state, reasons: h.reasons, restrictedUntil: h.restrictedUntil, at: now } satisfies HealthChange;
+    return {
+      locationId,
+      instanceId,
+      numberName: inst.name,
+      from,
+      to: h.state,
+      reasons: h.reasons,
+      restrictedUntil: h.restrictedUntil,
+      at: now,
+    } satisfies HealthChange;
   });
   if (changed) {
     for (const l of listeners) {

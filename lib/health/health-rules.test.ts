@@ -1,18 +1,28 @@
 import { describe, expect, it } from "vitest";
-import { assessHealth, restrictedHold, type HealthInputs } from "./health-rules";
+import { assessHealth, type HealthInputs, restrictedHold } from "./health-rules";
 
 const now = new Date("2026-12-04T12:00:00Z");
 const hoursAgo = (h: number) => new Date(now.getTime() - h * 3_600_000);
 const base: HealthInputs = {
-  numberName: "wa-01", status: "ONLINE", acks463: [], otherAcks24h: 0, reconnects24h: 0, lastLogoutAt: null,
-  newChats7d: 0, answered7d: 0, newChatsToday: 0, newChatAllowance: 20,
+  numberName: "wa-01",
+  status: "ONLINE",
+  acks463: [],
+  otherAcks24h: 0,
+  reconnects24h: 0,
+  lastLogoutAt: null,
+  newChats7d: 0,
+  answered7d: 0,
+  newChatsToday: 0,
+  newChatAllowance: 20,
 };
 const of = (o: Partial<HealthInputs>, at = now) => assessHealth({ ...base, ...o }, at);
 
 describe("a number's health", () => {
   it("is healthy with nothing against it", () => {
     expect(of({})).toEqual({ state: "healthy", reasons: [], restrictedUntil: null, cause: null });
-    expect(of({ newChats7d: 50, answered7d: 10, newChatsToday: 17, reconnects24h: 4, otherAcks24h: 2 }).state).toBe("healthy");
+    expect(of({ newChats7d: 50, answered7d: 10, newChatsToday: 17, reconnects24h: 4, otherAcks24h: 2 }).state).toBe(
+      "healthy",
+    );
   });
 
   it("is at risk after one or two 463s in the last 24 h", () => {
@@ -48,7 +58,11 @@ describe("a number's health", () => {
   });
 
   it("is restricted when banned, and at risk after a recent logout", () => {
-    expect(of({ status: "BANNED" })).toMatchObject({ state: "restricted", cause: "WhatsApp banned it", restrictedUntil: null });
+    expect(of({ status: "BANNED" })).toMatchObject({
+      state: "restricted",
+      cause: "WhatsApp banned it",
+      restrictedUntil: null,
+    });
     expect(of({ lastLogoutAt: hoursAgo(48) }).reasons).toEqual(["wa-01 was logged out or banned on 2026-12-02"]);
     expect(of({ lastLogoutAt: hoursAgo(8 * 24) }).state).toBe("healthy");
   });
@@ -56,7 +70,9 @@ describe("a number's health", () => {
   it("is at risk from other error acks, reconnects, unanswered new chats or an allowance nearly used", () => {
     expect(of({ otherAcks24h: 3 }).reasons).toEqual(["3 messages of wa-01 were refused by WhatsApp in the last 24 h"]);
     expect(of({ reconnects24h: 5 }).reasons).toEqual(["wa-01 reconnected 5 times in the last 24 h"]);
-    expect(of({ newChats7d: 40, answered7d: 3 }).reasons).toEqual(["only 3 of 40 new chats of the last 7 days were answered"]);
+    expect(of({ newChats7d: 40, answered7d: 3 }).reasons).toEqual([
+      "only 3 of 40 new chats of the last 7 days were answered",
+    ]);
     expect(of({ newChats7d: 19, answered7d: 0 }).state).toBe("healthy"); // too few to judge
     expect(of({ newChatsToday: 18 }).reasons).toEqual(["wa-01 used 18 of today's 20 new chats"]);
     const all = of({ otherAcks24h: 3, reconnects24h: 6, newChatsToday: 20 });
@@ -68,7 +84,8 @@ describe("a number's health", () => {
     const h = of({ acks463: [hoursAgo(3), hoursAgo(2), hoursAgo(1)] });
     expect(restrictedHold(h, "wa-01", now)).toEqual({
       until: new Date("2026-12-05T11:00:00Z"),
-      reason: "wa-01 is restricted (WhatsApp refused 3 of its new chats with error 463 within 24 h); new chats send at 11:00 UTC or from another number",
+      reason:
+        "wa-01 is restricted (WhatsApp refused 3 of its new chats with error 463 within 24 h); new chats send at 11:00 UTC or from another number",
     });
     expect(restrictedHold(of({ acks463: [hoursAgo(1)] }), "wa-01", now)).toBeUndefined();
     expect(restrictedHold(of({ status: "BANNED" }), "wa-01", now)?.until).toEqual(new Date("2026-12-05T12:00:00Z"));

@@ -70,7 +70,10 @@ export function assessHealth(x: HealthInputs, now: Date): Health {
     cause = "WhatsApp banned it";
   }
 
-  const acks = x.acks463.map((d) => d.getTime()).filter((t) => t <= now.getTime()).sort((a, b) => a - b);
+  const acks = x.acks463
+    .map((d) => d.getTime())
+    .filter((t) => t <= now.getTime())
+    .sort((a, b) => a - b);
   const last = acks.at(-1);
   if (last !== undefined) {
     // a burst of 463s: as many as `restrictAfter463` within the window that ends at the latest one
@@ -84,13 +87,17 @@ export function assessHealth(x: HealthInputs, now: Date): Health {
       );
     } else if (now.getTime() - last < R.restrictWindowMs) {
       const n = acks.filter((t) => t > now.getTime() - R.restrictWindowMs).length;
-      atRisk.push(`WhatsApp refused ${n} ${n === 1 ? "chat" : "chats"} from ${x.numberName} with error 463 in the last 24 h`);
+      atRisk.push(
+        `WhatsApp refused ${n} ${n === 1 ? "chat" : "chats"} from ${x.numberName} with error 463 in the last 24 h`,
+      );
     } else if (burst >= R.restrictAfter463 && now.getTime() - until < R.recoveryMs) {
       atRisk.push(`${x.numberName} is recovering from a restriction that ended at ${hhmm(new Date(until))} UTC`);
     }
   }
-  if (x.otherAcks24h >= R.otherAcksAtRisk) atRisk.push(`${x.otherAcks24h} messages of ${x.numberName} were refused by WhatsApp in the last 24 h`);
-  if (x.reconnects24h >= R.reconnectsAtRisk) atRisk.push(`${x.numberName} reconnected ${x.reconnects24h} times in the last 24 h`);
+  if (x.otherAcks24h >= R.otherAcksAtRisk)
+    atRisk.push(`${x.otherAcks24h} messages of ${x.numberName} were refused by WhatsApp in the last 24 h`);
+  if (x.reconnects24h >= R.reconnectsAtRisk)
+    atRisk.push(`${x.numberName} reconnected ${x.reconnects24h} times in the last 24 h`);
   if (x.lastLogoutAt && now.getTime() - x.lastLogoutAt.getTime() < R.logoutWindowMs) {
     atRisk.push(`${x.numberName} was logged out or banned on ${x.lastLogoutAt.toISOString().slice(0, 10)}`);
   }
@@ -114,7 +121,10 @@ export function assessHealth(x: HealthInputs, now: Date): Health {
 export function restrictedHold(h: Health, numberName: string, now: Date): { until: Date; reason: string } | undefined {
   if (h.state !== "restricted") return undefined;
   const until = h.restrictedUntil ?? new Date(now.getTime() + 24 * HOUR_MS);
-  return { until, reason: `${numberName} is restricted (${h.cause ?? h.reasons[0]}); new chats send at ${hhmm(until)} UTC or from another number` };
+  return {
+    until,
+    reason: `${numberName} is restricted (${h.cause ?? h.reasons[0]}); new chats send at ${hhmm(until)} UTC or from another number`,
+  };
 }
 
 function hhmm(d: Date): string {

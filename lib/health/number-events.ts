@@ -7,14 +7,16 @@ import type { Db } from "../db";
 export type NumberEventKind = "error_ack" | "reconnect" | "logout" | "banned";
 // (kind `health` rows, the last state judged, are written by ./health-change.ts)
 
-export async function recordNumberEvent(db: Db, e: { locationId: string; instanceId: string; kind: NumberEventKind; code?: string | null; at?: Date }): Promise<void> {
+export async function recordNumberEvent(
+  db: Db,
+  e: { locationId: string; instanceId: string; kind: NumberEventKind; code?: string | null; at?: Date },
+): Promise<void> {
   // the instance may have been deleted meanwhile: then there is nothing to judge, and no row
   await db.$executeRaw`
     INSERT INTO "NumberEvent" (id, "locationId", "instanceId", kind, code, at)
     SELECT gen_random_uuid()::text, i."locationId", i.id, ${e.kind}, ${e.code ?? null}::text, ${e.at ?? new Date()}
     FROM "Instance" i WHERE i.id = ${e.instanceId} AND i."locationId" = ${e.locationId}`;
 }
-
 
 /**
  * The event a status change of the number's session is for its health: a reconnect (after a
@@ -35,7 +37,11 @@ export const NUMBER_EVENTS_KEEP_MS = 14 * 24 * 60 * 60 * 1000;
  * Deletes events older than the keep, in batches (housekeeping). The `health` rows stay: each is
  * a number's last judged state, and without it an old change would be told again.
  */
-export async function purgeNumberEvents(db: Db, now = new Date(), o: { batch?: number; maxBatches?: number } = {}): Promise<number> {
+export async function purgeNumberEvents(
+  db: Db,
+  now = new Date(),
+  o: { batch?: number; maxBatches?: number } = {},
+): Promise<number> {
   const before = new Date(now.getTime() - NUMBER_EVENTS_KEEP_MS);
   const batch = o.batch ?? 1000;
   let total = 0;

@@ -12,13 +12,27 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export type NumberHealth = Health & { instanceId: string; numberName: string };
 
 type Row = {
-  id: string; name: string; status: string; firstLinkedAt: Date | null; settings: unknown;
-  acks463: Date[] | null; otherAcks: number; reconnects: number; lastLogoutAt: Date | null;
-  newChats7d: number; answered7d: number; newChatsToday: number;
+  id: string;
+  name: string;
+  status: string;
+  firstLinkedAt: Date | null;
+  settings: unknown;
+  acks463: Date[] | null;
+  otherAcks: number;
+  reconnects: number;
+  lastLogoutAt: Date | null;
+  newChats7d: number;
+  answered7d: number;
+  newChatsToday: number;
 };
 
 /** The health of the location's numbers (or of the one `instanceId`), by instance id. */
-export async function healthOfNumbers(db: Db, locationId: string, now: Date, instanceId?: string): Promise<Map<string, NumberHealth>> {
+export async function healthOfNumbers(
+  db: Db,
+  locationId: string,
+  now: Date,
+  instanceId?: string,
+): Promise<Map<string, NumberHealth>> {
   const { start, end } = utcDay(now);
   const d1 = new Date(now.getTime() - DAY_MS);
   const d2 = new Date(now.getTime() - 2 * DAY_MS);
@@ -49,11 +63,21 @@ export async function healthOfNumbers(db: Db, locationId: string, now: Date, ins
   const out = new Map<string, NumberHealth>();
   for (const r of rows) {
     const allowance = dailyAllowance(numberAgeDays(r.firstLinkedAt, now), warmupPercent(r.settings));
-    const h = assessHealth({
-      numberName: r.name, status: r.status, acks463: r.acks463 ?? [], otherAcks24h: r.otherAcks, reconnects24h: r.reconnects,
-      lastLogoutAt: r.lastLogoutAt, newChats7d: r.newChats7d, answered7d: r.answered7d, newChatsToday: r.newChatsToday,
-      newChatAllowance: allowance.newChats,
-    }, now);
+    const h = assessHealth(
+      {
+        numberName: r.name,
+        status: r.status,
+        acks463: r.acks463 ?? [],
+        otherAcks24h: r.otherAcks,
+        reconnects24h: r.reconnects,
+        lastLogoutAt: r.lastLogoutAt,
+        newChats7d: r.newChats7d,
+        answered7d: r.answered7d,
+        newChatsToday: r.newChatsToday,
+        newChatAllowance: allowance.newChats,
+      },
+      now,
+    );
     out.set(r.id, { ...h, instanceId: r.id, numberName: r.name });
   }
   return out;
@@ -61,5 +85,14 @@ export async function healthOfNumbers(db: Db, locationId: string, now: Date, ins
 
 /** One number's health; a number not found (deleted meanwhile) reads as healthy. */
 export async function healthOfNumber(db: Db, locationId: string, instanceId: string, now: Date): Promise<NumberHealth> {
-  return (await healthOfNumbers(db, locationId, now, instanceId)).get(instanceId) ?? { state: "healthy", reasons: [], restrictedUntil: null, cause: null, instanceId, numberName: "" };
+  return (
+    (await healthOfNumbers(db, locationId, now, instanceId)).get(instanceId) ?? {
+      state: "healthy",
+      reasons: [],
+      restrictedUntil: null,
+      cause: null,
+      instanceId,
+      numberName: "",
+    }
+  );
 }

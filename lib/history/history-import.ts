@@ -24,8 +24,16 @@ export type ImportRef = { instanceId: string; locationId: string };
 
 /** Imports to work on: IMPORTING ones, and SYNCING ones quiet for `quietMs` (the sync is over). */
 export async function dueImports(db: Db, quietMs: number): Promise<ImportRef[]> {
-  await db.historyImport.updateMany({ where: { state: "SYNCING", lastChunkAt: { lt: new Date(Date.now() - quietMs) } }, data: { state: "IMPORTING" } });
-  return db.historyImport.findMany({ where: { state: "IMPORTING" }, orderBy: { startedAt: "asc" }, take: 100, select: { instanceId: true, locationId: true } });
+  await db.historyImport.updateMany({
+    where: { state: "SYNCING", lastChunkAt: { lt: new Date(Date.now() - quietMs) } },
+    data: { state: "IMPORTING" },
+  });
+  return db.historyImport.findMany({
+    where: { state: "IMPORTING" },
+    orderBy: { startedAt: "asc" },
+    take: 100,
+    select: { instanceId: true, locationId: true },
+  });
 }
 
 /** The next history rows to post: chat by chat, each chat's in its own order (WhatsApp time, then arrival). */
@@ -45,13 +53,19 @@ export async function importState(db: Db, imp: ImportRef): Promise<z.infer<typeo
 
 /** Nothing left to post: the import is DONE. */
 export async function finishImport(db: Db, imp: ImportRef): Promise<void> {
-  await db.historyImport.updateMany({ where: { ...imp, state: "IMPORTING" }, data: { state: "DONE", finishedAt: new Date() } });
+  await db.historyImport.updateMany({
+    where: { ...imp, state: "IMPORTING" },
+    data: { state: "DONE", finishedAt: new Date() },
+  });
 }
 
 /** Stops the number's import: what is not posted yet never will be (kept as FAILED, "cancelled"). */
 export async function cancelImport(db: Db, locationId: string, instanceId: string): Promise<boolean> {
   return db.$transaction(async (tx) => {
-    const n = await tx.historyImport.updateMany({ where: { instanceId, locationId, state: { in: ["SYNCING", "IMPORTING"] } }, data: { state: "CANCELLED", finishedAt: new Date() } });
+    const n = await tx.historyImport.updateMany({
+      where: { instanceId, locationId, state: { in: ["SYNCING", "IMPORTING"] } },
+      data: { state: "CANCELLED", finishedAt: new Date() },
+    });
     if (n.count === 0) return false;
     await tx.message.updateMany({
       where: { instanceId, locationId, history: true, status: "RECEIVED" },
@@ -62,12 +76,18 @@ export async function cancelImport(db: Db, locationId: string, instanceId: strin
 }
 
 /** Progress of the numbers' imports (absent: the number never had one). */
-export async function importProgress(db: Db, locationId: string, instanceIds: string[]): Promise<Map<string, HistoryProgress>> {
+export async function importProgress(
+  db: Db,
+  locationId: string,
+  instanceIds: string[],
+): Promise<Map<string, HistoryProgress>> {
   const out = new Map<string, HistoryProgress>();
   if (!instanceIds.length) return out;
   const imports = await db.historyImport.findMany({ where: { locationId, instanceId: { in: instanceIds } } });
   if (!imports.length) return out;
-  const counts = await db.$queryRaw<{ instanceId: string; total: number; done: number; chats: number; chatsOpen: number }[]>`
+  const counts = await db.$queryRaw<
+    { instanceId: string; total: number; done: number; chats: number; chatsOpen: number }[]
+  >`
     SELECT "instanceId", count(*)::int AS total, count(*) FILTER (WHERE status <> 'RECEIVED')::int AS done,
            count(DISTINCT "contactId")::int AS chats, count(DISTINCT "contactId") FILTER (WHERE status = 'RECEIVED')::int AS "chatsOpen"
     FROM "Message"
@@ -76,10 +96,13 @@ export async function importProgress(db: Db, locationId: string, instanceIds: st
   for (const i of imports) {
     const c = counts.find((x) => x.instanceId === i.instanceId) ?? { total: 0, done: 0, chats: 0, chatsOpen: 0 };
     out.set(i.instanceId, {
-      state: historyImportStateSchema.parse(i.state), days: i.days,
-      chats: { done: c.chats - c.chatsOpen, total: c.chats }, messages: { done: c.done, total: c.total },
+      state: historyImportStateSchema.parse(i.state),
+      days: i.days,
+      chats: { done: c.chats - c.chatsOpen, total: c.chats },
+      messages: { done: c.done, total: c.total },
       percent: c.total ? Math.floor((100 * c.done) / c.total) : 100,
-      startedAt: i.startedAt.toISOString(), finishedAt: i.finishedAt?.toISOString() ?? null,
+      startedAt: i.startedAt.toISOString(),
+      finishedAt: i.finishedAt?.toISOString() ?? null,
     });
   }
   return out;

@@ -1,13 +1,17 @@
-import type { Db } from "../db";
 import { normalizeLid } from "../contacts/lid-contacts";
 import { normalizePhone } from "../contacts/phone";
+import type { Db } from "../db";
 
 // What a number's history sync leaves behind besides keys (docs/decisions/020-history-sync-and-import.md):
 // the import's row (started by the first history message stored, complete when WhatsApp's RECENT
 // sync reaches 100 % or goes quiet), and the contacts' names from push names.
 
 /** A history notification was handled: `stored` new history rows, `complete` when it ended the sync. */
-export async function noteHistoryChunk(db: Db, ctx: { locationId: string; instanceId: string }, o: { stored: number; complete: boolean; days: number }): Promise<void> {
+export async function noteHistoryChunk(
+  db: Db,
+  ctx: { locationId: string; instanceId: string },
+  o: { stored: number; complete: boolean; days: number },
+): Promise<void> {
   if (o.stored > 0) {
     // a new sync (a relink) starts the import again; what was posted stays posted (unique WhatsApp ids)
     await db.$executeRaw`
@@ -20,7 +24,10 @@ export async function noteHistoryChunk(db: Db, ctx: { locationId: string; instan
       WHERE "HistoryImport"."locationId" = ${ctx.locationId}`;
   }
   if (o.complete) {
-    await db.historyImport.updateMany({ where: { instanceId: ctx.instanceId, locationId: ctx.locationId, state: "SYNCING" }, data: { state: "IMPORTING" } });
+    await db.historyImport.updateMany({
+      where: { instanceId: ctx.instanceId, locationId: ctx.locationId, state: "SYNCING" },
+      data: { state: "IMPORTING" },
+    });
   }
 }
 
@@ -28,7 +35,11 @@ export async function noteHistoryChunk(db: Db, ctx: { locationId: string; instan
  * Push names (and chat names) from history: the name of a contact that has none yet, found by
  * phone or LID. A name the contact already has (its own push name from a message) is kept.
  */
-export async function applyHistoryNames(db: Db, locationId: string, names: { jid: string; name: string }[]): Promise<number> {
+export async function applyHistoryNames(
+  db: Db,
+  locationId: string,
+  names: { jid: string; name: string }[],
+): Promise<number> {
   let n = 0;
   for (const { jid, name } of names) {
     const clean = name.trim().slice(0, 200);

@@ -1,5 +1,11 @@
 import { authenticateApiKey, presentedKey } from "../api-keys/api-keys";
-import { enforcePolicy, panelSessionOfRequest, refusal, sessionCookieFrom, type PanelSession } from "../auth/panel-session";
+import {
+  enforcePolicy,
+  type PanelSession,
+  panelSessionOfRequest,
+  refusal,
+  sessionCookieFrom,
+} from "../auth/panel-session";
 import { db } from "../db";
 import { env } from "../env";
 import { unauthorized } from "../errors";
@@ -64,9 +70,15 @@ const panelSession: Credential<PanelCaller> = {
   async authenticate(req, hint) {
     const s = await panelSessionOfRequest(req); // CSRF-checked: see lib/http/csrf.ts
     if (!s.ok) throw refusal(s.reason, hint);
-    return { via: "panel-session", locationId: s.identity.locationId, identity: s.identity, actor: `user:${s.identity.userId}` };
+    return {
+      via: "panel-session",
+      locationId: s.identity.locationId,
+      identity: s.identity,
+      actor: `user:${s.identity.userId}`,
+    };
   },
-  authorize: (c, need) => enforcePolicy(c.identity, { admin: need.role === "admin", recentHandshake: need.recentHandshake }),
+  authorize: (c, need) =>
+    enforcePolicy(c.identity, { admin: need.role === "admin", recentHandshake: need.recentHandshake }),
   limit: async () => null,
   hint: "open the panel from GoHighLevel to sign in",
   alternative: "open the panel from GoHighLevel",
@@ -77,5 +89,9 @@ export const CREDENTIALS: Credentials = { "api-key": apiKey, "panel-session": pa
 // the direct API's rate limits (per key, per location; lib/http/rate-limit.ts): a 429, or null
 function limitApiKeyCall(who: { locationId: string; keyId: string }): Promise<Response | null> {
   const e = env();
-  return limitApiCall(redis(), who, { perKey: e.API_RATE_LIMIT_PER_KEY, perLocation: e.API_RATE_LIMIT_PER_LOCATION, windowSeconds: e.API_RATE_LIMIT_WINDOW_SECONDS });
+  return limitApiCall(redis(), who, {
+    perKey: e.API_RATE_LIMIT_PER_KEY,
+    perLocation: e.API_RATE_LIMIT_PER_LOCATION,
+    windowSeconds: e.API_RATE_LIMIT_WINDOW_SECONDS,
+  });
 }

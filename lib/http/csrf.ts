@@ -24,7 +24,8 @@ export function assertCookieRequestAllowed(req: Request, options: Partial<CsrfOp
   // Every browser that sends Sec-Fetch-Site also sends Origin on these methods; the fallback only
   // keeps a same-origin request of an odd client working. No Origin and no Sec-Fetch-Site is refused.
   const allowed = origin ? originAllowed(origin, o) : req.headers.get("sec-fetch-site") === "same-origin";
-  if (!allowed) throw new AppError("forbidden", "cross-site request refused: send it from the panel (Origin is not this app's)");
+  if (!allowed)
+    throw new AppError("forbidden", "cross-site request refused: send it from the panel (Origin is not this app's)");
   if ((o.requireJson ?? true) && !isJson(req.headers.get("content-type"))) {
     throw new AppError("unsupported_media_type", "send the request with content-type: application/json");
   }

@@ -3,9 +3,14 @@ import { parseEnv } from "../env";
 import { frameAncestorSources, GHL_APP_ORIGINS, originMatchesSources, panelCsp } from "./frame-policy";
 
 const minimalEnv = {
-  APP_URL: "https://gw.example.com", DATABASE_URL: "postgresql://u@db/x", REDIS_URL: "redis://r:6379",
-  ENCRYPTION_KEY: `k1:${Buffer.alloc(32, 1).toString("base64")}`, NEXTAUTH_SECRET: "x".repeat(32),
-  GHL_CLIENT_ID: "abc-def", GHL_CLIENT_SECRET: "secret-secret", GHL_SSO_KEY: "shared-secret",
+  APP_URL: "https://gw.example.com",
+  DATABASE_URL: "postgresql://u@db/x",
+  REDIS_URL: "redis://r:6379",
+  ENCRYPTION_KEY: `k1:${Buffer.alloc(32, 1).toString("base64")}`,
+  NEXTAUTH_SECRET: "x".repeat(32),
+  GHL_CLIENT_ID: "abc-def",
+  GHL_CLIENT_SECRET: "secret-secret",
+  GHL_SSO_KEY: "shared-secret",
 };
 
 describe("panel frame-ancestors", () => {
@@ -16,12 +21,14 @@ describe("panel frame-ancestors", () => {
   });
 
   it("adds the configured white-label origins after GHL's", () => {
-    expect(panelCsp("https://crm.agency.io/ https://*.whitelabel.agency.io,app.other.io"))
-      .toBe(`frame-ancestors 'self' ${GHL_APP_ORIGINS.join(" ")} https://crm.agency.io https://*.whitelabel.agency.io app.other.io`);
+    expect(panelCsp("https://crm.agency.io/ https://*.whitelabel.agency.io,app.other.io")).toBe(
+      `frame-ancestors 'self' ${GHL_APP_ORIGINS.join(" ")} https://crm.agency.io https://*.whitelabel.agency.io app.other.io`,
+    );
   });
 
   it("never lets a wildcard, a bare scheme or junk through", () => {
-    const junk = "* https: http: https://* *.com https://*.io https://a.*.io javascript:alert(1) 'unsafe-inline' data: https://ok.io";
+    const junk =
+      "* https: http: https://* *.com https://*.io https://a.*.io javascript:alert(1) 'unsafe-inline' data: https://ok.io";
     expect(frameAncestorSources(junk)).toEqual([...GHL_APP_ORIGINS, "https://ok.io"]);
     expect(panelCsp("")).toBe(`frame-ancestors 'self' ${GHL_APP_ORIGINS.join(" ")}`);
   });

@@ -31,7 +31,8 @@ export function handle<P = Record<string, string>>(
 export async function jsonBody(req: Request): Promise<unknown> {
   const text = await req.text();
   if (!text) return {};
-  if (!isJson(req.headers.get("content-type"))) throw new AppError("unsupported_media_type", "send the body as JSON with content-type: application/json");
+  if (!isJson(req.headers.get("content-type")))
+    throw new AppError("unsupported_media_type", "send the body as JSON with content-type: application/json");
   try {
     return JSON.parse(text);
   } catch {

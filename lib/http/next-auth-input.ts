@@ -26,7 +26,10 @@ function cookieValue(header: string | null, name: string): string | undefined {
   for (const part of (header ?? "").split(";")) {
     const i = part.indexOf("=");
     if (i > 0 && part.slice(0, i).trim() === name) {
-      const raw = part.slice(i + 1).trim().replace(/^"(.*)"$/, "$1");
+      const raw = part
+        .slice(i + 1)
+        .trim()
+        .replace(/^"(.*)"$/, "$1");
       try {
         return raw.includes("%") ? decodeURIComponent(raw) : raw;
       } catch {
@@ -41,13 +44,19 @@ function cookieValue(header: string | null, name: string): string | undefined {
  * Throws 400/404 for what next-auth would answer with a 500. `action`: the `[...nextauth]` segments;
  * `callbackCookie`: the callback-url cookie's name.
  */
-export async function assertNextAuthInput(req: Request, action: readonly string[] | undefined, callbackCookie: string): Promise<void> {
-  if (!ACTIONS[req.method]?.has(action?.[0] ?? "")) throw notFound(`no auth endpoint ${req.method} ${(action ?? []).join("/").slice(0, 64)}`);
+export async function assertNextAuthInput(
+  req: Request,
+  action: readonly string[] | undefined,
+  callbackCookie: string,
+): Promise<void> {
+  if (!ACTIONS[req.method]?.has(action?.[0] ?? ""))
+    throw notFound(`no auth endpoint ${req.method} ${(action ?? []).join("/").slice(0, 64)}`);
   const url = new URL(req.url);
   const fromQuery = url.searchParams.get("callbackUrl");
   if (fromQuery && !httpUrl(fromQuery, url.origin)) throw badRequest("callbackUrl must be an http(s) URL or a path");
   const fromCookie = cookieValue(req.headers.get("cookie"), callbackCookie);
-  if (fromCookie && !httpUrl(fromCookie, url.origin)) throw badRequest("the callback-url cookie is not an http(s) URL or a path");
+  if (fromCookie && !httpUrl(fromCookie, url.origin))
+    throw badRequest("the callback-url cookie is not an http(s) URL or a path");
   if (req.method !== "POST" || !req.body) return;
   // the body as next-auth's getBody reads it (next/utils.js): JSON, a form, or nothing
   const type = req.headers.get("content-type") ?? "";
@@ -62,5 +71,6 @@ export async function assertNextAuthInput(req: Request, action: readonly string[
     body = Object.fromEntries(new URLSearchParams(await req.clone().text()));
   }
   const cb = body && typeof body === "object" ? (body as Record<string, unknown>).callbackUrl : undefined;
-  if (cb !== undefined && cb !== null && (typeof cb !== "string" || (cb !== "" && !httpUrl(cb, url.origin)))) throw badRequest("callbackUrl must be an http(s) URL or a path");
+  if (cb !== undefined && cb !== null && (typeof cb !== "string" || (cb !== "" && !httpUrl(cb, url.origin))))
+    throw badRequest("callbackUrl must be an http(s) URL or a path");
 }

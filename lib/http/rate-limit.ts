@@ -44,7 +44,11 @@ return {1}
 export async function take(redis: Redis, limits: Limit[]): Promise<Taken> {
   const on = limits.filter((l) => l.limit > 0 && l.windowMs > 0);
   if (on.length === 0) return { ok: true };
-  const r = (await GCRA(redis, on.map((l) => l.key), on.flatMap((l) => [l.limit, l.windowMs]))) as number[];
+  const r = (await GCRA(
+    redis,
+    on.map((l) => l.key),
+    on.flatMap((l) => [l.limit, l.windowMs]),
+  )) as number[];
   if (r[0] === 1) return { ok: true };
   return { ok: false, retryAfterMs: Number(r[1]), limit: on[Number(r[2]) - 1] };
 }
@@ -57,7 +61,12 @@ export type ApiLimits = { perKey: number; perLocation: number; windowSeconds: nu
  * null. If Redis does not answer in time the call is let through (logged): the API needs Redis
  * anyway, and an outage should not turn into refusing every client.
  */
-export async function limitApiCall(redis: Redis, who: { locationId: string; keyId: string }, cfg: ApiLimits, timeoutMs = 1000): Promise<Response | null> {
+export async function limitApiCall(
+  redis: Redis,
+  who: { locationId: string; keyId: string },
+  cfg: ApiLimits,
+  timeoutMs = 1000,
+): Promise<Response | null> {
   const windowMs = cfg.windowSeconds * 1000;
   // one hash tag per location: both buckets in one slot, should Redis ever be a cluster
   const limits: Limit[] = [
@@ -85,7 +94,13 @@ export async function limitApiCall(redis: Redis, who: { locationId: string; keyI
 export function tooManyRequests(retryAfterMs: number, whose: string, l: Limit): Response {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
   return Response.json(
-    { error: { code: "rate_limited", message: `too many requests for ${whose} (at most ${l.limit} per ${l.windowMs / 1000} s); retry in ${seconds} s`, retryAfterSeconds: seconds } },
+    {
+      error: {
+        code: "rate_limited",
+        message: `too many requests for ${whose} (at most ${l.limit} per ${l.windowMs / 1000} s); retry in ${seconds} s`,
+        retryAfterSeconds: seconds,
+      },
+    },
     { status: 429, headers: { "retry-after": String(seconds) } },
   );
 }

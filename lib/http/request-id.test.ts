@@ -10,7 +10,20 @@ describe("requestIdFrom", () => {
   });
 
   it("replaces anything else with a fresh UUID", () => {
-    const bad = ["", "a".repeat(65), "has space", 'quote"d', "x\ty", "new\u0085line", "{\"level\":60}", "../../etc", "é", "a,b", "a;b", "%0d%0a"];
+    const bad = [
+      "",
+      "a".repeat(65),
+      "has space",
+      'quote"d',
+      "x\ty",
+      "new\u0085line",
+      '{"level":60}',
+      "../../etc",
+      "é",
+      "a,b",
+      "a;b",
+      "%0d%0a",
+    ];
     for (const v of bad) {
       const id = of(v);
       expect(id, v).toMatch(uuid);

@@ -20,13 +20,18 @@ const post = (body: BodyInit, headers: Record<string, string> = {}) =>
 describe("readSignedBody", () => {
   it("refuses a call without a signature header (401) before reading any of its body", async () => {
     const { body, seen } = streamed(11 * 1024 * 1024);
-    await expect(readSignedBody(post(body), { what: "webhook" })).rejects.toMatchObject({ status: 401, message: "the webhook is not signed" });
+    await expect(readSignedBody(post(body), { what: "webhook" })).rejects.toMatchObject({
+      status: 401,
+      message: "the webhook is not signed",
+    });
     expect(seen.bytes).toBeLessThanOrEqual(64 * 1024); // at most what the stream queued up front
   });
 
   it("stops reading a signed body at the cap (413), and refuses a declared length over it at once", async () => {
     const { body, seen } = streamed(11 * 1024 * 1024);
-    await expect(readSignedBody(post(body, { "x-ghl-signature": "c2ln" }), { what: "webhook", max: 1024 * 1024 })).rejects.toMatchObject({ status: 413 });
+    await expect(
+      readSignedBody(post(body, { "x-ghl-signature": "c2ln" }), { what: "webhook", max: 1024 * 1024 }),
+    ).rejects.toMatchObject({ status: 413 });
     expect(seen.bytes).toBeLessThan(1024 * 1024 + 3 * 64 * 1024);
     const declared = streamed(2 * 1024 * 1024);
     const r = post(declared.body, { "x-wh-signature": "c2ln", "content-length": String(2 * 1024 * 1024) });
@@ -36,7 +41,11 @@ describe("readSignedBody", () => {
 
   it("returns a signed body up to the cap whole, and an unsigned one where unsigned calls are allowed", async () => {
     const { body } = streamed(1024 * 1024);
-    expect((await readSignedBody(post(body, { "x-ghl-signature": "c2ln" }), { what: "webhook" })).length).toBe(1024 * 1024);
-    expect((await readSignedBody(post("{}"), { what: "Delivery URL call", allowUnsigned: true })).toString()).toBe("{}");
+    expect((await readSignedBody(post(body, { "x-ghl-signature": "c2ln" }), { what: "webhook" })).length).toBe(
+      1024 * 1024,
+    );
+    expect((await readSignedBody(post("{}"), { what: "Delivery URL call", allowUnsigned: true })).toString()).toBe(
+      "{}",
+    );
   });
 });

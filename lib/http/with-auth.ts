@@ -1,5 +1,13 @@
 import { unauthorized } from "../errors";
-import { CREDENTIALS, type Caller, type CallerOf, type Credential, type Credentials, type Role, type Via } from "./credentials";
+import {
+  type Caller,
+  type CallerOf,
+  CREDENTIALS,
+  type Credential,
+  type Credentials,
+  type Role,
+  type Via,
+} from "./credentials";
 import { handle, type RouteContext } from "./handler";
 
 // The one way to authenticate a route (AGENTS.md#tenancy, SECURITY.md has the table of who may do
@@ -33,8 +41,10 @@ export function authFamily(credentials: Credentials) {
     fn: (req: Request, auth: Auth<V>, params: P) => Promise<Response>,
   ): RouteHandler<P> {
     if (o.via.length === 0) throw new Error("withAuth: name at least one credential in via");
-    if (o.recentHandshake && o.via.some((v) => v !== "panel-session")) throw new Error("withAuth: recentHandshake is for panel sessions only");
-    const hint = o.via.length === 1 ? credentials[o.via[0]].hint : o.via.map((v) => credentials[v].alternative).join(" or ");
+    if (o.recentHandshake && o.via.some((v) => v !== "panel-session"))
+      throw new Error("withAuth: recentHandshake is for panel sessions only");
+    const hint =
+      o.via.length === 1 ? credentials[o.via[0]].hint : o.via.map((v) => credentials[v].alternative).join(" or ");
     return handle<P>(async (req, ctx) => {
       const via = o.via.find((v) => credentials[v].presented(req));
       if (!via) throw unauthorized(hint);

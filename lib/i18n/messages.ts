@@ -13,8 +13,10 @@ const en = {
   "panel.signedInAs": "Signed in as",
   "err.title": "The panel cannot open",
   "err.not_framed": "Open this page from the app's menu inside GoHighLevel.",
-  "err.not_installed": "The app is not installed for this location (or it was uninstalled). Install it from the GoHighLevel Marketplace.",
-  "err.invalid_payload": "GoHighLevel's user data could not be verified. Reload the page; if it persists, check the app's Shared Secret.",
+  "err.not_installed":
+    "The app is not installed for this location (or it was uninstalled). Install it from the GoHighLevel Marketplace.",
+  "err.invalid_payload":
+    "GoHighLevel's user data could not be verified. Reload the page; if it persists, check the app's Shared Secret.",
   "err.expired": "Your session has expired. Reload the page inside GoHighLevel.",
   "err.no_location": "Your agency has no location with this app installed yet.",
   "err.timeout": "GoHighLevel did not answer. Reload the page.",
@@ -39,22 +41,28 @@ const es: Record<MessageKey, string> = {
   "panel.location": "Subcuenta",
   "panel.switch": "Cambiar de subcuenta",
   "panel.empty.title": "Aún no hay números de WhatsApp",
-  "panel.empty.body": "Vincula un número de WhatsApp con un código QR para enviar y recibir los mensajes de esta subcuenta.",
+  "panel.empty.body":
+    "Vincula un número de WhatsApp con un código QR para enviar y recibir los mensajes de esta subcuenta.",
   "panel.signedInAs": "Sesión iniciada como",
   "err.title": "No se puede abrir el panel",
   "err.not_framed": "Abre esta página desde el menú de la aplicación dentro de GoHighLevel.",
-  "err.not_installed": "La aplicación no está instalada en esta subcuenta (o fue desinstalada). Instálala desde el Marketplace de GoHighLevel.",
-  "err.invalid_payload": "No se pudieron verificar los datos del usuario de GoHighLevel. Recarga la página; si persiste, revisa el Shared Secret de la aplicación.",
+  "err.not_installed":
+    "La aplicación no está instalada en esta subcuenta (o fue desinstalada). Instálala desde el Marketplace de GoHighLevel.",
+  "err.invalid_payload":
+    "No se pudieron verificar los datos del usuario de GoHighLevel. Recarga la página; si persiste, revisa el Shared Secret de la aplicación.",
   "err.expired": "Tu sesión ha caducado. Recarga la página dentro de GoHighLevel.",
   "err.no_location": "Tu agencia aún no tiene ninguna subcuenta con esta aplicación instalada.",
   "err.timeout": "GoHighLevel no respondió. Recarga la página.",
-  "err.no_access": "Tu usuario de GoHighLevel no tiene (o ya no tiene) acceso a esta subcuenta. Pídeselo a un administrador de la agencia.",
+  "err.no_access":
+    "Tu usuario de GoHighLevel no tiene (o ya no tiene) acceso a esta subcuenta. Pídeselo a un administrador de la agencia.",
   "err.roles_unavailable": "GoHighLevel no pudo confirmar qué subcuentas puedes abrir. Recarga la página en un minuto.",
-  "panel.adminOnly": "Solo un administrador de esta subcuenta puede añadir o eliminar números, cambiar la configuración o gestionar claves de API.",
+  "panel.adminOnly":
+    "Solo un administrador de esta subcuenta puede añadir o eliminar números, cambiar la configuración o gestionar claves de API.",
   "installed.title": "Instalada",
   "installed.lead": "WhatsApp Gateway ya está instalada para:",
   "installed.company": "Toda la agencia (instalación masiva)",
-  "installed.next": "Abre la aplicación desde el menú de cada subcuenta en GoHighLevel para vincular números de WhatsApp.",
+  "installed.next":
+    "Abre la aplicación desde el menú de cada subcuenta en GoHighLevel para vincular números de WhatsApp.",
   "installed.err.title": "La instalación no se completó",
   "installed.err.state": "Este enlace de instalación caducó o ya se usó. Vuelve a iniciar la instalación.",
   "installed.err.denied": "La instalación se canceló en GoHighLevel.",
@@ -72,14 +80,19 @@ const pt: Record<MessageKey, string> = {
   "panel.signedInAs": "Conectado como",
   "err.title": "Não é possível abrir o painel",
   "err.not_framed": "Abra esta página pelo menu do aplicativo dentro do GoHighLevel.",
-  "err.not_installed": "O aplicativo não está instalado nesta subconta (ou foi desinstalado). Instale-o pelo Marketplace do GoHighLevel.",
-  "err.invalid_payload": "Não foi possível verificar os dados do usuário do GoHighLevel. Recarregue a página; se persistir, confira o Shared Secret do aplicativo.",
+  "err.not_installed":
+    "O aplicativo não está instalado nesta subconta (ou foi desinstalado). Instale-o pelo Marketplace do GoHighLevel.",
+  "err.invalid_payload":
+    "Não foi possível verificar os dados do usuário do GoHighLevel. Recarregue a página; se persistir, confira o Shared Secret do aplicativo.",
   "err.expired": "Sua sessão expirou. Recarregue a página dentro do GoHighLevel.",
   "err.no_location": "Sua agência ainda não tem nenhuma subconta com este aplicativo instalado.",
   "err.timeout": "O GoHighLevel não respondeu. Recarregue a página.",
-  "err.no_access": "Seu usuário do GoHighLevel não tem (ou não tem mais) acesso a esta subconta. Peça a um administrador da agência.",
-  "err.roles_unavailable": "O GoHighLevel não conseguiu confirmar quais subcontas você pode abrir. Recarregue a página em um minuto.",
-  "panel.adminOnly": "Somente um administrador desta subconta pode adicionar ou excluir números, alterar as configurações ou gerenciar chaves de API.",
+  "err.no_access":
+    "Seu usuário do GoHighLevel não tem (ou não tem mais) acesso a esta subconta. Peça a um administrador da agência.",
+  "err.roles_unavailable":
+    "O GoHighLevel não conseguiu confirmar quais subcontas você pode abrir. Recarregue a página em um minuto.",
+  "panel.adminOnly":
+    "Somente um administrador desta subconta pode adicionar ou excluir números, alterar as configurações ou gerenciar chaves de API.",
   "installed.title": "Instalado",
   "installed.lead": "O WhatsApp Gateway agora está instalado para:",
   "installed.company": "Toda a agência (instalação em massa)",

@@ -106,10 +106,12 @@ const es: Record<NumbersKey, string> = {
   create: "Crear",
   cancel: "Cancelar",
   scanTitle: "Escanea con WhatsApp",
-  scanHelp: "En el teléfono: WhatsApp → Ajustes → Dispositivos vinculados → Vincular un dispositivo, y apunta la cámara a este código.",
+  scanHelp:
+    "En el teléfono: WhatsApp → Ajustes → Dispositivos vinculados → Vincular un dispositivo, y apunta la cámara a este código.",
   qrRefreshIn: "Nuevo código en {s} s",
   waitingQr: "Preparando el código QR…",
-  qrAdminOnly: "Solo un administrador de esta subcuenta puede vincular un teléfono: pídele que abra esta página y escanee el código.",
+  qrAdminOnly:
+    "Solo un administrador de esta subcuenta puede vincular un teléfono: pídele que abra esta página y escanee el código.",
   usePairing: "Vincular con un número de teléfono",
   pairingPhone: "Número con código de país",
   getCode: "Obtener código",
@@ -169,7 +171,8 @@ const es: Record<NumbersKey, string> = {
   "health.healthy": "Saludable",
   "health.at_risk": "En riesgo",
   "health.restricted": "Restringido: no inicia chats nuevos",
-  "set.routeAround": "Enviar desde otro número conectado cuando el elegido está desconectado, restringido o en su límite",
+  "set.routeAround":
+    "Enviar desde otro número conectado cuando el elegido está desconectado, restringido o en su límite",
   "tags.title": "Enrutamiento por etiqueta de GoHighLevel",
   "tags.help": "A los contactos con una de estas etiquetas se les escribe desde su número (gana la primera).",
   "tags.tag": "Etiqueta",
@@ -201,10 +204,12 @@ const pt: Record<NumbersKey, string> = {
   create: "Criar",
   cancel: "Cancelar",
   scanTitle: "Escaneie com o WhatsApp",
-  scanHelp: "No celular: WhatsApp → Configurações → Aparelhos conectados → Conectar um aparelho, e aponte a câmera para este código.",
+  scanHelp:
+    "No celular: WhatsApp → Configurações → Aparelhos conectados → Conectar um aparelho, e aponte a câmera para este código.",
   qrRefreshIn: "Novo código em {s} s",
   waitingQr: "Preparando o código QR…",
-  qrAdminOnly: "Só um administrador desta subconta pode vincular um telefone: peça a ele que abra esta página e escaneie o código.",
+  qrAdminOnly:
+    "Só um administrador desta subconta pode vincular um telefone: peça a ele que abra esta página e escaneie o código.",
   usePairing: "Conectar com número de telefone",
   pairingPhone: "Número com código do país",
   getCode: "Obter código",

@@ -1,5 +1,5 @@
 import { headers } from "next/headers";
-import { messagesFor, pickLocale, type Locale, type Messages } from "./messages";
+import { type Locale, type Messages, messagesFor, pickLocale } from "./messages";
 
 /** Locale of the current server render (Server Components only). */
 export async function requestMessages(override?: string | null): Promise<{ locale: Locale; t: Messages }> {

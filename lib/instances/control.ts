@@ -15,7 +15,9 @@ export const controlMessageSchema = z.discriminatedUnion("type", [
   instanceCommand("instance.stop"),
   instanceCommand("instance.restart"),
   instanceCommand("instance.logout"),
-  instanceCommand("instance.pairing-code").extend({ phone: z.string().regex(/^\+?[0-9]{6,15}$/, "phone in international format, digits only") }),
+  instanceCommand("instance.pairing-code").extend({
+    phone: z.string().regex(/^\+?[0-9]{6,15}$/, "phone in international format, digits only"),
+  }),
   z.object({ type: z.literal("location.uninstalled"), locationId: id }),
 ]);
 

@@ -39,10 +39,19 @@ export async function readInstanceSettings(db: Db, locationId: string, instanceI
 }
 
 /** A validated patch from outside, its absent keys left out (so they keep their stored value). */
-export async function updateInstanceSettings(db: SqlRunner, locationId: string, instanceId: string, patch: z.infer<typeof instanceSettingsPatchSchema>): Promise<InstanceSettings> {
-  const given = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<InstanceSettings>;
+export async function updateInstanceSettings(
+  db: SqlRunner,
+  locationId: string,
+  instanceId: string,
+  patch: z.infer<typeof instanceSettingsPatchSchema>,
+): Promise<InstanceSettings> {
+  const given = Object.fromEntries(
+    Object.entries(patch).filter(([, v]) => v !== undefined),
+  ) as Partial<InstanceSettings>;
   if (Object.keys(given).length === 0) {
-    const [row] = await db.$queryRaw<{ settings: unknown }[]>`SELECT settings FROM "Instance" WHERE id = ${instanceId} AND "locationId" = ${locationId}`;
+    const [row] = await db.$queryRaw<
+      { settings: unknown }[]
+    >`SELECT settings FROM "Instance" WHERE id = ${instanceId} AND "locationId" = ${locationId}`;
     if (!row) throw notFound("instance not found");
     return parseInstanceSettings(row.settings);
   }
@@ -50,8 +59,18 @@ export async function updateInstanceSettings(db: SqlRunner, locationId: string, 
 }
 
 /** The one writer: merges `patch` in one statement (concurrent patches of different keys both survive). */
-export async function patchInstanceSettings(db: SqlRunner, locationId: string, instanceId: string, patch: Partial<InstanceSettings>): Promise<InstanceSettings> {
-  const stored = await patchJsonSettings(db, "instance", { id: instanceId, locationId }, checkedPatch(instanceSettingsSchema, patch));
+export async function patchInstanceSettings(
+  db: SqlRunner,
+  locationId: string,
+  instanceId: string,
+  patch: Partial<InstanceSettings>,
+): Promise<InstanceSettings> {
+  const stored = await patchJsonSettings(
+    db,
+    "instance",
+    { id: instanceId, locationId },
+    checkedPatch(instanceSettingsSchema, patch),
+  );
   if (stored === undefined) throw notFound("instance not found");
   return parseInstanceSettings(stored);
 }

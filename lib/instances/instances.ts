@@ -3,19 +3,32 @@ import { z } from "zod";
 import type { Db } from "@/lib/db";
 import { badRequest, conflict, notFound } from "@/lib/errors";
 import { publishControl } from "./control";
-import { latestQr } from "./link-codes";
 import { leaseKey } from "./lease-key";
+import { latestQr } from "./link-codes";
 
 // The instances of one location (a WhatsApp number each). Every function takes locationId and
 // puts it in every where: an id from another tenant behaves exactly like an unknown id (404).
 // Changes of desired state are written first, then announced on gw:control; the worker's
 // periodic scan of desired states catches any announcement that gets lost.
 
-export const instanceNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "1-32 characters: a-z, 0-9, _ and -, starting with a letter or digit");
+export const instanceNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "1-32 characters: a-z, 0-9, _ and -, starting with a letter or digit");
 
 const publicFields = {
-  id: true, locationId: true, name: true, alias: true, phone: true, waJid: true, status: true, lastError: true,
-  desiredState: true, connectedAt: true, createdAt: true, updatedAt: true, settings: true,
+  id: true,
+  locationId: true,
+  name: true,
+  alias: true,
+  phone: true,
+  waJid: true,
+  status: true,
+  lastError: true,
+  desiredState: true,
+  connectedAt: true,
+  createdAt: true,
+  updatedAt: true,
+  settings: true,
 } as const;
 
 export type InstanceView = Awaited<ReturnType<typeof get>>;
@@ -25,7 +38,13 @@ export type InstanceView = Awaited<ReturnType<typeof get>>;
  * 409. Counted and inserted under a per-location transaction lock, so concurrent creates cannot
  * overshoot the cap together.
  */
-export async function create(db: Db, redis: Redis, locationId: string, input: { name: string; alias?: string | null }, quota: { maxPerLocation: number }) {
+export async function create(
+  db: Db,
+  redis: Redis,
+  locationId: string,
+  input: { name: string; alias?: string | null },
+  quota: { maxPerLocation: number },
+) {
   const name = instanceNameSchema.safeParse(input.name);
   if (!name.success) throw badRequest(`invalid instance name: ${name.error.issues[0]?.message}`);
   let row;
@@ -36,10 +55,18 @@ export async function create(db: Db, redis: Redis, locationId: string, input: { 
       if (existing) throw conflict(`an instance named ${name.data} already exists`);
       const count = await tx.instance.count({ where: { locationId } });
       if (count >= quota.maxPerLocation) {
-        throw conflict(`this location already has ${count} numbers, the most it may have (${quota.maxPerLocation}); delete one before adding another`);
+        throw conflict(
+          `this location already has ${count} numbers, the most it may have (${quota.maxPerLocation}); delete one before adding another`,
+        );
       }
       return tx.instance.create({
-        data: { locationId, name: name.data, alias: input.alias ?? null, desiredState: "RUNNING", status: "CONNECTING" },
+        data: {
+          locationId,
+          name: name.data,
+          alias: input.alias ?? null,
+          desiredState: "RUNNING",
+          status: "CONNECTING",
+        },
         select: publicFields,
       });
     });
@@ -63,13 +90,28 @@ export async function get(db: Db, locationId: string, id: string) {
 }
 
 /** RUNNING: a worker opens (or keeps) the socket, showing a QR if unlinked. STOPPED: closed, session kept. */
-export async function setDesiredState(db: Db, redis: Redis, locationId: string, id: string, state: "RUNNING" | "STOPPED") {
+export async function setDesiredState(
+  db: Db,
+  redis: Redis,
+  locationId: string,
+  id: string,
+  state: "RUNNING" | "STOPPED",
+) {
   // stopping a number no worker holds (e.g. an expired QR): nobody else will write its status
   const unowned = state === "STOPPED" && (await redis.exists(leaseKey(id))) === 0;
-  const data = state === "RUNNING" ? { desiredState: state, lastError: null } : unowned ? { desiredState: state, status: "OFFLINE" as const } : { desiredState: state };
+  const data =
+    state === "RUNNING"
+      ? { desiredState: state, lastError: null }
+      : unowned
+        ? { desiredState: state, status: "OFFLINE" as const }
+        : { desiredState: state };
   const r = await db.instance.updateMany({ where: { id, locationId }, data });
   if (r.count === 0) throw notFound("instance not found");
-  await publishControl(redis, { type: state === "RUNNING" ? "instance.start" : "instance.stop", instanceId: id, locationId });
+  await publishControl(redis, {
+    type: state === "RUNNING" ? "instance.start" : "instance.stop",
+    instanceId: id,
+    locationId,
+  });
   return get(db, locationId, id);
 }
 
@@ -84,7 +126,8 @@ export async function restart(db: Db, redis: Redis, locationId: string, id: stri
 /** Asks for a pairing code instead of a QR; the code arrives as an `instance.pairing-code` event. */
 export async function requestPairingCode(db: Db, redis: Redis, locationId: string, id: string, phone: string) {
   const digits = phone.replace(/[^0-9]/g, "");
-  if (digits.length < 6 || digits.length > 15) throw badRequest("phone must be in international format, e.g. +15551234567");
+  if (digits.length < 6 || digits.length > 15)
+    throw badRequest("phone must be in international format, e.g. +15551234567");
   const r = await db.instance.updateMany({ where: { id, locationId }, data: { desiredState: "RUNNING" } });
   if (r.count === 0) throw notFound("instance not found");
   await publishControl(redis, { type: "instance.pairing-code", instanceId: id, locationId, phone: digits });
@@ -106,7 +149,10 @@ export async function requestLogout(db: Db, redis: Redis, locationId: string, id
   await db.$transaction([
     db.waKey.deleteMany({ where: { instanceId: id, instance: { locationId } } }),
     db.waCreds.deleteMany({ where: { instanceId: id, instance: { locationId } } }),
-    db.instance.updateMany({ where: { id, locationId }, data: { status: "LOGGED_OUT", phone: null, waJid: null, lastError: null } }),
+    db.instance.updateMany({
+      where: { id, locationId },
+      data: { status: "LOGGED_OUT", phone: null, waJid: null, lastError: null },
+    }),
   ]);
 }
 
@@ -117,7 +163,13 @@ export async function requestLogout(db: Db, redis: Redis, locationId: string, id
  * waits for the owner's mark (bounded: a worker that never answers leaves the number stopped,
  * which the QR route then says) before asking for RUNNING.
  */
-export async function clearSession(db: Db, redis: Redis, locationId: string, id: string, o: { waitMs?: number; everyMs?: number } = {}) {
+export async function clearSession(
+  db: Db,
+  redis: Redis,
+  locationId: string,
+  id: string,
+  o: { waitMs?: number; everyMs?: number } = {},
+) {
   const owned = (await redis.exists(leaseKey(id))) === 1;
   await requestLogout(db, redis, locationId, id);
   if (owned) {

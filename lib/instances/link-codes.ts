@@ -28,14 +28,26 @@ export type PairingEntry = z.infer<typeof pairingEntry>;
 export type LinkCodes = { qr?: QrEntry; pairingCode?: PairingEntry };
 
 /** The worker's write when Baileys emits a QR: kept exactly as long as it can be scanned. */
-export async function storeQr(redis: Redis, instanceId: string, qr: string, lifetimeMs: number, now = Date.now()): Promise<QrEntry> {
+export async function storeQr(
+  redis: Redis,
+  instanceId: string,
+  qr: string,
+  lifetimeMs: number,
+  now = Date.now(),
+): Promise<QrEntry> {
   const e = { qr, expiresAt: new Date(now + lifetimeMs).toISOString() };
   await redis.set(qrKey(instanceId), JSON.stringify(e), "PX", Math.max(1, Math.round(lifetimeMs)));
   return e;
 }
 
 /** The worker's write when WhatsApp hands out a pairing code for the socket. */
-export async function storePairingCode(redis: Redis, instanceId: string, code: string, lifetimeMs = PAIRING_CODE_TTL_MS, now = Date.now()): Promise<PairingEntry> {
+export async function storePairingCode(
+  redis: Redis,
+  instanceId: string,
+  code: string,
+  lifetimeMs = PAIRING_CODE_TTL_MS,
+  now = Date.now(),
+): Promise<PairingEntry> {
   const e = { code, expiresAt: new Date(now + lifetimeMs).toISOString() };
   await redis.set(pairingCodeKey(instanceId), JSON.stringify(e), "PX", Math.max(1, Math.round(lifetimeMs)));
   return e;
@@ -50,7 +62,11 @@ export async function clearLinkCodes(redis: Redis, instanceId: string): Promise<
  * The reader: the codes still valid for each instance (instances without any are absent). An
  * entry whose expiry has passed is left out even if Redis has not dropped it yet.
  */
-export async function linkCodesOf(redis: Redis, instanceIds: readonly string[], now = Date.now()): Promise<Map<string, LinkCodes>> {
+export async function linkCodesOf(
+  redis: Redis,
+  instanceIds: readonly string[],
+  now = Date.now(),
+): Promise<Map<string, LinkCodes>> {
   const out = new Map<string, LinkCodes>();
   if (instanceIds.length === 0) return out;
   const raw = await redis.mget(...instanceIds.flatMap((id) => [qrKey(id), pairingCodeKey(id)]));
@@ -72,13 +88,30 @@ export async function latestQr(redis: Redis, instanceId: string): Promise<QrEntr
  * carried live, to send right after a client connects. The instance ids come from the location's
  * own rows, so no other tenant's code can be read.
  */
-export async function linkCodeEvents(db: Db, redis: Redis, locationId: string, instanceId?: string): Promise<InstanceEvent[]> {
-  const rows = await db.instance.findMany({ where: { locationId, ...(instanceId ? { id: instanceId } : {}) }, select: { id: true } });
-  const codes = await linkCodesOf(redis, rows.map((r) => r.id));
+export async function linkCodeEvents(
+  db: Db,
+  redis: Redis,
+  locationId: string,
+  instanceId?: string,
+): Promise<InstanceEvent[]> {
+  const rows = await db.instance.findMany({
+    where: { locationId, ...(instanceId ? { id: instanceId } : {}) },
+    select: { id: true },
+  });
+  const codes = await linkCodesOf(
+    redis,
+    rows.map((r) => r.id),
+  );
   const events: InstanceEvent[] = [];
   for (const [id, c] of codes) {
     if (c.qr) events.push({ type: "instance.qr", instanceId: id, qr: c.qr.qr, expiresAt: c.qr.expiresAt });
-    if (c.pairingCode) events.push({ type: "instance.pairing-code", instanceId: id, code: c.pairingCode.code, expiresAt: c.pairingCode.expiresAt });
+    if (c.pairingCode)
+      events.push({
+        type: "instance.pairing-code",
+        instanceId: id,
+        code: c.pairingCode.code,
+        expiresAt: c.pairingCode.expiresAt,
+      });
   }
   return events;
 }
@@ -94,11 +127,27 @@ export const linkingViewSchema = z.object({
 export type LinkingView = z.infer<typeof linkingViewSchema>;
 export function linkingView(c: LinkCodes | undefined, mayLinkAPhone: boolean): LinkingView | null {
   if (!c) return null;
-  if (!mayLinkAPhone) return { qr: null, qrExpiresAt: c.qr?.expiresAt ?? null, pairingCode: null, pairingCodeExpiresAt: c.pairingCode?.expiresAt ?? null, withheld: "admin_required" };
-  return { qr: c.qr?.qr ?? null, qrExpiresAt: c.qr?.expiresAt ?? null, pairingCode: c.pairingCode?.code ?? null, pairingCodeExpiresAt: c.pairingCode?.expiresAt ?? null };
+  if (!mayLinkAPhone)
+    return {
+      qr: null,
+      qrExpiresAt: c.qr?.expiresAt ?? null,
+      pairingCode: null,
+      pairingCodeExpiresAt: c.pairingCode?.expiresAt ?? null,
+      withheld: "admin_required",
+    };
+  return {
+    qr: c.qr?.qr ?? null,
+    qrExpiresAt: c.qr?.expiresAt ?? null,
+    pairingCode: c.pairingCode?.code ?? null,
+    pairingCodeExpiresAt: c.pairingCode?.expiresAt ?? null,
+  };
 }
 
-function parse<T extends { expiresAt: string }>(schema: z.ZodType<T>, raw: string | null | undefined, now: number): T | undefined {
+function parse<T extends { expiresAt: string }>(
+  schema: z.ZodType<T>,
+  raw: string | null | undefined,
+  now: number,
+): T | undefined {
   if (!raw) return undefined;
   let json: unknown;
   try {

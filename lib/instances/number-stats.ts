@@ -20,7 +20,17 @@ export const numberStatsSchema = z.object({
 });
 export type NumberStats = z.infer<typeof numberStatsSchema>;
 
-type Row = { id: string; firstLinkedAt: Date | null; settings: unknown; sent: number; newChats: number; received: number; failed: number; lastSent: Date | null; lastReceived: Date | null };
+type Row = {
+  id: string;
+  firstLinkedAt: Date | null;
+  settings: unknown;
+  sent: number;
+  newChats: number;
+  received: number;
+  failed: number;
+  lastSent: Date | null;
+  lastReceived: Date | null;
+};
 
 export async function numberStats(db: Db, locationId: string, now = new Date()): Promise<Map<string, NumberStats>> {
   const { start, end } = utcDay(now);
@@ -46,10 +56,17 @@ export async function numberStats(db: Db, locationId: string, now = new Date()):
   const out = new Map<string, NumberStats>();
   for (const r of rows) {
     const limit = dailyAllowance(numberAgeDays(r.firstLinkedAt, now), warmupPercent(r.settings));
-    const last = [r.lastSent, r.lastReceived].filter((d): d is Date => !!d).sort((a, b) => b.getTime() - a.getTime())[0];
+    const last = [r.lastSent, r.lastReceived]
+      .filter((d): d is Date => !!d)
+      .sort((a, b) => b.getTime() - a.getTime())[0];
     out.set(r.id, {
-      sentToday: r.sent, receivedToday: r.received, failedToday: r.failed,
-      allowance: { newChats: { used: r.newChats, limit: limit.newChats }, messages: { used: r.sent, limit: limit.messages } },
+      sentToday: r.sent,
+      receivedToday: r.received,
+      failedToday: r.failed,
+      allowance: {
+        newChats: { used: r.newChats, limit: limit.newChats },
+        messages: { used: r.sent, limit: limit.messages },
+      },
       lastActivityAt: last ? last.toISOString() : null,
     });
   }

@@ -74,12 +74,21 @@ const settle = () => new Promise((r) => setTimeout(r, 200));
 describe("downloadEncrypted", () => {
   it("never connects to a private or reserved address unless its origin is allowed (the URL is the sender's word)", async () => {
     const hitsBefore = hits;
-    for (const url of [`${base}/honest`, base.replace("127.0.0.1", "[::ffff:127.0.0.1]") + "/honest", base.replace("127.0.0.1", "localhost") + "/honest"]) {
-      await expect(downloadEncrypted({ url, cipherKey, iv, limit: MB }), url).rejects.toBeInstanceOf(BlockedAddressError);
+    for (const url of [
+      `${base}/honest`,
+      base.replace("127.0.0.1", "[::ffff:127.0.0.1]") + "/honest",
+      base.replace("127.0.0.1", "localhost") + "/honest",
+    ]) {
+      await expect(downloadEncrypted({ url, cipherKey, iv, limit: MB }), url).rejects.toBeInstanceOf(
+        BlockedAddressError,
+      );
     }
     // a public name that resolves into our network (DNS rebinding) is refused at connect time
     const rebinding = downloadEncrypted({
-      url: base.replace("127.0.0.1", "media.example.com") + "/honest", cipherKey, iv, limit: MB,
+      url: base.replace("127.0.0.1", "media.example.com") + "/honest",
+      cipherKey,
+      iv,
+      limit: MB,
       guard: { resolve: async () => [{ address: "127.0.0.1", family: 4 }] },
     });
     await expect(rebinding).rejects.toBeInstanceOf(BlockedAddressError);

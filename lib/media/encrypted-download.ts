@@ -14,7 +14,10 @@ import { BlockedAddressError, type GuardOptions, guardedRequest } from "../net/g
 // reach a private or reserved address, unless its origin is on the allow-list (the sandbox).
 
 export class MediaHostError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -85,14 +88,20 @@ export async function downloadEncrypted(o: DownloadOptions): Promise<EncryptedDo
       if (!sink.push(decipher.update(data.subarray(0, whole)))) return tooLarge();
     }
     // a body that ends before its Content-Length is a cut, not a file
-    if (declared !== null && fetched < declared) throw new Error(`the media host closed the body at ${fetched} of ${declared} bytes`);
+    if (declared !== null && fetched < declared)
+      throw new Error(`the media host closed the body at ${fetched} of ${declared} bytes`);
     if (!sink.push(decipher.final())) return tooLarge();
     return { ok: true, bytes: sink.bytes(), fetchedBytes: fetched };
   } catch (err) {
     ac.abort();
     if (err instanceof MediaHostError || err instanceof BlockedAddressError) throw err;
-    const reason = ac.signal.reason instanceof Error && ac.signal.reason.message.startsWith("the media host") ? ac.signal.reason : err;
-    throw new Error(`media download failed after ${fetched} bytes: ${(reason as Error)?.message ?? reason}`, { cause: err });
+    const reason =
+      ac.signal.reason instanceof Error && ac.signal.reason.message.startsWith("the media host")
+        ? ac.signal.reason
+        : err;
+    throw new Error(`media download failed after ${fetched} bytes: ${(reason as Error)?.message ?? reason}`, {
+      cause: err,
+    });
   } finally {
     clearTimeout(timer);
   }
@@ -108,7 +117,10 @@ class Sink {
   private readonly whole: Buffer | null;
   private kept = 0;
 
-  constructor(private readonly limit: number, declared: number | null) {
+  constructor(
+    private readonly limit: number,
+    declared: number | null,
+  ) {
     this.whole = declared !== null ? Buffer.allocUnsafe(Math.min(declared, limit)) : null;
   }
 
@@ -116,7 +128,8 @@ class Sink {
     if (!b.length) return true;
     if (this.kept + b.length > this.limit) return false;
     if (this.whole && this.kept + b.length <= this.whole.length) b.copy(this.whole, this.kept);
-    else if (this.whole) return false; // more than the host said it would send: not a body to trust
+    else if (this.whole)
+      return false; // more than the host said it would send: not a body to trust
     else this.chunks.push(b);
     this.kept += b.length;
     return true;

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { AppError } from "../errors";
-import { BlockedAddressError, guardedRequest, literalAddressProblem, type GuardOptions } from "../net/guarded-request";
+import { BlockedAddressError, type GuardOptions, guardedRequest, literalAddressProblem } from "../net/guarded-request";
 
 // Fetches a media URL that a tenant (or GHL) gave us, without letting it reach our own network:
 // http(s) only, the address connected to must be public unless its origin is allow-listed
@@ -27,7 +27,8 @@ export async function fetchRemoteMedia(rawUrl: string, o: FetchOptions = {}): Pr
       res = await guardedRequest(url, { ...o, signal: deadline, headers: { "user-agent": "ghl-whatsapp-gateway/1" } });
     } catch (e) {
       if (e instanceof BlockedAddressError) throw mediaError(`the attachment host ${e.host} is on a private network`);
-      if ((e as NodeJS.ErrnoException).code === "ENOTFOUND") throw mediaError(`the attachment host ${url.hostname} does not resolve`);
+      if ((e as NodeJS.ErrnoException).code === "ENOTFOUND")
+        throw mediaError(`the attachment host ${url.hostname} does not resolve`);
       throw mediaError(`could not download ${url.host}: ${deadline.aborted ? "timed out" : "connection failed"}`);
     }
     const status = res.statusCode ?? 0;
@@ -46,7 +47,8 @@ export async function fetchRemoteMedia(rawUrl: string, o: FetchOptions = {}): Pr
       res.destroy();
       return mediaError(m);
     };
-    if (o.accept && !o.accept.test(contentType)) throw fail(`the attachment is ${contentType}, which cannot be sent this way`);
+    if (o.accept && !o.accept.test(contentType))
+      throw fail(`the attachment is ${contentType}, which cannot be sent this way`);
     const declared = Number(header(res, "content-length") ?? 0);
     if (declared > maxBytes) throw fail(`the attachment is larger than ${Math.round(maxBytes / 1048576)} MB`);
     const bytes = await readCapped(res, maxBytes, deadline);
@@ -64,7 +66,8 @@ export function assertMediaUrlsAcceptable(urls: readonly string[], allowedOrigin
   for (const raw of urls) {
     const u = parseUrl(raw);
     const problem = literalAddressProblem(u, allowedOrigins);
-    if (problem) throw mediaError(`the attachment URL ${u.host} cannot be fetched: ${problem}; use a public http(s) URL`);
+    if (problem)
+      throw mediaError(`the attachment URL ${u.host} cannot be fetched: ${problem}; use a public http(s) URL`);
   }
 }
 

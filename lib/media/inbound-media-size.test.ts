@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { announcedBytes, announcedTooLarge, DEFAULT_MAX_INBOUND_MEDIA_BYTES, formatBytes, tooLargeNotice } from "./inbound-media-size";
+import {
+  announcedBytes,
+  announcedTooLarge,
+  DEFAULT_MAX_INBOUND_MEDIA_BYTES,
+  formatBytes,
+  tooLargeNotice,
+} from "./inbound-media-size";
 
 const MB = 1024 * 1024;
 
@@ -14,7 +20,8 @@ describe("announcedBytes", () => {
     expect(announcedBytes(12n)).toBe(12);
   });
   it("is null for what says nothing usable", () => {
-    for (const v of [undefined, null, -1, Number.NaN, Infinity, "12 MB", "", {}, { low: "1", high: 0 }, true]) expect(announcedBytes(v)).toBeNull();
+    for (const v of [undefined, null, -1, Number.NaN, Infinity, "12 MB", "", {}, { low: "1", high: 0 }, true])
+      expect(announcedBytes(v)).toBeNull();
   });
 });
 
@@ -31,16 +38,34 @@ describe("announcedTooLarge", () => {
 
 describe("tooLargeNotice", () => {
   it("names the kind, the file, the size and the limit, and keeps the caption", () => {
-    expect(tooLargeNotice({ kind: "document", fileName: "report.pdf", caption: "Q3 figures", bytes: 240 * MB, limit: 100 * MB }))
-      .toBe('[Document "report.pdf" (240 MB) not imported: larger than the 100 MB limit]\nQ3 figures');
-    expect(tooLargeNotice({ kind: "video", bytes: 1.5 * 1024 * MB, limit: 100 * MB })).toBe("[Video (1.5 GB) not imported: larger than the 100 MB limit]");
-    expect(tooLargeNotice({ kind: "audio", ptt: true, bytes: null, limit: 2 * MB })).toBe("[Voice message not imported: larger than the 2 MB limit]");
+    expect(
+      tooLargeNotice({
+        kind: "document",
+        fileName: "report.pdf",
+        caption: "Q3 figures",
+        bytes: 240 * MB,
+        limit: 100 * MB,
+      }),
+    ).toBe('[Document "report.pdf" (240 MB) not imported: larger than the 100 MB limit]\nQ3 figures');
+    expect(tooLargeNotice({ kind: "video", bytes: 1.5 * 1024 * MB, limit: 100 * MB })).toBe(
+      "[Video (1.5 GB) not imported: larger than the 100 MB limit]",
+    );
+    expect(tooLargeNotice({ kind: "audio", ptt: true, bytes: null, limit: 2 * MB })).toBe(
+      "[Voice message not imported: larger than the 2 MB limit]",
+    );
   });
   it("says no size when only 'more than the limit' is known (a sender that announced less)", () => {
-    expect(tooLargeNotice({ kind: "image", bytes: 1024, limit: 2 * MB, caption: "  " })).toBe("[Image not imported: larger than the 2 MB limit]");
+    expect(tooLargeNotice({ kind: "image", bytes: 1024, limit: 2 * MB, caption: "  " })).toBe(
+      "[Image not imported: larger than the 2 MB limit]",
+    );
   });
   it("keeps a hostile file name on one line, without quotes, not endless", () => {
-    const n = tooLargeNotice({ kind: "document", fileName: `a"b\n\u2028c${"x".repeat(300)}`, bytes: 3 * MB, limit: 2 * MB });
+    const n = tooLargeNotice({
+      kind: "document",
+      fileName: `a"b\n\u2028c${"x".repeat(300)}`,
+      bytes: 3 * MB,
+      limit: 2 * MB,
+    });
     expect(n.split("\n")).toHaveLength(1);
     expect(n).toMatch(/^\[Document "a b cx+\.\.\." \(3 MB\) not imported/);
     expect(n.length).toBeLessThan(200);

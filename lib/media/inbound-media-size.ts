@@ -75,7 +75,11 @@ export function formatBytes(n: number): string {
 }
 
 const LABELS: Record<TooLargeMedia["kind"], string> = {
-  image: "Image", video: "Video", audio: "Audio", document: "Document", sticker: "Sticker",
+  image: "Image",
+  video: "Video",
+  audio: "Audio",
+  document: "Document",
+  sticker: "Sticker",
 };
 
 function trim(x: number): string {
@@ -85,6 +89,9 @@ function trim(x: number): string {
 /** One line, no quotes to break out of, not a novel. */
 function cleanName(s: string): string {
   // control characters and line separators become spaces
-  const one = s.replace(/[\u0000-\u001f\u007f\u2028\u2029"]/g, " ").replace(/\s+/g, " ").trim();
+  const one = s
+    .replace(/[\u0000-\u001f\u007f\u2028\u2029"]/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
   return one.length > 120 ? `${one.slice(0, 117)}...` : one;
 }

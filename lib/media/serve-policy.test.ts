@@ -3,7 +3,12 @@ import { mediaResponseHeaders, safeFileName } from "./serve-policy";
 
 describe("mediaResponseHeaders", () => {
   it("images (not SVG), audio and video are inline with their own type", () => {
-    for (const [t, want] of [["image/png", "image/png"], ["IMAGE/JPEG", "image/jpeg"], ["audio/ogg; codecs=opus", "audio/ogg"], ["video/mp4", "video/mp4"]]) {
+    for (const [t, want] of [
+      ["image/png", "image/png"],
+      ["IMAGE/JPEG", "image/jpeg"],
+      ["audio/ogg; codecs=opus", "audio/ogg"],
+      ["video/mp4", "video/mp4"],
+    ]) {
       const h = mediaResponseHeaders(t, "a.bin");
       expect(h["content-type"]).toBe(want);
       expect(h["content-disposition"]).toMatch(/^inline; /);
@@ -11,8 +16,20 @@ describe("mediaResponseHeaders", () => {
   });
 
   it("SVG, HTML, XML, scripts and junk types are attachments labelled octet-stream", () => {
-    for (const t of ["image/svg+xml", "text/html", "text/html; charset=utf-8", "application/xhtml+xml", "text/xml", "application/javascript",
-      "text/css", "multipart/related", "text/html\r\nx-injected: 1", "", "nonsense", "*/*"]) {
+    for (const t of [
+      "image/svg+xml",
+      "text/html",
+      "text/html; charset=utf-8",
+      "application/xhtml+xml",
+      "text/xml",
+      "application/javascript",
+      "text/css",
+      "multipart/related",
+      "text/html\r\nx-injected: 1",
+      "",
+      "nonsense",
+      "*/*",
+    ]) {
       const h = mediaResponseHeaders(t, "x");
       expect(h["content-type"], t).toBe("application/octet-stream");
       expect(h["content-disposition"], t).toMatch(/^attachment; /);
@@ -20,7 +37,12 @@ describe("mediaResponseHeaders", () => {
   });
 
   it("documents (PDF, Office, plain text, zip) keep their type but are attachments", () => {
-    for (const t of ["application/pdf", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "text/plain", "application/zip"]) {
+    for (const t of [
+      "application/pdf",
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+      "text/plain",
+      "application/zip",
+    ]) {
       const h = mediaResponseHeaders(t, "doc");
       expect(h["content-type"]).toBe(t);
       expect(h["content-disposition"]).toMatch(/^attachment; /);
@@ -29,7 +51,10 @@ describe("mediaResponseHeaders", () => {
 
   it("always sandboxed and nosniff", () => {
     for (const t of ["image/png", "text/html", "application/pdf"]) {
-      expect(mediaResponseHeaders(t, "f")).toMatchObject({ "content-security-policy": "sandbox", "x-content-type-options": "nosniff" });
+      expect(mediaResponseHeaders(t, "f")).toMatchObject({
+        "content-security-policy": "sandbox",
+        "x-content-type-options": "nosniff",
+      });
     }
   });
 
@@ -37,8 +62,9 @@ describe("mediaResponseHeaders", () => {
     const h = mediaResponseHeaders("text/html", '../../evil"; filename=x.html\r\nSet-Cookie: a=b.html');
     expect(h["content-disposition"]).not.toMatch(/[\r\n]/);
     expect(h["content-disposition"]).toMatch(/^attachment; filename="[^"]*"; filename\*=UTF-8''[^\s";]+$/);
-    expect(mediaResponseHeaders("application/pdf", "relatório ñ.pdf")["content-disposition"])
-      .toBe(`attachment; filename="relat_rio _.pdf"; filename*=UTF-8''${encodeURIComponent("relatório ñ.pdf")}`);
+    expect(mediaResponseHeaders("application/pdf", "relatório ñ.pdf")["content-disposition"]).toBe(
+      `attachment; filename="relat_rio _.pdf"; filename*=UTF-8''${encodeURIComponent("relatório ñ.pdf")}`,
+    );
   });
 });
 

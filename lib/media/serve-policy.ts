@@ -10,16 +10,38 @@
 //    and no script) and `X-Content-Type-Options: nosniff` (the label is the type, no guessing).
 
 const INLINE = new Set([
-  "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp", "image/heic", "image/heif",
-  "audio/ogg", "audio/mpeg", "audio/mp4", "audio/aac", "audio/amr", "audio/wav", "audio/webm", "audio/opus", "audio/x-m4a",
-  "video/mp4", "video/3gpp", "video/webm", "video/quicktime", "video/ogg",
+  "image/png",
+  "image/jpeg",
+  "image/gif",
+  "image/webp",
+  "image/avif",
+  "image/bmp",
+  "image/heic",
+  "image/heif",
+  "audio/ogg",
+  "audio/mpeg",
+  "audio/mp4",
+  "audio/aac",
+  "audio/amr",
+  "audio/wav",
+  "audio/webm",
+  "audio/opus",
+  "audio/x-m4a",
+  "video/mp4",
+  "video/3gpp",
+  "video/webm",
+  "video/quicktime",
+  "video/ogg",
 ]);
 
 // html, xhtml, svg, xml, javascript, css, multipart and anything `text/*` but plain: what a browser may
 // render as a page, run, or parse for markup
 const ACTIVE = /^text\/(?!plain$)|^multipart\/|\/(x-)?(html|xhtml|xml|javascript|ecmascript|css)$|\+xml$/;
 
-export type MediaHeaders = Record<"content-type" | "content-disposition" | "content-security-policy" | "x-content-type-options", string>;
+export type MediaHeaders = Record<
+  "content-type" | "content-disposition" | "content-security-policy" | "x-content-type-options",
+  string
+>;
 
 export function mediaResponseHeaders(declaredType: string, fileName: string): MediaHeaders {
   const type = essence(declaredType);
@@ -49,6 +71,9 @@ export function contentDisposition(kind: "inline" | "attachment", fileName: stri
 /** No path, no control or quote characters, no leading dots, at most 150 characters; never empty. */
 export function safeFileName(name: string): string {
   const base = name.split(/[/\\]/).pop() ?? "";
-  const cleaned = base.replace(/[\u0000-\u001f\u007f-\u009f"<>:|?*]/g, "_").replace(/^[.\s]+/, "").trim();
+  const cleaned = base
+    .replace(/[\u0000-\u001f\u007f-\u009f"<>:|?*]/g, "_")
+    .replace(/^[.\s]+/, "")
+    .trim();
   return [...cleaned].slice(0, 150).join("") || "file";
 }

@@ -21,7 +21,10 @@ describe("signed media URLs", () => {
     const now = Date.now();
     const [id, exp, sig] = split(signMediaPath("m_1", "a.pdf", 60, now, key));
     expect(verifyMediaPath("m_2", exp, sig, now, key).ok).toBe(false);
-    expect(verifyMediaPath(id, String(Number(exp) + 1000), sig, now, key)).toEqual({ ok: false, reason: "bad_signature" });
+    expect(verifyMediaPath(id, String(Number(exp) + 1000), sig, now, key)).toEqual({
+      ok: false,
+      reason: "bad_signature",
+    });
     expect(verifyMediaPath(id, exp, sig, now, randomBytes(32)).ok).toBe(false);
     expect(verifyMediaPath("../etc", exp, sig, now, key)).toEqual({ ok: false, reason: "malformed" });
   });
@@ -38,10 +41,16 @@ describe("signed media URLs across a key rotation", () => {
     expect(verifyMediaPath(id, exp, sig, now, derivedKeys("media-url", rotated))).toEqual({ ok: true, mediaId: "m_9" });
     // and new URLs are signed with the new key
     const [, e2, s2] = split(signMediaPath("m_9", "voice.ogg", 3600, now, derivedKey("media-url", rotated)));
-    expect(verifyMediaPath(id, e2, s2, now, derivedKeys("media-url", keyringFrom(k2)))).toEqual({ ok: true, mediaId: "m_9" });
+    expect(verifyMediaPath(id, e2, s2, now, derivedKeys("media-url", keyringFrom(k2)))).toEqual({
+      ok: true,
+      mediaId: "m_9",
+    });
   });
 
   it("once the old key is dropped, its URLs no longer verify", () => {
-    expect(verifyMediaPath(id, exp, sig, now, derivedKeys("media-url", keyringFrom(k2)))).toEqual({ ok: false, reason: "bad_signature" });
+    expect(verifyMediaPath(id, exp, sig, now, derivedKeys("media-url", keyringFrom(k2)))).toEqual({
+      ok: false,
+      reason: "bad_signature",
+    });
   });
 });

@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
-import { Prisma } from "../generated/prisma/client";
+import { normalizePhone } from "../contacts/phone";
 import type { Db } from "../db";
 import { AppError, forbidden } from "../errors";
-import { normalizePhone } from "../contacts/phone";
+import { Prisma } from "../generated/prisma/client";
 import { assertMediaUrlsAcceptable } from "../media/fetch-remote";
 import { parseLocationSettings } from "../tenants/settings";
 import { publishOutboundQueued } from "./outbound-signal";
@@ -73,7 +73,17 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
       SELECT k.id, k."stickyInstanceId", k."waGroupJid" FROM "Contact" k, go
       WHERE k."locationId" = ${r.locationId} AND k."ghlContactId" = ${r.ghlContactId ?? null}::text
       ORDER BY k."updatedAt" DESC LIMIT 1`;
-  const [row] = await db.$queryRaw<{ installed: boolean | null; dup: DupRow | null; id: string | null; status: string | null; instanceId: string | null; routed: boolean; contactFound: boolean }[]>`
+  const [row] = await db.$queryRaw<
+    {
+      installed: boolean | null;
+      dup: DupRow | null;
+      id: string | null;
+      status: string | null;
+      instanceId: string | null;
+      routed: boolean;
+      contactFound: boolean;
+    }[]
+  >`
     WITH l AS (
       SELECT installed,
              CASE WHEN jsonb_typeof(settings->'defaultInstanceId') = 'string' THEN settings->>'defaultInstanceId' END AS "defaultInstanceId",
@@ -113,8 +123,13 @@ export async function acceptOutbound(db: Db, redis: Redis, r: OutboundRequest): 
   if (!row?.installed) throw forbidden("this location has not installed the app");
   if (row.dup) return asDuplicate(row.dup, r.locationId);
   if (!row.id) {
-    if (!e164 && !row.contactFound) throw new AppError("unprocessable", "the contact has no phone number, and WhatsApp has not written from it to this location");
-    if (r.instanceName && !row.routed) throw new AppError("not_found", `no number named ${r.instanceName} in this location`);
+    if (!e164 && !row.contactFound)
+      throw new AppError(
+        "unprocessable",
+        "the contact has no phone number, and WhatsApp has not written from it to this location",
+      );
+    if (r.instanceName && !row.routed)
+      throw new AppError("not_found", `no number named ${r.instanceName} in this location`);
     // two deliveries of one messageId racing: the loser answers like a duplicate
     const dup = r.ghlMessageId ? await findByGhlId(db, r.locationId, r.ghlMessageId) : null;
     if (dup) return dup;
@@ -149,6 +164,9 @@ function asDuplicate(m: DupRow, locationId: string): Accepted {
 }
 
 async function findByGhlId(db: Db, locationId: string, ghlMessageId: string): Promise<Accepted | null> {
-  const m = await db.message.findUnique({ where: { ghlMessageId }, select: { id: true, status: true, locationId: true, instanceId: true } });
+  const m = await db.message.findUnique({
+    where: { ghlMessageId },
+    select: { id: true, status: true, locationId: true, instanceId: true },
+  });
   return m ? asDuplicate(m, locationId) : null;
 }

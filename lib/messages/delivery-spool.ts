@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { DecryptError, open, seal, type Keyring } from "../crypto";
+import { DecryptError, type Keyring, open, seal } from "../crypto";
 import { redisScript } from "../redis-script";
 
 // Delivery URL calls that could not be stored in Postgres (it is away, or too slow), kept in Redis
@@ -52,8 +52,12 @@ const UNLIST_IF_EMPTY = redisScript(`
 if redis.call("LLEN", KEYS[1]) == 0 then return redis.call("SREM", KEYS[2], ARGV[1]) end
 return 0`);
 
-const RENEW = redisScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`);
-const RELEASE = redisScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`);
+const RENEW = redisScript(
+  `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`,
+);
+const RELEASE = redisScript(
+  `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`,
+);
 
 export type SpooledDelivery = {
   /** the list element as stored: what `remove` compares against */
@@ -74,7 +78,10 @@ export type SpoolHead =
   | { kind: "unreadable"; value: string; reason: string };
 
 export class DeliverySpool {
-  constructor(private redis: Redis, private keys?: Keyring) {}
+  constructor(
+    private redis: Redis,
+    private keys?: Keyring,
+  ) {}
 
   /** Whether the location has deliveries waiting: then a new one must wait behind them. */
   async waiting(locationId: string): Promise<boolean> {
@@ -84,7 +91,13 @@ export class DeliverySpool {
   /** Appends a verified, validated delivery; the receive time it got, or null when the location's spool is full. */
   async put(locationId: string, raw: Buffer, now = Date.now()): Promise<number | null> {
     const sealed = seal(JSON.stringify({ v: 1, at: now, body: raw.toString("utf8") }), aad(locationId), this.keys);
-    const t = Number(await PUSH(this.redis, [spoolKey(locationId), lastKey(locationId), SPOOL_LOCATIONS_KEY], [now, sealed, SPOOL_MAX_PER_LOCATION, locationId]));
+    const t = Number(
+      await PUSH(
+        this.redis,
+        [spoolKey(locationId), lastKey(locationId), SPOOL_LOCATIONS_KEY],
+        [now, sealed, SPOOL_MAX_PER_LOCATION, locationId],
+      ),
+    );
     return t < 0 ? null : t;
   }
 
@@ -100,23 +113,37 @@ export class DeliverySpool {
     if (bar < 1 || !Number.isFinite(receivedAt)) return { kind: "unreadable", value, reason: "not a spool entry" };
     try {
       const e = JSON.parse(open(value.slice(bar + 1), aad(locationId), this.keys)) as { v: number; body: string };
-      if (e.v !== 1 || typeof e.body !== "string") return { kind: "unreadable", value, reason: "unknown entry version" };
+      if (e.v !== 1 || typeof e.body !== "string")
+        return { kind: "unreadable", value, reason: "unknown entry version" };
       return { kind: "entry", entry: { value, locationId, receivedAt, body: e.body } };
     } catch (err) {
-      if (err instanceof DecryptError && err.message.startsWith("sealed with unknown key id")) return { kind: "unknown-key", value };
+      if (err instanceof DecryptError && err.message.startsWith("sealed with unknown key id"))
+        return { kind: "unknown-key", value };
       return { kind: "unreadable", value, reason: err instanceof Error ? err.message : String(err) };
     }
   }
 
   /** Removes the head once it is stored (or refused for good); false when it is no longer the head. */
   async remove(locationId: string, value: string): Promise<boolean> {
-    return (await SHIFT(this.redis, [spoolKey(locationId), SPOOL_LOCATIONS_KEY, spoolKey(locationId)], [value, locationId, ""])) === 1;
+    return (
+      (await SHIFT(
+        this.redis,
+        [spoolKey(locationId), SPOOL_LOCATIONS_KEY, spoolKey(locationId)],
+        [value, locationId, ""],
+      )) === 1
+    );
   }
 
   /** Moves the head to the location's dead list (kept sealed, for a person to look at): it will never store. */
   async deadLetter(locationId: string, value: string, reason: string, now = Date.now()): Promise<boolean> {
     const rec = JSON.stringify({ at: now, reason: reason.slice(0, 500), value });
-    return (await SHIFT(this.redis, [spoolKey(locationId), SPOOL_LOCATIONS_KEY, deadKey(locationId)], [value, locationId, rec])) === 1;
+    return (
+      (await SHIFT(
+        this.redis,
+        [spoolKey(locationId), SPOOL_LOCATIONS_KEY, deadKey(locationId)],
+        [value, locationId, rec],
+      )) === 1
+    );
   }
 
   /** Locations with deliveries waiting. */

@@ -9,8 +9,8 @@ import { verifyWebhookSignature, type WebhookKeys } from "../ghl/webhook-verify"
 import { readSignedBody, SIGNED_BODY_MAX_BYTES } from "../http/signed-body";
 import { childLogger } from "../log";
 import { assertMediaUrlsAcceptable } from "../media/fetch-remote";
-import { acceptOutbound, type Accepted, type OutboundRequest } from "./accept-outbound";
-import { deliveryPayloadSchema, type DeliveryPayload } from "./delivery-payload";
+import { type Accepted, acceptOutbound, type OutboundRequest } from "./accept-outbound";
+import { type DeliveryPayload, deliveryPayloadSchema } from "./delivery-payload";
 import { DeliverySpool, type SpooledDelivery } from "./delivery-spool";
 
 // The Delivery URL: GHL hands us a message a user (or a workflow) wrote. Verified on the raw
@@ -56,20 +56,36 @@ export type DeliveryOutcome =
 
 /** The body of a Delivery URL call: none read unsigned (unless allowed), at most 1 MB (lib/http/signed-body.ts). */
 export function readDeliveryBody(req: Request, o: { allowUnsigned?: boolean; max?: number } = {}): Promise<Buffer> {
-  return readSignedBody(req, { what: "Delivery URL call", allowUnsigned: o.allowUnsigned, max: o.max ?? DELIVERY_MAX_BYTES });
+  return readSignedBody(req, {
+    what: "Delivery URL call",
+    allowUnsigned: o.allowUnsigned,
+    max: o.max ?? DELIVERY_MAX_BYTES,
+  });
 }
 
 /** Signature, JSON, schema and the checks that need no database. */
-export function verifiedDelivery(raw: Buffer, headers: Headers, keys: WebhookKeys, allowUnsigned: boolean): { payload: DeliveryPayload; signed: boolean } {
+export function verifiedDelivery(
+  raw: Buffer,
+  headers: Headers,
+  keys: WebhookKeys,
+  allowUnsigned: boolean,
+): { payload: DeliveryPayload; signed: boolean } {
   const sig = verifyWebhookSignature(raw, headers, keys);
   if (!sig.ok && !(sig.reason === "missing" && allowUnsigned)) {
-    throw unauthorized(sig.reason === "missing" ? "the Delivery URL call is not signed" : "the Delivery URL signature does not verify");
+    throw unauthorized(
+      sig.reason === "missing" ? "the Delivery URL call is not signed" : "the Delivery URL signature does not verify",
+    );
   }
   return { payload: checkedPayload(parseJson(raw.toString("utf8"))), signed: sig.ok };
 }
 
 export async function acceptDelivery(d: DeliveryDeps, raw: Buffer, headers: Headers): Promise<DeliveryOutcome> {
-  const { payload: p, signed } = verifiedDelivery(raw, headers, d.keys, d.allowUnsigned && d.locationToken !== undefined);
+  const { payload: p, signed } = verifiedDelivery(
+    raw,
+    headers,
+    d.keys,
+    d.allowUnsigned && d.locationToken !== undefined,
+  );
   assertDeliveryIsFor(p, { signed, locationToken: d.locationToken, conversationProviderId: d.conversationProviderId });
   // refused before it can be spooled too: an attachment the worker would never fetch is a 422 now
   assertMediaUrlsAcceptable(p.attachments ?? [], d.allowedMediaOrigins ?? []);
@@ -88,14 +104,22 @@ export async function acceptDelivery(d: DeliveryDeps, raw: Buffer, headers: Head
     try {
       // the receive time, not Postgres's clock, is its place in the queue: a write that lands late
       // (after the timeout, while the call was spooled) does not jump ahead of later messages
-      return { kind: "stored", ...(await within(acceptOutbound(d.db, d.redis, outboundOf(p, new Date(receivedAt), d.allowedMediaOrigins)), d.dbTimeoutMs ?? 4000, "Postgres")) };
+      return {
+        kind: "stored",
+        ...(await within(
+          acceptOutbound(d.db, d.redis, outboundOf(p, new Date(receivedAt), d.allowedMediaOrigins)),
+          d.dbTimeoutMs ?? 4000,
+          "Postgres",
+        )),
+      };
     } catch (err) {
       if (err instanceof AppError || err instanceof ZodError) throw err; // refused for what it is: final
       log.warn({ err, ...where }, "Delivery URL: Postgres did not take the message; spooling it");
     }
   }
   // Only what GHL signed is kept outside Postgres (an unsigned call, where allowed, waits for Postgres).
-  if (!signed) return { kind: "retry", retryAfterSeconds: RETRY_AFTER_SECONDS, reason: "unsigned call while Postgres is away" };
+  if (!signed)
+    return { kind: "retry", retryAfterSeconds: RETRY_AFTER_SECONDS, reason: "unsigned call while Postgres is away" };
   try {
     const t = await within(spool.put(p.locationId, raw, receivedAt), d.redisTimeoutMs ?? 2000, "Redis");
     if (t === null) {
@@ -104,7 +128,10 @@ export async function acceptDelivery(d: DeliveryDeps, raw: Buffer, headers: Head
     }
     return { kind: "spooled", receivedAt: t };
   } catch (err) {
-    log.error({ err, ...where }, "Delivery URL: neither Postgres nor Redis took the message; answering 429 so that GHL resends");
+    log.error(
+      { err, ...where },
+      "Delivery URL: neither Postgres nor Redis took the message; answering 429 so that GHL resends",
+    );
     return { kind: "retry", retryAfterSeconds: RETRY_AFTER_SECONDS, reason: "storage unavailable" };
   }
 }
@@ -116,7 +143,12 @@ export async function acceptDelivery(d: DeliveryDeps, raw: Buffer, headers: Head
  * AppError (the drain drops it, as the call would have been refused); anything else is a failure
  * to store (the drain keeps it and tries again).
  */
-export async function storeSpooled(db: Db, redis: Redis, e: SpooledDelivery, allowedMediaOrigins?: readonly string[]): Promise<Accepted & { ghlMessageId: string }> {
+export async function storeSpooled(
+  db: Db,
+  redis: Redis,
+  e: SpooledDelivery,
+  allowedMediaOrigins?: readonly string[],
+): Promise<Accepted & { ghlMessageId: string }> {
   let p: DeliveryPayload;
   try {
     p = checkedPayload(parseJson(e.body));
@@ -125,7 +157,10 @@ export async function storeSpooled(db: Db, redis: Redis, e: SpooledDelivery, all
     throw err;
   }
   if (p.locationId !== e.locationId) throw forbidden("the spooled delivery names another location");
-  return { ...(await acceptOutbound(db, redis, outboundOf(p, new Date(e.receivedAt), allowedMediaOrigins))), ghlMessageId: p.messageId };
+  return {
+    ...(await acceptOutbound(db, redis, outboundOf(p, new Date(e.receivedAt), allowedMediaOrigins))),
+    ghlMessageId: p.messageId,
+  };
 }
 
 /**
@@ -139,7 +174,10 @@ export function deliverySecretFor(locationId: string, key: Buffer = derivedKey("
 
 /** `<APP_URL>/api/ghl/delivery/<locationId>.<secret>`: the URL an unsigned sender must call. */
 export function locationDeliveryUrl(appUrl: string, locationId: string, key?: Buffer): string {
-  return new URL(`/api/ghl/delivery/${encodeURIComponent(locationId)}.${deliverySecretFor(locationId, key)}`, appUrl).toString();
+  return new URL(
+    `/api/ghl/delivery/${encodeURIComponent(locationId)}.${deliverySecretFor(locationId, key)}`,
+    appUrl,
+  ).toString();
 }
 
 /**
@@ -164,11 +202,15 @@ export function locationOfToken(token: string, key?: Buffer): string | null {
  * must come through a location's own URL (locationToken) and name that location. A token, signed or
  * not, binds the payload to its location; a configured provider id must match the payload's.
  */
-export function assertDeliveryIsFor(p: DeliveryPayload, o: { signed: boolean; locationToken?: string; conversationProviderId?: string; key?: Buffer }) {
+export function assertDeliveryIsFor(
+  p: DeliveryPayload,
+  o: { signed: boolean; locationToken?: string; conversationProviderId?: string; key?: Buffer },
+) {
   if (o.locationToken !== undefined) {
     const loc = locationOfToken(o.locationToken, o.key);
     if (loc === null) throw unauthorized("this Delivery URL is not valid (wrong or outdated secret)");
-    if (loc !== p.locationId) throw forbidden("this Delivery URL belongs to another location than the payload's locationId");
+    if (loc !== p.locationId)
+      throw forbidden("this Delivery URL belongs to another location than the payload's locationId");
   } else if (!o.signed) {
     throw unauthorized("the Delivery URL call is not signed");
   }
@@ -178,7 +220,11 @@ export function assertDeliveryIsFor(p: DeliveryPayload, o: { signed: boolean; lo
   }
 }
 
-export function outboundOf(p: DeliveryPayload, receivedAt?: Date, allowedMediaOrigins?: readonly string[]): OutboundRequest {
+export function outboundOf(
+  p: DeliveryPayload,
+  receivedAt?: Date,
+  allowedMediaOrigins?: readonly string[],
+): OutboundRequest {
   return {
     locationId: p.locationId,
     ghlMessageId: p.messageId,
@@ -202,7 +248,8 @@ function parseJson(s: string): unknown {
 
 function checkedPayload(json: unknown): DeliveryPayload {
   const p = deliveryPayloadSchema.parse(json);
-  if (p.type.toLowerCase() === "email") throw new AppError("unprocessable", "this provider sends WhatsApp messages, not email");
+  if (p.type.toLowerCase() === "email")
+    throw new AppError("unprocessable", "this provider sends WhatsApp messages, not email");
   // no phone: GHL's contact has none (a WhatsApp contact known only by its LID); acceptOutbound
   // finds it by contactId or refuses with 422
   return p;

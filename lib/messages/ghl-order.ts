@@ -12,7 +12,10 @@ import { enqueueGhl, ghlJobId } from "../queue/ghl-jobs";
 export type Position = { contactId: string; createdAt: Date; seq: bigint; status: string };
 
 export async function positionOf(db: Db, locationId: string, messageId: string): Promise<Position | null> {
-  const m = await db.message.findFirst({ where: { id: messageId, locationId }, select: { contactId: true, createdAt: true, seq: true, status: true } });
+  const m = await db.message.findFirst({
+    where: { id: messageId, locationId },
+    select: { contactId: true, createdAt: true, seq: true, status: true },
+  });
   return m?.contactId ? { ...m, contactId: m.contactId } : null;
 }
 
@@ -38,7 +41,11 @@ export type Gate = { go: true } | { go: false; retryInMs: number; blockedBy: str
  * waiting, running or retrying. An earlier one whose job is gone (the worker died between storing
  * it and queueing it) is queued again here, and this one waits for it.
  */
-export async function inboundGate(queue: Queue, m: Position | null, earlier: { id: string; locationId: string }[]): Promise<Gate> {
+export async function inboundGate(
+  queue: Queue,
+  m: Position | null,
+  earlier: { id: string; locationId: string }[],
+): Promise<Gate> {
   if (!m || m.status !== "RECEIVED") return { go: true };
   // `earlier`: the contact's earlier messages not in GHL yet, oldest first, read with the message
   // itself (loadInboundToPost)
@@ -56,7 +63,12 @@ export async function inboundGate(queue: Queue, m: Position | null, earlier: { i
  * After the message at `m` is posted (or given up): start the contact's next one now, not at its
  * next poll. `known`: that next message when the caller already read it (null: there is none).
  */
-export async function wakeNextOfContact(db: Db, queue: Queue, m: Position | null, known?: { id: string; locationId: string } | null) {
+export async function wakeNextOfContact(
+  db: Db,
+  queue: Queue,
+  m: Position | null,
+  known?: { id: string; locationId: string } | null,
+) {
   if (!m) return;
   const next = known === undefined ? await nextUnposted(db, m) : known;
   if (!next) return;

@@ -13,7 +13,12 @@ type Pushed = keyof typeof RANK;
 const fromJob = { delivered: "DELIVERED", read: "READ", failed: "FAILED" } as const;
 
 /** GHL took this status for the message: remember it (never moving backwards). */
-export async function markGhlStatus(db: Db, locationId: string, messageId: string, status: "delivered" | "read" | "failed" | "pending") {
+export async function markGhlStatus(
+  db: Db,
+  locationId: string,
+  messageId: string,
+  status: "delivered" | "read" | "failed" | "pending",
+) {
   if (status === "pending") return;
   const s: Pushed = fromJob[status];
   await db.$executeRaw`
@@ -23,8 +28,15 @@ export async function markGhlStatus(db: Db, locationId: string, messageId: strin
 }
 
 /** Queues the statuses GHL has not acknowledged, for messages updated more than `olderThanMs` ago. */
-export async function requeueUnpushedStatuses(db: Db, queue: Queue, olderThanMs = 60_000, limit = 500): Promise<number> {
-  const rows = await db.$queryRaw<{ id: string; locationId: string; ghlMessageId: string; status: Pushed; error: string | null }[]>`
+export async function requeueUnpushedStatuses(
+  db: Db,
+  queue: Queue,
+  olderThanMs = 60_000,
+  limit = 500,
+): Promise<number> {
+  const rows = await db.$queryRaw<
+    { id: string; locationId: string; ghlMessageId: string; status: Pushed; error: string | null }[]
+  >`
     SELECT id, "locationId", "ghlMessageId", status::text AS status, error FROM "Message"
     WHERE direction = 'OUTBOUND' AND "ghlMessageId" IS NOT NULL AND status IN ('DELIVERED', 'READ', 'FAILED')
       AND "ghlStatus" IS DISTINCT FROM status AND "updatedAt" < ${new Date(Date.now() - olderThanMs)}
@@ -32,8 +44,16 @@ export async function requeueUnpushedStatuses(db: Db, queue: Queue, olderThanMs 
   let added = 0;
   for (const r of rows) {
     const job = {
-      kind: "status" as const, locationId: r.locationId, messageId: r.id, ghlMessageId: r.ghlMessageId,
-      status: r.status === "READ" ? ("read" as const) : r.status === "DELIVERED" ? ("delivered" as const) : ("failed" as const),
+      kind: "status" as const,
+      locationId: r.locationId,
+      messageId: r.id,
+      ghlMessageId: r.ghlMessageId,
+      status:
+        r.status === "READ"
+          ? ("read" as const)
+          : r.status === "DELIVERED"
+            ? ("delivered" as const)
+            : ("failed" as const),
       ...(r.status === "FAILED" && r.error ? { error: r.error } : {}),
     };
     // waiting, running or dead-lettered already: leave it to the queue (and to a person)

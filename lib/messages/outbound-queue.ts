@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { Prisma } from "../generated/prisma/client";
 import type { Db } from "../db";
+import { Prisma } from "../generated/prisma/client";
 import type { GhlJob } from "../queue/ghl-jobs";
 import { type LocationSettings, parseLocationSettings } from "../tenants/settings";
 
@@ -59,7 +59,11 @@ export type QueuedMessage = {
   contact: { id: string; phone: string | null; waJid: string | null; ghlContactId: string | null } | null;
 };
 type Row = Omit<QueuedMessage, "location" | "contact"> & {
-  settings: unknown; contactId: string | null; contactPhone: string | null; contactWaJid: string | null; contactGhlId: string | null;
+  settings: unknown;
+  contactId: string | null;
+  contactPhone: string | null;
+  contactWaJid: string | null;
+  contactGhlId: string | null;
 };
 
 /** Of these numbers, the ones with messages to send now (one query for all a worker drives). */
@@ -103,7 +107,11 @@ export function newWaMessageId(): string {
  * without one more query). Messages the governor holds until later are passed over, keeping their
  * place for when their time comes.
  */
-export async function claimNext(db: Db, instanceId: string, now = new Date()): Promise<(QueuedMessage & { more: boolean }) | undefined> {
+export async function claimNext(
+  db: Db,
+  instanceId: string,
+  now = new Date(),
+): Promise<(QueuedMessage & { more: boolean }) | undefined> {
   const newId = newWaMessageId();
   const [row] = await db.$queryRaw<(Row & { more: boolean })[]>`
     WITH next AS (
@@ -131,14 +139,21 @@ export async function claimNext(db: Db, instanceId: string, now = new Date()): P
 
 /** The number is offline: its QUEUED messages show as WAITING until it is back. */
 export async function markWaiting(db: Db, instanceId: string): Promise<void> {
-  await db.message.updateMany({ where: { instanceId, status: "QUEUED", direction: "OUTBOUND" }, data: { status: "WAITING" } });
+  await db.message.updateMany({
+    where: { instanceId, status: "QUEUED", direction: "OUTBOUND" },
+    data: { status: "WAITING" },
+  });
 }
 
 /**
  * Left on WhatsApp. Conditional: an error ack (FAILED) or a receipt may already have moved it on.
  * `newChat`: it opened a chat, which the governor counts (lib/governor/).
  */
-export async function markSent(db: Db, m: { id: string; locationId: string }, o: { newChat?: boolean; at?: Date } = {}): Promise<void> {
+export async function markSent(
+  db: Db,
+  m: { id: string; locationId: string },
+  o: { newChat?: boolean; at?: Date } = {},
+): Promise<void> {
   // a receipt or an error ack that came first keeps its status, but the message did go out: it
   // gets its sentAt, which the governor counts
   await db.$executeRaw`
@@ -167,7 +182,14 @@ export async function holdOutbound(
       attempts = GREATEST(attempts - 1, 0), "updatedAt" = now()
     WHERE id = ${m.id} AND "locationId" = ${m.locationId} AND status = 'SENDING'`;
   if (held && m.ghlMessageId) {
-    await notifyGhl({ kind: "status", locationId: m.locationId, messageId: m.id, ghlMessageId: m.ghlMessageId, status: "pending", error: reason });
+    await notifyGhl({
+      kind: "status",
+      locationId: m.locationId,
+      messageId: m.id,
+      ghlMessageId: m.ghlMessageId,
+      status: "pending",
+      error: reason,
+    });
   }
 }
 
@@ -178,7 +200,13 @@ export async function holdOutbound(
  * sender (`named`). Oldest first, at most `limit`. No send loop runs for a number that is not
  * ONLINE, so the loops of its siblings look for these (lib/routing/).
  */
-export async function strandedMessages(db: Db, online: string[], now: Date, graceMs: number, limit = 50): Promise<(QueuedMessage & { instanceId: string })[]> {
+export async function strandedMessages(
+  db: Db,
+  online: string[],
+  now: Date,
+  graceMs: number,
+  limit = 50,
+): Promise<(QueuedMessage & { instanceId: string })[]> {
   if (!online.length) return [];
   const quiet = new Date(now.getTime() - graceMs);
   const rows = await db.$queryRaw<(Row & { instanceId: string })[]>`
@@ -206,7 +234,13 @@ export async function strandedMessages(db: Db, online: string[], now: Date, grac
  * second copy from another number is what the WhatsApp id fixed before the send exists to prevent.
  * True if it moved.
  */
-export async function moveOutbound(db: Db, m: { id: string; locationId: string }, from: string, to: string, routedBy: "tag" | "around"): Promise<boolean> {
+export async function moveOutbound(
+  db: Db,
+  m: { id: string; locationId: string },
+  from: string,
+  to: string,
+  routedBy: "tag" | "around",
+): Promise<boolean> {
   const moved = await db.$executeRaw`
     UPDATE "Message" SET "instanceId" = ${to}, status = 'QUEUED', "notBefore" = NULL, error = NULL, "newChat" = false, "routedBy" = ${routedBy},
       attempts = 0, "updatedAt" = now()
@@ -218,7 +252,10 @@ export async function moveOutbound(db: Db, m: { id: string; locationId: string }
 
 /** A send that failed and will be tried again (its WhatsApp id kept). */
 export async function requeue(db: Db, m: { id: string; locationId: string }, reason: string): Promise<void> {
-  await db.message.updateMany({ where: { id: m.id, locationId: m.locationId }, data: { status: "QUEUED", error: reason } });
+  await db.message.updateMany({
+    where: { id: m.id, locationId: m.locationId },
+    data: { status: "QUEUED", error: reason },
+  });
 }
 
 /** Failed for good: FAILED with its reason, and GHL told when the message came from GHL. */
@@ -228,9 +265,19 @@ export async function failOutbound(
   m: { id: string; locationId: string; ghlMessageId: string | null },
   reason: string,
 ): Promise<void> {
-  await db.message.updateMany({ where: { id: m.id, locationId: m.locationId }, data: { status: "FAILED", error: reason } });
+  await db.message.updateMany({
+    where: { id: m.id, locationId: m.locationId },
+    data: { status: "FAILED", error: reason },
+  });
   if (m.ghlMessageId) {
-    await notifyGhl({ kind: "status", locationId: m.locationId, messageId: m.id, ghlMessageId: m.ghlMessageId, status: "failed", error: reason });
+    await notifyGhl({
+      kind: "status",
+      locationId: m.locationId,
+      messageId: m.id,
+      ghlMessageId: m.ghlMessageId,
+      status: "failed",
+      error: reason,
+    });
   }
 }
 
@@ -240,14 +287,18 @@ export function waitLimitMs(settings: Pick<LocationSettings, "maxWaitMinutes">):
 }
 
 /** Whether `m` has waited longer than its location allows (counted from when the governor let it go, if it held it). */
-export function waitedTooLong(m: Pick<QueuedMessage, "createdAt" | "notBefore" | "location">, now = Date.now()): boolean {
+export function waitedTooLong(
+  m: Pick<QueuedMessage, "createdAt" | "notBefore" | "location">,
+  now = Date.now(),
+): boolean {
   const from = Math.max(m.createdAt.getTime(), m.notBefore?.getTime() ?? 0);
   return now - from > waitLimitMs(m.location.settings);
 }
 
 function shape({ contactId, contactPhone, contactWaJid, contactGhlId, settings, ...m }: Row): QueuedMessage {
   return {
-    ...m, location: { settings: parseLocationSettings(settings) },
+    ...m,
+    location: { settings: parseLocationSettings(settings) },
     contact: contactId ? { id: contactId, phone: contactPhone, waJid: contactWaJid, ghlContactId: contactGhlId } : null,
   };
 }

@@ -20,14 +20,26 @@ const key = (locationId: string, user: string) => `gw:inbound:pending:${location
 /** The user part of a WhatsApp JID or a phone number: "15551234567@s.whatsapp.net", "123:4@lid", "+1 555…" → digits. */
 export function contactUser(jidOrPhone: string | null | undefined): string | null {
   if (!jidOrPhone) return null;
-  const user = jidOrPhone.split("@")[0].split(":")[0].replace(/[^0-9]/g, "");
+  const user = jidOrPhone
+    .split("@")[0]
+    .split(":")[0]
+    .replace(/[^0-9]/g, "");
   return user.length ? user : null;
 }
 
-const usersOf = (xs: (string | null | undefined)[]) => [...new Set(xs.map(contactUser).filter((u): u is string => !!u))];
+const usersOf = (xs: (string | null | undefined)[]) => [
+  ...new Set(xs.map(contactUser).filter((u): u is string => !!u)),
+];
 
 /** Notes that `waMessageId` (sent at `atMs`) of the contact known by these JIDs is on its way again. */
-export async function markPending(redis: Redis, locationId: string, jids: (string | null | undefined)[], waMessageId: string, atMs: number, holdMs = PENDING_HOLD_MS): Promise<void> {
+export async function markPending(
+  redis: Redis,
+  locationId: string,
+  jids: (string | null | undefined)[],
+  waMessageId: string,
+  atMs: number,
+  holdMs = PENDING_HOLD_MS,
+): Promise<void> {
   const users = usersOf(jids);
   if (!users.length || !waMessageId) return;
   const value = JSON.stringify({ at: atMs, until: Date.now() + holdMs });
@@ -37,7 +49,12 @@ export async function markPending(redis: Redis, locationId: string, jids: (strin
 }
 
 /** The message is stored: it holds nothing back any more. */
-export async function clearPending(redis: Redis, locationId: string, jids: (string | null | undefined)[], waMessageId: string): Promise<void> {
+export async function clearPending(
+  redis: Redis,
+  locationId: string,
+  jids: (string | null | undefined)[],
+  waMessageId: string,
+): Promise<void> {
   const users = usersOf(jids);
   if (!users.length || !waMessageId) return;
   const m = redis.multi();
@@ -49,7 +66,13 @@ export async function clearPending(redis: Redis, locationId: string, jids: (stri
  * The pending messages of this contact (phone or LID) sent no later than `atMs`, other than
  * `exceptId`, whose hold has not run out, oldest first.
  */
-export async function pendingBefore(redis: Redis, locationId: string, contact: { phone?: string | null; lid?: string | null }, atMs: number, exceptId?: string | null): Promise<{ id: string; users: string[] }[]> {
+export async function pendingBefore(
+  redis: Redis,
+  locationId: string,
+  contact: { phone?: string | null; lid?: string | null },
+  atMs: number,
+  exceptId?: string | null,
+): Promise<{ id: string; users: string[] }[]> {
   const now = Date.now();
   const found = new Map<string, { at: number; users: string[] }>();
   for (const u of usersOf([contact.phone, contact.lid])) {
@@ -76,7 +99,14 @@ export async function pendingBefore(redis: Redis, locationId: string, contact: {
  * pending one that is stored meanwhile (by this worker or another) is forgotten here; the order
  * gate then sees it as an earlier message like any other. Answers the id still on its way, or null.
  */
-export async function pendingHold(redis: Redis, isStored: (waMessageId: string) => Promise<boolean>, locationId: string, contact: { phone?: string | null; lid?: string | null }, atMs: number, exceptId?: string | null): Promise<string | null> {
+export async function pendingHold(
+  redis: Redis,
+  isStored: (waMessageId: string) => Promise<boolean>,
+  locationId: string,
+  contact: { phone?: string | null; lid?: string | null },
+  atMs: number,
+  exceptId?: string | null,
+): Promise<string | null> {
   for (const p of await pendingBefore(redis, locationId, contact, atMs, exceptId)) {
     if (!(await isStored(p.id))) return p.id;
     await clearPending(redis, locationId, p.users, p.id);

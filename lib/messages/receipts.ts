@@ -1,11 +1,14 @@
 import type { Db } from "../db";
-import type { GhlJob } from "../queue/ghl-jobs";
 import { noteHealth } from "../health/health-change";
 import { recordNumberEvent } from "../health/number-events";
 import { metrics } from "../ops/metrics";
+import type { GhlJob } from "../queue/ghl-jobs";
 import { waErrorReason } from "./wa-error-acks";
 
-const sendErrors = metrics().counter("gw_wa_send_errors_total", "Messages WhatsApp answered with an error ack, by code");
+const sendErrors = metrics().counter(
+  "gw_wa_send_errors_total",
+  "Messages WhatsApp answered with an error ack, by code",
+);
 
 // WhatsApp receipts → our message status → GHL status (the states after SENT of the machine in
 // ./outbound-queue.ts). proto WebMessageInfo.Status:
@@ -16,9 +19,23 @@ const RANK = { SENDING: 0, SENT: 1, DELIVERED: 2, READ: 3 } as const;
 /** `code`: with status 0, the error WhatsApp acked the message with (e.g. "463") */
 export type Receipt = { waMessageId: string; status: number; code?: string };
 
-export async function applyReceipts(db: Db, instanceId: string, receipts: Receipt[], notifyGhl: (j: GhlJob) => Promise<unknown>) {
+export async function applyReceipts(
+  db: Db,
+  instanceId: string,
+  receipts: Receipt[],
+  notifyGhl: (j: GhlJob) => Promise<unknown>,
+) {
   for (const r of receipts) {
-    const target = r.status >= 4 ? "READ" : r.status === 3 ? "DELIVERED" : r.status === 2 ? "SENT" : r.status === 0 ? "FAILED" : null;
+    const target =
+      r.status >= 4
+        ? "READ"
+        : r.status === 3
+          ? "DELIVERED"
+          : r.status === 2
+            ? "SENT"
+            : r.status === 0
+              ? "FAILED"
+              : null;
     if (!target) continue;
     const reason = target === "FAILED" ? waErrorReason(r.code) : undefined;
     const m = await moveTo(db, instanceId, r.waMessageId, target, reason);
@@ -58,7 +75,13 @@ async function noteErrorAck(db: Db, locationId: string, instanceId: string, code
  * error ack or a delivery can land before `sendMessage` has returned) reads again and retries,
  * rather than losing itself to the status it was not written against. The row moved, or null.
  */
-async function moveTo(db: Db, instanceId: string, waMessageId: string, target: keyof typeof RANK | "FAILED", reason?: string) {
+async function moveTo(
+  db: Db,
+  instanceId: string,
+  waMessageId: string,
+  target: keyof typeof RANK | "FAILED",
+  reason?: string,
+) {
   for (let attempt = 0; attempt < 5; attempt++) {
     const m = await db.message.findUnique({
       where: { instanceId_waMessageId: { instanceId, waMessageId } },

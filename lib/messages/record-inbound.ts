@@ -1,7 +1,7 @@
-import { Prisma } from "../generated/prisma/client";
-import type { Db } from "../db";
-import { linkLidToPhone, normalizeLid, type Linked } from "../contacts/lid-contacts";
+import { type Linked, linkLidToPhone, normalizeLid } from "../contacts/lid-contacts";
 import { normalizePhone } from "../contacts/phone";
+import type { Db } from "../db";
+import { Prisma } from "../generated/prisma/client";
 import { UNNAMED_GROUP } from "../groups/group-names";
 
 // What the worker hands over for each WhatsApp message worth relaying (already decrypted and
@@ -36,10 +36,14 @@ export type Recorded = { id: string; created: boolean; skipped?: "echo" | "no-ph
 export async function recordInbound(db: Db, m: InboundWa): Promise<Recorded> {
   if (m.group) return store(db, m, groupContact(m, m.group.name));
   const lid = normalizeLid(m.lid);
-  const name = m.fromMe ? null : m.pushName ?? null;
+  const name = m.fromMe ? null : (m.pushName ?? null);
   if (!m.phone) {
     // a contact that shares only its LID: kept by it (one contact per LID per location) until its phone is known
-    if (lid) return store(db, m, Prisma.sql`
+    if (lid)
+      return store(
+        db,
+        m,
+        Prisma.sql`
       INSERT INTO "Contact" (id, "locationId", phone, "waJid", "waLid", name, "stickyInstanceId", "createdAt", "updatedAt")
       SELECT gen_random_uuid()::text, ${m.locationId}, NULL, ${lid}, ${lid}, ${name}::text, ${m.instanceId}, now(), now()
       WHERE NOT EXISTS (SELECT 1 FROM existing)
@@ -49,15 +53,21 @@ export async function recordInbound(db: Db, m: InboundWa): Promise<Recorded> {
         name = COALESCE(EXCLUDED.name, "Contact".name),
         "stickyInstanceId" = CASE WHEN ${m.fromMe} THEN "Contact"."stickyInstanceId" ELSE EXCLUDED."stickyInstanceId" END,
         "updatedAt" = now()
-      RETURNING id`);
+      RETURNING id`,
+      );
     // our own sends come back as fromMe upserts: the id is already on the OUTBOUND row
     const existing = await findByWaId(db, m);
-    return existing ? { id: existing.id, created: false, skipped: existing.direction === "OUTBOUND" ? "echo" : undefined } : { id: "", created: false, skipped: "no-phone" };
+    return existing
+      ? { id: existing.id, created: false, skipped: existing.direction === "OUTBOUND" ? "echo" : undefined }
+      : { id: "", created: false, skipped: "no-phone" };
   }
   const { e164 } = normalizePhone(m.phone.startsWith("+") ? m.phone : `+${m.phone}`);
   // the phone of a LID-only contact made known by this message: that contact gets it (or is merged)
   const linked = lid ? await linkLidToPhone(db, m.locationId, lid, e164) : undefined;
-  const r = await store(db, m, Prisma.sql`
+  const r = await store(
+    db,
+    m,
+    Prisma.sql`
       INSERT INTO "Contact" (id, "locationId", phone, "waJid", "waLid", name, "stickyInstanceId", "createdAt", "updatedAt")
       SELECT gen_random_uuid()::text, ${m.locationId}, ${e164}, ${m.jid}, ${lid}::text, ${name}::text, ${m.instanceId}, now(), now()
       WHERE NOT EXISTS (SELECT 1 FROM existing)
@@ -67,7 +77,8 @@ export async function recordInbound(db: Db, m: InboundWa): Promise<Recorded> {
         name = COALESCE(EXCLUDED.name, "Contact".name),
         "stickyInstanceId" = CASE WHEN ${m.fromMe} THEN "Contact"."stickyInstanceId" ELSE EXCLUDED."stickyInstanceId" END,
         "updatedAt" = now()
-      RETURNING id`);
+      RETURNING id`,
+  );
   return linked && linked.kind !== "none" ? { ...r, linked } : r;
 }
 
@@ -79,7 +90,9 @@ export async function recordInbound(db: Db, m: InboundWa): Promise<Recorded> {
  * inserts nothing (ON CONFLICT).
  */
 async function store(db: Db, m: InboundWa, contact: Prisma.Sql): Promise<Recorded> {
-  const [row] = await db.$queryRaw<{ id: string | null; existingId: string | null; existingDirection: string | null }[]>`
+  const [row] = await db.$queryRaw<
+    { id: string | null; existingId: string | null; existingDirection: string | null }[]
+  >`
     WITH existing AS (
       SELECT id, direction::text AS direction FROM "Message" WHERE "instanceId" = ${m.instanceId} AND "waMessageId" = ${m.waMessageId}
     ), c AS (
@@ -95,7 +108,8 @@ ${contact}
     )
     SELECT (SELECT id FROM ins) AS id, (SELECT id FROM existing) AS "existingId", (SELECT direction FROM existing) AS "existingDirection"`;
   if (row?.id) return { id: row.id, created: true };
-  if (row?.existingId) return { id: row.existingId, created: false, skipped: row.existingDirection === "OUTBOUND" ? "echo" : undefined };
+  if (row?.existingId)
+    return { id: row.existingId, created: false, skipped: row.existingDirection === "OUTBOUND" ? "echo" : undefined };
   // stored by a concurrent call between the two parts of the statement
   const again = await findByWaId(db, m);
   if (!again) throw new Error("the inbound message was not stored");

@@ -15,5 +15,7 @@ const REASONS: Record<string, string> = {
 
 export function waErrorReason(code: string | undefined): string {
   if (code && REASONS[code]) return REASONS[code];
-  return code ? `WhatsApp refused the message (error ${code}). Not retried.` : "WhatsApp reported an error for this message. Not retried.";
+  return code
+    ? `WhatsApp refused the message (error ${code}). Not retried.`
+    : "WhatsApp reported an error for this message. Not retried.";
 }

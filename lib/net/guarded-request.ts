@@ -30,7 +30,10 @@ export type GuardedRequestInit = GuardOptions & {
 /** The host resolves to (or is) an address that is not globally reachable. */
 export class BlockedAddressError extends Error {
   readonly code = "EBLOCKEDADDRESS";
-  constructor(readonly host: string, readonly address: string) {
+  constructor(
+    readonly host: string,
+    readonly address: string,
+  ) {
     super(`${host} is on a private or reserved network (${address})`);
     this.name = "BlockedAddressError";
   }
@@ -85,13 +88,16 @@ export function guardedRequest(url: URL, o: GuardedRequestInit = {}): Promise<In
 /** A `lookup` for node:net that refuses the connection when any resolved address is special. */
 function guardedLookup(resolver?: Resolver): LookupFunction {
   const resolveAll: Resolver =
-    resolver ?? ((host) => new Promise((ok, fail) => dnsLookup(host, { all: true }, (err, addrs) => (err ? fail(err) : ok(addrs)))));
+    resolver ??
+    ((host) =>
+      new Promise((ok, fail) => dnsLookup(host, { all: true }, (err, addrs) => (err ? fail(err) : ok(addrs)))));
   return (hostname, options, callback) => {
     resolveAll(hostname).then(
       (all) => {
         const family = options.family === 4 || options.family === 6 ? options.family : 0;
         const addrs = family ? all.filter((a) => a.family === family) : all;
-        if (addrs.length === 0) return callback(Object.assign(new Error(`${hostname} does not resolve`), { code: "ENOTFOUND" }), "", 0);
+        if (addrs.length === 0)
+          return callback(Object.assign(new Error(`${hostname} does not resolve`), { code: "ENOTFOUND" }), "", 0);
         const bad = addrs.find((a) => isSpecialAddress(a.address));
         if (bad) return callback(new BlockedAddressError(hostname, bad.address), "", 0);
         if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addrs);

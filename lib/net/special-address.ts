@@ -22,7 +22,8 @@ for (const [net, len] of [
   ["203.0.113.0", 24], // documentation
   ["224.0.0.0", 4], // multicast
   ["240.0.0.0", 4], // reserved, includes 255.255.255.255
-] as const) v4.addSubnet(net, len, "ipv4");
+] as const)
+  v4.addSubnet(net, len, "ipv4");
 
 // Inside 2000::/3 (the only global unicast space); everything outside it is refused outright.
 const v6 = new BlockList();
@@ -30,7 +31,8 @@ for (const [net, len] of [
   ["2001::", 23], // IETF protocol assignments: Teredo 2001::/32, benchmarking, ORCHID
   ["2001:db8::", 32], // documentation
   ["3fff::", 20], // documentation (RFC 9637)
-] as const) v6.addSubnet(net, len, "ipv6");
+] as const)
+  v6.addSubnet(net, len, "ipv6");
 
 /** True unless `addr` (an IPv4 or IPv6 literal) is a globally reachable unicast address. */
 export function isSpecialAddress(addr: string): boolean {

@@ -1,6 +1,6 @@
 import type { Queue } from "bullmq";
-import type { Db } from "../db";
 import { safeEqual } from "../crypto";
+import type { Db } from "../db";
 import { metrics, type Registry } from "./metrics";
 
 // Figures every process can compute from shared state at scrape time: instances by status,
@@ -14,13 +14,18 @@ export function registerFleetGauges(r: Registry, deps: { db: Db; ghlQueue?: Queu
   // what was sent are counters of the workers (gw_wa_sends_total)
   r.gauge("gw_messages_in_flight", "Messages not yet through, by direction and status").collect(async () => {
     const rows = await deps.db.message.groupBy({
-      by: ["direction", "status"], _count: { _all: true },
+      by: ["direction", "status"],
+      _count: { _all: true },
       where: { status: { in: ["QUEUED", "WAITING", "SENDING", "RECEIVED"] } },
     });
     return rows.map((x) => ({ labels: { direction: x.direction, status: x.status }, value: x._count._all }));
   });
   r.gauge("gw_outbound_waiting_oldest_seconds", "Age of the oldest outbound message not yet sent").collect(async () => {
-    const m = await deps.db.message.findFirst({ where: { direction: "OUTBOUND", status: { in: ["QUEUED", "WAITING", "SENDING"] } }, orderBy: { createdAt: "asc" }, select: { createdAt: true } });
+    const m = await deps.db.message.findFirst({
+      where: { direction: "OUTBOUND", status: { in: ["QUEUED", "WAITING", "SENDING"] } },
+      orderBy: { createdAt: "asc" },
+      select: { createdAt: true },
+    });
     return [{ labels: {}, value: m ? (Date.now() - m.createdAt.getTime()) / 1000 : 0 }];
   });
   if (deps.ghlQueue) {
@@ -37,7 +42,10 @@ export function registerFleetGauges(r: Registry, deps: { db: Db; ghlQueue?: Queu
 }
 
 /** Metrics are off without a token; with one, only `Authorization: Bearer <token>` reads them. */
-export async function renderMetrics(token: string, authorization: string | null | undefined): Promise<{ status: number; body: string }> {
+export async function renderMetrics(
+  token: string,
+  authorization: string | null | undefined,
+): Promise<{ status: number; body: string }> {
   if (!token) return { status: 404, body: "metrics are disabled: set METRICS_TOKEN\n" };
   if (!metricsAuthorized(token, authorization)) return { status: 401, body: "unauthorized\n" };
   return { status: 200, body: await metrics().render() };

@@ -2,11 +2,23 @@
 // labels. Each process (app, worker) has its own; /api/metrics and the worker's /metrics render it.
 
 type Labels = Record<string, string | number>;
-const key = (l: Labels = {}) => JSON.stringify(Object.keys(l).sort().map((k) => [k, String(l[k])]));
-const fmt = (l: [string, string][]) => (l.length ? `{${l.map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",")}}` : "");
+const key = (l: Labels = {}) =>
+  JSON.stringify(
+    Object.keys(l)
+      .sort()
+      .map((k) => [k, String(l[k])]),
+  );
+const fmt = (l: [string, string][]) =>
+  l.length
+    ? `{${l.map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",")}}`
+    : "";
 
 abstract class Metric {
-  constructor(readonly name: string, readonly help: string, readonly type: "counter" | "gauge" | "histogram") {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: "counter" | "gauge" | "histogram",
+  ) {}
   abstract lines(): string[];
 }
 
@@ -53,7 +65,11 @@ export class Gauge extends Metric {
 
 export class Histogram extends Metric {
   private series = new Map<string, { counts: number[]; sum: number; count: number }>();
-  constructor(name: string, help: string, readonly buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]) {
+  constructor(
+    name: string,
+    help: string,
+    readonly buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  ) {
     super(name, help, "histogram");
   }
   observe(labels: Labels, seconds: number) {

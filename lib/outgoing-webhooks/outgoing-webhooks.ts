@@ -1,13 +1,19 @@
 import { randomBytes } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { Queue, type ConnectionOptions } from "bullmq";
+import { type ConnectionOptions, Queue } from "bullmq";
 import { z } from "zod";
 import { audit } from "../audit";
-import type { Db } from "../db";
 import { hmacHex, open, seal } from "../crypto";
+import type { Db } from "../db";
 import { badRequest } from "../errors";
-import { BlockedAddressError, guardedRequest, isAllowedOrigin, literalAddressProblem, type GuardOptions } from "../net/guarded-request";
+import {
+  BlockedAddressError,
+  type GuardOptions,
+  guardedRequest,
+  isAllowedOrigin,
+  literalAddressProblem,
+} from "../net/guarded-request";
 import { isSpecialAddress } from "../net/special-address";
 import { parseLocationSettings, patchLocationSettings, readLocationSettings } from "../tenants/settings";
 
@@ -34,7 +40,10 @@ export async function configureWebhook(db: Db, locationId: string, url: string |
   // the old secret; the URL goes through the settings' writer (the rest of the JSON untouched)
   await db.$transaction(async (tx) => {
     await patchLocationSettings(tx, locationId, { webhookUrl: url });
-    await tx.location.updateMany({ where: { id: locationId }, data: { webhookSecretEnc: secret ? seal(secret, aad(locationId)) : null } });
+    await tx.location.updateMany({
+      where: { id: locationId },
+      data: { webhookSecretEnc: secret ? seal(secret, aad(locationId)) : null },
+    });
   });
   if (url) await audit(db, { locationId, actor: "panel" }, "webhook.configured", { url });
   return { url, secret };
@@ -51,7 +60,11 @@ export async function webhookConfigured(db: Db, locationId: string): Promise<boo
 
 /** Queues an event for delivery (which checks the configuration again when it runs). */
 export function queueHook(q: Queue, ev: Omit<HookEvent, "at">, o: { jobId?: string } = {}) {
-  return q.add(ev.type, { ...ev, at: new Date().toISOString() }, { ...o, attempts: 6, backoff: { type: "exponential", delay: 5000 }, removeOnComplete: 1000, removeOnFail: 5000 });
+  return q.add(
+    ev.type,
+    { ...ev, at: new Date().toISOString() },
+    { ...o, attempts: 6, backoff: { type: "exponential", delay: 5000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  );
 }
 
 export function hooksQueue(connection: ConnectionOptions) {
@@ -69,7 +82,10 @@ export function signature(secret: string, timestamp: string, body: string) {
  */
 export async function deliverHook(db: Db, raw: unknown, o: GuardOptions & { timeoutMs?: number } = {}) {
   const ev = hookEventSchema.parse(raw);
-  const loc = await db.location.findUnique({ where: { id: ev.locationId }, select: { settings: true, webhookSecretEnc: true, installed: true } });
+  const loc = await db.location.findUnique({
+    where: { id: ev.locationId },
+    select: { settings: true, webhookSecretEnc: true, installed: true },
+  });
   const webhookUrl = parseLocationSettings(loc?.settings).webhookUrl;
   if (!loc?.installed || !webhookUrl || !loc.webhookSecretEnc) return "not-configured";
   const url = checkedUrl(webhookUrl, o);
@@ -104,7 +120,8 @@ async function assertDeliverable(url: string, o: GuardOptions) {
   if (isIP(host)) return;
   const addrs = o.resolve ? await o.resolve(host).catch(() => []) : await lookup(host, { all: true }).catch(() => []);
   if (!addrs.length) throw badRequest(`the webhook host ${host} does not resolve`);
-  if (addrs.some((a) => isSpecialAddress(a.address))) throw badRequest(`the webhook host ${host} is on a private network`);
+  if (addrs.some((a) => isSpecialAddress(a.address)))
+    throw badRequest(`the webhook host ${host} is on a private network`);
 }
 
 function checkedUrl(url: string, o: GuardOptions): URL {
@@ -115,7 +132,8 @@ function checkedUrl(url: string, o: GuardOptions): URL {
     throw badRequest("the webhook URL is not a valid URL");
   }
   const allowed = isAllowedOrigin(u, o.allowedOrigins);
-  if (u.protocol !== "https:" && !(allowed && u.protocol === "http:")) throw badRequest("the webhook URL must use https");
+  if (u.protocol !== "https:" && !(allowed && u.protocol === "http:"))
+    throw badRequest("the webhook URL must use https");
   const problem = literalAddressProblem(u, o.allowedOrigins);
   if (problem) throw badRequest(`the webhook host ${u.hostname} is on a private network (${problem})`);
   return u;

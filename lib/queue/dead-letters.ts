@@ -11,7 +11,14 @@ import { notFound } from "../errors";
 const redisOf = async (q: Queue) => (await q.client) as unknown as Redis;
 const deadKey = (q: Queue, locationId: string) => `${q.opts.prefix ?? "bull"}:${q.name}:dead:${locationId}`;
 
-export type DeadLetter = { id: string; kind: string; messageId: string; failedReason: string; attempts: number; failedAt: number | null };
+export type DeadLetter = {
+  id: string;
+  kind: string;
+  messageId: string;
+  failedReason: string;
+  attempts: number;
+  failedAt: number | null;
+};
 
 /** Called by the GHL queue consumer when a job has failed its last attempt. */
 export async function fileDeadLetter(q: Queue, locationId: string, jobId: string, at = Date.now()) {

@@ -1,4 +1,4 @@
-import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
+import { type ConnectionOptions, type JobsOptions, Queue } from "bullmq";
 import { z } from "zod";
 
 // Jobs that call GHL: one BullMQ queue, zod-validated payloads shared by producer and consumer.

@@ -16,7 +16,12 @@ return at - now
 export const pacingKey = (instanceId: string) => `gw:pace:${instanceId}`;
 
 /** Reserves the next send slot of an instance; returns milliseconds to wait before sending. */
-export async function reserveSendSlot(redis: Redis, instanceId: string, gapMs: number, now = Date.now()): Promise<number> {
+export async function reserveSendSlot(
+  redis: Redis,
+  instanceId: string,
+  gapMs: number,
+  now = Date.now(),
+): Promise<number> {
   const wait = await RESERVE(redis, [pacingKey(instanceId)], [now, Math.max(0, Math.round(gapMs))]);
   return Number(wait);
 }
@@ -33,12 +38,21 @@ return 0
  * one was started. A send can take long (the first message to a contact sets up its encryption
  * session; an attachment is downloaded first), and the gap is meant between messages leaving.
  */
-export async function holdSlotAfterSend(redis: Redis, instanceId: string, gapMs: number, now = Date.now()): Promise<void> {
+export async function holdSlotAfterSend(
+  redis: Redis,
+  instanceId: string,
+  gapMs: number,
+  now = Date.now(),
+): Promise<void> {
   await AFTER_SEND(redis, [pacingKey(instanceId)], [now, Math.max(0, Math.round(gapMs))]);
 }
 
 /** Gap after a message of this kind: fixed for text, random in [min, max] for media. */
-export function gapFor(kind: "text" | "media", cfg: { TEXT_DELAY_MS: number; MEDIA_DELAY_MS_MIN: number; MEDIA_DELAY_MS_MAX: number }, rand = Math.random): number {
+export function gapFor(
+  kind: "text" | "media",
+  cfg: { TEXT_DELAY_MS: number; MEDIA_DELAY_MS_MIN: number; MEDIA_DELAY_MS_MAX: number },
+  rand = Math.random,
+): number {
   if (kind === "text") return cfg.TEXT_DELAY_MS;
   return Math.round(cfg.MEDIA_DELAY_MS_MIN + rand() * (cfg.MEDIA_DELAY_MS_MAX - cfg.MEDIA_DELAY_MS_MIN));
 }

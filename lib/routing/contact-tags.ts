@@ -17,7 +17,12 @@ export function contactTagsKey(locationId: string, ghlContactId: string): string
   return `gw:ghl:tags:${locationId}:${ghlContactId}`;
 }
 
-export async function contactTags(redis: Redis, ghl: GhlGet, locationId: string, ghlContactId: string): Promise<string[]> {
+export async function contactTags(
+  redis: Redis,
+  ghl: GhlGet,
+  locationId: string,
+  ghlContactId: string,
+): Promise<string[]> {
   const key = contactTagsKey(locationId, ghlContactId);
   const cached = await redis.get(key);
   if (cached !== null) {

@@ -1,5 +1,5 @@
 import type { Db } from "../db";
-import { governOutbound, type Governed } from "../governor/governor";
+import { type Governed, governOutbound } from "../governor/governor";
 import { healthOfNumber } from "../health/number-health";
 
 // Routing around trouble (docs/architecture.md#routing, ADR 018): when the number a message was
@@ -13,7 +13,11 @@ import { healthOfNumber } from "../health/number-health";
  * Whether this message may be moved at all: the sender did not name its number, and it is not for
  * a WhatsApp group (only the number that is a member can write to it).
  */
-export function mayRoute(m: { routedBy: string | null; location: { settings: { routeAroundTrouble: boolean } }; contact?: { waJid: string | null } | null }): boolean {
+export function mayRoute(m: {
+  routedBy: string | null;
+  location: { settings: { routeAroundTrouble: boolean } };
+  contact?: { waJid: string | null } | null;
+}): boolean {
   return m.location.settings.routeAroundTrouble && m.routedBy !== "named" && !isGroup(m.contact);
 }
 
@@ -26,7 +30,12 @@ export function isGroup(contact: { waJid: string | null } | null | undefined): b
  * Another ONLINE number of the location that would send `m` now, by name; undefined when none.
  * Judges each candidate as its own send loop would (lib/governor/, lib/health/).
  */
-export async function numberToRouteTo(db: Db, from: string, m: Governed, now: Date): Promise<{ instanceId: string; name: string } | undefined> {
+export async function numberToRouteTo(
+  db: Db,
+  from: string,
+  m: Governed,
+  now: Date,
+): Promise<{ instanceId: string; name: string } | undefined> {
   const candidates = await db.$queryRaw<{ id: string; name: string }[]>`
     SELECT id, name FROM "Instance"
     WHERE "locationId" = ${m.locationId} AND id <> ${from} AND status = 'ONLINE' AND "desiredState" = 'RUNNING'

@@ -4,7 +4,11 @@ import { mayRoute } from "./route-around";
 import { numberForTags, tagRoutesBodySchema } from "./tag-routes";
 
 describe("routing by tag", () => {
-  const routes = [{ tag: "VIP", instanceId: "i2" }, { tag: "es", instanceId: "i3" }, { tag: "lead", instanceId: "i4" }];
+  const routes = [
+    { tag: "VIP", instanceId: "i2" },
+    { tag: "es", instanceId: "i3" },
+    { tag: "lead", instanceId: "i4" },
+  ];
 
   it("picks the first row of the table whose tag the contact has, case and spaces ignored", () => {
     expect(numberForTags(routes, ["lead", " vip "])).toBe("i2");
@@ -15,9 +19,14 @@ describe("routing by tag", () => {
   });
 
   it("validates the table the route stores: trimmed tags, bounded size, no other keys", () => {
-    expect(tagRoutesBodySchema.parse({ routes: [{ tag: " vip ", instanceId: "i2" }] })).toEqual({ routes: [{ tag: "vip", instanceId: "i2" }] });
+    expect(tagRoutesBodySchema.parse({ routes: [{ tag: " vip ", instanceId: "i2" }] })).toEqual({
+      routes: [{ tag: "vip", instanceId: "i2" }],
+    });
     expect(tagRoutesBodySchema.safeParse({ routes: [{ tag: "  ", instanceId: "i2" }] }).success).toBe(false);
-    expect(tagRoutesBodySchema.safeParse({ routes: Array.from({ length: 51 }, () => ({ tag: "a", instanceId: "i" })) }).success).toBe(false);
+    expect(
+      tagRoutesBodySchema.safeParse({ routes: Array.from({ length: 51 }, () => ({ tag: "a", instanceId: "i" })) })
+        .success,
+    ).toBe(false);
     expect(tagRoutesBodySchema.safeParse({ routes: [], extra: 1 }).success).toBe(false);
   });
 });

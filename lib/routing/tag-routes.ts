@@ -15,7 +15,9 @@ export const tagRouteSchema = z.object({
 export const tagRoutesSchema = z.array(tagRouteSchema).max(TAG_ROUTES_MAX);
 export type TagRoute = z.infer<typeof tagRouteSchema>;
 /** The body of PUT /api/panel/tag-routes: the whole table, replacing the stored one. */
-export const tagRoutesBodySchema = z.object({ routes: tagRoutesSchema.describe("First match wins; tags compared without regard to case") }).strict();
+export const tagRoutesBodySchema = z
+  .object({ routes: tagRoutesSchema.describe("First match wins; tags compared without regard to case") })
+  .strict();
 
 /** The number the table sends a contact with these tags to, if any. */
 export function numberForTags(routes: readonly TagRoute[], tags: readonly string[]): string | undefined {

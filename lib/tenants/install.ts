@@ -1,23 +1,31 @@
 import { z } from "zod";
 import { audit } from "../audit";
-import { retryOnConflict, type Db } from "../db";
+import { type Db, retryOnConflict } from "../db";
 import { env } from "../env";
 import { ghlAppId } from "../ghl/app-id";
-import { ghlClient, ghlCompanyClient, type GhlClientOptions } from "../ghl/client";
-import { childLogger } from "../log";
+import { type GhlClientOptions, ghlClient, ghlCompanyClient } from "../ghl/client";
 import type { TokenResponse } from "../ghl/oauth";
-import { mintFromCompany, pairFrom, type Deps } from "../ghl/token-refresh";
+import { type Deps, mintFromCompany, pairFrom } from "../ghl/token-refresh";
+import { childLogger } from "../log";
 import { sealPair } from "./token-store";
 
 // What an install leaves behind: a Company row with its token for bulk installs, and a Location row
 // with its own token for every approved location (docs/ghl.md#bulk-installs).
 
-export type InstallResult = { kind: "location" | "company"; companyId: string | null; locations: { id: string; name: string | null }[] };
+export type InstallResult = {
+  kind: "location" | "company";
+  companyId: string | null;
+  locations: { id: string; name: string | null }[];
+};
 
-const installed = z.object({
-  locations: z.array(z.object({ _id: z.string(), name: z.string().optional() }).passthrough()).default([]),
-}).passthrough();
-const locationInfo = z.object({ location: z.object({ name: z.string().optional() }).passthrough().optional() }).passthrough();
+const installed = z
+  .object({
+    locations: z.array(z.object({ _id: z.string(), name: z.string().optional() }).passthrough()).default([]),
+  })
+  .passthrough();
+const locationInfo = z
+  .object({ location: z.object({ name: z.string().optional() }).passthrough().optional() })
+  .passthrough();
 
 export async function completeInstall(d: Deps, t: TokenResponse): Promise<InstallResult> {
   const log = childLogger({ companyId: t.companyId, locationId: t.locationId });
@@ -26,7 +34,11 @@ export async function completeInstall(d: Deps, t: TokenResponse): Promise<Instal
     const companyId = t.companyId!;
     const sealed = sealPair("company", companyId, pairFrom(t));
     await retryOnConflict(() =>
-      d.db.company.upsert({ where: { id: companyId }, create: { id: companyId, installed: true, ...sealed }, update: { installed: true, ...sealed } }),
+      d.db.company.upsert({
+        where: { id: companyId },
+        create: { id: companyId, installed: true, ...sealed },
+        update: { installed: true, ...sealed },
+      }),
     );
     const names = await installedLocationNames(d, companyId, opts).catch((err) => {
       log.warn({ err }, "could not list installed locations");
@@ -46,9 +58,15 @@ export async function completeInstall(d: Deps, t: TokenResponse): Promise<Instal
   const id = t.locationId!;
   const companyId = t.companyId ?? null;
   // GHL's INSTALL webhook for this install may be creating the same company right now
-  if (companyId) await retryOnConflict(() => d.db.company.upsert({ where: { id: companyId }, create: { id: companyId }, update: {} }));
+  if (companyId)
+    await retryOnConflict(() =>
+      d.db.company.upsert({ where: { id: companyId }, create: { id: companyId }, update: {} }),
+    );
   await upsertLocation(d.db, id, companyId, null);
-  await d.db.location.update({ where: { id }, data: { ...sealPair("location", id, pairFrom(t)), needsReinstall: false } });
+  await d.db.location.update({
+    where: { id },
+    data: { ...sealPair("location", id, pairFrom(t)), needsReinstall: false },
+  });
   const name = await locationName(id, opts).catch(() => null);
   if (name) await d.db.location.update({ where: { id }, data: { name } });
   await audit(d.db, { locationId: id, companyId, actor: "ghl" }, "app.installed", { bulk: false });
@@ -56,7 +74,10 @@ export async function completeInstall(d: Deps, t: TokenResponse): Promise<Instal
 }
 
 /** INSTALL webhook: records the install durably; tokens are minted by `mintForInstall` afterwards. */
-export async function recordInstallWebhook(db: Db, p: { companyId: string; locationId?: string; companyName?: string }) {
+export async function recordInstallWebhook(
+  db: Db,
+  p: { companyId: string; locationId?: string; companyName?: string },
+) {
   await retryOnConflict(() =>
     db.company.upsert({
       where: { id: p.companyId },
@@ -65,7 +86,9 @@ export async function recordInstallWebhook(db: Db, p: { companyId: string; locat
     }),
   );
   if (p.locationId) await upsertLocation(db, p.locationId, p.companyId, null);
-  await audit(db, { companyId: p.companyId, locationId: p.locationId ?? null, actor: "ghl" }, "webhook.install", { agency: !p.locationId });
+  await audit(db, { companyId: p.companyId, locationId: p.locationId ?? null, actor: "ghl" }, "webhook.install", {
+    agency: !p.locationId,
+  });
 }
 
 /** Mints Location tokens with the company's token: one location, or every installed one lacking a token. */
@@ -93,8 +116,15 @@ export async function mintForInstall(d: Deps, p: { companyId: string; locationId
 }
 
 async function upsertLocation(db: Db, id: string, companyId: string | null, name: string | null) {
-  const reinstall = { installed: true, uninstalledAt: null, ...(companyId ? { companyId } : {}), ...(name ? { name } : {}) };
-  await retryOnConflict(() => db.location.upsert({ where: { id }, create: { id, companyId, name }, update: reinstall }));
+  const reinstall = {
+    installed: true,
+    uninstalledAt: null,
+    ...(companyId ? { companyId } : {}),
+    ...(name ? { name } : {}),
+  };
+  await retryOnConflict(() =>
+    db.location.upsert({ where: { id }, create: { id, companyId, name }, update: reinstall }),
+  );
 }
 
 async function installedLocationNames(d: Deps, companyId: string, opts: GhlClientOptions) {
@@ -106,6 +136,8 @@ async function installedLocationNames(d: Deps, companyId: string, opts: GhlClien
 
 // GET /locations/{id} (scope locations.readonly) gives a location-level install its name.
 async function locationName(id: string, opts: GhlClientOptions): Promise<string | null> {
-  const r = locationInfo.parse(await ghlClient(id, { ...opts, maxRetries: 0 })("GET", `/locations/${encodeURIComponent(id)}`));
+  const r = locationInfo.parse(
+    await ghlClient(id, { ...opts, maxRetries: 0 })("GET", `/locations/${encodeURIComponent(id)}`),
+  );
   return r.location?.name ?? null;
 }

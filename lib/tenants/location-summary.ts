@@ -4,6 +4,13 @@ import type { Db } from "../db";
 export async function locationSummary(db: Db, locationId: string) {
   return db.location.findFirst({
     where: { id: locationId, installed: true },
-    select: { id: true, name: true, companyId: true, needsReinstall: true, installedAt: true, _count: { select: { instances: true } } },
+    select: {
+      id: true,
+      name: true,
+      companyId: true,
+      needsReinstall: true,
+      installedAt: true,
+      _count: { select: { instances: true } },
+    },
   });
 }

@@ -13,10 +13,19 @@ export const locationSettingsSchema = z.object({
   /** the number a message goes out on when neither it nor its contact names one */
   defaultInstanceId: z.string().nullable().default(null),
   /** ISO country whose calling code national numbers get */
-  defaultCountry: z.string().regex(/^[A-Z]{2}$/).nullable().default(null),
+  defaultCountry: z
+    .string()
+    .regex(/^[A-Z]{2}$/)
+    .nullable()
+    .default(null),
   providerMode: z.enum(["sms", "custom"]).default("sms"),
   /** minutes a message may wait for its number to come ONLINE before it fails in GHL */
-  maxWaitMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60),
+  maxWaitMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(60),
   typingSimulation: z.boolean().default(false),
   /** percent of the warm-up governor's default ramp (read through lib/governor/governor-settings.ts) */
   warmupPercent: z.number().int().min(WARMUP_PERCENT.min).max(WARMUP_PERCENT.max).default(WARMUP_PERCENT.default),
@@ -47,8 +56,17 @@ export async function readLocationSettings(db: Db, locationId: string): Promise<
  * The one writer: merges `patch` into the stored JSON in one statement (concurrent patches of
  * different keys both survive) and returns the settings as now stored.
  */
-export async function patchLocationSettings(db: SqlRunner, locationId: string, patch: Partial<LocationSettings>): Promise<LocationSettings> {
-  const stored = await patchJsonSettings(db, "location", { id: locationId, locationId }, checkedPatch(locationSettingsSchema, patch));
+export async function patchLocationSettings(
+  db: SqlRunner,
+  locationId: string,
+  patch: Partial<LocationSettings>,
+): Promise<LocationSettings> {
+  const stored = await patchJsonSettings(
+    db,
+    "location",
+    { id: locationId, locationId },
+    checkedPatch(locationSettingsSchema, patch),
+  );
   if (stored === undefined) throw notFound("location not found");
   return parseLocationSettings(stored);
 }
@@ -67,7 +85,11 @@ export function panelSettings(s: LocationSettings): PanelSettings {
 /** What a location's admin can change in the panel. */
 export const settingsPatchSchema = z
   .object({
-    defaultCountry: z.string().toUpperCase().refine((c) => c in CALLING_CODES, "unknown country code").nullable(),
+    defaultCountry: z
+      .string()
+      .toUpperCase()
+      .refine((c) => c in CALLING_CODES, "unknown country code")
+      .nullable(),
     providerMode: locationSettingsSchema.shape.providerMode.unwrap(),
     maxWaitMinutes: locationSettingsSchema.shape.maxWaitMinutes.unwrap(),
     typingSimulation: z.boolean(),
@@ -78,7 +100,11 @@ export const settingsPatchSchema = z
   })
   .partial();
 
-export async function updatePanelSettings(db: Db, locationId: string, patch: z.infer<typeof settingsPatchSchema>): Promise<PanelSettings> {
+export async function updatePanelSettings(
+  db: Db,
+  locationId: string,
+  patch: z.infer<typeof settingsPatchSchema>,
+): Promise<PanelSettings> {
   return panelSettings(await patchLocationSettings(db, locationId, patch));
 }
 

@@ -19,9 +19,16 @@ export function sealPair(kind: TenantKind, id: string, p: TokenPair) {
 }
 
 export async function loadPair(db: Db, kind: TenantKind, id: string): Promise<TokenPair | null> {
-  const row = kind === "company"
-    ? await db.company.findUnique({ where: { id }, select: { accessTokenEnc: true, refreshTokenEnc: true, tokenExpiresAt: true, installed: true } })
-    : await db.location.findUnique({ where: { id }, select: { accessTokenEnc: true, refreshTokenEnc: true, tokenExpiresAt: true, installed: true } });
+  const row =
+    kind === "company"
+      ? await db.company.findUnique({
+          where: { id },
+          select: { accessTokenEnc: true, refreshTokenEnc: true, tokenExpiresAt: true, installed: true },
+        })
+      : await db.location.findUnique({
+          where: { id },
+          select: { accessTokenEnc: true, refreshTokenEnc: true, tokenExpiresAt: true, installed: true },
+        });
   if (!row || !row.installed || !row.accessTokenEnc || !row.tokenExpiresAt) return null;
   return {
     accessToken: open(row.accessTokenEnc, aad(kind, id, "access")),
@@ -34,10 +41,17 @@ export async function loadPair(db: Db, kind: TenantKind, id: string): Promise<To
  * Compare-and-swap on the stored expiry: only the refresher that saw the current pair may replace
  * it. Returns false when someone else replaced it first (the caller then re-reads).
  */
-export async function swapPair(db: Db, kind: TenantKind, id: string, seenExpiry: Date, next: TokenPair): Promise<boolean> {
+export async function swapPair(
+  db: Db,
+  kind: TenantKind,
+  id: string,
+  seenExpiry: Date,
+  next: TokenPair,
+): Promise<boolean> {
   const data = sealPair(kind, id, next);
   const where = { id, tokenExpiresAt: seenExpiry, installed: true };
-  const r = kind === "company" ? await db.company.updateMany({ where, data }) : await db.location.updateMany({ where, data });
+  const r =
+    kind === "company" ? await db.company.updateMany({ where, data }) : await db.location.updateMany({ where, data });
   return r.count === 1;
 }
 
@@ -48,7 +62,11 @@ export async function markNeedsReinstall(db: Db, kind: TenantKind, id: string): 
     // a dead Company token cannot mint tokens for later installs: its locations must be reinstalled
     await db.location.updateMany({ where: { companyId: id, accessTokenEnc: null }, data: { needsReinstall: true } });
   }
-  await audit(db, { ...(kind === "location" ? { locationId: id } : { companyId: id }), actor: "ghl" }, "tokens.invalid_grant");
+  await audit(
+    db,
+    { ...(kind === "location" ? { locationId: id } : { companyId: id }), actor: "ghl" },
+    "tokens.invalid_grant",
+  );
 }
 
 export const expiryFrom = (expiresInSeconds: number, now = Date.now()) => new Date(now + expiresInSeconds * 1000);

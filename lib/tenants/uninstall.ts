@@ -6,11 +6,21 @@ import { publishControl } from "../instances/control";
 
 // UNINSTALL (docs/ghl.md#app-webhooks): the tenant's tokens and WhatsApp session keys go, its sessions are
 // stopped, and an audit row stays. Messages and contacts stay too (the tenant may come back).
-export async function uninstallTenant(db: Db, redis: Redis, p: { locationId?: string; companyId?: string }): Promise<string[]> {
+export async function uninstallTenant(
+  db: Db,
+  redis: Redis,
+  p: { locationId?: string; companyId?: string },
+): Promise<string[]> {
   const locationIds = p.locationId
     ? [p.locationId]
     : (await db.location.findMany({ where: { companyId: p.companyId }, select: { id: true } })).map((l) => l.id);
-  const cleared = { accessTokenEnc: null, refreshTokenEnc: null, tokenExpiresAt: null, installed: false, uninstalledAt: new Date() };
+  const cleared = {
+    accessTokenEnc: null,
+    refreshTokenEnc: null,
+    tokenExpiresAt: null,
+    installed: false,
+    uninstalledAt: new Date(),
+  };
   await db.$transaction(async (tx) => {
     if (locationIds.length) {
       await tx.location.updateMany({ where: { id: { in: locationIds } }, data: cleared });
@@ -18,14 +28,22 @@ export async function uninstallTenant(db: Db, redis: Redis, p: { locationId?: st
       const inst = { instance: { locationId: { in: locationIds } } };
       await tx.waKey.deleteMany({ where: inst });
       await tx.waCreds.deleteMany({ where: inst });
-      await tx.apiKey.updateMany({ where: { locationId: { in: locationIds }, revokedAt: null }, data: { revokedAt: new Date() } });
+      await tx.apiKey.updateMany({
+        where: { locationId: { in: locationIds }, revokedAt: null },
+        data: { revokedAt: new Date() },
+      });
     }
     if (p.companyId) {
       await tx.company.updateMany({
-        where: { id: p.companyId }, data: { accessTokenEnc: null, refreshTokenEnc: null, tokenExpiresAt: null, installed: false },
+        where: { id: p.companyId },
+        data: { accessTokenEnc: null, refreshTokenEnc: null, tokenExpiresAt: null, installed: false },
       });
     }
-    const who = (locationIds.length ? locationIds : [null]).map((locationId) => ({ locationId, companyId: p.companyId ?? null, actor: "ghl" }));
+    const who = (locationIds.length ? locationIds : [null]).map((locationId) => ({
+      locationId,
+      companyId: p.companyId ?? null,
+      actor: "ghl",
+    }));
     await audit(tx, who, "app.uninstalled", { scope: p.locationId ? "location" : "company" });
   });
   for (const locationId of locationIds) forgetAccessToken(db, "location", locationId);

@@ -14,7 +14,12 @@ import { acceptOutbound } from "../messages/accept-outbound";
 
 export const SEND_MESSAGE_ACTION_KEY = "whatsapp_send_message";
 
-const optionalText = (max: number) => z.string().max(max).optional().transform((s) => s?.trim() || undefined);
+const optionalText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .optional()
+    .transform((s) => s?.trim() || undefined);
 
 export const sendMessageCallSchema = z.object({
   data: z.object({
@@ -23,23 +28,43 @@ export const sendMessageCallSchema = z.object({
     message: z.string().max(4096).optional().default(""),
     mediaUrl: optionalText(2000),
   }),
-  extras: z.object({ locationId: z.string().min(1).max(100), contactId: z.string().max(100).optional(), workflowId: z.string().max(200).optional() }),
+  extras: z.object({
+    locationId: z.string().min(1).max(100),
+    contactId: z.string().max(100).optional(),
+    workflowId: z.string().max(200).optional(),
+  }),
   meta: z.object({ key: z.string().max(100), version: z.string().max(50).optional() }),
 });
 
-export async function runSendMessageAction(db: Db, redis: Redis, raw: unknown, o: { allowedMediaOrigins?: readonly string[] } = {}) {
+export async function runSendMessageAction(
+  db: Db,
+  redis: Redis,
+  raw: unknown,
+  o: { allowedMediaOrigins?: readonly string[] } = {},
+) {
   const r = sendMessageCallSchema.safeParse(raw);
-  if (!r.success) throw badRequest("not a Send WhatsApp message call", r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
+  if (!r.success)
+    throw badRequest(
+      "not a Send WhatsApp message call",
+      r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+    );
   const { data: d, extras: x, meta } = r.data;
   if (meta.key !== SEND_MESSAGE_ACTION_KEY) throw badRequest(`unknown action key ${meta.key}`);
-  if (!d.phone && !x.contactId) throw new AppError("unprocessable", "the action has no phone and no contact to send to");
+  if (!d.phone && !x.contactId)
+    throw new AppError("unprocessable", "the action has no phone and no contact to send to");
   if (d.number) {
     const known = await db.instance.count({ where: { locationId: x.locationId, name: d.number } });
     if (!known) throw notFound(`no number named ${d.number} in this location`);
   }
   const accepted = await acceptOutbound(db, redis, {
-    locationId: x.locationId, ghlContactId: x.contactId, phone: d.phone, text: d.message,
-    attachments: d.mediaUrl ? [d.mediaUrl] : [], source: "API", instanceName: d.number, allowedMediaOrigins: o.allowedMediaOrigins,
+    locationId: x.locationId,
+    ghlContactId: x.contactId,
+    phone: d.phone,
+    text: d.message,
+    attachments: d.mediaUrl ? [d.mediaUrl] : [],
+    source: "API",
+    instanceName: d.number,
+    allowedMediaOrigins: o.allowedMediaOrigins,
   });
   // GHL shows this as the action's response; its fields can be mapped to custom variables
   return { messageId: accepted.id, status: accepted.status, number: d.number ?? null };

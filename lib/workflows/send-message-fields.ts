@@ -17,20 +17,37 @@ const fieldsCallSchema = z.object({
 export async function sendMessageFields(db: Db, raw: unknown) {
   const r = fieldsCallSchema.safeParse(raw);
   if (!r.success) throw badRequest("not a GHL dynamic fields call");
-  if (r.data.meta?.key && r.data.meta.key !== SEND_MESSAGE_ACTION_KEY) throw badRequest(`unknown action key ${r.data.meta.key}`);
+  if (r.data.meta?.key && r.data.meta.key !== SEND_MESSAGE_ACTION_KEY)
+    throw badRequest(`unknown action key ${r.data.meta.key}`);
   const numbers = await db.instance.findMany({
-    where: { locationId: r.data.extras.locationId, location: { installed: true } }, orderBy: { name: "asc" }, select: { name: true, phone: true, alias: true },
+    where: { locationId: r.data.extras.locationId, location: { installed: true } },
+    orderBy: { name: "asc" },
+    select: { name: true, phone: true, alias: true },
   });
-  const label = (n: { name: string; phone: string | null; alias: string | null }) => [n.name, n.alias, n.phone].filter(Boolean).join(" · ");
+  const label = (n: { name: string; phone: string | null; alias: string | null }) =>
+    [n.name, n.alias, n.phone].filter(Boolean).join(" · ");
   return {
-    inputs: [{
-      section: "WhatsApp",
-      fields: [
-        { field: "number", title: "From number (empty: the contact's usual number)", fieldType: "select", required: false, options: numbers.map((n) => ({ label: label(n), value: n.name })) },
-        { field: "phone", title: "To (phone with country code)", fieldType: "string", required: false },
-        { field: "message", title: "Message", fieldType: "textarea", required: false },
-        { field: "mediaUrl", title: "Media URL (image, video, audio or document)", fieldType: "string", required: false },
-      ],
-    }],
+    inputs: [
+      {
+        section: "WhatsApp",
+        fields: [
+          {
+            field: "number",
+            title: "From number (empty: the contact's usual number)",
+            fieldType: "select",
+            required: false,
+            options: numbers.map((n) => ({ label: label(n), value: n.name })),
+          },
+          { field: "phone", title: "To (phone with country code)", fieldType: "string", required: false },
+          { field: "message", title: "Message", fieldType: "textarea", required: false },
+          {
+            field: "mediaUrl",
+            title: "Media URL (image, video, audio or document)",
+            fieldType: "string",
+            required: false,
+          },
+        ],
+      },
+    ],
   };
 }

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import type { Db } from "../db";
-import { badRequest, notFound } from "../errors";
 import { NUMBER_STATUS_TRIGGER_KEY } from "../alerts/number-status-payload";
 import { triggerPath } from "../alerts/trigger-job";
+import type { Db } from "../db";
+import { badRequest, notFound } from "../errors";
 
 // GHL's call to a trigger's Subscription URL: a workflow added (CREATED), changed (UPDATED) or
 // removed (DELETED) one of this app's triggers. The payload, as GHL's Marketplace docs give it:
@@ -21,17 +21,33 @@ export const subscriptionCallSchema = z.object({
     targetUrl: z.string().max(2000),
   }),
   meta: z.object({ key: z.string().max(100).optional(), version: z.string().max(50).optional() }).optional(),
-  extras: z.object({ locationId: z.string().min(1).max(100), workflowId: z.string().min(1).max(200), companyId: z.string().max(100).optional() }),
+  extras: z.object({
+    locationId: z.string().min(1).max(100),
+    workflowId: z.string().min(1).max(200),
+    companyId: z.string().max(100).optional(),
+  }),
 });
 
-export async function applyTriggerSubscription(db: Db, raw: unknown, apiBaseUrl: string): Promise<{ ok: true; eventType: string }> {
+export async function applyTriggerSubscription(
+  db: Db,
+  raw: unknown,
+  apiBaseUrl: string,
+): Promise<{ ok: true; eventType: string }> {
   const r = subscriptionCallSchema.safeParse(raw);
-  if (!r.success) throw badRequest("not a GHL trigger subscription", r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
+  if (!r.success)
+    throw badRequest(
+      "not a GHL trigger subscription",
+      r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+    );
   const { triggerData: t, extras: x } = r.data;
   if (!(TRIGGER_KEYS as readonly string[]).includes(t.key)) throw badRequest(`unknown trigger key ${t.key}`);
   // the location is the tenant: installed here, and of the company GHL names
-  const loc = await db.location.findFirst({ where: { id: x.locationId, installed: true }, select: { companyId: true } });
-  if (!loc || (x.companyId && loc.companyId && loc.companyId !== x.companyId)) throw notFound("this location has not installed the app");
+  const loc = await db.location.findFirst({
+    where: { id: x.locationId, installed: true },
+    select: { companyId: true },
+  });
+  if (!loc || (x.companyId && loc.companyId && loc.companyId !== x.companyId))
+    throw notFound("this location has not installed the app");
   if (t.eventType === "DELETED") {
     await db.workflowSubscription.deleteMany({ where: { locationId: x.locationId, ghlTriggerId: t.id } });
     return { ok: true, eventType: t.eventType };

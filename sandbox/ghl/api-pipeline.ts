@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { mask, traceId as newTraceId } from "./ids";
 import { parseBody, readBody, sendJson, type UploadedFile } from "./http-util";
+import { mask, traceId as newTraceId } from "./ids";
 import type { Operation } from "./openapi-schemas";
 import { takeToken } from "./rate-limit";
 import type { Sim } from "./sim";
@@ -8,8 +8,16 @@ import type { Fault, TokenGrant } from "./state";
 import { findAccess } from "./tokens";
 
 export interface ApiCtx {
-  sim: Sim; req: IncomingMessage; url: URL; op: Operation; pathParams: Record<string, string>;
-  query: Record<string, string>; body: any; files: UploadedFile[]; grant?: TokenGrant; traceId: string;
+  sim: Sim;
+  req: IncomingMessage;
+  url: URL;
+  op: Operation;
+  pathParams: Record<string, string>;
+  query: Record<string, string>;
+  body: any;
+  files: UploadedFile[];
+  grant?: TokenGrant;
+  traceId: string;
   locationId?: string; // the location the call is about, for /__sandbox/calls filters
   dropped?: string; // why GHL acknowledged the call but threw its content away
   reply(status: number, body: unknown): void;
@@ -27,15 +35,28 @@ export interface ApiRoute {
 const API_PREFIX = /^\/(oauth|contacts|conversations|users|locations)(\/|$)/;
 const SECRET_KEYS = new Set(["access_token", "refresh_token", "client_secret"]);
 export const ERROR_NAMES: Record<number, string> = {
-  400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large",
-  415: "Unsupported Media Type", 422: "Unprocessable Entity", 429: "Too Many Requests",
-  500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Entity",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
 };
 const MAX_CALLS = 50_000;
 const INVALID_TOKEN = "Invalid token: access token is invalid";
 
 export async function handleApi(
-  sim: Sim, req: IncomingMessage, res: ServerResponse, url: URL, routes: Record<string, ApiRoute>,
+  sim: Sim,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  routes: Record<string, ApiRoute>,
 ): Promise<boolean> {
   if (!API_PREFIX.test(url.pathname)) return false;
   const started = Date.now();
@@ -47,8 +68,15 @@ export async function handleApi(
   let rateHeaders: Record<string, string> = {};
   let done = false;
   const ctx: ApiCtx = {
-    sim, req, url, op: found?.op as Operation, pathParams: found?.pathParams ?? {},
-    query: Object.fromEntries(url.searchParams), body: parsed.value, files: parsed.files, traceId: newTraceId(),
+    sim,
+    req,
+    url,
+    op: found?.op as Operation,
+    pathParams: found?.pathParams ?? {},
+    query: Object.fromEntries(url.searchParams),
+    body: parsed.value,
+    files: parsed.files,
+    traceId: newTraceId(),
     reply(status, body) {
       if (done) return;
       done = true;
@@ -57,18 +85,30 @@ export async function handleApi(
       // Bounded, so a long benchmark run does not grow the simulator without limit.
       if (sim.state.calls.length >= MAX_CALLS) sim.state.calls.splice(0, sim.state.calls.length - MAX_CALLS + 1);
       sim.state.calls.push({
-        id: sim.state.nextCallId++, at: new Date(started).toISOString(), method, path: url.pathname, query: ctx.query,
+        id: sim.state.nextCallId++,
+        at: new Date(started).toISOString(),
+        method,
+        path: url.pathname,
+        query: ctx.query,
         headers: { version: header(req, "version"), contentType: header(req, "content-type") },
-        locationId: ctx.locationId ?? ctx.grant?.locationId, companyId: ctx.grant?.companyId, status,
-        requestBody: parsed.kind === "multipart"
-          ? { ...(maskDeep(ctx.body) as object), files: ctx.files.map((f) => ({ field: f.field, name: f.name, type: f.type, size: f.data.length })) }
-          : maskDeep(ctx.body),
-        responseBody: maskDeep(out), traceId: ctx.traceId, durationMs: Date.now() - started,
+        locationId: ctx.locationId ?? ctx.grant?.locationId,
+        companyId: ctx.grant?.companyId,
+        status,
+        requestBody:
+          parsed.kind === "multipart"
+            ? {
+                ...(maskDeep(ctx.body) as object),
+                files: ctx.files.map((f) => ({ field: f.field, name: f.name, type: f.type, size: f.data.length })),
+              }
+            : maskDeep(ctx.body),
+        responseBody: maskDeep(out),
+        traceId: ctx.traceId,
+        durationMs: Date.now() - started,
         ...(ctx.dropped ? { dropped: ctx.dropped } : {}),
       });
     },
     fail(status, message, extra) {
-      const msg = message ?? (status === 401 ? INVALID_TOKEN : ERROR_NAMES[status] ?? "Error");
+      const msg = message ?? (status === 401 ? INVALID_TOKEN : (ERROR_NAMES[status] ?? "Error"));
       ctx.reply(status, { statusCode: status, message: msg, error: ERROR_NAMES[status] ?? "Error", ...extra });
     },
   };
@@ -86,7 +126,13 @@ export async function handleApi(
     if (!grant) return (ctx.fail(401, INVALID_TOKEN), true);
     ctx.grant = grant;
     if (!route.auth.split("|").includes(grant.userType)) {
-      return (ctx.fail(401, "This authClass type is not allowed to access this scope. Please reach out to the Platform team to get it added."), true);
+      return (
+        ctx.fail(
+          401,
+          "This authClass type is not allowed to access this scope. Please reach out to the Platform team to get it added.",
+        ),
+        true
+      );
     }
     const rl = takeToken(sim.state, sim.cfg, `${grant.userType}:${grant.locationId ?? grant.companyId}`);
     rateHeaders = rl.headers;
@@ -94,14 +140,16 @@ export async function handleApi(
     // GHL answers a missing or unknown Version with 401 (not 400), in these words.
     const version = header(req, "version");
     if (!version) return (ctx.fail(401, "version header was not found."), true);
-    if (sim.openapi.validateParams(found.op, "header", lowerHeaders(req)).length) return (ctx.fail(401, "version header is invalid"), true);
+    if (sim.openapi.validateParams(found.op, "header", lowerHeaders(req)).length)
+      return (ctx.fail(401, "version header is invalid"), true);
     if (found.op.scopes.length && !found.op.scopes.some((s) => grant.scopes.includes(s))) {
       return (ctx.fail(401, "The token is not authorized for this scope."), true);
     }
   }
   if (parsed.kind === "invalid") return (ctx.fail(400, "Unexpected request body"), true);
   if (route.normalize && ctx.body && typeof ctx.body === "object") ctx.body = route.normalize(ctx.body);
-  const lenient = !!route.skipsValidation && !!ctx.body && typeof ctx.body === "object" && route.skipsValidation(ctx.body);
+  const lenient =
+    !!route.skipsValidation && !!ctx.body && typeof ctx.body === "object" && route.skipsValidation(ctx.body);
   const problems = [
     ...sim.openapi.validateParams(found.op, "query", ctx.query),
     ...(found.op.body && !lenient ? sim.openapi.validateBody(found.op, ctx.body ?? {}) : []),
@@ -124,9 +172,12 @@ export function ownsLocation(ctx: ApiCtx, locationId: string | undefined): boole
 
 function takeFault(sim: Sim, method: string, path: string, token: string | undefined): Fault | undefined {
   const tokenLocation = token ? sim.state.grants.find((g) => g.accessToken === token)?.locationId : undefined;
-  const f = sim.state.faults.find((x) =>
-    faultPattern(x.path).test(path) && (!x.method || x.method.toUpperCase() === method) &&
-    (!x.locationId || x.locationId === tokenLocation));
+  const f = sim.state.faults.find(
+    (x) =>
+      faultPattern(x.path).test(path) &&
+      (!x.method || x.method.toUpperCase() === method) &&
+      (!x.locationId || x.locationId === tokenLocation),
+  );
   if (!f) return undefined;
   f.remaining--;
   if (f.remaining <= 0) sim.state.faults = sim.state.faults.filter((x) => x !== f);
@@ -135,7 +186,12 @@ function takeFault(sim: Sim, method: string, path: string, token: string | undef
 
 function faultPattern(p: string): RegExp {
   const trimmed = p.length > 1 ? p.replace(/\/+$/, "") : p;
-  return new RegExp(`^${trimmed.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}/?$`);
+  return new RegExp(
+    `^${trimmed
+      .split("*")
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}/?$`,
+  );
 }
 
 function bearer(req: IncomingMessage): string | undefined {
@@ -150,7 +206,9 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 function lowerHeaders(req: IncomingMessage): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v[0] : v]));
+  return Object.fromEntries(
+    Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v[0] : v]),
+  );
 }
 
 // `code` is a secret only as the OAuth authorization code (top level); elsewhere it is an error code.
@@ -159,7 +217,8 @@ function maskDeep(v: unknown, top = true): unknown {
   if (!v || typeof v !== "object") return v;
   return Object.fromEntries(
     Object.entries(v as Record<string, unknown>).map(([k, x]) => [
-      k, (SECRET_KEYS.has(k) || (top && k === "code")) && typeof x === "string" ? mask(x) : maskDeep(x, false),
+      k,
+      (SECRET_KEYS.has(k) || (top && k === "code")) && typeof x === "string" ? mask(x) : maskDeep(x, false),
     ]),
   );
 }

@@ -79,17 +79,22 @@ export const GHL_RETRY_DELAY_MS = 600_000;
 // GHL's OpenAPI files, copied unchanged into the repo so a plain clone validates against them.
 const DEFAULT_OPENAPI_DIR = fileURLToPath(new URL("./reference/", import.meta.url));
 
-let cachedKeys: { ed25519: { publicKey: string; privateKey: string }; rsa: { publicKey: string; privateKey: string } } | undefined;
+let cachedKeys:
+  | { ed25519: { publicKey: string; privateKey: string }; rsa: { publicKey: string; privateKey: string } }
+  | undefined;
 
 // Key generation (RSA especially) is slow; one pair per process is plenty for a sandbox.
 function generatedKeys(rsaBits: number): NonNullable<typeof cachedKeys> {
   if (!cachedKeys) {
     cachedKeys = {
       ed25519: generateKeyPairSync("ed25519", {
-        publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" },
+        publicKeyEncoding: { type: "spki", format: "pem" },
+        privateKeyEncoding: { type: "pkcs8", format: "pem" },
       }),
       rsa: generateKeyPairSync("rsa", {
-        modulusLength: rsaBits, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" },
+        modulusLength: rsaBits,
+        publicKeyEncoding: { type: "spki", format: "pem" },
+        privateKeyEncoding: { type: "pkcs8", format: "pem" },
       }),
     };
   }
@@ -120,7 +125,11 @@ export function resolveConfig(o: GhlSimulatorOptions, defaultPort: number): GhlS
     panelUrl: o.panelUrl ?? `${appBaseUrl}/panel`,
     accessTokenTtlSeconds: o.accessTokenTtlSeconds ?? 86399,
     refreshTokenTtlSeconds: 365 * 24 * 3600,
-    rateLimit: { max: o.rateLimit?.max ?? 100, intervalMs: o.rateLimit?.intervalMs ?? 10_000, daily: o.rateLimit?.daily ?? 200_000 },
+    rateLimit: {
+      max: o.rateLimit?.max ?? 100,
+      intervalMs: o.rateLimit?.intervalMs ?? 10_000,
+      daily: o.rateLimit?.daily ?? 200_000,
+    },
     seed: o.seed ?? false,
     providerMode: o.providerMode ?? "sms",
     conversationProviderId: o.conversationProviderId ?? "6650f0aa5a4db0c0ffee0001",
@@ -131,8 +140,12 @@ export function resolveConfig(o: GhlSimulatorOptions, defaultPort: number): GhlS
     locationTokenRefreshToken: o.locationTokenRefreshToken ?? true,
     openapiDir: o.openapiDir ?? DEFAULT_OPENAPI_DIR,
     workflowSubscriptionUrl: o.workflowSubscriptionUrl ?? `${appBaseUrl}/api/ghl/workflows/subscription`,
-    workflowActionUrls: o.workflowActionUrls ?? { whatsapp_send_message: `${appBaseUrl}/api/ghl/workflows/send-message` },
-    workflowActionFieldUrls: o.workflowActionFieldUrls ?? { whatsapp_send_message: `${appBaseUrl}/api/ghl/workflows/send-message/fields` },
+    workflowActionUrls: o.workflowActionUrls ?? {
+      whatsapp_send_message: `${appBaseUrl}/api/ghl/workflows/send-message`,
+    },
+    workflowActionFieldUrls: o.workflowActionFieldUrls ?? {
+      whatsapp_send_message: `${appBaseUrl}/api/ghl/workflows/send-message/fields`,
+    },
     workflowHeaders: o.workflowHeaders ?? { "x-gw-workflow-secret": SANDBOX_WORKFLOW_SECRET },
   };
 }

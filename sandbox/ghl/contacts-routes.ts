@@ -1,14 +1,26 @@
-import { ownsLocation, type ApiRoute } from "./api-pipeline";
+import { type ApiRoute, ownsLocation } from "./api-pipeline";
 import { ghlId } from "./ids";
-import { normalizePhone, nowIso, type Contact, type SimState } from "./state";
+import { type Contact, normalizePhone, nowIso, type SimState } from "./state";
 
 export function contactJson(c: Contact): Record<string, unknown> {
   return {
-    id: c.id, locationId: c.locationId, name: c.name, firstName: c.firstName, lastName: c.lastName,
-    firstNameLowerCase: c.firstName?.toLowerCase(), lastNameLowerCase: c.lastName?.toLowerCase(),
-    fullNameLowerCase: c.name?.toLowerCase(), email: c.email, emailLowerCase: c.email?.toLowerCase(),
-    phone: c.phone, source: c.source, tags: c.tags, type: "lead", dnd: false,
-    dateAdded: c.dateAdded, dateUpdated: c.dateUpdated,
+    id: c.id,
+    locationId: c.locationId,
+    name: c.name,
+    firstName: c.firstName,
+    lastName: c.lastName,
+    firstNameLowerCase: c.firstName?.toLowerCase(),
+    lastNameLowerCase: c.lastName?.toLowerCase(),
+    fullNameLowerCase: c.name?.toLowerCase(),
+    email: c.email,
+    emailLowerCase: c.email?.toLowerCase(),
+    phone: c.phone,
+    source: c.source,
+    tags: c.tags,
+    type: "lead",
+    dnd: false,
+    dateAdded: c.dateAdded,
+    dateUpdated: c.dateUpdated,
   };
 }
 
@@ -19,8 +31,15 @@ export function ensureContact(state: SimState, locationId: string, phone: string
   if (found) return found;
   const [firstName, ...rest] = (name ?? "").trim().split(/\s+/).filter(Boolean);
   const c: Contact = {
-    id: ghlId(), locationId, phone: e164, name: name?.trim() || undefined, firstName, lastName: rest.join(" ") || undefined,
-    tags: [], dateAdded: nowIso(), dateUpdated: nowIso(),
+    id: ghlId(),
+    locationId,
+    phone: e164,
+    name: name?.trim() || undefined,
+    firstName,
+    lastName: rest.join(" ") || undefined,
+    tags: [],
+    dateAdded: nowIso(),
+    dateUpdated: nowIso(),
   };
   state.contacts.set(c.id, c);
   return c;
@@ -33,8 +52,11 @@ const duplicate: ApiRoute = {
     if (!ownsLocation(ctx, query.locationId)) return;
     const phone = query.number ? normalizePhone(query.number) : undefined;
     const email = query.email?.toLowerCase();
-    const c = [...sim.state.contacts.values()].find((x) =>
-      x.locationId === query.locationId && ((phone && x.phone === phone) || (email && x.email?.toLowerCase() === email)));
+    const c = [...sim.state.contacts.values()].find(
+      (x) =>
+        x.locationId === query.locationId &&
+        ((phone && x.phone === phone) || (email && x.email?.toLowerCase() === email)),
+    );
     ctx.reply(200, { contact: c ? contactJson(c) : null });
   },
 };
@@ -47,8 +69,11 @@ const upsert: ApiRoute = {
     const s = ctx.sim.state;
     const { phone, email } = phoneAndEmail(b);
     if (!phone && !email) return ctx.fail(400, "Either phone or email is required");
-    let c = [...s.contacts.values()].find((x) =>
-      x.locationId === b.locationId && ((phone && x.phone === phone) || (email && x.email?.toLowerCase() === email.toLowerCase())));
+    let c = [...s.contacts.values()].find(
+      (x) =>
+        x.locationId === b.locationId &&
+        ((phone && x.phone === phone) || (email && x.email?.toLowerCase() === email.toLowerCase())),
+    );
     const isNew = !c;
     if (!c) {
       c = { id: ghlId(), locationId: b.locationId, tags: [], dateAdded: nowIso(), dateUpdated: nowIso() };
@@ -60,7 +85,8 @@ const upsert: ApiRoute = {
     if (b.lastName !== undefined) c.lastName = b.lastName ?? undefined;
     if (b.name) {
       c.name = b.name;
-      if (b.firstName === undefined) [c.firstName, c.lastName] = [b.name.split(" ")[0], b.name.split(" ").slice(1).join(" ") || undefined];
+      if (b.firstName === undefined)
+        [c.firstName, c.lastName] = [b.name.split(" ")[0], b.name.split(" ").slice(1).join(" ") || undefined];
     } else if (c.firstName || c.lastName) {
       c.name = [c.firstName, c.lastName].filter(Boolean).join(" ");
     }
@@ -74,9 +100,19 @@ const upsert: ApiRoute = {
 
 // GHL's "Allow Duplicate Contact" location setting is off by default: a contact may not take a
 // phone or email another contact of the location has; the answer names that contact.
-function duplicateOf(s: SimState, locationId: string, phone: string | undefined, email: string | undefined, self?: string): Contact | undefined {
-  return [...s.contacts.values()].find((x) => x.id !== self && x.locationId === locationId &&
-    ((phone && x.phone === phone) || (email && x.email?.toLowerCase() === email.toLowerCase())));
+function duplicateOf(
+  s: SimState,
+  locationId: string,
+  phone: string | undefined,
+  email: string | undefined,
+  self?: string,
+): Contact | undefined {
+  return [...s.contacts.values()].find(
+    (x) =>
+      x.id !== self &&
+      x.locationId === locationId &&
+      ((phone && x.phone === phone) || (email && x.email?.toLowerCase() === email.toLowerCase())),
+  );
 }
 
 function refuseDuplicate(ctx: Parameters<ApiRoute["handle"]>[0], dup: Contact, phone: string | undefined) {
@@ -90,7 +126,8 @@ function applyNames(c: Contact, b: Record<string, any>) {
   if (b.lastName !== undefined) c.lastName = b.lastName ?? undefined;
   if (b.name) {
     c.name = b.name;
-    if (b.firstName === undefined) [c.firstName, c.lastName] = [b.name.split(" ")[0], b.name.split(" ").slice(1).join(" ") || undefined];
+    if (b.firstName === undefined)
+      [c.firstName, c.lastName] = [b.name.split(" ")[0], b.name.split(" ").slice(1).join(" ") || undefined];
   } else if (b.firstName !== undefined || b.lastName !== undefined) {
     c.name = [c.firstName, c.lastName].filter(Boolean).join(" ") || undefined;
   }
@@ -115,7 +152,15 @@ const create: ApiRoute = {
     const { phone, email } = phoneAndEmail(b);
     const dup = duplicateOf(s, b.locationId, phone, email);
     if (dup) return refuseDuplicate(ctx, dup, phone);
-    const c: Contact = { id: ghlId(), locationId: b.locationId, phone, email, tags: Array.isArray(b.tags) ? b.tags : [], dateAdded: nowIso(), dateUpdated: nowIso() };
+    const c: Contact = {
+      id: ghlId(),
+      locationId: b.locationId,
+      phone,
+      email,
+      tags: Array.isArray(b.tags) ? b.tags : [],
+      dateAdded: nowIso(),
+      dateUpdated: nowIso(),
+    };
     applyNames(c, b);
     if (b.source) c.source = b.source;
     s.contacts.set(c.id, c);

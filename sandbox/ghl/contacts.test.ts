@@ -22,7 +22,10 @@ afterAll(async () => {
 
 describe("contacts", () => {
   it("creates a contact with a name only, and gives it a phone later (the same contact)", async () => {
-    const c = await api(sim, "POST", "/contacts/", { token, json: { locationId: sunrise, name: "Lia Souza", source: "WhatsApp" } });
+    const c = await api(sim, "POST", "/contacts/", {
+      token,
+      json: { locationId: sunrise, name: "Lia Souza", source: "WhatsApp" },
+    });
     expect(c.status).toBe(201);
     expect(c.body.contact).toMatchObject({ name: "Lia Souza", firstName: "Lia" });
     expect(c.body.contact.phone).toBeUndefined();
@@ -30,8 +33,13 @@ describe("contacts", () => {
     const u = await api(sim, "PUT", `/contacts/${id}`, { token, json: { phone: "+15550101010" } });
     expect(u.status).toBe(200);
     expect(u.body).toMatchObject({ succeded: true, contact: { id, phone: "+15550101010", name: "Lia Souza" } });
-    expect((await api(sim, "GET", `/contacts/${id}`, { token })).body.contact).toMatchObject({ id, phone: "+15550101010" });
-    const dup = await api(sim, "GET", `/contacts/search/duplicate?locationId=${sunrise}&number=%2B15550101010`, { token });
+    expect((await api(sim, "GET", `/contacts/${id}`, { token })).body.contact).toMatchObject({
+      id,
+      phone: "+15550101010",
+    });
+    const dup = await api(sim, "GET", `/contacts/search/duplicate?locationId=${sunrise}&number=%2B15550101010`, {
+      token,
+    });
     expect(dup.body.contact.id).toBe(id);
     const all = (await control(sim, "GET", `/locations/${sunrise}/contacts`)).body.contacts as { phone?: string }[];
     expect(all.filter((x) => x.phone === "+15550101010")).toHaveLength(1);
@@ -44,17 +52,26 @@ describe("contacts", () => {
     expect(again.status).toBe(400);
     expect(again.body.meta).toMatchObject({ contactId: a.body.contact.id, matchingField: "phone" });
     const b = await api(sim, "POST", "/contacts/", { token, json: { locationId: sunrise, name: "B" } });
-    expect((await api(sim, "PUT", `/contacts/${b.body.contact.id}`, { token, json: { phone: "+15550202020" } })).status).toBe(400);
+    expect(
+      (await api(sim, "PUT", `/contacts/${b.body.contact.id}`, { token, json: { phone: "+15550202020" } })).status,
+    ).toBe(400);
     expect((await api(sim, "PUT", `/contacts/${b.body.contact.id}`, { token, json: { phone: 5 } })).status).toBe(422);
     expect((await api(sim, "PUT", "/contacts/nope", { token, json: { phone: "+15550303030" } })).status).toBe(400);
     const harborToken = (await install(sim, { locationId: harbor })).tokens.body.access_token;
-    expect((await api(sim, "PUT", `/contacts/${b.body.contact.id}`, { token: harborToken, json: { name: "x" } })).status).toBe(403);
-    expect((await api(sim, "POST", "/contacts/", { token: harborToken, json: { locationId: sunrise } })).status).toBe(403);
+    expect(
+      (await api(sim, "PUT", `/contacts/${b.body.contact.id}`, { token: harborToken, json: { name: "x" } })).status,
+    ).toBe(403);
+    expect((await api(sim, "POST", "/contacts/", { token: harborToken, json: { locationId: sunrise } })).status).toBe(
+      403,
+    );
   });
 
   it("sends a Delivery URL call without a phone for a contact that has none", async () => {
     const c = await api(sim, "POST", "/contacts/", { token, json: { locationId: sunrise, name: "Only LID" } });
-    const r = await control(sim, "POST", `/locations/${sunrise}/messages`, { contactId: c.body.contact.id, message: "Hello" });
+    const r = await control(sim, "POST", `/locations/${sunrise}/messages`, {
+      contactId: c.body.contact.id,
+      message: "Hello",
+    });
     expect(r.status).toBe(200);
     const sent = await app.waitFor((x) => x.json?.message === "Hello");
     expect(sent.json).toMatchObject({ contactId: c.body.contact.id, locationId: sunrise });

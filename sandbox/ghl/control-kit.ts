@@ -4,7 +4,11 @@ import { readBody, sendJson } from "./http-util";
 import type { Sim } from "./sim";
 
 export interface ControlCtx {
-  sim: Sim; req: IncomingMessage; res: ServerResponse; url: URL; params: Record<string, string>;
+  sim: Sim;
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: Record<string, string>;
   json(status: number, body: unknown): void;
   body<T extends z.ZodType>(schema: T): Promise<z.infer<T> | undefined>; // undefined → 400 already sent
 }
@@ -22,13 +26,23 @@ export function matchPath(pattern: string, path: string): Record<string, string>
   return out;
 }
 
-export async function dispatch(sim: Sim, routes: ControlRoute[], req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+export async function dispatch(
+  sim: Sim,
+  routes: ControlRoute[],
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<boolean> {
   for (const [method, pattern, handler] of routes) {
     if (method !== req.method) continue;
     const params = matchPath(pattern, url.pathname);
     if (!params) continue;
     const ctx: ControlCtx = {
-      sim, req, res, url, params,
+      sim,
+      req,
+      res,
+      url,
+      params,
       json: (status, body) => sendJson(res, status, body),
       async body(schema) {
         const raw = await readBody(req);
@@ -41,7 +55,12 @@ export async function dispatch(sim: Sim, routes: ControlRoute[], req: IncomingMe
         }
         const r = schema.safeParse(value);
         if (!r.success) {
-          sendJson(res, 400, { error: { code: "bad_input", message: r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ") } });
+          sendJson(res, 400, {
+            error: {
+              code: "bad_input",
+              message: r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "),
+            },
+          });
           return undefined;
         }
         return r.data;

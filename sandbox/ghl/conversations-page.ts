@@ -8,7 +8,10 @@ export function conversationsPage(sim: Sim, res: ServerResponse, locationId: str
   const loc = sim.state.locations.get(locationId);
   if (!loc) return sendHtml(res, 404, page("Not found", "<p>Unknown location</p>"));
   const api = `/__sandbox/locations/${encodeURIComponent(locationId)}`;
-  sendHtml(res, 200, `<!doctype html><html><head><meta charset="utf-8"><title>Conversations · ${h(loc.name)}</title><style>
+  sendHtml(
+    res,
+    200,
+    `<!doctype html><html><head><meta charset="utf-8"><title>Conversations · ${h(loc.name)}</title><style>
 body{margin:0;font-family:system-ui,sans-serif;display:grid;grid-template-columns:280px 1fr;height:100vh;color:#1d2939}
 aside{border-right:1px solid #ddd;overflow:auto;background:#f9fafb}aside div{padding:10px 14px;border-bottom:1px solid #eee;cursor:pointer}
 aside div.on{background:#e0eaff}main{display:flex;flex-direction:column}#thread{flex:1;overflow:auto;padding:16px;background:#fff}
@@ -44,5 +47,6 @@ document.getElementById("send").addEventListener("submit", async (e) => {
   const out = await r.json(); current = out.conversationId; e.target.message.value = ""; refresh();
 });
 refresh(); setInterval(refresh, 2000);
-</script></body></html>`);
+</script></body></html>`,
+  );
 }

@@ -1,12 +1,20 @@
-import { ownsLocation, type ApiRoute } from "./api-pipeline";
+import { type ApiRoute, ownsLocation } from "./api-pipeline";
 import { ghlId } from "./ids";
-import { nowIso, type Conversation, type SimState } from "./state";
+import { type Conversation, nowIso, type SimState } from "./state";
 
 export function ensureConversation(state: SimState, locationId: string, contactId: string): Conversation {
   const found = state.conversationOf(locationId, contactId);
   if (found) return found;
   const now = nowIso();
-  const c: Conversation = { id: ghlId(), locationId, contactId, dateAdded: now, dateUpdated: now, lastMessageDate: now, lastMessageBody: "" };
+  const c: Conversation = {
+    id: ghlId(),
+    locationId,
+    contactId,
+    dateAdded: now,
+    dateUpdated: now,
+    lastMessageDate: now,
+    lastMessageBody: "",
+  };
   state.conversations.set(c.id, c);
   return c;
 }
@@ -14,10 +22,20 @@ export function ensureConversation(state: SimState, locationId: string, contactI
 function conversationJson(state: SimState, c: Conversation): Record<string, unknown> {
   const contact = state.contacts.get(c.contactId);
   return {
-    id: c.id, contactId: c.contactId, locationId: c.locationId, lastMessageBody: c.lastMessageBody,
-    lastMessageType: "TYPE_SMS", type: "TYPE_PHONE", unreadCount: 0, fullName: contact?.name ?? "",
-    contactName: contact?.name ?? contact?.phone ?? "", email: contact?.email ?? "", phone: contact?.phone ?? "",
-    lastMessageDirection: c.lastMessageDirection, dateAdded: Date.parse(c.dateAdded), dateUpdated: Date.parse(c.dateUpdated),
+    id: c.id,
+    contactId: c.contactId,
+    locationId: c.locationId,
+    lastMessageBody: c.lastMessageBody,
+    lastMessageType: "TYPE_SMS",
+    type: "TYPE_PHONE",
+    unreadCount: 0,
+    fullName: contact?.name ?? "",
+    contactName: contact?.name ?? contact?.phone ?? "",
+    email: contact?.email ?? "",
+    phone: contact?.phone ?? "",
+    lastMessageDirection: c.lastMessageDirection,
+    dateAdded: Date.parse(c.dateAdded),
+    dateUpdated: Date.parse(c.dateUpdated),
   };
 }
 
@@ -27,9 +45,16 @@ const search: ApiRoute = {
     const { query, sim } = ctx;
     if (!ownsLocation(ctx, query.locationId)) return;
     const limit = Number(query.limit ?? 20) || 20;
-    const all = [...sim.state.conversations.values()].filter((c) =>
-      c.locationId === query.locationId && (!query.contactId || c.contactId === query.contactId) && (!query.id || c.id === query.id));
-    ctx.reply(200, { conversations: all.slice(0, limit).map((c) => conversationJson(sim.state, c)), total: all.length });
+    const all = [...sim.state.conversations.values()].filter(
+      (c) =>
+        c.locationId === query.locationId &&
+        (!query.contactId || c.contactId === query.contactId) &&
+        (!query.id || c.id === query.id),
+    );
+    ctx.reply(200, {
+      conversations: all.slice(0, limit).map((c) => conversationJson(sim.state, c)),
+      total: all.length,
+    });
   },
 };
 
@@ -48,8 +73,13 @@ const create: ApiRoute = {
     ctx.reply(201, {
       success: true,
       conversation: {
-        id: c.id, dateUpdated: c.dateUpdated, dateAdded: c.dateAdded, deleted: false, contactId: c.contactId,
-        locationId: c.locationId, lastMessageDate: c.lastMessageDate,
+        id: c.id,
+        dateUpdated: c.dateUpdated,
+        dateAdded: c.dateAdded,
+        deleted: false,
+        contactId: c.contactId,
+        locationId: c.locationId,
+        lastMessageDate: c.lastMessageDate,
       },
     });
   },
@@ -79,24 +109,49 @@ async function handleInbound(ctx: Parameters<ApiRoute["handle"]>[0]): Promise<vo
   const at = nowIso();
   const direction: "inbound" | "outbound" = b.direction === "outbound" ? "outbound" : "inbound";
   const attachments: string[] = Array.isArray(b.attachments) ? b.attachments : [];
-  const duplicateAltId = !!b.altId && s.inbound.some((r) => r.altId === b.altId && r.locationId === contact.locationId && !r.dropped);
+  const duplicateAltId =
+    !!b.altId && s.inbound.some((r) => r.altId === b.altId && r.locationId === contact.locationId && !r.dropped);
   // GHL's quiet failure: a Custom message without its provider id is acknowledged and never shown.
   const dropped = customWithoutProvider(b);
   if (dropped) ctx.dropped = "type Custom without conversationProviderId";
   const conversation = conv ?? ensureConversation(s, contact.locationId, contact.id);
   // GHL takes the message's own date (an import of past messages): the conversation shows it there
-  const dateAdded = typeof b.date === "string" && !Number.isNaN(Date.parse(b.date)) ? new Date(b.date).toISOString() : at;
+  const dateAdded =
+    typeof b.date === "string" && !Number.isNaN(Date.parse(b.date)) ? new Date(b.date).toISOString() : at;
   s.inbound.push({
-    messageId, locationId: contact.locationId, contactId: contact.id, conversationId: conversation.id, type: b.type,
-    message: b.message, attachments, altId: b.altId, direction, date: b.date, conversationProviderId: b.conversationProviderId,
-    dropped, ...(dropped ? { dropReason: "type Custom without conversationProviderId" } : {}), duplicateAltId, at,
+    messageId,
+    locationId: contact.locationId,
+    contactId: contact.id,
+    conversationId: conversation.id,
+    type: b.type,
+    message: b.message,
+    attachments,
+    altId: b.altId,
+    direction,
+    date: b.date,
+    conversationProviderId: b.conversationProviderId,
+    dropped,
+    ...(dropped ? { dropReason: "type Custom without conversationProviderId" } : {}),
+    duplicateAltId,
+    at,
     contact: { id: contact.id, phone: contact.phone, name: contact.name },
   });
   if (!dropped) {
     s.messages.set(messageId, {
-      id: messageId, locationId: contact.locationId, contactId: contact.id, conversationId: conversation.id, direction,
-      type: b.type, body: b.message ?? "", attachments, status: direction === "inbound" ? "delivered" : "sent", statuses: [],
-      createdAt: at, dateAdded, altId: b.altId, source: "api",
+      id: messageId,
+      locationId: contact.locationId,
+      contactId: contact.id,
+      conversationId: conversation.id,
+      direction,
+      type: b.type,
+      body: b.message ?? "",
+      attachments,
+      status: direction === "inbound" ? "delivered" : "sent",
+      statuses: [],
+      createdAt: at,
+      dateAdded,
+      altId: b.altId,
+      source: "api",
     });
     conversation.dateUpdated = at;
     // an older message (imported history) does not become the conversation's last one
@@ -107,8 +162,12 @@ async function handleInbound(ctx: Parameters<ApiRoute["handle"]>[0]): Promise<vo
     }
   }
   ctx.reply(201, {
-    success: true, conversationId: conversation.id, messageId, message: "Message queued successfully.",
-    contactId: contact.id, dateAdded,
+    success: true,
+    conversationId: conversation.id,
+    messageId,
+    message: "Message queued successfully.",
+    contactId: contact.id,
+    dateAdded,
   });
 }
 
@@ -141,12 +200,15 @@ const upload: ApiRoute = {
     const b = ctx.body as { locationId: string; contactId: string; conversationId: string; attachmentUrls?: string[] };
     if (!ownsLocation(ctx, b.locationId)) return;
     const files = ctx.files.filter((f) => f.field === "fileAttachment");
-    if (!files.length && !b.attachmentUrls?.length) return ctx.fail(422, ["fileAttachment or attachmentUrls should not be empty"]);
+    if (!files.length && !b.attachmentUrls?.length)
+      return ctx.fail(422, ["fileAttachment or attachmentUrls should not be empty"]);
     const conv = sim.state.conversations.get(b.conversationId);
-    if (!conv || conv.locationId !== b.locationId || conv.contactId !== b.contactId) return ctx.fail(400, "Conversation not found");
+    if (!conv || conv.locationId !== b.locationId || conv.contactId !== b.contactId)
+      return ctx.fail(400, "Conversation not found");
     const uploadedFiles: Record<string, string> = {};
     for (const f of files) {
-      if (f.data.length > sim.cfg.uploadMaxBytes) return ctx.reply(413, { status: 413, message: "File size exceeds the limit" });
+      if (f.data.length > sim.cfg.uploadMaxBytes)
+        return ctx.reply(413, { status: 413, message: "File size exceeds the limit" });
       if (!ALLOWED.test(f.name)) return ctx.reply(415, { status: 415, message: `Unsupported file type: ${f.name}` });
       const id = ghlId();
       sim.state.uploads.set(id, { id, name: f.name, contentType: f.type, data: f.data, locationId: b.locationId });

@@ -21,8 +21,10 @@ afterAll(async () => {
   await app.close();
 });
 
-const send = async (message: string) => (await control(sim, "POST", `/locations/${sunrise}/messages`, { phone: "+15550203030", message })).body;
-const hitsOf = (messageId: string) => app.received.filter((r) => r.path === "/api/ghl/delivery" && r.json?.messageId === messageId);
+const send = async (message: string) =>
+  (await control(sim, "POST", `/locations/${sunrise}/messages`, { phone: "+15550203030", message })).body;
+const hitsOf = (messageId: string) =>
+  app.received.filter((r) => r.path === "/api/ghl/delivery" && r.json?.messageId === messageId);
 async function settled(messageId: string, ms = 5000) {
   const end = Date.now() + ms;
   for (;;) {
@@ -36,7 +38,10 @@ describe("Delivery URL retries (GHL's rule)", () => {
   it("by default waits GHL's ~10 minutes between retries, 6 at most; a setting may shorten the wait, not remove the retries", async () => {
     const plain = await startSim({ appBaseUrl: app.url });
     try {
-      expect((await control(plain, "GET", "/settings")).body).toMatchObject({ webhookRetryDelayMs: GHL_RETRY_DELAY_MS, webhookMaxRetries: GHL_MAX_RETRIES });
+      expect((await control(plain, "GET", "/settings")).body).toMatchObject({
+        webhookRetryDelayMs: GHL_RETRY_DELAY_MS,
+        webhookMaxRetries: GHL_MAX_RETRIES,
+      });
       expect(GHL_RETRY_DELAY_MS).toBe(600_000);
       expect(GHL_MAX_RETRIES).toBe(6);
       expect((await control(plain, "POST", "/settings", { webhookRetryDelayMs: 0 })).status).toBe(400);
@@ -58,8 +63,13 @@ describe("Delivery URL retries (GHL's rule)", () => {
     expect(hits).toHaveLength(3);
     expect(new Set(hits.map((h) => h.raw.toString())).size).toBe(1);
     const { body: cfg } = await control(sim, "GET", "/config");
-    for (const h of hits) expect(edVerify(null, h.raw, cfg.publicKeys.ed25519, Buffer.from(String(h.headers["x-ghl-signature"]), "base64"))).toBe(true);
-    const listed = (await control(sim, "GET", `/deliveries?locationId=${sunrise}`)).body.deliveries.find((d: { messageId: string }) => d.messageId === first.messageId);
+    for (const h of hits)
+      expect(
+        edVerify(null, h.raw, cfg.publicKeys.ed25519, Buffer.from(String(h.headers["x-ghl-signature"]), "base64")),
+      ).toBe(true);
+    const listed = (await control(sim, "GET", `/deliveries?locationId=${sunrise}`)).body.deliveries.find(
+      (d: { messageId: string }) => d.messageId === first.messageId,
+    );
     expect(listed).toMatchObject({ done: true, retries: 2 });
   });
 

@@ -1,5 +1,5 @@
 import { ghlId, stableId } from "./ids";
-import { nowIso, type Company, type Location, type SimState, type User } from "./state";
+import { type Company, type Location, nowIso, type SimState, type User } from "./state";
 
 // Companies, locations and their users: the part of GHL the app only reads about.
 
@@ -7,8 +7,14 @@ export function createCompany(state: SimState, input: { id?: string; name: strin
   const company: Company = { id: input.id ?? ghlId(), name: input.name, createdAt: nowIso() };
   state.companies.set(company.id, company);
   const admin: User = {
-    id: stableId(`${company.id.slice(0, 8)}Adm`), companyId: company.id, name: `${company.name} Admin`,
-    email: `admin@${slug(company.name)}.example`, role: "admin", type: "agency", locationIds: [], restrictSubAccount: false,
+    id: stableId(`${company.id.slice(0, 8)}Adm`),
+    companyId: company.id,
+    name: `${company.name} Admin`,
+    email: `admin@${slug(company.name)}.example`,
+    role: "admin",
+    type: "agency",
+    locationIds: [],
+    restrictSubAccount: false,
   };
   state.users.set(admin.id, admin);
   return company;
@@ -19,16 +25,37 @@ export function createLocation(
   input: { id?: string; name: string; companyId: string; address?: string },
 ): Location {
   const location: Location = {
-    id: input.id ?? ghlId(), companyId: input.companyId, name: input.name,
-    address: input.address ?? "1 Sandbox Way, Springfield, IL 62701, USA", createdAt: nowIso(),
+    id: input.id ?? ghlId(),
+    companyId: input.companyId,
+    name: input.name,
+    address: input.address ?? "1 Sandbox Way, Springfield, IL 62701, USA",
+    createdAt: nowIso(),
   };
   state.locations.set(location.id, location);
   const base = location.id.slice(0, 8);
   const users: User[] = [
-    { id: stableId(`${base}LAdm`), companyId: location.companyId, locationId: location.id, name: `${location.name} Admin`,
-      email: `admin@${slug(location.name)}.example`, role: "admin", type: "location", locationIds: [location.id], restrictSubAccount: false },
-    { id: stableId(`${base}LUsr`), companyId: location.companyId, locationId: location.id, name: `${location.name} User`,
-      email: `user@${slug(location.name)}.example`, role: "user", type: "location", locationIds: [location.id], restrictSubAccount: false },
+    {
+      id: stableId(`${base}LAdm`),
+      companyId: location.companyId,
+      locationId: location.id,
+      name: `${location.name} Admin`,
+      email: `admin@${slug(location.name)}.example`,
+      role: "admin",
+      type: "location",
+      locationIds: [location.id],
+      restrictSubAccount: false,
+    },
+    {
+      id: stableId(`${base}LUsr`),
+      companyId: location.companyId,
+      locationId: location.id,
+      name: `${location.name} User`,
+      email: `user@${slug(location.name)}.example`,
+      role: "user",
+      type: "location",
+      locationIds: [location.id],
+      restrictSubAccount: false,
+    },
   ];
   for (const u of users) state.users.set(u.id, u);
   return location;
@@ -49,5 +76,10 @@ export function seed(state: SimState): void {
 }
 
 function slug(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "sandbox";
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "") || "sandbox"
+  );
 }

@@ -11,9 +11,18 @@ export async function readBody(req: IncomingMessage, limit = 64 * 1024 * 1024): 
   return Buffer.concat(chunks);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -36,8 +45,17 @@ export function parseForm(raw: Buffer): Record<string, string | string[]> {
   return out;
 }
 
-export interface ParsedBody { kind: "json" | "form" | "multipart" | "none" | "invalid"; value: unknown; files: UploadedFile[] }
-export interface UploadedFile { field: string; name: string; type: string; data: Buffer }
+export interface ParsedBody {
+  kind: "json" | "form" | "multipart" | "none" | "invalid";
+  value: unknown;
+  files: UploadedFile[];
+}
+export interface UploadedFile {
+  field: string;
+  name: string;
+  type: string;
+  data: Buffer;
+}
 
 // JSON, urlencoded and multipart, whichever the client sent: GHL's NestJS accepts all three everywhere.
 export async function parseBody(contentType: string | undefined, raw: Buffer): Promise<ParsedBody> {
@@ -61,7 +79,12 @@ export async function parseBody(contentType: string | undefined, raw: Buffer): P
         const prev = fields[k];
         fields[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
       } else {
-        files.push({ field: k, name: v.name, type: v.type || "application/octet-stream", data: Buffer.from(await v.arrayBuffer()) });
+        files.push({
+          field: k,
+          name: v.name,
+          type: v.type || "application/octet-stream",
+          data: Buffer.from(await v.arrayBuffer()),
+        });
       }
     }
     return { kind: "multipart", value: fields, files };
@@ -70,5 +93,8 @@ export async function parseBody(contentType: string | undefined, raw: Buffer): P
 }
 
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string,
+  );
 }

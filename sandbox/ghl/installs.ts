@@ -1,5 +1,5 @@
 import type { Sim } from "./sim";
-import { nowIso, type CompanyInstall, type LocationInstall } from "./state";
+import { type CompanyInstall, type LocationInstall, nowIso } from "./state";
 import { revokeFor } from "./tokens";
 
 // Installing happens when the user consents on the choose-location page, before any token exists;
@@ -13,7 +13,12 @@ export function installLocation(
   const loc = sim.state.locations.get(locationId);
   if (!loc) throw new Error(`unknown location ${locationId}`);
   const inst: LocationInstall = {
-    locationId, companyId: loc.companyId, installedAt: nowIso(), userId: opts.userId, via: opts.via, scopes: opts.scopes,
+    locationId,
+    companyId: loc.companyId,
+    installedAt: nowIso(),
+    userId: opts.userId,
+    via: opts.via,
+    scopes: opts.scopes,
   };
   sim.state.locationInstalls.set(locationId, inst);
   if (opts.webhook) sim.webhooks.sendLater("INSTALL", installPayload(sim, loc.companyId, locationId, opts.userId));
@@ -23,21 +28,37 @@ export function installLocation(
 export function installCompany(
   sim: Sim,
   companyId: string,
-  opts: { userId: string; scopes: string[]; approvedLocations?: string[]; installToFutureLocations: boolean; webhook: boolean },
+  opts: {
+    userId: string;
+    scopes: string[];
+    approvedLocations?: string[];
+    installToFutureLocations: boolean;
+    webhook: boolean;
+  },
 ): CompanyInstall {
   const own = sim.state.locationsOf(companyId).map((l) => l.id);
   const approved = opts.approvedLocations?.length ? opts.approvedLocations.filter((id) => own.includes(id)) : own;
   const inst: CompanyInstall = {
-    companyId, approvedLocations: approved, installToFutureLocations: opts.installToFutureLocations,
-    installedAt: nowIso(), userId: opts.userId, scopes: opts.scopes,
+    companyId,
+    approvedLocations: approved,
+    installToFutureLocations: opts.installToFutureLocations,
+    installedAt: nowIso(),
+    userId: opts.userId,
+    scopes: opts.scopes,
   };
   sim.state.companyInstalls.set(companyId, inst);
-  for (const id of approved) installLocation(sim, id, { via: "bulk", userId: opts.userId, scopes: opts.scopes, webhook: false });
+  for (const id of approved)
+    installLocation(sim, id, { via: "bulk", userId: opts.userId, scopes: opts.scopes, webhook: false });
   if (opts.webhook) sim.webhooks.sendLater("INSTALL", installPayload(sim, companyId, undefined, opts.userId));
   return inst;
 }
 
-export function installPayload(sim: Sim, companyId: string, locationId?: string, userId?: string): Record<string, unknown> {
+export function installPayload(
+  sim: Sim,
+  companyId: string,
+  locationId?: string,
+  userId?: string,
+): Record<string, unknown> {
   const company = sim.state.companies.get(companyId);
   return {
     appId: sim.cfg.appId,
@@ -57,7 +78,8 @@ export function uninstall(sim: Sim, where: { locationId?: string; companyId?: st
   const s = sim.state;
   if (where.locationId) {
     s.locationInstalls.delete(where.locationId);
-    for (const ci of s.companyInstalls.values()) ci.approvedLocations = ci.approvedLocations.filter((l) => l !== where.locationId);
+    for (const ci of s.companyInstalls.values())
+      ci.approvedLocations = ci.approvedLocations.filter((l) => l !== where.locationId);
     revokeFor(s, { locationId: where.locationId });
   } else if (where.companyId) {
     s.companyInstalls.delete(where.companyId);

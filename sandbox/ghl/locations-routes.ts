@@ -12,11 +12,14 @@ export const locationsRoutes: Record<string, ApiRoute> = {
       const id = ctx.pathParams.locationId;
       const loc = ctx.sim.state.locations.get(id);
       ctx.locationId = g.locationId;
-      if (g.userType === "Location" && g.locationId !== id) return ctx.fail(403, "The token does not have access to this location.");
+      if (g.userType === "Location" && g.locationId !== id)
+        return ctx.fail(403, "The token does not have access to this location.");
       if (!loc) return ctx.fail(400, "Location not found");
       if (loc.companyId !== g.companyId) return ctx.fail(403, "The token does not have access to this location.");
       // GetLocationByIdSchema: what the simulator knows of it
-      ctx.reply(200, { location: { id: loc.id, companyId: loc.companyId, name: loc.name, address: loc.address, timezone: "UTC" } });
+      ctx.reply(200, {
+        location: { id: loc.id, companyId: loc.companyId, name: loc.name, address: loc.address, timezone: "UTC" },
+      });
     },
   },
 };

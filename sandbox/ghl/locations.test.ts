@@ -16,7 +16,10 @@ beforeAll(async () => {
   app = await startFakeApp();
   sim = await startSim({ appBaseUrl: app.url });
   const withLocations = ALL_SCOPES.includes("locations.readonly") ? ALL_SCOPES : `${ALL_SCOPES} locations.readonly`;
-  const without = withLocations.split(" ").filter((s) => s !== "locations.readonly").join(" ");
+  const without = withLocations
+    .split(" ")
+    .filter((s) => s !== "locations.readonly")
+    .join(" ");
   sunriseToken = (await install(sim, { locationId: sunrise }, withLocations)).tokens.body.access_token;
   noScopeToken = (await install(sim, { locationId: harbor }, without)).tokens.body.access_token;
   companyToken = (await install(sim, { companyId: SEED.companyId }, withLocations)).tokens.body.access_token;
@@ -31,7 +34,9 @@ describe("GET /locations/{locationId}", () => {
     const r = await api(sim, "GET", `/locations/${sunrise}`, { token: sunriseToken });
     expect(r.status).toBe(200);
     expect(r.body.location).toMatchObject({ id: sunrise, companyId: SEED.companyId, name: SEED.locations[0].name });
-    expect((await api(sim, "GET", `/locations/${harbor}`, { token: companyToken })).body.location.name).toBe(SEED.locations[1].name);
+    expect((await api(sim, "GET", `/locations/${harbor}`, { token: companyToken })).body.location.name).toBe(
+      SEED.locations[1].name,
+    );
     expect(await contractProblems(sim)).toEqual([]);
   });
 

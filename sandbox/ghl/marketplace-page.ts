@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { escapeHtml as h, parseForm, readBody, redirect, sendHtml } from "./http-util";
 import { installCompany, installLocation } from "./installs";
 import type { Sim } from "./sim";
@@ -10,22 +10,43 @@ const CODE_TTL_MS = 10 * 60 * 1000;
 export async function chooseLocation(sim: Sim, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   if (req.method === "POST") return submit(sim, res, parseForm(await readBody(req)));
   const q = Object.fromEntries(url.searchParams);
-  const problem = checkClient(sim, q.client_id, q.redirect_uri) ?? (q.response_type !== "code" ? "response_type must be code" : undefined);
+  const problem =
+    checkClient(sim, q.client_id, q.redirect_uri) ??
+    (q.response_type !== "code" ? "response_type must be code" : undefined);
   if (problem) return sendHtml(res, 400, page("Cannot install", `<p class="err">${h(problem)}</p>`));
   const hidden = ["client_id", "redirect_uri", "scope", "state"]
-    .map((k) => `<input type="hidden" name="${k}" value="${h(q[k] ?? "")}">`).join("");
-  const scopes = (q.scope ?? "").split(/\s+/).filter(Boolean).map((s) => `<code>${h(s)}</code>`).join(" ");
-  const blocks = [...sim.state.companies.values()].map((c) => {
-    const rows = sim.state.locationsOf(c.id).map((l) => `
+    .map((k) => `<input type="hidden" name="${k}" value="${h(q[k] ?? "")}">`)
+    .join("");
+  const scopes = (q.scope ?? "")
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((s) => `<code>${h(s)}</code>`)
+    .join(" ");
+  const blocks = [...sim.state.companies.values()]
+    .map((c) => {
+      const rows = sim.state
+        .locationsOf(c.id)
+        .map(
+          (l) => `
       <li><span><b>${h(l.name)}</b><small>${h(l.id)}${sim.state.locationInstalls.has(l.id) ? " · installed" : ""}</small></span>
         <form method="post">${hidden}<input type="hidden" name="locationId" value="${h(l.id)}">
-        <button data-location-id="${h(l.id)}">Install</button></form></li>`).join("");
-    return `<section><h2>${h(c.name)} <small>${h(c.id)}</small></h2><ul>${rows || "<li>No locations</li>"}</ul>
+        <button data-location-id="${h(l.id)}">Install</button></form></li>`,
+        )
+        .join("");
+      return `<section><h2>${h(c.name)} <small>${h(c.id)}</small></h2><ul>${rows || "<li>No locations</li>"}</ul>
       <form method="post" class="bulk">${hidden}<input type="hidden" name="companyId" value="${h(c.id)}">
       <label><input type="checkbox" name="installToFutureLocations" value="true" checked> also future locations</label>
       <button data-company-id="${h(c.id)}">Install to all locations of ${h(c.name)}</button></form></section>`;
-  }).join("");
-  sendHtml(res, 200, page("Install app", `<p>The app <code>${h(sim.cfg.appId)}</code> asks for: ${scopes || "(no scopes)"}</p>${blocks || "<p>No companies yet.</p>"}`));
+    })
+    .join("");
+  sendHtml(
+    res,
+    200,
+    page(
+      "Install app",
+      `<p>The app <code>${h(sim.cfg.appId)}</code> asks for: ${scopes || "(no scopes)"}</p>${blocks || "<p>No companies yet.</p>"}`,
+    ),
+  );
 }
 
 function submit(sim: Sim, res: ServerResponse, f: Record<string, string | string[]>): void {
@@ -36,7 +57,13 @@ function submit(sim: Sim, res: ServerResponse, f: Record<string, string | string
   const locationId = one("locationId");
   const companyId = one("companyId");
   const code = randomBytes(20).toString("hex");
-  const base = { code, clientId: one("client_id")!, redirectUri: one("redirect_uri")!, scopes, expiresAt: Date.now() + CODE_TTL_MS };
+  const base = {
+    code,
+    clientId: one("client_id")!,
+    redirectUri: one("redirect_uri")!,
+    scopes,
+    expiresAt: Date.now() + CODE_TTL_MS,
+  };
   if (locationId) {
     const loc = sim.state.locations.get(locationId);
     if (!loc) return sendHtml(res, 400, page("Cannot install", `<p class="err">Unknown location</p>`));
@@ -47,7 +74,11 @@ function submit(sim: Sim, res: ServerResponse, f: Record<string, string | string
     const userId = sim.state.agencyAdminOf(companyId)?.id ?? "";
     const approved = f.approvedLocations ? ([] as string[]).concat(f.approvedLocations) : undefined;
     installCompany(sim, companyId, {
-      userId, scopes, approvedLocations: approved, installToFutureLocations: one("installToFutureLocations") === "true", webhook: true,
+      userId,
+      scopes,
+      approvedLocations: approved,
+      installToFutureLocations: one("installToFutureLocations") === "true",
+      webhook: true,
     });
     sim.state.codes.set(code, { ...base, userId, userType: "Company", companyId });
   } else {

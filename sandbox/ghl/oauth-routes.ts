@@ -5,13 +5,21 @@ import { issueGrant, rotate } from "./tokens";
 function tokenResponse(ctx: ApiCtx, g: TokenGrant): Record<string, unknown> {
   const s = ctx.sim.state;
   const base = {
-    access_token: g.accessToken, token_type: "Bearer", expires_in: ctx.sim.cfg.accessTokenTtlSeconds,
-    refresh_token: g.refreshToken, scope: g.scopes.join(" "), userType: g.userType, companyId: g.companyId, userId: g.userId,
+    access_token: g.accessToken,
+    token_type: "Bearer",
+    expires_in: ctx.sim.cfg.accessTokenTtlSeconds,
+    refresh_token: g.refreshToken,
+    scope: g.scopes.join(" "),
+    userType: g.userType,
+    companyId: g.companyId,
+    userId: g.userId,
   };
   if (g.userType === "Location") return { ...base, locationId: g.locationId, isBulkInstallation: false };
   const ci = s.companyInstalls.get(g.companyId);
   return {
-    ...base, isBulkInstallation: true, approvedLocations: ci?.approvedLocations ?? [],
+    ...base,
+    isBulkInstallation: true,
+    approvedLocations: ci?.approvedLocations ?? [],
     installToFutureLocations: ci?.installToFutureLocations ?? false,
     approveAllLocations: ci ? ci.approvedLocations.length === s.locationsOf(g.companyId).length : false,
   };
@@ -47,13 +55,19 @@ const token: ApiRoute = {
     }
     const code = b.code ? sim.state.codes.get(b.code) : undefined;
     // Codes are single use and short lived; a second exchange is the classic double-callback bug.
-    if (!code || code.usedAt || code.clientId !== b.client_id) return invalidGrant(ctx, "Invalid grant: authorization code is invalid");
+    if (!code || code.usedAt || code.clientId !== b.client_id)
+      return invalidGrant(ctx, "Invalid grant: authorization code is invalid");
     if (code.expiresAt <= Date.now()) return invalidGrant(ctx, "Invalid grant: authorization code has expired");
-    if (b.redirect_uri && b.redirect_uri !== code.redirectUri) return invalidGrant(ctx, "Invalid request: `redirect_uri` is invalid");
+    if (b.redirect_uri && b.redirect_uri !== code.redirectUri)
+      return invalidGrant(ctx, "Invalid request: `redirect_uri` is invalid");
     code.usedAt = Date.now();
     // The install decides the token type (bulk → Company), whatever user_type the app asked for.
     const g = issueGrant(sim.state, sim.cfg, {
-      userType: code.userType, companyId: code.companyId, locationId: code.locationId, scopes: code.scopes, userId: code.userId,
+      userType: code.userType,
+      companyId: code.companyId,
+      locationId: code.locationId,
+      scopes: code.scopes,
+      userId: code.userId,
       via: "authorization_code",
     });
     ctx.locationId = g.locationId;
@@ -72,15 +86,27 @@ const locationToken: ApiRoute = {
     if (!loc || loc.companyId !== b.companyId) return ctx.fail(400, "Location not found");
     if (!sim.state.locationInstalls.has(loc.id)) return ctx.fail(400, "This app is not installed in this location");
     const g = issueGrant(sim.state, sim.cfg, {
-      userType: "Location", companyId: loc.companyId, locationId: loc.id, scopes: grant!.scopes, userId: grant!.userId, via: "locationToken",
+      userType: "Location",
+      companyId: loc.companyId,
+      locationId: loc.id,
+      scopes: grant!.scopes,
+      userId: grant!.userId,
+      via: "locationToken",
     });
     // refresh_token is not in the schema; integrators see it in practice but treat it as optional
     // (falling back to re-minting with the Company token), so it can be switched off.
     ctx.reply(200, {
-      access_token: g.accessToken, token_type: "Bearer", expires_in: sim.cfg.accessTokenTtlSeconds,
+      access_token: g.accessToken,
+      token_type: "Bearer",
+      expires_in: sim.cfg.accessTokenTtlSeconds,
       ...(sim.cfg.locationTokenRefreshToken ? { refresh_token: g.refreshToken } : {}),
-      scope: g.scopes.join(" "), userType: "Location", companyId: g.companyId, locationId: g.locationId, userId: g.userId,
-      appId: sim.cfg.appId, versionId: sim.cfg.versionId,
+      scope: g.scopes.join(" "),
+      userType: "Location",
+      companyId: g.companyId,
+      locationId: g.locationId,
+      userId: g.userId,
+      appId: sim.cfg.appId,
+      versionId: sim.cfg.versionId,
     });
   },
 };
@@ -95,13 +121,20 @@ const installedLocations: ApiRoute = {
     const limit = Number(query.limit ?? 20) || 20;
     let all = sim.state.locationsOf(query.companyId).map((l) => {
       const inst = sim.state.locationInstalls.get(l.id);
-      return { _id: l.id, name: l.name, address: l.address, isInstalled: !!inst, ...(inst ? { installedAt: inst.installedAt } : {}) };
+      return {
+        _id: l.id,
+        name: l.name,
+        address: l.address,
+        isInstalled: !!inst,
+        ...(inst ? { installedAt: inst.installedAt } : {}),
+      };
     });
     if (query.isInstalled !== undefined) all = all.filter((l) => l.isInstalled === (query.isInstalled === "true"));
     if (query.locationId) all = all.filter((l) => l._id === query.locationId);
     if (query.query) all = all.filter((l) => l.name.toLowerCase().includes(query.query.toLowerCase()));
     ctx.reply(200, {
-      locations: all.slice(skip, skip + limit), count: all.length,
+      locations: all.slice(skip, skip + limit),
+      count: all.length,
       installToFutureLocations: sim.state.companyInstalls.get(query.companyId)?.installToFutureLocations ?? false,
     });
   },

@@ -18,13 +18,19 @@ afterAll(async () => {
 
 describe("OAuth", () => {
   it("choose-location lists the seeded locations and refuses an unknown client_id", async () => {
-    const q = (clientId: string) => new URLSearchParams({
-      response_type: "code", client_id: clientId, redirect_uri: "http://127.0.0.1:9/cb", scope: "contacts.readonly", state: "s",
-    });
+    const q = (clientId: string) =>
+      new URLSearchParams({
+        response_type: "code",
+        client_id: clientId,
+        redirect_uri: "http://127.0.0.1:9/cb",
+        scope: "contacts.readonly",
+        state: "s",
+      });
     const ok = await fetch(`${sim.url}/v2/oauth/chooselocation?${q(sim.config.clientId)}`);
     const html = await ok.text();
     expect(ok.status).toBe(200);
-    for (const name of ["Sunrise Dental", "Harbor Realty", "Maple Fitness", "Sandbox Agency"]) expect(html).toContain(name);
+    for (const name of ["Sunrise Dental", "Harbor Realty", "Maple Fitness", "Sandbox Agency"])
+      expect(html).toContain(name);
     const bad = await fetch(`${sim.url}/v2/oauth/chooselocation?${q("nope-app")}`);
     expect(bad.status).toBe(400);
   });
@@ -35,7 +41,12 @@ describe("OAuth", () => {
     expect(r.state).toBe("st-1");
     expect(r.tokens.status).toBe(200);
     expect(r.tokens.body).toMatchObject({
-      token_type: "Bearer", expires_in: 86399, userType: "Location", locationId: sunrise, companyId: SEED.companyId, isBulkInstallation: false,
+      token_type: "Bearer",
+      expires_in: 86399,
+      userType: "Location",
+      locationId: sunrise,
+      companyId: SEED.companyId,
+      isBulkInstallation: false,
     });
     expect(r.tokens.body.scope).toContain("conversations/message.write");
     const again = await exchange(sim, { grant_type: "authorization_code", code: r.code });
@@ -56,12 +67,18 @@ describe("OAuth", () => {
     expect(first.body.locationId).toBe(harbor);
     const reuse = await exchange(sim, { grant_type: "refresh_token", refresh_token: tokens.body.refresh_token });
     expect(reuse.status).toBe(400);
-    expect(reuse.body).toMatchObject({ statusCode: 400, error: "invalid_grant", error_description: "Invalid grant: refresh token is invalid" });
+    expect(reuse.body).toMatchObject({
+      statusCode: 400,
+      error: "invalid_grant",
+      error_description: "Invalid grant: refresh token is invalid",
+    });
     const second = await exchange(sim, { grant_type: "refresh_token", refresh_token: first.body.refresh_token });
     expect(second.status).toBe(200);
     const listed = await control(sim, "GET", `/tokens?locationId=${harbor}`);
     expect(listed.body.validPairs).toBe(1);
-    const search = await api(sim, "GET", `/contacts/search/duplicate?locationId=${harbor}&number=%2B15550001111`, { token: second.body.access_token });
+    const search = await api(sim, "GET", `/contacts/search/duplicate?locationId=${harbor}&number=%2B15550001111`, {
+      token: second.body.access_token,
+    });
     expect(search.status).toBe(200);
   });
 
@@ -72,7 +89,11 @@ describe("OAuth", () => {
     expect((await control(sim, "POST", "/tokens/expire", { locationId: maple })).body.expired).toBe(1);
     const expired = await api(sim, "GET", path, { token: tokens.body.access_token });
     expect(expired.status).toBe(401);
-    expect(expired.body).toMatchObject({ statusCode: 401, message: "Invalid token: access token is invalid", error: "Unauthorized" });
+    expect(expired.body).toMatchObject({
+      statusCode: 401,
+      message: "Invalid token: access token is invalid",
+      error: "Unauthorized",
+    });
     const fresh = await exchange(sim, { grant_type: "refresh_token", refresh_token: tokens.body.refresh_token });
     expect((await api(sim, "GET", path, { token: fresh.body.access_token })).status).toBe(200);
   });
@@ -80,8 +101,10 @@ describe("OAuth", () => {
   it("bulk install: Company token with approvedLocations, locationToken per location, installedLocations lists them", async () => {
     // A company of its own, so earlier installs (and the call log) stay as they are.
     const co = (await control(sim, "POST", "/companies", { name: "Bulk Agency" })).body;
-    const [a, b] = [(await control(sim, "POST", "/locations", { name: "Bulk A", companyId: co.id })).body.id,
-      (await control(sim, "POST", "/locations", { name: "Bulk B", companyId: co.id })).body.id];
+    const [a, b] = [
+      (await control(sim, "POST", "/locations", { name: "Bulk A", companyId: co.id })).body.id,
+      (await control(sim, "POST", "/locations", { name: "Bulk B", companyId: co.id })).body.id,
+    ];
     expect(a).toMatch(/^[A-Za-z0-9]{20}$/);
     const { tokens } = await install(sim, { companyId: co.id });
     expect(tokens.body).toMatchObject({ userType: "Company", companyId: co.id, isBulkInstallation: true });
@@ -89,7 +112,8 @@ describe("OAuth", () => {
     expect([...tokens.body.approvedLocations].sort()).toEqual([a, b].sort());
     const company = tokens.body.access_token;
     const minted = await api(sim, "POST", "/oauth/locationToken", {
-      token: company, form: new URLSearchParams({ companyId: co.id, locationId: b }),
+      token: company,
+      form: new URLSearchParams({ companyId: co.id, locationId: b }),
     });
     expect(minted.status).toBe(200);
     expect(minted.body).toMatchObject({ locationId: b, token_type: "Bearer" });
@@ -98,17 +122,26 @@ describe("OAuth", () => {
     // A Company token is not a Location token, and a Location token cannot mint.
     expect((await api(sim, "GET", `/conversations/search?locationId=${b}`, { token: company })).status).toBe(401);
     const noMint = await api(sim, "POST", "/oauth/locationToken", {
-      token: minted.body.access_token, form: new URLSearchParams({ companyId: co.id, locationId: a }),
+      token: minted.body.access_token,
+      form: new URLSearchParams({ companyId: co.id, locationId: a }),
     });
     expect(noMint.status).toBe(401);
     const otherCompany = await api(sim, "POST", "/oauth/locationToken", {
-      token: company, form: new URLSearchParams({ companyId: SEED.companyId, locationId: sunrise }),
+      token: company,
+      form: new URLSearchParams({ companyId: SEED.companyId, locationId: sunrise }),
     });
     expect(otherCompany.status).toBe(403);
-    const listed = await api(sim, "GET", `/oauth/installedLocations?companyId=${co.id}&appId=${sim.config.appId}&isInstalled=true`, { token: company });
+    const listed = await api(
+      sim,
+      "GET",
+      `/oauth/installedLocations?companyId=${co.id}&appId=${sim.config.appId}&isInstalled=true`,
+      { token: company },
+    );
     expect(listed.status).toBe(200);
     expect(listed.body.locations.map((l: any) => l._id).sort()).toEqual([a, b].sort());
-    const agencyInstall = await app.waitFor((r) => r.json?.type === "INSTALL" && r.json.companyId === co.id && !r.json.locationId);
+    const agencyInstall = await app.waitFor(
+      (r) => r.json?.type === "INSTALL" && r.json.companyId === co.id && !r.json.locationId,
+    );
     // A location created later under "install to future locations" installs itself and says so.
     const later = (await control(sim, "POST", "/locations", { name: "Bulk C", companyId: co.id })).body;
     await app.waitFor((r) => r.json?.type === "INSTALL" && r.json.locationId === later.id);

@@ -24,7 +24,11 @@ const COMMON = {
   },
   UnprocessableDTO: {
     type: "object",
-    properties: { statusCode: { type: "number" }, message: { type: "array", items: { type: "string" } }, error: { type: "string" } },
+    properties: {
+      statusCode: { type: "number" },
+      message: { type: "array", items: { type: "string" } },
+      error: { type: "string" },
+    },
   },
   GenericErrorDTO: {
     type: "object",
@@ -39,16 +43,33 @@ const COMMON = {
 
 const JSON_TYPES = new Set(["string", "number", "integer", "boolean", "object", "array", "null"]);
 
-export interface Param { name: string; in: string; required: boolean; validate: ValidateFunction }
+export interface Param {
+  name: string;
+  in: string;
+  required: boolean;
+  validate: ValidateFunction;
+}
 export interface Operation {
-  file: string; method: string; template: string; operationId: string; regex: RegExp; paramNames: string[];
-  params: Param[]; body?: { contentType: string; validate: ValidateFunction; schemaName?: string };
-  responses: Map<number, ValidateFunction | null>; scopes: string[]; schemes: string[];
+  file: string;
+  method: string;
+  template: string;
+  operationId: string;
+  regex: RegExp;
+  paramNames: string[];
+  params: Param[];
+  body?: { contentType: string; validate: ValidateFunction; schemaName?: string };
+  responses: Map<number, ValidateFunction | null>;
+  scopes: string[];
+  schemes: string[];
 }
 export interface OpenApi {
   find(method: string, path: string): { op: Operation; pathParams: Record<string, string> } | undefined;
   validateBody(op: Operation, body: unknown): string[];
-  validateParams(op: Operation, where: "query" | "header" | "path", values: Record<string, string | undefined>): string[];
+  validateParams(
+    op: Operation,
+    where: "query" | "header" | "path",
+    values: Record<string, string | undefined>,
+  ): string[];
   validateResponse(op: Operation | undefined, status: number, body: unknown): string[];
   schema(file: string, name: string): ValidateFunction;
 }
@@ -85,13 +106,17 @@ function build(dir: string): OpenApi {
           return "([^/]+)";
         });
         const params: Param[] = (o.parameters ?? []).map((p: any) => ({
-          name: p.name, in: p.in, required: !!p.required,
+          name: p.name,
+          in: p.in,
+          required: !!p.required,
           // Wrapped in an object so coerceTypes can turn "true"/"20" into the declared type.
           validate: ajvParams.compile({ type: "object", properties: { v: adapt(file, p.schema ?? {}) } }),
         }));
         const content = o.requestBody?.content ?? {};
         const contentType = Object.keys(content)[0];
-        const bodySchema = contentType ? (adapt(file, content[contentType].schema) as Record<string, unknown>) : undefined;
+        const bodySchema = contentType
+          ? (adapt(file, content[contentType].schema) as Record<string, unknown>)
+          : undefined;
         const responses = new Map<number, ValidateFunction | null>();
         for (const [code, r] of Object.entries(o.responses ?? {}) as [string, any][]) {
           const s = r.content?.["application/json"]?.schema;
@@ -99,11 +124,26 @@ function build(dir: string): OpenApi {
         }
         const sec = (o.security ?? []) as Record<string, string[]>[];
         ops.push({
-          file, method: method.toUpperCase(), template, operationId: o.operationId, regex: new RegExp(`^${pattern}$`), paramNames,
-          params, responses, schemes: sec.flatMap((s) => Object.keys(s)), scopes: sec.flatMap((s) => Object.values(s).flat()),
-          body: bodySchema && contentType
-            ? { contentType, validate: ajv.compile(bodySchema), schemaName: String(bodySchema.$ref ?? "").split("/").pop() }
-            : undefined,
+          file,
+          method: method.toUpperCase(),
+          template,
+          operationId: o.operationId,
+          regex: new RegExp(`^${pattern}$`),
+          paramNames,
+          params,
+          responses,
+          schemes: sec.flatMap((s) => Object.keys(s)),
+          scopes: sec.flatMap((s) => Object.values(s).flat()),
+          body:
+            bodySchema && contentType
+              ? {
+                  contentType,
+                  validate: ajv.compile(bodySchema),
+                  schemaName: String(bodySchema.$ref ?? "")
+                    .split("/")
+                    .pop(),
+                }
+              : undefined,
         });
       }
     }
@@ -117,7 +157,8 @@ function build(dir: string): OpenApi {
       for (const op of ops) {
         if (op.method !== method.toUpperCase()) continue;
         const m = op.regex.exec(p);
-        if (m) return { op, pathParams: Object.fromEntries(op.paramNames.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
+        if (m)
+          return { op, pathParams: Object.fromEntries(op.paramNames.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
       }
       return undefined;
     },
@@ -134,20 +175,24 @@ function build(dir: string): OpenApi {
           if (p.required) out.push(`${p.name} should not be empty`);
           continue;
         }
-        if (!p.validate({ v })) out.push(`${p.name} ${where === "header" && p.name === "Version" ? "header is invalid" : "is invalid"}`);
+        if (!p.validate({ v }))
+          out.push(`${p.name} ${where === "header" && p.name === "Version" ? "header is invalid" : "is invalid"}`);
       }
       return out;
     },
     validateResponse(op, status, body) {
       const declared = op?.responses.get(status);
       // A 2xx the file does not list is checked against the operation's declared 2xx schema.
-      const fallback2xx = status < 300 && op ? [...op.responses.entries()].find(([c]) => c >= 200 && c < 300)?.[1] : undefined;
-      const v = declared !== undefined ? declared : status >= 400 ? generic : fallback2xx ?? null;
+      const fallback2xx =
+        status < 300 && op ? [...op.responses.entries()].find(([c]) => c >= 200 && c < 300)?.[1] : undefined;
+      const v = declared !== undefined ? declared : status >= 400 ? generic : (fallback2xx ?? null);
       if (v === null || v === undefined) return [];
       return v(body) ? [] : messages(v.errors);
     },
     schema(file, name) {
-      return ajv.getSchema(`ghl-${file}#/definitions/${name}`) ?? ajv.compile({ $ref: `ghl-${file}#/definitions/${name}` });
+      return (
+        ajv.getSchema(`ghl-${file}#/definitions/${name}`) ?? ajv.compile({ $ref: `ghl-${file}#/definitions/${name}` })
+      );
     },
   };
 }
@@ -186,8 +231,10 @@ function patch(file: string, defs: Record<string, Record<string, any>>): void {
 function messages(errors: ErrorObject[] | null | undefined): string[] {
   return (errors ?? []).map((e) => {
     const field = e.instancePath.replace(/^\//, "").replace(/\//g, ".");
-    if (e.keyword === "required") return `${[field, e.params.missingProperty].filter(Boolean).join(".")} should not be empty`;
-    if (e.keyword === "enum") return `${field} must be one of the following values: ${(e.params.allowedValues as string[]).join(", ")}`;
+    if (e.keyword === "required")
+      return `${[field, e.params.missingProperty].filter(Boolean).join(".")} should not be empty`;
+    if (e.keyword === "enum")
+      return `${field} must be one of the following values: ${(e.params.allowedValues as string[]).join(", ")}`;
     if (e.keyword === "type") return `${field || "body"} must be a ${e.params.type}`;
     return `${field || "body"} ${e.message ?? "is invalid"}`;
   });

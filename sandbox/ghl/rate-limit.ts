@@ -4,7 +4,11 @@ import type { SimState } from "./state";
 const DAY_MS = 24 * 3600 * 1000;
 
 // GHL counts per app per resource (location or company): 100 per 10 s burst, 200k per day.
-export function takeToken(state: SimState, cfg: GhlSimulatorConfig, key: string): { allowed: boolean; headers: Record<string, string> } {
+export function takeToken(
+  state: SimState,
+  cfg: GhlSimulatorConfig,
+  key: string,
+): { allowed: boolean; headers: Record<string, string> } {
   const now = Date.now();
   const { max, intervalMs, daily } = cfg.rateLimit;
   let b = state.rate.get(key);

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { handleApi, type ApiRoute } from "./api-pipeline";
-import { resolveConfig, type GhlSimulatorConfig, type GhlSimulatorOptions } from "./config";
+import { type ApiRoute, handleApi } from "./api-pipeline";
+import { type GhlSimulatorConfig, type GhlSimulatorOptions, resolveConfig } from "./config";
 import { contactsRoutes } from "./contacts-routes";
 import { dispatch } from "./control-kit";
 import { setupRoutes } from "./control-setup";
@@ -10,15 +10,15 @@ import { usersControlRoutes } from "./control-users";
 import { conversationsPage } from "./conversations-page";
 import { conversationsRoutes } from "./conversations-routes";
 import { customPage } from "./custom-page";
-import { usersRoutes } from "./users-routes";
-import { locationsRoutes } from "./locations-routes";
 import { seed } from "./directory";
 import { sendHtml, sendJson } from "./http-util";
+import { locationsRoutes } from "./locations-routes";
 import { chooseLocation, page } from "./marketplace-page";
 import { oauthRoutes } from "./oauth-routes";
 import { loadOpenApi } from "./openapi-schemas";
 import type { Sim } from "./sim";
 import { SimState } from "./state";
+import { usersRoutes } from "./users-routes";
 import { WebhookSender } from "./webhooks";
 import { handleTriggerExecute, workflowControlRoutes } from "./workflows";
 
@@ -30,7 +30,13 @@ export interface GhlSimulator {
   close(): Promise<void>;
 }
 
-const API_ROUTES: Record<string, ApiRoute> = { ...oauthRoutes, ...contactsRoutes, ...conversationsRoutes, ...usersRoutes, ...locationsRoutes };
+const API_ROUTES: Record<string, ApiRoute> = {
+  ...oauthRoutes,
+  ...contactsRoutes,
+  ...conversationsRoutes,
+  ...usersRoutes,
+  ...locationsRoutes,
+};
 const CONTROL_ROUTES = [...setupRoutes, ...usersControlRoutes, ...trafficRoutes, ...workflowControlRoutes];
 
 export async function startGhlSimulator(opts: GhlSimulatorOptions = {}): Promise<GhlSimulator> {
@@ -53,7 +59,12 @@ export async function startGhlSimulator(opts: GhlSimulatorOptions = {}): Promise
   const server = createServer((req, res) => {
     route(sim, req, res).catch((e: unknown) => {
       // Never console.error: tests fail on it. A 500 in GHL's shape is what a broken GHL would give.
-      if (!res.headersSent) sendJson(res, 500, { statusCode: 500, message: e instanceof Error ? e.message : String(e), error: "Internal Server Error" });
+      if (!res.headersSent)
+        sendJson(res, 500, {
+          statusCode: 500,
+          message: e instanceof Error ? e.message : String(e),
+          error: "Internal Server Error",
+        });
       else res.end();
     });
   });
@@ -87,7 +98,12 @@ async function route(sim: Sim, req: IncomingMessage, res: ServerResponse): Promi
   let m = /^\/location\/([^/]+)\/custom-page\/?$/.exec(p);
   if (m && req.method === "GET") {
     const loc = sim.state.locations.get(decodeURIComponent(m[1]));
-    return customPage(sim, res, { locationId: decodeURIComponent(m[1]), companyId: loc?.companyId ?? "" }, url.searchParams);
+    return customPage(
+      sim,
+      res,
+      { locationId: decodeURIComponent(m[1]), companyId: loc?.companyId ?? "" },
+      url.searchParams,
+    );
   }
   m = /^\/company\/([^/]+)\/custom-page\/?$/.exec(p);
   if (m && req.method === "GET") return customPage(sim, res, { companyId: decodeURIComponent(m[1]) }, url.searchParams);
@@ -100,11 +116,21 @@ async function route(sim: Sim, req: IncomingMessage, res: ServerResponse): Promi
 function home(sim: Sim): string {
   const authorize = new URL("/v2/oauth/chooselocation", sim.cfg.url);
   authorize.search = new URLSearchParams({
-    response_type: "code", client_id: sim.cfg.clientId, redirect_uri: `${sim.cfg.appBaseUrl}/api/oauth/callback`, scope: "conversations.readonly",
+    response_type: "code",
+    client_id: sim.cfg.clientId,
+    redirect_uri: `${sim.cfg.appBaseUrl}/api/oauth/callback`,
+    scope: "conversations.readonly",
   }).toString();
-  const rows = [...sim.state.locations.values()].map((l) =>
-    `<li>${l.name} <small>${l.id}${sim.state.locationInstalls.has(l.id) ? " · installed" : ""}</small> —
-      <a href="/location/${l.id}/custom-page">app page</a> · <a href="/location/${l.id}/conversations">conversations</a></li>`).join("");
-  return page("GHL sandbox", `<p>Install the app from the app itself (<code>${sim.cfg.appBaseUrl}/api/oauth/install</code>),
-    or open the <a href="${authorize}">choose-location page</a> directly.</p><section><ul>${rows || "<li>No locations</li>"}</ul></section>`);
+  const rows = [...sim.state.locations.values()]
+    .map(
+      (l) =>
+        `<li>${l.name} <small>${l.id}${sim.state.locationInstalls.has(l.id) ? " · installed" : ""}</small> —
+      <a href="/location/${l.id}/custom-page">app page</a> · <a href="/location/${l.id}/conversations">conversations</a></li>`,
+    )
+    .join("");
+  return page(
+    "GHL sandbox",
+    `<p>Install the app from the app itself (<code>${sim.cfg.appBaseUrl}/api/oauth/install</code>),
+    or open the <a href="${authorize}">choose-location page</a> directly.</p><section><ul>${rows || "<li>No locations</li>"}</ul></section>`,
+  );
 }

@@ -15,7 +15,9 @@ function evpBytesToKey(pass: Buffer, salt: Buffer): { key: Buffer; iv: Buffer } 
   const blocks: Buffer[] = [];
   let prev = Buffer.alloc(0);
   while (Buffer.concat(blocks).length < 48) {
-    prev = createHash("md5").update(Buffer.concat([prev, pass, salt])).digest();
+    prev = createHash("md5")
+      .update(Buffer.concat([prev, pass, salt]))
+      .digest();
     blocks.push(prev);
   }
   const all = Buffer.concat(blocks);
@@ -23,8 +25,13 @@ function evpBytesToKey(pass: Buffer, salt: Buffer): { key: Buffer; iv: Buffer } 
 }
 
 export interface SsoUser {
-  userId: string; companyId: string; role: "admin" | "user"; type: "agency" | "location";
-  userName: string; email: string; activeLocation?: string;
+  userId: string;
+  companyId: string;
+  role: "admin" | "user";
+  type: "agency" | "location";
+  userName: string;
+  email: string;
+  activeLocation?: string;
 }
 
 export function ssoPayload(user: SsoUser, sharedSecret: string): string {

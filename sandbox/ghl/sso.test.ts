@@ -1,5 +1,5 @@
 import { createDecipheriv, createHash } from "node:crypto";
-import { Script, runInNewContext } from "node:vm";
+import { runInNewContext, Script } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SEED } from "./directory";
 import type { GhlSimulator } from "./server";
@@ -63,7 +63,9 @@ describe("SSO (Custom Page user context)", () => {
     let onMessage: ((ev: unknown) => Promise<void>) | undefined;
     const dom = {
       window: { addEventListener: (_: string, fn: typeof onMessage) => (onMessage = fn) },
-      document: { getElementById: (id: string) => (id === "app" ? { contentWindow: frameWindow } : { textContent: "" }) },
+      document: {
+        getElementById: (id: string) => (id === "app" ? { contentWindow: frameWindow } : { textContent: "" }),
+      },
       fetch: (path: string, init: RequestInit) => fetch(`${sim.url}${path}`, init),
     };
     runInNewContext(script, dom);
@@ -72,7 +74,9 @@ describe("SSO (Custom Page user context)", () => {
     expect(posted).toHaveLength(1);
     expect(posted[0].message).toBe("REQUEST_USER_DATA_RESPONSE");
     expect(JSON.parse(cryptoJsDecrypt(posted[0].payload, "a-shared-secret-from-the-marketplace"))).toMatchObject({
-      activeLocation: sunrise, role: "user", companyId: SEED.companyId,
+      activeLocation: sunrise,
+      role: "user",
+      companyId: SEED.companyId,
     });
     const conv = await fetch(`${sim.url}/location/${sunrise}/conversations`);
     expect(conv.status).toBe(200);

@@ -3,9 +3,14 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadOpenApi } from "./openapi-schemas";
-import { startGhlSimulator, type GhlSimulator, type GhlSimulatorOptions } from "./server";
+import { type GhlSimulator, type GhlSimulatorOptions, startGhlSimulator } from "./server";
 
-export interface Received { path: string; headers: IncomingHttpHeaders; raw: Buffer; json: any }
+export interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  raw: Buffer;
+  json: any;
+}
 
 export async function startFakeApp() {
   const received: Received[] = [];
@@ -17,10 +22,15 @@ export async function startFakeApp() {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const raw = Buffer.concat(chunks);
-      received.push({ path: req.url ?? "", headers: req.headers, raw, json: raw.length ? JSON.parse(raw.toString()) : undefined });
+      received.push({
+        path: req.url ?? "",
+        headers: req.headers,
+        raw,
+        json: raw.length ? JSON.parse(raw.toString()) : undefined,
+      });
       const r = received[received.length - 1];
       const rule = answers.findIndex((x) => x.when(r));
-      const status = rule >= 0 ? answers.splice(rule, 1)[0].status : statuses.shift() ?? 200;
+      const status = rule >= 0 ? answers.splice(rule, 1)[0].status : (statuses.shift() ?? 200);
       res.writeHead(status, { "content-type": "application/json" });
       res.end("{}");
     });
@@ -28,7 +38,9 @@ export async function startFakeApp() {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    url, received, statuses,
+    url,
+    received,
+    statuses,
     answerOnce(when: (r: Received) => boolean, status: number) {
       answers.push({ when, status });
     },
@@ -41,13 +53,23 @@ export async function startFakeApp() {
       }
       throw new Error("the fake app did not receive the expected request");
     },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
 export const ALL_SCOPES = [
-  "contacts.readonly", "contacts.write", "conversations.readonly", "conversations.write",
-  "conversations/message.readonly", "conversations/message.write", "oauth.readonly", "oauth.write",
+  "contacts.readonly",
+  "contacts.write",
+  "conversations.readonly",
+  "conversations.write",
+  "conversations/message.readonly",
+  "conversations/message.write",
+  "oauth.readonly",
+  "oauth.write",
 ].join(" ");
 
 export async function startSim(o: GhlSimulatorOptions = {}): Promise<GhlSimulator> {
@@ -55,44 +77,75 @@ export async function startSim(o: GhlSimulatorOptions = {}): Promise<GhlSimulato
 }
 
 // What a user does on the Marketplace page followed by what the app's callback does.
-export async function install(sim: GhlSimulator, target: { locationId: string } | { companyId: string }, scope = ALL_SCOPES) {
+export async function install(
+  sim: GhlSimulator,
+  target: { locationId: string } | { companyId: string },
+  scope = ALL_SCOPES,
+) {
   const form = new URLSearchParams({
-    client_id: sim.config.clientId, redirect_uri: "http://127.0.0.1:9/callback", scope, state: "st-1", ...target,
+    client_id: sim.config.clientId,
+    redirect_uri: "http://127.0.0.1:9/callback",
+    scope,
+    state: "st-1",
+    ...target,
     // The page's checkbox is ticked by default.
     ...("companyId" in target ? { installToFutureLocations: "true" } : {}),
   });
   const r = await fetch(`${sim.url}/v2/oauth/chooselocation`, {
-    method: "POST", body: form, headers: { "content-type": "application/x-www-form-urlencoded" }, redirect: "manual",
+    method: "POST",
+    body: form,
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    redirect: "manual",
   });
   const loc = new URL(r.headers.get("location") ?? "");
   const code = loc.searchParams.get("code") ?? "";
-  return { status: r.status, state: loc.searchParams.get("state"), code, tokens: await exchange(sim, { grant_type: "authorization_code", code }) };
+  return {
+    status: r.status,
+    state: loc.searchParams.get("state"),
+    code,
+    tokens: await exchange(sim, { grant_type: "authorization_code", code }),
+  };
 }
 
 export async function exchange(sim: GhlSimulator, fields: Record<string, string>) {
   const r = await fetch(`${sim.url}/oauth/token`, {
-    method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-    body: new URLSearchParams({ client_id: sim.config.clientId, client_secret: sim.config.clientSecret, user_type: "Location", ...fields }),
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+    body: new URLSearchParams({
+      client_id: sim.config.clientId,
+      client_secret: sim.config.clientSecret,
+      user_type: "Location",
+      ...fields,
+    }),
   });
   return { status: r.status, body: (await r.json()) as any };
 }
 
 export async function api(
-  sim: GhlSimulator, method: string, path: string,
+  sim: GhlSimulator,
+  method: string,
+  path: string,
   o: { token?: string; version?: string | null; json?: unknown; form?: FormData | URLSearchParams } = {},
 ) {
   const headers: Record<string, string> = { accept: "application/json" };
   if (o.token) headers.authorization = `Bearer ${o.token}`;
-  const version = o.version === undefined ? (path.startsWith("/conversations") ? "2021-04-15" : "2021-07-28") : o.version;
+  const version =
+    o.version === undefined ? (path.startsWith("/conversations") ? "2021-04-15" : "2021-07-28") : o.version;
   if (version) headers.version = version;
   if (o.json !== undefined) headers["content-type"] = "application/json";
-  const r = await fetch(`${sim.url}${path}`, { method, headers, body: o.json !== undefined ? JSON.stringify(o.json) : o.form });
+  const r = await fetch(`${sim.url}${path}`, {
+    method,
+    headers,
+    body: o.json !== undefined ? JSON.stringify(o.json) : o.form,
+  });
   return { status: r.status, headers: r.headers, body: (await r.json()) as any };
 }
 
 export async function control(sim: GhlSimulator, method: string, path: string, json?: unknown) {
   const r = await fetch(`${sim.url}/__sandbox${path}`, {
-    method, headers: json === undefined ? {} : { "content-type": "application/json" }, body: json === undefined ? undefined : JSON.stringify(json),
+    method,
+    headers: json === undefined ? {} : { "content-type": "application/json" },
+    body: json === undefined ? undefined : JSON.stringify(json),
   });
   return { status: r.status, body: (await r.json()) as any };
 }
@@ -107,18 +160,24 @@ export async function contractProblems(sim: GhlSimulator): Promise<string[]> {
     const found = openapi.find(c.method, c.path);
     if (!found) {
       if (c.status !== 404) problems.push(`${where}: no such operation in the OpenAPI files`);
-      problems.push(...openapi.validateResponse(undefined, c.status, c.responseBody).map((m) => `${where} response: ${m}`));
+      problems.push(
+        ...openapi.validateResponse(undefined, c.status, c.responseBody).map((m) => `${where} response: ${m}`),
+      );
       continue;
     }
     // A call GHL acknowledged but dropped was not accepted: only its answer has to match.
     if (c.status < 300 && !c.dropped) {
       const op = found.op;
       const q = openapi.validateParams(op, "query", c.query);
-      const h = op.params.some((p) => p.in === "header") ? openapi.validateParams(op, "header", { version: c.headers.version }) : [];
+      const h = op.params.some((p) => p.in === "header")
+        ? openapi.validateParams(op, "header", { version: c.headers.version })
+        : [];
       const b = op.body ? openapi.validateBody(op, c.requestBody ?? {}) : [];
       problems.push(...[...q, ...h, ...b].map((m) => `${where} request: ${m}`));
     }
-    problems.push(...openapi.validateResponse(found.op, c.status, c.responseBody).map((m) => `${where} response: ${m}`));
+    problems.push(
+      ...openapi.validateResponse(found.op, c.status, c.responseBody).map((m) => `${where} response: ${m}`),
+    );
   }
   return problems;
 }

@@ -19,8 +19,12 @@ export function issueGrant(
   const now = Date.now();
   const iat = Math.floor(now / 1000);
   const claims = {
-    authClass: g.userType, authClassId: g.userType === "Location" ? g.locationId : g.companyId,
-    source: "INTEGRATION", sourceId: cfg.clientId, channel: "OAUTH", primaryAuthClassId: g.locationId ?? g.companyId,
+    authClass: g.userType,
+    authClassId: g.userType === "Location" ? g.locationId : g.companyId,
+    source: "INTEGRATION",
+    sourceId: cfg.clientId,
+    channel: "OAUTH",
+    primaryAuthClassId: g.locationId ?? g.companyId,
     oauthMeta: { scopes: g.scopes, client: cfg.appId, versionId: cfg.versionId, clientKey: cfg.clientId },
     iat,
   };
@@ -48,11 +52,17 @@ export type RefreshOutcome = { ok: true; grant: TokenGrant } | { ok: false; reas
 // Refresh tokens are single use: the old one dies the moment the new pair is issued.
 export function rotate(state: SimState, cfg: GhlSimulatorConfig, refreshToken: string): RefreshOutcome {
   const old = state.grants.find((x) => x.refreshToken === refreshToken);
-  if (!old || old.refreshUsedAt || old.revokedAt) return { ok: false, reason: "Invalid grant: refresh token is invalid" };
+  if (!old || old.refreshUsedAt || old.revokedAt)
+    return { ok: false, reason: "Invalid grant: refresh token is invalid" };
   if (old.refreshExpiresAt <= Date.now()) return { ok: false, reason: "Invalid grant: refresh token has expired" };
   old.refreshUsedAt = Date.now();
   const grant = issueGrant(state, cfg, {
-    userType: old.userType, companyId: old.companyId, locationId: old.locationId, scopes: old.scopes, userId: old.userId, via: "refresh_token",
+    userType: old.userType,
+    companyId: old.companyId,
+    locationId: old.locationId,
+    scopes: old.scopes,
+    userId: old.userId,
+    via: "refresh_token",
   });
   return { ok: true, grant };
 }

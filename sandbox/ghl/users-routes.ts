@@ -17,8 +17,19 @@ export function userCanSee(state: SimState, u: User, locationId: string): boolea
 export function userDto(u: User) {
   const [firstName, ...rest] = u.name.split(" ");
   return {
-    id: u.id, name: u.name, firstName, lastName: rest.join(" "), email: u.email, phone: "", extension: "",
-    roles: { type: u.type === "agency" ? "agency" : "account", role: u.role, locationIds: [...u.locationIds], restrictSubAccount: u.restrictSubAccount },
+    id: u.id,
+    name: u.name,
+    firstName,
+    lastName: rest.join(" "),
+    email: u.email,
+    phone: "",
+    extension: "",
+    roles: {
+      type: u.type === "agency" ? "agency" : "account",
+      role: u.role,
+      locationIds: [...u.locationIds],
+      restrictSubAccount: u.restrictSubAccount,
+    },
   };
 }
 

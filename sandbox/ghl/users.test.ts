@@ -23,7 +23,8 @@ afterAll(async () => {
   await app.close();
 });
 
-const users = async () => (await control(sim, "GET", "/users")).body.users as { id: string; locationId?: string; type: string; role: string }[];
+const users = async () =>
+  (await control(sim, "GET", "/users")).body.users as { id: string; locationId?: string; type: string; role: string }[];
 
 describe("GET /users/{userId}", () => {
   it("answers UserSuccessfulResponseDto with GHL's roles (type agency|account, role, locationIds)", async () => {
@@ -31,7 +32,10 @@ describe("GET /users/{userId}", () => {
     const locAdmin = all.find((u) => u.locationId === sunrise && u.role === "admin")!;
     const r = await api(sim, "GET", `/users/${locAdmin.id}`, { token: sunriseToken });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ id: locAdmin.id, roles: { type: "account", role: "admin", locationIds: [sunrise], restrictSubAccount: false } });
+    expect(r.body).toMatchObject({
+      id: locAdmin.id,
+      roles: { type: "account", role: "admin", locationIds: [sunrise], restrictSubAccount: false },
+    });
     const agencyAdmin = all.find((u) => u.type === "agency")!;
     const a = await api(sim, "GET", `/users/${agencyAdmin.id}`, { token: companyToken });
     expect(a.body.roles).toMatchObject({ type: "agency", role: "admin" });
@@ -51,7 +55,13 @@ describe("GET /users/{userId}", () => {
     const harborUser = (await users()).find((u) => u.locationId === harbor)!;
     expect((await api(sim, "GET", `/users/${harborUser.id}`, { token: sunriseToken })).status).toBe(403);
     expect((await api(sim, "GET", `/users/${harborUser.id}`, { token: companyToken })).status).toBe(200);
-    const created = await control(sim, "POST", "/users", { id: "TempUser01", companyId: SEED.companyId, type: "location", role: "user", locationIds: [sunrise] });
+    const created = await control(sim, "POST", "/users", {
+      id: "TempUser01",
+      companyId: SEED.companyId,
+      type: "location",
+      role: "user",
+      locationIds: [sunrise],
+    });
     expect(created.status).toBe(201);
     expect((await api(sim, "GET", "/users/TempUser01", { token: sunriseToken })).status).toBe(200);
     expect((await control(sim, "DELETE", "/users/TempUser01")).status).toBe(200);
@@ -63,14 +73,30 @@ describe("GET /users/{userId}", () => {
 
 describe("sandbox users control", () => {
   it("creates an agency user limited to some sub-accounts and changes roles", async () => {
-    const c = await control(sim, "POST", "/users", { id: "AgencyUser01", companyId: SEED.companyId, type: "agency", role: "user", locationIds: [harbor] });
+    const c = await control(sim, "POST", "/users", {
+      id: "AgencyUser01",
+      companyId: SEED.companyId,
+      type: "agency",
+      role: "user",
+      locationIds: [harbor],
+    });
     expect(c.body.roles).toEqual({ type: "agency", role: "user", locationIds: [harbor], restrictSubAccount: false });
     expect((await api(sim, "GET", "/users/AgencyUser01", { token: sunriseToken })).status).toBe(403);
     const p = await control(sim, "PATCH", "/users/AgencyUser01", { role: "admin", locationIds: [harbor, sunrise] });
     expect(p.body.roles).toMatchObject({ role: "admin", locationIds: [harbor, sunrise] });
     expect((await api(sim, "GET", "/users/AgencyUser01", { token: sunriseToken })).body.roles.role).toBe("admin");
-    expect((await control(sim, "POST", "/users", { companyId: SEED.companyId, type: "location", locationIds: [] })).status).toBe(400);
-    expect((await control(sim, "POST", "/users", { companyId: SEED.companyId, type: "location", locationIds: ["Elsewhere"] })).status).toBe(400);
+    expect(
+      (await control(sim, "POST", "/users", { companyId: SEED.companyId, type: "location", locationIds: [] })).status,
+    ).toBe(400);
+    expect(
+      (
+        await control(sim, "POST", "/users", {
+          companyId: SEED.companyId,
+          type: "location",
+          locationIds: ["Elsewhere"],
+        })
+      ).status,
+    ).toBe(400);
     expect((await control(sim, "PATCH", "/users/Nobody", { role: "admin" })).status).toBe(404);
   });
 });

@@ -8,7 +8,12 @@ export function signatures(cfg: GhlSimulatorConfig, raw: Buffer): Record<string,
   return { "x-ghl-signature": ed, "x-wh-signature": rsa };
 }
 
-export interface PostResult { status: number | null; error?: string; body?: string; retryAfter?: string }
+export interface PostResult {
+  status: number | null;
+  error?: string;
+  body?: string;
+  retryAfter?: string;
+}
 
 // Signs the exact bytes it sends: the app must verify the raw body, not a re-serialisation.
 export async function postSigned(cfg: GhlSimulatorConfig, url: string, body: unknown): Promise<PostResult> {
@@ -29,12 +34,22 @@ export async function postSigned(cfg: GhlSimulatorConfig, url: string, body: unk
 
 export class WebhookSender {
   private timers = new Set<NodeJS.Timeout>();
-  constructor(private cfg: GhlSimulatorConfig, private getState: () => SimState) {}
+  constructor(
+    private cfg: GhlSimulatorConfig,
+    private getState: () => SimState,
+  ) {}
 
   // GHL retries an app webhook only when the app answers 429; anything else is final.
   async send(kind: "INSTALL" | "UNINSTALL", payload: Record<string, unknown>): Promise<WebhookRecord> {
     const body = { type: kind, ...payload, timestamp: nowIso(), webhookId: randomUUID() };
-    const rec: WebhookRecord = { webhookId: body.webhookId, kind, url: this.cfg.webhookUrl, body, attempts: [], done: false };
+    const rec: WebhookRecord = {
+      webhookId: body.webhookId,
+      kind,
+      url: this.cfg.webhookUrl,
+      body,
+      attempts: [],
+      done: false,
+    };
     const state = this.getState();
     state.webhooks.push(rec);
     await this.attempt(rec, rec.url, rec.body);
@@ -47,7 +62,14 @@ export class WebhookSender {
    */
   async sendEvent(kind: "LocationUpdate", body: Record<string, unknown>): Promise<WebhookRecord> {
     const payload = { type: kind, ...body };
-    const rec: WebhookRecord = { webhookId: `evt-${randomUUID()}`, kind, url: this.cfg.webhookUrl, body: payload, attempts: [], done: false };
+    const rec: WebhookRecord = {
+      webhookId: `evt-${randomUUID()}`,
+      kind,
+      url: this.cfg.webhookUrl,
+      body: payload,
+      attempts: [],
+      done: false,
+    };
     this.getState().webhooks.push(rec);
     await this.attempt(rec, rec.url, rec.body);
     return rec;
@@ -65,7 +87,12 @@ export class WebhookSender {
    */
   async attempt(rec: Retried, url: string, body: unknown): Promise<PostResult> {
     const r = await postSigned(this.cfg, url, body);
-    rec.attempts.push({ at: nowIso(), status: r.status, ...(r.error ? { error: r.error } : {}), ...(r.retryAfter ? { retryAfter: r.retryAfter } : {}) });
+    rec.attempts.push({
+      at: nowIso(),
+      status: r.status,
+      ...(r.error ? { error: r.error } : {}),
+      ...(r.retryAfter ? { retryAfter: r.retryAfter } : {}),
+    });
     if (r.status === 429 && rec.attempts.length <= this.cfg.webhookMaxRetries) {
       rec.nextAttemptAt = new Date(Date.now() + this.cfg.webhookRetryDelayMs).toISOString();
       this.later(this.cfg.webhookRetryDelayMs, () => void this.attempt(rec, url, body));

@@ -29,11 +29,34 @@ const TRIGGER_PATH = /^\/workflows-marketplace\/triggers\/execute\/([^/]+)\/([^/
 
 type Filter = { field: string; operator: "=="; value: string };
 type Subscription = {
-  id: string; key: string; locationId: string; companyId: string; workflowId: string; targetUrl: string;
-  filters: Filter[]; deleted: boolean; calls: { eventType: string; at: string; status: number | null; error?: string }[];
+  id: string;
+  key: string;
+  locationId: string;
+  companyId: string;
+  workflowId: string;
+  targetUrl: string;
+  filters: Filter[];
+  deleted: boolean;
+  calls: { eventType: string; at: string; status: number | null; error?: string }[];
 };
-type Fired = { at: string; triggerId: string; workflowId: string; locationId: string; key: string; payload: unknown; ran: boolean };
-type ActionCall = { at: string; key: string; locationId: string; url: string; request: unknown; status: number | null; response: unknown };
+type Fired = {
+  at: string;
+  triggerId: string;
+  workflowId: string;
+  locationId: string;
+  key: string;
+  payload: unknown;
+  ran: boolean;
+};
+type ActionCall = {
+  at: string;
+  key: string;
+  locationId: string;
+  url: string;
+  request: unknown;
+  status: number | null;
+  response: unknown;
+};
 type WorkflowState = { subs: Map<string, Subscription>; fired: Fired[]; actions: ActionCall[] };
 
 // kept beside the sim's state, so a reset (a new SimState) forgets it too
@@ -54,10 +77,16 @@ function appSide(sim: Sim) {
   };
 }
 
-async function post(sim: Sim, url: string, body: unknown): Promise<{ status: number | null; body: unknown; error?: string }> {
+async function post(
+  sim: Sim,
+  url: string,
+  body: unknown,
+): Promise<{ status: number | null; body: unknown; error?: string }> {
   try {
     const res = await fetch(url, {
-      method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(15_000),
+      method: "POST",
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
       headers: { "content-type": "application/json", "user-agent": "GHL-Sandbox/1.0", ...appSide(sim).headers },
     });
     const text = await res.text();
@@ -73,7 +102,13 @@ async function post(sim: Sim, url: string, body: unknown): Promise<{ status: num
 
 async function notify(sim: Sim, s: Subscription, eventType: "CREATED" | "UPDATED" | "DELETED") {
   const body = {
-    triggerData: { id: s.id, key: s.key, filters: s.filters.map((f) => ({ ...f, id: f.field, title: f.field, type: "string" })), eventType, targetUrl: s.targetUrl },
+    triggerData: {
+      id: s.id,
+      key: s.key,
+      filters: s.filters.map((f) => ({ ...f, id: f.field, title: f.field, type: "string" })),
+      eventType,
+      targetUrl: s.targetUrl,
+    },
     meta: { key: s.key, version: "1.0" },
     extras: { locationId: s.locationId, workflowId: s.workflowId, companyId: s.companyId },
   };
@@ -86,78 +121,167 @@ const where = z.object({ locationId: z.string().min(1) });
 
 export const workflowControlRoutes: ControlRoute[] = [
   // A GHL user builds (and publishes) a workflow starting with one of the app's triggers.
-  ["POST", "/__sandbox/workflows", async (c) => {
-    const b = await c.body(where.extend({
-      triggerKey: z.string().min(1), workflowId: z.string().optional(),
-      filters: z.array(z.object({ field: z.string(), value: z.string() })).optional(),
-    }));
-    if (!b) return;
-    const loc = c.sim.state.locations.get(b.locationId);
-    if (!loc) return c.json(404, { error: { code: "not_found", message: "unknown location" } });
-    if (!installedWithScope(c.sim, b.locationId)) {
-      return c.json(409, { error: { code: "not_available", message: `the app is not installed on this location with ${WORKFLOW_SCOPE}: its triggers are not offered` } });
-    }
-    const id = randomUUID();
-    const s: Subscription = {
-      id, key: b.triggerKey, locationId: b.locationId, companyId: loc.companyId, workflowId: b.workflowId ?? `wf-${randomUUID().slice(0, 8)}`,
-      targetUrl: `${c.sim.cfg.url}/workflows-marketplace/triggers/execute/${c.sim.cfg.appId}/${id}`,
-      filters: (b.filters ?? []).map((f) => ({ ...f, operator: "==" as const })), deleted: false, calls: [],
-    };
-    wf(c.sim).subs.set(id, s);
-    const r = await notify(c.sim, s, "CREATED");
-    c.json(201, { triggerId: id, workflowId: s.workflowId, targetUrl: s.targetUrl, subscription: { status: r.status, body: r.body, error: r.error } });
-  }],
+  [
+    "POST",
+    "/__sandbox/workflows",
+    async (c) => {
+      const b = await c.body(
+        where.extend({
+          triggerKey: z.string().min(1),
+          workflowId: z.string().optional(),
+          filters: z.array(z.object({ field: z.string(), value: z.string() })).optional(),
+        }),
+      );
+      if (!b) return;
+      const loc = c.sim.state.locations.get(b.locationId);
+      if (!loc) return c.json(404, { error: { code: "not_found", message: "unknown location" } });
+      if (!installedWithScope(c.sim, b.locationId)) {
+        return c.json(409, {
+          error: {
+            code: "not_available",
+            message: `the app is not installed on this location with ${WORKFLOW_SCOPE}: its triggers are not offered`,
+          },
+        });
+      }
+      const id = randomUUID();
+      const s: Subscription = {
+        id,
+        key: b.triggerKey,
+        locationId: b.locationId,
+        companyId: loc.companyId,
+        workflowId: b.workflowId ?? `wf-${randomUUID().slice(0, 8)}`,
+        targetUrl: `${c.sim.cfg.url}/workflows-marketplace/triggers/execute/${c.sim.cfg.appId}/${id}`,
+        filters: (b.filters ?? []).map((f) => ({ ...f, operator: "==" as const })),
+        deleted: false,
+        calls: [],
+      };
+      wf(c.sim).subs.set(id, s);
+      const r = await notify(c.sim, s, "CREATED");
+      c.json(201, {
+        triggerId: id,
+        workflowId: s.workflowId,
+        targetUrl: s.targetUrl,
+        subscription: { status: r.status, body: r.body, error: r.error },
+      });
+    },
+  ],
   // The user removes the trigger from the workflow (or deletes the workflow).
-  ["DELETE", "/__sandbox/workflows/:triggerId", async (c) => {
-    const s = wf(c.sim).subs.get(c.params.triggerId);
-    if (!s || s.deleted) return c.json(404, { error: { code: "not_found", message: "no such trigger in a workflow" } });
-    s.deleted = true;
-    const r = await notify(c.sim, s, "DELETED");
-    c.json(200, { triggerId: s.id, subscription: { status: r.status, body: r.body, error: r.error } });
-  }],
-  ["GET", "/__sandbox/workflows", (c) => {
-    const loc = c.url.searchParams.get("locationId");
-    c.json(200, { workflows: [...wf(c.sim).subs.values()].filter((s) => !loc || s.locationId === loc) });
-  }],
+  [
+    "DELETE",
+    "/__sandbox/workflows/:triggerId",
+    async (c) => {
+      const s = wf(c.sim).subs.get(c.params.triggerId);
+      if (!s || s.deleted)
+        return c.json(404, { error: { code: "not_found", message: "no such trigger in a workflow" } });
+      s.deleted = true;
+      const r = await notify(c.sim, s, "DELETED");
+      c.json(200, { triggerId: s.id, subscription: { status: r.status, body: r.body, error: r.error } });
+    },
+  ],
+  [
+    "GET",
+    "/__sandbox/workflows",
+    (c) => {
+      const loc = c.url.searchParams.get("locationId");
+      c.json(200, { workflows: [...wf(c.sim).subs.values()].filter((s) => !loc || s.locationId === loc) });
+    },
+  ],
   // What the app fired at its triggers' URLs (`ran`: the workflow's filters let it run).
-  ["GET", "/__sandbox/workflows/events", (c) => {
-    const q = c.url.searchParams;
-    c.json(200, { events: wf(c.sim).fired.filter((e) => (!q.get("locationId") || e.locationId === q.get("locationId")) && (!q.get("key") || e.key === q.get("key"))) });
-  }],
+  [
+    "GET",
+    "/__sandbox/workflows/events",
+    (c) => {
+      const q = c.url.searchParams;
+      c.json(200, {
+        events: wf(c.sim).fired.filter(
+          (e) =>
+            (!q.get("locationId") || e.locationId === q.get("locationId")) && (!q.get("key") || e.key === q.get("key")),
+        ),
+      });
+    },
+  ],
   // A workflow reaches one of the app's actions for a contact: GHL posts the action's URL.
-  ["POST", "/__sandbox/workflows/actions", async (c) => {
-    const b = await c.body(where.extend({
-      key: z.string().min(1), data: z.record(z.string(), z.unknown()), contactId: z.string().optional(), workflowId: z.string().optional(),
-    }));
-    if (!b) return;
-    if (!c.sim.state.locations.has(b.locationId)) return c.json(404, { error: { code: "not_found", message: "unknown location" } });
-    if (!installedWithScope(c.sim, b.locationId)) {
-      return c.json(409, { error: { code: "not_available", message: `the app is not installed on this location with ${WORKFLOW_SCOPE}: its actions are not offered` } });
-    }
-    const url = appSide(c.sim).actionUrls[b.key];
-    if (!url) return c.json(404, { error: { code: "not_found", message: `the app has no action ${b.key}` } });
-    const request = { data: b.data, extras: { locationId: b.locationId, contactId: b.contactId, workflowId: b.workflowId ?? "wf-sandbox" }, meta: { key: b.key, version: "1.0" } };
-    const r = await post(c.sim, url, request);
-    wf(c.sim).actions.push({ at: nowIso(), key: b.key, locationId: b.locationId, url, request, status: r.status, response: r.body });
-    c.json(200, { status: r.status, body: r.body, ...(r.error ? { error: r.error } : {}) });
-  }],
+  [
+    "POST",
+    "/__sandbox/workflows/actions",
+    async (c) => {
+      const b = await c.body(
+        where.extend({
+          key: z.string().min(1),
+          data: z.record(z.string(), z.unknown()),
+          contactId: z.string().optional(),
+          workflowId: z.string().optional(),
+        }),
+      );
+      if (!b) return;
+      if (!c.sim.state.locations.has(b.locationId))
+        return c.json(404, { error: { code: "not_found", message: "unknown location" } });
+      if (!installedWithScope(c.sim, b.locationId)) {
+        return c.json(409, {
+          error: {
+            code: "not_available",
+            message: `the app is not installed on this location with ${WORKFLOW_SCOPE}: its actions are not offered`,
+          },
+        });
+      }
+      const url = appSide(c.sim).actionUrls[b.key];
+      if (!url) return c.json(404, { error: { code: "not_found", message: `the app has no action ${b.key}` } });
+      const request = {
+        data: b.data,
+        extras: { locationId: b.locationId, contactId: b.contactId, workflowId: b.workflowId ?? "wf-sandbox" },
+        meta: { key: b.key, version: "1.0" },
+      };
+      const r = await post(c.sim, url, request);
+      wf(c.sim).actions.push({
+        at: nowIso(),
+        key: b.key,
+        locationId: b.locationId,
+        url,
+        request,
+        status: r.status,
+        response: r.body,
+      });
+      c.json(200, { status: r.status, body: r.body, ...(r.error ? { error: r.error } : {}) });
+    },
+  ],
   ["GET", "/__sandbox/workflows/actions", (c) => c.json(200, { actions: wf(c.sim).actions })],
   // A user opens the action in the workflow builder: GHL asks the Dynamic field URL for the form.
-  ["POST", "/__sandbox/workflows/actions/fields", async (c) => {
-    const b = await c.body(where.extend({ key: z.string().min(1), data: z.record(z.string(), z.unknown()).optional() }));
-    if (!b) return;
-    if (!installedWithScope(c.sim, b.locationId)) {
-      return c.json(409, { error: { code: "not_available", message: `the app is not installed on this location with ${WORKFLOW_SCOPE}: its actions are not offered` } });
-    }
-    const url = c.sim.cfg.workflowActionFieldUrls[b.key];
-    if (!url) return c.json(404, { error: { code: "not_found", message: `the action ${b.key} has no Dynamic field` } });
-    const r = await post(c.sim, url, { data: b.data ?? {}, extras: { locationId: b.locationId, workflowId: "wf-sandbox" }, meta: { key: b.key, version: "1.0" } });
-    c.json(200, { status: r.status, body: r.body, ...(r.error ? { error: r.error } : {}) });
-  }],
+  [
+    "POST",
+    "/__sandbox/workflows/actions/fields",
+    async (c) => {
+      const b = await c.body(
+        where.extend({ key: z.string().min(1), data: z.record(z.string(), z.unknown()).optional() }),
+      );
+      if (!b) return;
+      if (!installedWithScope(c.sim, b.locationId)) {
+        return c.json(409, {
+          error: {
+            code: "not_available",
+            message: `the app is not installed on this location with ${WORKFLOW_SCOPE}: its actions are not offered`,
+          },
+        });
+      }
+      const url = c.sim.cfg.workflowActionFieldUrls[b.key];
+      if (!url)
+        return c.json(404, { error: { code: "not_found", message: `the action ${b.key} has no Dynamic field` } });
+      const r = await post(c.sim, url, {
+        data: b.data ?? {},
+        extras: { locationId: b.locationId, workflowId: "wf-sandbox" },
+        meta: { key: b.key, version: "1.0" },
+      });
+      c.json(200, { status: r.status, body: r.body, ...(r.error ? { error: r.error } : {}) });
+    },
+  ],
 ];
 
 /** The trigger URL the app posts events to; true when handled. */
-export async function handleTriggerExecute(sim: Sim, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+export async function handleTriggerExecute(
+  sim: Sim,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<boolean> {
   const m = TRIGGER_PATH.exec(url.pathname);
   if (!m) return false;
   const traceId = newTraceId();
@@ -170,7 +294,8 @@ export async function handleTriggerExecute(sim: Sim, req: IncomingMessage, res: 
   if (!req.headers.version) return (fail(401, "version header was not found."), true);
   const s = wf(sim).subs.get(decodeURIComponent(m[2]));
   if (!s || s.deleted || decodeURIComponent(m[1]) !== sim.cfg.appId) return (fail(404, "Trigger not found"), true);
-  if (grant.userType !== "Location" || grant.locationId !== s.locationId) return (fail(403, "The token does not have access to this location."), true);
+  if (grant.userType !== "Location" || grant.locationId !== s.locationId)
+    return (fail(403, "The token does not have access to this location."), true);
   if (!grant.scopes.includes(WORKFLOW_SCOPE)) return (fail(401, "The token is not authorized for this scope."), true);
   let payload: unknown;
   try {
@@ -178,13 +303,25 @@ export async function handleTriggerExecute(sim: Sim, req: IncomingMessage, res: 
   } catch {
     return (fail(400, "Unexpected request body"), true);
   }
-  if (!payload || typeof payload !== "object" || Array.isArray(payload)) return (fail(422, "the trigger data must be a JSON object"), true);
+  if (!payload || typeof payload !== "object" || Array.isArray(payload))
+    return (fail(422, "the trigger data must be a JSON object"), true);
   const ran = s.filters.every((f) => String((payload as Record<string, unknown>)[f.field]) === f.value);
-  wf(sim).fired.push({ at: nowIso(), triggerId: s.id, workflowId: s.workflowId, locationId: s.locationId, key: s.key, payload, ran });
+  wf(sim).fired.push({
+    at: nowIso(),
+    triggerId: s.id,
+    workflowId: s.workflowId,
+    locationId: s.locationId,
+    key: s.key,
+    payload,
+    ran,
+  });
   sendJson(res, 200, { success: true, traceId });
   return true;
 }
 
 function installedWithScope(sim: Sim, locationId: string): boolean {
-  return sim.state.grants.some((g) => g.userType === "Location" && g.locationId === locationId && !g.revokedAt && g.scopes.includes(WORKFLOW_SCOPE));
+  return sim.state.grants.some(
+    (g) =>
+      g.userType === "Location" && g.locationId === locationId && !g.revokedAt && g.scopes.includes(WORKFLOW_SCOPE),
+  );
 }

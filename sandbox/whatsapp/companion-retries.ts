@@ -4,11 +4,11 @@
 // (rc14 adds them from the second attempt on), from a fresh session built on that bundle, so a
 // companion whose Signal session went out of step heals. The phone gives up after MAX_RESENDS
 // per message and companion; a message it no longer keeps (MAX_RESENDABLE) is not resent.
-import { getBinaryNodeChild, jidDecode, type BinaryNode } from "@whiskeysockets/baileys";
+import { type BinaryNode, getBinaryNodeChild, jidDecode } from "@whiskeysockets/baileys";
 import { deliverOrQueue } from "./delivery";
 import { encryptFor } from "./inbound-messages";
-import type { Sim } from "./sim";
 import type { PreKeyBundle } from "./signal-account";
+import type { Sim } from "./sim";
 import type { LinkedDevice } from "./state";
 
 /** rc14 stops asking after 5 retries (maxMsgRetryCount); a phone answers at most as many. */

@@ -1,16 +1,17 @@
 // One client socket: the Noise transport, then either registration (QR / pairing code) or login
 // with stored credentials, then the stanzas of a logged-in device.
-import { proto, type BinaryNode } from "@whiskeysockets/baileys";
+
 import { randomBytes } from "node:crypto";
+import { type BinaryNode, proto } from "@whiskeysockets/baileys";
 import type { WebSocket } from "ws";
-import { InFlight, asOffline, offlineMarker, requeueFront } from "./delivery";
-import { sendHistory } from "./history";
 import { answerCompanionRetry } from "./companion-retries";
+import { asOffline, InFlight, offlineMarker, requeueFront } from "./delivery";
+import { sendHistory } from "./history";
 import { handleIq } from "./iq-handlers";
 import { NoiseServer } from "./noise-server";
 import { handleClientMessage } from "./outbound-messages";
-import { S_WHATSAPP_NET, unixNow, type Sim } from "./sim";
 import { own } from "./server-identity";
+import { S_WHATSAPP_NET, type Sim, unixNow } from "./sim";
 import type { LinkedDevice, LiveSocket } from "./state";
 
 /** What a new companion declared in its registration payload (before any phone has scanned). */
@@ -41,7 +42,10 @@ export class Connection {
   /** what this socket delivered and the client has not acknowledged (see delivery.ts) */
   private readonly inFlight = new InFlight();
 
-  constructor(readonly sim: Sim, private readonly ws: WebSocket) {
+  constructor(
+    readonly sim: Sim,
+    private readonly ws: WebSocket,
+  ) {
     this.noise = new NoiseServer(ws, sim.identity, {
       onClientPayload: (p, noisePub) => this.onClientPayload(p, noisePub),
       onNode: (n) => this.onNode(n),
@@ -87,7 +91,14 @@ export class Connection {
     this.attach(device);
     this.send({
       tag: "success",
-      attrs: { t: unixNow(), props: "1", abprops: "1", location: "sim", creation: unixNow(), lid: `${phone.lid}:${device.id}@lid` },
+      attrs: {
+        t: unixNow(),
+        props: "1",
+        abprops: "1",
+        location: "sim",
+        creation: unixNow(),
+        lid: `${phone.lid}:${device.id}@lid`,
+      },
     });
   }
 
@@ -106,8 +117,15 @@ export class Connection {
     };
     for (const r of refs) this.sim.pendingRefs.set(r, this);
     this.send({
-      tag: "iq", attrs: { from: S_WHATSAPP_NET, type: "set", id: this.nextId(), xmlns: "md" },
-      content: [{ tag: "pair-device", attrs: {}, content: refs.map((r) => ({ tag: "ref", attrs: {}, content: Buffer.from(r) })) }],
+      tag: "iq",
+      attrs: { from: S_WHATSAPP_NET, type: "set", id: this.nextId(), xmlns: "md" },
+      content: [
+        {
+          tag: "pair-device",
+          attrs: {},
+          content: refs.map((r) => ({ tag: "ref", attrs: {}, content: Buffer.from(r) })),
+        },
+      ],
     });
   }
 
@@ -115,7 +133,11 @@ export class Connection {
   private attach(device: LinkedDevice): void {
     const previous = device.live;
     if (previous) {
-      previous.streamError({ tag: "stream:error", attrs: {}, content: [{ tag: "conflict", attrs: { type: "replaced" } }] });
+      previous.streamError({
+        tag: "stream:error",
+        attrs: {},
+        content: [{ tag: "conflict", attrs: { type: "replaced" } }],
+      });
       // the replaced socket's unacknowledged stanzas go to this one's replay, not to a later login
       previous.ready = false;
       previous.giveBack();
@@ -187,8 +209,10 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.sim.connections.delete(this);
-    for (const r of this.registration?.refs ?? []) if (this.sim.pendingRefs.get(r) === this) this.sim.pendingRefs.delete(r);
-    if (this.pairCode && this.sim.pendingCodes.get(this.pairCode.phone) === this) this.sim.pendingCodes.delete(this.pairCode.phone);
+    for (const r of this.registration?.refs ?? [])
+      if (this.sim.pendingRefs.get(r) === this) this.sim.pendingRefs.delete(r);
+    if (this.pairCode && this.sim.pendingCodes.get(this.pairCode.phone) === this)
+      this.sim.pendingCodes.delete(this.pairCode.phone);
     const d = this.device;
     if (d) {
       d.connections = Math.max(0, d.connections - 1);

@@ -1,8 +1,18 @@
-import { proto, type BaileysEventMap, type WAMessage, type WASocket } from "@whiskeysockets/baileys";
+import { type BaileysEventMap, proto, type WAMessage, type WASocket } from "@whiskeysockets/baileys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWaSimulator, type WaSimulator } from "./server";
 import type { InboxEntry } from "./state";
-import { connectClient, control, dieOnNext, endClient, linkByQr, until, waitFor, waitOpen, type MemoryAuth } from "./test-kit";
+import {
+  connectClient,
+  control,
+  dieOnNext,
+  endClient,
+  linkByQr,
+  type MemoryAuth,
+  until,
+  waitFor,
+  waitOpen,
+} from "./test-kit";
 
 const ME = "15556660001";
 const DANA = "15556660002";
@@ -22,7 +32,12 @@ afterAll(async () => {
   await sim.close();
 });
 
-interface DeviceView { jid: string; connected: boolean; offlineQueued: number; unacked: number }
+interface DeviceView {
+  jid: string;
+  connected: boolean;
+  offlineQueued: number;
+  unacked: number;
+}
 
 async function device(): Promise<DeviceView> {
   const d = (await control<DeviceView[]>(sim, "GET", "/__sandbox/devices")).body.find((x) => x.jid.startsWith(ME));
@@ -74,7 +89,9 @@ describe("unacknowledged means undelivered", () => {
     const live = upserted(sock, "after the replay", "notify");
     await danaSays("after the replay");
     await live;
-    expect(seen.filter((m) => m.text === "never acknowledged")).toEqual([{ text: "never acknowledged", type: "append" }]);
+    expect(seen.filter((m) => m.text === "never acknowledged")).toEqual([
+      { text: "never acknowledged", type: "append" },
+    ]);
     expect(seen.some((m) => m.text === "acked before")).toBe(false);
     expect((await device()).offlineQueued).toBe(0);
   });
@@ -82,7 +99,9 @@ describe("unacknowledged means undelivered", () => {
   it("a read receipt the client never acknowledged is replayed: the status still reaches it", async () => {
     const sent = (await sock.sendMessage(`${DANA}@s.whatsapp.net`, { text: "will you read this?" })) as WAMessage;
     const id = sent.key.id as string;
-    await until("Dana has it", async () => (await control<InboxEntry[]>(sim, "GET", `/__sandbox/phones/${DANA}/inbox`)).body.some((e) => e.id === id));
+    await until("Dana has it", async () =>
+      (await control<InboxEntry[]>(sim, "GET", `/__sandbox/phones/${DANA}/inbox`)).body.some((e) => e.id === id),
+    );
 
     dieOnNext(sock, "receipt");
     const closed = waitFor(sock, "connection.update", (u) => u.connection === "close");
@@ -91,7 +110,9 @@ describe("unacknowledged means undelivered", () => {
     await until("the receipt is back in the queue", async () => (await device()).offlineQueued === 1);
 
     sock = await relogin();
-    const read = waitFor(sock, "messages.update", (u) => u.some((x) => x.key.id === id && x.update.status === proto.WebMessageInfo.Status.READ));
+    const read = waitFor(sock, "messages.update", (u) =>
+      u.some((x) => x.key.id === id && x.update.status === proto.WebMessageInfo.Status.READ),
+    );
     await waitOpen(sock);
     await read;
     await until("the replayed receipt is acknowledged", async () => (await device()).unacked === 0);

@@ -2,7 +2,7 @@
 // once the client acknowledged it. Until then it belongs to the live connection that carried it;
 // when that socket closes, everything still unacknowledged goes back to the front of the device's
 // offline queue, in its original order, and is replayed (with `offline`) at the next login.
-import { getBinaryNodeChild, getBinaryNodeChildren, type BinaryNode } from "@whiskeysockets/baileys";
+import { type BinaryNode, getBinaryNodeChild, getBinaryNodeChildren } from "@whiskeysockets/baileys";
 import { S_WHATSAPP_NET } from "./sim";
 import type { LinkedDevice } from "./state";
 
@@ -31,7 +31,10 @@ export class InFlight {
     if (node.tag === "receipt") {
       // any receipt type ends a message's delivery (inactive, sender, peer_msg, read, retry…);
       // one receipt may name several messages: the first in `id`, the rest as <list><item id/>
-      const ids = [node.attrs.id, ...getBinaryNodeChildren(getBinaryNodeChild(node, "list"), "item").map((i) => i.attrs.id)];
+      const ids = [
+        node.attrs.id,
+        ...getBinaryNodeChildren(getBinaryNodeChild(node, "list"), "item").map((i) => i.attrs.id),
+      ];
       for (const id of ids) if (id) this.settle(`message:${id}`);
     } else if (node.tag === "ack") {
       const { id, class: cls, type } = node.attrs;
@@ -50,7 +53,10 @@ export class InFlight {
 
   /** Everything unacknowledged, oldest first; the connection gives it up. */
   drain(): BinaryNode[] {
-    const all = [...this.byKey.values()].flat().sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+    const all = [...this.byKey.values()]
+      .flat()
+      .sort((a, b) => a[0] - b[0])
+      .map((e) => e[1]);
     this.byKey.clear();
     return all;
   }

@@ -2,7 +2,17 @@ import { DisconnectReason, proto, type WAMessage, type WASocket } from "@whiskey
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWaSimulator, type WaSimulator } from "./server";
 import type { InboxEntry } from "./state";
-import { closeCode, connectClient, control, endClient, linkByQr, until, waitFor, waitOpen, type MemoryAuth } from "./test-kit";
+import {
+  closeCode,
+  connectClient,
+  control,
+  endClient,
+  linkByQr,
+  type MemoryAuth,
+  until,
+  waitFor,
+  waitOpen,
+} from "./test-kit";
 
 let sim: WaSimulator;
 const open: WASocket[] = [];
@@ -39,14 +49,19 @@ describe("faults: the client sees the disconnect code WhatsApp would send", () =
 
   it("drop → connectionClosed (428); messages sent meanwhile arrive after the next login", async () => {
     const c = closed(sock);
-    expect((await control<{ affected: number }>(sim, "POST", "/__sandbox/faults", { phone: PHONE, kind: "drop" })).body.affected).toBe(1);
+    expect(
+      (await control<{ affected: number }>(sim, "POST", "/__sandbox/faults", { phone: PHONE, kind: "drop" })).body
+        .affected,
+    ).toBe(1);
     expect(await c).toBe(DisconnectReason.connectionClosed);
 
     await control(sim, "POST", "/__sandbox/phones", { phone: "15553339999", name: "Dana" });
     await control(sim, "POST", "/__sandbox/phones/15553339999/send", { to: PHONE, text: "sent while you were away" });
     const next = connectClient(sim, auth);
     open.push(next);
-    const got = waitFor(next, "messages.upsert", (u) => u.messages.some((m) => m.message?.conversation === "sent while you were away"));
+    const got = waitFor(next, "messages.upsert", (u) =>
+      u.messages.some((m) => m.message?.conversation === "sent while you were away"),
+    );
     await waitOpen(next);
     await got;
     sock = next;
@@ -70,7 +85,13 @@ describe("faults: the client sees the disconnect code WhatsApp would send", () =
     const c = closed(sock);
     const second = await reconnect(auth);
     expect(await c).toBe(DisconnectReason.connectionReplaced);
-    const devices = (await control<{ jid: string; connections: number; maxConcurrentConnections: number }[]>(sim, "GET", "/__sandbox/devices")).body;
+    const devices = (
+      await control<{ jid: string; connections: number; maxConcurrentConnections: number }[]>(
+        sim,
+        "GET",
+        "/__sandbox/devices",
+      )
+    ).body;
     const d = devices.find((x) => x.jid.startsWith(PHONE));
     expect(d?.maxConcurrentConnections).toBe(2);
     expect(d?.connections).toBe(1);
@@ -81,7 +102,9 @@ describe("faults: the client sees the disconnect code WhatsApp would send", () =
     await control(sim, "POST", "/__sandbox/faults", { phone: PHONE, kind: "delay-acks", delayMs: 700 });
     await control(sim, "POST", "/__sandbox/phones", { phone: "15553338888" });
     const started = Date.now();
-    const acked = new Promise<number>((resolve) => sock.ws.on("CB:ack,class:message", () => resolve(Date.now() - started)));
+    const acked = new Promise<number>((resolve) =>
+      sock.ws.on("CB:ack,class:message", () => resolve(Date.now() - started)),
+    );
     await sock.sendMessage("15553338888@s.whatsapp.net", { text: "slow ack" });
     expect(await acked).toBeGreaterThanOrEqual(650);
     await control(sim, "POST", "/__sandbox/faults", { phone: PHONE, kind: "delay-acks", delayMs: 0 });
@@ -101,10 +124,12 @@ describe("faults: the client sees the disconnect code WhatsApp would send", () =
       for (const x of u) if (x.update.status === ERROR) errors.set(x.key.id ?? "", x.update.messageStubParameters);
     });
     sock.ev.on("messages.upsert", (u) => {
-      for (const m of u.messages) if (m.key.fromMe && m.status === ERROR) errors.set(m.key.id ?? "", m.messageStubParameters);
+      for (const m of u.messages)
+        if (m.key.fromMe && m.status === ERROR) errors.set(m.key.id ?? "", m.messageStubParameters);
     });
     const ids: string[] = [];
-    for (const text of ["refused 1", "refused 2", "accepted"]) ids.push(((await sock.sendMessage(`${contact}@s.whatsapp.net`, { text })) as WAMessage).key.id as string);
+    for (const text of ["refused 1", "refused 2", "accepted"])
+      ids.push(((await sock.sendMessage(`${contact}@s.whatsapp.net`, { text })) as WAMessage).key.id as string);
     const inbox = async () => (await control<InboxEntry[]>(sim, "GET", `/__sandbox/phones/${contact}/inbox`)).body;
     await until("the accepted one arrives", async () => (await inbox()).some((e) => e.id === ids[2]));
     await until("both refusals are reported", () => errors.size === 2);

@@ -3,14 +3,29 @@ import type { BinaryNode } from "@whiskeysockets/baileys";
 import type { Sim } from "./sim";
 import type { LinkedDevice, Phone } from "./state";
 
-export type FaultKind = "drop" | "stream-error" | "delay-acks" | "ban" | "unban" | "unlink" | "nack" | "undecryptable" | "garbled";
+export type FaultKind =
+  | "drop"
+  | "stream-error"
+  | "delay-acks"
+  | "ban"
+  | "unban"
+  | "unlink"
+  | "nack"
+  | "undecryptable"
+  | "garbled";
 
 /** The stanza WhatsApp sends for each code, as Baileys maps it to DisconnectReason. */
 export function streamErrorFor(code: number): BinaryNode {
   // 440 arrives as a `conflict` child, not a code attribute; Baileys maps conflict to 440
-  if (code === 440) return { tag: "stream:error", attrs: {}, content: [{ tag: "conflict", attrs: { type: "replaced" } }] };
+  if (code === 440)
+    return { tag: "stream:error", attrs: {}, content: [{ tag: "conflict", attrs: { type: "replaced" } }] };
   // 401 from a live session is the phone removing the device
-  if (code === 401) return { tag: "stream:error", attrs: { code: "401" }, content: [{ tag: "conflict", attrs: { type: "device_removed" } }] };
+  if (code === 401)
+    return {
+      tag: "stream:error",
+      attrs: { code: "401" },
+      content: [{ tag: "conflict", attrs: { type: "device_removed" } }],
+    };
   return { tag: "stream:error", attrs: { code: String(code) } };
 }
 

@@ -10,24 +10,51 @@
 // pairwise enc with its key for each device that lacks it. Each member's phone takes the key,
 // decrypts the skmsg and files the message; every other companion of every member gets the skmsg
 // (with its own pairwise enc, when there is one), as the server fans it out.
-import { getBinaryNodeChild, getBinaryNodeChildren, jidDecode, proto, unpadRandomMax16, writeRandomPadMax16, type BinaryNode } from "@whiskeysockets/baileys";
-import { GroupCipher, GroupSessionBuilder, SenderKeyDistributionMessage, SenderKeyName, SenderKeyRecord } from "@whiskeysockets/baileys/lib/Signal/Group/index.js";
+import {
+  type BinaryNode,
+  getBinaryNodeChild,
+  getBinaryNodeChildren,
+  jidDecode,
+  proto,
+  unpadRandomMax16,
+  writeRandomPadMax16,
+} from "@whiskeysockets/baileys";
+import {
+  GroupCipher,
+  GroupSessionBuilder,
+  SenderKeyDistributionMessage,
+  SenderKeyName,
+  SenderKeyRecord,
+} from "@whiskeysockets/baileys/lib/Signal/Group/index.js";
 import { ProtocolAddress } from "libsignal";
 import { deliverOrQueue } from "./delivery";
-import { findGroup, logGroupMessage, participantAttrs, type Group } from "./groups";
+import { findGroup, type Group, logGroupMessage, participantAttrs } from "./groups";
 import { composeMessage, encryptFor, type PhoneMessageInput } from "./inbound-messages";
 import { toInboxEntry } from "./outbound-messages";
-import { unixNow, type Sim } from "./sim";
+import { type Sim, unixNow } from "./sim";
 import { deviceJid, type InboxEntry, type LinkedDevice, type Phone } from "./state";
 
 /** A member's phone writes to the group: every other member's phone and every companion of a member gets it. */
-export async function sendFromMember(sim: Sim, g: Group, from: Phone, content: PhoneMessageInput): Promise<{ id: string; devices: number; mediaPath?: string }> {
+export async function sendFromMember(
+  sim: Sim,
+  g: Group,
+  from: Phone,
+  content: PhoneMessageInput,
+): Promise<{ id: string; devices: number; mediaPath?: string }> {
   const m = await composeMessage(sim, content);
   const store = senderKeyStore(from);
   const name = senderKeyName(g, from.phone, 0);
   const skdm = (await new GroupSessionBuilder(store).create(name)).serialize();
-  const skmsg = await new GroupCipher(store, name).encrypt(writeRandomPadMax16(proto.Message.encode(m.message).finish()));
-  const entry = await toInboxEntry(sim, m.id, { phone: from.phone, deviceJid: `${from.phone}@s.whatsapp.net` }, g.jid, m.message);
+  const skmsg = await new GroupCipher(store, name).encrypt(
+    writeRandomPadMax16(proto.Message.encode(m.message).finish()),
+  );
+  const entry = await toInboxEntry(
+    sim,
+    m.id,
+    { phone: from.phone, deviceJid: `${from.phone}@s.whatsapp.net` },
+    g.jid,
+    m.message,
+  );
   const given = (from.senderKeyGiven ??= new Set());
   const media: Record<string, string> = m.mediatype ? { mediatype: m.mediatype } : {};
   let devices = 0;
@@ -38,13 +65,22 @@ export async function sendFromMember(sim: Sim, g: Group, from: Phone, content: P
       const nodes: BinaryNode[] = [];
       const key = `${g.jid}|${deviceJid(d)}`;
       if (!given.has(key)) {
-        const enc = await encryptFor(from, d, { senderKeyDistributionMessage: { groupId: g.jid, axolotlSenderKeyDistributionMessage: skdm } }, m.mediatype);
+        const enc = await encryptFor(
+          from,
+          d,
+          { senderKeyDistributionMessage: { groupId: g.jid, axolotlSenderKeyDistributionMessage: skdm } },
+          m.mediatype,
+        );
         if (!enc) continue;
         nodes.push(enc);
         given.add(key);
       }
       nodes.push({ tag: "enc", attrs: { v: "2", type: "skmsg", ...media }, content: skmsg });
-      deliverOrQueue(d, { tag: "message", attrs: { from: g.jid, ...participantAttrs(g, from), id: m.id, t: unixNow(), type: m.type, notify: from.name }, content: nodes });
+      deliverOrQueue(d, {
+        tag: "message",
+        attrs: { from: g.jid, ...participantAttrs(g, from), id: m.id, t: unixNow(), type: m.type, notify: from.name },
+        content: nodes,
+      });
       devices++;
     }
   }
@@ -75,7 +111,11 @@ export async function relayCompanionGroupMessage(sim: Sim, device: LinkedDevice,
     // a member's phone: the pairwise message carries the companion's sender key for the group
     let message: proto.IMessage;
     try {
-      message = proto.Message.decode(unpadRandomMax16(await phone.signal.decrypt({ user: device.phone, device: device.id }, enc.attrs.type, enc.content)));
+      message = proto.Message.decode(
+        unpadRandomMax16(
+          await phone.signal.decrypt({ user: device.phone, device: device.id }, enc.attrs.type, enc.content),
+        ),
+      );
     } catch {
       continue; // this phone cannot read the key, so not the message either (no group retries here)
     }
@@ -85,14 +125,18 @@ export async function relayCompanionGroupMessage(sim: Sim, device: LinkedDevice,
       await new GroupSessionBuilder(senderKeyStore(phone)).process(name, dist);
     }
   }
-  const skmsg = (Array.isArray(node.content) ? node.content : []).find((c) => c.tag === "enc" && c.attrs.type === "skmsg");
+  const skmsg = (Array.isArray(node.content) ? node.content : []).find(
+    (c) => c.tag === "enc" && c.attrs.type === "skmsg",
+  );
   if (!skmsg || !(skmsg.content instanceof Uint8Array)) return;
   let logged: InboxEntry | undefined;
   for (const member of members(sim, g)) {
     if (member === sender || member.inbox.has(id)) continue;
     let message: proto.IMessage;
     try {
-      message = proto.Message.decode(unpadRandomMax16(await new GroupCipher(senderKeyStore(member), name).decrypt(skmsg.content)));
+      message = proto.Message.decode(
+        unpadRandomMax16(await new GroupCipher(senderKeyStore(member), name).decrypt(skmsg.content)),
+      );
     } catch {
       continue; // no key from this companion: the phone cannot read it
     }
@@ -106,7 +150,14 @@ export async function relayCompanionGroupMessage(sim: Sim, device: LinkedDevice,
       const enc = pairwise.get(deviceJid(d));
       deliverOrQueue(d, {
         tag: "message",
-        attrs: { from: g.jid, ...participantAttrs(g, sender, device.id), id, t: unixNow(), type: node.attrs.type ?? "text", notify: sender.name },
+        attrs: {
+          from: g.jid,
+          ...participantAttrs(g, sender, device.id),
+          id,
+          t: unixNow(),
+          type: node.attrs.type ?? "text",
+          notify: sender.name,
+        },
         content: [...(enc ? [enc] : []), skmsg],
       });
     }
@@ -137,5 +188,13 @@ function senderKeyStore(p: Phone) {
 
 function groupMessageOf(e: InboxEntry) {
   const { id, from, fromDevice, text, media, messageType, at } = e;
-  return { id, from, fromDevice, ...(text !== undefined ? { text } : {}), ...(media ? { media } : {}), messageType, at };
+  return {
+    id,
+    from,
+    fromDevice,
+    ...(text !== undefined ? { text } : {}),
+    ...(media ? { media } : {}),
+    messageType,
+    at,
+  };
 }

@@ -2,10 +2,10 @@
 // one of them through its phone) and an addressing mode. Members' messages and companions' sends
 // are fanned out with sender keys (group-messages.ts); this file answers the `w:g2` queries rc14
 // makes (groupMetadata before every group send, groupFetchAllParticipating) the way WhatsApp does.
-import { getBinaryNodeChild, jidDecode, type BinaryNode } from "@whiskeysockets/baileys";
+import { type BinaryNode, getBinaryNodeChild, jidDecode } from "@whiskeysockets/baileys";
 import type { Connection } from "./connection";
 import { deliverOrQueue } from "./delivery";
-import { unixNow, type Sim } from "./sim";
+import { type Sim, unixNow } from "./sim";
 import type { InboxMedia, Phone } from "./state";
 
 export type AddressingMode = "lid" | "pn";
@@ -39,10 +39,24 @@ export const MAX_GROUP_LOG = 5_000;
 
 let groupSeq = 0;
 
-export function createGroup(sim: Sim, subject: string, members: Phone[], addressingMode: AddressingMode = "lid"): Group {
+export function createGroup(
+  sim: Sim,
+  subject: string,
+  members: Phone[],
+  addressingMode: AddressingMode = "lid",
+): Group {
   const id = `120363${String(Date.now() % 1e9).padStart(9, "0")}${String(++groupSeq % 1000).padStart(3, "0")}`;
   const phones = [...new Set(members.map((m) => m.phone))];
-  const g: Group = { id, jid: `${id}@g.us`, subject, creator: phones[0], creation: unixNow(), addressingMode, members: phones, messages: [] };
+  const g: Group = {
+    id,
+    jid: `${id}@g.us`,
+    subject,
+    creator: phones[0],
+    creation: unixNow(),
+    addressingMode,
+    members: phones,
+    messages: [],
+  };
   sim.state.groups.set(id, g);
   return g;
 }
@@ -57,15 +71,28 @@ let notificationSeq = 0;
 export function changeMembers(sim: Sim, g: Group, change: { add?: Phone[]; remove?: Phone[] }): void {
   const admin = sim.state.phones.get(g.creator);
   const told = new Set(g.members);
-  for (const [tag, phones] of [["add", change.add ?? []], ["remove", change.remove ?? []]] as const) {
+  for (const [tag, phones] of [
+    ["add", change.add ?? []],
+    ["remove", change.remove ?? []],
+  ] as const) {
     const affected = phones.filter((p) => (tag === "add" ? !g.members.includes(p.phone) : g.members.includes(p.phone)));
     if (affected.length === 0) continue;
     if (tag === "add") g.members.push(...affected.map((p) => p.phone));
     else g.members = g.members.filter((m) => !affected.some((p) => p.phone === m));
     for (const p of affected) told.add(p.phone);
-    const content: BinaryNode[] = [{ tag, attrs: {}, content: affected.map((p) => ({ tag: "participant", attrs: memberAttrs(g, p) })) }];
-    const attrs = { from: g.jid, type: "w:gp2", id: `gp2-${(++notificationSeq).toString(36)}`, t: unixNow(), ...(admin ? { participant: memberJid(g, admin) } : {}) };
-    for (const phone of told) for (const d of sim.state.phones.get(phone)?.devices.values() ?? []) deliverOrQueue(d, { tag: "notification", attrs, content });
+    const content: BinaryNode[] = [
+      { tag, attrs: {}, content: affected.map((p) => ({ tag: "participant", attrs: memberAttrs(g, p) })) },
+    ];
+    const attrs = {
+      from: g.jid,
+      type: "w:gp2",
+      id: `gp2-${(++notificationSeq).toString(36)}`,
+      t: unixNow(),
+      ...(admin ? { participant: memberJid(g, admin) } : {}),
+    };
+    for (const phone of told)
+      for (const d of sim.state.phones.get(phone)?.devices.values() ?? [])
+        deliverOrQueue(d, { tag: "notification", attrs, content });
   }
 }
 
@@ -86,8 +113,13 @@ export function logGroupMessage(g: Group, m: GroupMessage): void {
  */
 export function participantAttrs(g: Group, p: Phone, device = 0): Record<string, string> {
   const dev = device ? `:${device}` : "";
-  if (g.addressingMode === "pn" && !p.hidePhone) return { participant: `${p.phone}${dev}@s.whatsapp.net`, addressing_mode: "pn" };
-  return { participant: `${p.lid}${dev}@lid`, addressing_mode: "lid", ...(p.hidePhone ? {} : { participant_pn: `${p.phone}${dev}@s.whatsapp.net` }) };
+  if (g.addressingMode === "pn" && !p.hidePhone)
+    return { participant: `${p.phone}${dev}@s.whatsapp.net`, addressing_mode: "pn" };
+  return {
+    participant: `${p.lid}${dev}@lid`,
+    addressing_mode: "lid",
+    ...(p.hidePhone ? {} : { participant_pn: `${p.phone}${dev}@s.whatsapp.net` }),
+  };
 }
 
 /**
@@ -98,9 +130,14 @@ export function participantAttrs(g: Group, p: Phone, device = 0): Record<string,
 export function answerGroupIq(conn: Connection, node: BinaryNode): void {
   const { id, to } = node.attrs;
   const phone = conn.device ? conn.sim.state.phones.get(conn.device.phone) : undefined;
-  const result = (content: BinaryNode[]) => conn.send({ tag: "iq", attrs: { from: to ?? "@g.us", type: "result", id }, content });
+  const result = (content: BinaryNode[]) =>
+    conn.send({ tag: "iq", attrs: { from: to ?? "@g.us", type: "result", id }, content });
   const error = (code: string, text: string) =>
-    conn.send({ tag: "iq", attrs: { from: to ?? "@g.us", type: "error", id }, content: [{ tag: "error", attrs: { code, text } }] });
+    conn.send({
+      tag: "iq",
+      attrs: { from: to ?? "@g.us", type: "error", id },
+      content: [{ tag: "error", attrs: { code, text } }],
+    });
   if (!phone) return error("401", "not-authorized");
   if (getBinaryNodeChild(node, "participating")) {
     const mine = [...conn.sim.state.groups.values()].filter((g) => g.members.includes(phone.phone));
@@ -131,9 +168,17 @@ export function groupNode(sim: Sim, g: Group): BinaryNode {
   return {
     tag: "group",
     attrs: {
-      id: g.id, subject: g.subject, s_t: g.creation, s_o: creatorId, creation: g.creation, creator: creatorId,
-      size: String(participants.length), addressing_mode: g.addressingMode,
-      ...(creator && g.addressingMode === "lid" && !creator.hidePhone ? { creator_pn: `${creator.phone}@s.whatsapp.net`, s_o_pn: `${creator.phone}@s.whatsapp.net` } : {}),
+      id: g.id,
+      subject: g.subject,
+      s_t: g.creation,
+      s_o: creatorId,
+      creation: g.creation,
+      creator: creatorId,
+      size: String(participants.length),
+      addressing_mode: g.addressingMode,
+      ...(creator && g.addressingMode === "lid" && !creator.hidePhone
+        ? { creator_pn: `${creator.phone}@s.whatsapp.net`, s_o_pn: `${creator.phone}@s.whatsapp.net` }
+        : {}),
     },
     content: participants,
   };
@@ -141,10 +186,19 @@ export function groupNode(sim: Sim, g: Group): BinaryNode {
 
 export function groupView(sim: Sim, g: Group) {
   return {
-    id: g.jid, subject: g.subject, addressingMode: g.addressingMode, creation: Number(g.creation),
+    id: g.jid,
+    subject: g.subject,
+    addressingMode: g.addressingMode,
+    creation: Number(g.creation),
     members: g.members.map((phone) => {
       const p = sim.state.phones.get(phone);
-      return { phone, lid: p ? `${p.lid}@lid` : null, name: p?.name ?? null, admin: phone === g.creator, linkedDevices: p?.devices.size ?? 0 };
+      return {
+        phone,
+        lid: p ? `${p.lid}@lid` : null,
+        name: p?.name ?? null,
+        admin: phone === g.creator,
+        linkedDevices: p?.devices.size ?? 0,
+      };
     }),
     messages: g.messages.length,
   };

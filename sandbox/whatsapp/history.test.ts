@@ -1,9 +1,9 @@
-import { proto, toNumber, type BaileysEventMap, type WASocket } from "@whiskeysockets/baileys";
+import { type BaileysEventMap, proto, toNumber, type WASocket } from "@whiskeysockets/baileys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HISTORY_CHUNK_MESSAGES } from "./history";
 import { startWaSimulator, type WaSimulator } from "./server";
 import type { InboxEntry } from "./state";
-import { connectClient, control, endClient, linkByQr, until, waitOpen, type MemoryAuth } from "./test-kit";
+import { connectClient, control, endClient, linkByQr, type MemoryAuth, until, waitOpen } from "./test-kit";
 
 const ME = "15557770001";
 const ANN = "15557770002";
@@ -20,16 +20,29 @@ beforeAll(async () => {
   await control(sim, "POST", "/__sandbox/phones", { phone: ME });
   await control(sim, "POST", "/__sandbox/phones", { phone: ANN, name: "Ann" });
   await control(sim, "POST", "/__sandbox/phones", { phone: LIDONLY, name: "Lia", hidePhone: true });
-  const chatty = Array.from({ length: 250 }, (_, i) => ({ fromMe: i % 3 === 0, text: `chatty ${i}`, at: new Date(base + i * 60_000).toISOString() }));
+  const chatty = Array.from({ length: 250 }, (_, i) => ({
+    fromMe: i % 3 === 0,
+    text: `chatty ${i}`,
+    at: new Date(base + i * 60_000).toISOString(),
+  }));
   const r = await control<{ chats: number; messages: number }>(sim, "POST", `/__sandbox/phones/${ME}/history`, {
     chats: [
-      { with: ANN, messages: [{ fromMe: false, text: "hello from Ann", at: "2026-11-01T09:00:00Z" }, { fromMe: true, text: "hi Ann", at: "2026-11-01T09:05:00Z" }] },
+      {
+        with: ANN,
+        messages: [
+          { fromMe: false, text: "hello from Ann", at: "2026-11-01T09:00:00Z" },
+          { fromMe: true, text: "hi Ann", at: "2026-11-01T09:05:00Z" },
+        ],
+      },
       { with: LIDONLY, messages: [{ fromMe: false, text: "I hide my phone", at: "2026-11-02T09:00:00Z" }] },
       { with: CHATTY, messages: chatty },
     ],
   });
   expect(r.body).toEqual({ chats: 3, messages: 253 });
-  ({ sock, auth } = await linkByQr(sim, ME, undefined, 10_000, { history: true, onSocket: (s) => s.ev.on("messaging-history.set", (h) => syncs.push(h)) }));
+  ({ sock, auth } = await linkByQr(sim, ME, undefined, 10_000, {
+    history: true,
+    onSocket: (s) => s.ev.on("messaging-history.set", (h) => syncs.push(h)),
+  }));
 }, 30_000);
 afterAll(async () => {
   endClient(sock);
@@ -38,7 +51,9 @@ afterAll(async () => {
 
 describe("history sync", () => {
   it("sends the chats in chunks: bootstrap, RECENT up to 100 %, then push names", async () => {
-    await until("all syncs processed", () => syncs.some((s) => s.syncType === proto.HistorySync.HistorySyncType.PUSH_NAME));
+    await until("all syncs processed", () =>
+      syncs.some((s) => s.syncType === proto.HistorySync.HistorySyncType.PUSH_NAME),
+    );
     const T = proto.HistorySync.HistorySyncType;
     expect(syncs.map((s) => s.syncType)).toEqual([T.INITIAL_BOOTSTRAP, T.RECENT, T.RECENT, T.PUSH_NAME]);
     expect(syncs.filter((s) => s.syncType === T.RECENT).map((s) => s.progress)).toEqual([50, 100]);
@@ -47,7 +62,11 @@ describe("history sync", () => {
     expect(syncs[0].messages).toHaveLength(HISTORY_CHUNK_MESSAGES);
     expect(new Set(messages.map((m) => m.key.id)).size).toBe(253);
     const ann = messages.filter((m) => m.key.remoteJid === `${ANN}@s.whatsapp.net`);
-    expect(ann.map((m) => [m.key.fromMe, m.message?.conversation, toNumber(m.messageTimestamp!)]).sort((a, b) => Number(a[2]) - Number(b[2]))).toEqual([
+    expect(
+      ann
+        .map((m) => [m.key.fromMe, m.message?.conversation, toNumber(m.messageTimestamp!)])
+        .sort((a, b) => Number(a[2]) - Number(b[2])),
+    ).toEqual([
       [false, "hello from Ann", Date.parse("2026-11-01T09:00:00Z") / 1000],
       [true, "hi Ann", Date.parse("2026-11-01T09:05:00Z") / 1000],
     ]);
@@ -55,7 +74,9 @@ describe("history sync", () => {
   });
 
   it("answers an on-demand request with the chat's older messages", async () => {
-    const chatty = syncs.flatMap((s) => s.messages).filter((m) => m.key.remoteJid === `${CHATTY}@s.whatsapp.net`)
+    const chatty = syncs
+      .flatMap((s) => s.messages)
+      .filter((m) => m.key.remoteJid === `${CHATTY}@s.whatsapp.net`)
       .sort((a, b) => toNumber(a.messageTimestamp!) - toNumber(b.messageTimestamp!));
     const pivot = chatty[100];
     // a new socket (same session): rc14 drops history messages one socket has already seen when
@@ -64,13 +85,20 @@ describe("history sync", () => {
     sock = connectClient(sim, auth, { history: true });
     await waitOpen(sock);
     const got = new Promise<BaileysEventMap["messaging-history.set"]>((resolve) => {
-      const h = (e: BaileysEventMap["messaging-history.set"]) => e.syncType === proto.HistorySync.HistorySyncType.ON_DEMAND && (sock.ev.off("messaging-history.set", h), resolve(e));
+      const h = (e: BaileysEventMap["messaging-history.set"]) =>
+        e.syncType === proto.HistorySync.HistorySyncType.ON_DEMAND &&
+        (sock.ev.off("messaging-history.set", h), resolve(e));
       sock.ev.on("messaging-history.set", h);
     });
     const requestId = await sock.fetchMessageHistory(30, pivot.key, toNumber(pivot.messageTimestamp!) * 1000);
     const e = await got;
     expect(e.peerDataRequestSessionId).toBe(requestId);
-    expect(e.messages.map((m) => m.key.id)).toEqual(chatty.slice(70, 100).reverse().map((m) => m.key.id));
+    expect(e.messages.map((m) => m.key.id)).toEqual(
+      chatty
+        .slice(70, 100)
+        .reverse()
+        .map((m) => m.key.id),
+    );
   });
 
   it("carries LID mappings (not for a LID-only contact) and the chats' privacy tokens", async () => {
@@ -88,8 +116,14 @@ describe("history sync", () => {
     // restricted: a message without Ann's token would be refused with 463; the one from history passes
     await control(sim, "POST", `/__sandbox/phones/${ME}/restrict`, { reachout: "locked" });
     const sent = await sock.sendMessage(`${ANN}@s.whatsapp.net`, { text: "answer to an old chat" });
-    await until("Ann has it", async () => (await control<InboxEntry[]>(sim, "GET", `/__sandbox/phones/${ANN}/inbox`)).body.some((e) => e.id === sent?.key.id));
-    const got = (await control<InboxEntry[]>(sim, "GET", `/__sandbox/phones/${ANN}/inbox`)).body.find((e) => e.id === sent?.key.id);
+    await until("Ann has it", async () =>
+      (await control<InboxEntry[]>(sim, "GET", `/__sandbox/phones/${ANN}/inbox`)).body.some(
+        (e) => e.id === sent?.key.id,
+      ),
+    );
+    const got = (await control<InboxEntry[]>(sim, "GET", `/__sandbox/phones/${ANN}/inbox`)).body.find(
+      (e) => e.id === sent?.key.id,
+    );
     expect(got?.tctoken).toBe(true);
   });
 });

@@ -5,13 +5,14 @@
 // (Baileys' Utils/history.js). The first chunk is INITIAL_BOOTSTRAP, the rest RECENT with
 // chunkOrder and progress (100 on the last), then PUSH_NAME with the contacts' names. Chats carry
 // the contacts' privacy tokens (tcToken), and the bootstrap the phone→LID mappings.
-import { proto } from "@whiskeysockets/baileys";
+
 import { randomBytes } from "node:crypto";
 import { deflateSync } from "node:zlib";
+import { proto } from "@whiskeysockets/baileys";
 import { deliverOrQueue } from "./delivery";
 import { composeMessage, encryptFor, type PhoneMessageInput } from "./inbound-messages";
 import { encryptMedia } from "./media-store";
-import { unixNow, type Sim } from "./sim";
+import { type Sim, unixNow } from "./sim";
 import type { LinkedDevice, Phone } from "./state";
 
 /** Messages per notification: WhatsApp splits a history into chunks of a few hundred KB. */
@@ -33,10 +34,17 @@ export interface HistoryChat {
   messages: HistoryMessage[];
 }
 
-export type HistoryInput = { with: string; messages: (PhoneMessageInput & { fromMe: boolean; at: string | number })[] }[];
+export type HistoryInput = {
+  with: string;
+  messages: (PhoneMessageInput & { fromMe: boolean; at: string | number })[];
+}[];
 
 /** Stores the chats a phone holds (merged by contact), composed now so that every sync sends the same ids. */
-export async function addHistory(sim: Sim, owner: Phone, chats: HistoryInput): Promise<{ chats: number; messages: number }> {
+export async function addHistory(
+  sim: Sim,
+  owner: Phone,
+  chats: HistoryInput,
+): Promise<{ chats: number; messages: number }> {
   owner.history ??= [];
   let added = 0;
   for (const c of chats) {
@@ -45,7 +53,8 @@ export async function addHistory(sim: Sim, owner: Phone, chats: HistoryInput): P
     if (!chat) owner.history.push((chat = { with: contact.phone, messages: [] }));
     for (const m of c.messages) {
       const composed = await composeMessage(sim, m);
-      const at = typeof m.at === "number" ? Math.floor(m.at > 1e12 ? m.at / 1000 : m.at) : Math.floor(Date.parse(m.at) / 1000);
+      const at =
+        typeof m.at === "number" ? Math.floor(m.at > 1e12 ? m.at / 1000 : m.at) : Math.floor(Date.parse(m.at) / 1000);
       chat.messages.push({ id: composed.id, fromMe: m.fromMe, message: composed.message, at });
       added++;
     }
@@ -62,12 +71,19 @@ export async function sendHistory(sim: Sim, owner: Phone, d: LinkedDevice): Prom
     if (owner.devices.get(d.id) !== d) break; // unlinked meanwhile
     const notification = await upload(sim, s);
     const message: proto.IMessage = {
-      protocolMessage: { type: proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION, historySyncNotification: notification },
+      protocolMessage: {
+        type: proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION,
+        historySyncNotification: notification,
+      },
     };
     const enc = await encryptFor(owner, d, message);
     if (!enc) break;
     const id = `3EB0${randomBytes(8).toString("hex").toUpperCase()}`;
-    deliverOrQueue(d, { tag: "message", attrs: { from: `${owner.phone}@s.whatsapp.net`, id, t: unixNow(), type: "text", category: "peer" }, content: [enc] });
+    deliverOrQueue(d, {
+      tag: "message",
+      attrs: { from: `${owner.phone}@s.whatsapp.net`, id, t: unixNow(), type: "text", category: "peer" },
+      content: [enc],
+    });
     sent++;
   }
   d.historySyncs = (d.historySyncs ?? 0) + sent;
@@ -79,7 +95,13 @@ export async function sendHistory(sim: Sim, owner: Phone, d: LinkedDevice): Prom
  * peer `historySyncOnDemandRequest`): up to `onDemandMsgCount` messages of that chat older than
  * the one named, newest first, in one ON_DEMAND notification carrying the request's id.
  */
-export async function answerOnDemand(sim: Sim, owner: Phone, d: LinkedDevice, requestId: string, req: proto.Message.PeerDataOperationRequestMessage.IHistorySyncOnDemandRequest): Promise<number> {
+export async function answerOnDemand(
+  sim: Sim,
+  owner: Phone,
+  d: LinkedDevice,
+  requestId: string,
+  req: proto.Message.PeerDataOperationRequestMessage.IHistorySyncOnDemandRequest,
+): Promise<number> {
   const user = (req.chatJid ?? "").split("@")[0];
   const contact = sim.state.resolveUser(user);
   const chat = owner.history?.find((h) => h.with === contact?.phone);
@@ -90,14 +112,32 @@ export async function answerOnDemand(sim: Sim, owner: Phone, d: LinkedDevice, re
     .slice(0, Math.max(0, Math.min(asNumber(req.onDemandMsgCount, 50), 500)));
   const contacts = new Map(contact ? [[contact.phone, contact]] : []);
   const sync: proto.IHistorySync = {
-    syncType: proto.HistorySync.HistorySyncType.ON_DEMAND, chunkOrder: 0, progress: 100,
-    conversations: contact && older.length ? conversations(owner, contacts, older.map((m) => ({ chat: contact.phone, m }))) : [],
+    syncType: proto.HistorySync.HistorySyncType.ON_DEMAND,
+    chunkOrder: 0,
+    progress: 100,
+    conversations:
+      contact && older.length
+        ? conversations(
+            owner,
+            contacts,
+            older.map((m) => ({ chat: contact.phone, m })),
+          )
+        : [],
   };
   const notification = { ...(await upload(sim, sync)), peerDataRequestSessionId: requestId };
-  const enc = await encryptFor(owner, d, { protocolMessage: { type: proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION, historySyncNotification: notification } });
+  const enc = await encryptFor(owner, d, {
+    protocolMessage: {
+      type: proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION,
+      historySyncNotification: notification,
+    },
+  });
   if (!enc) return 0;
   const id = `3EB0${randomBytes(8).toString("hex").toUpperCase()}`;
-  deliverOrQueue(d, { tag: "message", attrs: { from: `${owner.phone}@s.whatsapp.net`, id, t: unixNow(), type: "text", category: "peer" }, content: [enc] });
+  deliverOrQueue(d, {
+    tag: "message",
+    attrs: { from: `${owner.phone}@s.whatsapp.net`, id, t: unixNow(), type: "text", category: "peer" },
+    content: [enc],
+  });
   d.historySyncs = (d.historySyncs ?? 0) + 1;
   return older.length;
 }
@@ -111,7 +151,9 @@ export function buildSyncs(sim: Sim, owner: Phone): proto.IHistorySync[] {
   for (let i = 0; i < all.length; i += HISTORY_CHUNK_MESSAGES) chunks.push(all.slice(i, i + HISTORY_CHUNK_MESSAGES));
   if (chunks.length < 2) chunks.push([]); // the bootstrap, then at least one RECENT that says 100 %
   const T = proto.HistorySync.HistorySyncType;
-  const mappings = [...contacts.values()].filter((p) => !p.hidePhone).map((p) => ({ pnJid: `${p.phone}@s.whatsapp.net`, lidJid: `${p.lid}@lid` }));
+  const mappings = [...contacts.values()]
+    .filter((p) => !p.hidePhone)
+    .map((p) => ({ pnJid: `${p.phone}@s.whatsapp.net`, lidJid: `${p.lid}@lid` }));
   const syncs: proto.IHistorySync[] = chunks.map((chunk, i) => ({
     syncType: i === 0 ? T.INITIAL_BOOTSTRAP : T.RECENT,
     chunkOrder: i,
@@ -120,13 +162,18 @@ export function buildSyncs(sim: Sim, owner: Phone): proto.IHistorySync[] {
     ...(i === 0 ? { phoneNumberToLidMappings: mappings } : {}),
   }));
   syncs.push({
-    syncType: T.PUSH_NAME, chunkOrder: chunks.length,
+    syncType: T.PUSH_NAME,
+    chunkOrder: chunks.length,
     pushnames: [...contacts.values()].map((p) => ({ id: chatJid(p), pushname: p.name })),
   });
   return syncs;
 }
 
-function conversations(owner: Phone, contacts: Map<string, Phone>, chunk: { chat: string; m: HistoryMessage }[]): proto.IConversation[] {
+function conversations(
+  owner: Phone,
+  contacts: Map<string, Phone>,
+  chunk: { chat: string; m: HistoryMessage }[],
+): proto.IConversation[] {
   const byChat = new Map<string, HistoryMessage[]>();
   for (const { chat, m } of chunk) byChat.set(chat, [...(byChat.get(chat) ?? []), m]);
   return [...byChat].map(([chat, msgs]) => {
@@ -161,10 +208,18 @@ async function upload(sim: Sim, sync: proto.IHistorySync): Promise<proto.Message
   const plain = deflateSync(proto.HistorySync.encode(sync).finish());
   const e = await encryptMedia(plain, "md-msg-hist");
   const directPath = sim.media.put(e.enc);
-  const times = (sync.conversations ?? []).flatMap((c) => (c.messages ?? []).map((m) => Number(m.message?.messageTimestamp ?? 0)));
+  const times = (sync.conversations ?? []).flatMap((c) =>
+    (c.messages ?? []).map((m) => Number(m.message?.messageTimestamp ?? 0)),
+  );
   return {
-    fileSha256: e.fileSha256, fileEncSha256: e.fileEncSha256, mediaKey: e.mediaKey, fileLength: plain.length, directPath,
-    syncType: sync.syncType, chunkOrder: sync.chunkOrder, ...(sync.progress != null ? { progress: sync.progress } : {}),
+    fileSha256: e.fileSha256,
+    fileEncSha256: e.fileEncSha256,
+    mediaKey: e.mediaKey,
+    fileLength: plain.length,
+    directPath,
+    syncType: sync.syncType,
+    chunkOrder: sync.chunkOrder,
+    ...(sync.progress != null ? { progress: sync.progress } : {}),
     ...(times.length ? { oldestMsgInChunkTimestampSec: Math.min(...times) } : {}),
   };
 }

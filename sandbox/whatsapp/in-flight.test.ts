@@ -3,7 +3,10 @@ import { describe, expect, it } from "vitest";
 import { InFlight } from "./delivery";
 
 const message = (id: string): BinaryNode => ({ tag: "message", attrs: { id, from: "1@s.whatsapp.net" } });
-const receipt = (id: string, type?: string): BinaryNode => ({ tag: "receipt", attrs: { id, ...(type ? { type } : {}) } });
+const receipt = (id: string, type?: string): BinaryNode => ({
+  tag: "receipt",
+  attrs: { id, ...(type ? { type } : {}) },
+});
 const notification = (id: string): BinaryNode => ({ tag: "notification", attrs: { id, type: "privacy_token" } });
 const ids = (f: InFlight) => f.drain().map((n) => `${n.tag}:${n.attrs.id}:${n.attrs.type ?? ""}`);
 
@@ -12,7 +15,11 @@ describe("InFlight: what the client's answers acknowledge", () => {
   it("a receipt of any type settles messages, including those named in <list><item id/>", () => {
     const f = new InFlight();
     for (const id of ["a", "b", "c", "d"]) f.track(message(id));
-    f.settleFrom({ tag: "receipt", attrs: { id: "a", type: "inactive" }, content: [{ tag: "list", attrs: {}, content: [{ tag: "item", attrs: { id: "c" } }] }] });
+    f.settleFrom({
+      tag: "receipt",
+      attrs: { id: "a", type: "inactive" },
+      content: [{ tag: "list", attrs: {}, content: [{ tag: "item", attrs: { id: "c" } }] }],
+    });
     f.settleFrom({ tag: "receipt", attrs: { id: "d", type: "retry" } });
     expect(ids(f)).toEqual(["message:b:"]);
   });

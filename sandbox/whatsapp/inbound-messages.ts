@@ -1,13 +1,14 @@
 // What a simulated contact sends to a linked number: one Signal-encrypted copy per linked device
 // (pkmsg until that device has answered, then msg), plus receipts for what the device sent.
-import { isJidGroup, proto, writeRandomPadMax16, type BinaryNode, type MediaType } from "@whiskeysockets/baileys";
+
 import { randomBytes } from "node:crypto";
-import { encryptMedia, generatedMedia } from "./media-store";
-import { unixNow, type Sim } from "./sim";
+import { type BinaryNode, isJidGroup, type MediaType, proto, writeRandomPadMax16 } from "@whiskeysockets/baileys";
 import { deliverOrQueue } from "./delivery";
 import { findGroup, participantAttrs } from "./groups";
+import { encryptMedia, generatedMedia } from "./media-store";
 import { giveTokenOnFirstContact } from "./privacy-tokens";
-import { rememberForResend, takeDeviceBundle, type LinkedDevice, type Phone } from "./state";
+import { type Sim, unixNow } from "./sim";
+import { type LinkedDevice, type Phone, rememberForResend, takeDeviceBundle } from "./state";
 
 export interface MediaInput {
   type: "image" | "video" | "audio" | "voice" | "document" | "sticker";
@@ -38,23 +39,44 @@ export interface PhoneMessageInput {
 }
 
 /** The message a phone composes (media uploaded to the media host first) and the stanza attrs that describe it. */
-export async function composeMessage(sim: Sim, content: PhoneMessageInput): Promise<{ id: string; message: proto.IMessage; type: string; mediatype?: string; mediaPath?: string }> {
+export async function composeMessage(
+  sim: Sim,
+  content: PhoneMessageInput,
+): Promise<{ id: string; message: proto.IMessage; type: string; mediatype?: string; mediaPath?: string }> {
   const media = content.media ? await mediaMessage(sim, content.media, content.text) : undefined;
   const message = media?.message ?? { conversation: content.text ?? "" };
   const id = `3EB0${randomBytes(8).toString("hex").toUpperCase()}`;
-  return { id, message, type: content.media ? "media" : "text", ...(content.media ? { mediatype: mediaTypeAttr(content.media), mediaPath: media!.path } : {}) };
+  return {
+    id,
+    message,
+    type: content.media ? "media" : "text",
+    ...(content.media ? { mediatype: mediaTypeAttr(content.media), mediaPath: media!.path } : {}),
+  };
 }
 
 /** One `<enc>` from a phone's device 0 to one companion (pkmsg until that companion has answered, then msg). */
-export async function encryptFor(from: Phone, d: LinkedDevice, message: proto.IMessage, mediatype?: string): Promise<BinaryNode | undefined> {
+export async function encryptFor(
+  from: Phone,
+  d: LinkedDevice,
+  message: proto.IMessage,
+  mediatype?: string,
+): Promise<BinaryNode | undefined> {
   if (d.preKeys.length === 0) return undefined; // linked but never logged in: nothing to encrypt to
   const peer = { user: d.phone, device: d.id };
   if (!from.signal.hasSession(peer)) await from.signal.startSession(peer, takeDeviceBundle(d));
-  const { type, ciphertext } = await from.signal.encrypt(peer, writeRandomPadMax16(proto.Message.encode(message).finish()));
+  const { type, ciphertext } = await from.signal.encrypt(
+    peer,
+    writeRandomPadMax16(proto.Message.encode(message).finish()),
+  );
   return { tag: "enc", attrs: { v: "2", type, ...(mediatype ? { mediatype } : {}) }, content: ciphertext };
 }
 
-export async function sendFromContact(sim: Sim, from: Phone, to: Phone, content: PhoneMessageInput): Promise<{ id: string; devices: number; mediaPath?: string }> {
+export async function sendFromContact(
+  sim: Sim,
+  from: Phone,
+  to: Phone,
+  content: PhoneMessageInput,
+): Promise<{ id: string; devices: number; mediaPath?: string }> {
   const composed = await composeMessage(sim, content);
   const devices = await deliverToAccount(sim, from, to, composed, content.asLid);
   return { id: composed.id, devices, ...(composed.mediaPath ? { mediaPath: composed.mediaPath } : {}) };
@@ -62,7 +84,11 @@ export async function sendFromContact(sim: Sim, from: Phone, to: Phone, content:
 
 /** A phone's message to every companion of the account `to`; answers how many got a copy. */
 export async function deliverToAccount(
-  sim: Sim, from: Phone, to: Phone, m: { id: string; message: proto.IMessage; type: string; mediatype?: string }, asLid?: boolean,
+  sim: Sim,
+  from: Phone,
+  to: Phone,
+  m: { id: string; message: proto.IMessage; type: string; mediatype?: string },
+  asLid?: boolean,
 ): Promise<number> {
   const addressing = senderAddressing(from, asLid);
   giveTokenOnFirstContact(from, to, addressing.from);
@@ -121,7 +147,11 @@ function mediaTypeAttr(m: MediaInput): string {
   return m.type === "voice" ? "ptt" : m.type;
 }
 
-async function mediaMessage(sim: Sim, m: MediaInput, text?: string): Promise<{ message: proto.IMessage; path: string }> {
+async function mediaMessage(
+  sim: Sim,
+  m: MediaInput,
+  text?: string,
+): Promise<{ message: proto.IMessage; path: string }> {
   const kind: MediaType = m.type === "voice" ? "audio" : m.type;
   let path: string;
   let keys: { mediaKey: Buffer; fileSha256: Buffer; fileEncSha256: Buffer };
@@ -141,20 +171,31 @@ async function mediaMessage(sim: Sim, m: MediaInput, text?: string): Promise<{ m
   // a plain-http URL and no directPath: Baileys then downloads from the URL as given, so a
   // client needs no extra TLS trust to fetch what contacts send (see README, Client configuration)
   const common = {
-    url: m.url ?? `http://${sim.mediaHost()}${path}`, mediaKey: keys.mediaKey, fileSha256: keys.fileSha256, fileEncSha256: keys.fileEncSha256,
-    fileLength: m.fileLength ?? realLength, mimetype: m.mimetype, mediaKeyTimestamp: Math.floor(Date.now() / 1000),
+    url: m.url ?? `http://${sim.mediaHost()}${path}`,
+    mediaKey: keys.mediaKey,
+    fileSha256: keys.fileSha256,
+    fileEncSha256: keys.fileEncSha256,
+    fileLength: m.fileLength ?? realLength,
+    mimetype: m.mimetype,
+    mediaKeyTimestamp: Math.floor(Date.now() / 1000),
   };
   const caption = m.caption ?? text;
   return { message: wrap(inner(), m.wrap), path };
 
   function inner(): proto.IMessage {
     switch (m.type) {
-      case "image": return { imageMessage: { ...common, caption } };
-      case "video": return { videoMessage: { ...common, caption } };
-      case "sticker": return { stickerMessage: common };
-      case "audio": return { audioMessage: common };
-      case "voice": return { audioMessage: { ...common, ptt: true } };
-      case "document": return { documentMessage: { ...common, caption, fileName: m.fileName ?? "file" } };
+      case "image":
+        return { imageMessage: { ...common, caption } };
+      case "video":
+        return { videoMessage: { ...common, caption } };
+      case "sticker":
+        return { stickerMessage: common };
+      case "audio":
+        return { audioMessage: common };
+      case "voice":
+        return { audioMessage: { ...common, ptt: true } };
+      case "document":
+        return { documentMessage: { ...common, caption, fileName: m.fileName ?? "file" } };
     }
   }
 }
@@ -162,9 +203,13 @@ async function mediaMessage(sim: Sim, m: MediaInput, text?: string): Promise<{ m
 /** The FutureProofMessage wrappers WhatsApp uses (Baileys' normalizeMessageContent unwraps them). */
 function wrap(message: proto.IMessage, how: MediaInput["wrap"]): proto.IMessage {
   switch (how) {
-    case undefined: return message;
-    case "ephemeral": return { ephemeralMessage: { message } };
-    case "viewOnce": return { viewOnceMessageV2: { message } };
-    case "documentWithCaption": return { documentWithCaptionMessage: { message } };
+    case undefined:
+      return message;
+    case "ephemeral":
+      return { ephemeralMessage: { message } };
+    case "viewOnce":
+      return { viewOnceMessageV2: { message } };
+    case "documentWithCaption":
+      return { documentWithCaptionMessage: { message } };
   }
 }

@@ -1,16 +1,22 @@
 // Answers to every iq the Baileys client sends. Unknown queries get an empty result rather than
 // silence: a query left hanging stalls the client for its full timeout.
 import {
-  encodeBigEndian, getBinaryNodeChild, getBinaryNodeChildBuffer, getBinaryNodeChildren, getBinaryNodeChildUInt, jidDecode, type BinaryNode,
+  type BinaryNode,
+  encodeBigEndian,
+  getBinaryNodeChild,
+  getBinaryNodeChildBuffer,
+  getBinaryNodeChildren,
+  getBinaryNodeChildUInt,
+  jidDecode,
 } from "@whiskeysockets/baileys";
 import type { Connection } from "./connection";
 import { answerGroupIq } from "./groups";
 import { onCompanionHello } from "./pairing";
 import { countIssuance } from "./privacy-tokens";
 import { own } from "./server-identity";
+import type { PreKeyBundle } from "./signal-account";
 import { S_WHATSAPP_NET } from "./sim";
 import { PRE_KEY_RECORD, remainingPreKeys, takeDeviceBundle } from "./state";
-import type { PreKeyBundle } from "./signal-account";
 import { answerUsync } from "./usync";
 
 export async function handleIq(conn: Connection, node: BinaryNode): Promise<void> {
@@ -21,7 +27,11 @@ export async function handleIq(conn: Connection, node: BinaryNode): Promise<void
     return;
   }
   const reply = (content?: BinaryNode[]) =>
-    conn.send({ tag: "iq", attrs: { from: S_WHATSAPP_NET, type: "result", id: attrs.id }, ...(content ? { content } : {}) });
+    conn.send({
+      tag: "iq",
+      attrs: { from: S_WHATSAPP_NET, type: "result", id: attrs.id },
+      ...(content ? { content } : {}),
+    });
   const first = Array.isArray(node.content) ? (node.content[0] as BinaryNode | undefined) : undefined;
   switch (attrs.xmlns) {
     case "md":
@@ -33,14 +43,30 @@ export async function handleIq(conn: Connection, node: BinaryNode): Promise<void
     case "usync":
       return reply(answerUsync(conn.sim, node));
     case "w:m":
-      return reply([{
-        tag: "media_conn",
-        attrs: { auth: `sim-${conn.nextId()}`, ttl: "3600", auth_ttl: "21600", max_buckets: "12" },
-        content: [{ tag: "host", attrs: { hostname: conn.sim.mediaHost(), maxContentLengthBytes: String(100 * 1024 * 1024) } }],
-      }]);
+      return reply([
+        {
+          tag: "media_conn",
+          attrs: { auth: `sim-${conn.nextId()}`, ttl: "3600", auth_ttl: "21600", max_buckets: "12" },
+          content: [
+            {
+              tag: "host",
+              attrs: { hostname: conn.sim.mediaHost(), maxContentLengthBytes: String(100 * 1024 * 1024) },
+            },
+          ],
+        },
+      ]);
     case "w:sync:app:state": {
       const cols = getBinaryNodeChildren(getBinaryNodeChild(node, "sync"), "collection");
-      return reply([{ tag: "sync", attrs: {}, content: cols.map((c) => ({ tag: "collection", attrs: { name: c.attrs.name, version: c.attrs.version ?? "0" } })) }]);
+      return reply([
+        {
+          tag: "sync",
+          attrs: {},
+          content: cols.map((c) => ({
+            tag: "collection",
+            attrs: { name: c.attrs.name, version: c.attrs.version ?? "0" },
+          })),
+        },
+      ]);
     }
     case "passive":
       reply();
@@ -50,12 +76,16 @@ export async function handleIq(conn: Connection, node: BinaryNode): Promise<void
     case "privacy":
       if (attrs.type === "set" && first?.tag === "tokens") countIssuance(conn.sim, conn.device, node);
       if (attrs.type !== "get") return reply();
-      return reply([{
-        tag: "privacy", attrs: {},
-        content: ["last", "online", "profile", "status", "readreceipts", "groupadd", "calladd"].map((name) => ({
-          tag: "category", attrs: { name, value: name === "calladd" ? "all" : name === "online" ? "all" : "contacts" },
-        })),
-      }]);
+      return reply([
+        {
+          tag: "privacy",
+          attrs: {},
+          content: ["last", "online", "profile", "status", "readreceipts", "groupadd", "calladd"].map((name) => ({
+            tag: "category",
+            attrs: { name, value: name === "calladd" ? "all" : name === "online" ? "all" : "contacts" },
+          })),
+        },
+      ]);
     case "blocklist":
       return reply(attrs.type === "get" ? [{ tag: "list", attrs: {} }] : undefined);
     case "abt":
@@ -65,7 +95,12 @@ export async function handleIq(conn: Connection, node: BinaryNode): Promise<void
   }
 }
 
-function onMd(conn: Connection, node: BinaryNode, first: BinaryNode | undefined, reply: (c?: BinaryNode[]) => void): void {
+function onMd(
+  conn: Connection,
+  node: BinaryNode,
+  first: BinaryNode | undefined,
+  reply: (c?: BinaryNode[]) => void,
+): void {
   if (first?.tag !== "link_code_companion_reg") return reply();
   const child = (tag: string): Buffer | undefined => {
     const b = getBinaryNodeChildBuffer(first, tag);
@@ -73,7 +108,13 @@ function onMd(conn: Connection, node: BinaryNode, first: BinaryNode | undefined,
   };
   if (first.attrs.stage === "companion_hello") {
     onCompanionHello(conn, first, child);
-    return reply([{ tag: "link_code_companion_reg", attrs: {}, content: [{ tag: "link_code_pairing_ref", attrs: {}, content: conn.pairCode?.ref ?? Buffer.alloc(0) }] }]);
+    return reply([
+      {
+        tag: "link_code_companion_reg",
+        attrs: {},
+        content: [{ tag: "link_code_pairing_ref", attrs: {}, content: conn.pairCode?.ref ?? Buffer.alloc(0) }],
+      },
+    ]);
   }
   if (first.attrs.stage === "companion_finish") {
     reply();
@@ -84,7 +125,12 @@ function onMd(conn: Connection, node: BinaryNode, first: BinaryNode | undefined,
   reply();
 }
 
-function onEncrypt(conn: Connection, node: BinaryNode, first: BinaryNode | undefined, reply: (c?: BinaryNode[]) => void): void {
+function onEncrypt(
+  conn: Connection,
+  node: BinaryNode,
+  first: BinaryNode | undefined,
+  reply: (c?: BinaryNode[]) => void,
+): void {
   const d = conn.device;
   if (first?.tag === "count") return reply([{ tag: "count", attrs: { value: String(d ? remainingPreKeys(d) : 0) } }]);
   if (first?.tag === "digest") return reply([{ tag: "digest", attrs: {} }]);
@@ -142,7 +188,9 @@ function bundleNode(conn: Connection, jid: string): BinaryNode[] {
     { tag: "type", attrs: {}, content: Buffer.from([5]) },
     { tag: "identity", attrs: {}, content: bundle.identityKey },
     {
-      tag: "skey", attrs: {}, content: [
+      tag: "skey",
+      attrs: {},
+      content: [
         { tag: "id", attrs: {}, content: encodeBigEndian(bundle.signedPreKey.keyId, 3) },
         { tag: "value", attrs: {}, content: bundle.signedPreKey.publicKey },
         { tag: "signature", attrs: {}, content: bundle.signedPreKey.signature },
@@ -151,7 +199,9 @@ function bundleNode(conn: Connection, jid: string): BinaryNode[] {
   ];
   if (bundle.preKey) {
     content.push({
-      tag: "key", attrs: {}, content: [
+      tag: "key",
+      attrs: {},
+      content: [
         { tag: "id", attrs: {}, content: encodeBigEndian(bundle.preKey.keyId, 3) },
         { tag: "value", attrs: {}, content: bundle.preKey.publicKey },
       ],

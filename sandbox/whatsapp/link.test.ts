@@ -10,7 +10,14 @@ afterAll(async () => {
   await sim.close();
 });
 
-interface DeviceView { jid: string; connected: boolean; connections: number; maxConcurrentConnections: number; logins: number; pairings: number }
+interface DeviceView {
+  jid: string;
+  connected: boolean;
+  connections: number;
+  maxConcurrentConnections: number;
+  logins: number;
+  pairings: number;
+}
 
 describe("linking the real Baileys client", () => {
   it("QR → scan → 515 restart → open; a restart with the stored creds opens without a QR", async () => {
@@ -31,7 +38,9 @@ describe("linking the real Baileys client", () => {
 
     const second = connectClient(sim, auth);
     let sawQr = false;
-    second.ev.on("connection.update", (u) => { if (u.qr) sawQr = true; });
+    second.ev.on("connection.update", (u) => {
+      if (u.qr) sawQr = true;
+    });
     await waitOpen(second);
     expect(second.user?.id).toBe(`${phone}:1@s.whatsapp.net`);
     expect(second.user?.lid).toMatch(/^\d+:1@lid$/);
@@ -39,12 +48,22 @@ describe("linking the real Baileys client", () => {
 
     // a process restart: a new socket over the same stored creds, still no QR, still one pairing
     const third = connectClient(sim, auth);
-    third.ev.on("connection.update", (u) => { if (u.qr) sawQr = true; });
+    third.ev.on("connection.update", (u) => {
+      if (u.qr) sawQr = true;
+    });
     await waitOpen(third);
     expect(sawQr).toBe(false);
-    const devices = (await control<DeviceView[]>(sim, "GET", "/__sandbox/devices")).body.filter((d) => d.jid.startsWith(phone));
+    const devices = (await control<DeviceView[]>(sim, "GET", "/__sandbox/devices")).body.filter((d) =>
+      d.jid.startsWith(phone),
+    );
     expect(devices).toHaveLength(1);
-    expect(devices[0]).toMatchObject({ connected: true, connections: 1, maxConcurrentConnections: 1, logins: 2, pairings: 1 });
+    expect(devices[0]).toMatchObject({
+      connected: true,
+      connections: 1,
+      maxConcurrentConnections: 1,
+      logins: 2,
+      pairings: 1,
+    });
     endClient(third);
   });
 
@@ -57,7 +76,9 @@ describe("linking the real Baileys client", () => {
     const code = await sock.requestPairingCode(phone);
     expect(code).toMatch(/^[0-9A-Z]{8}$/);
 
-    const wrong = await control(sim, "POST", `/__sandbox/phones/${phone}/pair-code`, { code: code === "AAAAAAAA" ? "BBBBBBBB" : "AAAAAAAA" });
+    const wrong = await control(sim, "POST", `/__sandbox/phones/${phone}/pair-code`, {
+      code: code === "AAAAAAAA" ? "BBBBBBBB" : "AAAAAAAA",
+    });
     expect(wrong.status).toBe(400);
 
     // the user asks for a new code on the same socket and types that one
@@ -75,7 +96,11 @@ describe("linking the real Baileys client", () => {
   });
 
   it("answers health with the root key a client must trust", async () => {
-    const h = await control<{ ok: boolean; rootPublicKey: string; mediaCaPem: string }>(sim, "GET", "/__sandbox/health");
+    const h = await control<{ ok: boolean; rootPublicKey: string; mediaCaPem: string }>(
+      sim,
+      "GET",
+      "/__sandbox/health",
+    );
     expect(h.body).toMatchObject({ ok: true, rootPublicKey: sim.rootPublicKey, mediaCaPem: sim.mediaCaPem });
     expect(h.body.mediaCaPem).toMatch(/^-----BEGIN CERTIFICATE-----/);
     expect(h.body.rootPublicKey).toMatch(/^[0-9a-f]{64}$/);

@@ -6,7 +6,9 @@ async function main() {
   const port = arg === undefined ? 4020 : Number(arg);
   if (!Number.isInteger(port) || port < 0) throw new Error(`bad port ${arg}`);
   const sim = await startWaSimulator({ port, host: process.env.HOST ?? "127.0.0.1" });
-  process.stdout.write(`WhatsApp simulator ${sim.url} (WebSocket ${sim.wsUrl})\nroot public key ${sim.rootPublicKey}\n`);
+  process.stdout.write(
+    `WhatsApp simulator ${sim.url} (WebSocket ${sim.wsUrl})\nroot public key ${sim.rootPublicKey}\n`,
+  );
   const stop = () => void sim.close().then(() => process.exit(0));
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

@@ -9,7 +9,18 @@ export function mediaHostDispatcher(mediaHost: string, caPem: string): Agent {
   const [hostname, port] = splitHost(mediaHost);
   const connector = buildConnector({ ca: caPem });
   return new Agent({
-    connect: (opts, cb) => connector({ ...opts, hostname, host: `${hostname}:${port}`, port: String(port), protocol: "https:", servername: undefined }, cb),
+    connect: (opts, cb) =>
+      connector(
+        {
+          ...opts,
+          hostname,
+          host: `${hostname}:${port}`,
+          port: String(port),
+          protocol: "https:",
+          servername: undefined,
+        },
+        cb,
+      ),
   });
 }
 

@@ -3,7 +3,7 @@
 // Generated bodies (a contact's "size" sends) are encrypted as they are written, at the pace the
 // client reads them, so a 2 GB one costs no memory; `bytesServed` counts what left for the client.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { encryptedSize, generatedChunks, sha256, type MediaEntry } from "./media-store";
+import { encryptedSize, generatedChunks, type MediaEntry, sha256 } from "./media-store";
 import type { Sim } from "./sim";
 
 const MAX_UPLOAD = 100 * 1024 * 1024;
@@ -13,17 +13,17 @@ export async function handleMedia(sim: Sim, req: IncomingMessage, res: ServerRes
   const upload = /^\/(?:mms\/[a-z-]+|product\/image|pps\/[a-z-]+)\/([^/]+)$/.exec(url.pathname);
   if (req.method === "POST" && upload) {
     const body = await readBody(req);
-    if (!body) return json(res, 413, { error: "too large" }), true;
+    if (!body) return (json(res, 413, { error: "too large" }), true);
     const expected = decodeURIComponent(upload[1]);
     const actual = sha256(body).toString("base64url");
-    if (expected.replace(/=+$/, "") !== actual) return json(res, 400, { error: "hash mismatch" }), true;
+    if (expected.replace(/=+$/, "") !== actual) return (json(res, 400, { error: "hash mismatch" }), true);
     const directPath = sim.media.put(body);
     json(res, 200, { url: `https://${sim.mediaHost()}${directPath}`, direct_path: directPath });
     return true;
   }
   if (req.method === "GET" && url.pathname.startsWith("/v/sim/")) {
     const e = sim.media.entry(url.pathname);
-    if (!e) return json(res, 404, { error: "gone" }), true;
+    if (!e) return (json(res, 404, { error: "gone" }), true);
     e.downloads++;
     if (e.data) {
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": e.data.length });
@@ -39,7 +39,10 @@ export async function handleMedia(sim: Sim, req: IncomingMessage, res: ServerRes
 
 async function serveGenerated(e: MediaEntry, res: ServerResponse): Promise<void> {
   const g = e.generated!;
-  res.writeHead(200, { "content-type": "application/octet-stream", ...(g.chunked ? {} : { "content-length": encryptedSize(g.size) }) });
+  res.writeHead(200, {
+    "content-type": "application/octet-stream",
+    ...(g.chunked ? {} : { "content-length": encryptedSize(g.size) }),
+  });
   let closed = false;
   res.on("close", () => void (closed = true));
   for await (const chunk of generatedChunks(g)) {

@@ -1,8 +1,9 @@
 // WhatsApp's media CDN in miniature: encrypted blobs the clients upload (POST /mms/<type>/<hash>)
 // and download (GET /v/sim/<id>), plus the media crypto a contact's phone performs, following
 // Baileys' Utils/messages-media.js: AES-256-CBC, then the first 10 bytes of an HMAC-SHA256.
-import { getMediaKeys, type MediaType } from "@whiskeysockets/baileys";
+
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
+import { getMediaKeys, type MediaType } from "@whiskeysockets/baileys";
 
 const MAX_BYTES = 256 * 1024 * 1024;
 /** Generated bodies: WhatsApp's document limit (2 GB) is what a sender could reach */
@@ -22,7 +23,13 @@ export interface GeneratedBlob {
   chunked: boolean;
 }
 
-export type MediaEntry = { path: string; data?: Buffer; generated?: GeneratedBlob; downloads: number; bytesServed: number };
+export type MediaEntry = {
+  path: string;
+  data?: Buffer;
+  generated?: GeneratedBlob;
+  downloads: number;
+  bytesServed: number;
+};
 
 export class MediaStore {
   private readonly blobs = new Map<string, MediaEntry>();
@@ -48,10 +55,21 @@ export class MediaStore {
   }
 
   /** What the media host holds and how much of each it has served, oldest first. */
-  stats(): { path: string; bytes: number; generated: boolean; chunked: boolean; downloads: number; bytesServed: number }[] {
+  stats(): {
+    path: string;
+    bytes: number;
+    generated: boolean;
+    chunked: boolean;
+    downloads: number;
+    bytesServed: number;
+  }[] {
     return [...this.blobs.values()].map((e) => ({
-      path: e.path, bytes: e.data?.length ?? encryptedSize(e.generated!.size), generated: !!e.generated,
-      chunked: !!e.generated?.chunked, downloads: e.downloads, bytesServed: e.bytesServed,
+      path: e.path,
+      bytes: e.data?.length ?? encryptedSize(e.generated!.size),
+      generated: !!e.generated,
+      chunked: !!e.generated?.chunked,
+      downloads: e.downloads,
+      bytesServed: e.bytesServed,
     }));
   }
 
@@ -104,7 +122,11 @@ export async function* generatedChunks(g: GeneratedBlob, onPlain?: (b: Buffer) =
 }
 
 /** A generated body and the hashes its message carries, found in one pass without holding it. */
-export async function generatedMedia(size: number, type: MediaType, chunked: boolean): Promise<Omit<EncryptedMedia, "enc"> & { blob: GeneratedBlob }> {
+export async function generatedMedia(
+  size: number,
+  type: MediaType,
+  chunked: boolean,
+): Promise<Omit<EncryptedMedia, "enc"> & { blob: GeneratedBlob }> {
   const blob: GeneratedBlob = { size, type, mediaKey: randomBytes(32), block: randomBytes(BLOCK), chunked };
   const plainHash = createHash("sha256");
   const encHash = createHash("sha256");

@@ -1,7 +1,17 @@
 // The server half of WhatsApp Web's transport: 3-byte length framing, the Noise XX handshake
 // (Noise_XX_25519_AESGCM_SHA256, the client's side is Baileys' Utils/noise-handler.js), then
 // AES-GCM transport frames carrying binary nodes. One instance per WebSocket.
-import { Curve, aesDecryptGCM, aesEncryptGCM, decodeBinaryNode, encodeBinaryNode, hkdf, proto, sha256, type BinaryNode } from "@whiskeysockets/baileys";
+import {
+  aesDecryptGCM,
+  aesEncryptGCM,
+  type BinaryNode,
+  Curve,
+  decodeBinaryNode,
+  encodeBinaryNode,
+  hkdf,
+  proto,
+  sha256,
+} from "@whiskeysockets/baileys";
 import type { WebSocket } from "ws";
 import { newKeyPair, type ServerIdentity } from "./server-identity";
 
@@ -30,12 +40,18 @@ export class NoiseServer {
   // frames are processed strictly in order: a node may depend on state set by the one before
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(private readonly ws: WebSocket, private readonly identity: ServerIdentity, private readonly events: NoiseEvents) {
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly identity: ServerIdentity,
+    private readonly events: NoiseEvents,
+  ) {
     ws.on("message", (data: Buffer) => {
-      this.chain = this.chain.then(() => this.onData(Buffer.from(data))).catch((e: unknown) => {
-        this.events.onError(e);
-        ws.terminate();
-      });
+      this.chain = this.chain
+        .then(() => this.onData(Buffer.from(data)))
+        .catch((e: unknown) => {
+          this.events.onError(e);
+          ws.terminate();
+        });
     });
   }
 
@@ -86,7 +102,9 @@ export class NoiseServer {
     const encStatic = this.encryptHs(this.identity.noiseStatic.public);
     this.mixKey(Curve.sharedKey(this.identity.noiseStatic.private, clientEphemeral));
     const payload = this.encryptHs(this.identity.certChain);
-    const hello = proto.HandshakeMessage.encode({ serverHello: { ephemeral: e.public, static: encStatic, payload } }).finish();
+    const hello = proto.HandshakeMessage.encode({
+      serverHello: { ephemeral: e.public, static: encStatic, payload },
+    }).finish();
     this.ws.send(frame(Buffer.from(hello)));
     this.phase = "finish";
   }

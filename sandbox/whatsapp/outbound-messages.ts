@@ -1,6 +1,15 @@
 // What the linked device sends: the server acks the stanza, and each addressed phone decrypts its
 // copy with its own Signal session, as the recipient's phone would, and files it in its inbox.
-import { getBinaryNodeChild, getBinaryNodeChildren, isJidGroup, jidDecode, proto, unpadRandomMax16, type BinaryNode, type MediaType } from "@whiskeysockets/baileys";
+import {
+  type BinaryNode,
+  getBinaryNodeChild,
+  getBinaryNodeChildren,
+  isJidGroup,
+  jidDecode,
+  type MediaType,
+  proto,
+  unpadRandomMax16,
+} from "@whiskeysockets/baileys";
 import type { Connection } from "./connection";
 import { relayCompanionGroupMessage } from "./group-messages";
 import { answerOnDemand } from "./history";
@@ -8,14 +17,17 @@ import { decryptMedia, sha256 } from "./media-store";
 import { carriesValidToken, oneToOneRecipient } from "./privacy-tokens";
 import { askForRetry, failsToDecrypt, retrySettled } from "./retry-receipts";
 import { refusal } from "./send-policy";
-import { unixNow, type Sim } from "./sim";
+import { type Sim, unixNow } from "./sim";
 import { deviceJid, type InboxEntry, type InboxMedia, type LinkedDevice } from "./state";
 
 export async function handleClientMessage(conn: Connection, device: LinkedDevice, node: BinaryNode): Promise<void> {
   const { id, to } = node.attrs;
   const delay = conn.sim.state.ackDelayFor(device.phone);
   const error = refusal(conn.sim, device, node);
-  const ack: BinaryNode = { tag: "ack", attrs: { class: "message", id, from: to, t: unixNow(), ...(error ? { error } : {}) } };
+  const ack: BinaryNode = {
+    tag: "ack",
+    attrs: { class: "message", id, from: to, t: unixNow(), ...(error ? { error } : {}) },
+  };
   if (delay > 0) setTimeout(() => conn.send(ack), delay).unref();
   else conn.send(ack);
   if (error) return; // refused: no recipient gets a copy
@@ -23,7 +35,10 @@ export async function handleClientMessage(conn: Connection, device: LinkedDevice
 
   const recipient = oneToOneRecipient(conn.sim, device, node);
   // one <enc> per recipient device, inside <participants><to jid>, or a bare <enc> for one device
-  const parts = getBinaryNodeChildren(getBinaryNodeChild(node, "participants"), "to").map((p) => ({ jid: p.attrs.jid, enc: getBinaryNodeChild(p, "enc") }));
+  const parts = getBinaryNodeChildren(getBinaryNodeChild(node, "participants"), "to").map((p) => ({
+    jid: p.attrs.jid,
+    enc: getBinaryNodeChild(p, "enc"),
+  }));
   const bare = getBinaryNodeChild(node, "enc");
   if (bare) parts.push({ jid: to, enc: bare });
   for (const { jid, enc } of parts) {
@@ -64,11 +79,20 @@ export async function handleClientMessage(conn: Connection, device: LinkedDevice
 
 /** What a phone files in its inbox for a message it received (and could decrypt). */
 export async function toInboxEntry(
-  sim: Sim, id: string, sender: { phone: string; deviceJid: string }, chatJid: string, message: proto.IMessage,
+  sim: Sim,
+  id: string,
+  sender: { phone: string; deviceJid: string },
+  chatJid: string,
+  message: proto.IMessage,
 ): Promise<InboxEntry> {
   const m = message.deviceSentMessage?.message ?? message;
   const entry: InboxEntry = {
-    id, from: sender.phone, fromDevice: sender.deviceJid, chatJid, messageType: Object.keys(m)[0] ?? "unknown", at: new Date().toISOString(),
+    id,
+    from: sender.phone,
+    fromDevice: sender.deviceJid,
+    chatJid,
+    messageType: Object.keys(m)[0] ?? "unknown",
+    at: new Date().toISOString(),
   };
   const text = m.conversation ?? m.extendedTextMessage?.text;
   if (text != null) entry.text = text;
@@ -81,19 +105,31 @@ export async function toInboxEntry(
 }
 
 type MediaFields = {
-  url?: string | null; directPath?: string | null; mediaKey?: Uint8Array | null; fileSha256?: Uint8Array | null;
-  fileLength?: number | Long | null; mimetype?: string | null; caption?: string | null; fileName?: string | null; ptt?: boolean | null;
+  url?: string | null;
+  directPath?: string | null;
+  mediaKey?: Uint8Array | null;
+  fileSha256?: Uint8Array | null;
+  fileLength?: number | Long | null;
+  mimetype?: string | null;
+  caption?: string | null;
+  fileName?: string | null;
+  ptt?: boolean | null;
 };
 type Long = { toNumber(): number };
 
 const MEDIA_KINDS: [keyof proto.IMessage, MediaType][] = [
-  ["imageMessage", "image"], ["videoMessage", "video"], ["audioMessage", "audio"], ["documentMessage", "document"], ["stickerMessage", "sticker"],
+  ["imageMessage", "image"],
+  ["videoMessage", "video"],
+  ["audioMessage", "audio"],
+  ["documentMessage", "document"],
+  ["stickerMessage", "sticker"],
 ];
 
 async function readMedia(sim: Sim, msg: proto.IMessage): Promise<InboxMedia | undefined> {
   let m = msg;
   // the wrappers a contact's phone may use (inbound-messages.ts, wrap)
-  for (let i = 0; i < 3; i++) m = m.ephemeralMessage?.message ?? m.viewOnceMessageV2?.message ?? m.documentWithCaptionMessage?.message ?? m;
+  for (let i = 0; i < 3; i++)
+    m = m.ephemeralMessage?.message ?? m.viewOnceMessageV2?.message ?? m.documentWithCaptionMessage?.message ?? m;
   for (const [key, type] of MEDIA_KINDS) {
     const f = m[key] as MediaFields | null | undefined;
     if (!f) continue;

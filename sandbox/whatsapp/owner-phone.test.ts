@@ -2,7 +2,7 @@ import { proto, type WAMessage, type WASocket } from "@whiskeysockets/baileys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWaSimulator, type WaSimulator } from "./server";
 import type { InboxEntry } from "./state";
-import { connectClient, control, endClient, linkByQr, waitFor, waitOpen, type MemoryAuth } from "./test-kit";
+import { connectClient, control, endClient, linkByQr, type MemoryAuth, waitFor, waitOpen } from "./test-kit";
 
 const OWNER = "15557770001";
 const CARL = "15557770002";
@@ -22,11 +22,14 @@ afterAll(async () => {
   await sim.close();
 });
 
-const typed = (text: string) => control<{ id: string; devices: number }>(sim, "POST", `/__sandbox/phones/${OWNER}/send`, { to: CARL, text });
+const typed = (text: string) =>
+  control<{ id: string; devices: number }>(sim, "POST", `/__sandbox/phones/${OWNER}/send`, { to: CARL, text });
 const copyOf = (s: WASocket, text: string, type = "notify") =>
-  waitFor(s, "messages.upsert", (u) => u.type === type && u.messages.some((m) => m.message?.conversation === text)).then(
-    (u) => u.messages.find((m) => m.message?.conversation === text) as WAMessage,
-  );
+  waitFor(
+    s,
+    "messages.upsert",
+    (u) => u.type === type && u.messages.some((m) => m.message?.conversation === text),
+  ).then((u) => u.messages.find((m) => m.message?.conversation === text) as WAMessage);
 
 describe("the account owner's phone", () => {
   it("what the owner types reaches the contact and, as fromMe, every companion", async () => {
@@ -46,7 +49,9 @@ describe("the account owner's phone", () => {
   });
 
   it("still decrypts after the companion itself wrote (the phone answers on the companion's session)", async () => {
-    const own = waitFor(sock, "messages.upsert", (u) => u.messages.some((m) => m.key.fromMe && m.message?.extendedTextMessage?.text === "from the companion"));
+    const own = waitFor(sock, "messages.upsert", (u) =>
+      u.messages.some((m) => m.key.fromMe && m.message?.extendedTextMessage?.text === "from the companion"),
+    );
     await sock.sendMessage(`${CARL}@s.whatsapp.net`, { text: "from the companion" });
     await own;
     const next = copyOf(sock, "phone after companion");
@@ -58,7 +63,9 @@ describe("the account owner's phone", () => {
     const got = copyOf(sock, "read me");
     const { body } = await typed("read me");
     await got;
-    const read = waitFor(sock, "messages.update", (u) => u.some((x) => x.key.id === body.id && x.key.fromMe && x.update.status === proto.WebMessageInfo.Status.READ));
+    const read = waitFor(sock, "messages.update", (u) =>
+      u.some((x) => x.key.id === body.id && x.key.fromMe && x.update.status === proto.WebMessageInfo.Status.READ),
+    );
     await control(sim, "POST", `/__sandbox/phones/${CARL}/receipts`, { messageIds: [body.id], type: "read" });
     await read;
   });
@@ -77,9 +84,14 @@ describe("the account owner's phone", () => {
   });
 
   it("a number without companions still writes as a contact (409 when the target has none)", async () => {
-    const r = await control<{ error: { code: string } }>(sim, "POST", `/__sandbox/phones/${CARL}/send`, { to: "15557779999", text: "nobody" });
+    const r = await control<{ error: { code: string } }>(sim, "POST", `/__sandbox/phones/${CARL}/send`, {
+      to: "15557779999",
+      text: "nobody",
+    });
     expect(r.status).toBe(409);
-    const got = waitFor(sock, "messages.upsert", (u) => u.messages.some((m) => m.message?.conversation === "from Carl" && !m.key.fromMe));
+    const got = waitFor(sock, "messages.upsert", (u) =>
+      u.messages.some((m) => m.message?.conversation === "from Carl" && !m.key.fromMe),
+    );
     await control(sim, "POST", `/__sandbox/phones/${CARL}/send`, { to: OWNER, text: "from Carl" });
     await got;
   });

@@ -6,14 +6,28 @@ import { proto } from "@whiskeysockets/baileys";
 import { deliverOrQueue } from "./delivery";
 import { composeMessage, deliverToAccount, encryptFor, type PhoneMessageInput } from "./inbound-messages";
 import { toInboxEntry } from "./outbound-messages";
-import { unixNow, type Sim } from "./sim";
-import { rememberForResend, type Phone } from "./state";
+import { type Sim, unixNow } from "./sim";
+import { type Phone, rememberForResend } from "./state";
 
-export async function sendFromOwnerPhone(sim: Sim, owner: Phone, to: Phone, content: PhoneMessageInput): Promise<{ id: string; devices: number; mediaPath?: string }> {
+export async function sendFromOwnerPhone(
+  sim: Sim,
+  owner: Phone,
+  to: Phone,
+  content: PhoneMessageInput,
+): Promise<{ id: string; devices: number; mediaPath?: string }> {
   const m = await composeMessage(sim, content);
   const chatJid = contactJid(to);
   // the contact's phone: decrypted there, as the simulator files what contacts receive
-  to.inbox.set(m.id, await toInboxEntry(sim, m.id, { phone: owner.phone, deviceJid: `${owner.phone}@s.whatsapp.net` }, chatJid, m.message));
+  to.inbox.set(
+    m.id,
+    await toInboxEntry(
+      sim,
+      m.id,
+      { phone: owner.phone, deviceJid: `${owner.phone}@s.whatsapp.net` },
+      chatJid,
+      m.message,
+    ),
+  );
   // the contact's own companions, if it has linked any, get it as from any other contact
   let devices = await deliverToAccount(sim, owner, to, m, content.asLid);
   const sent: proto.IMessage = { deviceSentMessage: { destinationJid: chatJid, message: m.message } };

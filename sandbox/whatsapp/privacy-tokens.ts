@@ -3,10 +3,18 @@
 // attaches it (`<tctoken>`) to its 1:1 messages to that contact. An account that may not reach
 // out has such messages without a valid token refused with error 463. Companions also issue
 // their own token to contacts (a fire-and-forget `privacy` IQ), which the simulator counts.
-import { getBinaryNodeChild, getBinaryNodeChildren, isLidUser, isPnUser, jidDecode, type BinaryNode } from "@whiskeysockets/baileys";
+
 import { randomBytes } from "node:crypto";
+import {
+  type BinaryNode,
+  getBinaryNodeChild,
+  getBinaryNodeChildren,
+  isLidUser,
+  isPnUser,
+  jidDecode,
+} from "@whiskeysockets/baileys";
 import { deliverOrQueue } from "./delivery";
-import { unixNow, type Sim } from "./sim";
+import { type Sim, unixNow } from "./sim";
 import { deviceJid, type LinkedDevice, type Phone } from "./state";
 
 let notificationSeq = 0;
@@ -22,12 +30,21 @@ export function giveTokenOnFirstContact(from: Phone, account: Phone, fromJid: st
     deliverOrQueue(d, {
       tag: "notification",
       // sender_lid names the contact by LID, which is where Baileys stores the token
-      attrs: { from: fromJid, sender_lid: `${from.lid}@lid`, type: "privacy_token", id: `pt-${(++notificationSeq).toString(36)}`, t },
-      content: [{
-        tag: "tokens", attrs: {},
-        // in a notification the token's jid is the receiving device, not the contact
-        content: [{ tag: "token", attrs: { jid: deviceJid(d), t, type: "trusted_contact" }, content: token }],
-      }],
+      attrs: {
+        from: fromJid,
+        sender_lid: `${from.lid}@lid`,
+        type: "privacy_token",
+        id: `pt-${(++notificationSeq).toString(36)}`,
+        t,
+      },
+      content: [
+        {
+          tag: "tokens",
+          attrs: {},
+          // in a notification the token's jid is the receiving device, not the contact
+          content: [{ tag: "token", attrs: { jid: deviceJid(d), t, type: "trusted_contact" }, content: token }],
+        },
+      ],
     });
   }
 }

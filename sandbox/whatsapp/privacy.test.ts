@@ -1,8 +1,8 @@
-import { proto, type BinaryNode, type WAMessage, type WASocket } from "@whiskeysockets/baileys";
+import { type BinaryNode, proto, type WAMessage, type WASocket } from "@whiskeysockets/baileys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWaSimulator, type WaSimulator } from "./server";
 import type { InboxEntry } from "./state";
-import { control, endClient, linkByQr, until, waitFor, type MemoryAuth } from "./test-kit";
+import { control, endClient, linkByQr, type MemoryAuth, until, waitFor } from "./test-kit";
 
 const ME = "15558880001";
 const EVE = "15558880002"; // writes first: ME holds her token
@@ -15,7 +15,10 @@ const lids: Record<string, string> = {};
 beforeAll(async () => {
   sim = await startWaSimulator({ port: 0 });
   ({ sock, auth } = await linkByQr(sim, ME));
-  for (const [phone, name] of [[EVE, "Eve"], [FRED, "Fred"]]) {
+  for (const [phone, name] of [
+    [EVE, "Eve"],
+    [FRED, "Fred"],
+  ]) {
     lids[phone] = (await control<{ lid: string }>(sim, "POST", "/__sandbox/phones", { phone, name })).body.lid;
   }
 }, 30_000); // linking takes < 1 s, but the default 10 s hook timeout is tight on a loaded 2-core box
@@ -24,10 +27,14 @@ afterAll(async () => {
   await sim.close();
 });
 
-const inboxOf = async (phone: string) => (await control<InboxEntry[]>(sim, "GET", `/__sandbox/phones/${phone}/inbox`)).body;
-const send = async (phone: string, text: string) => ((await sock.sendMessage(`${phone}@s.whatsapp.net`, { text })) as WAMessage).key.id as string;
+const inboxOf = async (phone: string) =>
+  (await control<InboxEntry[]>(sim, "GET", `/__sandbox/phones/${phone}/inbox`)).body;
+const send = async (phone: string, text: string) =>
+  ((await sock.sendMessage(`${phone}@s.whatsapp.net`, { text })) as WAMessage).key.id as string;
 const issuances = async () =>
-  (await control<{ jid: string; tctokenIssuances: Record<string, number> }[]>(sim, "GET", "/__sandbox/devices")).body.find((d) => d.jid.startsWith(ME))?.tctokenIssuances ?? {};
+  (
+    await control<{ jid: string; tctokenIssuances: Record<string, number> }[]>(sim, "GET", "/__sandbox/devices")
+  ).body.find((d) => d.jid.startsWith(ME))?.tctokenIssuances ?? {};
 
 describe("privacy tokens", () => {
   it("a contact's first message is preceded by its privacy_token; the companion stores and attaches it", async () => {
@@ -35,10 +42,14 @@ describe("privacy tokens", () => {
     const onNode = (n: BinaryNode) => order.push(`${n.tag}:${n.attrs.type}`);
     sock.ws.on("CB:notification", onNode);
     sock.ws.on("CB:message", onNode);
-    const got = waitFor(sock, "messages.upsert", (u) => u.messages.some((m) => m.message?.conversation === "hi, I am Eve"));
+    const got = waitFor(sock, "messages.upsert", (u) =>
+      u.messages.some((m) => m.message?.conversation === "hi, I am Eve"),
+    );
     await control(sim, "POST", `/__sandbox/phones/${EVE}/send`, { to: ME, text: "hi, I am Eve" });
     await got;
-    const again = waitFor(sock, "messages.upsert", (u) => u.messages.some((m) => m.message?.conversation === "Eve again"));
+    const again = waitFor(sock, "messages.upsert", (u) =>
+      u.messages.some((m) => m.message?.conversation === "Eve again"),
+    );
     await control(sim, "POST", `/__sandbox/phones/${EVE}/send`, { to: ME, text: "Eve again" });
     await again;
     sock.ws.off("CB:notification", onNode);
@@ -65,13 +76,20 @@ describe("privacy tokens", () => {
 
   it("a locked account: a message without a valid token is refused with 463; with one it goes through", async () => {
     expect((await control(sim, "POST", `/__sandbox/phones/${ME}/restrict`, { reachout: "sideways" })).status).toBe(400);
-    const locked = await control<{ reachout: string }>(sim, "POST", `/__sandbox/phones/${ME}/restrict`, { reachout: "locked" });
+    const locked = await control<{ reachout: string }>(sim, "POST", `/__sandbox/phones/${ME}/restrict`, {
+      reachout: "locked",
+    });
     expect(locked.body.reachout).toBe("locked");
     const ERROR = proto.WebMessageInfo.Status.ERROR;
     const errors = new Map<string, unknown>();
     // the error ack may be folded into Baileys' buffered upsert of its own message (see faults.test)
-    sock.ev.on("messages.update", (u) => { for (const x of u) if (x.update.status === ERROR) errors.set(x.key.id ?? "", x.update.messageStubParameters); });
-    sock.ev.on("messages.upsert", (u) => { for (const m of u.messages) if (m.key.fromMe && m.status === ERROR) errors.set(m.key.id ?? "", m.messageStubParameters); });
+    sock.ev.on("messages.update", (u) => {
+      for (const x of u) if (x.update.status === ERROR) errors.set(x.key.id ?? "", x.update.messageStubParameters);
+    });
+    sock.ev.on("messages.upsert", (u) => {
+      for (const m of u.messages)
+        if (m.key.fromMe && m.status === ERROR) errors.set(m.key.id ?? "", m.messageStubParameters);
+    });
 
     const refused = await send(FRED, "cold while locked");
     const trusted = await send(EVE, "warm while locked");

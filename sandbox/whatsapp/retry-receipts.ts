@@ -3,7 +3,7 @@
 // attempt on a fresh pre-key bundle (`<keys>`) so the companion can start a new session. The
 // companion re-encrypts from its stored copy (rc14: recent-message cache or `getMessage`) or not
 // at all, in which case the phone never shows the message.
-import { encodeBigEndian, type BinaryNode } from "@whiskeysockets/baileys";
+import { type BinaryNode, encodeBigEndian } from "@whiskeysockets/baileys";
 import { deliverOrQueue } from "./delivery";
 import { unixNow } from "./sim";
 import type { LinkedDevice, Phone } from "./state";
@@ -42,15 +42,23 @@ function keysNode(phone: Phone): BinaryNode {
     { tag: "identity", attrs: {}, content: b.identityKey },
   ];
   if (b.preKey) {
-    content.push({ tag: "key", attrs: {}, content: [
-      { tag: "id", attrs: {}, content: encodeBigEndian(b.preKey.keyId, 3) },
-      { tag: "value", attrs: {}, content: b.preKey.publicKey },
-    ] });
+    content.push({
+      tag: "key",
+      attrs: {},
+      content: [
+        { tag: "id", attrs: {}, content: encodeBigEndian(b.preKey.keyId, 3) },
+        { tag: "value", attrs: {}, content: b.preKey.publicKey },
+      ],
+    });
   }
-  content.push({ tag: "skey", attrs: {}, content: [
-    { tag: "id", attrs: {}, content: encodeBigEndian(b.signedPreKey.keyId, 3) },
-    { tag: "value", attrs: {}, content: b.signedPreKey.publicKey },
-    { tag: "signature", attrs: {}, content: b.signedPreKey.signature },
-  ] });
+  content.push({
+    tag: "skey",
+    attrs: {},
+    content: [
+      { tag: "id", attrs: {}, content: encodeBigEndian(b.signedPreKey.keyId, 3) },
+      { tag: "value", attrs: {}, content: b.signedPreKey.publicKey },
+      { tag: "signature", attrs: {}, content: b.signedPreKey.signature },
+    ],
+  });
   return { tag: "keys", attrs: {}, content };
 }

@@ -1,8 +1,18 @@
-import type { BinaryNode, WAMessage, WAMessageKey, WASocket, proto } from "@whiskeysockets/baileys";
+import type { BinaryNode, proto, WAMessage, WAMessageKey, WASocket } from "@whiskeysockets/baileys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWaSimulator, type WaSimulator } from "./server";
 import type { InboxEntry } from "./state";
-import { connectClient, control, endClient, linkByQr, memoryAuth, until, waitOpen, type ClientOptions, type MemoryAuth } from "./test-kit";
+import {
+  type ClientOptions,
+  connectClient,
+  control,
+  endClient,
+  linkByQr,
+  type MemoryAuth,
+  memoryAuth,
+  until,
+  waitOpen,
+} from "./test-kit";
 
 const GINA = "15559990009";
 let sim: WaSimulator;
@@ -25,7 +35,9 @@ async function client(phone: string, opts: ClientOptions): Promise<{ sock: WASoc
   open.push(sock);
   await waitOpen(sock);
   let retries = 0;
-  sock.ws.on("CB:receipt", (n: BinaryNode) => { if (n.attrs.type === "retry") retries++; });
+  sock.ws.on("CB:receipt", (n: BinaryNode) => {
+    if (n.attrs.type === "retry") retries++;
+  });
   return { sock, retries: () => retries };
 }
 
@@ -33,14 +45,17 @@ async function client(phone: string, opts: ClientOptions): Promise<{ sock: WASoc
 function store(): { opts: ClientOptions; keep(m: WAMessage): void } {
   const sent = new Map<string, proto.IMessage>();
   return {
-    keep: (m) => { if (m.key.id && m.message) sent.set(m.key.id, m.message); },
+    keep: (m) => {
+      if (m.key.id && m.message) sent.set(m.key.id, m.message);
+    },
     opts: { enableRecentMessageCache: false, getMessage: async (key: WAMessageKey) => sent.get(key.id ?? "") },
   };
 }
 
 const inbox = async () => (await control<InboxEntry[]>(sim, "GET", `/__sandbox/phones/${GINA}/inbox`)).body;
 const copies = async (id: string) => (await inbox()).filter((e) => e.id === id).length;
-const undecryptable = (count: number) => control(sim, "POST", "/__sandbox/faults", { kind: "undecryptable", phone: GINA, count });
+const undecryptable = (count: number) =>
+  control(sim, "POST", "/__sandbox/faults", { kind: "undecryptable", phone: GINA, count });
 
 describe("retry receipts", () => {
   it("the contact asks for a retry; a client with getMessage re-encrypts and the message shows once", async () => {
@@ -87,8 +102,10 @@ describe("retry receipts", () => {
 
 describe("a companion's retry receipt to a phone", () => {
   type Dev = { retryReceipts: Record<string, number>; phone: string };
-  const devices = async (phone: string) => (await control<Dev[]>(sim, "GET", "/__sandbox/devices")).body.filter((d) => d.phone === phone);
-  const write = (to: string, text: string) => control<{ id: string }>(sim, "POST", `/__sandbox/phones/${GINA}/send`, { to, text });
+  const devices = async (phone: string) =>
+    (await control<Dev[]>(sim, "GET", "/__sandbox/devices")).body.filter((d) => d.phone === phone);
+  const write = (to: string, text: string) =>
+    control<{ id: string }>(sim, "POST", `/__sandbox/phones/${GINA}/send`, { to, text });
 
   it("a companion that lost its session with the contact gets the message again, from a new session", async () => {
     const auth = memoryAuth();
@@ -127,7 +144,10 @@ describe("a companion's retry receipt to a phone", () => {
     });
     const hello = (await write("15559990007", "hello")).body.id;
     await until("the first one arrives", () => got.some((g) => g.id === hello));
-    expect((await control(sim, "POST", "/__sandbox/faults", { kind: "garbled", phone: GINA, count: 1, delayMs: 400 })).status).toBe(200);
+    expect(
+      (await control(sim, "POST", "/__sandbox/faults", { kind: "garbled", phone: GINA, count: 1, delayMs: 400 }))
+        .status,
+    ).toBe(200);
     const t0 = Date.now();
     const lost = (await write("15559990007", "garbled on the way")).body.id;
     const next = (await write("15559990007", "the next one")).body.id;
@@ -147,7 +167,11 @@ describe("a companion's retry receipt to a phone", () => {
     const hi = (await write("15559990006", "hi")).body.id;
     await until("delivered", () => got.includes(hi));
     // a retry for an id the phone never sent
-    await sock.sendNode({ tag: "receipt", attrs: { id: "3EB0NEVERSENT", type: "retry", to: `${GINA}@s.whatsapp.net` }, content: [{ tag: "retry", attrs: { count: "1", id: "3EB0NEVERSENT", t: "1", v: "1" } }] });
+    await sock.sendNode({
+      tag: "receipt",
+      attrs: { id: "3EB0NEVERSENT", type: "retry", to: `${GINA}@s.whatsapp.net` },
+      content: [{ tag: "retry", attrs: { count: "1", id: "3EB0NEVERSENT", t: "1", v: "1" } }],
+    });
     await until("the phone answered", async () => (await devices("15559990006"))[0].retryReceipts["not-kept"] === 1);
   });
 });

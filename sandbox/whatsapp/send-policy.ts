@@ -12,7 +12,12 @@ export function refusal(sim: Sim, device: LinkedDevice, node: BinaryNode): strin
   if (nack) return nack;
   // a locked account may still write where the contact trusts it (a valid token), nowhere else
   const recipient = oneToOneRecipient(sim, device, node);
-  if (recipient && sim.state.phones.get(device.phone)?.reachout === "locked" && !carriesValidToken(device, recipient, node)) return "463";
+  if (
+    recipient &&
+    sim.state.phones.get(device.phone)?.reachout === "locked" &&
+    !carriesValidToken(device, recipient, node)
+  )
+    return "463";
   return undefined;
 }
 

@@ -39,10 +39,18 @@ export function createServerIdentity(root: KeyPair = newKeyPair()): ServerIdenti
   const noiseStatic = newKeyPair();
   // issuerSerial 0 is WA_CERT_DETAILS.SERIAL: the client rejects any other issuer
   const interDetails = proto.CertChain.NoiseCertificate.Details.encode({
-    serial: 1, issuerSerial: 0, key: intermediate.public, notBefore: 0, notAfter: NOT_AFTER,
+    serial: 1,
+    issuerSerial: 0,
+    key: intermediate.public,
+    notBefore: 0,
+    notAfter: NOT_AFTER,
   }).finish();
   const leafDetails = proto.CertChain.NoiseCertificate.Details.encode({
-    serial: 2, issuerSerial: 1, key: noiseStatic.public, notBefore: 0, notAfter: NOT_AFTER,
+    serial: 2,
+    issuerSerial: 1,
+    key: noiseStatic.public,
+    notBefore: 0,
+    notAfter: NOT_AFTER,
   }).finish();
   const certChain = proto.CertChain.encode({
     intermediate: { details: interDetails, signature: Curve.sign(root.private, interDetails) },

@@ -3,7 +3,7 @@
 // first byte tells them apart) because Baileys uploads media over https only.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
+import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
 import { WebSocketServer } from "ws";
 import { Connection } from "./connection";
 import { handleControl } from "./control-routes";

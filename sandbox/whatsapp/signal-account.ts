@@ -1,10 +1,11 @@
 // A simulated phone's own Signal identity (its device 0), built on the registry's libsignal.
 // Sessions are keyed by the peer device; one-time pre-keys are minted when a bundle is fetched,
 // so an idle phone holds only its identity and signed pre-key.
+
+import { randomInt } from "node:crypto";
 import { generateSignalPubKey, signedKeyPair } from "@whiskeysockets/baileys";
 import { ProtocolAddress, SessionBuilder, SessionCipher, SessionRecord, type SignalStorage } from "libsignal";
-import { randomInt } from "node:crypto";
-import { newKeyPair, type KeyPair } from "./server-identity";
+import { type KeyPair, newKeyPair } from "./server-identity";
 
 export interface PreKeyBundle {
   registrationId: number;
@@ -43,9 +44,15 @@ export class SignalAccount {
       removePreKey(id) {
         self.preKeys.delete(Number(id));
       },
-      loadSignedPreKey: () => ({ privKey: Buffer.from(self.signedPreKey.keyPair.private), pubKey: Buffer.from(self.signedPreKey.keyPair.public) }),
+      loadSignedPreKey: () => ({
+        privKey: Buffer.from(self.signedPreKey.keyPair.private),
+        pubKey: Buffer.from(self.signedPreKey.keyPair.public),
+      }),
       getOurRegistrationId: () => self.registrationId,
-      getOurIdentity: () => ({ privKey: Buffer.from(self.identity.private), pubKey: Buffer.from(generateSignalPubKey(self.identity.public)) }),
+      getOurIdentity: () => ({
+        privKey: Buffer.from(self.identity.private),
+        pubKey: Buffer.from(generateSignalPubKey(self.identity.public)),
+      }),
     };
   }
 
@@ -57,7 +64,11 @@ export class SignalAccount {
     return {
       registrationId: this.registrationId,
       identityKey: this.identity.public,
-      signedPreKey: { keyId: this.signedPreKey.keyId, publicKey: Buffer.from(this.signedPreKey.keyPair.public), signature: Buffer.from(this.signedPreKey.signature) },
+      signedPreKey: {
+        keyId: this.signedPreKey.keyId,
+        publicKey: Buffer.from(this.signedPreKey.keyPair.public),
+        signature: Buffer.from(this.signedPreKey.signature),
+      },
       preKey: { keyId, publicKey: pair.public },
     };
   }
@@ -70,8 +81,14 @@ export class SignalAccount {
     await new SessionBuilder(this.storage, address(peer)).initOutgoing({
       registrationId: bundle.registrationId,
       identityKey: generateSignalPubKey(bundle.identityKey),
-      signedPreKey: { keyId: bundle.signedPreKey.keyId, publicKey: generateSignalPubKey(bundle.signedPreKey.publicKey), signature: bundle.signedPreKey.signature },
-      preKey: bundle.preKey ? { keyId: bundle.preKey.keyId, publicKey: generateSignalPubKey(bundle.preKey.publicKey) } : (undefined as never),
+      signedPreKey: {
+        keyId: bundle.signedPreKey.keyId,
+        publicKey: generateSignalPubKey(bundle.signedPreKey.publicKey),
+        signature: bundle.signedPreKey.signature,
+      },
+      preKey: bundle.preKey
+        ? { keyId: bundle.preKey.keyId, publicKey: generateSignalPubKey(bundle.preKey.publicKey) }
+        : (undefined as never),
     });
   }
 

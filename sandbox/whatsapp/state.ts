@@ -1,11 +1,11 @@
 // Everything the simulator remembers, in memory. Kept deliberately small per linked device
 // (keys as packed buffers, no timers) so that one process holds thousands of them.
 import type { BinaryNode, proto } from "@whiskeysockets/baileys";
-import { S_WHATSAPP_NET, unixNow } from "./sim";
-import type { HistoryChat } from "./history";
-import { SignalAccount, type PreKeyBundle } from "./signal-account";
 import type { SenderKeyRecord } from "@whiskeysockets/baileys/lib/Signal/Group/index.js";
 import type { Group } from "./groups";
+import type { HistoryChat } from "./history";
+import { type PreKeyBundle, SignalAccount } from "./signal-account";
+import { S_WHATSAPP_NET, unixNow } from "./sim";
 
 export interface InboxMedia {
   type: string;
@@ -145,9 +145,21 @@ export class SimState {
       return existing;
     }
     const p: Phone = {
-      phone, name: name ?? `+${phone}`, lid: String(this.lidSeq++), signal: new SignalAccount(),
-      devices: new Map(), nextDeviceId: 1, inbox: new Map(), banned: false, reachout: "open", tokensGiven: new Map(),
-      failDecrypts: 0, retriesAsked: new Map(), resendable: new Map(), hidePhone: hidePhone ?? false, revealed: false,
+      phone,
+      name: name ?? `+${phone}`,
+      lid: String(this.lidSeq++),
+      signal: new SignalAccount(),
+      devices: new Map(),
+      nextDeviceId: 1,
+      inbox: new Map(),
+      banned: false,
+      reachout: "open",
+      tokensGiven: new Map(),
+      failDecrypts: 0,
+      retriesAsked: new Map(),
+      resendable: new Map(),
+      hidePhone: hidePhone ?? false,
+      revealed: false,
     };
     this.phones.set(phone, p);
     this.byLid.set(p.lid, p);
@@ -175,7 +187,11 @@ export function deviceJid(d: LinkedDevice): string {
 }
 
 export function takeDeviceBundle(d: LinkedDevice): PreKeyBundle {
-  const bundle: PreKeyBundle = { registrationId: d.registrationId, identityKey: d.identityPub, signedPreKey: d.signedPreKey };
+  const bundle: PreKeyBundle = {
+    registrationId: d.registrationId,
+    identityKey: d.identityPub,
+    signedPreKey: d.signedPreKey,
+  };
   if (d.preKeyCursor + PRE_KEY_RECORD <= d.preKeys.length) {
     const rec = d.preKeys.subarray(d.preKeyCursor, d.preKeyCursor + PRE_KEY_RECORD);
     d.preKeyCursor += PRE_KEY_RECORD;
@@ -183,7 +199,13 @@ export function takeDeviceBundle(d: LinkedDevice): PreKeyBundle {
     // running low: WhatsApp tells the device, which uploads a fresh batch (MIN_PREKEY_COUNT is 5)
     if (remainingPreKeys(d) === LOW_PRE_KEYS) {
       d.live?.send({
-        tag: "notification", attrs: { from: S_WHATSAPP_NET, type: "encrypt", id: `prekey-low-${d.phone}-${d.id}-${d.preKeyCursor}`, t: unixNow() },
+        tag: "notification",
+        attrs: {
+          from: S_WHATSAPP_NET,
+          type: "encrypt",
+          id: `prekey-low-${d.phone}-${d.id}-${d.preKeyCursor}`,
+          t: unixNow(),
+        },
         content: [{ tag: "count", attrs: { value: String(LOW_PRE_KEYS) } }],
       });
     }
@@ -199,7 +221,13 @@ export function remainingPreKeys(d: LinkedDevice): number {
 export const MAX_RESENDABLE = 5000;
 
 /** A phone keeps what it sent to an account's companions, so it can encrypt it again on a retry receipt. */
-export function rememberForResend(from: Phone, accountPhone: string, attrs: Record<string, string>, message: proto.IMessage, mediatype?: string): void {
+export function rememberForResend(
+  from: Phone,
+  accountPhone: string,
+  attrs: Record<string, string>,
+  message: proto.IMessage,
+  mediatype?: string,
+): void {
   const key = `${accountPhone}:${attrs.id}`;
   from.resendable.delete(key);
   from.resendable.set(key, { attrs, message, mediatype, resent: new Map() });

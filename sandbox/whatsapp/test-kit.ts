@@ -1,8 +1,17 @@
 // Helpers for tests that drive the real Baileys client against the simulator.
-import makeWASocket, {
-  Browsers, WA_CERT_DETAILS, initAuthCreds, type AuthenticationCreds, type BaileysEventMap, type SignalDataTypeMap, type SignalKeyStore, type UserFacingSocketConfig, type WASocket,
-} from "@whiskeysockets/baileys";
+
 import { Agent } from "node:https";
+import makeWASocket, {
+  type AuthenticationCreds,
+  type BaileysEventMap,
+  Browsers,
+  initAuthCreds,
+  type SignalDataTypeMap,
+  type SignalKeyStore,
+  type UserFacingSocketConfig,
+  WA_CERT_DETAILS,
+  type WASocket,
+} from "@whiskeysockets/baileys";
 import pino from "pino";
 import { mediaHostDispatcher } from "./media-dispatcher";
 import type { WaSimulator } from "./server";
@@ -77,7 +86,10 @@ export function connectClient(sim: WaSimulator, auth: MemoryAuth, opts: ClientOp
 }
 
 export function waitFor<K extends keyof BaileysEventMap>(
-  sock: WASocket, event: K, pred: (d: BaileysEventMap[K]) => boolean, ms = 10_000,
+  sock: WASocket,
+  event: K,
+  pred: (d: BaileysEventMap[K]) => boolean,
+  ms = 10_000,
 ): Promise<BaileysEventMap[K]> {
   return new Promise((resolve, reject) => {
     const handler = (d: BaileysEventMap[K]) => {
@@ -106,15 +118,28 @@ export function closeCode(u: BaileysEventMap["connection.update"]): number | und
   return (u.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode;
 }
 
-export async function control<T = unknown>(sim: WaSimulator, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function control<T = unknown>(
+  sim: WaSimulator,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${sim.url}${path}`, {
-    method, headers: body === undefined ? {} : { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body),
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as T };
 }
 
 /** Link a fresh client by QR and return it open, logged in with the stored creds. */
-export async function linkByQr(sim: WaSimulator, phone: string, auth = memoryAuth(), ms = 10_000, opts: ClientOptions = {}): Promise<{ sock: WASocket; auth: MemoryAuth }> {
+export async function linkByQr(
+  sim: WaSimulator,
+  phone: string,
+  auth = memoryAuth(),
+  ms = 10_000,
+  opts: ClientOptions = {},
+): Promise<{ sock: WASocket; auth: MemoryAuth }> {
   await control(sim, "POST", "/__sandbox/phones", { phone });
   const first = connectClient(sim, auth, opts);
   const { qr } = await waitFor(first, "connection.update", (u) => !!u.qr, ms);
@@ -128,7 +153,9 @@ export async function linkByQr(sim: WaSimulator, phone: string, auth = memoryAut
   // the phone sends a new companion its history right after linking: wait until it is in and
   // acknowledged, so that a test's next stanza is the one it expects
   await until("the phone's history sync delivered", async () => {
-    const d = (await control<{ jid: string; historySyncs: number; unacked: number }[]>(sim, "GET", "/__sandbox/devices")).body.find((x) => x.jid.startsWith(`${phone}:`));
+    const d = (
+      await control<{ jid: string; historySyncs: number; unacked: number }[]>(sim, "GET", "/__sandbox/devices")
+    ).body.find((x) => x.jid.startsWith(`${phone}:`));
     return (d?.historySyncs ?? 0) > 0 && d?.unacked === 0;
   });
   return { sock, auth };
@@ -138,12 +165,17 @@ export async function linkByQr(sim: WaSimulator, phone: string, auth = memoryAut
 export async function waitOpen(sock: WASocket, ms = 10_000): Promise<void> {
   let open = false;
   let flushed = false;
-  await waitFor(sock, "connection.update", (u) => {
-    if (u.connection === "open") open = true;
-    if (u.receivedPendingNotifications) flushed = true;
-    if (u.connection === "close") throw new Error(`closed with ${closeCode(u)} while waiting for open`);
-    return open && flushed;
-  }, ms);
+  await waitFor(
+    sock,
+    "connection.update",
+    (u) => {
+      if (u.connection === "open") open = true;
+      if (u.receivedPendingNotifications) flushed = true;
+      if (u.connection === "close") throw new Error(`closed with ${closeCode(u)} while waiting for open`);
+      return open && flushed;
+    },
+    ms,
+  );
 }
 
 /**
@@ -151,7 +183,10 @@ export async function waitOpen(sock: WASocket, ms = 10_000): Promise<void> {
  * and Baileys never sees that stanza (nor anything after it), so it never answers it. Once only.
  */
 export function dieOnNext(sock: WASocket, tag: "message" | "receipt" | "notification"): void {
-  const ws = sock.ws as unknown as { emit(event: string, ...args: unknown[]): boolean; socket: { terminate(): void } | null };
+  const ws = sock.ws as unknown as {
+    emit(event: string, ...args: unknown[]): boolean;
+    socket: { terminate(): void } | null;
+  };
   const emit = ws.emit.bind(ws);
   let dead = false;
   ws.emit = (event, ...args) => {

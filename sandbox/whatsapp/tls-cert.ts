@@ -24,12 +24,23 @@ export function createSelfSignedCert(commonName = "WhatsApp simulator media"): T
   // a positive INTEGER in minimal DER: high bit clear, and no leading zero byte (OpenSSL refuses
   // that as "illegal padding": about one simulator start in 256 failed with it)
   serial[0] = (serial[0] % 0x7f) + 1;
-  const tbs = seq(tagged(0xa0, int(Buffer.from([2]))), int(serial), ecdsaWithSha256, name, validity, name, spki, extensions);
+  const tbs = seq(
+    tagged(0xa0, int(Buffer.from([2]))),
+    int(serial),
+    ecdsaWithSha256,
+    name,
+    validity,
+    name,
+    spki,
+    extensions,
+  );
   const signature = sign("sha256", tbs, privateKey);
   const cert = seq(tbs, ecdsaWithSha256, bitString(signature));
   return {
     certPem: pem("CERTIFICATE", cert),
-    keyPem: createPrivateKey(privateKey.export({ type: "pkcs8", format: "pem" })).export({ type: "pkcs8", format: "pem" }).toString(),
+    keyPem: createPrivateKey(privateKey.export({ type: "pkcs8", format: "pem" }))
+      .export({ type: "pkcs8", format: "pem" })
+      .toString(),
   };
 }
 
@@ -40,9 +51,12 @@ function pem(label: string, der: Buffer): string {
 
 function tagged(tag: number, content: Buffer): Buffer {
   const len = content.length;
-  const header = len < 0x80 ? Buffer.from([tag, len])
-    : len < 0x100 ? Buffer.from([tag, 0x81, len])
-    : Buffer.from([tag, 0x82, len >> 8, len & 0xff]);
+  const header =
+    len < 0x80
+      ? Buffer.from([tag, len])
+      : len < 0x100
+        ? Buffer.from([tag, 0x81, len])
+        : Buffer.from([tag, 0x82, len >> 8, len & 0xff]);
   return Buffer.concat([header, content]);
 }
 

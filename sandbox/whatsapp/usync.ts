@@ -1,6 +1,6 @@
 // Device and account lookups (usync). Baileys 7 resolves every contact to its LID and fetches
 // pre-keys by LID, so each answer carries the `<lid>` as well as the device list.
-import { getBinaryNodeChild, getBinaryNodeChildren, jidDecode, type BinaryNode } from "@whiskeysockets/baileys";
+import { type BinaryNode, getBinaryNodeChild, getBinaryNodeChildren, jidDecode } from "@whiskeysockets/baileys";
 import type { Sim } from "./sim";
 import type { Phone } from "./state";
 
@@ -17,13 +17,24 @@ export function answerUsync(sim: Sim, iq: BinaryNode): BinaryNode[] {
     const content: BinaryNode[] = [];
     if (wants("contact")) content.push({ tag: "contact", attrs: { type: phone && !phone.banned ? "in" : "out" } });
     // a user asked for by LID already is one: the mapping is only news for a phone number
-    if (phone && wants("lid") && !jid.endsWith("@lid")) content.push({ tag: "lid", attrs: { val: `${phone.lid}@lid` } });
+    if (phone && wants("lid") && !jid.endsWith("@lid"))
+      content.push({ tag: "lid", attrs: { val: `${phone.lid}@lid` } });
     if (phone && wants("devices")) content.push(devicesNode(phone));
-    if (phone && wants("status")) content.push({ tag: "status", attrs: { t: "0" }, content: Buffer.from("Hey there! I am using WhatsApp.") });
+    if (phone && wants("status"))
+      content.push({ tag: "status", attrs: { t: "0" }, content: Buffer.from("Hey there! I am using WhatsApp.") });
     if (wants("disappearing_mode")) content.push({ tag: "disappearing_mode", attrs: { duration: "0", t: "0" } });
     return { tag: "user", attrs: { jid }, content };
   });
-  return [{ tag: "usync", attrs: {}, content: [{ tag: "result", attrs: {} }, { tag: "list", attrs: {}, content: list }] }];
+  return [
+    {
+      tag: "usync",
+      attrs: {},
+      content: [
+        { tag: "result", attrs: {} },
+        { tag: "list", attrs: {}, content: list },
+      ],
+    },
+  ];
 }
 
 function devicesNode(phone: Phone): BinaryNode {

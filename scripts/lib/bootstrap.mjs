@@ -2,7 +2,7 @@
 // start Postgres and Redis, create the database and apply migrations. Plain Node (no deps) until
 // `npm ci` has run, so it works on a machine with only Node.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -53,7 +53,10 @@ export function ensureDependencies() {
   const client = path.join(root, "lib", "generated", "prisma", "client.ts");
   const schema = path.join(root, "prisma", "schema.prisma");
   if (!existsSync(client) || statSync(schema).mtimeMs > statSync(client).mtimeMs) {
-    const r = spawnSync(process.execPath, [path.join(root, "scripts", "prisma-generate.mjs")], { cwd: root, stdio: "inherit" });
+    const r = spawnSync(process.execPath, [path.join(root, "scripts", "prisma-generate.mjs")], {
+      cwd: root,
+      stdio: "inherit",
+    });
     if (r.status !== 0) fail("prisma generate failed (see above)");
   }
 }
@@ -105,7 +108,10 @@ function which(bin, extraDirs = []) {
 function postgresBinDirs() {
   const base = "/usr/lib/postgresql";
   if (!existsSync(base)) return [];
-  return readdirSync(base).sort().reverse().map((v) => path.join(base, v, "bin"));
+  return readdirSync(base)
+    .sort()
+    .reverse()
+    .map((v) => path.join(base, v, "bin"));
 }
 
 function dockerAvailable() {
@@ -121,9 +127,11 @@ export async function findPostgres(envUrl) {
     if (await tcpOpen(u.hostname, Number(u.port || 5432))) return { url: envUrl, how: "configured DATABASE_URL" };
     say(`DATABASE_URL (${u.hostname}:${u.port || 5432}) does not answer; looking elsewhere`);
   }
-  if (await tcpOpen("127.0.0.1", 5432)) return { url: "postgresql://postgres@127.0.0.1:5432/postgres", how: "local Postgres on 5432" };
+  if (await tcpOpen("127.0.0.1", 5432))
+    return { url: "postgresql://postgres@127.0.0.1:5432/postgres", how: "local Postgres on 5432" };
   const port = 54329;
-  if (await tcpOpen("127.0.0.1", port)) return { url: `postgresql://postgres@127.0.0.1:${port}/postgres`, how: "project Postgres in .data/pg" };
+  if (await tcpOpen("127.0.0.1", port))
+    return { url: `postgresql://postgres@127.0.0.1:${port}/postgres`, how: "project Postgres in .data/pg" };
   const initdb = which("initdb", postgresBinDirs());
   if (initdb && !isRoot) {
     const bin = path.dirname(initdb);
@@ -131,28 +139,56 @@ export async function findPostgres(envUrl) {
     if (!existsSync(path.join(pgdata, "PG_VERSION"))) {
       say("creating a project-local Postgres cluster in .data/pg");
       mkdirSync(dataDir, { recursive: true });
-      execFileSync(path.join(bin, "initdb"), ["-D", pgdata, "-U", "postgres", "--auth=trust", "-E", "UTF8"], { stdio: "ignore" });
+      execFileSync(path.join(bin, "initdb"), ["-D", pgdata, "-U", "postgres", "--auth=trust", "-E", "UTF8"], {
+        stdio: "ignore",
+      });
     }
     const sock = path.join(dataDir, "pg-socket");
     mkdirSync(sock, { recursive: true });
-    execFileSync(path.join(bin, "pg_ctl"), ["-D", pgdata, "-l", path.join(dataDir, "pg.log"), "-w", "start", "-o", `-p ${port} -k ${sock} -c listen_addresses=127.0.0.1`], { stdio: "ignore" });
-    return { url: `postgresql://postgres@127.0.0.1:${port}/postgres`, how: "started project Postgres in .data/pg", started: true };
+    execFileSync(
+      path.join(bin, "pg_ctl"),
+      [
+        "-D",
+        pgdata,
+        "-l",
+        path.join(dataDir, "pg.log"),
+        "-w",
+        "start",
+        "-o",
+        `-p ${port} -k ${sock} -c listen_addresses=127.0.0.1`,
+      ],
+      { stdio: "ignore" },
+    );
+    return {
+      url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+      how: "started project Postgres in .data/pg",
+      started: true,
+    };
   }
   if (dockerAvailable()) {
     say("starting Postgres with Docker Compose");
-    execFileSync("docker", ["compose", "up", "-d", "--wait", "postgres"], { cwd: root, stdio: "inherit", env: composeDevEnv() });
+    execFileSync("docker", ["compose", "up", "-d", "--wait", "postgres"], {
+      cwd: root,
+      stdio: "inherit",
+      env: composeDevEnv(),
+    });
     return { url: `postgresql://postgres:${DEV_COMPOSE_PASSWORD}@127.0.0.1:5432/postgres`, how: "Docker Compose" };
   }
   fail(
     "No PostgreSQL found. Install it, e.g. `sudo apt-get install -y postgresql` (Debian/Ubuntu) or `brew install postgresql@15`, " +
-      "or set DATABASE_URL in .env to a running server." + (isRoot && initdb ? " (As root, start the system cluster: pg_ctlcluster <version> main start.)" : ""),
+      "or set DATABASE_URL in .env to a running server." +
+      (isRoot && initdb ? " (As root, start the system cluster: pg_ctlcluster <version> main start.)" : ""),
   );
 }
 
 // docker-compose.yml requires both passwords (it ships none); the dev fallback, bound to 127.0.0.1,
 // uses a fixed dev-only one (the passwords in URLs it returns match it)
 const DEV_COMPOSE_PASSWORD = "ghl-wa-dev-only";
-const composeDevEnv = () => ({ ...process.env, POSTGRES_PASSWORD: DEV_COMPOSE_PASSWORD, REDIS_PASSWORD: DEV_COMPOSE_PASSWORD });
+const composeDevEnv = () => ({
+  ...process.env,
+  POSTGRES_PASSWORD: DEV_COMPOSE_PASSWORD,
+  REDIS_PASSWORD: DEV_COMPOSE_PASSWORD,
+});
 
 export async function findRedis(envUrl) {
   if (envUrl) {
@@ -162,21 +198,47 @@ export async function findRedis(envUrl) {
   }
   if (await tcpOpen("127.0.0.1", 6379)) return { url: "redis://127.0.0.1:6379", how: "local Redis on 6379" };
   const port = 63799;
-  if (await tcpOpen("127.0.0.1", port)) return { url: `redis://127.0.0.1:${port}`, how: "project Redis in .data/redis" };
+  if (await tcpOpen("127.0.0.1", port))
+    return { url: `redis://127.0.0.1:${port}`, how: "project Redis in .data/redis" };
   const bin = which("redis-server");
   if (bin) {
     const dir = path.join(dataDir, "redis");
     mkdirSync(dir, { recursive: true });
-    execFileSync(bin, ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--daemonize", "yes", "--save", "", "--appendonly", "yes", "--logfile", path.join(dataDir, "redis.log")], { stdio: "ignore" });
+    execFileSync(
+      bin,
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        dir,
+        "--daemonize",
+        "yes",
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--logfile",
+        path.join(dataDir, "redis.log"),
+      ],
+      { stdio: "ignore" },
+    );
     for (let i = 0; i < 50 && !(await tcpOpen("127.0.0.1", port)); i++) await sleep(100);
     return { url: `redis://127.0.0.1:${port}`, how: "started project Redis in .data/redis", started: true };
   }
   if (dockerAvailable()) {
     say("starting Redis with Docker Compose");
-    execFileSync("docker", ["compose", "up", "-d", "--wait", "redis"], { cwd: root, stdio: "inherit", env: composeDevEnv() });
+    execFileSync("docker", ["compose", "up", "-d", "--wait", "redis"], {
+      cwd: root,
+      stdio: "inherit",
+      env: composeDevEnv(),
+    });
     return { url: `redis://:${DEV_COMPOSE_PASSWORD}@127.0.0.1:6379`, how: "Docker Compose" };
   }
-  fail("No Redis found. Install it, e.g. `sudo apt-get install -y redis-server` or `brew install redis`, or set REDIS_URL in .env.");
+  fail(
+    "No Redis found. Install it, e.g. `sudo apt-get install -y redis-server` or `brew install redis`, or set REDIS_URL in .env.",
+  );
 }
 
 /** Returns the URL of `dbName` on the server of `serverUrl`, creating it (optionally fresh). */
@@ -213,7 +275,12 @@ export function sleep(ms) {
 
 /** Starts a child with prefixed output; returns the ChildProcess. */
 export function startChild(name, cmd, args, env, color = 35) {
-  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(cmd, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   const prefix = `\x1b[${color}m[${name}]\x1b[0m `;
   const pipe = (stream, out) => {
     let buf = "";

@@ -26,7 +26,9 @@ function pgRun(name, args, opts = {}) {
   try {
     return execFileSync(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], ...opts }).toString();
   } catch (e) {
-    throw Object.assign(new Error(`${name} ${args.join(" ")}: ${String(e?.stderr ?? e).trim()}`), { stderr: String(e?.stderr ?? "") });
+    throw Object.assign(new Error(`${name} ${args.join(" ")}: ${String(e?.stderr ?? e).trim()}`), {
+      stderr: String(e?.stderr ?? ""),
+    });
   }
 }
 
@@ -50,7 +52,8 @@ export async function startPrivatePostgres({ dir, port }) {
   }
   const pgdata = path.join(dir, "pg");
   const log = path.join(dir, "pg.log");
-  if (!existsSync(path.join(pgdata, "PG_VERSION"))) pgRun("initdb", ["-D", pgdata, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
+  if (!existsSync(path.join(pgdata, "PG_VERSION")))
+    pgRun("initdb", ["-D", pgdata, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c synchronous_commit=off`;
   const start = async () => {
     pgRun("pg_ctl", ["-D", pgdata, "-l", log, "-w", "-t", "60", "start", "-o", opts]);
@@ -76,9 +79,27 @@ export async function startPrivateRedis({ dir, port }) {
   mkdirSync(dir, { recursive: true });
   let child;
   const start = async () => {
-    child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--logfile", path.join(dir, "redis.log")], { stdio: "ignore" });
+    child = spawn(
+      "redis-server",
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir,
+        "--logfile",
+        path.join(dir, "redis.log"),
+      ],
+      { stdio: "ignore" },
+    );
     for (let i = 0; i < 100 && !(await tcpOpen("127.0.0.1", port)); i++) await sleep(50);
-    if (!(await tcpOpen("127.0.0.1", port))) throw new Error(`redis-server did not start on ${port} (see ${dir}/redis.log)`);
+    if (!(await tcpOpen("127.0.0.1", port)))
+      throw new Error(`redis-server did not start on ${port} (see ${dir}/redis.log)`);
   };
   const kill = async () => {
     const c = child;

@@ -4,7 +4,12 @@ export const SANDBOX_CLIENT: { clientId: string; clientSecret: string; ssoKey: s
 export function freePort(): Promise<number>;
 export function generatedSecrets(): { ENCRYPTION_KEY: string; NEXTAUTH_SECRET: string };
 export type SandboxRuntime = {
-  ghl: { url: string; ed25519PublicKeyPem: string; rsaPublicKeyPem: string; locations?: { id: string; name: string; companyId: string }[] };
+  ghl: {
+    url: string;
+    ed25519PublicKeyPem: string;
+    rsaPublicKeyPem: string;
+    locations?: { id: string; name: string; companyId: string }[];
+  };
   wa: { url: string; wsUrl: string; rootPublicKey: string; clientEnv?: Record<string, string> };
 };
 export type Stack = {
@@ -17,6 +22,15 @@ export type Stack = {
   stop(): Promise<void>;
 };
 export function startStack(o: {
-  appPort: number; ghlPort: number; waPort: number; workerPort: number; databaseUrl: string; redisUrl: string;
-  secrets: Record<string, string>; mode: "dev" | "prod"; extraEnv?: Record<string, string>; workers?: number; quiet?: boolean;
+  appPort: number;
+  ghlPort: number;
+  waPort: number;
+  workerPort: number;
+  databaseUrl: string;
+  redisUrl: string;
+  secrets: Record<string, string>;
+  mode: "dev" | "prod";
+  extraEnv?: Record<string, string>;
+  workers?: number;
+  quiet?: boolean;
 }): Promise<Stack>;

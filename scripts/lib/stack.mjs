@@ -37,17 +37,23 @@ export async function startStack(o) {
   rmSync(runtimeFile, { force: true });
 
   const logEnv = o.quiet ? { LOG_LEVEL: "warn" } : {};
-  const sandbox = startChild("sandbox", process.execPath, [tsx, "sandbox/main.ts"], {
-    SANDBOX_GHL_PORT: String(o.ghlPort),
-    SANDBOX_WA_PORT: String(o.waPort),
-    SANDBOX_APP_URL: appUrl,
-    SANDBOX_RUNTIME_FILE: runtimeFile,
-    SANDBOX_CLIENT_ID: SANDBOX_CLIENT.clientId,
-    SANDBOX_CLIENT_SECRET: SANDBOX_CLIENT.clientSecret,
-    SANDBOX_SSO_KEY: SANDBOX_CLIENT.ssoKey,
-    SANDBOX_PROVIDER_ID: SANDBOX_CLIENT.conversationProviderId,
-    ...logEnv,
-  }, 33);
+  const sandbox = startChild(
+    "sandbox",
+    process.execPath,
+    [tsx, "sandbox/main.ts"],
+    {
+      SANDBOX_GHL_PORT: String(o.ghlPort),
+      SANDBOX_WA_PORT: String(o.waPort),
+      SANDBOX_APP_URL: appUrl,
+      SANDBOX_RUNTIME_FILE: runtimeFile,
+      SANDBOX_CLIENT_ID: SANDBOX_CLIENT.clientId,
+      SANDBOX_CLIENT_SECRET: SANDBOX_CLIENT.clientSecret,
+      SANDBOX_SSO_KEY: SANDBOX_CLIENT.ssoKey,
+      SANDBOX_PROVIDER_ID: SANDBOX_CLIENT.conversationProviderId,
+      ...logEnv,
+    },
+    33,
+  );
   children.push(sandbox);
   let runtime;
   try {
@@ -87,20 +93,31 @@ export async function startStack(o) {
     ...(o.extraEnv ?? {}),
   };
 
-  const appArgs = o.mode === "prod" ? [nextBin, "start", "-p", String(o.appPort), "-H", "127.0.0.1"] : [nextBin, "dev", "-p", String(o.appPort), "-H", "127.0.0.1"];
+  const appArgs =
+    o.mode === "prod"
+      ? [nextBin, "start", "-p", String(o.appPort), "-H", "127.0.0.1"]
+      : [nextBin, "dev", "-p", String(o.appPort), "-H", "127.0.0.1"];
   // BENCH_APP_CPU_PROF=<dir>: a V8 CPU profile of the app's whole life, written when it stops
-  const appProf = process.env.BENCH_APP_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_APP_CPU_PROF}`] : [];
+  const appProf = process.env.BENCH_APP_CPU_PROF
+    ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_APP_CPU_PROF}`]
+    : [];
   const app = startChild("app", process.execPath, [...appProf, ...appArgs], { ...env, PORT: String(o.appPort) }, 32);
   children.push(app);
 
   const workerChildren = [];
   const startWorker = (i) => {
-    const w = startChild(`worker${i || ""}`, process.execPath, [tsx, "worker/main.ts"], {
-      ...env,
-      NODE_ENV: env.NODE_ENV,
-      WORKER_HTTP_PORT: String(o.workerPort + i),
-      WORKER_ID: `worker-${o.workerPort + i}`,
-    }, 34);
+    const w = startChild(
+      `worker${i || ""}`,
+      process.execPath,
+      [tsx, "worker/main.ts"],
+      {
+        ...env,
+        NODE_ENV: env.NODE_ENV,
+        WORKER_HTTP_PORT: String(o.workerPort + i),
+        WORKER_ID: `worker-${o.workerPort + i}`,
+      },
+      34,
+    );
     workerChildren[i] = w;
     children.push(w);
     return w;
@@ -116,7 +133,8 @@ export async function startStack(o) {
       }
     }
     const deadline = Date.now() + 15_000;
-    while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(100);
+    while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline)
+      await sleep(100);
     for (const c of children) {
       if (c.exitCode === null && c.signalCode === null) {
         try {
@@ -138,7 +156,8 @@ export async function startStack(o) {
 async function waitForFile(file, timeoutMs, child) {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    if (child && child.exitCode !== null) throw new Error(`the sandbox exited (code ${child.exitCode}) before it was ready; see its output above`);
+    if (child && child.exitCode !== null)
+      throw new Error(`the sandbox exited (code ${child.exitCode}) before it was ready; see its output above`);
     if (existsSync(file)) {
       try {
         return JSON.parse(readFileSync(file, "utf8"));

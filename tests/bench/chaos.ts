@@ -34,8 +34,18 @@ import pg from "pg";
 import { ensureDatabase, root } from "../../scripts/lib/bootstrap.mjs";
 import { startPrivatePostgres, startPrivateRedis } from "../../scripts/lib/private-services.mjs";
 import { freePort, startStack } from "../../scripts/lib/stack.mjs";
-import { BenchWorker, contactPhone, cpuMeter, installLocations, killAllWorkers, linkNumbers, log, sleep, waCall } from "./fleet";
-import { mulberry32, tally, type FaultRecord, type InboundArrival, type OutboundArrival } from "./chaos-tally";
+import { type FaultRecord, type InboundArrival, mulberry32, type OutboundArrival, tally } from "./chaos-tally";
+import {
+  BenchWorker,
+  contactPhone,
+  cpuMeter,
+  installLocations,
+  killAllWorkers,
+  linkNumbers,
+  log,
+  sleep,
+  waCall,
+} from "./fleet";
 
 // ---------------------------------------------------------------- options
 
@@ -48,7 +58,15 @@ const opt = (name: string, def: number) => {
   if (!Number.isFinite(v)) throw new Error(`--${name} needs a number`);
   return v;
 };
-const positional = argv.filter((a, i) => !a.startsWith("--") && !(i > 0 && argv[i - 1].startsWith("--") && !["--report", "--pg-immediate", "--order-advisory"].includes(argv[i - 1])));
+const positional = argv.filter(
+  (a, i) =>
+    !a.startsWith("--") &&
+    !(
+      i > 0 &&
+      argv[i - 1].startsWith("--") &&
+      !["--report", "--pg-immediate", "--order-advisory"].includes(argv[i - 1])
+    ),
+);
 const o = {
   messages: Number(positional[0] ?? 300),
   seed: opt("seed", 1),
@@ -68,7 +86,8 @@ const o = {
   orderAdvisory: flag("order-advisory"),
   report: flag("report"),
 };
-if (!Number.isInteger(o.messages) || o.messages < 1) throw new Error("usage: npm run chaos -- <messages> [--seed N] [--kills N] …");
+if (!Number.isInteger(o.messages) || o.messages < 1)
+  throw new Error("usage: npm run chaos -- <messages> [--seed N] [--kills N] …");
 const limitMs = Number(process.env.CHAOS_LIMIT_MIN ?? 30) * 60_000;
 const rnd = mulberry32(o.seed);
 const between = (a: number, b: number) => a + rnd() * (b - a);
@@ -85,11 +104,22 @@ async function getJson<T = any>(url: string, init?: RequestInit): Promise<T> {
     throw new Error(`${url}: HTTP ${r.status} ${t.slice(0, 200)}`);
   }
 }
-const post = (url: string, body: unknown) => fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(90_000) });
+const post = (url: string, body: unknown) =>
+  fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(90_000),
+  });
 
 type InboxEntry = { id: string; from: string; text?: string; at: string };
 type GhlInbound = { message?: string; at: string; dropped: boolean };
-type GhlMessage = { id: string; body: string; statuses: { status: string; at: string }[]; delivery?: { attempts: { at: string; status: number | null }[]; done: boolean } };
+type GhlMessage = {
+  id: string;
+  body: string;
+  statuses: { status: string; at: string }[];
+  delivery?: { attempts: { at: string; status: number | null }[]; done: boolean };
+};
 
 async function main() {
   const tmp = mkdtempSync(path.join(os.tmpdir(), "chaos-"));
@@ -98,7 +128,10 @@ async function main() {
   const redis = await startPrivateRedis({ dir: path.join(tmp, "redis"), port: await freePort() });
   log(`private Postgres on ${pgs.port}, Redis on ${redis.port} (${tmp})`);
   const dbUrl = await ensureDatabase(pgs.url, "ghl_wa_chaos", { fresh: true });
-  execFileSync(process.execPath, ["--import", "tsx", path.join(root, "prisma", "migrate.ts"), "deploy"], { env: { ...process.env, DATABASE_URL: dbUrl }, stdio: "ignore" });
+  execFileSync(process.execPath, ["--import", "tsx", path.join(root, "prisma", "migrate.ts"), "deploy"], {
+    env: { ...process.env, DATABASE_URL: dbUrl },
+    stdio: "ignore",
+  });
 
   const workerPort = await freePort();
   let stack: Awaited<ReturnType<typeof startStack>> | undefined;
@@ -128,8 +161,18 @@ async function main() {
 
   try {
     stack = await startStack({
-      appPort: await freePort(), ghlPort: await freePort(), waPort: await freePort(), workerPort, databaseUrl: dbUrl, redisUrl: redis.url, mode: "prod", quiet: true,
-      secrets: { ENCRYPTION_KEY: `k1:${Buffer.alloc(32, 7).toString("base64")}`, NEXTAUTH_SECRET: "chaos-secret-chaos-secret-chaos-secret" },
+      appPort: await freePort(),
+      ghlPort: await freePort(),
+      waPort: await freePort(),
+      workerPort,
+      databaseUrl: dbUrl,
+      redisUrl: redis.url,
+      mode: "prod",
+      quiet: true,
+      secrets: {
+        ENCRYPTION_KEY: `k1:${Buffer.alloc(32, 7).toString("base64")}`,
+        NEXTAUTH_SECRET: "chaos-secret-chaos-secret-chaos-secret",
+      },
       extraEnv: { LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? "error", TEXT_DELAY_MS: String(o.textDelayMs) },
     });
     const ghl = stack.runtime.ghl.url;
@@ -155,24 +198,42 @@ async function main() {
     await db.connect();
     const { Redis } = await import("ioredis");
     const rc = new Redis(redis.url, { maxRetriesPerRequest: 3 });
-    const link = await linkNumbers({ db, redis: rc, waUrl: wa, locations: [locationId], from: 0, to: o.numbers, concurrency: o.numbers, timeoutMs: 180_000 });
+    const link = await linkNumbers({
+      db,
+      redis: rc,
+      waUrl: wa,
+      locations: [locationId],
+      from: 0,
+      to: o.numbers,
+      concurrency: o.numbers,
+      timeoutMs: 180_000,
+    });
     await db.end().catch(() => {});
     rc.disconnect();
-    if (link.failed.length || link.linked.length !== o.numbers) throw new Error(`linking failed: ${JSON.stringify(link.failed)}`);
+    if (link.failed.length || link.linked.length !== o.numbers)
+      throw new Error(`linking failed: ${JSON.stringify(link.failed)}`);
     const numbers = link.linked;
     log(`${numbers.length} numbers linked in ${link.seconds.toFixed(1)} s`);
-    const contacts = Array.from({ length: o.contacts }, (_, i) => ({ i, phone: contactPhone(i), number: numbers[i % numbers.length].phone }));
+    const contacts = Array.from({ length: o.contacts }, (_, i) => ({
+      i,
+      phone: contactPhone(i),
+      number: numbers[i % numbers.length].phone,
+    }));
     for (const c of contacts) await waCall(wa, "POST", "/__sandbox/phones", { phone: c.phone });
 
     // warm-up, through the public surfaces only: each contact writes first (GHL contact and
     // conversation created; the number it wrote to becomes its sticky number), then GHL answers
     // once (contact looked up, Signal session set up)
-    for (const c of contacts) await waCall(wa, "POST", `/__sandbox/phones/${c.phone}/send`, { to: c.number, text: `hello-${c.i}` });
+    for (const c of contacts)
+      await waCall(wa, "POST", `/__sandbox/phones/${c.phone}/send`, { to: c.number, text: `hello-${c.i}` });
     await waitFor("warm-up inbound in GHL", 120_000, async () => {
-      const { messages } = await getJson<{ messages: GhlInbound[] }>(`${ghl}/__sandbox/locations/${locationId}/inbound`);
+      const { messages } = await getJson<{ messages: GhlInbound[] }>(
+        `${ghl}/__sandbox/locations/${locationId}/inbound`,
+      );
       return contacts.every((c) => messages.some((m) => m.message === `hello-${c.i}`));
     });
-    for (const c of contacts) await post(`${ghl}/__sandbox/locations/${locationId}/messages`, { phone: `+${c.phone}`, message: `warm-${c.i}` });
+    for (const c of contacts)
+      await post(`${ghl}/__sandbox/locations/${locationId}/messages`, { phone: `+${c.phone}`, message: `warm-${c.i}` });
     await waitFor("warm-up outbound in inboxes", 120_000, async () => {
       for (const c of contacts) {
         const box = await getJson<InboxEntry[]>(`${wa}/__sandbox/phones/${c.phone}/inbox`);
@@ -180,7 +241,9 @@ async function main() {
       }
       return true;
     });
-    const devices0 = await getJson<{ phone: string; pairings: number; logins: number; maxConcurrentConnections: number }[]>(`${wa}/__sandbox/devices`);
+    const devices0 = await getJson<
+      { phone: string; pairings: number; logins: number; maxConcurrentConnections: number }[]
+    >(`${wa}/__sandbox/devices`);
     log(`warm-up done; chaos starts (${o.messages} messages each way, seed ${o.seed})`);
 
     // ---------------------------------------------------------- the chaos phase
@@ -189,8 +252,18 @@ async function main() {
     const load0 = os.loadavg()[0];
     // long enough for every fault and a few seconds after each (a restarted worker takes ~10 s
     // to answer /ready on the loaded 2-core machine)
-    const durationS = Math.max(o.messages / o.rate, o.kills * 16 + o.redisWipes * 6 + o.pgStops * (o.pgStopS + 5) + o.ghlBursts * 4);
-    const outSent: { tag: string; contact: number; seq: number; sentAt: number; deliveryStatus: number | null; error?: string }[] = [];
+    const durationS = Math.max(
+      o.messages / o.rate,
+      o.kills * 16 + o.redisWipes * 6 + o.pgStops * (o.pgStopS + 5) + o.ghlBursts * 4,
+    );
+    const outSent: {
+      tag: string;
+      contact: number;
+      seq: number;
+      sentAt: number;
+      deliveryStatus: number | null;
+      error?: string;
+    }[] = [];
     const inSent: { tag: string; contact: number; seq: number; sentAt: number; ok: boolean; error?: string }[] = [];
     const faults: FaultRecord[] = [];
     const acks = new Map<string, { delivered?: number; read?: number; tag: string }>(); // inbox id → when acked
@@ -207,7 +280,10 @@ async function main() {
         const rec: (typeof outSent)[number] = { tag, contact: c, seq, sentAt: Date.now(), deliveryStatus: null };
         outSent.push(rec);
         try {
-          const r = await post(`${ghl}/__sandbox/locations/${locationId}/messages`, { phone: `+${contacts[c].phone}`, message: tag });
+          const r = await post(`${ghl}/__sandbox/locations/${locationId}/messages`, {
+            phone: `+${contacts[c].phone}`,
+            message: tag,
+          });
           const b = (await r.json()) as { deliveryStatus?: number | null; deliveryError?: string };
           rec.deliveryStatus = b.deliveryStatus ?? null;
           if (b.deliveryError) rec.error = b.deliveryError;
@@ -222,7 +298,10 @@ async function main() {
         const rec: (typeof inSent)[number] = { tag, contact: c, seq, sentAt: Date.now(), ok: false };
         inSent.push(rec);
         try {
-          const r = await post(`${wa}/__sandbox/phones/${contacts[c].phone}/send`, { to: contacts[c].number, text: tag });
+          const r = await post(`${wa}/__sandbox/phones/${contacts[c].phone}/send`, {
+            to: contacts[c].number,
+            text: tag,
+          });
           rec.ok = r.status === 200;
           if (!rec.ok) rec.error = `HTTP ${r.status} ${(await r.text()).slice(0, 120)}`;
         } catch (e) {
@@ -265,7 +344,10 @@ async function main() {
             if (!a) toDeliver.push(m.id);
             else if (a.delivered && !a.read && now - a.delivered > 1000) toRead.push(m.id);
           }
-          for (const [ids, type] of [[toDeliver, "delivered"], [toRead, "read"]] as const) {
+          for (const [ids, type] of [
+            [toDeliver, "delivered"],
+            [toRead, "read"],
+          ] as const) {
             if (!ids.length) continue;
             try {
               const r = await post(`${wa}/__sandbox/phones/${c.phone}/receipts`, { messageIds: ids, type });
@@ -286,7 +368,9 @@ async function main() {
     // the faults, in a seeded order, spread over the traffic, one at a time
     type Kind = FaultRecord["kind"];
     const plan: Kind[] = [
-      ...Array<Kind>(o.kills).fill("worker-kill"), ...Array<Kind>(o.redisWipes).fill("redis-wipe"), ...Array<Kind>(o.pgStops).fill("postgres-stop"),
+      ...Array<Kind>(o.kills).fill("worker-kill"),
+      ...Array<Kind>(o.redisWipes).fill("redis-wipe"),
+      ...Array<Kind>(o.pgStops).fill("postgres-stop"),
       ...Array.from({ length: o.ghlBursts }, (_, i): Kind => (i % 2 === 0 ? "ghl-429" : "ghl-5xx")),
     ];
     for (let i = plan.length - 1; i > 0; i--) {
@@ -332,14 +416,22 @@ async function main() {
         } else {
           const status = kind === "ghl-429" ? 429 : [500, 502, 503][Math.floor(rnd() * 3)];
           // every GHL API path the worker calls for messages: inbound posts, status updates, contacts, conversations
-          const paths = ["/conversations/messages/inbound", "/conversations/messages/*/status", "/contacts/*", "/conversations/*"];
-          for (const p of paths) await post(`${ghl}/__sandbox/faults`, { path: p, status, times: o.burstSize, locationId });
+          const paths = [
+            "/conversations/messages/inbound",
+            "/conversations/messages/*/status",
+            "/contacts/*",
+            "/conversations/*",
+          ];
+          for (const p of paths)
+            await post(`${ghl}/__sandbox/faults`, { path: p, status, times: o.burstSize, locationId });
           f.detail = `${status} × ${o.burstSize} on each of ${paths.length} paths`;
           f.restoredAt = Date.now();
         }
         faults.push(f);
         free = Date.now() + 3000;
-        log(`fault ${f.n}/${plan.length} ${kind}${f.detail ? ` (${f.detail})` : ""} at +${Math.round((f.startedAt - t0) / 1000)} s, restored after ${f.restoredAt - f.startedAt} ms`);
+        log(
+          `fault ${f.n}/${plan.length} ${kind}${f.detail ? ` (${f.detail})` : ""} at +${Math.round((f.startedAt - t0) / 1000)} s, restored after ${f.restoredAt - f.startedAt} ms`,
+        );
       }
     })();
 
@@ -348,12 +440,25 @@ async function main() {
 
     // ---------------------------------------------------------- settle (bounded)
     const readAll = async () => {
-      const inboxes = await Promise.all(contacts.map((c) => getJson<InboxEntry[]>(`${wa}/__sandbox/phones/${c.phone}/inbox`)));
-      const inbound = (await getJson<{ messages: GhlInbound[] }>(`${ghl}/__sandbox/locations/${locationId}/inbound`)).messages;
-      const convs = (await getJson<{ conversations: { messages: GhlMessage[] }[] }>(`${ghl}/__sandbox/locations/${locationId}/conversations`)).conversations;
+      const inboxes = await Promise.all(
+        contacts.map((c) => getJson<InboxEntry[]>(`${wa}/__sandbox/phones/${c.phone}/inbox`)),
+      );
+      const inbound = (await getJson<{ messages: GhlInbound[] }>(`${ghl}/__sandbox/locations/${locationId}/inbound`))
+        .messages;
+      const convs = (
+        await getJson<{ conversations: { messages: GhlMessage[] }[] }>(
+          `${ghl}/__sandbox/locations/${locationId}/conversations`,
+        )
+      ).conversations;
       const ghlOut = convs.flatMap((c) => c.messages).filter((m) => m.body?.startsWith("out-"));
-      const out: OutboundArrival[] = inboxes.flatMap((box, c) => box.filter((m) => m.text?.startsWith("out-")).map((m) => ({ contact: c, tag: m.text!, id: m.id, at: Date.parse(m.at) })));
-      const inArr: InboundArrival[] = inbound.filter((m) => !m.dropped && m.message?.startsWith("in-")).map((m) => ({ tag: m.message!, at: Date.parse(m.at) }));
+      const out: OutboundArrival[] = inboxes.flatMap((box, c) =>
+        box
+          .filter((m) => m.text?.startsWith("out-"))
+          .map((m) => ({ contact: c, tag: m.text!, id: m.id, at: Date.parse(m.at) })),
+      );
+      const inArr: InboundArrival[] = inbound
+        .filter((m) => !m.dropped && m.message?.startsWith("in-"))
+        .map((m) => ({ tag: m.message!, at: Date.parse(m.at) }));
       return { out, inArr, ghlOut };
     };
     const compute = async () => {
@@ -365,10 +470,13 @@ async function main() {
     let lastKey = "";
     let stableSince = Date.now();
     while (Date.now() < settleEnd) {
-      const pending = await getJson<{ deliveries: unknown[] }>(`${ghl}/__sandbox/deliveries?pending=true&locationId=${locationId}`);
+      const pending = await getJson<{ deliveries: unknown[] }>(
+        `${ghl}/__sandbox/deliveries?pending=true&locationId=${locationId}`,
+      );
       const c = result.counts;
       const unacked = result.unacked;
-      const done = c.out.lost + c.in.lost + c.out.statusesLost === 0 && pending.deliveries.length === 0 && unacked === 0;
+      const done =
+        c.out.lost + c.in.lost + c.out.statusesLost === 0 && pending.deliveries.length === 0 && unacked === 0;
       if (done) break;
       const key = JSON.stringify([c, pending.deliveries.length, unacked]);
       if (key !== lastKey) {
@@ -381,16 +489,43 @@ async function main() {
     stopReceipts = true;
     await receipts;
     result = await compute();
-    const devices = await getJson<{ phone: string; pairings: number; logins: number; maxConcurrentConnections: number; connected: boolean; retryReceipts?: Record<string, number> }[]>(`${wa}/__sandbox/devices`);
+    const devices = await getJson<
+      {
+        phone: string;
+        pairings: number;
+        logins: number;
+        maxConcurrentConnections: number;
+        connected: boolean;
+        retryReceipts?: Record<string, number>;
+      }[]
+    >(`${wa}/__sandbox/devices`);
     const ours = devices.filter((d) => numbers.some((n) => n.phone === d.phone));
     const pairings0 = devices0.reduce((a, d) => a + d.pairings, 0);
     const rescans = ours.reduce((a, d) => a + d.pairings, 0) - pairings0 + link.rescans;
     const maxConc = Object.fromEntries(ours.map((d) => [d.phone, d.maxConcurrentConnections]));
     const overConnected = ours.filter((d) => d.maxConcurrentConnections > 1).length;
     const summary = {
-      chaos: true, code: process.env.CHAOS_CODE, seed: o.seed, messagesEachWay: o.messages, numbers: o.numbers, contacts: o.contacts, rate: o.rate, textDelayMs: o.textDelayMs,
-      faults: { kills: o.kills, redisWipes: o.redisWipes, pgStops: o.pgStops, pgStopS: o.pgStopS, pgStopMode: o.pgImmediate ? "immediate" : "fast", ghlBursts: o.ghlBursts, burstSize: o.burstSize },
-      ...result.counts, rescans, maxConcurrentConnections: maxConc, numbersWithConcurrentConnections: overConnected,
+      chaos: true,
+      code: process.env.CHAOS_CODE,
+      seed: o.seed,
+      messagesEachWay: o.messages,
+      numbers: o.numbers,
+      contacts: o.contacts,
+      rate: o.rate,
+      textDelayMs: o.textDelayMs,
+      faults: {
+        kills: o.kills,
+        redisWipes: o.redisWipes,
+        pgStops: o.pgStops,
+        pgStopS: o.pgStopS,
+        pgStopMode: o.pgImmediate ? "immediate" : "fast",
+        ghlBursts: o.ghlBursts,
+        burstSize: o.burstSize,
+      },
+      ...result.counts,
+      rescans,
+      maxConcurrentConnections: maxConc,
+      numbersWithConcurrentConnections: overConnected,
       loginsDuringChaos: ours.reduce((a, d) => a + d.logins, 0) - devices0.reduce((a, d) => a + d.logins, 0),
       // the numbers' retry receipts for contacts' messages they could not decrypt, by what the phone did
       retryReceipts: ours.reduce<Record<string, number>>((a, d) => {
@@ -398,18 +533,30 @@ async function main() {
         return a;
       }, {}),
       recovery: result.recovery,
-      trafficSeconds: Math.round((trafficEnd - t0) / 1000), settleSeconds: Math.round((Date.now() - trafficEnd) / 1000),
+      trafficSeconds: Math.round((trafficEnd - t0) / 1000),
+      settleSeconds: Math.round((Date.now() - trafficEnd) / 1000),
       totalSeconds: Math.round((Date.now() - startedAt) / 1000),
       details: result.details,
       machine: {
-        cpus: os.cpus().length, busyPctDuringRun: machineMeter.stop().machineBusyPct, load1AtStart: Math.round(load0 * 100) / 100,
-        loadAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100), node: process.version, startedAt: new Date(startedAt).toISOString(), at: new Date().toISOString(),
+        cpus: os.cpus().length,
+        busyPctDuringRun: machineMeter.stop().machineBusyPct,
+        load1AtStart: Math.round(load0 * 100) / 100,
+        loadAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
+        node: process.version,
+        startedAt: new Date(startedAt).toISOString(),
+        at: new Date().toISOString(),
       },
     };
     const failing = {
-      outLost: result.counts.out.lost, outDuplicated: result.counts.out.duplicated, outOutOfOrder: result.counts.out.outOfOrder, statusesLost: result.counts.out.statusesLost,
-      inLost: result.counts.in.lost, inDuplicated: result.counts.in.duplicated, inOutOfOrder: result.counts.in.outOfOrder,
-      rescans, numbersWithConcurrentConnections: overConnected,
+      outLost: result.counts.out.lost,
+      outDuplicated: result.counts.out.duplicated,
+      outOutOfOrder: result.counts.out.outOfOrder,
+      statusesLost: result.counts.out.statusesLost,
+      inLost: result.counts.in.lost,
+      inDuplicated: result.counts.in.duplicated,
+      inOutOfOrder: result.counts.in.outOfOrder,
+      rescans,
+      numbersWithConcurrentConnections: overConnected,
     };
     const advisory = o.orderAdvisory ? new Set(["outOutOfOrder", "inOutOfOrder"]) : new Set<string>();
     const bad = Object.entries(failing).filter(([k, v]) => v !== 0 && !advisory.has(k));
@@ -435,7 +582,8 @@ async function waitFor(what: string, ms: number, ok: () => Promise<boolean>) {
 }
 
 function humanSummary(s: any, failing: Record<string, number>): string {
-  const d = (x: any) => `sent ${x.sent} (accepted ${x.accepted}), arrived ${x.arrived}, lost ${x.lost}, duplicated ${x.duplicated}, out of order ${x.outOfOrder}`;
+  const d = (x: any) =>
+    `sent ${x.sent} (accepted ${x.accepted}), arrived ${x.arrived}, lost ${x.lost}, duplicated ${x.duplicated}, out of order ${x.outOfOrder}`;
   const lines = [
     `chaos: ${s.code ?? ""}; seed ${s.seed}, ${s.messagesEachWay} messages each way, ${s.numbers} numbers, ${s.contacts} contacts; traffic ${s.trafficSeconds} s, settle ${s.settleSeconds} s, total ${s.totalSeconds} s`,
     `  GHL → WhatsApp: ${d(s.out)}; rejected by the app ${s.out.rejected}${s.out.rejectedButDelivered ? ` (${s.out.rejectedButDelivered} of them delivered anyway)` : ""}; statuses lost ${s.out.statusesLost} (delivered ${s.out.deliveredLost}, read ${s.out.readLost}) of ${s.out.acked} acknowledged`,
@@ -443,14 +591,27 @@ function humanSummary(s: any, failing: Record<string, number>): string {
     `  machine: ${s.machine.cpus} cores, ${s.machine.busyPctDuringRun}% busy during the run (load ${s.machine.load1AtStart} at start)`,
     `  rescans ${s.rescans}; max concurrent connections per number ${JSON.stringify(s.maxConcurrentConnections)}; logins during chaos ${s.loginsDuringChaos}; retry receipts from the numbers ${JSON.stringify(s.retryReceipts)}`,
     `  recovery (ms from the fault lifted to the arrival of the first message sent after it began):`,
-    ...s.recovery.map((r: any) => `    #${r.n} ${r.kind} at +${r.atS} s${r.detail ? ` (${r.detail})` : ""}: out ${r.outMs ?? "none arrived"}, in ${r.inMs ?? "none arrived"}`),
-    `  ${Object.values(failing).every((v) => v === 0) ? "OK: every count is zero" : `NOT OK: ${Object.entries(failing).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ")}`}`,
+    ...s.recovery.map(
+      (r: any) =>
+        `    #${r.n} ${r.kind} at +${r.atS} s${r.detail ? ` (${r.detail})` : ""}: out ${r.outMs ?? "none arrived"}, in ${r.inMs ?? "none arrived"}`,
+    ),
+    `  ${
+      Object.values(failing).every((v) => v === 0)
+        ? "OK: every count is zero"
+        : `NOT OK: ${Object.entries(failing)
+            .filter(([, v]) => v)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(", ")}`
+    }`,
   ];
   return lines.join("\n");
 }
 
 process.on("exit", killAllWorkers);
-main().then((code) => process.exit(code), (e) => {
-  process.stderr.write(`${e instanceof Error ? e.stack : e}\n`);
-  process.exit(2);
-});
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`${e instanceof Error ? e.stack : e}\n`);
+    process.exit(2);
+  },
+);

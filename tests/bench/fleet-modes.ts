@@ -1,13 +1,22 @@
 import { writeFileSync } from "node:fs";
-import { publishOutboundQueued } from "../../lib/messages/outbound-signal";
 // The fleet benchmarks of `npm run bench` (see run.ts for the commands): each links real numbers
 // (Baileys in the product's worker ↔ the WhatsApp simulator), then measures one thing and prints
 // one JSON line per measurement through `out`.
 import path from "node:path";
-import type pg from "pg";
 import type { Redis } from "ioredis";
+import type pg from "pg";
+import { publishOutboundQueued } from "../../lib/messages/outbound-signal";
 import {
-  BenchWorker, contactPhone, cpuMeter, linkNumbers, log, percentile, sleep, vmRssBytes, waCall, type Linked,
+  BenchWorker,
+  contactPhone,
+  cpuMeter,
+  type Linked,
+  linkNumbers,
+  log,
+  percentile,
+  sleep,
+  vmRssBytes,
+  waCall,
 } from "./fleet";
 
 export type FleetCtx = {
@@ -31,7 +40,8 @@ export type FleetCtx = {
 /** Repetitions of each measured rate (outbound, inbound) and of each recovery (BENCH_RUNS, 3). */
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 
-const pick = (o: unknown, path: string): number => Number(path.split(".").reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o));
+const pick = (o: unknown, path: string): number =>
+  Number(path.split(".").reduce<unknown>((x, k) => (x as Record<string, unknown> | undefined)?.[k], o));
 
 /** One summary line: the median of each named figure over the runs, and every run's value. */
 function medianOf(runs: Record<string, unknown>[], id: Record<string, unknown>, paths: string[]) {
@@ -41,7 +51,11 @@ function medianOf(runs: Record<string, unknown>[], id: Record<string, unknown>, 
     const v = runs.map((r) => pick(r, p)).filter(Number.isFinite);
     each[p] = v;
     const sorted = [...v].sort((a, b) => a - b);
-    if (sorted.length) med[p] = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : round((sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2);
+    if (sorted.length)
+      med[p] =
+        sorted.length % 2
+          ? sorted[(sorted.length - 1) / 2]
+          : round((sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2);
   }
   return { summary: `median of ${runs.length} run(s)`, ...id, median: med, runs: each };
 }
@@ -52,8 +66,14 @@ const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 async function linkUpTo(c: FleetCtx, linked: Linked[], n: number, budgetMs: number) {
   const meter = cpuMeter(cpuGroups(c));
   const r = await linkNumbers({
-    db: c.db, redis: c.redis, waUrl: c.waUrl, locations: c.locations, from: linked.length, to: n,
-    concurrency: c.linkConcurrency, timeoutMs: budgetMs,
+    db: c.db,
+    redis: c.redis,
+    waUrl: c.waUrl,
+    locations: c.locations,
+    from: linked.length,
+    to: n,
+    concurrency: c.linkConcurrency,
+    timeoutMs: budgetMs,
   });
   linked.push(...r.linked);
   const cpu = meter.stop();
@@ -68,7 +88,11 @@ async function onlineCount(c: FleetCtx): Promise<number> {
 }
 
 async function devices(c: FleetCtx) {
-  return (await waCall<{ phone: string; connected: boolean; logins: number; pairings: number; maxConcurrentConnections: number }[]>(c.waUrl, "GET", "/__sandbox/devices")).body;
+  return (
+    await waCall<
+      { phone: string; connected: boolean; logins: number; pairings: number; maxConcurrentConnections: number }[]
+    >(c.waUrl, "GET", "/__sandbox/devices")
+  ).body;
 }
 
 // ---------------------------------------------------------------- memory N[,N2…]
@@ -79,7 +103,15 @@ export async function memory(c: FleetCtx, sizes: number[]) {
   const idle0 = cpuMeter(cpuGroups(c));
   await sleep(5000);
   const base = await c.worker.probe();
-  c.out({ instances: 0, rssBytes: base.vmRss, heapUsedBytes: base.heapUsed, externalBytes: base.external, arrayBuffersBytes: base.arrayBuffers, gcForced: base.gc, idleCpu: idle0.stop() });
+  c.out({
+    instances: 0,
+    rssBytes: base.vmRss,
+    heapUsedBytes: base.heapUsed,
+    externalBytes: base.external,
+    arrayBuffersBytes: base.arrayBuffers,
+    gcForced: base.gc,
+    idleCpu: idle0.stop(),
+  });
   const linked: Linked[] = [];
   for (const n of sizes) {
     const budget = c.remainingMs() - settleMs - 30_000;
@@ -97,13 +129,29 @@ export async function memory(c: FleetCtx, sizes: number[]) {
     const connected = (await devices(c)).filter((d) => d.connected).length;
     const k = linked.length;
     c.out({
-      instances: k, requested: n, onlineInPostgres: online, connectedAtSimulator: connected, linkFailures: l.failed.length, rescansWhileLinking: l.rescans,
-      linkSeconds: round(l.seconds), linkPerMinute: round((l.linked.length / l.seconds) * 60), linkConcurrency: c.linkConcurrency, cpuWhileLinking: l.cpu,
-      settleSeconds: settleMs / 1000, idleCpu,
-      rss0Bytes: base.vmRss, rssBytes: p.vmRss, rssBeforeGcBytes: rssBeforeGc,
-      bytesPerInstance: Math.round((p.vmRss - base.vmRss) / k), mbPerInstance: round((p.vmRss - base.vmRss) / k / 2 ** 20, 2),
-      heapUsedBytes: p.heapUsed, heapPerInstanceBytes: Math.round((p.heapUsed - base.heapUsed) / k),
-      externalBytes: p.external, arrayBuffersBytes: p.arrayBuffers, gcForced: p.gc, gcMs: p.gcMs,
+      instances: k,
+      requested: n,
+      onlineInPostgres: online,
+      connectedAtSimulator: connected,
+      linkFailures: l.failed.length,
+      rescansWhileLinking: l.rescans,
+      linkSeconds: round(l.seconds),
+      linkPerMinute: round((l.linked.length / l.seconds) * 60),
+      linkConcurrency: c.linkConcurrency,
+      cpuWhileLinking: l.cpu,
+      settleSeconds: settleMs / 1000,
+      idleCpu,
+      rss0Bytes: base.vmRss,
+      rssBytes: p.vmRss,
+      rssBeforeGcBytes: rssBeforeGc,
+      bytesPerInstance: Math.round((p.vmRss - base.vmRss) / k),
+      mbPerInstance: round((p.vmRss - base.vmRss) / k / 2 ** 20, 2),
+      heapUsedBytes: p.heapUsed,
+      heapPerInstanceBytes: Math.round((p.heapUsed - base.heapUsed) / k),
+      externalBytes: p.external,
+      arrayBuffersBytes: p.arrayBuffers,
+      gcForced: p.gc,
+      gcMs: p.gcMs,
     });
     if (l.failed.length > Math.max(3, n * 0.05)) break;
   }
@@ -114,15 +162,29 @@ export async function memory(c: FleetCtx, sizes: number[]) {
     const stepMs = Number(process.env.BENCH_IDLE_STEP_MIN ?? 5) * 60_000;
     const first = await c.worker.probe();
     const t0 = Date.now();
-    c.out({ phase: "idle", instances: linked.length, minutesIdle: 0, rssBytes: first.vmRss, heapUsedBytes: first.heapUsed });
+    c.out({
+      phase: "idle",
+      instances: linked.length,
+      minutesIdle: 0,
+      rssBytes: first.vmRss,
+      heapUsedBytes: first.heapUsed,
+    });
     while (Date.now() - t0 < idleMin * 60_000 && c.remainingMs() > stepMs + 60_000) {
       const meter = cpuMeter(cpuGroups(c));
       await sleep(Math.min(stepMs, idleMin * 60_000 - (Date.now() - t0)));
       const idleCpu = meter.stop();
       const p = await c.worker.probe();
       c.out({
-        phase: "idle", instances: linked.length, minutesIdle: round((Date.now() - t0) / 60_000), onlineInPostgres: await onlineCount(c),
-        rssBytes: p.vmRss, rssGrowthBytes: p.vmRss - first.vmRss, heapUsedBytes: p.heapUsed, heapGrowthBytes: p.heapUsed - first.heapUsed, gcMs: p.gcMs, idleCpu,
+        phase: "idle",
+        instances: linked.length,
+        minutesIdle: round((Date.now() - t0) / 60_000),
+        onlineInPostgres: await onlineCount(c),
+        rssBytes: p.vmRss,
+        rssGrowthBytes: p.vmRss - first.vmRss,
+        heapUsedBytes: p.heapUsed,
+        heapGrowthBytes: p.heapUsed - first.heapUsed,
+        gcMs: p.gcMs,
+        idleCpu,
       });
     }
   }
@@ -130,7 +192,11 @@ export async function memory(c: FleetCtx, sizes: number[]) {
 
 // ---------------------------------------------------------------- recovery N[,N2…] [newid]
 
-export async function recovery(c: FleetCtx, sizes: number[], opts: { newWorkerId: boolean; makeWorker: (id: string) => BenchWorker }) {
+export async function recovery(
+  c: FleetCtx,
+  sizes: number[],
+  opts: { newWorkerId: boolean; makeWorker: (id: string) => BenchWorker },
+) {
   const linked: Linked[] = [];
   let round_ = 0;
   for (const n of sizes) {
@@ -181,7 +247,9 @@ export async function recovery(c: FleetCtx, sizes: number[], opts: { newWorkerId
         );
         back = Number(r.rows[0].n);
         const s = (Date.now() - t0) / 1000;
-        for (const q of [0.5, 0.9, 0.99]) if (back >= Math.ceil(ids.length * q) && marks[`p${q * 100}Seconds`] === undefined) marks[`p${q * 100}Seconds`] = round(s);
+        for (const q of [0.5, 0.9, 0.99])
+          if (back >= Math.ceil(ids.length * q) && marks[`p${q * 100}Seconds`] === undefined)
+            marks[`p${q * 100}Seconds`] = round(s);
         if (back >= ids.length) break;
         await sleep(200);
       }
@@ -193,7 +261,10 @@ export async function recovery(c: FleetCtx, sizes: number[], opts: { newWorkerId
       const devAfter = await devices(c);
       const pairingsDelta = devAfter.reduce((a, d) => a + d.pairings - (devBefore.get(d.phone)?.pairings ?? 0), 0);
       const relogged = devAfter.filter((d) => d.logins > (devBefore.get(d.phone)?.logins ?? 0)).length;
-      const notOnline = await c.db.query(`SELECT status::text, count(*)::int AS n FROM "Instance" WHERE id = ANY($1) AND status <> 'ONLINE' GROUP BY 1`, [ids]);
+      const notOnline = await c.db.query(
+        `SELECT status::text, count(*)::int AS n FROM "Instance" WHERE id = ANY($1) AND status <> 'ONLINE' GROUP BY 1`,
+        [ids],
+      );
       // the fresh worker holds N sessions it only logged in (no linking garbage, no key caches from
       // linking): its memory after a settle period is the plain cost of N idle ONLINE numbers
       const settle = cpuMeter(cpuGroups(c));
@@ -201,18 +272,49 @@ export async function recovery(c: FleetCtx, sizes: number[], opts: { newWorkerId
       const idleCpu = settle.stop();
       const mem = await c.worker.probe().catch(() => undefined);
       const line = {
-        run, instances: ids.length, onlineBeforeKill: before, linkSeconds: round(l.seconds), linkFailures: l.failed.length,
-        newWorkerId: opts.newWorkerId, leaseTtlMs: 15000,
-        recoveredOnline: back, allOnline: back === ids.length, seconds: round(seconds), workerReadySeconds: round(readySeconds), ...marks,
-        rescans: seen.qrEvents + seen.statusQr + seen.loggedOut + pairingsDelta, qrEvents: seen.qrEvents, statusQrEvents: seen.statusQr, loggedOutEvents: seen.loggedOut,
-        pairingsDelta, devicesRelogged: relogged, statusEvents: seen.statuses, notOnlineAfter: Object.fromEntries(notOnline.rows.map((r) => [r.status, r.n])),
+        run,
+        instances: ids.length,
+        onlineBeforeKill: before,
+        linkSeconds: round(l.seconds),
+        linkFailures: l.failed.length,
+        newWorkerId: opts.newWorkerId,
+        leaseTtlMs: 15000,
+        recoveredOnline: back,
+        allOnline: back === ids.length,
+        seconds: round(seconds),
+        workerReadySeconds: round(readySeconds),
+        ...marks,
+        rescans: seen.qrEvents + seen.statusQr + seen.loggedOut + pairingsDelta,
+        qrEvents: seen.qrEvents,
+        statusQrEvents: seen.statusQr,
+        loggedOutEvents: seen.loggedOut,
+        pairingsDelta,
+        devicesRelogged: relogged,
+        statusEvents: seen.statuses,
+        notOnlineAfter: Object.fromEntries(notOnline.rows.map((r) => [r.status, r.n])),
         cpuDuringRecovery: cpu,
-        afterRecovery: mem && { settleSeconds: idleCpu.seconds, rssBytes: mem.vmRss, heapUsedBytes: mem.heapUsed, externalBytes: mem.external, arrayBuffersBytes: mem.arrayBuffers, gcForced: mem.gc, idleCpu },
+        afterRecovery: mem && {
+          settleSeconds: idleCpu.seconds,
+          rssBytes: mem.vmRss,
+          heapUsedBytes: mem.heapUsed,
+          externalBytes: mem.external,
+          arrayBuffersBytes: mem.arrayBuffers,
+          gcForced: mem.gc,
+          idleCpu,
+        },
       };
       c.out(line);
       results.push(line);
     }
-    c.out(medianOf(results, { instances: linked.length, newWorkerId: opts.newWorkerId }, ["seconds", "p50Seconds", "p90Seconds", "rescans", "workerReadySeconds"]));
+    c.out(
+      medianOf(results, { instances: linked.length, newWorkerId: opts.newWorkerId }, [
+        "seconds",
+        "p50Seconds",
+        "p90Seconds",
+        "rescans",
+        "workerReadySeconds",
+      ]),
+    );
   }
 }
 
@@ -254,16 +356,21 @@ async function outboundSetup(c: FleetCtx, k: number) {
   const send = async (i: number, text: string) => {
     const n = linked[i % linked.length];
     const r = await fetch(`${c.ghlUrl}/__sandbox/locations/${n.locationId}/messages`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ phone: `+${contactPhone(i % linked.length)}`, message: text }),
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ phone: `+${contactPhone(i % linked.length)}`, message: text }),
     });
     const b = (await r.json()) as { deliveryStatus?: number | null };
-    if (r.status !== 200 || b.deliveryStatus !== 200) throw new Error(`GHL sim ${r.status}, delivery ${b.deliveryStatus}`);
+    if (r.status !== 200 || b.deliveryStatus !== 200)
+      throw new Error(`GHL sim ${r.status}, delivery ${b.deliveryStatus}`);
   };
   const inboxes = async (tag: string) => {
     const at = new Map<number, number>();
     const re = new RegExp(`^${tag}-(\\d+)$`);
     for (let i = 0; i < linked.length; i++) {
-      const box = (await waCall<{ text?: string; at: string }[]>(c.waUrl, "GET", `/__sandbox/phones/${contactPhone(i)}/inbox`)).body;
+      const box = (
+        await waCall<{ text?: string; at: string }[]>(c.waUrl, "GET", `/__sandbox/phones/${contactPhone(i)}/inbox`)
+      ).body;
       for (const m of box) {
         const x = m.text ? re.exec(m.text) : null;
         if (x) at.set(Number(x[1]), Date.parse(m.at));
@@ -279,16 +386,27 @@ async function outboundSetup(c: FleetCtx, k: number) {
   let warmErr = 0;
   await schedule(linked.length, 20, (i) => send(i, `warm-${i}`).catch(() => void warmErr++));
   const warm = await collect("warm", linked.length, 120_000);
-  log(`warm-up: ${warm.size}/${linked.length} delivered in ${round((performance.now() - w0) / 1000)} s (${warmErr} errors)`);
+  log(
+    `warm-up: ${warm.size}/${linked.length} delivered in ${round((performance.now() - w0) / 1000)} s (${warmErr} errors)`,
+  );
   return { linked, l, send, collect };
 }
 
 export async function outbound(c: FleetCtx, k: number, rates: number[], seconds: number) {
   const { linked, l, send, collect } = await outboundSetup(c, k);
   await measureRates(c, "r", rates, seconds, send, collect, "deliveredPerSecond", (r) => ({
-    numbers: linked.length, linkSeconds: round(l.seconds), sent: r.total, postErrors: r.errors, firstError: r.firstError,
-    postsPerSecond: r.sendsPerSecond, delivered: r.arrived, deliveredPerSecond: r.arrivedPerSecond,
-    latency: r.latency, ghlSimPostLatency: r.sendLatency, cpu: r.cpu, workerPauses: r.workerPauses,
+    numbers: linked.length,
+    linkSeconds: round(l.seconds),
+    sent: r.total,
+    postErrors: r.errors,
+    firstError: r.firstError,
+    postsPerSecond: r.sendsPerSecond,
+    delivered: r.arrived,
+    deliveredPerSecond: r.arrivedPerSecond,
+    latency: r.latency,
+    ghlSimPostLatency: r.sendLatency,
+    cpu: r.cpu,
+    workerPauses: r.workerPauses,
   }));
 }
 
@@ -314,20 +432,32 @@ export async function drain(c: FleetCtx, k: number, total: number) {
       [tag, total, linked.map((n) => n.id), linked.length],
     );
     let t0 = 0;
-    const { value: at, cpu, workerPauses } = await watched(c, tag, async () => {
+    const {
+      value: at,
+      cpu,
+      workerPauses,
+    } = await watched(c, tag, async () => {
       t0 = Date.now();
       for (const n of linked) await publishOutboundQueued(c.redis, n.id);
       return collect(tag, total, Math.min(300_000, c.remainingMs() - 60_000));
     });
     const last = Math.max(...at.values());
     const line = {
-      numbers: linked.length, linkSeconds: round(l.seconds), run, queued: total, delivered: at.size,
-      deliveredPerSecond: at.size ? round(at.size / ((last - t0) / 1000)) : 0, seconds: round((last - t0) / 1000), cpu, workerPauses,
+      numbers: linked.length,
+      linkSeconds: round(l.seconds),
+      run,
+      queued: total,
+      delivered: at.size,
+      deliveredPerSecond: at.size ? round(at.size / ((last - t0) / 1000)) : 0,
+      seconds: round((last - t0) / 1000),
+      cpu,
+      workerPauses,
     };
     c.out(line);
     runs.push(line);
   }
-  if (runs.length) c.out(medianOf(runs, { numbers: linked.length, queued: total }, ["deliveredPerSecond", "cpu.workerPct"]));
+  if (runs.length)
+    c.out(medianOf(runs, { numbers: linked.length, queued: total }, ["deliveredPerSecond", "cpu.workerPct"]));
 }
 
 // ---------------------------------------------------------------- inbound K rates
@@ -362,12 +492,24 @@ export async function inbound(c: FleetCtx, k: number, rates: number[], seconds: 
   let warmErr = 0;
   await schedule(linked.length, 10, (i) => send(i, `warm-${i}`).catch(() => void warmErr++));
   const warm = await collect("warm", linked.length, 120_000);
-  log(`warm-up: ${warm.size}/${linked.length} in GHL in ${round((performance.now() - w0) / 1000)} s (${warmErr} errors)`);
+  log(
+    `warm-up: ${warm.size}/${linked.length} in GHL in ${round((performance.now() - w0) / 1000)} s (${warmErr} errors)`,
+  );
 
   await measureRates(c, "i", rates, seconds, send, collect, "receivedPerSecond", (r) => ({
-    numbers: linked.length, locations: c.locations.length, linkSeconds: round(l.seconds), sent: r.total, sendErrors: r.errors, firstError: r.firstError,
-    sendsPerSecond: r.sendsPerSecond, receivedByGhl: r.arrived, receivedPerSecond: r.arrivedPerSecond,
-    latency: r.latency, simSendLatency: r.sendLatency, cpu: r.cpu, workerPauses: r.workerPauses,
+    numbers: linked.length,
+    locations: c.locations.length,
+    linkSeconds: round(l.seconds),
+    sent: r.total,
+    sendErrors: r.errors,
+    firstError: r.firstError,
+    sendsPerSecond: r.sendsPerSecond,
+    receivedByGhl: r.arrived,
+    receivedPerSecond: r.arrivedPerSecond,
+    latency: r.latency,
+    simSendLatency: r.sendLatency,
+    cpu: r.cpu,
+    workerPauses: r.workerPauses,
   }));
 }
 
@@ -396,7 +538,10 @@ async function collectArrivals(read: () => Promise<Map<number, number>>, total: 
  * with the medians of the throughput figure `rateKey`, p50/p99 latency and worker CPU.
  */
 async function measureRates(
-  c: FleetCtx, tagPrefix: string, rates: number[], seconds: number,
+  c: FleetCtx,
+  tagPrefix: string,
+  rates: number[],
+  seconds: number,
   send: (i: number, text: string) => Promise<void>,
   collect: (tag: string, total: number, maxMs: number) => Promise<Map<number, number>>,
   rateKey: string,
@@ -420,7 +565,15 @@ async function measureRates(
       c.out(l);
       runs.push(l);
     }
-    if (runs.length) c.out(medianOf(runs, { numbers: runs[0].numbers, targetRate: rate }, [rateKey, "latency.p50ms", "latency.p99ms", "cpu.workerPct"]));
+    if (runs.length)
+      c.out(
+        medianOf(runs, { numbers: runs[0].numbers, targetRate: rate }, [
+          rateKey,
+          "latency.p50ms",
+          "latency.p99ms",
+          "cpu.workerPct",
+        ]),
+      );
   }
 }
 
@@ -447,7 +600,10 @@ async function watched<T>(c: FleetCtx, tag: string, phase: () => Promise<T>) {
 }
 
 async function measureRate(
-  c: FleetCtx, tag: string, rate: number, seconds: number,
+  c: FleetCtx,
+  tag: string,
+  rate: number,
+  seconds: number,
   send: (i: number, text: string) => Promise<void>,
   collect: (tag: string, total: number, maxMs: number) => Promise<Map<number, number>>,
 ) {
@@ -456,7 +612,11 @@ async function measureRate(
   const sendLat: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
-  const { value: { sendSeconds, at }, cpu, workerPauses } = await watched(c, tag, async () => {
+  const {
+    value: { sendSeconds, at },
+    cpu,
+    workerPauses,
+  } = await watched(c, tag, async () => {
     const sendSeconds = await schedule(total, rate, async (i) => {
       t0[i] = Date.now();
       const p0 = performance.now();
@@ -473,11 +633,19 @@ async function measureRate(
   // BENCH_LATENCY_TRACE=<dir>: every message's send time and latency, to see whether a tail is
   // a few pauses (clustered) or spread out
   if (process.env.BENCH_LATENCY_TRACE) {
-    writeFileSync(path.join(process.env.BENCH_LATENCY_TRACE, `${tag}.json`), JSON.stringify([...at.entries()].map(([i, a]) => [i, t0[i], a - t0[i]])));
+    writeFileSync(
+      path.join(process.env.BENCH_LATENCY_TRACE, `${tag}.json`),
+      JSON.stringify([...at.entries()].map(([i, a]) => [i, t0[i], a - t0[i]])),
+    );
   }
   const lastAt = Math.max(...at.values());
   return {
-    total, errors, firstError, cpu, workerPauses, arrived: at.size,
+    total,
+    errors,
+    firstError,
+    cpu,
+    workerPauses,
+    arrived: at.size,
     sendsPerSecond: round(total / sendSeconds),
     arrivedPerSecond: at.size ? round(at.size / ((lastAt - t0[0]) / 1000)) : 0,
     latency: latencyStats([...at.entries()].map(([i, a]) => a - t0[i])),

@@ -3,12 +3,12 @@
 // through the app's real OAuth flow against the GHL simulator, numbers linked by QR on the
 // WhatsApp simulator, and CPU accounting from /proc. Loopback only; everything started here is
 // killed on exit.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type pg from "pg";
 import type { Redis } from "ioredis";
+import type pg from "pg";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -31,7 +31,9 @@ function readStat(pid: number): { pgrp: number; ticks: number; comm: string } | 
 }
 
 function allPids(): number[] {
-  return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
 }
 
 /** CPU seconds used so far by every live process of a process group (a stack child and its tsx child). */
@@ -75,7 +77,12 @@ export function cpuMeter(groups: Record<string, () => number | undefined>) {
       const p = pgid();
       g[k] = p ? groupCpuSeconds(p) : 0;
     }
-    return { at: performance.now(), g, m: machineTicks(), byPid: { postgresAll: commCpuByPid("postgres"), redisAll: commCpuByPid("redis-server") } };
+    return {
+      at: performance.now(),
+      g,
+      m: machineTicks(),
+      byPid: { postgresAll: commCpuByPid("postgres"), redisAll: commCpuByPid("redis-server") },
+    };
   };
   const start = read();
   return {
@@ -84,13 +91,14 @@ export function cpuMeter(groups: Record<string, () => number | undefined>) {
       const end = read();
       const secs = (end.at - start.at) / 1000;
       const out: Record<string, number> = {};
-      for (const k of Object.keys(end.g)) out[`${k}Pct`] = Math.round(((end.g[k] - (start.g[k] ?? 0)) / secs) * 1000) / 10;
+      for (const k of Object.keys(end.g))
+        out[`${k}Pct`] = Math.round(((end.g[k] - (start.g[k] ?? 0)) / secs) * 1000) / 10;
       // per process: one that ended in between (a Postgres backend or autovacuum worker) would
       // otherwise subtract its whole past from the total; its share of the interval is not counted
       for (const k of ["postgresAll", "redisAll"] as const) {
         let ticks = 0;
         for (const [pid, t] of end.byPid[k]) ticks += t - (start.byPid[k].get(pid) ?? 0);
-        out[`${k}Pct`] = Math.round(((ticks / CLK_TCK) / secs) * 1000) / 10;
+        out[`${k}Pct`] = Math.round((ticks / CLK_TCK / secs) * 1000) / 10;
       }
       out.machineBusyPct = Math.round(((end.m.busy - start.m.busy) / (end.m.total - start.m.total)) * 1000) / 10;
       out.seconds = Math.round(secs * 10) / 10;
@@ -131,11 +139,25 @@ export class BenchWorker {
     rmSync(this.probeFile, { force: true });
     // BENCH_WORKER_CPU_PROF_ALL=<dir>: a V8 CPU profile of the worker's whole life, written when it
     // stops (BENCH_WORKER_CPU_PROF=<dir> profiles only measured phases, see `profile`)
-    const prof = process.env.BENCH_WORKER_CPU_PROF_ALL ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_WORKER_CPU_PROF_ALL}`] : [];
-    this.child = spawn(process.execPath, [...prof, "--expose-gc", "--import", "tsx", "--import", "./tests/bench/worker-probe.ts", "worker/main.ts"], {
-      cwd: this.root, detached: true, stdio: ["ignore", 2, 2],
-      env: { ...process.env, ...this.env, WORKER_HTTP_PORT: String(this.port), WORKER_ID: this.workerId, BENCH_PROBE_FILE: this.probeFile },
-    });
+    const prof = process.env.BENCH_WORKER_CPU_PROF_ALL
+      ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_WORKER_CPU_PROF_ALL}`]
+      : [];
+    this.child = spawn(
+      process.execPath,
+      [...prof, "--expose-gc", "--import", "tsx", "--import", "./tests/bench/worker-probe.ts", "worker/main.ts"],
+      {
+        cwd: this.root,
+        detached: true,
+        stdio: ["ignore", 2, 2],
+        env: {
+          ...process.env,
+          ...this.env,
+          WORKER_HTTP_PORT: String(this.port),
+          WORKER_ID: this.workerId,
+          BENCH_PROBE_FILE: this.probeFile,
+        },
+      },
+    );
     live.add(this.child);
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {
@@ -195,7 +217,16 @@ export class BenchWorker {
   }
 
   /** Forces a full GC in the worker and returns its memoryUsage() and VmRSS right after. */
-  async probe(): Promise<{ rss: number; vmRss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number; gc: boolean; gcMs: number }> {
+  async probe(): Promise<{
+    rss: number;
+    vmRss: number;
+    heapUsed: number;
+    heapTotal: number;
+    external: number;
+    arrayBuffers: number;
+    gc: boolean;
+    gcMs: number;
+  }> {
     const before = existsSync(this.probeFile) ? JSON.parse(readFileSync(this.probeFile, "utf8")).seq : 0;
     process.kill(this.pid!, "SIGUSR2");
     const end = Date.now() + 30_000;
@@ -240,14 +271,21 @@ export async function installLocations(appUrl: string, ghlUrl: string, n: number
   for (let i = 0; i < n; i++) {
     const id = locationIdOf(i);
     const c = await fetch(`${ghlUrl}/__sandbox/locations`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id, name: `Bench ${i}`, companyId: COMPANY }),
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id, name: `Bench ${i}`, companyId: COMPANY }),
     });
     if (c.status !== 201) throw new Error(`creating location ${id}: ${c.status} ${await c.text()}`);
     const inst = await fetch(`${appUrl}/api/oauth/install`, { redirect: "manual" });
     const choose = new URL(inst.headers.get("location") ?? "");
     const form = new URLSearchParams({ locationId: id });
     for (const k of ["client_id", "redirect_uri", "scope", "state"]) form.set(k, choose.searchParams.get(k) ?? "");
-    const picked = await fetch(`${ghlUrl}/v2/oauth/chooselocation`, { method: "POST", body: form, headers: { "content-type": "application/x-www-form-urlencoded" }, redirect: "manual" });
+    const picked = await fetch(`${ghlUrl}/v2/oauth/chooselocation`, {
+      method: "POST",
+      body: form,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      redirect: "manual",
+    });
     const callback = picked.headers.get("location");
     if (!callback) throw new Error(`choose-location answered ${picked.status}`);
     // the browser that started the install carries its state cookie to the callback
@@ -267,8 +305,17 @@ export type Linked = { id: string; locationId: string; name: string; phone: stri
 export const numberPhone = (i: number) => `1777${String(i).padStart(7, "0")}`;
 export const contactPhone = (i: number) => `1888${String(i).padStart(7, "0")}`;
 
-export async function waCall<T = any>(waUrl: string, method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const r = await fetch(`${waUrl}${p}`, { method, headers: body === undefined ? {} : { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+export async function waCall<T = any>(
+  waUrl: string,
+  method: string,
+  p: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  const r = await fetch(`${waUrl}${p}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: r.status, body: await json<T>(r) };
 }
 
@@ -278,7 +325,14 @@ export async function waCall<T = any>(waUrl: string, method: string, p: string, 
  * worker stores in Redis (qrKey), the phone scanning it, then ONLINE in Postgres.
  */
 export async function linkNumbers(o: {
-  db: pg.Client; redis: Redis; waUrl: string; locations: string[]; from: number; to: number; concurrency: number; timeoutMs: number;
+  db: pg.Client;
+  redis: Redis;
+  waUrl: string;
+  locations: string[];
+  from: number;
+  to: number;
+  concurrency: number;
+  timeoutMs: number;
 }): Promise<{ linked: Linked[]; failed: { i: number; error: string }[]; seconds: number; rescans: number }> {
   const t0 = performance.now();
   const online = new Set<string>();
@@ -326,19 +380,24 @@ export async function linkNumbers(o: {
     linked.push({ id, locationId, name, phone });
   };
   try {
-    await Promise.all(Array.from({ length: o.concurrency }, async () => {
-      while (next < o.to) {
-        const i = next++;
-        try {
-          await one(i);
-        } catch (e) {
-          failed.push({ i, error: e instanceof Error ? e.message : String(e) });
-          if (Date.now() > deadline) return;
+    await Promise.all(
+      Array.from({ length: o.concurrency }, async () => {
+        while (next < o.to) {
+          const i = next++;
+          try {
+            await one(i);
+          } catch (e) {
+            failed.push({ i, error: e instanceof Error ? e.message : String(e) });
+            if (Date.now() > deadline) return;
+          }
+          const n = linked.length + failed.length;
+          if (n % 25 === 0)
+            log(
+              `linked ${o.from + linked.length} (${failed.length} failed) in ${Math.round((performance.now() - t0) / 1000)} s`,
+            );
         }
-        const n = linked.length + failed.length;
-        if (n % 25 === 0) log(`linked ${o.from + linked.length} (${failed.length} failed) in ${Math.round((performance.now() - t0) / 1000)} s`);
-      }
-    }));
+      }),
+    );
   } finally {
     polling = false;
     await poller;

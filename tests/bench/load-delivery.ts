@@ -21,14 +21,31 @@ const target = new URL(url);
 
 const total = rate * seconds;
 const payloads = Array.from({ length: total }, (_, i) => {
-  const body = Buffer.from(JSON.stringify({ contactId: `c${i % 500}`, locationId, messageId: `bench-${randomUUID()}`, type: "SMS", phone: `+1555${String(1_000_000 + (i % 500)).slice(1)}`, message: `load ${i}`, attachments: [] }));
+  const body = Buffer.from(
+    JSON.stringify({
+      contactId: `c${i % 500}`,
+      locationId,
+      messageId: `bench-${randomUUID()}`,
+      type: "SMS",
+      phone: `+1555${String(1_000_000 + (i % 500)).slice(1)}`,
+      message: `load ${i}`,
+      attachments: [],
+    }),
+  );
   return { body, sig: sign(null, body, key).toString("base64") };
 });
 
 function post(body: Buffer, sig: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { agent, host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { "content-type": "application/json", "content-length": body.length, "x-ghl-signature": sig } },
+      {
+        agent,
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": body.length, "x-ghl-signature": sig },
+      },
       (res) => {
         res.resume();
         res.on("end", () => resolve(res.statusCode ?? 0));
@@ -67,4 +84,17 @@ const elapsed = (performance.now() - start) / 1000;
 lat.sort((a, b) => a - b);
 const p = (q: number) => Math.round(lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] * 10) / 10;
 agent.destroy();
-process.stdout.write(JSON.stringify({ client: "node:http keep-alive, pre-signed", targetRps: rate, achievedRps: Math.round(total / elapsed), requests: total, p50ms: p(0.5), p90ms: p(0.9), p99ms: p(0.99), maxMs: p(1), errors, statuses }) + "\n");
+process.stdout.write(
+  JSON.stringify({
+    client: "node:http keep-alive, pre-signed",
+    targetRps: rate,
+    achievedRps: Math.round(total / elapsed),
+    requests: total,
+    p50ms: p(0.5),
+    p90ms: p(0.9),
+    p99ms: p(0.99),
+    maxMs: p(1),
+    errors,
+    statuses,
+  }) + "\n",
+);

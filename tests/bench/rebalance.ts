@@ -12,14 +12,30 @@
 // BENCH_TRICKLE_RATE (1): messages per second in each direction; HANDOVERS_PER_MINUTE passes
 // through to both workers (unset: the product's default).
 import type { Redis } from "ioredis";
-import { type BenchWorker, contactPhone, cpuMeter, linkNumbers, log, percentile, sleep, vmRssBytes, waCall } from "./fleet";
+import {
+  type BenchWorker,
+  contactPhone,
+  cpuMeter,
+  linkNumbers,
+  log,
+  percentile,
+  sleep,
+  vmRssBytes,
+  waCall,
+} from "./fleet";
 import type { FleetCtx } from "./fleet-modes";
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 function stats(lat: number[]) {
   const s = [...lat].sort((a, b) => a - b);
-  return { n: s.length, p50ms: percentile(s, 0.5), p90ms: percentile(s, 0.9), p99ms: percentile(s, 0.99), maxMs: percentile(s, 1) };
+  return {
+    n: s.length,
+    p50ms: percentile(s, 0.5),
+    p90ms: percentile(s, 0.9),
+    p99ms: percentile(s, 0.99),
+    maxMs: percentile(s, 1),
+  };
 }
 
 /** Redis command counts (INFO commandstats) since the last reset: total and the busiest commands. */
@@ -45,7 +61,10 @@ async function redisMemory(r: Redis) {
 /** Bytes in and out of Redis since the last CONFIG RESETSTAT (INFO stats). */
 async function redisNet(r: Redis) {
   const info = await r.info("stats");
-  return { inBytes: Number(/^total_net_input_bytes:(\d+)/m.exec(info)?.[1]), outBytes: Number(/^total_net_output_bytes:(\d+)/m.exec(info)?.[1]) };
+  return {
+    inBytes: Number(/^total_net_input_bytes:(\d+)/m.exec(info)?.[1]),
+    outBytes: Number(/^total_net_output_bytes:(\d+)/m.exec(info)?.[1]),
+  };
 }
 
 /** WAL written by the whole Postgres cluster (pg_stat_wal; the bench's own server, Postgres 14+). */
@@ -57,14 +76,28 @@ async function walBytes(db: FleetCtx["db"]): Promise<number> {
   }
 }
 
-type PgCounters = { xact: number; fetched: number; inserted: number; updated: number; deleted: number; backends: number };
+type PgCounters = {
+  xact: number;
+  fetched: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  backends: number;
+};
 async function pgCounters(db: FleetCtx["db"]): Promise<PgCounters> {
   const r = await db.query(
     `SELECT xact_commit + xact_rollback AS xact, tup_fetched AS fetched, tup_inserted AS inserted, tup_updated AS updated, tup_deleted AS deleted, numbackends AS backends
      FROM pg_stat_database WHERE datname = current_database()`,
   );
   const row = r.rows[0];
-  return { xact: Number(row.xact), fetched: Number(row.fetched), inserted: Number(row.inserted), updated: Number(row.updated), deleted: Number(row.deleted), backends: Number(row.backends) };
+  return {
+    xact: Number(row.xact),
+    fetched: Number(row.fetched),
+    inserted: Number(row.inserted),
+    updated: Number(row.updated),
+    deleted: Number(row.deleted),
+    backends: Number(row.backends),
+  };
 }
 
 /** Redis and Postgres work of the whole stack over an interval, per second. */
@@ -82,15 +115,30 @@ async function serverMeter(c: FleetCtx) {
     const pg1 = await pgCounters(c.db);
     const wal1 = await walBytes(c.db);
     const net = await redisNet(c.redis);
-    const top = Object.entries(cs.by).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => [k, round(v / secs)]);
+    const top = Object.entries(cs.by)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([k, v]) => [k, round(v / secs)]);
     const redisTotal = cs.total - ownRedisCalls;
     return {
       seconds: round(secs),
-      redis: { commandsPerSecond: round(redisTotal / secs), benchOwnCallsExcluded: ownRedisCalls, cpuMsPerSecond: round(cs.usec / 1000 / secs), netInBytesPerSecond: Math.round(net.inBytes / secs), netOutBytesPerSecond: Math.round(net.outBytes / secs), top: Object.fromEntries(top), ...(await redisMemory(c.redis)) },
+      redis: {
+        commandsPerSecond: round(redisTotal / secs),
+        benchOwnCallsExcluded: ownRedisCalls,
+        cpuMsPerSecond: round(cs.usec / 1000 / secs),
+        netInBytesPerSecond: Math.round(net.inBytes / secs),
+        netOutBytesPerSecond: Math.round(net.outBytes / secs),
+        top: Object.fromEntries(top),
+        ...(await redisMemory(c.redis)),
+      },
       postgres: {
-        transactionsPerSecond: round((pg1.xact - pg0.xact) / secs), rowsFetchedPerSecond: round((pg1.fetched - pg0.fetched) / secs),
-        rowsInsertedPerSecond: round((pg1.inserted - pg0.inserted) / secs), rowsUpdatedPerSecond: round((pg1.updated - pg0.updated) / secs),
-        rowsDeletedPerSecond: round((pg1.deleted - pg0.deleted) / secs), walBytesPerSecond: Math.round((wal1 - wal0) / secs), connections: pg1.backends,
+        transactionsPerSecond: round((pg1.xact - pg0.xact) / secs),
+        rowsFetchedPerSecond: round((pg1.fetched - pg0.fetched) / secs),
+        rowsInsertedPerSecond: round((pg1.inserted - pg0.inserted) / secs),
+        rowsUpdatedPerSecond: round((pg1.updated - pg0.updated) / secs),
+        rowsDeletedPerSecond: round((pg1.deleted - pg0.deleted) / secs),
+        walBytesPerSecond: Math.round((wal1 - wal0) / secs),
+        connections: pg1.backends,
       },
     };
   };
@@ -105,7 +153,16 @@ export async function rebalance(c: FleetCtx, k: number, makeWorker: (id: string)
 
   // ------------------------------------------------ N numbers on the one worker
   const linkMeter = cpuMeter({ worker: () => workerA.pid });
-  const l = await linkNumbers({ db: c.db, redis: c.redis, waUrl: c.waUrl, locations: c.locations, from: 0, to: k, concurrency: c.linkConcurrency, timeoutMs: Math.max(60_000, c.remainingMs() - 6 * 60_000) });
+  const l = await linkNumbers({
+    db: c.db,
+    redis: c.redis,
+    waUrl: c.waUrl,
+    locations: c.locations,
+    from: 0,
+    to: k,
+    concurrency: c.linkConcurrency,
+    timeoutMs: Math.max(60_000, c.remainingMs() - 6 * 60_000),
+  });
   const linkCpu = linkMeter.stop();
   const linked = l.linked;
   log(`linked ${linked.length}/${k} in ${round(l.seconds)} s (${l.failed.length} failed)`);
@@ -120,15 +177,21 @@ export async function rebalance(c: FleetCtx, k: number, makeWorker: (id: string)
   const tn = Array.from({ length: trickleN }, (_, j) => linked[Math.floor(j * step)]);
   for (const [j, n] of tn.entries()) {
     await waCall(c.waUrl, "POST", "/__sandbox/phones", { phone: contactPhone(j) });
-    await c.db.query(`INSERT INTO "Contact"(id, "locationId", phone, "stickyInstanceId", "updatedAt") VALUES (gen_random_uuid()::text, $1, $2, $3, now())`, [n.locationId, `+${contactPhone(j)}`, n.id]);
+    await c.db.query(
+      `INSERT INTO "Contact"(id, "locationId", phone, "stickyInstanceId", "updatedAt") VALUES (gen_random_uuid()::text, $1, $2, $3, now())`,
+      [n.locationId, `+${contactPhone(j)}`, n.id],
+    );
   }
   const sendOut = async (j: number, text: string) => {
     const n = tn[j];
     const r = await fetch(`${c.ghlUrl}/__sandbox/locations/${n.locationId}/messages`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ phone: `+${contactPhone(j)}`, message: text }),
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ phone: `+${contactPhone(j)}`, message: text }),
     });
     const b = (await r.json()) as { deliveryStatus?: number | null };
-    if (r.status !== 200 || b.deliveryStatus !== 200) throw new Error(`GHL sim ${r.status}, delivery ${b.deliveryStatus}`);
+    if (r.status !== 200 || b.deliveryStatus !== 200)
+      throw new Error(`GHL sim ${r.status}, delivery ${b.deliveryStatus}`);
   };
   const sendIn = async (j: number, text: string) => {
     const r = await waCall(c.waUrl, "POST", `/__sandbox/phones/${contactPhone(j)}/send`, { to: tn[j].phone, text });
@@ -138,7 +201,9 @@ export async function rebalance(c: FleetCtx, k: number, makeWorker: (id: string)
   const outArrivals = async (re: RegExp) => {
     const at = new Map<number, number[]>();
     for (let j = 0; j < tn.length; j++) {
-      for (const m of (await waCall<{ text?: string; at: string }[]>(c.waUrl, "GET", `/__sandbox/phones/${contactPhone(j)}/inbox`)).body) {
+      for (const m of (
+        await waCall<{ text?: string; at: string }[]>(c.waUrl, "GET", `/__sandbox/phones/${contactPhone(j)}/inbox`)
+      ).body) {
         const x = m.text ? re.exec(m.text) : null;
         if (x) at.set(Number(x[1]), [...(at.get(Number(x[1])) ?? []), Date.parse(m.at)]);
       }
@@ -148,7 +213,9 @@ export async function rebalance(c: FleetCtx, k: number, makeWorker: (id: string)
   const inArrivals = async (re: RegExp) => {
     const at = new Map<number, number[]>();
     for (const loc of new Set(tn.map((n) => n.locationId))) {
-      const { messages } = (await (await fetch(`${c.ghlUrl}/__sandbox/locations/${loc}/inbound`)).json()) as { messages: { message?: string; at: string }[] };
+      const { messages } = (await (await fetch(`${c.ghlUrl}/__sandbox/locations/${loc}/inbound`)).json()) as {
+        messages: { message?: string; at: string }[];
+      };
       for (const m of messages) {
         const x = m.message ? re.exec(m.message) : null;
         if (x) at.set(Number(x[1]), [...(at.get(Number(x[1])) ?? []), Date.parse(m.at)]);
@@ -192,12 +259,20 @@ export async function rebalance(c: FleetCtx, k: number, makeWorker: (id: string)
       const wait = t0 + (i * 1000) / rate - performance.now();
       if (wait > 0) await sleep(wait);
       const j = i % tn.length;
-      for (const [dir, fn] of [["out", sendOut], ["in", sendIn]] as const) {
+      for (const [dir, fn] of [
+        ["out", sendOut],
+        ["in", sendIn],
+      ] as const) {
         const at = Date.now();
-        inflight.push(fn(j, `r${dir[0]}-${i}`).then(() => void sent[dir].set(i, at), (e) => {
-          errors[dir]++;
-          errors.firstError ??= e instanceof Error ? e.message : String(e);
-        }));
+        inflight.push(
+          fn(j, `r${dir[0]}-${i}`).then(
+            () => void sent[dir].set(i, at),
+            (e) => {
+              errors[dir]++;
+              errors.firstError ??= e instanceof Error ? e.message : String(e);
+            },
+          ),
+        );
       }
     }
   })();
@@ -206,7 +281,11 @@ export async function rebalance(c: FleetCtx, k: number, makeWorker: (id: string)
   const ownersOf = async () => (await c.redis.mget(ids.map((id) => `gw:lease:${id}`))) as (string | null)[];
   let ownRedisCalls = 0;
   // 60 s alone: the baseline of the trickle's latency and of the stack's work with N numbers
-  const devBefore = new Map((await waCall<{ phone: string; pairings: number; logins: number }[]>(c.waUrl, "GET", "/__sandbox/devices")).body.map((d) => [d.phone, d]));
+  const devBefore = new Map(
+    (
+      await waCall<{ phone: string; pairings: number; logins: number }[]>(c.waUrl, "GET", "/__sandbox/devices")
+    ).body.map((d) => [d.phone, d]),
+  );
   const aloneEnd = await serverMeter(c);
   const aloneCpu = cpuMeter({ workerA: () => workerA.pid, app: () => c.appPgid, sandbox: () => c.sandboxPgid });
   await sleep(60_000);
@@ -216,7 +295,12 @@ export async function rebalance(c: FleetCtx, k: number, makeWorker: (id: string)
   const workerB = makeWorker("bench-worker-2");
   const startedAt = Date.now();
   const during = await serverMeter(c);
-  const cpu = cpuMeter({ workerA: () => workerA.pid, workerB: () => workerB.pid, app: () => c.appPgid, sandbox: () => c.sandboxPgid });
+  const cpu = cpuMeter({
+    workerA: () => workerA.pid,
+    workerB: () => workerB.pid,
+    app: () => c.appPgid,
+    sandbox: () => c.sandboxPgid,
+  });
   const readySeconds = await workerB.start();
   log(`second worker ready in ${round(readySeconds)} s`);
   const target = Math.floor(ids.length / 2); // two workers of weight 1: fair-share.ts targetShares gives B ⌊N/2⌋ (ties to the smaller id, "bench-worker")
@@ -259,7 +343,9 @@ export async function rebalance(c: FleetCtx, k: number, makeWorker: (id: string)
     if (settledAt === undefined && held.b >= target - 1 && held.a <= ids.length - target + 1) settledAt = now;
     if (now - lastLog > 30_000) {
       lastLog = now;
-      log(`${round((now - startedAt) / 1000, 0)} s: A ${held.a}, B ${held.b} (target ${target}), unowned ${unowned}, moves ${moves.length}`);
+      log(
+        `${round((now - startedAt) / 1000, 0)} s: A ${held.a}, B ${held.b} (target ${target}), unowned ${unowned}, moves ${moves.length}`,
+      );
     }
     if (until === "share10" ? share10At !== undefined : settledAt !== undefined) break;
     await sleep(1000);
@@ -281,8 +367,12 @@ export async function rebalance(c: FleetCtx, k: number, makeWorker: (id: string)
   void ai;
   const movedIds = new Set(moves.map((m) => m.id));
   const tally = (s: Map<number, number>, at: Map<number, number[]>) => {
-    const all: number[] = [], before: number[] = [], handover: number[] = [], movedDuring: number[] = [];
-    let lost = 0, duplicated = 0;
+    const all: number[] = [],
+      before: number[] = [],
+      handover: number[] = [],
+      movedDuring: number[] = [];
+    let lost = 0,
+      duplicated = 0;
     for (const [i, t0] of s) {
       const a = at.get(i);
       if (!a) {
@@ -298,31 +388,76 @@ export async function rebalance(c: FleetCtx, k: number, makeWorker: (id: string)
         if (movedIds.has(tn[i % tn.length].id)) movedDuring.push(lat);
       }
     }
-    return { sent: s.size, arrived: s.size - lost, lost, duplicated, latencyAlone: stats(before), latencyDuringHandover: stats(handover), latencyMovedNumbersDuringHandover: stats(movedDuring), latencyAll: stats(all) };
+    return {
+      sent: s.size,
+      arrived: s.size - lost,
+      lost,
+      duplicated,
+      latencyAlone: stats(before),
+      latencyDuringHandover: stats(handover),
+      latencyMovedNumbersDuringHandover: stats(movedDuring),
+      latencyAll: stats(all),
+    };
   };
-  const devAfter = (await waCall<{ phone: string; pairings: number; logins: number; maxConcurrentConnections: number }[]>(c.waUrl, "GET", "/__sandbox/devices")).body;
+  const devAfter = (
+    await waCall<{ phone: string; pairings: number; logins: number; maxConcurrentConnections: number }[]>(
+      c.waUrl,
+      "GET",
+      "/__sandbox/devices",
+    )
+  ).body;
   const pairingsDelta = devAfter.reduce((a, d) => a + d.pairings - (devBefore.get(d.phone)?.pairings ?? 0), 0);
-  const online = Number((await c.db.query(`SELECT count(*)::int AS n FROM "Instance" WHERE id = ANY($1) AND status = 'ONLINE'`, [ids])).rows[0].n);
+  const online = Number(
+    (await c.db.query(`SELECT count(*)::int AS n FROM "Instance" WHERE id = ANY($1) AND status = 'ONLINE'`, [ids]))
+      .rows[0].n,
+  );
   const moveTimes = moves.filter((m) => m.from === workerA.workerId && m.to === workerB.workerId).map((m) => m.at);
   const span = moveTimes.length > 1 ? (moveTimes[moveTimes.length - 1] - moveTimes[0]) / 60_000 : NaN;
   const g = [...gaps].sort((a, b) => a - b);
   c.out({
-    numbers: linked.length, requested: k, linkSeconds: round(l.seconds), linkPerMinute: round((linked.length / l.seconds) * 60), linkFailures: l.failed.length, cpuWhileLinking: linkCpu,
-    handoversPerMinuteSetting: handoversSetting || `default (max(1, 5 % of ${linked.length}) = ${Math.max(1, Math.floor(linked.length * 0.05))})`,
-    until, targetOfNewWorker: target, heldAtEnd: held,
+    numbers: linked.length,
+    requested: k,
+    linkSeconds: round(l.seconds),
+    linkPerMinute: round((linked.length / l.seconds) * 60),
+    linkFailures: l.failed.length,
+    cpuWhileLinking: linkCpu,
+    handoversPerMinuteSetting:
+      handoversSetting ||
+      `default (max(1, 5 % of ${linked.length}) = ${Math.max(1, Math.floor(linked.length * 0.05))})`,
+    until,
+    targetOfNewWorker: target,
+    heldAtEnd: held,
     secondWorkerReadySeconds: round(readySeconds),
     firstHandoverSeconds: firstMoveAt ? round((firstMoveAt - startedAt) / 1000) : null,
     share10Seconds: share10At ? round((share10At - startedAt) / 1000) : null,
     settledSeconds: settledAt ? round((settledAt - startedAt) / 1000) : null,
-    handovers: moveTimes.length, movesOther: moves.length - moveTimes.length,
+    handovers: moveTimes.length,
+    movesOther: moves.length - moveTimes.length,
     handoversPerMinute: round(moveTimes.length / ((endAt - startedAt) / 60_000)),
     handoversPerMinuteBetweenFirstAndLast: round((moveTimes.length - 1) / span),
-    unownedMax: maxUnowned, unownedGap: { p50ms: percentile(g, 0.5), p99ms: percentile(g, 0.99), maxMs: percentile(g, 1) },
-    onlineAfter: online, pairingsDelta, maxConcurrentConnectionsPerNumber: Math.max(...devAfter.map((d) => d.maxConcurrentConnections ?? 0)),
-    trickle: { numbers: tn.length, movedNumbers: tn.filter((n) => movedIds.has(n.id)).length, ratePerDirection: rate, seconds: round((stoppedAt - startedAt) / 1000), sendErrors: errors, ghlToWhatsApp: tally(sent.out, fo), whatsAppToGhl: tally(sent.in, fi) },
-    cpuDuringHandover: cpuDuring, serverDuringHandover: server, alone: { redis: alone.redis, postgres: alone.postgres }, quiet: { redis: quiet.redis, postgres: quiet.postgres },
+    unownedMax: maxUnowned,
+    unownedGap: { p50ms: percentile(g, 0.5), p99ms: percentile(g, 0.99), maxMs: percentile(g, 1) },
+    onlineAfter: online,
+    pairingsDelta,
+    maxConcurrentConnectionsPerNumber: Math.max(...devAfter.map((d) => d.maxConcurrentConnections ?? 0)),
+    trickle: {
+      numbers: tn.length,
+      movedNumbers: tn.filter((n) => movedIds.has(n.id)).length,
+      ratePerDirection: rate,
+      seconds: round((stoppedAt - startedAt) / 1000),
+      sendErrors: errors,
+      ghlToWhatsApp: tally(sent.out, fo),
+      whatsAppToGhl: tally(sent.in, fi),
+    },
+    cpuDuringHandover: cpuDuring,
+    serverDuringHandover: server,
+    alone: { redis: alone.redis, postgres: alone.postgres },
+    quiet: { redis: quiet.redis, postgres: quiet.postgres },
     postgresStorage: await storage(c.db),
-    rss: { workerA: workerA.alive ? vmRssBytes(workerA.pid!) : null, workerB: workerB.alive ? vmRssBytes(workerB.pid!) : null },
+    rss: {
+      workerA: workerA.alive ? vmRssBytes(workerA.pid!) : null,
+      workerB: workerB.alive ? vmRssBytes(workerB.pid!) : null,
+    },
   });
   await workerB.kill9();
 }
@@ -333,5 +468,8 @@ async function storage(db: FleetCtx["db"]) {
   const t = await db.query(
     `SELECT relname AS t, pg_total_relation_size(relid) AS b, n_live_tup AS n FROM pg_stat_user_tables ORDER BY pg_total_relation_size(relid) DESC LIMIT 6`,
   );
-  return { databaseBytes: size, tables: Object.fromEntries(t.rows.map((r) => [r.t, { bytes: Number(r.b), rows: Number(r.n) }])) };
+  return {
+    databaseBytes: size,
+    tables: Object.fromEntries(t.rows.map((r) => [r.t, { bytes: Number(r.b), rows: Number(r.n) }])),
+  };
 }

@@ -24,8 +24,9 @@
 // Every mode stops by itself: BENCH_LIMIT_MIN (14) minutes at most (plus BENCH_IDLE_MIN), then all
 // children are killed.
 // BENCH_LINK_CONCURRENCY (8): numbers linked at once.
-import { generateKeyPairSync } from "node:crypto";
+
 import { execFileSync, spawnSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -40,10 +41,20 @@ const FLEET = ["memory", "recovery", "outbound", "inbound", "drain", "rebalance"
 const startedAt = Date.now();
 // a leak check (BENCH_IDLE_MIN) extends the limit by its length
 const limitMs = (Number(process.env.BENCH_LIMIT_MIN ?? 14) + Number(process.env.BENCH_IDLE_MIN ?? 0)) * 60_000;
-const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
+const machine = {
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model,
+  memGiB: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  date: new Date().toISOString(),
+};
 // BENCH_NO_WATCHDOG=1 (fleet modes): the worker runs with InstanceSession's watchdog disabled (worker-probe.ts), a what-if
-const variant = process.env.BENCH_NO_WATCHDOG === "1" ? { variant: "watchdog-disabled (not the product as shipped)" } : {};
-const out = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify({ bench: what, ...variant, ...o, machine: { ...machine, at: new Date().toISOString() } }) + "\n");
+const variant =
+  process.env.BENCH_NO_WATCHDOG === "1" ? { variant: "watchdog-disabled (not the product as shipped)" } : {};
+const out = (o: Record<string, unknown>) =>
+  process.stdout.write(
+    JSON.stringify({ bench: what, ...variant, ...o, machine: { ...machine, at: new Date().toISOString() } }) + "\n",
+  );
 
 const server = process.env.TEST_PG_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const redisUrl = `${process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"}/3`;
@@ -51,15 +62,31 @@ const redisUrl = `${process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"}/3`;
 async function main() {
   if (FLEET.includes(what)) return fleetMain();
   const dbUrl = await ensureDatabase(server, "ghl_wa_bench", { fresh: true });
-  execFileSync(process.execPath, ["--import", "tsx", path.join(root, "prisma", "migrate.ts"), "deploy"], { env: { ...process.env, DATABASE_URL: dbUrl }, stdio: "ignore" });
-  const ed = generateKeyPairSync("ed25519", { publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } });
+  execFileSync(process.execPath, ["--import", "tsx", path.join(root, "prisma", "migrate.ts"), "deploy"], {
+    env: { ...process.env, DATABASE_URL: dbUrl },
+    stdio: "ignore",
+  });
+  const ed = generateKeyPairSync("ed25519", {
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
   const { Redis } = await import("ioredis");
   const r = new Redis(redisUrl);
   await r.flushdb();
   await r.quit();
   const stack = await startStack({
-    appPort: await freePort(), ghlPort: await freePort(), waPort: await freePort(), workerPort: await freePort(), databaseUrl: dbUrl, redisUrl, mode: "prod", quiet: true,
-    secrets: { ENCRYPTION_KEY: `k1:${Buffer.alloc(32, 9).toString("base64")}`, NEXTAUTH_SECRET: "bench-secret-bench-secret-bench-secret" },
+    appPort: await freePort(),
+    ghlPort: await freePort(),
+    waPort: await freePort(),
+    workerPort: await freePort(),
+    databaseUrl: dbUrl,
+    redisUrl,
+    mode: "prod",
+    quiet: true,
+    secrets: {
+      ENCRYPTION_KEY: `k1:${Buffer.alloc(32, 9).toString("base64")}`,
+      NEXTAUTH_SECRET: "bench-secret-bench-secret-bench-secret",
+    },
     extraEnv: { GHL_WEBHOOK_PUBLIC_KEY_ED25519: ed.publicKey, LOG_LEVEL: "error" },
   });
   const c = new pg.Client({ connectionString: dbUrl });
@@ -68,22 +95,48 @@ async function main() {
   try {
     await c.query(`INSERT INTO "Location"(id, name, "updatedAt") VALUES ('benchLoc', 'Bench', now())`);
     // a number nobody links: the handler's work (verify, store, queue) is what is measured
-    await c.query(`INSERT INTO "Instance"(id, "locationId", name, "desiredState", "updatedAt") VALUES ('benchInst', 'benchLoc', 'wa-01', 'STOPPED', now())`);
+    await c.query(
+      `INSERT INTO "Instance"(id, "locationId", name, "desiredState", "updatedAt") VALUES ('benchInst', 'benchLoc', 'wa-01', 'STOPPED', now())`,
+    );
     if (what === "delivery") {
       const load = (rate: number, seconds: number) => {
-        const res = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "tests/bench/load-delivery.ts"), `${stack.appUrl}/api/ghl/delivery`, String(rate), String(seconds), ed.privateKey, "benchLoc"], { encoding: "utf8" });
+        const res = spawnSync(
+          process.execPath,
+          [
+            "--import",
+            "tsx",
+            path.join(root, "tests/bench/load-delivery.ts"),
+            `${stack.appUrl}/api/ghl/delivery`,
+            String(rate),
+            String(seconds),
+            ed.privateKey,
+            "benchLoc",
+          ],
+          { encoding: "utf8" },
+        );
         return JSON.parse(res.stdout.trim().split("\n").pop()!);
       };
       const rates = (sizesArg ?? "100,300").split(",").map(Number);
       // a warm-up at the first rate, reported but not counted: a just-started server compiles its
       // routes and JIT-warms on the first thousands of requests (its first 10 s at 300/s: p99 4–6 s)
       const w = load(rates[0], 10);
-      out({ warmup: true, targetRps: rates[0], p50ms: w.p50ms, p99ms: w.p99ms, achievedRps: w.achievedRps, errors: w.errors });
+      out({
+        warmup: true,
+        targetRps: rates[0],
+        p50ms: w.p50ms,
+        p99ms: w.p99ms,
+        achievedRps: w.achievedRps,
+        errors: w.errors,
+      });
       for (const rate of rates) {
         const runs = [];
         for (let i = 0; i < 3; i++) runs.push(load(rate, 10));
         // runs in the order they ran; the median run by p99
-        out({ targetRps: rate, median: [...runs].sort((a, b) => a.p99ms - b.p99ms)[1], runs: runs.map((x) => ({ p50ms: x.p50ms, p99ms: x.p99ms, achievedRps: x.achievedRps, errors: x.errors })) });
+        out({
+          targetRps: rate,
+          median: [...runs].sort((a, b) => a.p99ms - b.p99ms)[1],
+          runs: runs.map((x) => ({ p50ms: x.p50ms, p99ms: x.p99ms, achievedRps: x.achievedRps, errors: x.errors })),
+        });
       }
     } else {
       throw new Error(`unknown benchmark ${what} (delivery, ${FLEET.join(", ")})`);
@@ -99,14 +152,27 @@ async function main() {
 async function fleetMain() {
   const sizes = (sizesArg ?? (what === "memory" || what === "recovery" ? "100" : "100")).split(",").map(Number);
   const dbUrl = await ensureDatabase(server, "ghl_wa_bench", { fresh: true });
-  execFileSync(process.execPath, ["--import", "tsx", path.join(root, "prisma", "migrate.ts"), "deploy"], { env: { ...process.env, DATABASE_URL: dbUrl }, stdio: "ignore" });
+  execFileSync(process.execPath, ["--import", "tsx", path.join(root, "prisma", "migrate.ts"), "deploy"], {
+    env: { ...process.env, DATABASE_URL: dbUrl },
+    stdio: "ignore",
+  });
   const { Redis } = await import("ioredis");
   const redis = new Redis(redisUrl);
   await redis.flushdb();
   const workerPort = await freePort();
   const stack = await startStack({
-    appPort: await freePort(), ghlPort: await freePort(), waPort: await freePort(), workerPort, databaseUrl: dbUrl, redisUrl, mode: "prod", quiet: true,
-    secrets: { ENCRYPTION_KEY: `k1:${Buffer.alloc(32, 9).toString("base64")}`, NEXTAUTH_SECRET: "bench-secret-bench-secret-bench-secret" },
+    appPort: await freePort(),
+    ghlPort: await freePort(),
+    waPort: await freePort(),
+    workerPort,
+    databaseUrl: dbUrl,
+    redisUrl,
+    mode: "prod",
+    quiet: true,
+    secrets: {
+      ENCRYPTION_KEY: `k1:${Buffer.alloc(32, 9).toString("base64")}`,
+      NEXTAUTH_SECRET: "bench-secret-bench-secret-bench-secret",
+    },
     extraEnv: { LOG_LEVEL: "error", TEXT_DELAY_MS: "0", MEDIA_DELAY_MS_MIN: "0", MEDIA_DELAY_MS_MAX: "0" },
   });
   const c = new pg.Client({ connectionString: dbUrl });
@@ -131,7 +197,10 @@ async function fleetMain() {
       process.kill(-sw.pid!, "SIGTERM");
       await gone;
     }
-    const workerEnv = { ...stack.env, ...(process.env.BENCH_WORKER_LOG_LEVEL ? { LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL } : {}) };
+    const workerEnv = {
+      ...stack.env,
+      ...(process.env.BENCH_WORKER_LOG_LEVEL ? { LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL } : {}),
+    };
     const mk = (id: string) => new BenchWorker(root, workerEnv, id, workerPort);
     worker = mk("bench-worker");
     const readySeconds = await worker.start();
@@ -140,21 +209,32 @@ async function fleetMain() {
     const locations = await installLocations(stack.appUrl, stack.runtime.ghl.url, nLocations);
     log(`${locations.length} locations installed through OAuth`);
     const ctx: fleet.FleetCtx = {
-      db: c, redis, redisUrl, appUrl: stack.appUrl, ghlUrl: stack.runtime.ghl.url, waUrl: stack.runtime.wa.url, locations, worker,
-      appPgid: stack.children[1]?.pid, sandboxPgid: stack.children[0]?.pid,
-      out, remainingMs: () => limitMs - (Date.now() - startedAt), linkConcurrency: Number(process.env.BENCH_LINK_CONCURRENCY ?? 8),
+      db: c,
+      redis,
+      redisUrl,
+      appUrl: stack.appUrl,
+      ghlUrl: stack.runtime.ghl.url,
+      waUrl: stack.runtime.wa.url,
+      locations,
+      worker,
+      appPgid: stack.children[1]?.pid,
+      sandboxPgid: stack.children[0]?.pid,
+      out,
+      remainingMs: () => limitMs - (Date.now() - startedAt),
+      linkConcurrency: Number(process.env.BENCH_LINK_CONCURRENCY ?? 8),
     };
     const seconds = Number(process.env.BENCH_SECONDS ?? 10);
     if (what === "memory") await fleet.memory(ctx, sizes);
-    else if (what === "recovery") await fleet.recovery(ctx, sizes, { newWorkerId: extraArg === "newid", makeWorker: mk });
-    else if (what === "outbound") await fleet.outbound(ctx, sizes[0], (extraArg ?? "50,300").split(",").map(Number), seconds);
+    else if (what === "recovery")
+      await fleet.recovery(ctx, sizes, { newWorkerId: extraArg === "newid", makeWorker: mk });
+    else if (what === "outbound")
+      await fleet.outbound(ctx, sizes[0], (extraArg ?? "50,300").split(",").map(Number), seconds);
     else if (what === "drain") await fleet.drain(ctx, sizes[0], Number(extraArg ?? 3000));
     else if (what === "rebalance") {
       // the second worker runs beside the first: its own HTTP port
       const port2 = await freePort();
       await rebalance(ctx, sizes[0], (id) => new BenchWorker(root, workerEnv, id, port2));
-    }
-    else await fleet.inbound(ctx, sizes[0], (extraArg ?? "100").split(",").map(Number), seconds);
+    } else await fleet.inbound(ctx, sizes[0], (extraArg ?? "100").split(",").map(Number), seconds);
     worker = ctx.worker;
   } finally {
     clearTimeout(hardLimit);
@@ -167,7 +247,10 @@ async function fleetMain() {
 }
 
 process.on("exit", killAllWorkers);
-main().then(() => process.exit(0), (e) => {
-  process.stderr.write(`${e instanceof Error ? e.stack : e}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`${e instanceof Error ? e.stack : e}\n`);
+    process.exit(1);
+  },
+);

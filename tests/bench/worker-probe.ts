@@ -24,7 +24,7 @@ if (file) {
   pg.Client.prototype.query = function (this: unknown, ...args: unknown[]) {
     if (queries) {
       const a = args[0] as string | { text?: string };
-      const text = (typeof a === "string" ? a : a?.text ?? "?").replace(/\s+/g, " ").slice(0, 160);
+      const text = (typeof a === "string" ? a : (a?.text ?? "?")).replace(/\s+/g, " ").slice(0, 160);
       queries.set(text, (queries.get(text) ?? 0) + 1);
     }
     return (query as (...x: unknown[]) => unknown).apply(this, args);
@@ -34,7 +34,8 @@ if (file) {
   let loop: ReturnType<typeof monitorEventLoopDelay> | undefined;
   let gcs: { kind: number; ms: number }[] | undefined;
   const gcObserver = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gcs?.push({ kind: ((e as { detail?: { kind?: number } }).detail)?.kind ?? 0, ms: e.duration });
+    for (const e of list.getEntries())
+      gcs?.push({ kind: (e as { detail?: { kind?: number } }).detail?.kind ?? 0, ms: e.duration });
   });
   const pausesReport = () => {
     const ms = (ns: number) => Math.round(ns / 1e4) / 100;
@@ -46,7 +47,12 @@ if (file) {
       k.totalMs = Math.round((k.totalMs + g.ms) * 10) / 10;
       k.maxMs = Math.max(k.maxMs, Math.round(g.ms * 10) / 10);
     }
-    return { loopDelay: loop ? { p50ms: ms(loop.percentile(50)), p99ms: ms(loop.percentile(99)), maxMs: ms(loop.max) } : undefined, gc: byKind };
+    return {
+      loopDelay: loop
+        ? { p50ms: ms(loop.percentile(50)), p99ms: ms(loop.percentile(99)), maxMs: ms(loop.max) }
+        : undefined,
+      gc: byKind,
+    };
   };
   const command = async (cmd: string) => {
     const [verb, out] = cmd.trim().split(" ");
@@ -72,7 +78,14 @@ if (file) {
     } else if (verb === "prof-stop" && session) {
       const { profile } = await session.post("Profiler.stop");
       writeFileSync(out, JSON.stringify(profile));
-      writeFileSync(out.replace(/\.cpuprofile$/, "") + ".queries.json", JSON.stringify([...(queries ?? [])].sort((a, b) => b[1] - a[1]), null, 1));
+      writeFileSync(
+        out.replace(/\.cpuprofile$/, "") + ".queries.json",
+        JSON.stringify(
+          [...(queries ?? [])].sort((a, b) => b[1] - a[1]),
+          null,
+          1,
+        ),
+      );
       queries = undefined;
       session.disconnect();
       session = undefined;
@@ -93,7 +106,10 @@ if (file) {
       gc();
     }
     const gcMs = Math.round(performance.now() - t0);
-    writeFileSync(`${file}.tmp`, JSON.stringify({ seq: ++seq, at: Date.now(), gc: !!gc, gcMs, ...process.memoryUsage() }));
+    writeFileSync(
+      `${file}.tmp`,
+      JSON.stringify({ seq: ++seq, at: Date.now(), gc: !!gc, gcMs, ...process.memoryUsage() }),
+    );
     renameSync(`${file}.tmp`, file); // the reader never sees half a file
   });
 }

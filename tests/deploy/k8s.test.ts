@@ -13,13 +13,19 @@ import { parseAllDocuments } from "yaml";
 // OpenAPI schema of its kind), and against what the product needs from its orchestrator.
 const dir = path.resolve(import.meta.dirname, "../../deploy/k8s");
 const KINDS: Record<string, new (o: never) => { validate(): void }> = {
-  "apps/v1/Deployment": Deployment, "batch/v1/Job": Job, "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
-  "v1/ConfigMap": ConfigMap, "v1/Secret": Secret, "v1/Service": Service,
+  "apps/v1/Deployment": Deployment,
+  "batch/v1/Job": Job,
+  "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
+  "v1/ConfigMap": ConfigMap,
+  "v1/Secret": Secret,
+  "v1/Service": Service,
 };
 type Obj = { apiVersion: string; kind: string; metadata: { name: string }; spec?: any; data?: Record<string, string> };
 const objects: { file: string; o: Obj }[] = (readdirSync(dir, { recursive: true }) as string[])
   .filter((f) => f.endsWith(".yaml"))
-  .flatMap((file) => parseAllDocuments(readFileSync(path.join(dir, file), "utf8")).map((d) => ({ file, o: d.toJS() as Obj })));
+  .flatMap((file) =>
+    parseAllDocuments(readFileSync(path.join(dir, file), "utf8")).map((d) => ({ file, o: d.toJS() as Obj })),
+  );
 const one = (kind: string, name: string) => objects.find((x) => x.o.kind === kind && x.o.metadata.name === name)?.o;
 
 describe("deploy/k8s", () => {
@@ -52,6 +58,14 @@ describe("deploy/k8s", () => {
     expect(one("PodDisruptionBudget", "ghl-wa-worker")!.spec.maxUnavailable).toBe(1);
     // every secret the app requires comes from the Secret, never the ConfigMap
     const cm = one("ConfigMap", "ghl-wa-config") as unknown as { data: Record<string, string> };
-    for (const k of ["DATABASE_URL", "REDIS_URL", "ENCRYPTION_KEY", "NEXTAUTH_SECRET", "GHL_CLIENT_SECRET", "GHL_SSO_KEY"]) expect(cm.data[k], k).toBeUndefined();
+    for (const k of [
+      "DATABASE_URL",
+      "REDIS_URL",
+      "ENCRYPTION_KEY",
+      "NEXTAUTH_SECRET",
+      "GHL_CLIENT_SECRET",
+      "GHL_SSO_KEY",
+    ])
+      expect(cm.data[k], k).toBeUndefined();
   });
 });

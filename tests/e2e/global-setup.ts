@@ -15,8 +15,14 @@ export default async function globalSetup() {
   await r.quit();
   const E2E_PORTS = { app: await freePort(), ghl: await freePort(), wa: await freePort(), worker: await freePort() };
   const stack = await startStack({
-    appPort: E2E_PORTS.app, ghlPort: E2E_PORTS.ghl, waPort: E2E_PORTS.wa, workerPort: E2E_PORTS.worker,
-    databaseUrl, redisUrl, mode: "prod", quiet: true,
+    appPort: E2E_PORTS.app,
+    ghlPort: E2E_PORTS.ghl,
+    waPort: E2E_PORTS.wa,
+    workerPort: E2E_PORTS.worker,
+    databaseUrl,
+    redisUrl,
+    mode: "prod",
+    quiet: true,
     secrets: { ENCRYPTION_KEY: required("ENCRYPTION_KEY"), NEXTAUTH_SECRET: required("NEXTAUTH_SECRET") },
     // short enough for a test to outlive it: minting a key then re-runs the SSO handshake (install-panel.spec)
     extraEnv: { PANEL_REAUTH_WINDOW_S: "10" },
@@ -26,7 +32,20 @@ export default async function globalSetup() {
   process.env.E2E_WA_URL = stack.runtime.wa.url;
   process.env.E2E_DATABASE_URL = databaseUrl;
   // tests run in other processes: they restart the worker through its pid and the same env
-  writeFileSync(path.join(dataDir, "e2e-stack.json"), JSON.stringify({ appUrl: stack.appUrl, runtime: stack.runtime, env: stack.env, workerPid: stack.workers[0]?.pid, workerPort: E2E_PORTS.worker }, null, 2));
+  writeFileSync(
+    path.join(dataDir, "e2e-stack.json"),
+    JSON.stringify(
+      {
+        appUrl: stack.appUrl,
+        runtime: stack.runtime,
+        env: stack.env,
+        workerPid: stack.workers[0]?.pid,
+        workerPort: E2E_PORTS.worker,
+      },
+      null,
+      2,
+    ),
+  );
   return async () => {
     await stack.stop();
   };

@@ -1,4 +1,4 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, type Page, test } from "@playwright/test";
 
 // The whole product path a GHL agency walks, in Chromium, against the sandbox: Marketplace →
 // Install → callback → success page → the location's custom page in GHL → the panel in its iframe.
@@ -30,7 +30,9 @@ test("install for one location, then its custom page in GHL shows the panel for 
   await expect(page.locator("#log")).toContainText("answered REQUEST_USER_DATA");
 });
 
-test("bulk install names every location; the panel follows the frame's location and speaks the browser's language", async ({ browser }) => {
+test("bulk install names every location; the panel follows the frame's location and speaks the browser's language", async ({
+  browser,
+}) => {
   const context = await browser.newContext({ locale: "es-ES" });
   const page = await context.newPage();
   // the success page already speaks the browser's Spanish
@@ -47,7 +49,10 @@ test("bulk install names every location; the panel follows the frame's location 
   await context.close();
 });
 
-test("the session cookie is SameSite=None; Secure; Partitioned, the panel is frameable only by GHL, and uninstall closes it", async ({ page, request }) => {
+test("the session cookie is SameSite=None; Secure; Partitioned, the panel is frameable only by GHL, and uninstall closes it", async ({
+  page,
+  request,
+}) => {
   const signIn = page.waitForResponse((r) => r.url().includes("/api/auth/callback/ghl-sso"));
   await page.goto(`${GHL()}/location/${HARBOR}/custom-page`);
   const setCookie = (await (await signIn).allHeaders())["set-cookie"] ?? "";
@@ -72,8 +77,15 @@ test("the session cookie is SameSite=None; Secure; Partitioned, the panel is fra
   await expect(panelIn(page).getByTestId("location-name")).toHaveCount(0);
 });
 
-test("a location user (GHL's users API says role user) gets the panel without admin controls, and the routes refuse them", async ({ page, request }) => {
-  const users = (await (await request.get(`${GHL()}/__sandbox/users`)).json()).users as { id: string; locationId?: string; role: string }[];
+test("a location user (GHL's users API says role user) gets the panel without admin controls, and the routes refuse them", async ({
+  page,
+  request,
+}) => {
+  const users = (await (await request.get(`${GHL()}/__sandbox/users`)).json()).users as {
+    id: string;
+    locationId?: string;
+    role: string;
+  }[];
   const user = users.find((u) => u.locationId === SUNRISE && u.role === "user")!;
   await page.goto(`${GHL()}/location/${SUNRISE}/custom-page?userId=${user.id}`);
   const panel = panelIn(page);
@@ -83,13 +95,19 @@ test("a location user (GHL's users API says role user) gets the panel without ad
   await expect(panel.getByRole("button", { name: "Create key" })).toHaveCount(0);
   const frame = page.frames().find((f) => f.url().includes("/panel/home"))!;
   const refused = await frame.evaluate(async () => {
-    const r = await fetch("/api/panel/api-keys", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ label: "x" }) });
+    const r = await fetch("/api/panel/api-keys", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ label: "x" }),
+    });
     return { status: r.status, code: ((await r.json()) as { error: { code: string } }).error.code };
   });
   expect(refused).toEqual({ status: 403, code: "admin_required" });
 });
 
-test("minting a key once the handshake is older than the re-auth window re-runs GHL's SSO handshake out of sight", async ({ page }) => {
+test("minting a key once the handshake is older than the re-auth window re-runs GHL's SSO handshake out of sight", async ({
+  page,
+}) => {
   let signIns = 0;
   page.on("response", (r) => void (r.url().includes("/api/auth/callback/ghl-sso") && signIns++));
   await page.goto(`${GHL()}/location/${SUNRISE}/custom-page`);

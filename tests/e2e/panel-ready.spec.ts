@@ -1,4 +1,4 @@
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { type APIRequestContext, expect, type Page, test } from "@playwright/test";
 
 // The panel opens ready (issue 15): a number waiting for its scan shows its QR at once (it used to
 // say "Preparing the QR code…" until WhatsApp rotated the code, 13-60 s later), the location is
@@ -17,9 +17,13 @@ async function ghlJson(request: APIRequestContext, method: "get" | "post", p: st
   return r.json();
 }
 
-test("the panel opens ready: QR within 3 s, the location's name, a message log readable at 390 px", async ({ page, request }) => {
+test("the panel opens ready: QR within 3 s, the location's name, a message log readable at 390 px", async ({
+  page,
+  request,
+}) => {
   // a new sub-account in GHL, installed from the Marketplace for that location only
-  const loc = (await ghlJson(request, "post", "/locations", { name: "Lakeside Bakery", companyId: COMPANY })).id as string;
+  const loc = (await ghlJson(request, "post", "/locations", { name: "Lakeside Bakery", companyId: COMPANY }))
+    .id as string;
   await page.goto(`${APP()}/api/oauth/install`);
   await page.locator(`button[data-location-id="${loc}"]`).click();
   await expect(page).toHaveURL(/\/installed\?r=/);
@@ -48,7 +52,9 @@ test("the panel opens ready: QR within 3 s, the location's name, a message log r
   await expect(card.getByText("Preparing the QR code…")).toHaveCount(0);
   const again = await card.getByTestId("qr").getAttribute("data-qr");
   expect(again).toBeTruthy();
-  console.log(`QR shown ${tQr - tCard} ms after the card, ${tQr - t0} ms after navigation (same code as before: ${again === shown})`);
+  console.log(
+    `QR shown ${tQr - tCard} ms after the card, ${tQr - t0} ms after navigation (same code as before: ${again === shown})`,
+  );
 
   // GHL renames the sub-account: LocationUpdate reaches the app, the panel shows the new name
   const renamed = await ghlJson(request, "post", `/locations/${loc}/update`, { name: "Lakeside Bakery & Café" });
@@ -70,7 +76,11 @@ test("the panel opens ready: QR within 3 s, the location's name, a message log r
   await expect(rows).toHaveCount(2, { timeout: 20_000 });
   for (let i = 0; i < 2; i++) {
     const row = rows.nth(i);
-    for (const [part, pattern] of [["log-text", /\S/], ["log-status", /^(QUEUED|WAITING|SENDING|FAILED)/], ["log-time", /\d/]] as const) {
+    for (const [part, pattern] of [
+      ["log-text", /\S/],
+      ["log-status", /^(QUEUED|WAITING|SENDING|FAILED)/],
+      ["log-time", /\d/],
+    ] as const) {
       const cell = row.getByTestId(part);
       await expect(cell).toHaveText(pattern);
       const box = await cell.boundingBox();
@@ -82,6 +92,8 @@ test("the panel opens ready: QR within 3 s, the location's name, a message log r
   }
   await expect(log).toContainText("Your order is ready for pickup at the front counter");
   const frame = page.frames().find((f) => f.url().includes("/panel"))!;
-  const sideways = await frame.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  const sideways = await frame.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
   expect(sideways).toBeLessThanOrEqual(0);
 });

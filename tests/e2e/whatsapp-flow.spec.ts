@@ -1,14 +1,15 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { type APIRequestContext, expect, type Page, test } from "@playwright/test";
 
 // The design card's flow, in Chromium, on the whole stack: install from the sandbox Marketplace →
 // the panel inside GHL → add wa-01 → QR → the simulated phone scans → ONLINE with its number →
 // messages both ways with receipts → the worker restarts (still ONLINE, no new QR) → the phone
 // unlinks (the panel says to scan again).
 const stackFile = path.join(process.cwd(), ".data", "e2e-stack.json");
-const stack = () => JSON.parse(readFileSync(stackFile, "utf8")) as { env: Record<string, string>; workerPid: number; workerPort: number };
+const stack = () =>
+  JSON.parse(readFileSync(stackFile, "utf8")) as { env: Record<string, string>; workerPid: number; workerPort: number };
 const APP = () => process.env.E2E_APP_URL!;
 const GHL = () => process.env.E2E_GHL_URL!;
 const WA = () => process.env.E2E_WA_URL!;
@@ -65,7 +66,11 @@ test("link a number by QR in the panel inside GHL, then message both ways", asyn
 
   // GHL → WhatsApp: a user writes in the GHL conversation; the contact's phone receives it
   await waJson(request, "post", "/phones", { phone: CONTACT, name: "Ana" });
-  const sent = await (await request.post(`${GHL()}/__sandbox/locations/${LOC}/messages`, { data: { phone: `+${CONTACT}`, message: "Hello from GHL" } })).json();
+  const sent = await (
+    await request.post(`${GHL()}/__sandbox/locations/${LOC}/messages`, {
+      data: { phone: `+${CONTACT}`, message: "Hello from GHL" },
+    })
+  ).json();
   expect(sent.deliveryStatus).toBe(200);
   const got = await until(async () => {
     const inbox = (await waJson(request, "get", `/phones/${CONTACT}/inbox`)) as { id: string; text?: string }[];
@@ -89,10 +94,18 @@ test("link a number by QR in the panel inside GHL, then message both ways", asyn
   // WhatsApp → GHL: the contact replies with text and an image; both land in the conversation
   const png = readFileSync(path.join(process.cwd(), "public", "e2e-image.png")).toString("base64");
   await waJson(request, "post", `/phones/${CONTACT}/send`, { to: NUMBER, text: "Thanks! See you Monday" });
-  await waJson(request, "post", `/phones/${CONTACT}/send`, { to: NUMBER, media: { type: "image", mimetype: "image/png", base64: png, caption: "my card" } });
+  await waJson(request, "post", `/phones/${CONTACT}/send`, {
+    to: NUMBER,
+    media: { type: "image", mimetype: "image/png", base64: png, caption: "my card" },
+  });
   const inbound = await until(async () => {
     const body = await (await request.get(`${GHL()}/__sandbox/locations/${LOC}/inbound`)).json();
-    const list = (Array.isArray(body) ? body : body.messages) as { message?: string; attachments?: string[]; conversationId?: string; altId?: string }[];
+    const list = (Array.isArray(body) ? body : body.messages) as {
+      message?: string;
+      attachments?: string[];
+      conversationId?: string;
+      altId?: string;
+    }[];
     return list.length >= 2 ? list : undefined;
   }, "two inbound messages in GHL");
   // in the order the contact wrote them (GHL jobs run in parallel; lib/messages/ghl-order.ts)
@@ -106,20 +119,33 @@ test("link a number by QR in the panel inside GHL, then message both ways", asyn
   expect(Buffer.from(await img.body()).toString("base64")).toBe(png);
 });
 
-test("the worker restarts: still ONLINE, no new QR; the phone unlinks: the panel says to scan again", async ({ page, request }) => {
+test("the worker restarts: still ONLINE, no new QR; the phone unlinks: the panel says to scan again", async ({
+  page,
+  request,
+}) => {
   const s = stack();
-  const pairingsBefore = ((await waJson(request, "get", "/devices")) as { phone: string; pairings: number }[]).find((d) => d.phone === NUMBER)!.pairings;
+  const pairingsBefore = ((await waJson(request, "get", "/devices")) as { phone: string; pairings: number }[]).find(
+    (d) => d.phone === NUMBER,
+  )!.pairings;
   process.kill(-s.workerPid, "SIGTERM");
-  await until(async () => {
-    try {
-      process.kill(s.workerPid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, "the worker to stop", 25_000);
+  await until(
+    async () => {
+      try {
+        process.kill(s.workerPid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    "the worker to stop",
+    25_000,
+  );
   const tsx = path.join(process.cwd(), "node_modules", "tsx", "dist", "cli.mjs");
-  const w = spawn(process.execPath, [tsx, "worker/main.ts"], { env: { ...process.env, ...s.env, WORKER_HTTP_PORT: String(s.workerPort + 50), WORKER_ID: "e2e-restarted" }, stdio: "ignore", detached: true });
+  const w = spawn(process.execPath, [tsx, "worker/main.ts"], {
+    env: { ...process.env, ...s.env, WORKER_HTTP_PORT: String(s.workerPort + 50), WORKER_ID: "e2e-restarted" },
+    stdio: "ignore",
+    detached: true,
+  });
   try {
     await page.goto(`${GHL()}/location/${LOC}/custom-page`);
     await expect(card(page).getByTestId("status")).toHaveText("Online", { timeout: 45_000 });
@@ -144,10 +170,21 @@ test("the worker restarts: still ONLINE, no new QR; the phone unlinks: the panel
     const key = (await panel(page).getByTestId("new-api-key").textContent())!;
     expect(key).toMatch(/^gwk_/);
     const list = await (await request.get(`${APP()}/api/instances`, { headers: { "x-api-key": key } })).json();
-    expect(list.instances).toEqual([expect.objectContaining({ instanceId: "wa-01", status: "ONLINE", phone: `+${NUMBER}` })]);
-    const queued = await request.post(`${APP()}/api/send`, { headers: { "x-api-key": key }, data: { instanceId: "wa-01", to: "(555) 765-4321", message: "Sent through the API" } });
+    expect(list.instances).toEqual([
+      expect.objectContaining({ instanceId: "wa-01", status: "ONLINE", phone: `+${NUMBER}` }),
+    ]);
+    const queued = await request.post(`${APP()}/api/send`, {
+      headers: { "x-api-key": key },
+      data: { instanceId: "wa-01", to: "(555) 765-4321", message: "Sent through the API" },
+    });
     expect(queued.status()).toBe(202);
-    await until(async () => ((await waJson(request, "get", `/phones/${CONTACT}/inbox`)) as { text?: string }[]).some((m) => m.text === "Sent through the API"), "the API message on the phone");
+    await until(
+      async () =>
+        ((await waJson(request, "get", `/phones/${CONTACT}/inbox`)) as { text?: string }[]).some(
+          (m) => m.text === "Sent through the API",
+        ),
+      "the API message on the phone",
+    );
 
     await waJson(request, "post", `/phones/${NUMBER}/unlink`, {});
     await expect(card(page).getByTestId("status")).toHaveText("Logged out — scan again", { timeout: 30_000 });

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import { acceptOutbound, type OutboundRequest } from "@/lib/messages/accept-outbound";
 import { OUTBOUND_CHANNEL } from "@/lib/messages/outbound-signal";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { subscribeWhenReady } from "@/lib/redis";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 
 let db: Db;
 let redis: Redis;
@@ -40,8 +40,14 @@ afterAll(async () => {
 });
 
 const req = (o: Partial<OutboundRequest> = {}): OutboundRequest => ({
-  locationId: "locA", ghlMessageId: `m-${Math.random()}`, ghlContactId: "c1", phone: "+15550001111",
-  text: "hello", attachments: [], source: "GHL", ...o,
+  locationId: "locA",
+  ghlMessageId: `m-${Math.random()}`,
+  ghlContactId: "c1",
+  phone: "+15550001111",
+  text: "hello",
+  attachments: [],
+  source: "GHL",
+  ...o,
 });
 
 describe("acceptOutbound (Delivery URL core)", () => {
@@ -65,12 +71,21 @@ describe("acceptOutbound (Delivery URL core)", () => {
   });
 
   it("routes to the contact's sticky number, else the location default", async () => {
-    await db.location.update({ where: { id: "locA" }, data: { settings: { defaultCountry: "US", defaultInstanceId: "a2" } } });
+    await db.location.update({
+      where: { id: "locA" },
+      data: { settings: { defaultCountry: "US", defaultInstanceId: "a2" } },
+    });
     expect((await acceptOutbound(db, redis, req({ phone: "+15550002222" }))).instanceId).toBe("a2");
-    await db.contact.update({ where: { locationId_phone: { locationId: "locA", phone: "+15550002222" } }, data: { stickyInstanceId: "a1" } });
+    await db.contact.update({
+      where: { locationId_phone: { locationId: "locA", phone: "+15550002222" } },
+      data: { stickyInstanceId: "a1" },
+    });
     expect((await acceptOutbound(db, redis, req({ phone: "+15550002222" }))).instanceId).toBe("a1");
     // a sticky id of another tenant's number is ignored
-    await db.contact.update({ where: { locationId_phone: { locationId: "locA", phone: "+15550002222" } }, data: { stickyInstanceId: "b1" } });
+    await db.contact.update({
+      where: { locationId_phone: { locationId: "locA", phone: "+15550002222" } },
+      data: { stickyInstanceId: "b1" },
+    });
     expect((await acceptOutbound(db, redis, req({ phone: "+15550002222" }))).instanceId).toBe("a2");
   });
 
@@ -85,12 +100,16 @@ describe("acceptOutbound (Delivery URL core)", () => {
     expect(none).toMatchObject({ status: "FAILED", instanceId: null });
     expect((await db.message.findUniqueOrThrow({ where: { id: none.id } })).error).toMatch(/No WhatsApp number/);
     await expect(acceptOutbound(db, redis, req({ locationId: "locGone" }))).rejects.toMatchObject({ status: 403 });
-    await expect(acceptOutbound(db, redis, req({ locationId: "locGone", phone: "555 000 4444" }))).rejects.toMatchObject({ status: 403 });
+    await expect(
+      acceptOutbound(db, redis, req({ locationId: "locGone", phone: "555 000 4444" })),
+    ).rejects.toMatchObject({ status: 403 });
     await expect(acceptOutbound(db, redis, req({ locationId: "nowhere" }))).rejects.toMatchObject({ status: 403 });
     // a refused call writes nothing: no contact, no message
     expect(await db.contact.count({ where: { locationId: "locGone" } })).toBe(0);
     expect(await db.message.count({ where: { locationId: { in: ["locGone", "nowhere"] } } })).toBe(0);
-    await expect(acceptOutbound(db, redis, req({ locationId: "locB", ghlMessageId: "g-1" }))).rejects.toMatchObject({ status: 403 });
+    await expect(acceptOutbound(db, redis, req({ locationId: "locB", ghlMessageId: "g-1" }))).rejects.toMatchObject({
+      status: 403,
+    });
     await expect(acceptOutbound(db, redis, req({ text: "", attachments: [] }))).rejects.toMatchObject({ status: 422 });
     // an id already stored is a duplicate whatever the repeat carries
     expect(await acceptOutbound(db, redis, req({ ghlMessageId: "g-1", text: "" }))).toMatchObject({ duplicate: true });

@@ -1,12 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "@/lib/db";
 import { authenticateApiKey, createApiKey, listApiKeys, presentedKey, revokeApiKey } from "@/lib/api-keys/api-keys";
+import { createDb, type Db } from "@/lib/db";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 
 let db: Db;
 beforeAll(async () => {
   db = createDb(await cloneTemplateDb(dbNameFor(import.meta.filename)), 2);
-  await db.location.createMany({ data: [{ id: "locA", name: "A" }, { id: "locB", name: "B" }] });
+  await db.location.createMany({
+    data: [
+      { id: "locA", name: "A" },
+      { id: "locB", name: "B" },
+    ],
+  });
 });
 afterAll(async () => {
   await db.$disconnect();

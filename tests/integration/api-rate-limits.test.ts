@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GET as getInstance } from "@/app/api/instances/[id]/route";
+import { GET as listInstances } from "@/app/api/instances/route";
+import { GET as getMessage } from "@/app/api/messages/[id]/route";
+import { POST as send } from "@/app/api/send/route";
+import { GET as getQr } from "@/app/api/wa/qr/[instanceId]/route";
 import { createApiKey } from "@/lib/api-keys/api-keys";
 import { db } from "@/lib/db";
 import { take } from "@/lib/http/rate-limit";
 import { redis } from "@/lib/redis";
-import { GET as listInstances } from "@/app/api/instances/route";
-import { GET as getInstance } from "@/app/api/instances/[id]/route";
-import { GET as getMessage } from "@/app/api/messages/[id]/route";
-import { POST as send } from "@/app/api/send/route";
-import { GET as getQr } from "@/app/api/wa/qr/[instanceId]/route";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { params, req, useAppEnv } from "./helpers/app-env";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { identity, panelCookie } from "./helpers/panel-cookie";
 
 // The direct API's rate limits, kept in Redis: per API key (here 4 per minute) and per location,
@@ -28,7 +28,12 @@ beforeAll(async () => {
   });
   await redis().flushdb();
   await db().company.create({ data: { id: "co1", name: "Agency" } });
-  await db().location.createMany({ data: [{ id: "locA", name: "A", companyId: "co1" }, { id: "locB", name: "B", companyId: "co1" }] });
+  await db().location.createMany({
+    data: [
+      { id: "locA", name: "A", companyId: "co1" },
+      { id: "locB", name: "B", companyId: "co1" },
+    ],
+  });
   await db().instance.create({ data: { id: "ia", locationId: "locA", name: "wa-01" } });
   key1 = (await createApiKey(db(), "locA", "one")).key;
   key2 = (await createApiKey(db(), "locA", "two")).key;
@@ -43,9 +48,18 @@ afterAll(async () => {
 const h = (key: string) => ({ "x-api-key": key });
 // one call to each kind of direct-API route, in turn: they share one budget
 const calls = [
-  (k: string) => send(req("/api/send", { method: "POST", json: { instanceId: "wa-01", to: "+15557654321", type: "text", message: "hi" }, headers: h(k) }), params({})),
+  (k: string) =>
+    send(
+      req("/api/send", {
+        method: "POST",
+        json: { instanceId: "wa-01", to: "+15557654321", type: "text", message: "hi" },
+        headers: h(k),
+      }),
+      params({}),
+    ),
   (k: string) => listInstances(req("/api/instances", { headers: h(k) }), params({})),
-  (k: string) => getMessage(req("/api/messages/nope", { headers: { authorization: `Bearer ${k}` } }), params({ id: "nope" })),
+  (k: string) =>
+    getMessage(req("/api/messages/nope", { headers: { authorization: `Bearer ${k}` } }), params({ id: "nope" })),
   (k: string) => getQr(req("/api/wa/qr/wa-01", { headers: h(k) }), params({ instanceId: "wa-01" })),
   (k: string) => getInstance(req("/api/instances/ia", { headers: h(k) }), params({ id: "ia" })),
 ];
@@ -58,7 +72,10 @@ describe("direct API rate limits", () => {
       expect(r.status).toBe(429);
       const after = Number(r.headers.get("retry-after"));
       expect(Number.isInteger(after) && after >= 1 && after <= 15).toBe(true); // 60 s / 4: one call back every 15 s
-      expect((await r.json()).error).toMatchObject({ code: "rate_limited", message: expect.stringMatching(/this API key.*at most 4 per 60 s/) });
+      expect((await r.json()).error).toMatchObject({
+        code: "rate_limited",
+        message: expect.stringMatching(/this API key.*at most 4 per 60 s/),
+      });
     }
   });
 
@@ -74,7 +91,10 @@ describe("direct API rate limits", () => {
   });
 
   it("the panel (session cookie) is not limited by the API's budget", async () => {
-    const r = await listInstances(req("/api/instances", { headers: { cookie: cookieA, origin: "http://127.0.0.1:3999" } }), params({}));
+    const r = await listInstances(
+      req("/api/instances", { headers: { cookie: cookieA, origin: "http://127.0.0.1:3999" } }),
+      params({}),
+    );
     expect(r.status).toBe(200);
   });
 });

@@ -30,9 +30,17 @@ describe("concurrent create-or-update", () => {
   it("INSTALL webhooks for one new company and location, all at once, all succeed", async () => {
     for (let r = 0; r < ROUNDS; r++) {
       const results = await Promise.allSettled(
-        Array.from({ length: WIDTH }, (_, k) => recordInstallWebhook(db, { companyId: `co-${r}`, locationId: `loc-${r}`, companyName: k % 2 ? "Co" : undefined })),
+        Array.from({ length: WIDTH }, (_, k) =>
+          recordInstallWebhook(db, {
+            companyId: `co-${r}`,
+            locationId: `loc-${r}`,
+            companyName: k % 2 ? "Co" : undefined,
+          }),
+        ),
       );
-      expect(results.filter((x) => x.status === "rejected").map((x) => String((x as PromiseRejectedResult).reason))).toEqual([]);
+      expect(
+        results.filter((x) => x.status === "rejected").map((x) => String((x as PromiseRejectedResult).reason)),
+      ).toEqual([]);
     }
     expect(await db.company.count({ where: { id: { startsWith: "co-" } } })).toBe(ROUNDS);
   });
@@ -41,9 +49,20 @@ describe("concurrent create-or-update", () => {
     for (let r = 0; r < ROUNDS; r++) {
       const phone = `+1555010${String(r).padStart(4, "0")}`;
       const results = await Promise.allSettled(
-        Array.from({ length: WIDTH }, (_, k) => acceptOutbound(db, redis, { locationId: "locA", ghlMessageId: `g-${r}-${k}`, phone, text: "hi", attachments: [], source: "GHL" })),
+        Array.from({ length: WIDTH }, (_, k) =>
+          acceptOutbound(db, redis, {
+            locationId: "locA",
+            ghlMessageId: `g-${r}-${k}`,
+            phone,
+            text: "hi",
+            attachments: [],
+            source: "GHL",
+          }),
+        ),
       );
-      expect(results.filter((x) => x.status === "rejected").map((x) => String((x as PromiseRejectedResult).reason))).toEqual([]);
+      expect(
+        results.filter((x) => x.status === "rejected").map((x) => String((x as PromiseRejectedResult).reason)),
+      ).toEqual([]);
       expect(await db.contact.count({ where: { locationId: "locA", phone } })).toBe(1);
     }
   });
@@ -53,10 +72,22 @@ describe("concurrent create-or-update", () => {
       const digits = `1555020${String(r).padStart(4, "0")}`;
       const results = await Promise.allSettled(
         Array.from({ length: WIDTH }, (_, k) =>
-          recordInbound(db, { locationId: "locA", instanceId: "i1", waMessageId: `W-${r}-${k}`, phone: digits, jid: `${digits}@s.whatsapp.net`, fromMe: false, type: "text", text: "hi", at: new Date() }),
+          recordInbound(db, {
+            locationId: "locA",
+            instanceId: "i1",
+            waMessageId: `W-${r}-${k}`,
+            phone: digits,
+            jid: `${digits}@s.whatsapp.net`,
+            fromMe: false,
+            type: "text",
+            text: "hi",
+            at: new Date(),
+          }),
         ),
       );
-      expect(results.filter((x) => x.status === "rejected").map((x) => String((x as PromiseRejectedResult).reason))).toEqual([]);
+      expect(
+        results.filter((x) => x.status === "rejected").map((x) => String((x as PromiseRejectedResult).reason)),
+      ).toEqual([]);
       expect(await db.contact.count({ where: { locationId: "locA", phone: `+${digits}` } })).toBe(1);
     }
   });

@@ -10,7 +10,7 @@ import { DeliverySpool, spoolKey } from "@/lib/messages/delivery-spool";
 import { OUTBOUND_CHANNEL } from "@/lib/messages/outbound-signal";
 import { metrics } from "@/lib/ops/metrics";
 import { redis as appRedis, subscribeWhenReady } from "@/lib/redis";
-import { startGhlSimulator, type GhlSimulator } from "@/sandbox/ghl/server";
+import { type GhlSimulator, startGhlSimulator } from "@/sandbox/ghl/server";
 import { startDeliverySpoolDrain } from "@/worker/jobs/delivery-spool-drain";
 import { params, req, useAppEnv } from "./helpers/app-env";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
@@ -21,8 +21,15 @@ import { hostPort, tcpProxy, viaProxy } from "./helpers/tcp-proxy";
 // answered 429 when Redis refuses too; the worker's drain stores the spool once Postgres is back,
 // each message once, in the order GHL sent them. The app's Postgres and Redis are reached through
 // TCP proxies that the test cuts (the servers other tests use are never touched).
-const ed = generateKeyPairSync("ed25519", { publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } });
-const rsa = generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } });
+const ed = generateKeyPairSync("ed25519", {
+  publicKeyEncoding: { type: "spki", format: "pem" },
+  privateKeyEncoding: { type: "pkcs8", format: "pem" },
+});
+const rsa = generateKeyPairSync("rsa", {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: "spki", format: "pem" },
+  privateKeyEncoding: { type: "pkcs8", format: "pem" },
+});
 const REDIS_DB = 7;
 const SIM_LOCATION = "SunriseDental0000001";
 
@@ -50,12 +57,24 @@ beforeAll(async () => {
     databaseUrl: viaProxy(url, pgProxy.port),
     extra: {
       REDIS_URL: `${viaProxy(process.env.TEST_REDIS_URL!, redisProxy.port)}/${REDIS_DB}`,
-      GHL_WEBHOOK_PUBLIC_KEY_ED25519: ed.publicKey, GHL_WEBHOOK_PUBLIC_KEY_RSA: rsa.publicKey,
+      GHL_WEBHOOK_PUBLIC_KEY_ED25519: ed.publicKey,
+      GHL_WEBHOOK_PUBLIC_KEY_RSA: rsa.publicKey,
     },
   });
   appRedis().on("error", () => {}); // ioredis prints unhandled connection errors with console.error
-  await direct.location.createMany({ data: [{ id: "locA", name: "A" }, { id: "locGone", name: "Gone", installed: false }, { id: SIM_LOCATION, name: "Sunrise" }] });
-  await direct.instance.createMany({ data: [{ id: "i1", locationId: "locA", name: "wa-01" }, { id: "s1", locationId: SIM_LOCATION, name: "wa-01" }] });
+  await direct.location.createMany({
+    data: [
+      { id: "locA", name: "A" },
+      { id: "locGone", name: "Gone", installed: false },
+      { id: SIM_LOCATION, name: "Sunrise" },
+    ],
+  });
+  await direct.instance.createMany({
+    data: [
+      { id: "i1", locationId: "locA", name: "wa-01" },
+      { id: "s1", locationId: SIM_LOCATION, name: "wa-01" },
+    ],
+  });
   // the worker's drain, as worker/main.ts starts it, with its Postgres behind the same proxy
   drain = startDeliverySpoolDrain({ db: createDb(viaProxy(url, pgProxy.port), 2), redis, log: logger(), everyMs: 100 });
 });
@@ -70,13 +89,24 @@ afterAll(async () => {
 });
 
 const payload = (o: Record<string, unknown> = {}) => ({
-  contactId: "c1", locationId: "locA", messageId: `g${Math.random().toString(36).slice(2)}`, type: "SMS", phone: "+15550007777", message: "Hello from GHL", attachments: [], ...o,
+  contactId: "c1",
+  locationId: "locA",
+  messageId: `g${Math.random().toString(36).slice(2)}`,
+  type: "SMS",
+  phone: "+15550007777",
+  message: "Hello from GHL",
+  attachments: [],
+  ...o,
 });
 function call(body: unknown, how: "signed" | "forged" | "none" = "signed") {
   const raw = Buffer.from(typeof body === "string" ? body : JSON.stringify(body));
   const headers: Record<string, string> = { "content-type": "application/json" };
-  if (how === "signed") headers["x-ghl-signature"] = sign(null, raw, createPrivateKey(ed.privateKey)).toString("base64");
-  if (how === "forged") headers["x-ghl-signature"] = sign(null, Buffer.from("something else"), createPrivateKey(ed.privateKey)).toString("base64");
+  if (how === "signed")
+    headers["x-ghl-signature"] = sign(null, raw, createPrivateKey(ed.privateKey)).toString("base64");
+  if (how === "forged")
+    headers["x-ghl-signature"] = sign(null, Buffer.from("something else"), createPrivateKey(ed.privateKey)).toString(
+      "base64",
+    );
   return POST(req("/api/ghl/delivery", { method: "POST", body: raw, headers }), params({}));
 }
 async function until<T>(what: string, f: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
@@ -84,7 +114,10 @@ async function until<T>(what: string, f: () => Promise<T>, ok: (v: T) => boolean
   for (;;) {
     const v = await f();
     if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? String(x) : x))})`);
+    if (Date.now() > end)
+      throw new Error(
+        `timed out waiting for ${what} (last: ${JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? String(x) : x))})`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -122,7 +155,18 @@ describe("Delivery URL while Postgres is away", () => {
     expect(await (await call(noPhone)).json()).toMatchObject({ ok: true, spooled: true });
     const big = Buffer.alloc(1024 * 1024 + 1, 32);
     // over the cap: refused before the signature can be checked (an unsigned one is a 401 unread)
-    expect((await POST(req("/api/ghl/delivery", { method: "POST", body: big, headers: { "content-type": "application/json", "x-ghl-signature": "c2ln" } }), params({}))).status).toBe(413);
+    expect(
+      (
+        await POST(
+          req("/api/ghl/delivery", {
+            method: "POST",
+            body: big,
+            headers: { "content-type": "application/json", "x-ghl-signature": "c2ln" },
+          }),
+          params({}),
+        )
+      ).status,
+    ).toBe(413);
 
     expect(await spool().size()).toBe(13);
     expect(await metricValue("gw_delivery_spool_messages")).toBe(13);
@@ -140,7 +184,11 @@ describe("Delivery URL while Postgres is away", () => {
     await pgProxy.start();
     const after = c1(6);
     expect((await call(after)).status).toBe(200);
-    await until("the spool to drain", () => spool().size(), (n) => n === 0);
+    await until(
+      "the spool to drain",
+      () => spool().size(),
+      (n) => n === 0,
+    );
 
     const ids = [...sent, after].map((p) => p.messageId);
     const rows = await direct.message.findMany({
@@ -152,19 +200,28 @@ describe("Delivery URL while Postgres is away", () => {
     expect(rows.every((m) => m.status === "QUEUED" && m.instanceId === "i1" && m.direction === "OUTBOUND")).toBe(true);
     for (const phone of ["+15550001001", "+15550001002"]) {
       const texts = rows.filter((m) => m.contact?.phone === phone).map((m) => m.text);
-      expect(texts).toEqual([1, 2, 3, 4, 5, ...(phone.endsWith("1") ? [6] : [])].map((i) => `c${phone.slice(-1)} #${i}`));
+      expect(texts).toEqual(
+        [1, 2, 3, 4, 5, ...(phone.endsWith("1") ? [6] : [])].map((i) => `c${phone.slice(-1)} #${i}`),
+      );
     }
     // a spooled message keeps the time it came as its place in the queue
     for (const m of rows.slice(0, sent.length)) expect(m.createdAt.getTime()).toBeLessThan(restoredAt.getTime());
     expect(await direct.message.count({ where: { ghlMessageId: resent.messageId } })).toBe(1);
     expect(await direct.message.count({ where: { locationId: "locGone" } })).toBe(0);
-    await until("the number's send loop to be woken", async () => woken.filter((w) => w === "i1").length, (n) => n >= 11);
+    await until(
+      "the number's send loop to be woken",
+      async () => woken.filter((w) => w === "i1").length,
+      (n) => n >= 11,
+    );
     expect(await metricValue("gw_delivery_spool_messages")).toBe(0);
     expect(await metricValue("gw_delivery_spool_drained_total", '{outcome="duplicate"}')).toBe(1);
     expect(await metricValue("gw_delivery_spool_drained_total", '{outcome="refused"}')).toBe(2);
 
     // and with the spool empty, deliveries go straight to Postgres again
-    expect(await (await call(payload({ message: "normal again" }))).json()).toMatchObject({ status: "QUEUED", duplicate: false });
+    expect(await (await call(payload({ message: "normal again" }))).json()).toMatchObject({
+      status: "QUEUED",
+      duplicate: false,
+    });
   });
 
   it("spools a delivery Postgres does not answer in time (a hung server), and stores it once when the held write lands too", async () => {
@@ -180,7 +237,11 @@ describe("Delivery URL while Postgres is away", () => {
     }
     expect(r.status).toBe(200);
     expect(await r.json()).toMatchObject({ spooled: true });
-    await until("the spool to drain", () => spool().size(), (n) => n === 0);
+    await until(
+      "the spool to drain",
+      () => spool().size(),
+      (n) => n === 0,
+    );
     await new Promise((res) => setTimeout(res, 300)); // the held write, if it was still on its way
     expect(await direct.message.count({ where: { ghlMessageId: p.messageId } })).toBe(1);
   });
@@ -200,9 +261,17 @@ describe("Delivery URL while Postgres is away", () => {
     }
     expect(await spool().size()).toBe(0);
     expect(await direct.message.count({ where: { ghlMessageId: p.messageId } })).toBe(0);
-    const again = await until("the app to take the resent call", () => call(p).then((r) => r.status), (s) => s === 200);
+    const again = await until(
+      "the app to take the resent call",
+      () => call(p).then((r) => r.status),
+      (s) => s === 200,
+    );
     expect(again).toBe(200);
-    await until("the message to be stored", () => direct.message.count({ where: { ghlMessageId: p.messageId } }), (n) => n === 1);
+    await until(
+      "the message to be stored",
+      () => direct.message.count({ where: { ghlMessageId: p.messageId } }),
+      (n) => n === 1,
+    );
   });
 });
 
@@ -237,32 +306,56 @@ describe("Delivery URL and GHL's retries (the simulator)", () => {
   });
 
   const control = async (method: string, path: string, json?: unknown) => {
-    const r = await fetch(`${sim.url}/__sandbox${path}`, { method, headers: json ? { "content-type": "application/json" } : {}, body: json ? JSON.stringify(json) : undefined });
+    const r = await fetch(`${sim.url}/__sandbox${path}`, {
+      method,
+      headers: json ? { "content-type": "application/json" } : {},
+      body: json ? JSON.stringify(json) : undefined,
+    });
     return (await r.json()) as any;
   };
-  const attemptsOf = async (messageId: string) => (await control("GET", `/messages/${messageId}`)).delivery as { attempts: { status: number }[]; done: boolean };
+  const attemptsOf = async (messageId: string) =>
+    (await control("GET", `/messages/${messageId}`)).delivery as { attempts: { status: number }[]; done: boolean };
 
   it("a delivery answered 429 during the outage is resent by GHL and stored once; one answered 500 is never resent", async () => {
     await pgProxy.stop();
     await redisProxy.stop();
     let first: any;
     try {
-      first = await control("POST", `/locations/${SIM_LOCATION}/messages`, { phone: "+15550109999", message: "sent while everything was down" });
+      first = await control("POST", `/locations/${SIM_LOCATION}/messages`, {
+        phone: "+15550109999",
+        message: "sent while everything was down",
+      });
       expect(first.deliveryStatus).toBe(429);
     } finally {
       await pgProxy.start();
       await redisProxy.start();
     }
-    const d = await until("GHL's resend to be taken", () => attemptsOf(first.messageId), (x) => x.done);
+    const d = await until(
+      "GHL's resend to be taken",
+      () => attemptsOf(first.messageId),
+      (x) => x.done,
+    );
     expect(d.attempts[0].status).toBe(429);
     expect(d.attempts.at(-1)!.status).toBe(200);
-    await until("the message to be stored", () => direct.message.count({ where: { ghlMessageId: first.messageId } }), (n) => n === 1);
+    await until(
+      "the message to be stored",
+      () => direct.message.count({ where: { ghlMessageId: first.messageId } }),
+      (n) => n === 1,
+    );
     const row = await direct.message.findUniqueOrThrow({ where: { ghlMessageId: first.messageId } });
-    expect(row).toMatchObject({ locationId: SIM_LOCATION, instanceId: "s1", text: "sent while everything was down", status: "QUEUED" });
+    expect(row).toMatchObject({
+      locationId: SIM_LOCATION,
+      instanceId: "s1",
+      text: "sent while everything was down",
+      status: "QUEUED",
+    });
 
     // what today's app did during an outage: a 500, which GHL takes as final
     answer500 = 1;
-    const lost = await control("POST", `/locations/${SIM_LOCATION}/messages`, { phone: "+15550109999", message: "lost to a 500" });
+    const lost = await control("POST", `/locations/${SIM_LOCATION}/messages`, {
+      phone: "+15550109999",
+      message: "lost to a 500",
+    });
     expect(lost.deliveryStatus).toBe(500);
     await new Promise((res) => setTimeout(res, 300 * 4));
     const l = await attemptsOf(lost.messageId);

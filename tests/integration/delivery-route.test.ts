@@ -1,13 +1,20 @@
 import { createPrivateKey, createSign, generateKeyPairSync, sign } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db } from "@/lib/db";
 import { POST } from "@/app/api/ghl/delivery/route";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+import { db } from "@/lib/db";
 import { params, req, useAppEnv } from "./helpers/app-env";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 
 // The Delivery URL as GHL calls it: signed raw bytes in, the message durably queued out.
-const ed = generateKeyPairSync("ed25519", { publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } });
-const rsa = generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } });
+const ed = generateKeyPairSync("ed25519", {
+  publicKeyEncoding: { type: "spki", format: "pem" },
+  privateKeyEncoding: { type: "pkcs8", format: "pem" },
+});
+const rsa = generateKeyPairSync("rsa", {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: "spki", format: "pem" },
+  privateKeyEncoding: { type: "pkcs8", format: "pem" },
+});
 let restore: () => Promise<void>;
 
 beforeAll(async () => {
@@ -15,20 +22,36 @@ beforeAll(async () => {
     databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)),
     extra: { GHL_WEBHOOK_PUBLIC_KEY_ED25519: ed.publicKey, GHL_WEBHOOK_PUBLIC_KEY_RSA: rsa.publicKey },
   });
-  await db().location.createMany({ data: [{ id: "locA", name: "A" }, { id: "locGone", name: "Gone", installed: false }] });
+  await db().location.createMany({
+    data: [
+      { id: "locA", name: "A" },
+      { id: "locGone", name: "Gone", installed: false },
+    ],
+  });
   await db().instance.create({ data: { id: "i1", locationId: "locA", name: "wa-01" } });
 });
 afterAll(async () => restore());
 
 const payload = (o: Record<string, unknown> = {}) => ({
-  contactId: "c1", locationId: "locA", messageId: `g${Math.random()}`, type: "SMS", phone: "+15550007777", message: "Hello from GHL", attachments: [], ...o,
+  contactId: "c1",
+  locationId: "locA",
+  messageId: `g${Math.random()}`,
+  type: "SMS",
+  phone: "+15550007777",
+  message: "Hello from GHL",
+  attachments: [],
+  ...o,
 });
 function call(body: unknown, how: "ed25519" | "rsa" | "forged" | "none" = "ed25519") {
   const raw = Buffer.from(JSON.stringify(body));
   const headers: Record<string, string> = { "content-type": "application/json" };
-  if (how === "ed25519") headers["x-ghl-signature"] = sign(null, raw, createPrivateKey(ed.privateKey)).toString("base64");
+  if (how === "ed25519")
+    headers["x-ghl-signature"] = sign(null, raw, createPrivateKey(ed.privateKey)).toString("base64");
   if (how === "rsa") headers["x-wh-signature"] = createSign("SHA256").update(raw).sign(rsa.privateKey, "base64");
-  if (how === "forged") headers["x-ghl-signature"] = sign(null, Buffer.from("something else"), createPrivateKey(ed.privateKey)).toString("base64");
+  if (how === "forged")
+    headers["x-ghl-signature"] = sign(null, Buffer.from("something else"), createPrivateKey(ed.privateKey)).toString(
+      "base64",
+    );
   return POST(req("/api/ghl/delivery", { method: "POST", body: raw, headers }), params({}));
 }
 
@@ -61,7 +84,11 @@ describe("POST /api/ghl/delivery", () => {
   });
 
   it("422 for an attachment on a private or reserved address, and nothing is stored", async () => {
-    for (const a of ["http://[::ffff:a9fe:a9fe]/latest/meta-data", "http://10.0.0.7/a.png", "https://[fd00::1]/a.png"]) {
+    for (const a of [
+      "http://[::ffff:a9fe:a9fe]/latest/meta-data",
+      "http://10.0.0.7/a.png",
+      "https://[fd00::1]/a.png",
+    ]) {
       const p = payload({ attachments: ["https://cdn.example.com/ok.png", a] });
       const r = await call(p);
       expect(r.status, a).toBe(422);

@@ -5,9 +5,9 @@ import { keyringFrom } from "@/lib/crypto";
 import { createDb, type Db } from "@/lib/db";
 import { logger } from "@/lib/log";
 import { storeSpooled } from "@/lib/messages/delivery";
-import { deadKey, DeliverySpool, spoolKey } from "@/lib/messages/delivery-spool";
+import { DeliverySpool, deadKey, spoolKey } from "@/lib/messages/delivery-spool";
 import { GHL_QUEUE } from "@/lib/queue/ghl-jobs";
-import { reportRefusalToGhl, startDeliverySpoolDrain, type Refusal } from "@/worker/jobs/delivery-spool-drain";
+import { type Refusal, reportRefusalToGhl, startDeliverySpoolDrain } from "@/worker/jobs/delivery-spool-drain";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 
 // The drain of the Delivery URL spool (worker/jobs/delivery-spool-drain.ts, decision 006) on its
@@ -24,8 +24,19 @@ beforeAll(async () => {
   db = createDb(await cloneTemplateDb(dbNameFor(import.meta.filename)), 6);
   redis = new Redis(`${process.env.TEST_REDIS_URL}/${REDIS_DB}`);
   spool = new DeliverySpool(redis, keys);
-  await db.location.createMany({ data: [{ id: "locA", name: "A" }, { id: "locB", name: "B" }, { id: "locGone", name: "Gone", installed: false }] });
-  await db.instance.createMany({ data: [{ id: "a1", locationId: "locA", name: "wa-01" }, { id: "b1", locationId: "locB", name: "wa-01" }] });
+  await db.location.createMany({
+    data: [
+      { id: "locA", name: "A" },
+      { id: "locB", name: "B" },
+      { id: "locGone", name: "Gone", installed: false },
+    ],
+  });
+  await db.instance.createMany({
+    data: [
+      { id: "a1", locationId: "locA", name: "wa-01" },
+      { id: "b1", locationId: "locB", name: "wa-01" },
+    ],
+  });
 });
 beforeEach(async () => {
   await redis.flushdb();
@@ -36,18 +47,32 @@ afterAll(async () => {
 });
 
 const body = (o: Record<string, unknown> = {}) => ({
-  contactId: "c1", locationId: "locA", messageId: `g${Math.random().toString(36).slice(2)}`, type: "SMS", phone: "+15550002001", message: "hi", attachments: [], ...o,
+  contactId: "c1",
+  locationId: "locA",
+  messageId: `g${Math.random().toString(36).slice(2)}`,
+  type: "SMS",
+  phone: "+15550002001",
+  message: "hi",
+  attachments: [],
+  ...o,
 });
 const put = async (p: Record<string, unknown>) => spool.put(String(p.locationId), Buffer.from(JSON.stringify(p)));
 const drainer = (o: { maxTries?: number; onRefused?: (r: Refusal) => Promise<void> } = {}) =>
   startDeliverySpoolDrain({ db, redis, spool, log: logger(), everyMs: 0, ...o });
 const textsOf = async (locationId: string, ids: string[]) =>
-  (await db.message.findMany({ where: { locationId, ghlMessageId: { in: ids } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] })).map((m) => m.text);
+  (
+    await db.message.findMany({
+      where: { locationId, ghlMessageId: { in: ids } },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    })
+  ).map((m) => m.text);
 
 describe("delivery spool drain", () => {
   it("three workers draining at once store each message once, in order; a worker that died before removing an entry costs nothing", async () => {
     const a = Array.from({ length: 30 }, (_, i) => body({ message: `a${i}` }));
-    const b = Array.from({ length: 30 }, (_, i) => body({ locationId: "locB", phone: "+15550002002", message: `b${i}` }));
+    const b = Array.from({ length: 30 }, (_, i) =>
+      body({ locationId: "locB", phone: "+15550002002", message: `b${i}` }),
+    );
     for (let i = 0; i < 30; i++) {
       await put(a[i]);
       await put(b[i]);
@@ -60,8 +85,18 @@ describe("delivery spool drain", () => {
     const ds = [drainer(), drainer(), drainer()];
     const passes: Awaited<ReturnType<ReturnType<typeof drainer>["drainOnce"]>>[] = [];
     while ((await spool.size()) > 0) passes.push(...(await Promise.all(ds.map((d) => d.drainOnce()))));
-    expect(await textsOf("locA", a.map((p) => p.messageId))).toEqual(a.map((p) => p.message));
-    expect(await textsOf("locB", b.map((p) => p.messageId))).toEqual(b.map((p) => p.message));
+    expect(
+      await textsOf(
+        "locA",
+        a.map((p) => p.messageId),
+      ),
+    ).toEqual(a.map((p) => p.message));
+    expect(
+      await textsOf(
+        "locB",
+        b.map((p) => p.messageId),
+      ),
+    ).toEqual(b.map((p) => p.message));
     expect(await db.message.count({ where: { ghlMessageId: { in: [...a, ...b].map((p) => p.messageId) } } })).toBe(60);
     const sum = (k: "stored" | "duplicate") => passes.reduce((n, p) => n + p[k], 0);
     expect(sum("stored")).toBe(59);
@@ -89,7 +124,10 @@ describe("delivery spool drain", () => {
     expect(await db.message.count({ where: { ghlMessageId: next.messageId } })).toBe(1);
     expect(await db.message.count({ where: { ghlMessageId: poison.messageId } })).toBe(0);
     expect(await spool.deadCount("locA")).toBe(1);
-    expect(JSON.parse((await redis.lindex(deadKey("locA"), 0))!)).toMatchObject({ reason: expect.any(String), value: expect.any(String) });
+    expect(JSON.parse((await redis.lindex(deadKey("locA"), 0))!)).toMatchObject({
+      reason: expect.any(String),
+      value: expect.any(String),
+    });
     expect(await spool.size()).toBe(0);
   });
 
@@ -109,12 +147,21 @@ describe("delivery spool drain", () => {
       ["locGone", gone.messageId, 403],
     ]);
     // what the worker does with them: a "failed" status for GHL, except for a location it cannot reach (403)
-    const queue = new Queue(GHL_QUEUE, { connection: new Redis(`${process.env.TEST_REDIS_URL}/${REDIS_DB}`, { maxRetriesPerRequest: null }) });
+    const queue = new Queue(GHL_QUEUE, {
+      connection: new Redis(`${process.env.TEST_REDIS_URL}/${REDIS_DB}`, { maxRetriesPerRequest: null }),
+    });
     try {
       for (const r of refused) await reportRefusalToGhl(queue)(r);
       const jobs = await queue.getJobs(["waiting", "delayed", "prioritized"]);
       expect(jobs.map((j) => j.data)).toEqual([
-        { kind: "status", locationId: "locA", messageId: `spooled-${national.messageId}`, ghlMessageId: national.messageId, status: "failed", error: expect.stringContaining("country code") },
+        {
+          kind: "status",
+          locationId: "locA",
+          messageId: `spooled-${national.messageId}`,
+          ghlMessageId: national.messageId,
+          status: "failed",
+          error: expect.stringContaining("country code"),
+        },
       ]);
     } finally {
       await queue.close();

@@ -1,46 +1,74 @@
 import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { POST as POST_LOCATION } from "@/app/api/ghl/delivery/[token]/route";
+import { POST } from "@/app/api/ghl/delivery/route";
 import { db } from "@/lib/db";
 import { resetEnvCache } from "@/lib/env";
 import { locationDeliveryUrl } from "@/lib/messages/delivery";
-import { POST } from "@/app/api/ghl/delivery/route";
-import { POST as POST_LOCATION } from "@/app/api/ghl/delivery/[token]/route";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { params, useAppEnv } from "./helpers/app-env";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 
 // GHL_DELIVERY_ALLOW_UNSIGNED (sandbox only) used to let anyone who could reach the app send
 // WhatsApp messages from any location's numbers by naming its locationId. Now an unsigned call
 // must come through the location's own URL, whose secret only that location's URL carries; and a
 // configured conversation provider id is checked on every call, signed or not.
-const ed = generateKeyPairSync("ed25519", { publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } });
+const ed = generateKeyPairSync("ed25519", {
+  publicKeyEncoding: { type: "spki", format: "pem" },
+  privateKeyEncoding: { type: "pkcs8", format: "pem" },
+});
 const PROVIDER = "provider-ours-0001";
 let restore: () => Promise<void>;
 
 beforeAll(async () => {
   restore = useAppEnv({
     databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)),
-    extra: { GHL_WEBHOOK_PUBLIC_KEY_ED25519: ed.publicKey, GHL_DELIVERY_ALLOW_UNSIGNED: "true", GHL_CONVERSATION_PROVIDER_ID: PROVIDER },
+    extra: {
+      GHL_WEBHOOK_PUBLIC_KEY_ED25519: ed.publicKey,
+      GHL_DELIVERY_ALLOW_UNSIGNED: "true",
+      GHL_CONVERSATION_PROVIDER_ID: PROVIDER,
+    },
   });
-  await db().location.createMany({ data: [{ id: "locA", name: "A" }, { id: "locB", name: "B" }] });
-  await db().instance.createMany({ data: [{ id: "iA", locationId: "locA", name: "wa-01" }, { id: "iB", locationId: "locB", name: "wa-01" }] });
+  await db().location.createMany({
+    data: [
+      { id: "locA", name: "A" },
+      { id: "locB", name: "B" },
+    ],
+  });
+  await db().instance.createMany({
+    data: [
+      { id: "iA", locationId: "locA", name: "wa-01" },
+      { id: "iB", locationId: "locB", name: "wa-01" },
+    ],
+  });
 });
 afterAll(async () => restore());
 
 const payload = (o: Record<string, unknown> = {}) => ({
-  contactId: "c1", locationId: "locA", messageId: `g${Math.random()}`, type: "SMS", phone: "+15550007777", message: "Hello", attachments: [], ...o,
+  contactId: "c1",
+  locationId: "locA",
+  messageId: `g${Math.random()}`,
+  type: "SMS",
+  phone: "+15550007777",
+  message: "Hello",
+  attachments: [],
+  ...o,
 });
-const tokenOf = (locationId: string) => new URL(locationDeliveryUrl("http://127.0.0.1:3999", locationId)).pathname.split("/").pop()!;
+const tokenOf = (locationId: string) =>
+  new URL(locationDeliveryUrl("http://127.0.0.1:3999", locationId)).pathname.split("/").pop()!;
 
 // a body produced only as it is read, so the test sees whether the route read it
 function streamed(raw: Buffer) {
   const seen = { pulled: false };
-  const body = new ReadableStream<Uint8Array>({
-    pull(c) {
-      seen.pulled = true;
-      c.enqueue(new Uint8Array(raw));
-      c.close();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      pull(c) {
+        seen.pulled = true;
+        c.enqueue(new Uint8Array(raw));
+        c.close();
+      },
     },
-  }, { highWaterMark: 0 }); // nothing is pulled until someone reads
+    { highWaterMark: 0 },
+  ); // nothing is pulled until someone reads
   return { body, seen };
 }
 
@@ -50,8 +78,14 @@ async function call(body: unknown, o: { token?: string; signed?: boolean } = {})
   if (o.signed) headers["x-ghl-signature"] = sign(null, raw, createPrivateKey(ed.privateKey)).toString("base64");
   const s = streamed(raw);
   const path = o.token === undefined ? "/api/ghl/delivery" : `/api/ghl/delivery/${o.token}`;
-  const request = new Request(`http://127.0.0.1:3999${path}`, { method: "POST", body: s.body, headers, duplex: "half" } as RequestInit);
-  const r = o.token === undefined ? await POST(request, params({})) : await POST_LOCATION(request, params({ token: o.token }));
+  const request = new Request(`http://127.0.0.1:3999${path}`, {
+    method: "POST",
+    body: s.body,
+    headers,
+    duplex: "half",
+  } as RequestInit);
+  const r =
+    o.token === undefined ? await POST(request, params({})) : await POST_LOCATION(request, params({ token: o.token }));
   return { status: r.status, body: await r.json(), read: s.seen.pulled };
 }
 const stored = async (messageId: unknown) => db().message.count({ where: { ghlMessageId: String(messageId) } });

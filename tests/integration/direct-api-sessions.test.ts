@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db } from "@/lib/db";
-import { createApiKey } from "@/lib/api-keys/api-keys";
 import { POST as createInstance } from "@/app/api/instances/route";
+import { POST as clear } from "@/app/api/wa/clear/[instanceId]/route";
 import { GET as getQr } from "@/app/api/wa/qr/[instanceId]/route";
 import { POST as reconnect } from "@/app/api/wa/reconnect/[instanceId]/route";
-import { POST as clear } from "@/app/api/wa/clear/[instanceId]/route";
+import { createApiKey } from "@/lib/api-keys/api-keys";
+import { db } from "@/lib/db";
 import { startWaSimulator } from "@/sandbox/whatsapp/server";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { params, req, useAppEnv } from "./helpers/app-env";
-import { makeManager, managerConfig, simCall, until, type SimDevice } from "./helpers/wa-fixture";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+import { makeManager, managerConfig, type SimDevice, simCall, until } from "./helpers/wa-fixture";
 
 // The seed's endpoints against a real worker session and the WhatsApp simulator: link through
 // /api/wa/qr, reconnect keeps the session (no new pairing), clear forces a new QR.
@@ -37,32 +37,57 @@ afterAll(async () => {
 });
 
 const h = { "x-api-key": () => key };
-const call = (handler: typeof reconnect, name: string) => handler(req("/x", { method: "POST", headers: { "x-api-key": h["x-api-key"]() } }), params({ instanceId: name }));
-const device = async () => (await simCall<SimDevice[]>(sim, "GET", "/__sandbox/devices")).find((d) => d.phone === NUMBER);
+const call = (handler: typeof reconnect, name: string) =>
+  handler(req("/x", { method: "POST", headers: { "x-api-key": h["x-api-key"]() } }), params({ instanceId: name }));
+const device = async () =>
+  (await simCall<SimDevice[]>(sim, "GET", "/__sandbox/devices")).find((d) => d.phone === NUMBER);
 
 describe("direct API with a live session", () => {
   it("links wa-01 with the QR from GET /api/wa/qr, then reconnect keeps the session and clear asks for a new QR", async () => {
-    const created = await createInstance(req("/x", { method: "POST", json: { instanceId: "wa-01" }, headers: { "x-api-key": key } }), params({}));
+    const created = await createInstance(
+      req("/x", { method: "POST", json: { instanceId: "wa-01" }, headers: { "x-api-key": key } }),
+      params({}),
+    );
     expect(created.status).toBe(201);
     const qr = await until("a QR from the API", async () => {
-      const b = await (await getQr(req("/x", { headers: { "x-api-key": key } }), params({ instanceId: "wa-01" }))).json();
+      const b = await (
+        await getQr(req("/x", { headers: { "x-api-key": key } }), params({ instanceId: "wa-01" }))
+      ).json();
       return b.qr ? b : undefined;
     });
     expect(qr.qrDataUrl).toMatch(/^data:image\/png;base64,/);
     await simCall(sim, "POST", `/__sandbox/phones/${NUMBER}/scan`, { qr: qr.qr });
-    await until("connected", async () => (await (await getQr(req("/x", { headers: { "x-api-key": key } }), params({ instanceId: "wa-01" }))).json()).connected);
+    await until(
+      "connected",
+      async () =>
+        (await (await getQr(req("/x", { headers: { "x-api-key": key } }), params({ instanceId: "wa-01" }))).json())
+          .connected,
+    );
     const before = (await device())!;
 
     expect((await call(reconnect, "wa-01")).status).toBe(200);
-    await until("a new login", async () => ((await device())?.logins ?? 0) > before.logins && (await device())?.connected);
-    await until("ONLINE again", async () => (await db().instance.findFirst({ where: { locationId: "locS", name: "wa-01" } }))?.status === "ONLINE");
+    await until(
+      "a new login",
+      async () => ((await device())?.logins ?? 0) > before.logins && (await device())?.connected,
+    );
+    await until(
+      "ONLINE again",
+      async () =>
+        (await db().instance.findFirst({ where: { locationId: "locS", name: "wa-01" } }))?.status === "ONLINE",
+    );
     expect((await device())!.pairings).toBe(before.pairings);
 
     expect((await call(clear, "wa-01")).status).toBe(200);
-    const fresh = await until("a new QR after clear", async () => {
-      const b = await (await getQr(req("/x", { headers: { "x-api-key": key } }), params({ instanceId: "wa-01" }))).json();
-      return b.qr && b.qr !== qr.qr ? b : undefined;
-    }, 30_000);
+    const fresh = await until(
+      "a new QR after clear",
+      async () => {
+        const b = await (
+          await getQr(req("/x", { headers: { "x-api-key": key } }), params({ instanceId: "wa-01" }))
+        ).json();
+        return b.qr && b.qr !== qr.qr ? b : undefined;
+      },
+      30_000,
+    );
     expect(fresh.connected).toBe(false);
     expect((await db().instance.findFirstOrThrow({ where: { locationId: "locS", name: "wa-01" } })).phone).toBeNull();
   });

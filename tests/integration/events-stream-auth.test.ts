@@ -16,7 +16,11 @@ import { ghlSays, identity, panelCookie } from "./helpers/panel-cookie";
 // QR and every 30 s; these open real streams through the route handlers against Postgres + Redis.
 let restore: () => Promise<void>;
 beforeAll(async () => {
-  restore = useAppEnv({ databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), redisDb: 5, extra: { GHL_API_BASE_URL: "http://127.0.0.1:9", EVENTS_MAX_STREAMS_PER_LOCATION: "3" } });
+  restore = useAppEnv({
+    databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)),
+    redisDb: 5,
+    extra: { GHL_API_BASE_URL: "http://127.0.0.1:9", EVENTS_MAX_STREAMS_PER_LOCATION: "3" },
+  });
   await db().company.create({ data: { id: "co1", name: "Agency" } });
   await db().location.create({ data: { id: "locA", name: "A", companyId: "co1" } });
   await db().instance.create({ data: { id: "a1", locationId: "locA", name: "wa-01" } });
@@ -28,7 +32,12 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const qr = (n: number) => ({ type: "instance.qr" as const, instanceId: "a1", qr: `2@qr-${n}`, expiresAt: new Date(Date.now() + 20_000).toISOString() });
+const qr = (n: number) => ({
+  type: "instance.qr" as const,
+  instanceId: "a1",
+  qr: `2@qr-${n}`,
+  expiresAt: new Date(Date.now() + 20_000).toISOString(),
+});
 
 /** Reads an SSE body: `next()` is the next chunk's text, or null when the stream ended. */
 function sse(res: Response) {
@@ -41,7 +50,10 @@ function sse(res: Response) {
       return ended;
     },
     async next(ms = 5000): Promise<string | null> {
-      const r = await Promise.race([reader.read(), new Promise<"timeout">((ok) => setTimeout(() => ok("timeout"), ms))]);
+      const r = await Promise.race([
+        reader.read(),
+        new Promise<"timeout">((ok) => setTimeout(() => ok("timeout"), ms)),
+      ]);
       if (r === "timeout") throw new Error(`no SSE chunk within ${ms} ms`);
       if (r.done) {
         ended = true;
@@ -86,7 +98,9 @@ describe("SSE streams re-check their credential", () => {
 
   it("the one-number stream too: a revoked key gets no QR of that number", async () => {
     const { id, key } = await createApiKey(db(), "locA", "zap");
-    const s = await opened(instanceEvents(req("/api/instances/a1/events", { headers: { "x-api-key": key } }), params({ id: "a1" })));
+    const s = await opened(
+      instanceEvents(req("/api/instances/a1/events", { headers: { "x-api-key": key } }), params({ id: "a1" })),
+    );
     await revokeApiKey(db(), "locA", id);
     await publishEvent(redis(), "locA", qr(3));
     expect(await s.nextEvent()).toMatch(/^event: end\n/);
@@ -114,7 +128,12 @@ describe("SSE streams re-check their credential", () => {
     await vi.advanceTimersByTimeAsync(STREAM_RECHECK_MS * 3);
     await publishEvent(redis(), "locA", qr(4));
     expect(await s.nextEvent()).toContain("2@qr-4");
-    await publishEvent(redis(), "locA", { type: "instance.status", instanceId: "a1", status: "ONLINE", at: new Date().toISOString() });
+    await publishEvent(redis(), "locA", {
+      type: "instance.status",
+      instanceId: "a1",
+      status: "ONLINE",
+      at: new Date().toISOString(),
+    });
     expect(await s.nextEvent()).toContain('"status":"ONLINE"');
     expect(s.ended).toBe(false);
     await s.cancel();
@@ -135,7 +154,11 @@ describe("SSE streams re-check their credential", () => {
   });
 
   it("a panel session of an uninstalled location gets no further QR", async () => {
-    await db().location.upsert({ where: { id: "locU" }, create: { id: "locU", name: "U", companyId: "co1" }, update: { installed: true } });
+    await db().location.upsert({
+      where: { id: "locU" },
+      create: { id: "locU", name: "U", companyId: "co1" },
+      update: { installed: true },
+    });
     const cookie = await panelCookie(identity({ locationId: "locU", companyId: "co1" }));
     const s = await opened(locationEvents(req("/api/events", { headers: { cookie } }), params({})));
     await db().location.update({ where: { id: "locU" }, data: { installed: false } });
@@ -152,20 +175,41 @@ describe("what links a phone is an admin's to see", () => {
     const admin = identity({ locationId: "locA", companyId: "co1", userId: "u-admin" });
     await ghlSays(redis(), user, { role: "user" });
     await ghlSays(redis(), admin);
-    const us = await opened(locationEvents(req("/api/events", { headers: { cookie: await panelCookie(user) } }), params({})));
-    const as = await opened(instanceEvents(req("/api/instances/a1/events", { headers: { cookie: await panelCookie(admin) } }), params({ id: "a1" })));
+    const us = await opened(
+      locationEvents(req("/api/events", { headers: { cookie: await panelCookie(user) } }), params({})),
+    );
+    const as = await opened(
+      instanceEvents(
+        req("/api/instances/a1/events", { headers: { cookie: await panelCookie(admin) } }),
+        params({ id: "a1" }),
+      ),
+    );
     await publishEvent(redis(), "locA", qr(7));
     await publishEvent(redis(), "locA", pairing);
     const u1 = await us.nextEvent();
     const u2 = await us.nextEvent();
-    expect(JSON.parse(u1!.replace(/^data: /, ""))).toEqual({ type: "instance.qr", instanceId: "a1", expiresAt: expect.any(String), withheld: "admin_required" });
+    expect(JSON.parse(u1!.replace(/^data: /, ""))).toEqual({
+      type: "instance.qr",
+      instanceId: "a1",
+      expiresAt: expect.any(String),
+      withheld: "admin_required",
+    });
     expect(u1).not.toContain("2@qr-7");
-    expect(JSON.parse(u2!.replace(/^data: /, ""))).toEqual({ type: "instance.pairing-code", instanceId: "a1", withheld: "admin_required" });
+    expect(JSON.parse(u2!.replace(/^data: /, ""))).toEqual({
+      type: "instance.pairing-code",
+      instanceId: "a1",
+      withheld: "admin_required",
+    });
     expect(u2).not.toContain("ABCD1234");
     expect(await as.nextEvent()).toContain("2@qr-7");
     expect(await as.nextEvent()).toContain("ABCD1234");
     // the user's stream goes on: statuses still arrive
-    await publishEvent(redis(), "locA", { type: "instance.status", instanceId: "a1", status: "ONLINE", at: new Date().toISOString() });
+    await publishEvent(redis(), "locA", {
+      type: "instance.status",
+      instanceId: "a1",
+      status: "ONLINE",
+      at: new Date().toISOString(),
+    });
     expect(await us.nextEvent()).toContain('"status":"ONLINE"');
     await us.cancel();
     await as.cancel();
@@ -174,7 +218,9 @@ describe("what links a phone is an admin's to see", () => {
   it("GHL not answering about the user withholds the QR too (fails closed); an API key is not role-checked", async () => {
     // no role cached and GHL unreachable (GHL_API_BASE_URL is a closed port here)
     const stranger = identity({ locationId: "locA", companyId: "co1", userId: "u-unknown" });
-    const s = await opened(locationEvents(req("/api/events", { headers: { cookie: await panelCookie(stranger) } }), params({})));
+    const s = await opened(
+      locationEvents(req("/api/events", { headers: { cookie: await panelCookie(stranger) } }), params({})),
+    );
     const { key } = await createApiKey(db(), "locA", "linker");
     const k = await opened(locationEvents(req("/api/events", { headers: { "x-api-key": key } }), params({})));
     await publishEvent(redis(), "locA", qr(8));
@@ -204,10 +250,16 @@ describe("a location's live event streams are capped", () => {
     await o.cancel();
 
     await b.cancel();
-    for (let i = 0; i < 50 && (await heldStreamSlots(redis(), "locB")) > 2; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && (await heldStreamSlots(redis(), "locB")) > 2; i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect(await heldStreamSlots(redis(), "locB")).toBe(2);
     const d = await opened(locationEvents(req("/api/events", { headers }), params({})));
-    await publishEvent(redis(), "locB", { type: "instance.status", instanceId: "b1", status: "ONLINE", at: new Date().toISOString() });
+    await publishEvent(redis(), "locB", {
+      type: "instance.status",
+      instanceId: "b1",
+      status: "ONLINE",
+      at: new Date().toISOString(),
+    });
     expect(await d.nextEvent()).toContain('"status":"ONLINE"');
     for (const s of [a, c, d]) await s.cancel();
   });

@@ -1,23 +1,23 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import path from "node:path";
-import { Redis } from "ioredis";
 import { Queue } from "bullmq";
+import { Redis } from "ioredis";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GET as installRoute } from "@/app/api/oauth/install/route";
 import { GET as callbackRoute } from "@/app/api/oauth/callback/route";
+import { GET as installRoute } from "@/app/api/oauth/install/route";
 import { createDb, db } from "@/lib/db";
-import { redis } from "@/lib/redis";
-import { forgetAccessToken, refreshTenant } from "@/lib/ghl/token-refresh";
-import { ghlClient, GhlApiError } from "@/lib/ghl/client";
+import { GhlApiError, ghlClient } from "@/lib/ghl/client";
 import { refreshGrant } from "@/lib/ghl/oauth";
 import { waitForGhlSlot } from "@/lib/ghl/rate-window";
-import { loadPair } from "@/lib/tenants/token-store";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+import { forgetAccessToken, refreshTenant } from "@/lib/ghl/token-refresh";
 import { metrics } from "@/lib/ops/metrics";
 import { enqueueGhl, GHL_QUEUE } from "@/lib/queue/ghl-jobs";
+import { redis } from "@/lib/redis";
+import { loadPair } from "@/lib/tenants/token-store";
 import { startGhlSyncWorker } from "@/worker/jobs/ghl-sync";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { consentOnMarketplace, startGhlHarness, waitUntil } from "./helpers/ghl-harness";
 
 const SUNRISE = "SunriseDental0000001";
@@ -27,26 +27,40 @@ let dbUrl: string;
 
 beforeAll(async () => {
   dbUrl = await cloneTemplateDb(dbNameFor(import.meta.filename));
-  h = await startGhlHarness({ databaseUrl: dbUrl, routes: { "GET /api/oauth/install": installRoute, "GET /api/oauth/callback": callbackRoute } });
+  h = await startGhlHarness({
+    databaseUrl: dbUrl,
+    routes: { "GET /api/oauth/install": installRoute, "GET /api/oauth/callback": callbackRoute },
+  });
   for (const locationId of [SUNRISE, HARBOR]) {
     const start = await fetch(`${h.appUrl}/api/oauth/install`, { redirect: "manual" });
     const cookie = (start.headers.get("set-cookie") ?? "").split(";")[0];
-    await fetch(await consentOnMarketplace(start.headers.get("location")!, { locationId }), { redirect: "manual", headers: { cookie } });
+    await fetch(await consentOnMarketplace(start.headers.get("location")!, { locationId }), {
+      redirect: "manual",
+      headers: { cookie },
+    });
   }
 });
 afterAll(async () => h.close());
 
 type Call = { path: string; status: number; locationId?: string; headers: { version?: string } };
-const calls = async (p: string) => (await h.control<{ calls: Call[] }>("GET", `/calls?path=${encodeURIComponent(p)}`)).body.calls;
-const validPairs = async (locationId: string) => (await h.control<{ validPairs: number }>("GET", `/tokens?locationId=${locationId}`)).body.validPairs;
-const search = (id: string, o = {}) => ghlClient(id, { baseDelayMs: 20, ...o })<{ contact: unknown }>("GET", `/contacts/search/duplicate?locationId=${id}&number=%2B15550009999`);
+const calls = async (p: string) =>
+  (await h.control<{ calls: Call[] }>("GET", `/calls?path=${encodeURIComponent(p)}`)).body.calls;
+const validPairs = async (locationId: string) =>
+  (await h.control<{ validPairs: number }>("GET", `/tokens?locationId=${locationId}`)).body.validPairs;
+const search = (id: string, o = {}) =>
+  ghlClient(id, { baseDelayMs: 20, ...o })<{ contact: unknown }>(
+    "GET",
+    `/contacts/search/duplicate?locationId=${id}&number=%2B15550009999`,
+  );
 const fp = (t: string) => createHash("sha256").update(t).digest("hex").slice(0, 12);
 
 describe("the GHL client", () => {
   it("refreshes transparently when GHL expired the token in the middle of the day (401 → refresh once → retry)", async () => {
     const before = await loadPair(db(), "location", SUNRISE);
     await h.control("DELETE", "/calls");
-    expect((await h.control<{ expired: number }>("POST", "/tokens/expire", { locationId: SUNRISE })).body.expired).toBe(1);
+    expect((await h.control<{ expired: number }>("POST", "/tokens/expire", { locationId: SUNRISE })).body.expired).toBe(
+      1,
+    );
     await expect(search(SUNRISE)).resolves.toHaveProperty("contact");
     expect((await calls("/contacts/search/duplicate")).map((c) => c.status)).toEqual([401, 200]);
     const after = await loadPair(db(), "location", SUNRISE);
@@ -90,16 +104,29 @@ describe("the GHL client", () => {
     // a slow token endpoint widens the race a lock-free implementation would lose
     await h.control("POST", "/faults", { path: "/oauth/token", delayMs: 400, times: 2 });
     const children = [0, 1].map(() => {
-      const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "helpers/ghl-refresh-child.ts"), JSON.stringify({ locationId: HARBOR, seenExpiry: seen.toISOString() })], {
-        env: { ...process.env, LOG_LEVEL: "silent" }, stdio: ["pipe", "pipe", "pipe"],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          path.join(import.meta.dirname, "helpers/ghl-refresh-child.ts"),
+          JSON.stringify({ locationId: HARBOR, seenExpiry: seen.toISOString() }),
+        ],
+        {
+          env: { ...process.env, LOG_LEVEL: "silent" },
+          stdio: ["pipe", "pipe", "pipe"],
+        },
+      );
       let out = "";
-      const ready = new Promise<void>((r) => child.stdout.on("data", (d) => ((out += d), out.includes("ready") && r())));
+      const ready = new Promise<void>((r) =>
+        child.stdout.on("data", (d) => ((out += d), out.includes("ready") && r())),
+      );
       const result = new Promise<{ ok: boolean; access?: string; error?: string }>((resolve, reject) =>
         child.on("exit", () => {
           const last = out.trim().split("\n").pop()!;
           return last.startsWith("{") ? resolve(JSON.parse(last)) : reject(new Error(`child printed ${out}`));
-        }));
+        }),
+      );
       return { child, ready, result };
     });
     await Promise.all(children.map((c) => c.ready));
@@ -129,7 +156,9 @@ describe("the GHL client", () => {
   it("sends each endpoint family its own Version header", async () => {
     await h.control("DELETE", "/calls");
     await search(SUNRISE);
-    await ghlClient(SUNRISE)("GET", `/conversations/search?locationId=${SUNRISE}&contactId=nobody`).catch(() => undefined);
+    await ghlClient(SUNRISE)("GET", `/conversations/search?locationId=${SUNRISE}&contactId=nobody`).catch(
+      () => undefined,
+    );
     expect((await calls("/contacts/*"))[0].headers.version).toBe("2021-07-28");
     expect((await calls("/conversations/*"))[0].headers.version).toBe("2021-04-15");
   });
@@ -163,16 +192,33 @@ describe("the GHL client", () => {
     // the queue in a Redis database of its own (see ghl-queue.test.ts)
     const conn = new Redis(`${process.env.TEST_REDIS_URL}/6`, { maxRetriesPerRequest: null });
     await conn.flushdb();
-    const queue = new Queue(GHL_QUEUE, { connection: conn, defaultJobOptions: { attempts: 8, backoff: { type: "exponential", delay: 250 }, removeOnFail: false } });
+    const queue = new Queue(GHL_QUEUE, {
+      connection: conn,
+      defaultJobOptions: { attempts: 8, backoff: { type: "exponential", delay: 250 }, removeOnFail: false },
+    });
     const consumer = startGhlSyncWorker({
-      db: db(), connection: conn, queue, ghlFor: (id) => ghlClient(id), cfg: { appUrl: h.appUrl, conversationProviderId: "" },
-      log: pino({ level: "silent" }), sweepEveryMs: 3_600_000,
+      db: db(),
+      connection: conn,
+      queue,
+      ghlFor: (id) => ghlClient(id),
+      cfg: { appUrl: h.appUrl, conversationProviderId: "" },
+      log: pino({ level: "silent" }),
+      sweepEveryMs: 3_600_000,
     });
     try {
-      const sent = await h.control<{ messageId: string }>("POST", `/locations/${HARBOR}/messages`, { phone: "+15550107080", message: "See you at 3" });
+      const sent = await h.control<{ messageId: string }>("POST", `/locations/${HARBOR}/messages`, {
+        phone: "+15550107080",
+        message: "See you at 3",
+      });
       const t0 = Date.now();
       await h.control("DELETE", "/calls");
-      await enqueueGhl(queue, { kind: "status", locationId: HARBOR, messageId: "m-race", ghlMessageId: sent.body.messageId, status: "delivered" });
+      await enqueueGhl(queue, {
+        kind: "status",
+        locationId: HARBOR,
+        messageId: "m-race",
+        ghlMessageId: sent.body.messageId,
+        status: "delivered",
+      });
       const statuses = await waitUntil(async () => {
         const m = (await h.control<{ statuses: { status: string }[] }>("GET", `/messages/${sent.body.messageId}`)).body;
         return m.statuses.length ? m.statuses.map((x) => x.status) : null;
@@ -188,7 +234,9 @@ describe("the GHL client", () => {
         const t = await metrics().render();
         return /^gw_ghl_job_age_seconds_count\{kind="status"\}/m.test(t) ? t : null;
       }, 5_000);
-      expect(Number(/^gw_ghl_api_calls_total\{method="PUT",status="403"\} (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
+      expect(
+        Number(/^gw_ghl_api_calls_total\{method="PUT",status="403"\} (\d+)$/m.exec(text)?.[1]),
+      ).toBeGreaterThanOrEqual(1);
       expect(text).toMatch(/^gw_ghl_job_age_seconds_count\{kind="status"\} 1$/m);
     } finally {
       await consumer.stop();

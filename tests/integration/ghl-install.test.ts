@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GET as installRoute } from "@/app/api/oauth/install/route";
-import { GET as callbackRoute } from "@/app/api/oauth/callback/route";
 import { POST as webhookRoute } from "@/app/api/ghl/webhooks/route";
+import { GET as callbackRoute } from "@/app/api/oauth/callback/route";
+import { GET as installRoute } from "@/app/api/oauth/install/route";
 import { db } from "@/lib/db";
 import { ghlClient } from "@/lib/ghl/client";
 import { redis } from "@/lib/redis";
@@ -17,7 +17,11 @@ let h: Awaited<ReturnType<typeof startGhlHarness>>;
 beforeAll(async () => {
   h = await startGhlHarness({
     databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)),
-    routes: { "GET /api/oauth/install": installRoute, "GET /api/oauth/callback": callbackRoute, "POST /api/ghl/webhooks": webhookRoute },
+    routes: {
+      "GET /api/oauth/install": installRoute,
+      "GET /api/oauth/callback": callbackRoute,
+      "POST /api/ghl/webhooks": webhookRoute,
+    },
   });
 });
 afterAll(async () => h.close());
@@ -37,12 +41,18 @@ async function installVia(target: { locationId: string } | { companyId: string }
 async function startAndConsent(target: { locationId: string } | { companyId: string }) {
   const start = await get(`${h.appUrl}/api/oauth/install`);
   expect(start.status).toBe(302);
-  return { cookie: cookieOf(start), start, callbackUrl: await consentOnMarketplace(start.headers.get("location")!, target) };
+  return {
+    cookie: cookieOf(start),
+    start,
+    callbackUrl: await consentOnMarketplace(start.headers.get("location")!, target),
+  };
 }
 
-const tokensInSim = async (q: string) => (await h.control<{ validPairs: number }>("GET", `/tokens?${q}`)).body.validPairs;
+const tokensInSim = async (q: string) =>
+  (await h.control<{ validPairs: number }>("GET", `/tokens?${q}`)).body.validPairs;
 /** How many code exchanges (or refreshes) GHL has seen. */
-const tokenCalls = async () => (await h.control<{ calls: unknown[] }>("GET", "/calls?path=/oauth/token")).body.calls.length;
+const tokenCalls = async () =>
+  (await h.control<{ calls: unknown[] }>("GET", "/calls?path=/oauth/token")).body.calls.length;
 
 describe("install flow (app ↔ GHL simulator)", () => {
   // On a loaded machine GHL's INSTALL webhook and this callback create the company at the same
@@ -55,7 +65,10 @@ describe("install flow (app ↔ GHL simulator)", () => {
     expect(landing.searchParams.get("error"), landing.search).toBeNull();
     const report = await readInstallReport(redis(), landing.searchParams.get("r")!);
     // named by GET /locations/{id} (locations.readonly): the panel and the report show the name, not the id
-    expect(report, `report ${landing.search}`).toMatchObject({ kind: "location", locations: [{ id: SUNRISE, name: "Sunrise Dental" }] });
+    expect(report, `report ${landing.search}`).toMatchObject({
+      kind: "location",
+      locations: [{ id: SUNRISE, name: "Sunrise Dental" }],
+    });
 
     const row = await db().location.findUniqueOrThrow({ where: { id: SUNRISE } });
     expect(row).toMatchObject({ installed: true, needsReinstall: false, companyId: COMPANY, name: "Sunrise Dental" });
@@ -63,7 +76,10 @@ describe("install flow (app ↔ GHL simulator)", () => {
     expect(row.tokenExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 3600_000);
     expect(await tokensInSim(`locationId=${SUNRISE}`)).toBe(1);
     // the stored token works against GHL
-    const r = await ghlClient(SUNRISE)<{ contact: unknown }>("GET", `/contacts/search/duplicate?locationId=${SUNRISE}&number=%2B15550001111`);
+    const r = await ghlClient(SUNRISE)<{ contact: unknown }>(
+      "GET",
+      `/contacts/search/duplicate?locationId=${SUNRISE}&number=%2B15550001111`,
+    );
     expect(r).toHaveProperty("contact");
   });
 
@@ -132,9 +148,13 @@ describe("install flow (app ↔ GHL simulator)", () => {
     expect(r.status).toBe(303);
     const landing = new URL(r.headers.get("location")!);
     expect(landing.searchParams.get("error")).toBeNull();
-    expect((await readInstallReport(redis(), landing.searchParams.get("r")!))?.locations.map((l) => l.id)).toEqual(["MapleFitness00000001"]);
+    expect((await readInstallReport(redis(), landing.searchParams.get("r")!))?.locations.map((l) => l.id)).toEqual([
+      "MapleFitness00000001",
+    ]);
     expect(await tokenCalls()).toBe(exchangesBefore + 1);
-    expect((await db().location.findUniqueOrThrow({ where: { id: "MapleFitness00000001" } })).accessTokenEnc).toMatch(/^v1\./);
+    expect((await db().location.findUniqueOrThrow({ where: { id: "MapleFitness00000001" } })).accessTokenEnc).toMatch(
+      /^v1\./,
+    );
     // the same code a second time is GHL's to refuse (codes are single-use): nothing new stored
     const again = await get(callbackUrl);
     expect(new URL(again.headers.get("location")!).searchParams.get("error")).toBe("exchange");
@@ -149,10 +169,18 @@ describe("install flow (app ↔ GHL simulator)", () => {
     const company = await db().company.findUniqueOrThrow({ where: { id: COMPANY } });
     expect(company.accessTokenEnc).toMatch(/^v1\./);
     for (const id of LOCS) {
-      const r = await ghlClient(id)<{ contact: unknown }>("GET", `/contacts/search/duplicate?locationId=${id}&number=%2B15550002222`);
+      const r = await ghlClient(id)<{ contact: unknown }>(
+        "GET",
+        `/contacts/search/duplicate?locationId=${id}&number=%2B15550002222`,
+      );
       expect(r).toHaveProperty("contact");
     }
-    const calls = (await h.control<{ calls: { locationId?: string; status: number }[] }>("GET", "/calls?path=/contacts/search/duplicate")).body.calls;
+    const calls = (
+      await h.control<{ calls: { locationId?: string; status: number }[] }>(
+        "GET",
+        "/calls?path=/contacts/search/duplicate",
+      )
+    ).body.calls;
     for (const id of LOCS) expect(calls.some((c) => c.locationId === id && c.status === 200)).toBe(true);
   });
 
@@ -165,7 +193,10 @@ describe("install flow (app ↔ GHL simulator)", () => {
     });
     expect(row).toMatchObject({ companyId: COMPANY, installed: true });
     expect(await tokensInSim(`locationId=${id}`)).toBe(1);
-    const r = await ghlClient(id)<{ contact: unknown }>("GET", `/contacts/search/duplicate?locationId=${id}&number=%2B15550003333`);
+    const r = await ghlClient(id)<{ contact: unknown }>(
+      "GET",
+      `/contacts/search/duplicate?locationId=${id}&number=%2B15550003333`,
+    );
     expect(r).toHaveProperty("contact");
   });
 });

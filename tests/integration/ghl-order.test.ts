@@ -7,7 +7,7 @@ import { listDeadLetters } from "@/lib/queue/dead-letters";
 import { enqueueGhl, GHL_QUEUE } from "@/lib/queue/ghl-jobs";
 import { startGhlSyncWorker } from "@/worker/jobs/ghl-sync";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
-import { fakeGhl, type FakeGhlPost } from "./helpers/fake-ghl";
+import { type FakeGhlPost, fakeGhl } from "./helpers/fake-ghl";
 
 // Inbound messages reach GHL in each contact's order although the GHL queue runs 8 jobs at once
 // and retries with backoff; a message that never gets through does not hold the rest back; one
@@ -28,11 +28,20 @@ beforeAll(async () => {
   await redis.flushdb();
   await db.location.create({ data: { id: "locA", name: "A" } });
   await db.instance.create({ data: { id: "i1", locationId: "locA", name: "wa-01" } });
-  queue = new Queue(GHL_QUEUE, { connection: redis, defaultJobOptions: { attempts: 2, backoff: { type: "fixed", delay: 300 }, removeOnFail: false } });
+  queue = new Queue(GHL_QUEUE, {
+    connection: redis,
+    defaultJobOptions: { attempts: 2, backoff: { type: "fixed", delay: 300 }, removeOnFail: false },
+  });
   const ghl = fakeGhl(posts, { calls, fail: (altId) => failAltIds.has(altId) });
   consumer = startGhlSyncWorker({
-    db, connection: redis, queue, ghlFor: () => ghl, cfg: { appUrl: "http://x", conversationProviderId: "" },
-    log: pino({ level: "silent" }), concurrency: 8, sweepEveryMs: 3_600_000,
+    db,
+    connection: redis,
+    queue,
+    ghlFor: () => ghl,
+    cfg: { appUrl: "http://x", conversationProviderId: "" },
+    log: pino({ level: "silent" }),
+    concurrency: 8,
+    sweepEveryMs: 3_600_000,
   });
 });
 afterAll(async () => {
@@ -56,7 +65,17 @@ async function burst(phone: string, n: number, prefix: string, at = new Date("20
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const m = await db.message.create({
-      data: { locationId: "locA", instanceId: "i1", contactId: contact.id, direction: "INBOUND", source: "WHATSAPP", waMessageId: `${prefix}${i}`, text: `${i}`, status: "RECEIVED", createdAt: at },
+      data: {
+        locationId: "locA",
+        instanceId: "i1",
+        contactId: contact.id,
+        direction: "INBOUND",
+        source: "WHATSAPP",
+        waMessageId: `${prefix}${i}`,
+        text: `${i}`,
+        status: "RECEIVED",
+        createdAt: at,
+      },
     });
     ids.push(m.id);
   }
@@ -77,17 +96,25 @@ describe("inbound order per contact", () => {
     // one GHL contact and one conversation per WhatsApp contact, not one per parallel job
     expect(calls.filter((c) => c === "POST /contacts/upsert")).toHaveLength(2);
     expect(calls.filter((c) => c === "POST /conversations/")).toHaveLength(2);
-    expect(await db.message.count({ where: { contactId: { in: [a.contact.id, b.contact.id] }, status: "SYNCED" } })).toBe(18);
+    expect(
+      await db.message.count({ where: { contactId: { in: [a.contact.id, b.contact.id] }, status: "SYNCED" } }),
+    ).toBe(18);
   });
 
   it("a message that fails every attempt becomes a dead letter and the contact's later messages follow it", async () => {
     const c = await burst("+15550100003", 4, "C");
     failAltIds.add("C0");
-    for (const id of [...c.ids].reverse()) await enqueueGhl(queue, { kind: "inbound", locationId: "locA", messageId: id });
+    for (const id of [...c.ids].reverse())
+      await enqueueGhl(queue, { kind: "inbound", locationId: "locA", messageId: id });
     await until("the other 3 posted", () => postedFor("+15550100003").length === 3);
     expect(postedFor("+15550100003")).toEqual(["C1", "C2", "C3"]);
-    expect(await db.message.findUniqueOrThrow({ where: { id: c.ids[0] } })).toMatchObject({ status: "FAILED", error: "Not posted to GHL: GHL answered 500" });
-    await until("the dead letter listed", async () => (await listDeadLetters(queue, "locA")).some((d) => d.messageId === c.ids[0]));
+    expect(await db.message.findUniqueOrThrow({ where: { id: c.ids[0] } })).toMatchObject({
+      status: "FAILED",
+      error: "Not posted to GHL: GHL answered 500",
+    });
+    await until("the dead letter listed", async () =>
+      (await listDeadLetters(queue, "locA")).some((d) => d.messageId === c.ids[0]),
+    );
   });
 
   it("an earlier message stored but never queued is queued by the next one, and posted before it", async () => {

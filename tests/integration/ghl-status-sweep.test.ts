@@ -21,7 +21,10 @@ beforeAll(async () => {
   db = createDb(await cloneTemplateDb(dbNameFor(import.meta.filename)), 2);
   redis = new Redis(`${process.env.TEST_REDIS_URL}/8`, { maxRetriesPerRequest: null });
   await redis.flushdb();
-  queue = new Queue(GHL_QUEUE, { connection: redis, defaultJobOptions: { attempts: 3, backoff: { type: "fixed", delay: 50 } } });
+  queue = new Queue(GHL_QUEUE, {
+    connection: redis,
+    defaultJobOptions: { attempts: 3, backoff: { type: "fixed", delay: 50 } },
+  });
   await db.location.create({ data: { id: "locS", name: "S" } });
   await db.location.create({ data: { id: "locT", name: "T" } });
 });
@@ -33,8 +36,24 @@ afterAll(async () => {
 });
 
 const old = new Date(Date.now() - 5 * 60_000);
-async function outbound(id: string, locationId: string, status: "DELIVERED" | "READ" | "FAILED" | "SENT", ghlStatus: "DELIVERED" | "READ" | null) {
-  await db.message.create({ data: { id, locationId, direction: "OUTBOUND", source: "GHL", ghlMessageId: `G-${id}`, status, ghlStatus, error: status === "FAILED" ? "WhatsApp refused the message (error 463)" : null } });
+async function outbound(
+  id: string,
+  locationId: string,
+  status: "DELIVERED" | "READ" | "FAILED" | "SENT",
+  ghlStatus: "DELIVERED" | "READ" | null,
+) {
+  await db.message.create({
+    data: {
+      id,
+      locationId,
+      direction: "OUTBOUND",
+      source: "GHL",
+      ghlMessageId: `G-${id}`,
+      status,
+      ghlStatus,
+      error: status === "FAILED" ? "WhatsApp refused the message (error 463)" : null,
+    },
+  });
   await db.$executeRaw`UPDATE "Message" SET "updatedAt" = ${old} WHERE id = ${id}`;
 }
 
@@ -45,13 +64,29 @@ describe("statuses GHL never acknowledged", () => {
     await outbound("m3", "locT", "FAILED", null);
     await outbound("m4", "locS", "READ", "READ"); // all done
     await outbound("m5", "locS", "SENT", null); // nothing to tell GHL yet
-    const ghl = (locationId: string): GhlCall => async (method, path, body) => {
-      puts.push(`${locationId} ${method} ${path} ${JSON.stringify(body)}`);
-      return {} as never;
-    };
-    consumer = startGhlSyncWorker({ db, connection: redis, queue, ghlFor: ghl, cfg: { appUrl: "http://x", conversationProviderId: "" }, log: pino({ level: "silent" }), concurrency: 2, sweepEveryMs: 3_600_000 });
+    const ghl =
+      (locationId: string): GhlCall =>
+      async (method, path, body) => {
+        puts.push(`${locationId} ${method} ${path} ${JSON.stringify(body)}`);
+        return {} as never;
+      };
+    consumer = startGhlSyncWorker({
+      db,
+      connection: redis,
+      queue,
+      ghlFor: ghl,
+      cfg: { appUrl: "http://x", conversationProviderId: "" },
+      log: pino({ level: "silent" }),
+      concurrency: 2,
+      sweepEveryMs: 3_600_000,
+    });
     await until("three statuses pushed", async () => puts.length >= 3, 15_000);
-    await until("remembered", async () => (await db.message.count({ where: { ghlStatus: { not: null }, id: { in: ["m1", "m2", "m3"] } } })) === 3, 5000);
+    await until(
+      "remembered",
+      async () =>
+        (await db.message.count({ where: { ghlStatus: { not: null }, id: { in: ["m1", "m2", "m3"] } } })) === 3,
+      5000,
+    );
     expect(puts.sort()).toEqual([
       `locS PUT /conversations/messages/G-m1/status {"status":"delivered"}`,
       `locS PUT /conversations/messages/G-m2/status {"status":"read"}`,
@@ -59,7 +94,11 @@ describe("statuses GHL never acknowledged", () => {
     ]);
     const rows = await db.message.findMany({ orderBy: { id: "asc" }, select: { id: true, ghlStatus: true } });
     expect(rows).toEqual([
-      { id: "m1", ghlStatus: "DELIVERED" }, { id: "m2", ghlStatus: "READ" }, { id: "m3", ghlStatus: "FAILED" }, { id: "m4", ghlStatus: "READ" }, { id: "m5", ghlStatus: null },
+      { id: "m1", ghlStatus: "DELIVERED" },
+      { id: "m2", ghlStatus: "READ" },
+      { id: "m3", ghlStatus: "FAILED" },
+      { id: "m4", ghlStatus: "READ" },
+      { id: "m5", ghlStatus: null },
     ]);
     // a second sweep finds nothing to push
     expect(await consumer.sweep()).toBe(0);

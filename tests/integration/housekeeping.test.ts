@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import { purgeExpired } from "@/lib/ops/housekeeping";
 import { metrics } from "@/lib/ops/metrics";
@@ -24,12 +24,23 @@ afterAll(async () => {
 const past = (ms: number) => new Date(Date.now() - ms);
 const future = (ms: number) => new Date(Date.now() + ms);
 async function seed(expired: number, live: number) {
-  const blob = (expiresAt: Date, i: number) => ({ locationId: "locA", mimetype: "image/png", fileName: `f${i}.png`, size: 3, data: new Uint8Array([1, 2, 3]), expiresAt });
+  const blob = (expiresAt: Date, i: number) => ({
+    locationId: "locA",
+    mimetype: "image/png",
+    fileName: `f${i}.png`,
+    size: 3,
+    data: new Uint8Array([1, 2, 3]),
+    expiresAt,
+  });
   await db.mediaBlob.createMany({ data: [...Array(expired)].map((_, i) => blob(past(1000 + i), i)) });
   await db.mediaBlob.createMany({ data: [...Array(live)].map((_, i) => blob(future(86_400_000), i)) });
   const tag = Math.random().toString(36).slice(2);
-  await db.webhookReceipt.createMany({ data: [...Array(expired)].map((_, i) => ({ id: `old-${tag}-${i}`, kind: "ghl-app", expiresAt: past(1000 + i) })) });
-  await db.webhookReceipt.createMany({ data: [...Array(live)].map((_, i) => ({ id: `new-${tag}-${i}`, kind: "ghl-app", expiresAt: future(3_600_000) })) });
+  await db.webhookReceipt.createMany({
+    data: [...Array(expired)].map((_, i) => ({ id: `old-${tag}-${i}`, kind: "ghl-app", expiresAt: past(1000 + i) })),
+  });
+  await db.webhookReceipt.createMany({
+    data: [...Array(live)].map((_, i) => ({ id: `new-${tag}-${i}`, kind: "ghl-app", expiresAt: future(3_600_000) })),
+  });
 }
 
 describe("housekeeping", () => {
@@ -45,16 +56,24 @@ describe("housekeeping", () => {
   it("deletes number events older than 14 days, keeping each number's last health state", async () => {
     const { purgeNumberEvents } = await import("@/lib/health/number-events");
     await db.location.upsert({ where: { id: "locH" }, create: { id: "locH", name: "H" }, update: {} });
-    await db.instance.upsert({ where: { id: "ih" }, create: { id: "ih", locationId: "locH", name: "wa-01" }, update: {} });
+    await db.instance.upsert({
+      where: { id: "ih" },
+      create: { id: "ih", locationId: "locH", name: "wa-01" },
+      update: {},
+    });
     const day = 86_400_000;
-    await db.numberEvent.createMany({ data: [
-      { locationId: "locH", instanceId: "ih", kind: "error_ack", code: "463", at: past(15 * day) },
-      { locationId: "locH", instanceId: "ih", kind: "reconnect", at: past(20 * day) },
-      { locationId: "locH", instanceId: "ih", kind: "health", code: "at_risk", at: past(20 * day) },
-      { locationId: "locH", instanceId: "ih", kind: "error_ack", code: "463", at: past(13 * day) },
-    ] });
+    await db.numberEvent.createMany({
+      data: [
+        { locationId: "locH", instanceId: "ih", kind: "error_ack", code: "463", at: past(15 * day) },
+        { locationId: "locH", instanceId: "ih", kind: "reconnect", at: past(20 * day) },
+        { locationId: "locH", instanceId: "ih", kind: "health", code: "at_risk", at: past(20 * day) },
+        { locationId: "locH", instanceId: "ih", kind: "error_ack", code: "463", at: past(13 * day) },
+      ],
+    });
     expect(await purgeNumberEvents(db, new Date(), { batch: 1 })).toBe(2);
-    expect((await db.numberEvent.findMany({ where: { instanceId: "ih" }, orderBy: { at: "asc" } })).map((e) => e.kind)).toEqual(["health", "error_ack"]);
+    expect(
+      (await db.numberEvent.findMany({ where: { instanceId: "ih" }, orderBy: { at: "asc" } })).map((e) => e.kind),
+    ).toEqual(["health", "error_ack"]);
   });
 
   it("stops after maxBatches, leaving the rest for the next run", async () => {
@@ -69,10 +88,16 @@ describe("housekeeping", () => {
     await seed(3, 2);
     const deleted = metrics().counter("gw_housekeeping_deleted_total", "");
     const runs = metrics().counter("gw_housekeeping_runs_total", "");
-    const before = { media: deleted.get({ table: "media_blob" }), receipts: deleted.get({ table: "webhook_receipt" }), runs: runs.get({ outcome: "ok" }) };
+    const before = {
+      media: deleted.get({ table: "media_blob" }),
+      receipts: deleted.get({ table: "webhook_receipt" }),
+      runs: runs.get({ outcome: "ok" }),
+    };
     const conns: Redis[] = [];
     const hk = await startHousekeeping({
-      db, log: pino({ level: "silent" }), everyMs: 1000,
+      db,
+      log: pino({ level: "silent" }),
+      everyMs: 1000,
       connect: () => {
         const c = new Redis(redisUrl, { maxRetriesPerRequest: null });
         conns.push(c);
@@ -85,7 +110,8 @@ describe("housekeeping", () => {
       expect(await db.mediaBlob.count()).toBe(2);
       // a receipt that expires after the first run goes at a later one
       await db.webhookReceipt.create({ data: { id: "soon", kind: "ghl-app", expiresAt: future(300) } });
-      while (Date.now() < deadline && (await db.webhookReceipt.count({ where: { id: "soon" } })) > 0) await new Promise((r) => setTimeout(r, 200));
+      while (Date.now() < deadline && (await db.webhookReceipt.count({ where: { id: "soon" } })) > 0)
+        await new Promise((r) => setTimeout(r, 200));
       expect(await db.webhookReceipt.count({ where: { id: "soon" } })).toBe(0);
       expect(await db.webhookReceipt.count()).toBe(2);
       expect(deleted.get({ table: "media_blob" }) - before.media).toBe(3);

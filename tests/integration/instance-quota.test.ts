@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DELETE as deleteInstance } from "@/app/api/instances/[id]/route";
+import { POST as createInstance, GET as listInstances } from "@/app/api/instances/route";
 import { createApiKey } from "@/lib/api-keys/api-keys";
 import { db } from "@/lib/db";
-import { redis } from "@/lib/redis";
 import * as instances from "@/lib/instances/instances";
-import { GET as listInstances, POST as createInstance } from "@/app/api/instances/route";
-import { DELETE as deleteInstance } from "@/app/api/instances/[id]/route";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+import { redis } from "@/lib/redis";
 import { params, req, useAppEnv } from "./helpers/app-env";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { ghlSays, identity, panelCookie } from "./helpers/panel-cookie";
 
 // A location may have at most MAX_INSTANCES_PER_LOCATION numbers (here 3), however it creates them:
@@ -19,9 +19,14 @@ let keyC: string;
 let cookieP: string;
 
 beforeAll(async () => {
-  restore = useAppEnv({ databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), extra: { MAX_INSTANCES_PER_LOCATION: "3" } });
+  restore = useAppEnv({
+    databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)),
+    extra: { MAX_INSTANCES_PER_LOCATION: "3" },
+  });
   await db().company.create({ data: { id: "co1", name: "Agency" } });
-  await db().location.createMany({ data: ["locA", "locB", "locC", "locP"].map((id) => ({ id, name: id, companyId: "co1" })) });
+  await db().location.createMany({
+    data: ["locA", "locB", "locC", "locP"].map((id) => ({ id, name: id, companyId: "co1" })),
+  });
   keyA = (await createApiKey(db(), "locA", "a")).key;
   keyB = (await createApiKey(db(), "locB", "b")).key;
   keyC = (await createApiKey(db(), "locC", "c")).key;
@@ -31,9 +36,20 @@ beforeAll(async () => {
 });
 afterAll(async () => restore());
 
-const viaKey = (key: string, instanceId: string) => createInstance(req("/api/instances", { method: "POST", json: { instanceId }, headers: { "x-api-key": key } }), params({}));
+const viaKey = (key: string, instanceId: string) =>
+  createInstance(
+    req("/api/instances", { method: "POST", json: { instanceId }, headers: { "x-api-key": key } }),
+    params({}),
+  );
 const viaPanel = (instanceId: string) =>
-  createInstance(req("/api/instances", { method: "POST", json: { instanceId }, headers: { cookie: cookieP, origin: "http://127.0.0.1:3999" } }), params({}));
+  createInstance(
+    req("/api/instances", {
+      method: "POST",
+      json: { instanceId },
+      headers: { cookie: cookieP, origin: "http://127.0.0.1:3999" },
+    }),
+    params({}),
+  );
 const count = (locationId: string) => db().instance.count({ where: { locationId } });
 
 describe("numbers per location (MAX_INSTANCES_PER_LOCATION=3)", () => {
@@ -41,7 +57,10 @@ describe("numbers per location (MAX_INSTANCES_PER_LOCATION=3)", () => {
     for (const n of ["wa-01", "wa-02", "wa-03"]) expect((await viaKey(keyA, n)).status, n).toBe(201);
     const r = await viaKey(keyA, "wa-04");
     expect(r.status).toBe(409);
-    expect((await r.json()).error).toMatchObject({ code: "conflict", message: expect.stringMatching(/already has 3 numbers.*most.*\(3\).*delete one/) });
+    expect((await r.json()).error).toMatchObject({
+      code: "conflict",
+      message: expect.stringMatching(/already has 3 numbers.*most.*\(3\).*delete one/),
+    });
     expect(await count("locA")).toBe(3);
     expect((await viaKey(keyA, "wa-01")).status).toBe(200); // not a creation
     // another location has its own allowance
@@ -49,7 +68,10 @@ describe("numbers per location (MAX_INSTANCES_PER_LOCATION=3)", () => {
 
     const list = await (await listInstances(req("/x", { headers: { "x-api-key": keyA } }), params({}))).json();
     const wa02 = list.instances.find((i: { instanceId: string }) => i.instanceId === "wa-02");
-    expect((await deleteInstance(req("/x", { method: "DELETE", headers: { "x-api-key": keyA } }), params({ id: wa02.id }))).status).toBe(200);
+    expect(
+      (await deleteInstance(req("/x", { method: "DELETE", headers: { "x-api-key": keyA } }), params({ id: wa02.id })))
+        .status,
+    ).toBe(200);
     expect((await viaKey(keyA, "wa-04")).status).toBe(201);
     expect((await viaKey(keyA, "wa-05")).status).toBe(409);
   });
@@ -70,7 +92,11 @@ describe("numbers per location (MAX_INSTANCES_PER_LOCATION=3)", () => {
   });
 
   it("lib/instances create enforces the cap it is given (every caller passes one)", async () => {
-    await expect(instances.create(db(), redis(), "locC", { name: "direct" }, { maxPerLocation: 3 })).rejects.toMatchObject({ status: 409 });
-    expect((await instances.create(db(), redis(), "locC", { name: "direct" }, { maxPerLocation: 4 })).name).toBe("direct");
+    await expect(
+      instances.create(db(), redis(), "locC", { name: "direct" }, { maxPerLocation: 3 }),
+    ).rejects.toMatchObject({ status: 409 });
+    expect((await instances.create(db(), redis(), "locC", { name: "direct" }, { maxPerLocation: 4 })).name).toBe(
+      "direct",
+    );
   });
 });

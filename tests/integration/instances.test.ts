@@ -2,12 +2,12 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import { AppError } from "@/lib/errors";
-import { CONTROL_CHANNEL, parseControl, type ControlMessage } from "@/lib/instances/control";
-import { qrKey } from "@/lib/instances/link-codes";
+import { CONTROL_CHANNEL, type ControlMessage, parseControl } from "@/lib/instances/control";
 import * as instances from "@/lib/instances/instances";
 import { leaseKey } from "@/lib/instances/lease-key";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+import { qrKey } from "@/lib/instances/link-codes";
 import { subscribeWhenReady } from "@/lib/redis";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 
 // lib/instances as the panel and the API use it: validation, uniqueness per location, tenant
 // isolation (another location's id is a 404), and the control messages each change sends.
@@ -23,7 +23,12 @@ beforeAll(async () => {
   await redis.flushdb();
   sub.on("message", (_c, raw: string) => sent.push(parseControl(raw)!));
   await subscribeWhenReady(sub, CONTROL_CHANNEL);
-  await db.location.createMany({ data: [{ id: "locA", name: "A" }, { id: "locB", name: "B" }] });
+  await db.location.createMany({
+    data: [
+      { id: "locA", name: "A" },
+      { id: "locB", name: "B" },
+    ],
+  });
 });
 afterAll(async () => {
   await sub.quit();
@@ -31,7 +36,11 @@ afterAll(async () => {
   await db.$disconnect();
 });
 
-const status = async (p: Promise<unknown>) => p.then(() => 200, (e) => (e instanceof AppError ? e.status : 500));
+const status = async (p: Promise<unknown>) =>
+  p.then(
+    () => 200,
+    (e) => (e instanceof AppError ? e.status : 500),
+  );
 // Runs `action`, then waits (up to 5 s: pub/sub delivery on a loaded CI machine is not instant)
 // for the control message it sends, and returns it.
 async function sends(action: () => Promise<unknown>): Promise<ControlMessage | undefined> {
@@ -45,7 +54,9 @@ async function sends(action: () => Promise<unknown>): Promise<ControlMessage | u
 describe("lib/instances", () => {
   it("creates with a valid name, RUNNING, and tells the workers", async () => {
     let i: Awaited<ReturnType<typeof instances.create>> | undefined;
-    const msg = await sends(async () => (i = await instances.create(db, redis, "locA", { name: "wa-01" }, { maxPerLocation: 10 })));
+    const msg = await sends(
+      async () => (i = await instances.create(db, redis, "locA", { name: "wa-01" }, { maxPerLocation: 10 })),
+    );
     expect(i).toMatchObject({ locationId: "locA", name: "wa-01", desiredState: "RUNNING", status: "CONNECTING" });
     expect(msg).toEqual({ type: "instance.start", instanceId: i!.id, locationId: "locA" });
   });
@@ -73,21 +84,40 @@ describe("lib/instances", () => {
 
   it("stop/start/restart/pairing-code change the desired state and send the matching command", async () => {
     const [a] = await instances.list(db, "locA");
-    expect((await sends(async () => {
-      expect(await instances.setDesiredState(db, redis, "locA", a.id, "STOPPED")).toMatchObject({ desiredState: "STOPPED", status: "OFFLINE" });
-    }))?.type).toBe("instance.stop");
-    expect((await sends(async () => {
-      expect((await instances.restart(db, redis, "locA", a.id)).desiredState).toBe("RUNNING");
-    }))?.type).toBe("instance.restart");
+    expect(
+      (
+        await sends(async () => {
+          expect(await instances.setDesiredState(db, redis, "locA", a.id, "STOPPED")).toMatchObject({
+            desiredState: "STOPPED",
+            status: "OFFLINE",
+          });
+        })
+      )?.type,
+    ).toBe("instance.stop");
+    expect(
+      (
+        await sends(async () => {
+          expect((await instances.restart(db, redis, "locA", a.id)).desiredState).toBe("RUNNING");
+        })
+      )?.type,
+    ).toBe("instance.restart");
     expect(await status(instances.requestPairingCode(db, redis, "locA", a.id, "12"))).toBe(400);
-    expect(await sends(() => instances.requestPairingCode(db, redis, "locA", a.id, "+1 555 123 4567"))).toEqual({ type: "instance.pairing-code", instanceId: a.id, locationId: "locA", phone: "15551234567" });
+    expect(await sends(() => instances.requestPairingCode(db, redis, "locA", a.id, "+1 555 123 4567"))).toEqual({
+      type: "instance.pairing-code",
+      instanceId: a.id,
+      locationId: "locA",
+      phone: "15551234567",
+    });
   });
 
   it("shows the QR a worker kept for late panels", async () => {
     const [a] = await instances.list(db, "locA");
     expect(await instances.currentQr(db, redis, "locA", a.id)).toBeNull();
     await redis.set(qrKey(a.id), JSON.stringify({ qr: "2@abc", expiresAt: "2030-01-01T00:00:00.000Z" }), "PX", 5000);
-    expect(await instances.currentQr(db, redis, "locA", a.id)).toEqual({ qr: "2@abc", expiresAt: "2030-01-01T00:00:00.000Z" });
+    expect(await instances.currentQr(db, redis, "locA", a.id)).toEqual({
+      qr: "2@abc",
+      expiresAt: "2030-01-01T00:00:00.000Z",
+    });
   });
 
   it("logout with no live socket wipes the session here; with one it asks the owner", async () => {
@@ -97,10 +127,18 @@ describe("lib/instances", () => {
     await instances.requestLogout(db, redis, "locA", a.id);
     expect(await db.waCreds.count({ where: { instanceId: a.id } })).toBe(0);
     expect(await db.waKey.count({ where: { instanceId: a.id } })).toBe(0);
-    expect(await instances.get(db, "locA", a.id)).toMatchObject({ status: "LOGGED_OUT", desiredState: "STOPPED", phone: null });
+    expect(await instances.get(db, "locA", a.id)).toMatchObject({
+      status: "LOGGED_OUT",
+      desiredState: "STOPPED",
+      phone: null,
+    });
 
     await redis.set(leaseKey(a.id), "some-worker", "PX", 5000);
-    expect(await sends(() => instances.requestLogout(db, redis, "locA", a.id))).toEqual({ type: "instance.logout", instanceId: a.id, locationId: "locA" });
+    expect(await sends(() => instances.requestLogout(db, redis, "locA", a.id))).toEqual({
+      type: "instance.logout",
+      instanceId: a.id,
+      locationId: "locA",
+    });
   });
 
   it("delete removes the instance and its session", async () => {

@@ -6,7 +6,15 @@ import { GET as listInstances } from "@/app/api/instances/route";
 import { createApiKey } from "@/lib/api-keys/api-keys";
 import { db } from "@/lib/db";
 import { publishEvent } from "@/lib/instances/events";
-import { clearLinkCodes, linkCodeEvents, linkCodesOf, pairingCodeKey, qrKey, storePairingCode, storeQr } from "@/lib/instances/link-codes";
+import {
+  clearLinkCodes,
+  linkCodeEvents,
+  linkCodesOf,
+  pairingCodeKey,
+  qrKey,
+  storePairingCode,
+  storeQr,
+} from "@/lib/instances/link-codes";
 import { redis } from "@/lib/redis";
 import { params, req, useAppEnv } from "./helpers/app-env";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
@@ -21,10 +29,19 @@ let adminCookie: string;
 let userCookie: string;
 beforeAll(async () => {
   // GHL unreachable: roles come from the seeded cache only (ghlSays); an unknown user fails closed
-  restore = useAppEnv({ databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), redisDb: 7, extra: { GHL_API_BASE_URL: "http://127.0.0.1:9" } });
+  restore = useAppEnv({
+    databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)),
+    redisDb: 7,
+    extra: { GHL_API_BASE_URL: "http://127.0.0.1:9" },
+  });
   await redis().flushdb();
   await db().company.create({ data: { id: "co1", name: "Agency" } });
-  await db().location.createMany({ data: [{ id: "locA", name: "A", companyId: "co1" }, { id: "locB", name: "B", companyId: "co1" }] });
+  await db().location.createMany({
+    data: [
+      { id: "locA", name: "A", companyId: "co1" },
+      { id: "locB", name: "B", companyId: "co1" },
+    ],
+  });
   await db().instance.createMany({
     data: [
       { id: "a1", locationId: "locA", name: "wa-01", status: "QR" },
@@ -87,10 +104,17 @@ describe("the instances list and detail carry the waiting code, to admins only",
     expect(r.status).toBe(200);
     const body = (await r.json()) as { instances: { id: string; linking: unknown }[] };
     const byId = Object.fromEntries(body.instances.map((i) => [i.id, i.linking]));
-    expect(byId.a1).toEqual({ qr: "2@list-qr", qrExpiresAt: q.expiresAt, pairingCode: "WXYZ9876", pairingCodeExpiresAt: expect.any(String) });
+    expect(byId.a1).toEqual({
+      qr: "2@list-qr",
+      qrExpiresAt: q.expiresAt,
+      pairingCode: "WXYZ9876",
+      pairingCodeExpiresAt: expect.any(String),
+    });
     expect(byId.a2).toBeNull();
     expect(Object.keys(byId).sort()).toEqual(["a1", "a2"]);
-    const one = await (await getInstance(req("/api/instances/a1", { headers: { cookie: adminCookie } }), params({ id: "a1" }))).json();
+    const one = await (
+      await getInstance(req("/api/instances/a1", { headers: { cookie: adminCookie } }), params({ id: "a1" }))
+    ).json();
     expect(one.instance.linking.qr).toBe("2@list-qr");
   });
 
@@ -102,12 +126,18 @@ describe("the instances list and detail carry the waiting code, to admins only",
     expect(r.status).toBe(200);
     expect(text).not.toContain("2@user-must-not-see");
     expect(text).not.toContain("SECRET12");
-    const a1 = (JSON.parse(text) as { instances: { id: string; linking: Record<string, unknown> }[] }).instances.find((i) => i.id === "a1")!;
+    const a1 = (JSON.parse(text) as { instances: { id: string; linking: Record<string, unknown> }[] }).instances.find(
+      (i) => i.id === "a1",
+    )!;
     expect(a1.linking).toMatchObject({ qr: null, pairingCode: null, withheld: "admin_required" });
-    const one = await (await getInstance(req("/api/instances/a1", { headers: { cookie: userCookie } }), params({ id: "a1" }))).text();
+    const one = await (
+      await getInstance(req("/api/instances/a1", { headers: { cookie: userCookie } }), params({ id: "a1" }))
+    ).text();
     expect(one).not.toContain("2@user-must-not-see");
     const { key } = await createApiKey(db(), "locA", "n8n");
-    const viaKey = await (await listInstances(req("/api/instances", { headers: { "x-api-key": key } }), params({}))).json();
+    const viaKey = await (
+      await listInstances(req("/api/instances", { headers: { "x-api-key": key } }), params({}))
+    ).json();
     expect(viaKey.instances.find((i: { id: string }) => i.id === "a1").linking.qr).toBe("2@user-must-not-see");
   });
 
@@ -129,11 +159,25 @@ describe("the event streams send the waiting code as soon as a client connects",
       const first = await s.nextEvent();
       const second = await s.nextEvent();
       expect(Date.now() - t0).toBeLessThan(2000);
-      expect(JSON.parse(first!.replace(/^data: /, ""))).toEqual({ type: "instance.qr", instanceId: "a1", qr: "2@stream-qr", expiresAt: expect.any(String) });
-      expect(JSON.parse(second!.replace(/^data: /, ""))).toMatchObject({ type: "instance.pairing-code", instanceId: "a1", code: "PAIR5678" });
+      expect(JSON.parse(first!.replace(/^data: /, ""))).toEqual({
+        type: "instance.qr",
+        instanceId: "a1",
+        qr: "2@stream-qr",
+        expiresAt: expect.any(String),
+      });
+      expect(JSON.parse(second!.replace(/^data: /, ""))).toMatchObject({
+        type: "instance.pairing-code",
+        instanceId: "a1",
+        code: "PAIR5678",
+      });
       // and the live ones after it
       await new Promise((r) => setTimeout(r, 50));
-      await publishEvent(redis(), "locA", { type: "instance.qr", instanceId: "a1", qr: "2@rotated", expiresAt: new Date(Date.now() + 20_000).toISOString() });
+      await publishEvent(redis(), "locA", {
+        type: "instance.qr",
+        instanceId: "a1",
+        qr: "2@rotated",
+        expiresAt: new Date(Date.now() + 20_000).toISOString(),
+      });
       expect(await s.nextEvent()).toContain("2@rotated");
       await s.cancel();
     }
@@ -144,19 +188,33 @@ describe("the event streams send the waiting code as soon as a client connects",
     const s = await opened(locationEvents(req("/api/events", { headers: { cookie: userCookie } }), params({})));
     const first = await s.nextEvent();
     expect(first).not.toContain("2@not-for-users");
-    expect(JSON.parse(first!.replace(/^data: /, ""))).toEqual({ type: "instance.qr", instanceId: "a1", expiresAt: expect.any(String), withheld: "admin_required" });
+    expect(JSON.parse(first!.replace(/^data: /, ""))).toEqual({
+      type: "instance.qr",
+      instanceId: "a1",
+      expiresAt: expect.any(String),
+      withheld: "admin_required",
+    });
     await s.cancel();
   });
 
   it("the one-number stream sends that number's code only; nothing once it was cleared", async () => {
     await storeQr(redis(), "a1", "2@only-a1", 20_000);
-    const s = await opened(instanceEvents(req("/api/instances/a1/events", { headers: { cookie: adminCookie } }), params({ id: "a1" })));
+    const s = await opened(
+      instanceEvents(req("/api/instances/a1/events", { headers: { cookie: adminCookie } }), params({ id: "a1" })),
+    );
     expect(await s.nextEvent()).toContain("2@only-a1");
     await s.cancel();
     await clearLinkCodes(redis(), "a1");
-    const again = await opened(instanceEvents(req("/api/instances/a1/events", { headers: { cookie: adminCookie } }), params({ id: "a1" })));
+    const again = await opened(
+      instanceEvents(req("/api/instances/a1/events", { headers: { cookie: adminCookie } }), params({ id: "a1" })),
+    );
     await new Promise((r) => setTimeout(r, 50));
-    await publishEvent(redis(), "locA", { type: "instance.status", instanceId: "a1", status: "ONLINE", at: new Date().toISOString() });
+    await publishEvent(redis(), "locA", {
+      type: "instance.status",
+      instanceId: "a1",
+      status: "ONLINE",
+      at: new Date().toISOString(),
+    });
     expect(await again.nextEvent()).toContain('"status":"ONLINE"'); // no stale QR before it
     await again.cancel();
   });
@@ -177,7 +235,10 @@ async function opened(res: Promise<Response>) {
         buf = buf.slice(i + 2);
         return chunk;
       }
-      const x = await Promise.race([reader.read(), new Promise<"timeout">((ok) => setTimeout(() => ok("timeout"), ms))]);
+      const x = await Promise.race([
+        reader.read(),
+        new Promise<"timeout">((ok) => setTimeout(() => ok("timeout"), ms)),
+      ]);
       if (x === "timeout") throw new Error(`no SSE chunk within ${ms} ms`);
       if (x.done) return null;
       buf += dec.decode(x.value);

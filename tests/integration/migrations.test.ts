@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { runMigrations } from "@/prisma/migrate";
 import { listMigrationNames } from "@/lib/ops/readiness";
+import { runMigrations } from "@/prisma/migrate";
 
 // Applies the migrations to an empty database (not the template) and checks every table exists.
 const server = process.env.TEST_PG_SERVER_URL!;
@@ -24,7 +24,9 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 describe("migrations", () => {
   it("are in step with schema.prisma (a schema change without `npm run migrate -- create` fails here)", () => {
     const dir = path.join(process.cwd(), "prisma");
-    expect(readFileSync(path.join(dir, "migrations", "schema.snapshot.prisma"), "utf8")).toBe(readFileSync(path.join(dir, "schema.prisma"), "utf8"));
+    expect(readFileSync(path.join(dir, "migrations", "schema.snapshot.prisma"), "utf8")).toBe(
+      readFileSync(path.join(dir, "schema.prisma"), "utf8"),
+    );
   });
 
   const url = (() => {
@@ -48,12 +50,37 @@ describe("migrations", () => {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     try {
-      const { rows } = await c.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
-      expect(rows.map((r) => r.tablename)).toEqual(
-        ["ApiKey", "AuditEvent", "Company", "Contact", "HistoryImport", "Instance", "Location", "MediaBlob", "Message", "NumberAlert", "NumberEvent", "WaCreds", "WaKey", "WebhookReceipt", "WorkflowSubscription", "_prisma_migrations"].sort(),
+      const { rows } = await c.query<{ tablename: string }>(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
       );
-      const unique = await c.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'Message' AND indexdef LIKE 'CREATE UNIQUE%'");
-      expect(unique.rows.map((r) => r.indexname).sort()).toEqual(["Message_ghlMessageId_key", "Message_instanceId_waMessageId_key", "Message_pkey"]);
+      expect(rows.map((r) => r.tablename)).toEqual(
+        [
+          "ApiKey",
+          "AuditEvent",
+          "Company",
+          "Contact",
+          "HistoryImport",
+          "Instance",
+          "Location",
+          "MediaBlob",
+          "Message",
+          "NumberAlert",
+          "NumberEvent",
+          "WaCreds",
+          "WaKey",
+          "WebhookReceipt",
+          "WorkflowSubscription",
+          "_prisma_migrations",
+        ].sort(),
+      );
+      const unique = await c.query<{ indexname: string }>(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'Message' AND indexdef LIKE 'CREATE UNIQUE%'",
+      );
+      expect(unique.rows.map((r) => r.indexname).sort()).toEqual([
+        "Message_ghlMessageId_key",
+        "Message_instanceId_waMessageId_key",
+        "Message_pkey",
+      ]);
     } finally {
       await c.end();
     }
@@ -77,7 +104,9 @@ describe("migrations", () => {
         AND m.status IN ('QUEUED', 'WAITING', 'SENDING') ORDER BY m."createdAt" ASC, m.id ASC LIMIT 1`);
       const plan = JSON.stringify((await c.query(`EXPLAIN (FORMAT JSON) EXECUTE next_of('I')`)).rows);
       expect(plan).toContain("Message_outbound_queue_idx");
-      const size = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Message" WHERE direction = 'OUTBOUND' AND status IN ('QUEUED', 'WAITING', 'SENDING')`);
+      const size = await c.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "Message" WHERE direction = 'OUTBOUND' AND status IN ('QUEUED', 'WAITING', 'SENDING')`,
+      );
       expect(size.rows[0].n).toBe(3);
     } finally {
       await c.end();
@@ -93,12 +122,20 @@ describe("migrations", () => {
       // the row as the previous version wrote it, then the migration's own SQL
       await c.query(`ALTER TABLE "Location" DROP COLUMN "webhookSecretEnc"`);
       const sealed = seal("whsec_old", "webhook:LW", keys);
-      await c.query(`INSERT INTO "Location"(id, name, "updatedAt", settings) VALUES ('LW', 'W', now(), $1), ('LX', 'X', now(), '{"maxWaitMinutes": 5}')`, [
-        JSON.stringify({ webhookUrl: "https://hooks.example/x", webhookSecretEnc: sealed, maxWaitMinutes: 9 }),
-      ]);
-      const dir = path.join(process.cwd(), "prisma", "migrations", listMigrationNames().find((n) => n.endsWith("_location_webhook_secret"))!);
+      await c.query(
+        `INSERT INTO "Location"(id, name, "updatedAt", settings) VALUES ('LW', 'W', now(), $1), ('LX', 'X', now(), '{"maxWaitMinutes": 5}')`,
+        [JSON.stringify({ webhookUrl: "https://hooks.example/x", webhookSecretEnc: sealed, maxWaitMinutes: 9 })],
+      );
+      const dir = path.join(
+        process.cwd(),
+        "prisma",
+        "migrations",
+        listMigrationNames().find((n) => n.endsWith("_location_webhook_secret"))!,
+      );
       await c.query(readFileSync(path.join(dir, "migration.sql"), "utf8"));
-      const { rows } = await c.query<{ id: string; settings: unknown; webhookSecretEnc: string | null }>(`SELECT id, settings, "webhookSecretEnc" FROM "Location" WHERE id IN ('LW', 'LX') ORDER BY id`);
+      const { rows } = await c.query<{ id: string; settings: unknown; webhookSecretEnc: string | null }>(
+        `SELECT id, settings, "webhookSecretEnc" FROM "Location" WHERE id IN ('LW', 'LX') ORDER BY id`,
+      );
       expect(rows).toEqual([
         { id: "LW", settings: { webhookUrl: "https://hooks.example/x", maxWaitMinutes: 9 }, webhookSecretEnc: sealed },
         { id: "LX", settings: { maxWaitMinutes: 5 }, webhookSecretEnc: null },

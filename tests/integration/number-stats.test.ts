@@ -1,8 +1,8 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GET as listInstances } from "@/app/api/instances/route";
 import { createDb, type Db } from "@/lib/db";
 import { numberStats } from "@/lib/instances/number-stats";
-import { GET as listInstances } from "@/app/api/instances/route";
 import { params, req, useAppEnv } from "./helpers/app-env";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { ghlSays, identity, panelCookie } from "./helpers/panel-cookie";
@@ -23,23 +23,32 @@ beforeAll(async () => {
   db = createDb(url, 4);
   redis = new Redis(`${process.env.TEST_REDIS_URL}/1`);
   await redis.flushdb();
-  await db.location.createMany({ data: [{ id: "locS", name: "S", settings: { warmupPercent: 50 } }, { id: "locT", name: "T" }] });
+  await db.location.createMany({
+    data: [
+      { id: "locS", name: "S", settings: { warmupPercent: 50 } },
+      { id: "locT", name: "T" },
+    ],
+  });
   // wa-01 linked 10 days ago (week 2: 40 new chats, 400 messages; at 50 %: 20 and 200); wa-02 never linked
-  await db.instance.createMany({ data: [
-    { id: "s1", locationId: "locS", name: "wa-01", firstLinkedAt: new Date(now.getTime() - 10 * 86_400_000) },
-    { id: "s2", locationId: "locS", name: "wa-02" },
-    { id: "t1", locationId: "locT", name: "wa-01" },
-  ] });
+  await db.instance.createMany({
+    data: [
+      { id: "s1", locationId: "locS", name: "wa-01", firstLinkedAt: new Date(now.getTime() - 10 * 86_400_000) },
+      { id: "s2", locationId: "locS", name: "wa-02" },
+      { id: "t1", locationId: "locT", name: "wa-01" },
+    ],
+  });
   const m = (o: Record<string, unknown>) => ({ direction: "OUTBOUND", source: "GHL", status: "SENT", ...o }) as never;
-  await db.message.createMany({ data: [
-    m({ locationId: "locS", instanceId: "s1", sentAt: today(hour), createdAt: today(hour), newChat: true }),
-    m({ locationId: "locS", instanceId: "s1", sentAt: today(hour), createdAt: today(hour) }),
-    m({ locationId: "locS", instanceId: "s1", sentAt: yesterday, createdAt: yesterday }), // yesterday: not today's
-    m({ locationId: "locS", instanceId: "s1", direction: "INBOUND", status: "RECEIVED", createdAt: today(hour) }),
-    m({ locationId: "locS", instanceId: "s1", status: "FAILED", createdAt: today(hour) }),
-    // another location's number with the same name: never counted here
-    m({ locationId: "locT", instanceId: "t1", sentAt: today(hour), createdAt: today(hour) }),
-  ] });
+  await db.message.createMany({
+    data: [
+      m({ locationId: "locS", instanceId: "s1", sentAt: today(hour), createdAt: today(hour), newChat: true }),
+      m({ locationId: "locS", instanceId: "s1", sentAt: today(hour), createdAt: today(hour) }),
+      m({ locationId: "locS", instanceId: "s1", sentAt: yesterday, createdAt: yesterday }), // yesterday: not today's
+      m({ locationId: "locS", instanceId: "s1", direction: "INBOUND", status: "RECEIVED", createdAt: today(hour) }),
+      m({ locationId: "locS", instanceId: "s1", status: "FAILED", createdAt: today(hour) }),
+      // another location's number with the same name: never counted here
+      m({ locationId: "locT", instanceId: "t1", sentAt: today(hour), createdAt: today(hour) }),
+    ],
+  });
 });
 afterAll(async () => {
   await redis.quit();
@@ -51,13 +60,18 @@ describe("number stats", () => {
   it("counts today's sends, receipts and failures per number, with the allowance used", async () => {
     const s = await numberStats(db, "locS", now);
     expect(s.get("s1")).toEqual({
-      sentToday: 2, receivedToday: 1, failedToday: 1,
+      sentToday: 2,
+      receivedToday: 1,
+      failedToday: 1,
       allowance: { newChats: { used: 1, limit: 20 }, messages: { used: 2, limit: 200 } },
       lastActivityAt: today(hour).toISOString(),
     });
     expect(s.get("s2")).toEqual({
-      sentToday: 0, receivedToday: 0, failedToday: 0,
-      allowance: { newChats: { used: 0, limit: 10 }, messages: { used: 0, limit: 100 } }, lastActivityAt: null,
+      sentToday: 0,
+      receivedToday: 0,
+      failedToday: 0,
+      allowance: { newChats: { used: 0, limit: 10 }, messages: { used: 0, limit: 100 } },
+      lastActivityAt: null,
     });
     expect(s.has("t1")).toBe(false);
   });

@@ -1,9 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
-import { loadInboundToPost } from "@/lib/messages/ghl-post";
 import { positionOf } from "@/lib/messages/ghl-order";
+import { loadInboundToPost } from "@/lib/messages/ghl-post";
 import {
-  ACTIVE_OUTBOUND, claimNext, failOutbound, holdOutbound, markSent, markWaiting, numbersWithWork, OUTBOUND_QUEUE_INDEX, peekNext, requeue, waitedTooLong,
+  ACTIVE_OUTBOUND,
+  claimNext,
+  failOutbound,
+  holdOutbound,
+  markSent,
+  markWaiting,
+  numbersWithWork,
+  OUTBOUND_QUEUE_INDEX,
+  peekNext,
+  requeue,
+  waitedTooLong,
 } from "@/lib/messages/outbound-queue";
 import { applyReceipts } from "@/lib/messages/receipts";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
@@ -13,8 +23,18 @@ import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 let db: Db;
 beforeAll(async () => {
   db = createDb(await cloneTemplateDb(dbNameFor(import.meta.filename)), 2);
-  await db.location.createMany({ data: [{ id: "locA", name: "A" }, { id: "locB", name: "B" }] });
-  await db.instance.createMany({ data: [{ id: "iA", locationId: "locA", name: "wa-01" }, { id: "iB", locationId: "locB", name: "wa-01" }] });
+  await db.location.createMany({
+    data: [
+      { id: "locA", name: "A" },
+      { id: "locB", name: "B" },
+    ],
+  });
+  await db.instance.createMany({
+    data: [
+      { id: "iA", locationId: "locA", name: "wa-01" },
+      { id: "iB", locationId: "locB", name: "wa-01" },
+    ],
+  });
   await db.contact.create({ data: { id: "cA", locationId: "locA", phone: "+15550001111" } });
 });
 afterAll(async () => {
@@ -22,11 +42,26 @@ afterAll(async () => {
 });
 
 const queue = (id: string, at: number, o: Record<string, unknown> = {}) =>
-  db.message.create({ data: { id, locationId: "locA", instanceId: "iA", contactId: "cA", direction: "OUTBOUND", source: "GHL", status: "QUEUED", text: id, createdAt: new Date(at), ...o } });
+  db.message.create({
+    data: {
+      id,
+      locationId: "locA",
+      instanceId: "iA",
+      contactId: "cA",
+      direction: "OUTBOUND",
+      source: "GHL",
+      status: "QUEUED",
+      text: id,
+      createdAt: new Date(at),
+      ...o,
+    },
+  });
 
 describe("outbound queue", () => {
   it("its statuses are the partial index's predicate, as migrated", async () => {
-    const [ix] = await db.$queryRaw<{ indexdef: string }[]>`SELECT indexdef FROM pg_indexes WHERE indexname = ${OUTBOUND_QUEUE_INDEX}`;
+    const [ix] = await db.$queryRaw<
+      { indexdef: string }[]
+    >`SELECT indexdef FROM pg_indexes WHERE indexname = ${OUTBOUND_QUEUE_INDEX}`;
     expect(ix, "the index exists").toBeTruthy();
     const listed = [...ix.indexdef.matchAll(/'([A-Z]+)'::"MessageStatus"/g)].map((m) => m[1]);
     expect(new Set(listed)).toEqual(new Set(ACTIVE_OUTBOUND));
@@ -38,10 +73,18 @@ describe("outbound queue", () => {
     expect(await numbersWithWork(db, ["iA", "iB"])).toEqual(["iA"]);
     expect((await peekNext(db, "iA"))?.id).toBe("m1");
     await markWaiting(db, "iA");
-    expect((await db.message.findMany({ where: { instanceId: "iA" }, orderBy: { id: "asc" } })).map((m) => m.status)).toEqual(["WAITING", "WAITING"]);
+    expect(
+      (await db.message.findMany({ where: { instanceId: "iA" }, orderBy: { id: "asc" } })).map((m) => m.status),
+    ).toEqual(["WAITING", "WAITING"]);
 
     const c1 = await claimNext(db, "iA");
-    expect(c1).toMatchObject({ id: "m1", status: "SENDING", attempts: 1, more: true, contact: { id: "cA", phone: "+15550001111" } });
+    expect(c1).toMatchObject({
+      id: "m1",
+      status: "SENDING",
+      attempts: 1,
+      more: true,
+      contact: { id: "cA", phone: "+15550001111" },
+    });
     expect(c1!.waMessageId).toMatch(/^3EB0[0-9A-F]{20}$/);
     await requeue(db, c1!, "socket closed");
     const c2 = await claimNext(db, "iA");
@@ -57,8 +100,20 @@ describe("outbound queue", () => {
     expect(c3).toMatchObject({ id: "m2", more: false });
     const told: GhlJob[] = [];
     await failOutbound(db, async (j) => told.push(j), { ...c3!, ghlMessageId: "g2" }, "no such number");
-    expect(await db.message.findUniqueOrThrow({ where: { id: "m2" } })).toMatchObject({ status: "FAILED", error: "no such number" });
-    expect(told).toEqual([{ kind: "status", locationId: "locA", messageId: "m2", ghlMessageId: "g2", status: "failed", error: "no such number" }]);
+    expect(await db.message.findUniqueOrThrow({ where: { id: "m2" } })).toMatchObject({
+      status: "FAILED",
+      error: "no such number",
+    });
+    expect(told).toEqual([
+      {
+        kind: "status",
+        locationId: "locA",
+        messageId: "m2",
+        ghlMessageId: "g2",
+        status: "failed",
+        error: "no such number",
+      },
+    ]);
     expect(await claimNext(db, "iA")).toBeUndefined();
     expect(await numbersWithWork(db, ["iA"])).toEqual([]);
   });
@@ -73,8 +128,23 @@ describe("outbound queue", () => {
   });
 
   it("reads of a message for the GHL queue are scoped to its location", async () => {
-    await db.message.create({ data: { id: "in1", locationId: "locA", instanceId: "iA", contactId: "cA", direction: "INBOUND", source: "WHATSAPP", status: "RECEIVED", text: "hi", waMessageId: "W-in1" } });
-    expect(await loadInboundToPost(db, { locationId: "locA", messageId: "in1" })).toMatchObject({ id: "in1", contact: { id: "cA" } });
+    await db.message.create({
+      data: {
+        id: "in1",
+        locationId: "locA",
+        instanceId: "iA",
+        contactId: "cA",
+        direction: "INBOUND",
+        source: "WHATSAPP",
+        status: "RECEIVED",
+        text: "hi",
+        waMessageId: "W-in1",
+      },
+    });
+    expect(await loadInboundToPost(db, { locationId: "locA", messageId: "in1" })).toMatchObject({
+      id: "in1",
+      contact: { id: "cA" },
+    });
     expect(await loadInboundToPost(db, { locationId: "locB", messageId: "in1" })).toBeNull();
     expect(await positionOf(db, "locA", "in1")).toMatchObject({ contactId: "cA", status: "RECEIVED" });
     expect(await positionOf(db, "locB", "in1")).toBeNull();
@@ -108,7 +178,12 @@ describe("receipts racing the send loop", () => {
   it("an error ack read while SENDING still fails the message after markSent, and GHL is told", async () => {
     await queue("r1", 5000, { status: "SENDING", waMessageId: "WA-R1", ghlMessageId: "g-r1" });
     const jobs: GhlJob[] = [];
-    await applyReceipts(racingDb({ id: "r1", locationId: "locA" }), "iA", [{ waMessageId: "WA-R1", status: 0, code: "463" }], async (j) => void jobs.push(j));
+    await applyReceipts(
+      racingDb({ id: "r1", locationId: "locA" }),
+      "iA",
+      [{ waMessageId: "WA-R1", status: 0, code: "463" }],
+      async (j) => void jobs.push(j),
+    );
     const row = await db.message.findUniqueOrThrow({ where: { id: "r1" } });
     expect(row.status).toBe("FAILED");
     expect(row.error).toMatch(/463/);
@@ -118,7 +193,12 @@ describe("receipts racing the send loop", () => {
   it("a delivery read while SENDING is not lost to markSent either", async () => {
     await queue("r2", 6000, { status: "SENDING", waMessageId: "WA-R2", ghlMessageId: "g-r2" });
     const jobs: GhlJob[] = [];
-    await applyReceipts(racingDb({ id: "r2", locationId: "locA" }), "iA", [{ waMessageId: "WA-R2", status: 3 }], async (j) => void jobs.push(j));
+    await applyReceipts(
+      racingDb({ id: "r2", locationId: "locA" }),
+      "iA",
+      [{ waMessageId: "WA-R2", status: 3 }],
+      async (j) => void jobs.push(j),
+    );
     expect((await db.message.findUniqueOrThrow({ where: { id: "r2" } })).status).toBe("DELIVERED");
     expect(jobs).toMatchObject([{ kind: "status", ghlMessageId: "g-r2", status: "delivered" }]);
   });
@@ -133,8 +213,22 @@ describe("receipts racing the send loop", () => {
     expect(c).toMatchObject({ id: "h1", attempts: 1 });
     const told: GhlJob[] = [];
     await holdOutbound(db, async (j) => told.push(j), c!, until, "wa-01 has reached today's limit");
-    expect(await db.message.findUniqueOrThrow({ where: { id: "h1" } })).toMatchObject({ status: "WAITING", notBefore: until, error: "wa-01 has reached today's limit", attempts: 0 });
-    expect(told).toEqual([{ kind: "status", locationId: "locA", messageId: "h1", ghlMessageId: "g-h1", status: "pending", error: "wa-01 has reached today's limit" }]);
+    expect(await db.message.findUniqueOrThrow({ where: { id: "h1" } })).toMatchObject({
+      status: "WAITING",
+      notBefore: until,
+      error: "wa-01 has reached today's limit",
+      attempts: 0,
+    });
+    expect(told).toEqual([
+      {
+        kind: "status",
+        locationId: "locA",
+        messageId: "h1",
+        ghlMessageId: "g-h1",
+        status: "pending",
+        error: "wa-01 has reached today's limit",
+      },
+    ]);
     // only from SENDING: held again it changes nothing and tells nobody
     await holdOutbound(db, async (j) => told.push(j), c!, until, "again");
     expect(told).toHaveLength(1);
@@ -143,7 +237,11 @@ describe("receipts racing the send loop", () => {
     const c2 = await claimNext(db, "iA", now);
     expect(c2).toMatchObject({ id: "h2", more: false });
     await markSent(db, c2!, { newChat: true, at: now });
-    expect(await db.message.findUniqueOrThrow({ where: { id: "h2" } })).toMatchObject({ status: "SENT", sentAt: now, newChat: true });
+    expect(await db.message.findUniqueOrThrow({ where: { id: "h2" } })).toMatchObject({
+      status: "SENT",
+      sentAt: now,
+      newChat: true,
+    });
     expect(await claimNext(db, "iA", now)).toBeUndefined();
     expect(await numbersWithWork(db, ["iA"], now)).toEqual([]);
     // waiting for its number does not count the hours it was held
@@ -162,10 +260,17 @@ describe("receipts racing the send loop", () => {
     await db.message.update({ where: { id: "s1" }, data: { status: "DELIVERED" } });
     const at = new Date("2026-12-03T16:00:00Z");
     await markSent(db, { id: "s1", locationId: "locA" }, { newChat: true, at });
-    expect(await db.message.findUniqueOrThrow({ where: { id: "s1" } })).toMatchObject({ status: "DELIVERED", sentAt: at, newChat: true });
+    expect(await db.message.findUniqueOrThrow({ where: { id: "s1" } })).toMatchObject({
+      status: "DELIVERED",
+      sentAt: at,
+      newChat: true,
+    });
     // another location's id changes nothing
     await queue("s2", 13_000, { status: "SENDING" });
     await markSent(db, { id: "s2", locationId: "locB" });
-    expect(await db.message.findUniqueOrThrow({ where: { id: "s2" } })).toMatchObject({ status: "SENDING", sentAt: null });
+    expect(await db.message.findUniqueOrThrow({ where: { id: "s2" } })).toMatchObject({
+      status: "SENDING",
+      sentAt: null,
+    });
   });
 });

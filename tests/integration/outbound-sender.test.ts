@@ -2,8 +2,8 @@ import { Redis } from "ioredis";
 import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
-import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
+import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { OutboundSender, type SendSocket } from "@/worker/messaging/outbound-sender";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 
@@ -34,7 +34,12 @@ const fakeSocket = (instanceId: string): SendSocket => ({
 });
 const presence: string[] = [];
 
-const cfg = { TEXT_DELAY_MS: 150, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] };
+const cfg = {
+  TEXT_DELAY_MS: 150,
+  MEDIA_DELAY_MS_MIN: 0,
+  MEDIA_DELAY_MS_MAX: 0,
+  MEDIA_URL_ALLOWED_ORIGINS: [] as string[],
+};
 let sender: OutboundSender;
 
 beforeAll(async () => {
@@ -42,9 +47,18 @@ beforeAll(async () => {
   redis = new Redis(`${process.env.TEST_REDIS_URL}/1`);
   await redis.flushdb();
   await db.location.create({ data: { id: "locA", name: "A", settings: { maxWaitMinutes: 1 } } });
-  await db.instance.createMany({ data: [{ id: "n1", locationId: "locA", name: "wa-01" }, { id: "n2", locationId: "locA", name: "wa-02" }] });
+  await db.instance.createMany({
+    data: [
+      { id: "n1", locationId: "locA", name: "wa-01" },
+      { id: "n2", locationId: "locA", name: "wa-02" },
+    ],
+  });
   sender = new OutboundSender({
-    db, redis, cfg, log: pino({ level: "silent" }), pollMs: 100,
+    db,
+    redis,
+    cfg,
+    log: pino({ level: "silent" }),
+    pollMs: 100,
     sockets: (id) => ({ sock: fakeSocket(id), online: online.get(id) ?? true }),
     notifyGhl: async (j) => ghl.push(j),
   });
@@ -60,7 +74,15 @@ afterAll(async () => {
 });
 
 const queue = (phone: string, text: string, instanceName = "wa-01") =>
-  acceptOutbound(db, redis, { locationId: "locA", ghlMessageId: `g-${text}-${Math.random()}`, phone, text, attachments: [], source: "GHL", instanceName });
+  acceptOutbound(db, redis, {
+    locationId: "locA",
+    ghlMessageId: `g-${text}-${Math.random()}`,
+    phone,
+    text,
+    attachments: [],
+    source: "GHL",
+    instanceName,
+  });
 
 async function until(cond: () => boolean | Promise<boolean>, ms = 10_000) {
   const end = Date.now() + ms;
@@ -123,7 +145,12 @@ describe("OutboundSender", () => {
     const r = await queue("+15550000005", "nobody");
     sender.wake("n1");
     await until(() => ghl.length === 1);
-    expect(ghl[0]).toMatchObject({ kind: "status", status: "failed", messageId: r.id, error: "+15550000005 does not have WhatsApp" });
+    expect(ghl[0]).toMatchObject({
+      kind: "status",
+      status: "failed",
+      messageId: r.id,
+      error: "+15550000005 does not have WhatsApp",
+    });
     expect((await db.message.findUniqueOrThrow({ where: { id: r.id } })).status).toBe("FAILED");
   });
 
@@ -156,7 +183,11 @@ describe("going idle", () => {
     const mine: string[] = [];
     let second: Promise<unknown> | undefined;
     const slow = new OutboundSender({
-      db, redis, cfg: { ...cfg, TEXT_DELAY_MS: 0 }, log: pino({ level: "silent" }), pollMs: 60_000,
+      db,
+      redis,
+      cfg: { ...cfg, TEXT_DELAY_MS: 0 },
+      log: pino({ level: "silent" }),
+      pollMs: 60_000,
       notifyGhl: async () => {},
       sockets: () => ({
         online: true,
@@ -193,7 +224,10 @@ describe("typing simulation", () => {
     sender.wake("n1");
     await until(() => sent.some((s) => s.content.text === "no typing"));
     expect(presence).toEqual([]);
-    await db.location.update({ where: { id: "locA" }, data: { settings: { maxWaitMinutes: 1, typingSimulation: true } } });
+    await db.location.update({
+      where: { id: "locA" },
+      data: { settings: { maxWaitMinutes: 1, typingSimulation: true } },
+    });
     await queue("+15550000011", "with typing");
     sender.wake("n1");
     await until(() => sent.some((s) => s.content.text === "with typing"));
@@ -230,13 +264,23 @@ describe("the warm-up governor in the send loop", () => {
   // a location that lowered the ramp to 25 %: 5 new chats and 50 messages a day for a new number
   beforeAll(async () => {
     await db.location.create({ data: { id: "locG", name: "G", settings: { warmupPercent: 25, maxWaitMinutes: 1 } } });
-    await db.instance.createMany({ data: [
-      { id: "g1", locationId: "locG", name: "wa-01", firstLinkedAt: new Date() },
-      { id: "g2", locationId: "locG", name: "wa-02", firstLinkedAt: new Date() },
-    ] });
+    await db.instance.createMany({
+      data: [
+        { id: "g1", locationId: "locG", name: "wa-01", firstLinkedAt: new Date() },
+        { id: "g2", locationId: "locG", name: "wa-02", firstLinkedAt: new Date() },
+      ],
+    });
   });
   const queueG = (phone: string, text: string, instanceName: string) =>
-    acceptOutbound(db, redis, { locationId: "locG", ghlMessageId: `g-${text}`, phone, text, attachments: [], source: "GHL", instanceName });
+    acceptOutbound(db, redis, {
+      locationId: "locG",
+      ghlMessageId: `g-${text}`,
+      phone,
+      text,
+      attachments: [],
+      source: "GHL",
+      instanceName,
+    });
 
   it("takes the location's lower allowance: 5 of 7 new chats go, 2 wait and GHL hears pending", async () => {
     const ids = [];
@@ -244,10 +288,26 @@ describe("the warm-up governor in the send loop", () => {
     sender.start("g1");
     await until(async () => (await db.message.count({ where: { instanceId: "g1", status: "WAITING" } })) === 2);
     await until(() => sent.filter((s) => s.instanceId === "g1").length === 5);
-    expect(sent.filter((s) => s.instanceId === "g1").map((s) => s.content.text)).toEqual(["hello-0", "hello-1", "hello-2", "hello-3", "hello-4"]);
+    expect(sent.filter((s) => s.instanceId === "g1").map((s) => s.content.text)).toEqual([
+      "hello-0",
+      "hello-1",
+      "hello-2",
+      "hello-3",
+      "hello-4",
+    ]);
     const reason = "wa-01 has reached today's limit of new chats (5); sends at 00:00 UTC or from another number";
-    for (const id of ids.slice(5)) expect(await db.message.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "WAITING", error: reason });
-    expect(ghl.filter((g) => g.kind === "status")).toEqual(ids.slice(5).map((id, i) => expect.objectContaining({ messageId: id, ghlMessageId: `g-hello-${5 + i}`, status: "pending", error: reason })));
+    for (const id of ids.slice(5))
+      expect(await db.message.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "WAITING", error: reason });
+    expect(ghl.filter((g) => g.kind === "status")).toEqual(
+      ids.slice(5).map((id, i) =>
+        expect.objectContaining({
+          messageId: id,
+          ghlMessageId: `g-hello-${5 + i}`,
+          status: "pending",
+          error: reason,
+        }),
+      ),
+    );
   });
 
   it("a held message does not fail while its number is offline before its time", async () => {
@@ -263,19 +323,52 @@ describe("the warm-up governor in the send loop", () => {
 
   it("once the day's messages are used up, a reply waits too", async () => {
     const c = await db.contact.create({ data: { locationId: "locG", phone: "+15550002000" } });
-    await db.message.create({ data: { locationId: "locG", instanceId: "g2", contactId: c.id, direction: "INBOUND", source: "WHATSAPP", status: "RECEIVED", text: "hi" } });
+    await db.message.create({
+      data: {
+        locationId: "locG",
+        instanceId: "g2",
+        contactId: c.id,
+        direction: "INBOUND",
+        source: "WHATSAPP",
+        status: "RECEIVED",
+        text: "hi",
+      },
+    });
     // 50 messages already left today from this number
-    await db.message.createMany({ data: Array.from({ length: 50 }, (_, i) => ({ locationId: "locG", instanceId: "g2", contactId: c.id, direction: "OUTBOUND" as const, source: "GHL" as const, status: "SENT" as const, text: `earlier ${i}`, sentAt: new Date() })) });
+    await db.message.createMany({
+      data: Array.from({ length: 50 }, (_, i) => ({
+        locationId: "locG",
+        instanceId: "g2",
+        contactId: c.id,
+        direction: "OUTBOUND" as const,
+        source: "GHL" as const,
+        status: "SENT" as const,
+        text: `earlier ${i}`,
+        sentAt: new Date(),
+      })),
+    });
     const r = await queueG("+15550002000", "a reply", "wa-02");
     sender.start("g2");
     await until(async () => (await db.message.findUniqueOrThrow({ where: { id: r.id } })).status === "WAITING");
-    expect((await db.message.findUniqueOrThrow({ where: { id: r.id } })).error).toBe("wa-02 has reached today's limit of messages (50); sends at 00:00 UTC or from another number");
+    expect((await db.message.findUniqueOrThrow({ where: { id: r.id } })).error).toBe(
+      "wa-02 has reached today's limit of messages (50); sends at 00:00 UTC or from another number",
+    );
     expect(sent.some((s) => s.instanceId === "g2")).toBe(false);
   });
 
   it("a reply to a contact who wrote first is sent although the new chats are used up", async () => {
     const c = await db.contact.create({ data: { locationId: "locG", phone: "+15550003000" } });
-    await db.message.create({ data: { locationId: "locG", instanceId: "g1", contactId: c.id, direction: "INBOUND", source: "WHATSAPP", status: "RECEIVED", text: "hello?" } });
+    await db.message.create({
+      data: {
+        locationId: "locG",
+        instanceId: "g1",
+        contactId: c.id,
+        direction: "INBOUND",
+        source: "WHATSAPP",
+        status: "RECEIVED",
+        text: "hello?",
+      },
+    });
     await queueG("+15550003000", "yes, hello", "wa-01");
     sender.wake("g1");
     await until(() => sent.some((s) => s.content.text === "yes, hello"));
@@ -283,12 +376,30 @@ describe("the warm-up governor in the send loop", () => {
   });
 
   it("a first message held as a new chat goes once the contact writes to the number (a reply now)", async () => {
-    const held = await db.message.findMany({ where: { instanceId: "g1", status: "WAITING" }, include: { contact: true }, orderBy: { createdAt: "asc" } });
+    const held = await db.message.findMany({
+      where: { instanceId: "g1", status: "WAITING" },
+      include: { contact: true },
+      orderBy: { createdAt: "asc" },
+    });
     expect(held.map((m) => m.text)).toEqual(["hello-5", "hello-6"]);
-    await db.message.create({ data: { locationId: "locG", instanceId: "g1", contactId: held[0].contactId, direction: "INBOUND", source: "WHATSAPP", status: "RECEIVED", text: "who is this?" } });
+    await db.message.create({
+      data: {
+        locationId: "locG",
+        instanceId: "g1",
+        contactId: held[0].contactId,
+        direction: "INBOUND",
+        source: "WHATSAPP",
+        status: "RECEIVED",
+        text: "who is this?",
+      },
+    });
     // no wake-up: the sweep finds it
     await until(() => sent.some((s) => s.content.text === "hello-5"));
-    expect(await db.message.findUniqueOrThrow({ where: { id: held[0].id } })).toMatchObject({ status: "SENT", newChat: false, error: null });
+    expect(await db.message.findUniqueOrThrow({ where: { id: held[0].id } })).toMatchObject({
+      status: "SENT",
+      newChat: false,
+      error: null,
+    });
     expect((await db.message.findUniqueOrThrow({ where: { id: held[1].id } })).status).toBe("WAITING");
     expect(sent.some((s) => s.content.text === "hello-6")).toBe(false);
   });

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import { configureWebhook, deliverHook, signature, webhookConfigured } from "@/lib/outgoing-webhooks/outgoing-webhooks";
 import { patchLocationSettings, readLocationSettings } from "@/lib/tenants/settings";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { useAppEnv } from "./helpers/app-env";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 
 let db: Db;
 let restore: () => Promise<void>;
@@ -42,20 +42,36 @@ describe("outgoing webhooks", () => {
   it("refuses plain http and private hosts unless their origin is allowed (sandbox)", async () => {
     await expect(configureWebhook(db, "locA", url)).rejects.toMatchObject({ status: 400 });
     await expect(configureWebhook(db, "locA", "https://10.0.0.5/x")).rejects.toThrow(/private network/);
-    await expect(configureWebhook(db, "locA", url, { allowedOrigins: ["http://127.0.0.1:1"] })).rejects.toMatchObject({ status: 400 });
+    await expect(configureWebhook(db, "locA", url, { allowedOrigins: ["http://127.0.0.1:1"] })).rejects.toMatchObject({
+      status: 400,
+    });
     // IPv6 spellings of loopback and metadata addresses, and a name that resolves to one
-    for (const u of ["https://[::ffff:7f00:1]/x", "https://[::ffff:127.0.0.1]/x", "https://[::7f00:1]/x", "https://[64:ff9b::a9fe:a9fe]/x", "https://[fec0::1]/x"]) {
+    for (const u of [
+      "https://[::ffff:7f00:1]/x",
+      "https://[::ffff:127.0.0.1]/x",
+      "https://[::7f00:1]/x",
+      "https://[64:ff9b::a9fe:a9fe]/x",
+      "https://[fec0::1]/x",
+    ]) {
       await expect(configureWebhook(db, "locA", u), u).rejects.toThrow(/private network/);
     }
-    await expect(configureWebhook(db, "locA", "https://hooks.example/x", { resolve: async () => [{ address: "::ffff:a9fe:a9fe", family: 6 }] })).rejects.toThrow(/private network/);
+    await expect(
+      configureWebhook(db, "locA", "https://hooks.example/x", {
+        resolve: async () => [{ address: "::ffff:a9fe:a9fe", family: 6 }],
+      }),
+    ).rejects.toThrow(/private network/);
   });
 
   it("checks the address it connects to when it delivers, not only when the URL was configured", async () => {
     const before = received.length;
     // configured while it resolved to a public address; by delivery time it resolves to loopback
-    await configureWebhook(db, "locA", "https://hooks.example/x", { resolve: async () => [{ address: "8.8.8.8", family: 4 }] });
+    await configureWebhook(db, "locA", "https://hooks.example/x", {
+      resolve: async () => [{ address: "8.8.8.8", family: 4 }],
+    });
     const ev = { type: "message.inbound", locationId: "locA", data: {}, at: new Date().toISOString() };
-    await expect(deliverHook(db, ev, { resolve: async () => [{ address: "127.0.0.1", family: 4 }] })).rejects.toThrow(/private network/);
+    await expect(deliverHook(db, ev, { resolve: async () => [{ address: "127.0.0.1", family: 4 }] })).rejects.toThrow(
+      /private network/,
+    );
     // a stored URL with a literal special address (configured before this guard existed)
     const port = new URL(origin).port;
     await patchLocationSettings(db, "locA", { webhookUrl: `https://[::ffff:7f00:1]:${port}/hook` });
@@ -72,11 +88,18 @@ describe("outgoing webhooks", () => {
     expect(row.settings).toMatchObject({ webhookUrl: url });
     expect(row.webhookSecretEnc).toMatch(/^v1\./);
     expect(row.webhookSecretEnc).not.toContain(secret!);
-    const ev = { type: "message.inbound", locationId: "locA", data: { from: "+15550001111", text: "hi" }, at: new Date().toISOString() };
+    const ev = {
+      type: "message.inbound",
+      locationId: "locA",
+      data: { from: "+15550001111", text: "hi" },
+      at: new Date().toISOString(),
+    };
     expect(await deliverHook(db, ev, { allowedOrigins: [origin] })).toBe("delivered");
     const got = received.at(-1)!;
     expect(JSON.parse(got.body)).toEqual(ev);
-    expect(got.headers["x-gateway-signature"]).toBe(signature(secret!, String(got.headers["x-gateway-timestamp"]), got.body));
+    expect(got.headers["x-gateway-signature"]).toBe(
+      signature(secret!, String(got.headers["x-gateway-timestamp"]), got.body),
+    );
   });
 
   it("clearing the webhook drops URL and secret and keeps the other settings", async () => {
@@ -94,7 +117,13 @@ describe("outgoing webhooks", () => {
 
   it("throws on a non-2xx answer so the queue retries", async () => {
     answer = 503;
-    await expect(deliverHook(db, { type: "message.status", locationId: "locA", data: {}, at: new Date().toISOString() }, { allowedOrigins: [origin] })).rejects.toThrow(/503/);
+    await expect(
+      deliverHook(
+        db,
+        { type: "message.status", locationId: "locA", data: {}, at: new Date().toISOString() },
+        { allowedOrigins: [origin] },
+      ),
+    ).rejects.toThrow(/503/);
     answer = 200;
   });
 });

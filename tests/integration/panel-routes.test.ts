@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db } from "@/lib/db";
-import { GET as listKeys, POST as createKey } from "@/app/api/panel/api-keys/route";
+import { POST as action } from "@/app/api/instances/[id]/[action]/route";
+import { DELETE as deleteInstance } from "@/app/api/instances/[id]/route";
+import { POST as createInstance, GET as listInstances } from "@/app/api/instances/route";
 import { DELETE as revokeKey } from "@/app/api/panel/api-keys/[id]/route";
+import { POST as createKey, GET as listKeys } from "@/app/api/panel/api-keys/route";
 import { GET as messages } from "@/app/api/panel/messages/route";
 import { GET as getHook, PUT as putHook } from "@/app/api/panel/webhook/route";
-import { GET as listInstances, POST as createInstance } from "@/app/api/instances/route";
-import { DELETE as deleteInstance } from "@/app/api/instances/[id]/route";
-import { POST as action } from "@/app/api/instances/[id]/[action]/route";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+import { db } from "@/lib/db";
 import { params, req } from "./helpers/app-env";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { identity, panelCookie } from "./helpers/panel-cookie";
 import { startPanelGhl } from "./helpers/panel-ghl";
 
@@ -24,20 +24,55 @@ let APP_ORIGIN: string;
 
 beforeAll(async () => {
   h = await startPanelGhl({
-    databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)), env: { MEDIA_URL_ALLOWED_ORIGINS: "http://127.0.0.1:9" },
-    companyId: "co1", locations: [{ id: "locA", name: "A" }, { id: "locB", name: "B" }],
+    databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)),
+    env: { MEDIA_URL_ALLOWED_ORIGINS: "http://127.0.0.1:9" },
+    companyId: "co1",
+    locations: [
+      { id: "locA", name: "A" },
+      { id: "locB", name: "B" },
+    ],
   });
   APP_ORIGIN = h.appUrl;
   await h.user({ id: "AdminAB", type: "location", role: "admin", locationIds: ["locA", "locB"] });
-  await db().instance.createMany({ data: [{ id: "a1", locationId: "locA", name: "wa-01" }, { id: "a2", locationId: "locA", name: "wa-02" }, { id: "b1", locationId: "locB", name: "wa-01" }] });
-  await db().message.create({ data: { locationId: "locB", instanceId: "b1", direction: "OUTBOUND", source: "GHL", status: "SENT", text: "B's secret" } });
-  await db().message.create({ data: { locationId: "locA", instanceId: "a1", direction: "INBOUND", source: "WHATSAPP", status: "RECEIVED", text: "hello A" } });
+  await db().instance.createMany({
+    data: [
+      { id: "a1", locationId: "locA", name: "wa-01" },
+      { id: "a2", locationId: "locA", name: "wa-02" },
+      { id: "b1", locationId: "locB", name: "wa-01" },
+    ],
+  });
+  await db().message.create({
+    data: {
+      locationId: "locB",
+      instanceId: "b1",
+      direction: "OUTBOUND",
+      source: "GHL",
+      status: "SENT",
+      text: "B's secret",
+    },
+  });
+  await db().message.create({
+    data: {
+      locationId: "locA",
+      instanceId: "a1",
+      direction: "INBOUND",
+      source: "WHATSAPP",
+      status: "RECEIVED",
+      text: "hello A",
+    },
+  });
   cookieA = await panelCookie(identity({ locationId: "locA", companyId: "co1", userId: "AdminAB" }));
   cookieB = await panelCookie(identity({ locationId: "locB", companyId: "co1", userId: "AdminAB" }));
 });
 afterAll(async () => h.close());
 const as = (cookie: string, init: RequestInit & { json?: unknown } = {}) => ({
-  ...init, headers: { cookie, origin: APP_ORIGIN, ...(init.method && init.method !== "GET" ? { "content-type": "application/json" } : {}), ...(init.headers ?? {}) },
+  ...init,
+  headers: {
+    cookie,
+    origin: APP_ORIGIN,
+    ...(init.method && init.method !== "GET" ? { "content-type": "application/json" } : {}),
+    ...(init.headers ?? {}),
+  },
 });
 
 describe("panel routes", () => {
@@ -64,35 +99,61 @@ describe("panel routes", () => {
   });
 
   it("default number: set by the panel, reported by the list, and another location's id is a 404", async () => {
-    expect((await action(req("/x", as(cookieA, { method: "POST" })), params({ id: "a2", action: "default" }))).status).toBe(200);
+    expect(
+      (await action(req("/x", as(cookieA, { method: "POST" })), params({ id: "a2", action: "default" }))).status,
+    ).toBe(200);
     const list = await (await listInstances(req("/x", as(cookieA)), params({}))).json();
     expect(list.defaultInstanceId).toBe("a2");
-    expect((await action(req("/x", as(cookieA, { method: "POST" })), params({ id: "b1", action: "default" }))).status).toBe(404);
-    expect((await action(req("/x", as(cookieA, { method: "POST" })), params({ id: "a1", action: "explode" }))).status).toBe(404);
+    expect(
+      (await action(req("/x", as(cookieA, { method: "POST" })), params({ id: "b1", action: "default" }))).status,
+    ).toBe(404);
+    expect(
+      (await action(req("/x", as(cookieA, { method: "POST" })), params({ id: "a1", action: "explode" }))).status,
+    ).toBe(404);
   });
 
   it("audit trail: each act is one row of its location, the user (or GHL) as actor (lib/audit.ts)", async () => {
-    const rows = await db().auditEvent.findMany({ where: { OR: [{ locationId: "locA" }, { locationId: "locB" }] }, orderBy: { createdAt: "asc" }, select: { locationId: true, companyId: true, actor: true, action: true, detail: true } });
+    const rows = await db().auditEvent.findMany({
+      where: { OR: [{ locationId: "locA" }, { locationId: "locB" }] },
+      orderBy: { createdAt: "asc" },
+      select: { locationId: true, companyId: true, actor: true, action: true, detail: true },
+    });
     const keyId = (rows.find((r) => r.action === "api_key.created")?.detail as { id?: string } | null)?.id;
     expect(keyId).toBeTruthy();
     expect(rows).toEqual([
       { locationId: "locA", companyId: "co1", actor: "ghl", action: "app.installed", detail: { bulk: false } }, // the setup's installs
       { locationId: "locB", companyId: "co1", actor: "ghl", action: "app.installed", detail: { bulk: false } },
-      { locationId: "locA", companyId: null, actor: "user:AdminAB", action: "api_key.created", detail: { id: keyId, prefix: expect.any(String) } },
+      {
+        locationId: "locA",
+        companyId: null,
+        actor: "user:AdminAB",
+        action: "api_key.created",
+        detail: { id: keyId, prefix: expect.any(String) },
+      },
       { locationId: "locA", companyId: null, actor: "user:AdminAB", action: "api_key.revoked", detail: { id: keyId } },
-      { locationId: "locA", companyId: null, actor: "user:AdminAB", action: "instance.default", detail: { instanceId: "a2" } },
+      {
+        locationId: "locA",
+        companyId: null,
+        actor: "user:AdminAB",
+        action: "instance.default",
+        detail: { instanceId: "a2" },
+      },
     ]);
   });
 
   it("outgoing webhook: set with a secret shown once, read back without it, cleared", async () => {
-    const r = await (await putHook(req("/x", as(cookieA, { method: "PUT", json: { url: "http://127.0.0.1:9/hook" } })), params({}))).json();
+    const r = await (
+      await putHook(req("/x", as(cookieA, { method: "PUT", json: { url: "http://127.0.0.1:9/hook" } })), params({}))
+    ).json();
     expect(r.secret).toMatch(/^whsec_/);
     const g = await (await getHook(req("/x", as(cookieA)), params({}))).json();
     expect(g).toEqual({ url: "http://127.0.0.1:9/hook" });
     expect((await (await getHook(req("/x", as(cookieB)), params({}))).json()).url).toBeNull();
     await putHook(req("/x", as(cookieA, { method: "PUT", json: { url: null } })), params({}));
     expect((await (await getHook(req("/x", as(cookieA)), params({}))).json()).url).toBeNull();
-    expect((await putHook(req("/x", as(cookieA, { method: "PUT", json: { url: "not a url" } })), params({}))).status).toBe(400);
+    expect(
+      (await putHook(req("/x", as(cookieA, { method: "PUT", json: { url: "not a url" } })), params({}))).status,
+    ).toBe(400);
   });
 });
 
@@ -100,11 +161,30 @@ describe("panel settings", () => {
   it("updates default country, provider mode, max wait and typing, keeps the rest, validates", async () => {
     const { GET, PATCH } = await import("@/app/api/panel/settings/route");
     await db().location.update({ where: { id: "locA" }, data: { settings: { defaultInstanceId: "a2" } } });
-    const r = await PATCH(req("/x", as(cookieA, { method: "PATCH", json: { defaultCountry: "br", providerMode: "custom", maxWaitMinutes: 30, typingSimulation: true } })), params({}));
+    const r = await PATCH(
+      req(
+        "/x",
+        as(cookieA, {
+          method: "PATCH",
+          json: { defaultCountry: "br", providerMode: "custom", maxWaitMinutes: 30, typingSimulation: true },
+        }),
+      ),
+      params({}),
+    );
     expect(r.status).toBe(200);
-    expect(await (await GET(req("/x", as(cookieA)), params({}))).json()).toMatchObject({ defaultCountry: "BR", providerMode: "custom", maxWaitMinutes: 30, typingSimulation: true, defaultInstanceId: "a2" });
-    expect((await PATCH(req("/x", as(cookieA, { method: "PATCH", json: { defaultCountry: "XX" } })), params({}))).status).toBe(400);
-    expect((await PATCH(req("/x", as(cookieA, { method: "PATCH", json: { maxWaitMinutes: 0 } })), params({}))).status).toBe(400);
+    expect(await (await GET(req("/x", as(cookieA)), params({}))).json()).toMatchObject({
+      defaultCountry: "BR",
+      providerMode: "custom",
+      maxWaitMinutes: 30,
+      typingSimulation: true,
+      defaultInstanceId: "a2",
+    });
+    expect(
+      (await PATCH(req("/x", as(cookieA, { method: "PATCH", json: { defaultCountry: "XX" } })), params({}))).status,
+    ).toBe(400);
+    expect(
+      (await PATCH(req("/x", as(cookieA, { method: "PATCH", json: { maxWaitMinutes: 0 } })), params({}))).status,
+    ).toBe(400);
     expect((await (await GET(req("/x", as(cookieB)), params({}))).json()).defaultCountry).toBeNull();
   });
 
@@ -115,19 +195,37 @@ describe("panel settings", () => {
     expect(await r.json()).toMatchObject({ warmupPercent: 50, maxWaitMinutes: 30 });
     expect((await (await GET(req("/x", as(cookieA)), params({}))).json()).warmupPercent).toBe(50);
     for (const bad of [24, 201, 50.5, "50"]) {
-      expect((await PATCH(req("/x", as(cookieA, { method: "PATCH", json: { warmupPercent: bad } })), params({}))).status, String(bad)).toBe(400);
+      expect(
+        (await PATCH(req("/x", as(cookieA, { method: "PATCH", json: { warmupPercent: bad } })), params({}))).status,
+        String(bad),
+      ).toBe(400);
     }
     expect((await (await GET(req("/x", as(cookieB)), params({}))).json()).warmupPercent).toBe(100);
   });
 
   it("never returns the webhook: neither its secret nor its URL (open to every user of the location)", async () => {
     const { GET } = await import("@/app/api/panel/settings/route");
-    const { secret } = await (await putHook(req("/x", as(cookieA, { method: "PUT", json: { url: "http://127.0.0.1:9/hook?token=t0k" } })), params({}))).json();
+    const { secret } = await (
+      await putHook(
+        req("/x", as(cookieA, { method: "PUT", json: { url: "http://127.0.0.1:9/hook?token=t0k" } })),
+        params({}),
+      )
+    ).json();
     const sealed = (await db().location.findUniqueOrThrow({ where: { id: "locA" } })).webhookSecretEnc!;
     // and a leftover of the old layout, a sealed secret inside the JSON, is not passed on either
-    await db().$executeRaw`UPDATE "Location" SET settings = settings || jsonb_build_object('webhookSecretEnc', ${sealed}::text) WHERE id = 'locA'`;
+    await db()
+      .$executeRaw`UPDATE "Location" SET settings = settings || jsonb_build_object('webhookSecretEnc', ${sealed}::text) WHERE id = 'locA'`;
     const body = await (await GET(req("/x", as(cookieA)), params({}))).text();
-    expect(Object.keys(JSON.parse(body)).sort()).toEqual(["defaultCountry", "defaultInstanceId", "maxWaitMinutes", "providerMode", "routeAroundTrouble", "tagRoutes", "typingSimulation", "warmupPercent"]);
+    expect(Object.keys(JSON.parse(body)).sort()).toEqual([
+      "defaultCountry",
+      "defaultInstanceId",
+      "maxWaitMinutes",
+      "providerMode",
+      "routeAroundTrouble",
+      "tagRoutes",
+      "typingSimulation",
+      "warmupPercent",
+    ]);
     for (const leak of [secret, sealed, "t0k", "webhook"]) expect(body).not.toContain(leak);
     await db().$executeRaw`UPDATE "Location" SET settings = settings - 'webhookSecretEnc' WHERE id = 'locA'`;
     await putHook(req("/x", as(cookieA, { method: "PUT", json: { url: null } })), params({}));
@@ -138,37 +236,87 @@ describe("panel settings", () => {
 // text/plain fetch (no CORS preflight). None of those may change anything.
 describe("CSRF: state changes made with the panel cookie", () => {
   const evil = "https://evil.example";
-  const keys = async () => (await db().apiKey.count({ where: { locationId: "locA" } }));
+  const keys = async () => await db().apiKey.count({ where: { locationId: "locA" } });
 
   it("a cross-site text/plain POST cannot mint an API key, create, log out or delete a number", async () => {
     const before = await keys();
-    const plain = (method: string, body?: string) => ({ method, body, headers: { cookie: cookieA, origin: evil, "content-type": "text/plain;charset=UTF-8" } });
-    expect((await createKey(req("/x", plain("POST", JSON.stringify({ label: "pwned" }))), params({}))).status).toBe(403);
-    expect((await createInstance(req("/x", plain("POST", JSON.stringify({ instanceId: "wa-09" }))), params({}))).status).toBe(403);
+    const plain = (method: string, body?: string) => ({
+      method,
+      body,
+      headers: { cookie: cookieA, origin: evil, "content-type": "text/plain;charset=UTF-8" },
+    });
+    expect((await createKey(req("/x", plain("POST", JSON.stringify({ label: "pwned" }))), params({}))).status).toBe(
+      403,
+    );
+    expect(
+      (await createInstance(req("/x", plain("POST", JSON.stringify({ instanceId: "wa-09" }))), params({}))).status,
+    ).toBe(403);
     expect((await action(req("/x", plain("POST")), params({ id: "a1", action: "logout" }))).status).toBe(403);
     expect((await deleteInstance(req("/x", plain("DELETE")), params({ id: "a1" }))).status).toBe(403);
     // even as JSON (the browser would preflight and stop it; a non-browser has no victim's cookie to send)
-    const j = await createKey(req("/x", { method: "POST", json: { label: "pwned" }, headers: { cookie: cookieA, origin: evil } }), params({}));
+    const j = await createKey(
+      req("/x", { method: "POST", json: { label: "pwned" }, headers: { cookie: cookieA, origin: evil } }),
+      params({}),
+    );
     expect(j.status).toBe(403);
     expect(await j.json()).toMatchObject({ error: { code: "forbidden" } });
     expect(await keys()).toBe(before);
-    expect(await db().instance.findMany({ where: { locationId: "locA" }, select: { id: true }, orderBy: { id: "asc" } })).toEqual([{ id: "a1" }, { id: "a2" }]);
+    expect(
+      await db().instance.findMany({ where: { locationId: "locA" }, select: { id: true }, orderBy: { id: "asc" } }),
+    ).toEqual([{ id: "a1" }, { id: "a2" }]);
   });
 
   it("the panel's own origin must still send JSON (415), and a request without Origin is refused (403)", async () => {
     const before = await keys();
-    const form = await createKey(req("/x", { method: "POST", body: "label=pwned", headers: { cookie: cookieA, origin: APP_ORIGIN, "content-type": "application/x-www-form-urlencoded" } }), params({}));
+    const form = await createKey(
+      req("/x", {
+        method: "POST",
+        body: "label=pwned",
+        headers: { cookie: cookieA, origin: APP_ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      }),
+      params({}),
+    );
     expect(form.status).toBe(415);
     expect(await form.json()).toMatchObject({ error: { code: "unsupported_media_type" } });
-    expect((await revokeKey(req("/x", { method: "DELETE", headers: { cookie: cookieA, origin: APP_ORIGIN } }), params({ id: "whatever" }))).status).toBe(415);
-    expect((await createKey(req("/x", { method: "POST", json: { label: "no origin" }, headers: { cookie: cookieA } }), params({}))).status).toBe(403);
-    expect((await createKey(req("/x", { method: "POST", json: { label: "null origin" }, headers: { cookie: cookieA, origin: "null" } }), params({}))).status).toBe(403);
+    expect(
+      (
+        await revokeKey(
+          req("/x", { method: "DELETE", headers: { cookie: cookieA, origin: APP_ORIGIN } }),
+          params({ id: "whatever" }),
+        )
+      ).status,
+    ).toBe(415);
+    expect(
+      (
+        await createKey(
+          req("/x", { method: "POST", json: { label: "no origin" }, headers: { cookie: cookieA } }),
+          params({}),
+        )
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await createKey(
+          req("/x", { method: "POST", json: { label: "null origin" }, headers: { cookie: cookieA, origin: "null" } }),
+          params({}),
+        )
+      ).status,
+    ).toBe(403);
     expect(await keys()).toBe(before);
   });
 
   it("accepted: the panel's origin, a configured GHL origin, and reads from anywhere", async () => {
-    expect((await createKey(req("/x", as(cookieA, { method: "POST", json: { label: "panel" } })), params({}))).status).toBe(201);
-    const ghl = await createKey(req("/x", { method: "POST", json: { label: "ghl" }, headers: { cookie: cookieA, origin: "https://app.gohighlevel.com" } }), params({}));
+    expect(
+      (await createKey(req("/x", as(cookieA, { method: "POST", json: { label: "panel" } })), params({}))).status,
+    ).toBe(201);
+    const ghl = await createKey(
+      req("/x", {
+        method: "POST",
+        json: { label: "ghl" },
+        headers: { cookie: cookieA, origin: "https://app.gohighlevel.com" },
+      }),
+      params({}),
+    );
     expect(ghl.status).toBe(201);
     expect((await listKeys(req("/x", { headers: { cookie: cookieA, origin: evil } }), params({}))).status).toBe(200);
   });
@@ -176,9 +324,14 @@ describe("CSRF: state changes made with the panel cookie", () => {
   it("next-auth's session changes (sign-in, location switch) are refused from another origin", async () => {
     const { POST: nextAuth } = await import("@/app/api/auth/[...nextauth]/route");
     // (the accepted case needs Next's request scope, so it is covered by the e2e sign-in, not here)
-    const r = await nextAuth(req("/api/auth/session", {
-      method: "POST", json: { csrfToken: "x", data: { locationId: "locB" } }, headers: { cookie: cookieA, origin: evil },
-    }), params({ nextauth: ["session"] }));
+    const r = await nextAuth(
+      req("/api/auth/session", {
+        method: "POST",
+        json: { csrfToken: "x", data: { locationId: "locB" } },
+        headers: { cookie: cookieA, origin: evil },
+      }),
+      params({ nextauth: ["session"] }),
+    );
     expect(r.status).toBe(403);
     expect(r.headers.getSetCookie()).toEqual([]);
   });
@@ -186,7 +339,10 @@ describe("CSRF: state changes made with the panel cookie", () => {
   it("an API key is not a cookie: it works from any origin and with any content type on bodiless calls", async () => {
     const { createApiKey } = await import("@/lib/api-keys/api-keys");
     const { key } = await createApiKey(db(), "locA", "csrf-test");
-    const r = await action(req("/x", { method: "POST", headers: { "x-api-key": key, cookie: cookieB, origin: evil } }), params({ id: "a2", action: "default" }));
+    const r = await action(
+      req("/x", { method: "POST", headers: { "x-api-key": key, cookie: cookieB, origin: evil } }),
+      params({ id: "a2", action: "default" }),
+    );
     expect(r.status).toBe(200);
   });
 });

@@ -40,7 +40,11 @@ describe("readiness", () => {
   });
 
   it("reports an unreachable Redis without throwing", async () => {
-    const dead = new Redis("redis://127.0.0.1:1", { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    const dead = new Redis("redis://127.0.0.1:1", {
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
     dead.on("error", () => {});
     const r = await checkReadiness({ db, redis: dead });
     expect(r.ok).toBe(false);
@@ -52,7 +56,11 @@ describe("readiness", () => {
 describe("GET /api/ready", () => {
   it("shows anonymous callers only ok per check; worker ids and errors need the metrics token", async () => {
     const { useAppEnv, req } = await import("./helpers/app-env");
-    const restore = useAppEnv({ databaseUrl: await cloneTemplateDb("ghl_wa_it_readiness_route"), redisDb: 1, extra: { METRICS_TOKEN: "ready-token-123" } });
+    const restore = useAppEnv({
+      databaseUrl: await cloneTemplateDb("ghl_wa_it_readiness_route"),
+      redisDb: 1,
+      extra: { METRICS_TOKEN: "ready-token-123" },
+    });
     try {
       const { GET } = await import("@/app/api/ready/route");
       await redis.flushdb(); // no heartbeat left from the tests above
@@ -61,11 +69,18 @@ describe("GET /api/ready", () => {
       expect(anon.status).toBe(200);
       const text = await anon.text();
       expect(text).not.toContain("worker-host-7f3a");
-      expect(JSON.parse(text)).toEqual({ ok: true, checks: { postgres: { ok: true }, migrations: { ok: true }, redis: { ok: true }, worker: { ok: true } } });
+      expect(JSON.parse(text)).toEqual({
+        ok: true,
+        checks: { postgres: { ok: true }, migrations: { ok: true }, redis: { ok: true }, worker: { ok: true } },
+      });
       for (const authorization of ["Bearer wrong", "ready-token-123", "Basic cmVhZHk="]) {
-        expect(await (await GET(req("/api/ready", { headers: { authorization } }))).text()).not.toContain("worker-host-7f3a");
+        expect(await (await GET(req("/api/ready", { headers: { authorization } }))).text()).not.toContain(
+          "worker-host-7f3a",
+        );
       }
-      const full = await (await GET(req("/api/ready", { headers: { authorization: "Bearer ready-token-123" } }))).json();
+      const full = await (
+        await GET(req("/api/ready", { headers: { authorization: "Bearer ready-token-123" } }))
+      ).json();
       expect(full.checks.worker.detail.workers).toContain("worker-host-7f3a");
       // not ready: the status still says so, and which check failed, without its error text
       await redis.del(`${WORKER_HEARTBEAT_PREFIX}worker-host-7f3a`);

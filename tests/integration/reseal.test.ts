@@ -30,11 +30,20 @@ beforeAll(async () => {
   restore = useAppEnv({ databaseUrl, extra: { ENCRYPTION_KEY: k2, ENCRYPTION_KEYS_PREVIOUS: k1 } });
   const d = db();
   // rows as the writers sealed them before the rotation (their own associated data)
-  await d.company.create({ data: { id: "co1", tokenExpiresAt: new Date(Date.now() + 3600_000), accessTokenEnc: seal("co-access", "company:co1:access", old), refreshTokenEnc: seal("co-refresh", "company:co1:refresh", old) } });
+  await d.company.create({
+    data: {
+      id: "co1",
+      tokenExpiresAt: new Date(Date.now() + 3600_000),
+      accessTokenEnc: seal("co-access", "company:co1:access", old),
+      refreshTokenEnc: seal("co-refresh", "company:co1:refresh", old),
+    },
+  });
   for (const id of ["L1", "L2", "L3"]) {
     await d.location.create({
       data: {
-        id, companyId: "co1", tokenExpiresAt: new Date(Date.now() + 3600_000),
+        id,
+        companyId: "co1",
+        tokenExpiresAt: new Date(Date.now() + 3600_000),
         accessTokenEnc: seal(`${id}-access`, `location:${id}:access`, old),
         refreshTokenEnc: id === "L3" ? null : seal(`${id}-refresh`, `location:${id}:refresh`, old),
         settings: { defaultInstanceId: "i1", webhookUrl: "https://hooks.example/x" },
@@ -43,15 +52,46 @@ beforeAll(async () => {
     });
   }
   // already current: written after the rotation by the real writer
-  await d.location.create({ data: { id: "L4", companyId: "co1", ...sealPair("location", "L4", { accessToken: "L4-access", refreshToken: "L4-refresh", expiresAt: new Date(Date.now() + 3600_000) }) } });
+  await d.location.create({
+    data: {
+      id: "L4",
+      companyId: "co1",
+      ...sealPair("location", "L4", {
+        accessToken: "L4-access",
+        refreshToken: "L4-refresh",
+        expiresAt: new Date(Date.now() + 3600_000),
+      }),
+    },
+  });
   // sealed with a key that is not configured: reported, left untouched
   await d.location.create({ data: { id: "L5", accessTokenEnc: seal("L5-access", "location:L5:access", lost) } });
-  await d.instance.createMany({ data: [{ id: "i1", locationId: "L1", name: "wa-01" }, { id: "i2", locationId: "L2", name: "wa-01" }] });
+  await d.instance.createMany({
+    data: [
+      { id: "i1", locationId: "L1", name: "wa-01" },
+      { id: "i2", locationId: "L2", name: "wa-01" },
+    ],
+  });
   for (const i of ["i1", "i2"]) {
-    await d.waCreds.create({ data: { instanceId: i, dataEnc: seal(JSON.stringify({ ...initAuthCreds(), me: { id: `${i}@s.whatsapp.net` } }, BufferJSON.replacer), credsAad(i), old) } });
+    await d.waCreds.create({
+      data: {
+        instanceId: i,
+        dataEnc: seal(
+          JSON.stringify({ ...initAuthCreds(), me: { id: `${i}@s.whatsapp.net` } }, BufferJSON.replacer),
+          credsAad(i),
+          old,
+        ),
+      },
+    });
     for (let n = 1; n <= 5; n++) {
       const value = { private: Buffer.alloc(32, n), public: Buffer.alloc(32, n + 1) };
-      await d.waKey.create({ data: { instanceId: i, type: "pre-key", keyId: String(n), valueEnc: seal(JSON.stringify(value, BufferJSON.replacer), keyAad(i, "pre-key", String(n)), old) } });
+      await d.waKey.create({
+        data: {
+          instanceId: i,
+          type: "pre-key",
+          keyId: String(n),
+          valueEnc: seal(JSON.stringify(value, BufferJSON.replacer), keyAad(i, "pre-key", String(n)), old),
+        },
+      });
     }
   }
 });
@@ -72,7 +112,16 @@ async function sealedWith(): Promise<Record<string, number>> {
 
 describe("key rotation", () => {
   it("a media URL signed with the previous key is still served after the rotation", async () => {
-    const m = await db().mediaBlob.create({ data: { locationId: "L1", mimetype: "image/png", fileName: "a.png", size: 3, data: Buffer.from("PNG"), expiresAt: new Date(Date.now() + 86_400_000) } });
+    const m = await db().mediaBlob.create({
+      data: {
+        locationId: "L1",
+        mimetype: "image/png",
+        fileName: "a.png",
+        size: 3,
+        data: Buffer.from("PNG"),
+        expiresAt: new Date(Date.now() + 86_400_000),
+      },
+    });
     const path = signMediaPath(m.id, "a.png", 3600, Date.now(), derivedKey("media-url", old));
     const [, , , mediaId, expires, signature, fileName] = path.split("/");
     const r = await mediaRoute(req(path), params({ mediaId, expires, signature, fileName }));
@@ -80,18 +129,31 @@ describe("key rotation", () => {
     expect(Buffer.from(await r.arrayBuffer()).toString()).toBe("PNG");
     // a signature no configured key made is still refused
     const forged = signMediaPath(m.id, "a.png", 3600, Date.now(), derivedKey("media-url", lost)).split("/");
-    expect((await mediaRoute(req(path), params({ mediaId, expires, signature: forged[5], fileName }))).status).toBe(403);
+    expect((await mediaRoute(req(path), params({ mediaId, expires, signature: forged[5], fileName }))).status).toBe(
+      403,
+    );
   });
 
   it("reseal: interrupted, resumed by `npm run reseal`, then a no-op; readers with the new key alone see the same secrets", async () => {
     expect(await sealedWith()).toEqual({ k1: 2 + 5 + 3 + 2 + 10, k2: 2, k0: 1 });
 
     // a run killed after the tokens (small batches: several pages per table)
-    await expect(resealAll(db(), { batch: 2, onProgress: (t) => { if (t === "Location") throw new Error("killed"); } })).rejects.toThrow("killed");
+    await expect(
+      resealAll(db(), {
+        batch: 2,
+        onProgress: (t) => {
+          if (t === "Location") throw new Error("killed");
+        },
+      }),
+    ).rejects.toThrow("killed");
     expect(await sealedWith()).toEqual({ k1: 3 + 2 + 10, k2: 2 + 7, k0: 1 });
 
     // the command itself picks up the rest; exit 1 and a named row for the value no key opens
-    const run = spawnSync(process.execPath, ["scripts/reseal.mjs"], { env: { ...process.env, DATABASE_URL: databaseUrl, ENCRYPTION_KEY: k2, ENCRYPTION_KEYS_PREVIOUS: k1 }, encoding: "utf8", timeout: 60_000 });
+    const run = spawnSync(process.execPath, ["scripts/reseal.mjs"], {
+      env: { ...process.env, DATABASE_URL: databaseUrl, ENCRYPTION_KEY: k2, ENCRYPTION_KEYS_PREVIOUS: k1 },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     expect(run.stderr, run.stdout).toContain("cannot open: Location L5 accessTokenEnc: sealed with unknown key id k0");
     expect(run.stdout).toMatch(/Company: 0 re-sealed/);
     expect(run.stdout).toMatch(/Location: 0 re-sealed, 0 rewritten meanwhile, 1 cannot be opened/);
@@ -107,8 +169,14 @@ describe("key rotation", () => {
     expect(again.failures).toEqual(["Location L5 accessTokenEnc: sealed with unknown key id k0"]);
 
     // the real readers open everything with k2 alone: nothing still needs k1
-    expect(await loadPair(db(), "company", "co1")).toMatchObject({ accessToken: "co-access", refreshToken: "co-refresh" });
-    expect(await loadPair(db(), "location", "L1")).toMatchObject({ accessToken: "L1-access", refreshToken: "L1-refresh" });
+    expect(await loadPair(db(), "company", "co1")).toMatchObject({
+      accessToken: "co-access",
+      refreshToken: "co-refresh",
+    });
+    expect(await loadPair(db(), "location", "L1")).toMatchObject({
+      accessToken: "L1-access",
+      refreshToken: "L1-refresh",
+    });
     expect(await loadPair(db(), "location", "L3")).toMatchObject({ accessToken: "L3-access", refreshToken: null });
     const l2 = await db().location.findUniqueOrThrow({ where: { id: "L2" } });
     expect(open(l2.webhookSecretEnc!, "webhook:L2", onlyNew)).toBe("whsec_L2");

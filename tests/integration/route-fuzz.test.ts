@@ -10,12 +10,23 @@ import { createInstallState } from "@/lib/ghl/oauth";
 import { saveMedia } from "@/lib/media/media-store";
 import { WORKER_HEARTBEAT_PREFIX } from "@/lib/ops/readiness";
 import { redis } from "@/lib/redis";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { useAppEnv } from "./helpers/app-env";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { callInNextScope } from "./helpers/next-request-scope";
 import { ghlSays, identity, panelCookie } from "./helpers/panel-cookie";
 import {
-  bodyArb, classifyExports, CONTENT_TYPES, discoverRoutes, headerSafe, jsonValue, junk, pct, queryArb, shapedBody, type Body, type RouteFile,
+  type Body,
+  bodyArb,
+  CONTENT_TYPES,
+  classifyExports,
+  discoverRoutes,
+  headerSafe,
+  jsonValue,
+  junk,
+  pct,
+  queryArb,
+  type RouteFile,
+  shapedBody,
 } from "./helpers/route-fuzz-kit";
 
 // Every route under app/api, called as Next calls it (a NextRequest inside a request scope), with
@@ -39,12 +50,25 @@ const APP = "http://127.0.0.1:3999";
 const METRICS_TOKEN = "fuzz-metrics-token-0123456789";
 const APP_ID = "fuzzapp";
 const ROUTES = discoverRoutes(path.join(process.cwd(), "app"));
-const MODULES = await Promise.all(ROUTES.map(async (r) => ({ r, mod: (await import(/* @vite-ignore */ r.file)) as Record<string, unknown> })));
+const MODULES = await Promise.all(
+  ROUTES.map(async (r) => ({ r, mod: (await import(/* @vite-ignore */ r.file)) as Record<string, unknown> })),
+);
 
 type Fx = {
-  key: string; keyId: string; revokedKey: string; goneKey: string; spareKeyId: string;
-  cookie: string; agencyCookie: string; goneCookie: string; expiredCookie: string; userCookie: string;
-  instanceIds: string[]; messageId: string; media: { mediaId: string; expires: string; signature: string; fileName: string }; states: string[];
+  key: string;
+  keyId: string;
+  revokedKey: string;
+  goneKey: string;
+  spareKeyId: string;
+  cookie: string;
+  agencyCookie: string;
+  goneCookie: string;
+  expiredCookie: string;
+  userCookie: string;
+  instanceIds: string[];
+  messageId: string;
+  media: { mediaId: string; expires: string; signature: string; fileName: string };
+  states: string[];
 };
 let fx: Fx;
 let restore: () => Promise<void>;
@@ -59,31 +83,48 @@ beforeAll(async () => {
     databaseUrl: await cloneTemplateDb(dbNameFor(import.meta.filename)),
     redisDb: 3,
     extra: {
-      GHL_CLIENT_ID: `${APP_ID}-client`, METRICS_TOKEN, MEDIA_URL_ALLOWED_ORIGINS: "http://127.0.0.1:9",
+      GHL_CLIENT_ID: `${APP_ID}-client`,
+      METRICS_TOKEN,
+      MEDIA_URL_ALLOWED_ORIGINS: "http://127.0.0.1:9",
       // GHL itself is never reached: a closed port fails fast
-      GHL_API_BASE_URL: "http://127.0.0.1:9", GHL_MARKETPLACE_URL: "http://127.0.0.1:9",
+      GHL_API_BASE_URL: "http://127.0.0.1:9",
+      GHL_MARKETPLACE_URL: "http://127.0.0.1:9",
       GHL_WEBHOOK_PUBLIC_KEY_ED25519: keys.ed.publicKey.export({ type: "spki", format: "pem" }).toString(),
       GHL_WEBHOOK_PUBLIC_KEY_RSA: keys.rsa.publicKey.export({ type: "spki", format: "pem" }).toString(),
     },
   });
   await redis().flushdb();
-  await db().company.createMany({ data: [{ id: "co1", name: "Agency", installed: true }, { id: "coW", name: "Webhook target", installed: true }, { id: "coGone", installed: false }] });
+  await db().company.createMany({
+    data: [
+      { id: "co1", name: "Agency", installed: true },
+      { id: "coW", name: "Webhook target", installed: true },
+      { id: "coGone", installed: false },
+    ],
+  });
   await db().location.createMany({
     data: [
-      { id: "locA", name: "A", companyId: "co1" }, { id: "locB", name: "B", companyId: "co1" }, { id: "locW", name: "W", companyId: "coW" },
+      { id: "locA", name: "A", companyId: "co1" },
+      { id: "locB", name: "B", companyId: "co1" },
+      { id: "locW", name: "W", companyId: "coW" },
       { id: "locGone", name: "Gone", companyId: "coGone", installed: false, uninstalledAt: new Date() },
     ],
   });
   const a1 = await db().instance.create({ data: { locationId: "locA", name: "wa-01" } });
   const a2 = await db().instance.create({ data: { locationId: "locA", name: "wa-02" } });
   const b1 = await db().instance.create({ data: { locationId: "locB", name: "wa-01" } });
-  const m = await db().message.create({ data: { locationId: "locA", instanceId: a1.id, direction: "OUTBOUND", source: "API", status: "SENT", text: "hi" } });
+  const m = await db().message.create({
+    data: { locationId: "locA", instanceId: a1.id, direction: "OUTBOUND", source: "API", status: "SENT", text: "hi" },
+  });
   const k = await createApiKey(db(), "locA", "fuzz");
   const spare = await createApiKey(db(), "locA", "spare");
   const revoked = await createApiKey(db(), "locA", "revoked");
   await db().apiKey.update({ where: { id: revoked.id }, data: { revokedAt: new Date() } });
   const gone = await createApiKey(db(), "locGone", "gone");
-  const { path: mediaPath } = await saveMedia(db(), "locA", { bytes: Buffer.from("PNG"), mimetype: "image/png", fileName: "a b.png" });
+  const { path: mediaPath } = await saveMedia(db(), "locA", {
+    bytes: Buffer.from("PNG"),
+    mimetype: "image/png",
+    fileName: "a b.png",
+  });
   const [, , , mediaId, expires, signature, fileName] = mediaPath.split("/");
   const who = {
     admin: identity({ locationId: "locA", companyId: "co1" }),
@@ -94,13 +135,19 @@ beforeAll(async () => {
   await ghlSays(redis(), who.agency);
   await ghlSays(redis(), who.user, { role: "user" });
   fx = {
-    key: k.key, keyId: k.id, revokedKey: revoked.key, goneKey: gone.key, spareKeyId: spare.id,
+    key: k.key,
+    keyId: k.id,
+    revokedKey: revoked.key,
+    goneKey: gone.key,
+    spareKeyId: spare.id,
     cookie: await panelCookie(who.admin),
     agencyCookie: await panelCookie(who.agency),
     userCookie: await panelCookie(who.user),
     goneCookie: await panelCookie(identity({ locationId: "locGone", companyId: "coGone" })),
     expiredCookie: await panelCookie(identity({ locationId: "locA", companyId: "co1" }), -60),
-    instanceIds: [a1.id, a2.id, b1.id], messageId: m.id, media: { mediaId, expires, signature, fileName: decodeURIComponent(fileName) },
+    instanceIds: [a1.id, a2.id, b1.id],
+    messageId: m.id,
+    media: { mediaId, expires, signature, fileName: decodeURIComponent(fileName) },
     states: await Promise.all(Array.from({ length: 20 }, () => createInstallState(redis()))),
   };
   process.on("unhandledRejection", onUnhandled);
@@ -112,11 +159,16 @@ afterAll(async () => {
   process.off("unhandledRejection", onUnhandled);
   process.off("uncaughtException", onUnhandled);
   const lines = [...stats.entries()].map(([k, s]) => {
-    const h = [...s.statuses.entries()].sort((a, b) => a[0] - b[0]).map(([st, n]) => `${st}×${n}`).join(" ");
+    const h = [...s.statuses.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([st, n]) => `${st}×${n}`)
+      .join(" ");
     return `  ${k.padEnd(58)} ${String(s.calls).padStart(4)} calls  ${h}`;
   });
   const total = [...stats.values()].reduce((n, s) => n + s.calls, 0);
-  console.log(`route fuzz results (FUZZ_SEED=${SEED}, FUZZ_RUNS=${RUNS}): ${total} calls, ${failures.length} 5xx/throws, ${unhandled.length} unhandled\n${lines.join("\n")}`);
+  console.log(
+    `route fuzz results (FUZZ_SEED=${SEED}, FUZZ_RUNS=${RUNS}): ${total} calls, ${failures.length} 5xx/throws, ${unhandled.length} unhandled\n${lines.join("\n")}`,
+  );
   if (failures.length) console.log(`5xx and throws:\n${failures.map((f) => `  ${f.slice(0, 700)}`).join("\n")}`);
   await restore?.();
 });
@@ -124,12 +176,22 @@ afterAll(async () => {
 // Valid credentials may be spent by the fuzz itself (a key revoked, a number deleted, a location
 // uninstalled by a signed webhook): every route starts from the same fixtures.
 async function resetFixtures() {
-  await db().location.updateMany({ where: { id: { in: ["locA", "locB", "locW"] } }, data: { installed: true, uninstalledAt: null } });
+  await db().location.updateMany({
+    where: { id: { in: ["locA", "locB", "locW"] } },
+    data: { installed: true, uninstalledAt: null },
+  });
   await db().company.updateMany({ where: { id: { in: ["co1", "coW"] } }, data: { installed: true } });
   await db().apiKey.updateMany({ where: { id: { in: [fx.keyId, fx.spareKeyId] } }, data: { revokedAt: null } });
   for (const [i, id] of fx.instanceIds.entries()) {
-    const [locationId, name] = [["locA", "wa-01"], ["locA", "wa-02"], ["locB", "wa-01"]][i];
-    if (!(await db().instance.findUnique({ where: { id } }))) await db().instance.deleteMany({ where: { locationId, name } }).then(() => db().instance.create({ data: { id, locationId, name } }));
+    const [locationId, name] = [
+      ["locA", "wa-01"],
+      ["locA", "wa-02"],
+      ["locB", "wa-01"],
+    ][i];
+    if (!(await db().instance.findUnique({ where: { id } })))
+      await db()
+        .instance.deleteMany({ where: { locationId, name } })
+        .then(() => db().instance.create({ data: { id, locationId, name } }));
   }
   await redis().set(`${WORKER_HEARTBEAT_PREFIX}fuzz-worker`, "{}", "PX", 600_000);
 }
@@ -137,7 +199,16 @@ async function resetFixtures() {
 // ---- what one call is made of --------------------------------------------------------------------
 
 type Auth = { headers: Record<string, string>; sign?: "ed25519" | "rsa" | "both"; label: string };
-type Case = { method: string; params: Record<string, string | string[]>; query: string; auth: Auth[]; contentType?: string; origin?: string; extra: Record<string, string>; body: Body };
+type Case = {
+  method: string;
+  params: Record<string, string | string[]>;
+  query: string;
+  auth: Auth[];
+  contentType?: string;
+  origin?: string;
+  extra: Record<string, string>;
+  body: Body;
+};
 
 function authArb(route: string): fc.Arbitrary<Auth> {
   const signedRoute = route === "/api/ghl/webhooks" || route === "/api/ghl/delivery";
@@ -148,16 +219,34 @@ function authArb(route: string): fc.Arbitrary<Auth> {
     { weight: 6, arbitrary: fc.constant(a("api-key", { "x-api-key": fx.key })) },
     { weight: 2, arbitrary: fc.constant(a("bearer", { authorization: `Bearer ${fx.key}` })) },
     { weight: 6, arbitrary: fc.constant(a("cookie", { cookie: fx.cookie, origin: APP })) },
-    { weight: 1, arbitrary: fc.constantFrom(a("agency-cookie", { cookie: fx.agencyCookie, origin: APP }), a("user-cookie", { cookie: fx.userCookie, origin: APP })) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        a("agency-cookie", { cookie: fx.agencyCookie, origin: APP }),
+        a("user-cookie", { cookie: fx.userCookie, origin: APP }),
+      ),
+    },
     { weight: 1, arbitrary: fc.constant(a("metrics-token", { authorization: `Bearer ${METRICS_TOKEN}` })) },
-    { weight: signedRoute ? 16 : 2, arbitrary: fc.constantFrom(a("ghl-ed25519", {}, "ed25519"), a("ghl-rsa", {}, "rsa"), a("ghl-both", {}, "both")) },
+    {
+      weight: signedRoute ? 16 : 2,
+      arbitrary: fc.constantFrom(a("ghl-ed25519", {}, "ed25519"), a("ghl-rsa", {}, "rsa"), a("ghl-both", {}, "both")),
+    },
     {
       weight: 3,
       arbitrary: fc.oneof(
-        fc.constantFrom(a("revoked-key", { "x-api-key": fx.revokedKey }), a("uninstalled-key", { "x-api-key": fx.goneKey }), a("uninstalled-cookie", { cookie: fx.goneCookie, origin: APP }),
-          a("expired-cookie", { cookie: fx.expiredCookie, origin: APP }), a("cookie-no-origin", { cookie: fx.cookie }), a("cookie-evil-origin", { cookie: fx.cookie, origin: "https://evil.example" }),
-          a("cookie-null-origin", { cookie: fx.cookie, origin: "null" }), a("two-session-cookies", { cookie: `${fx.cookie}; ${PANEL_SESSION_COOKIE}=x`, origin: APP }),
-          a("tampered-cookie", { cookie: fx.cookie.slice(0, -4) + "AAAA", origin: APP }), a("bearer-empty", { authorization: "Bearer" }), a("basic", { authorization: "Basic Zm9vOmJhcg==" })),
+        fc.constantFrom(
+          a("revoked-key", { "x-api-key": fx.revokedKey }),
+          a("uninstalled-key", { "x-api-key": fx.goneKey }),
+          a("uninstalled-cookie", { cookie: fx.goneCookie, origin: APP }),
+          a("expired-cookie", { cookie: fx.expiredCookie, origin: APP }),
+          a("cookie-no-origin", { cookie: fx.cookie }),
+          a("cookie-evil-origin", { cookie: fx.cookie, origin: "https://evil.example" }),
+          a("cookie-null-origin", { cookie: fx.cookie, origin: "null" }),
+          a("two-session-cookies", { cookie: `${fx.cookie}; ${PANEL_SESSION_COOKIE}=x`, origin: APP }),
+          a("tampered-cookie", { cookie: fx.cookie.slice(0, -4) + "AAAA", origin: APP }),
+          a("bearer-empty", { authorization: "Bearer" }),
+          a("basic", { authorization: "Basic Zm9vOmJhcg==" }),
+        ),
         j.map((v) => a("junk-api-key", { "x-api-key": v })),
         j.map((v) => a("junk-authorization", { authorization: v })),
         j.map((v) => a("junk-bearer", { authorization: `Bearer ${v}` })),
@@ -175,7 +264,10 @@ function paramArb(name: string): fc.Arbitrary<string> {
     id: [...fx.instanceIds, fx.messageId, fx.spareKeyId, randomUUID()],
     action: ["start", "stop", "restart", "logout", "pairing-code", "default", "explode"],
     instanceId: ["wa-01", "wa-02", "wa-03"],
-    mediaId: [fx.media.mediaId], expires: [fx.media.expires, "0", "99999999999"], signature: [fx.media.signature], fileName: [fx.media.fileName],
+    mediaId: [fx.media.mediaId],
+    expires: [fx.media.expires, "0", "99999999999"],
+    signature: [fx.media.signature],
+    fileName: [fx.media.fileName],
   };
   return fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...(known[name] ?? ["x"])) }, { weight: 2, arbitrary: junk });
 }
@@ -186,7 +278,18 @@ function caseArb(r: RouteFile, method: string): fc.Arbitrary<Case> {
     if (s.kind === "param") params[s.name] = paramArb(s.name);
     if (s.kind === "catchAll") {
       params[s.name] = fc.oneof(
-        fc.constantFrom<string[]>(["session"], ["csrf"], ["providers"], ["signin"], ["signin", "ghl-sso"], ["callback", "ghl-sso"], ["signout"], ["error"], ["_log"], ["verify-request"]),
+        fc.constantFrom<string[]>(
+          ["session"],
+          ["csrf"],
+          ["providers"],
+          ["signin"],
+          ["signin", "ghl-sso"],
+          ["callback", "ghl-sso"],
+          ["signout"],
+          ["error"],
+          ["_log"],
+          ["verify-request"],
+        ),
         fc.array(junk, { minLength: s.optional ? 0 : 1, maxLength: 4 }),
       );
     }
@@ -208,7 +311,10 @@ function caseArb(r: RouteFile, method: string): fc.Arbitrary<Case> {
     message: fc.constantFrom("hello", " "),
     label: fc.constantFrom("ci", "x".repeat(64)),
     url: fc.constantFrom("http://127.0.0.1:9/hook", "https://hooks.example.com/x", null),
-    attachments: fc.array(fc.constantFrom("http://127.0.0.1:9/a.png", "http://10.0.0.1/x", "https://example.com/a.jpg"), { maxLength: 3 }),
+    attachments: fc.array(
+      fc.constantFrom("http://127.0.0.1:9/a.png", "http://10.0.0.1/x", "https://example.com/a.jpg"),
+      { maxLength: 3 },
+    ),
     maxWaitMinutes: fc.integer({ min: 1, max: 10080 }),
     defaultCountry: fc.constantFrom("US", "BR", null),
     providerMode: fc.constantFrom("sms", "custom"),
@@ -220,34 +326,98 @@ function caseArb(r: RouteFile, method: string): fc.Arbitrary<Case> {
     { instanceId: "wa-01", to: "+15557654321", type: "text", message: "hello" },
     { instanceId: "wa-01", to: "+15557654321", type: "image", mediaUrl: "http://127.0.0.1:9/a.png", caption: "c" },
     { phone: "+15557654321", message: "from a workflow", contactId: "c-1" },
-    { contactId: "c-1", locationId: "locA", messageId: "m-1", type: "SMS", phone: "+15557654321", message: "hi", attachments: [] },
+    {
+      contactId: "c-1",
+      locationId: "locA",
+      messageId: "m-1",
+      type: "SMS",
+      phone: "+15557654321",
+      message: "hi",
+      attachments: [],
+    },
     { type: "INSTALL", appId: APP_ID, companyId: "coW", locationId: "locW", timestamp: "now", webhookId: "w-1" },
     { type: "UNINSTALL", appId: APP_ID, locationId: "locW", timestamp: "now", webhookId: "w-2" },
-    { instanceId: "wa-05", phoneAlias: "Sales" }, { instanceId: "wa-01", forceNew: true, confirm: "wa-01" }, { label: "n8n" },
-    { url: "http://127.0.0.1:9/hook" }, { defaultCountry: "BR", providerMode: "custom", maxWaitMinutes: 30, typingSimulation: true }, { phone: "+15551234567" },
+    { instanceId: "wa-05", phoneAlias: "Sales" },
+    { instanceId: "wa-01", forceNew: true, confirm: "wa-01" },
+    { label: "n8n" },
+    { url: "http://127.0.0.1:9/hook" },
+    { defaultCountry: "BR", providerMode: "custom", maxWaitMinutes: 30, typingSimulation: true },
+    { phone: "+15551234567" },
   ];
   const nearValid = fc
-    .tuple(fc.constantFrom(...templates), fc.array(fc.tuple(fc.constantFrom(...templates.flatMap(Object.keys)), fc.option(fc.oneof(junk, jsonValue), { nil: undefined })), { maxLength: 2 }), fc.uuid())
+    .tuple(
+      fc.constantFrom(...templates),
+      fc.array(
+        fc.tuple(
+          fc.constantFrom(...templates.flatMap(Object.keys)),
+          fc.option(fc.oneof(junk, jsonValue), { nil: undefined }),
+        ),
+        { maxLength: 2 },
+      ),
+      fc.uuid(),
+    )
     .map(([t, changes, id]): Body => {
-      const b: Record<string, unknown> = { ...t, ...(t.messageId ? { messageId: id } : {}), ...(t.webhookId ? { webhookId: id } : {}), ...(t.timestamp ? { timestamp: new Date().toISOString() } : {}) };
-      for (const [k, v] of changes) if (v === undefined) delete b[k]; else b[k] = v;
+      const b: Record<string, unknown> = {
+        ...t,
+        ...(t.messageId ? { messageId: id } : {}),
+        ...(t.webhookId ? { webhookId: id } : {}),
+        ...(t.timestamp ? { timestamp: new Date().toISOString() } : {}),
+      };
+      for (const [k, v] of changes)
+        if (v === undefined) delete b[k];
+        else b[k] = v;
       return { kind: "near-valid", bytes: new Uint8Array(Buffer.from(JSON.stringify(b))) };
     });
-  const queryValues = fc.constantFrom(...fx.states, "QUEUED", "SENT", "wa-01", "10", "200", "2026-01-01T00:00:00Z", "denied", "code-x");
+  const queryValues = fc.constantFrom(
+    ...fx.states,
+    "QUEUED",
+    "SENT",
+    "wa-01",
+    "10",
+    "200",
+    "2026-01-01T00:00:00Z",
+    "denied",
+    "code-x",
+  );
   return fc.record({
-    method: fc.oneof({ weight: 6, arbitrary: fc.constant(method) }, { weight: 1, arbitrary: fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "PROPFIND") }),
-    params: fc.record(params) as fc.Arbitrary<Record<string, string | string[]>>,
-    query: queryArb(["instanceId", "status", "before", "limit", "code", "state", "error", "callbackUrl", "csrf"], queryValues),
-    auth: fc.oneof({ weight: 4, arbitrary: authArb(r.route).map((a) => [a]) }, { weight: 1, arbitrary: fc.array(authArb(r.route), { minLength: 2, maxLength: 3 }) }),
-    contentType: fc.oneof(
-      { weight: 6, arbitrary: fc.constant("application/json") }, { weight: 3, arbitrary: fc.constantFrom(...CONTENT_TYPES) },
-      { weight: 1, arbitrary: junk.map(headerSafe) }, { weight: 2, arbitrary: fc.constant(undefined) },
+    method: fc.oneof(
+      { weight: 6, arbitrary: fc.constant(method) },
+      { weight: 1, arbitrary: fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "PROPFIND") },
     ),
-    origin: fc.option(fc.constantFrom(APP, "https://app.gohighlevel.com", "https://evil.example", "null", "http://127.0.0.1:3999/", "%%%"), { nil: undefined, freq: 2 }),
+    params: fc.record(params) as fc.Arbitrary<Record<string, string | string[]>>,
+    query: queryArb(
+      ["instanceId", "status", "before", "limit", "code", "state", "error", "callbackUrl", "csrf"],
+      queryValues,
+    ),
+    auth: fc.oneof(
+      { weight: 4, arbitrary: authArb(r.route).map((a) => [a]) },
+      { weight: 1, arbitrary: fc.array(authArb(r.route), { minLength: 2, maxLength: 3 }) },
+    ),
+    contentType: fc.oneof(
+      { weight: 6, arbitrary: fc.constant("application/json") },
+      { weight: 3, arbitrary: fc.constantFrom(...CONTENT_TYPES) },
+      { weight: 1, arbitrary: junk.map(headerSafe) },
+      { weight: 2, arbitrary: fc.constant(undefined) },
+    ),
+    origin: fc.option(
+      fc.constantFrom(
+        APP,
+        "https://app.gohighlevel.com",
+        "https://evil.example",
+        "null",
+        "http://127.0.0.1:3999/",
+        "%%%",
+      ),
+      { nil: undefined, freq: 2 },
+    ),
     extra: fc.record(
       {
-        "x-request-id": junk.map(headerSafe), "content-length": fc.constantFrom("0", "-1", "abc", "99999999999", "1"), accept: fc.constantFrom("text/event-stream", "*/*", "application/json"),
-        "sec-fetch-site": fc.constantFrom("same-origin", "cross-site", "none"), "x-forwarded-for": junk.map(headerSafe), host: fc.constantFrom("evil.example", "127.0.0.1:3999"),
+        "x-request-id": junk.map(headerSafe),
+        "content-length": fc.constantFrom("0", "-1", "abc", "99999999999", "1"),
+        accept: fc.constantFrom("text/event-stream", "*/*", "application/json"),
+        "sec-fetch-site": fc.constantFrom("same-origin", "cross-site", "none"),
+        "x-forwarded-for": junk.map(headerSafe),
+        host: fc.constantFrom("evil.example", "127.0.0.1:3999"),
       },
       { requiredKeys: [] },
     ),
@@ -258,7 +428,15 @@ function caseArb(r: RouteFile, method: string): fc.Arbitrary<Case> {
 // ---- making and judging a call -------------------------------------------------------------------
 
 function buildRequest(r: RouteFile, c: Case, signal: AbortSignal): Request {
-  const pathname = r.segments.map((s) => (s.kind === "static" ? s.value : s.kind === "param" ? pct(c.params[s.name] as string) : (c.params[s.name] as string[]).map(pct).join("/"))).join("/");
+  const pathname = r.segments
+    .map((s) =>
+      s.kind === "static"
+        ? s.value
+        : s.kind === "param"
+          ? pct(c.params[s.name] as string)
+          : (c.params[s.name] as string[]).map(pct).join("/"),
+    )
+    .join("/");
   const url = new URL(`/${pathname}${c.query}`, APP);
   const headers = new Headers();
   const set = (k: string, v: string) => {
@@ -276,22 +454,35 @@ function buildRequest(r: RouteFile, c: Case, signal: AbortSignal): Request {
   const bytes = noBody ? undefined : c.body.bytes;
   const signed = Buffer.from(bytes ?? new Uint8Array());
   for (const a of c.auth) {
-    if (a.sign === "ed25519" || a.sign === "both") set("x-ghl-signature", sign(null, signed, keys.ed.privateKey).toString("base64"));
-    if (a.sign === "rsa" || a.sign === "both") set("x-wh-signature", createSign("SHA256").update(signed).end().sign(keys.rsa.privateKey, "base64"));
+    if (a.sign === "ed25519" || a.sign === "both")
+      set("x-ghl-signature", sign(null, signed, keys.ed.privateKey).toString("base64"));
+    if (a.sign === "rsa" || a.sign === "both")
+      set("x-wh-signature", createSign("SHA256").update(signed).end().sign(keys.rsa.privateKey, "base64"));
   }
-  if (bytes && headers.has("content-length") && Number(headers.get("content-length")) !== bytes.length) headers.delete("content-length");
+  if (bytes && headers.has("content-length") && Number(headers.get("content-length")) !== bytes.length)
+    headers.delete("content-length");
   return new Request(url, { method: c.method, headers, body: bytes as Uint8Array<ArrayBuffer> | undefined, signal });
 }
 
 function describeCase(c: Case): string {
   const b = c.body.bytes ? Buffer.from(c.body.bytes).toString("utf8") : "";
   return JSON.stringify({
-    method: c.method, params: c.params, query: c.query.slice(0, 200), auth: c.auth.map((a) => a.label), contentType: c.contentType, origin: c.origin,
-    extra: Object.fromEntries(Object.entries(c.extra).map(([k, v]) => [k, v.slice(0, 80)])), body: `${c.body.kind}:${b.length}:${b.slice(0, 300)}`,
+    method: c.method,
+    params: c.params,
+    query: c.query.slice(0, 200),
+    auth: c.auth.map((a) => a.label),
+    contentType: c.contentType,
+    origin: c.origin,
+    extra: Object.fromEntries(Object.entries(c.extra).map(([k, v]) => [k, v.slice(0, 80)])),
+    body: `${c.body.kind}:${b.length}:${b.slice(0, 300)}`,
   });
 }
 
-async function callOnce(handler: (req: Request, ctx: { params: Promise<unknown> }) => Promise<Response>, r: RouteFile, c: Case): Promise<{ status: number; code?: string; error?: string }> {
+async function callOnce(
+  handler: (req: Request, ctx: { params: Promise<unknown> }) => Promise<Response>,
+  r: RouteFile,
+  c: Case,
+): Promise<{ status: number; code?: string; error?: string }> {
   const ac = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -316,7 +507,10 @@ async function callOnce(handler: (req: Request, ctx: { params: Promise<unknown> 
     }
     return { status: res.status, code };
   } catch (e) {
-    return { status: 0, error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack?.split("\n").slice(1, 6).join("\n")}` : String(e) };
+    return {
+      status: 0,
+      error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack?.split("\n").slice(1, 6).join("\n")}` : String(e),
+    };
   } finally {
     clearTimeout(timer);
     ac.abort();
@@ -330,7 +524,10 @@ describe("route fuzz", () => {
     expect(ROUTES.length).toBeGreaterThan(20);
     const problems = MODULES.flatMap(({ r, mod }) => {
       const { methods, unknown } = classifyExports(mod);
-      return [...(methods.length ? [] : [`${r.route}: exports no method`]), ...unknown.map((u) => `${r.route}: exports ${u}, which the fuzzer does not know how to call`)];
+      return [
+        ...(methods.length ? [] : [`${r.route}: exports no method`]),
+        ...unknown.map((u) => `${r.route}: exports ${u}, which the fuzzer does not know how to call`),
+      ];
     });
     expect(problems).toEqual([]);
   });
@@ -351,7 +548,8 @@ describe("route fuzz", () => {
             s.calls++;
             s.statuses.set(out.status, (s.statuses.get(out.status) ?? 0) + 1);
             const allowed = ALLOWED_5XX.some((a) => a.route === r.route && a.status === out.status);
-            if (out.error || (out.status >= 500 && !allowed)) failures.push(`${key} → ${out.status || "threw"} ${out.error ?? ""}\n    ${describeCase(c)}`);
+            if (out.error || (out.status >= 500 && !allowed))
+              failures.push(`${key} → ${out.status || "threw"} ${out.error ?? ""}\n    ${describeCase(c)}`);
             return true; // every failure is collected (not shrunk), so one run lists them all
           }),
           { seed: seedOf(key), numRuns: RUNS },

@@ -26,7 +26,9 @@ describe("per-number pacing in Redis", () => {
   it("is shared by concurrent reservers (two workers) without handing out the same slot", async () => {
     const t = 2_000_000;
     const a = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-    const waits = await Promise.all(Array.from({ length: 10 }, (_, i) => reserveSendSlot(i % 2 ? a : redis, "wa-C", 100, t)));
+    const waits = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => reserveSendSlot(i % 2 ? a : redis, "wa-C", 100, t)),
+    );
     await a.quit();
     expect([...waits].sort((x, y) => x - y)).toEqual([0, 100, 200, 300, 400, 500, 600, 700, 800, 900]);
   });

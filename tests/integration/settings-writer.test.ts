@@ -10,8 +10,18 @@ let db: Db;
 
 beforeAll(async () => {
   db = createDb(await cloneTemplateDb(dbNameFor(import.meta.filename)), 8);
-  await db.location.createMany({ data: [{ id: "locA", name: "A", settings: { defaultCountry: "US", legacy: "kept" } }, { id: "locB", name: "B" }] });
-  await db.instance.createMany({ data: [{ id: "a1", locationId: "locA", name: "wa-01" }, { id: "b1", locationId: "locB", name: "wa-01" }] });
+  await db.location.createMany({
+    data: [
+      { id: "locA", name: "A", settings: { defaultCountry: "US", legacy: "kept" } },
+      { id: "locB", name: "B" },
+    ],
+  });
+  await db.instance.createMany({
+    data: [
+      { id: "a1", locationId: "locA", name: "wa-01" },
+      { id: "b1", locationId: "locB", name: "wa-01" },
+    ],
+  });
 });
 afterAll(async () => {
   await db.$disconnect();
@@ -29,7 +39,11 @@ describe("settings writer", () => {
       await sleep(300);
     });
     await b;
-    expect(await readLocationSettings(db, "locA")).toMatchObject({ maxWaitMinutes: 15, typingSimulation: true, defaultCountry: "US" });
+    expect(await readLocationSettings(db, "locA")).toMatchObject({
+      maxWaitMinutes: 15,
+      typingSimulation: true,
+      defaultCountry: "US",
+    });
     // keys outside the schema are left as they were (a later version may own them)
     expect((await db.location.findUniqueOrThrow({ where: { id: "locA" } })).settings).toMatchObject({ legacy: "kept" });
   });
@@ -37,7 +51,10 @@ describe("settings writer", () => {
   it("the same interleaving loses a key with read-merge-write (so the test above can fail)", async () => {
     const naive = async (patch: Record<string, unknown>) => {
       const row = await db.location.findUniqueOrThrow({ where: { id: "locB" } });
-      await db.location.update({ where: { id: "locB" }, data: { settings: { ...(row.settings as object), ...patch } as object } });
+      await db.location.update({
+        where: { id: "locB" },
+        data: { settings: { ...(row.settings as object), ...patch } as object },
+      });
     };
     let b: Promise<unknown> | undefined;
     await db.$transaction(async (tx) => {
@@ -61,15 +78,25 @@ describe("settings writer", () => {
         patchInstanceSettings(db, "locA", "a1", { groups: round % 2 === 1 }),
       ]);
       expect(await readLocationSettings(db, "locA")).toEqual({
-        defaultCountry: "US", maxWaitMinutes: 100 + round, typingSimulation: round % 2 === 0, providerMode: round % 2 ? "custom" : "sms",
-        defaultInstanceId: `a${round}`, webhookUrl: `https://hooks.example/${round}`, warmupPercent: 100, routeAroundTrouble: false, tagRoutes: [],
+        defaultCountry: "US",
+        maxWaitMinutes: 100 + round,
+        typingSimulation: round % 2 === 0,
+        providerMode: round % 2 ? "custom" : "sms",
+        defaultInstanceId: `a${round}`,
+        webhookUrl: `https://hooks.example/${round}`,
+        warmupPercent: 100,
+        routeAroundTrouble: false,
+        tagRoutes: [],
       });
       expect(await readInstanceSettings(db, "locA", "a1")).toEqual({ groups: round % 2 === 1, historyImportDays: 30 });
     }
   });
 
   it("returns what is stored, and null clears a key back to its default", async () => {
-    expect(await patchLocationSettings(db, "locA", { defaultCountry: null })).toMatchObject({ defaultCountry: null, maxWaitMinutes: 105 });
+    expect(await patchLocationSettings(db, "locA", { defaultCountry: null })).toMatchObject({
+      defaultCountry: null,
+      maxWaitMinutes: 105,
+    });
   });
 
   it("another tenant's number behaves like an unknown one: 404, nothing written", async () => {
@@ -85,7 +112,10 @@ describe("settings writer", () => {
 
   it("a stored value that is not an object is replaced, not appended to", async () => {
     await db.$executeRaw`UPDATE "Instance" SET settings = '[1]'::jsonb WHERE id = 'a1'`;
-    expect(await patchInstanceSettings(db, "locA", "a1", { groups: true })).toEqual({ groups: true, historyImportDays: 30 });
+    expect(await patchInstanceSettings(db, "locA", "a1", { groups: true })).toEqual({
+      groups: true,
+      historyImportDays: 30,
+    });
     expect((await db.instance.findUniqueOrThrow({ where: { id: "a1" } })).settings).toEqual({ groups: true });
   });
 });

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POST as delivery } from "@/app/api/ghl/delivery/route";
 import { POST as webhooks } from "@/app/api/ghl/webhooks/route";
 import { db } from "@/lib/db";
-import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { params, useAppEnv } from "./helpers/app-env";
+import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 
 // GHL's two signed endpoints are open to anyone: before a signature is checked, nothing of an
 // unsigned call is read, and at most 1 MB of a signed one.
@@ -28,7 +28,15 @@ function streamed(total: number) {
   return { body, seen };
 }
 const call = (route: typeof webhooks, path: string, body: ReadableStream, headers: Record<string, string> = {}) =>
-  route(new Request(`http://127.0.0.1:3999${path}`, { method: "POST", body, headers: { "content-type": "application/json", ...headers }, duplex: "half" } as RequestInit), params({}));
+  route(
+    new Request(`http://127.0.0.1:3999${path}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", ...headers },
+      duplex: "half",
+    } as RequestInit),
+    params({}),
+  );
 
 describe.each([
   ["POST /api/ghl/webhooks", webhooks, "/api/ghl/webhooks", /webhook is not signed/],
@@ -38,7 +46,10 @@ describe.each([
     const { body, seen } = streamed(11 * MB);
     const r = await call(route, path, body);
     expect(r.status).toBe(401);
-    expect((await r.json()).error).toMatchObject({ code: "unauthorized", message: expect.stringMatching(unsignedMessage) });
+    expect((await r.json()).error).toMatchObject({
+      code: "unauthorized",
+      message: expect.stringMatching(unsignedMessage),
+    });
     expect(seen.bytes).toBeLessThanOrEqual(64 * 1024);
   });
 

@@ -1,8 +1,8 @@
 import { Redis } from "ioredis";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "@/lib/db";
 import { raiseNumberAlert } from "@/lib/alerts/raise-number-alert";
+import { createDb, type Db } from "@/lib/db";
 import { StatusWriter } from "@/worker/whatsapp/status-writer";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 
@@ -19,15 +19,22 @@ beforeAll(async () => {
   db = createDb(await cloneTemplateDb(dbNameFor(import.meta.filename)), 4);
   redis = new Redis(`${process.env.TEST_REDIS_URL}/1`);
   await db.location.create({ data: { id: "locG", name: "G" } });
-  await db.instance.createMany({ data: [{ id: "g1", locationId: "locG", name: "wa-01" }, { id: "g2", locationId: "locG", name: "wa-02" }] });
+  await db.instance.createMany({
+    data: [
+      { id: "g1", locationId: "locG", name: "wa-01" },
+      { id: "g2", locationId: "locG", name: "wa-02" },
+    ],
+  });
 });
 afterAll(async () => {
   await redis.quit();
   await db.$disconnect();
 });
 
-const writer = (instanceId: string) => new StatusWriter(db, redis, { instanceId, locationId: "locG" }, pino({ level: "silent" }), GRACE);
-const alerts = (instanceId: string) => db.numberAlert.findMany({ where: { instanceId }, orderBy: { createdAt: "asc" } });
+const writer = (instanceId: string) =>
+  new StatusWriter(db, redis, { instanceId, locationId: "locG" }, pino({ level: "silent" }), GRACE);
+const alerts = (instanceId: string) =>
+  db.numberAlert.findMany({ where: { instanceId }, orderBy: { createdAt: "asc" } });
 
 describe("alerts from the status writer", () => {
   it("a reconnect that ends within the grace raises nothing", async () => {
@@ -52,7 +59,9 @@ describe("alerts from the status writer", () => {
     await w2.set("RECONNECTING", { lastError: "connection closed" });
     await wait(GRACE * 3);
     const rows = await alerts("g1");
-    expect(rows.map((r) => [r.status, r.reason])).toEqual([["DISCONNECTED", "connection timed out; 5 attempts in a row, still retrying"]]);
+    expect(rows.map((r) => [r.status, r.reason])).toEqual([
+      ["DISCONNECTED", "connection timed out; 5 attempts in a row, still retrying"],
+    ]);
   });
 
   it("ONLINE again, then away again: a new transition, a new alert; a logout on top, another", async () => {
@@ -76,13 +85,21 @@ describe("alerts from the status writer", () => {
 
   it("RESTRICTED from the health module: once per restriction, again after a new one", async () => {
     const began = new Date();
-    const a = { locationId: "locG", instanceId: "g2", status: "RESTRICTED" as const, reason: "error acks 463 on 30 % of today's sends" };
+    const a = {
+      locationId: "locG",
+      instanceId: "g2",
+      status: "RESTRICTED" as const,
+      reason: "error acks 463 on 30 % of today's sends",
+    };
     expect(await raiseNumberAlert(db, { ...a, since: began })).not.toBeNull();
     expect(await raiseNumberAlert(db, { ...a, since: began })).toBeNull();
     await wait(20);
     expect(await raiseNumberAlert(db, { ...a, since: new Date() })).not.toBeNull();
     // another location's number is unknown here
     expect(await raiseNumberAlert(db, { ...a, locationId: "other" })).toBeNull();
-    expect((await alerts("g2")).map((r) => [r.status, r.reason])).toEqual([["RESTRICTED", a.reason], ["RESTRICTED", a.reason]]);
+    expect((await alerts("g2")).map((r) => [r.status, r.reason])).toEqual([
+      ["RESTRICTED", a.reason],
+      ["RESTRICTED", a.reason],
+    ]);
   });
 });

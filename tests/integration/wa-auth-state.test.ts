@@ -16,7 +16,12 @@ const buf = (n: number, fill: number) => Buffer.alloc(n, fill);
 beforeAll(async () => {
   db = createDb(await cloneTemplateDb(dbNameFor(import.meta.filename)), 4);
   await db.location.create({ data: { id: "locA", name: "A" } });
-  await db.instance.createMany({ data: [{ id: "i1", locationId: "locA", name: "wa-01" }, { id: "i2", locationId: "locA", name: "wa-02" }] });
+  await db.instance.createMany({
+    data: [
+      { id: "i1", locationId: "locA", name: "wa-01" },
+      { id: "i2", locationId: "locA", name: "wa-02" },
+    ],
+  });
 });
 afterAll(async () => {
   await db.$disconnect();
@@ -27,8 +32,16 @@ const allTypes: SignalDataSet = {
   session: { "15550001111.0": new Uint8Array([1, 2, 3, 250]) },
   "sender-key": { "group@g.us::15550001111::0": new Uint8Array([9, 8, 7]) },
   "sender-key-memory": { "group@g.us": { "15550001111@s.whatsapp.net": true } },
-  "app-state-sync-key": { AAAAAQ: proto.Message.AppStateSyncKeyData.fromObject({ keyData: buf(32, 5), fingerprint: { rawId: 7, currentIndex: 1, deviceIndexes: [0, 1] }, timestamp: 1700000000 }) },
-  "app-state-sync-version": { regular: { version: 3, hash: buf(128, 6), indexValueMap: { abc: { valueMac: buf(32, 7) } } } },
+  "app-state-sync-key": {
+    AAAAAQ: proto.Message.AppStateSyncKeyData.fromObject({
+      keyData: buf(32, 5),
+      fingerprint: { rawId: 7, currentIndex: 1, deviceIndexes: [0, 1] },
+      timestamp: 1700000000,
+    }),
+  },
+  "app-state-sync-version": {
+    regular: { version: 3, hash: buf(128, 6), indexValueMap: { abc: { valueMac: buf(32, 7) } } },
+  },
   "lid-mapping": { "15550001111": "100000000000001", "100000000000001_reverse": "15550001111" },
   "device-list": { "15550001111": ["0", "12"] },
   tctoken: { "15550001111@s.whatsapp.net": { token: buf(16, 8), timestamp: "1700000000" } },
@@ -51,7 +64,16 @@ describe("Postgres auth state", () => {
       expect(Object.keys(got).sort(), type).toEqual(ids.sort());
       for (const id of ids) {
         const want = (entries as Record<string, unknown>)[id];
-        const norm = (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x) => (x instanceof Uint8Array ? Buffer.from(x).toString("hex") : x?.type === "Buffer" ? Buffer.from(x.data).toString("hex") : x)));
+        const norm = (v: unknown) =>
+          JSON.parse(
+            JSON.stringify(v, (_k, x) =>
+              x instanceof Uint8Array
+                ? Buffer.from(x).toString("hex")
+                : x?.type === "Buffer"
+                  ? Buffer.from(x.data).toString("hex")
+                  : x,
+            ),
+          );
         expect(norm(got[id]), `${type}/${id}`).toEqual(norm(want));
       }
     }
@@ -61,7 +83,9 @@ describe("Postgres auth state", () => {
   });
 
   it("stores values sealed, never in clear", async () => {
-    const row = await db.waKey.findFirstOrThrow({ where: { instanceId: "i1", type: "lid-mapping", keyId: "15550001111" } });
+    const row = await db.waKey.findFirstOrThrow({
+      where: { instanceId: "i1", type: "lid-mapping", keyId: "15550001111" },
+    });
     expect(row.valueEnc.startsWith("v1.")).toBe(true);
     expect(row.valueEnc).not.toContain("100000000000001");
     const creds = await db.waCreds.findUniqueOrThrow({ where: { instanceId: "i1" } });
@@ -70,7 +94,10 @@ describe("Postgres auth state", () => {
 
   it("null deletes, and one set is one transaction: a failing row leaves nothing half-written", async () => {
     const a = await loadAuthState({ db, instanceId: "i2", log, keys });
-    await a.state.keys.set({ "pre-key": { "5": { private: buf(32, 1), public: buf(32, 2) } }, session: { x: new Uint8Array([1]) } });
+    await a.state.keys.set({
+      "pre-key": { "5": { private: buf(32, 1), public: buf(32, 2) } },
+      session: { x: new Uint8Array([1]) },
+    });
     await a.state.keys.set({ "pre-key": { "5": null } });
     expect(await db.waKey.count({ where: { instanceId: "i2", type: "pre-key" } })).toBe(0);
 
@@ -80,7 +107,10 @@ describe("Postgres auth state", () => {
     const ghost = await loadAuthState({ db, instanceId: "i2", log: loud, keys });
     await db.waKey.create({ data: { instanceId: "i2", type: "session", keyId: "keep", valueEnc: "v1.x.y.z.w" } });
     const raw = (ghost as unknown as { state: { keys: { set: (d: SignalDataSet) => Promise<void> } } }).state.keys;
-    const bad = { session: { keep: null, y: new Uint8Array([2]) }, "pre-key": { "9": { private: buf(32, 1), public: buf(32, 2) } } } as SignalDataSet;
+    const bad = {
+      session: { keep: null, y: new Uint8Array([2]) },
+      "pre-key": { "9": { private: buf(32, 1), public: buf(32, 2) } },
+    } as SignalDataSet;
     await db.$executeRawUnsafe(`ALTER TABLE "WaKey" ADD CONSTRAINT wa_key_test_fail CHECK ("keyId" <> '9')`);
     try {
       await expect(raw.set(bad)).rejects.toThrow();
@@ -95,9 +125,14 @@ describe("Postgres auth state", () => {
   it("a ciphertext moved to another row or edited fails to open", async () => {
     const a = await loadAuthState({ db, instanceId: "i1", log, keys });
     await a.state.keys.set({ session: { moved: new Uint8Array([1, 2]) } });
-    const src = await db.waKey.findFirstOrThrow({ where: { instanceId: "i1", type: "lid-mapping", keyId: "15550001111" } });
+    const src = await db.waKey.findFirstOrThrow({
+      where: { instanceId: "i1", type: "lid-mapping", keyId: "15550001111" },
+    });
     // same instance, other key id: the aad no longer matches
-    await db.waKey.update({ where: { instanceId_type_keyId: { instanceId: "i1", type: "session", keyId: "moved" } }, data: { valueEnc: src.valueEnc } });
+    await db.waKey.update({
+      where: { instanceId_type_keyId: { instanceId: "i1", type: "session", keyId: "moved" } },
+      data: { valueEnc: src.valueEnc },
+    });
     const fresh = await loadAuthState({ db, instanceId: "i1", log, keys });
     await expect(fresh.state.keys.get("session", ["moved"])).rejects.toBeInstanceOf(DecryptError);
 
@@ -132,7 +167,11 @@ describe("Postgres auth state", () => {
     // written behind its back (only a test does that: one store per number writes its keys)
     await pgKeyStore({ db, instanceId: "i3", log, keys }, () => false).set({ tctoken: { "a@s.whatsapp.net": tc } });
     expect(await store.get("tctoken", ["a@s.whatsapp.net"]), "remembered as absent: no query").toEqual({});
-    expect(Object.keys(await pgKeyStore({ db, instanceId: "i3", log, keys }, () => false).get("tctoken", ["a@s.whatsapp.net"]))).toEqual(["a@s.whatsapp.net"]);
+    expect(
+      Object.keys(
+        await pgKeyStore({ db, instanceId: "i3", log, keys }, () => false).get("tctoken", ["a@s.whatsapp.net"]),
+      ),
+    ).toEqual(["a@s.whatsapp.net"]);
     // its own write makes it present again
     await store.set({ tctoken: { "b@s.whatsapp.net": tc } });
     expect(Object.keys(await store.get("tctoken", ["b@s.whatsapp.net"]))).toEqual(["b@s.whatsapp.net"]);

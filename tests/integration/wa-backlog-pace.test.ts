@@ -19,26 +19,50 @@ const world = useWaWorld(import.meta.filename, { location: LOC, instance: "ik", 
 
 type Inbox = { id: string; text?: string; at: string }[];
 const inbox = () => simCall<Inbox>(world.sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`);
-const send = (text: string) => acceptOutbound(world.db, world.redis, { locationId: LOC, ghlMessageId: `K-${text}`, phone: `+${CONTACT}`, text, attachments: [], source: "GHL" });
+const send = (text: string) =>
+  acceptOutbound(world.db, world.redis, {
+    locationId: LOC,
+    ghlMessageId: `K-${text}`,
+    phone: `+${CONTACT}`,
+    text,
+    attachments: [],
+    source: "GHL",
+  });
 
 function worker(id: string): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "helpers/wa-messaging-child.ts"), JSON.stringify({ ...managerConfig(world.sim as never, world.dbUrl, id), textDelayMs: GAP })], {
-    env: { ...process.env, LOG_LEVEL: "silent" }, stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      path.join(import.meta.dirname, "helpers/wa-messaging-child.ts"),
+      JSON.stringify({ ...managerConfig(world.sim as never, world.dbUrl, id), textDelayMs: GAP }),
+    ],
+    {
+      env: { ...process.env, LOG_LEVEL: "silent" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   world.children.push(child);
   return child;
 }
 
 // no retry: the first attempt links the number
 describe("a backlog after a restart", { retry: 0 }, () => {
-  it(`${BACKLOG} messages queued while no worker ran leave at the normal pace, not as a burst`, { timeout: 120_000 }, async () => {
+  it(`${BACKLOG} messages queued while no worker ran leave at the normal pace, not as a burst`, {
+    timeout: 120_000,
+  }, async () => {
     // a worker links the number (QR scan) and sends a little
     const ev = await watchEvents(`${process.env.TEST_REDIS_URL}/1`, LOC);
     const first = worker("first");
     const qr = await until("a QR", async () => ev.events.find((e) => e.type === "instance.qr"), 30_000);
     await simCall(world.sim, "POST", `/__sandbox/phones/${NUMBER}/scan`, { qr: (qr as { qr: string }).qr });
     await ev.close();
-    await until("ONLINE", async () => (await world.db.instance.findUnique({ where: { id: "ik" } }))?.status === "ONLINE", 30_000);
+    await until(
+      "ONLINE",
+      async () => (await world.db.instance.findUnique({ where: { id: "ik" } }))?.status === "ONLINE",
+      30_000,
+    );
     for (let i = 0; i < 3; i++) await send(`before ${i}`);
     await until("3 sent before the crash", async () => (await inbox()).length === 3, 20_000);
 
@@ -50,16 +74,28 @@ describe("a backlog after a restart", { retry: 0 }, () => {
     // a new worker process: the number comes back ONLINE without a rescan and drains the backlog
     const before = (await world.db.instance.findUniqueOrThrow({ where: { id: "ik" } })).connectedAt!;
     worker("second");
-    const online = await until("ONLINE again", async () => {
-      const i = await world.db.instance.findUnique({ where: { id: "ik" } });
-      return i?.status === "ONLINE" && i.connectedAt && i.connectedAt > before ? i.connectedAt : undefined;
-    }, 30_000, 50);
-    const got = await until(`${BACKLOG} on the phone`, async () => {
-      const b = (await inbox()).filter((m) => m.text?.startsWith("backlog"));
-      return b.length >= BACKLOG ? b : undefined;
-    }, 90_000, 500);
+    const online = await until(
+      "ONLINE again",
+      async () => {
+        const i = await world.db.instance.findUnique({ where: { id: "ik" } });
+        return i?.status === "ONLINE" && i.connectedAt && i.connectedAt > before ? i.connectedAt : undefined;
+      },
+      30_000,
+      50,
+    );
+    const got = await until(
+      `${BACKLOG} on the phone`,
+      async () => {
+        const b = (await inbox()).filter((m) => m.text?.startsWith("backlog"));
+        return b.length >= BACKLOG ? b : undefined;
+      },
+      90_000,
+      500,
+    );
 
-    expect(got.map((m) => m.text)).toEqual(Array.from({ length: BACKLOG }, (_, i) => `backlog ${String(i).padStart(3, "0")}`));
+    expect(got.map((m) => m.text)).toEqual(
+      Array.from({ length: BACKLOG }, (_, i) => `backlog ${String(i).padStart(3, "0")}`),
+    );
     const t = got.map((m) => Date.parse(m.at));
     const gaps = t.slice(1).map((x, i) => x - t[i]);
     const sorted = [...gaps].sort((a, b) => a - b);
@@ -81,6 +117,8 @@ describe("a backlog after a restart", { retry: 0 }, () => {
       expect(most, `most in a ${w} ms window`).toBeLessThanOrEqual(1 + Math.floor(w / GAP) + 1);
       expect(fromOnline, `in the first ${w} ms after ONLINE`).toBeLessThanOrEqual(1 + Math.floor(w / GAP) + 1);
     }
-    console.info(`[backlog] ${BACKLOG} after restart in ${t[t.length - 1] - t[0]} ms; first ${t[0] - online.getTime()} ms after ONLINE; gaps min ${sorted[0]} median ${sorted[Math.floor(sorted.length / 2)]} max ${sorted[sorted.length - 1]} ms`);
+    console.info(
+      `[backlog] ${BACKLOG} after restart in ${t[t.length - 1] - t[0]} ms; first ${t[0] - online.getTime()} ms after ONLINE; gaps min ${sorted[0]} median ${sorted[Math.floor(sorted.length / 2)]} max ${sorted[sorted.length - 1]} ms`,
+    );
   });
 });

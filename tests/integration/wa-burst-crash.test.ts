@@ -29,18 +29,45 @@ describe("a worker killed mid-burst", { retry: 0 }, () => {
     await linker.m.start();
     const qr = await until("a QR", async () => ev.events.find((e) => e.type === "instance.qr"));
     await simCall(world.sim, "POST", `/__sandbox/phones/${NUMBER}/scan`, { qr: (qr as { qr: string }).qr });
-    await until("ONLINE", async () => (await world.db.instance.findUnique({ where: { id: "ib" } }))?.status === "ONLINE");
+    await until(
+      "ONLINE",
+      async () => (await world.db.instance.findUnique({ where: { id: "ib" } }))?.status === "ONLINE",
+    );
     await linker.close();
     await ev.close();
 
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "helpers/wa-messaging-child.ts"), JSON.stringify({ ...managerConfig(world.sim as never, world.dbUrl, "doomed"), textDelayMs: 60 })], {
-      env: { ...process.env, LOG_LEVEL: "silent" }, stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        path.join(import.meta.dirname, "helpers/wa-messaging-child.ts"),
+        JSON.stringify({ ...managerConfig(world.sim as never, world.dbUrl, "doomed"), textDelayMs: 60 }),
+      ],
+      {
+        env: { ...process.env, LOG_LEVEL: "silent" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     world.children.push(child);
-    await until("the doomed worker to be ONLINE", async () => (await world.redis.get("gw:lease:ib")) === "doomed" && (await world.db.instance.findUnique({ where: { id: "ib" } }))?.status === "ONLINE", 30_000);
+    await until(
+      "the doomed worker to be ONLINE",
+      async () =>
+        (await world.redis.get("gw:lease:ib")) === "doomed" &&
+        (await world.db.instance.findUnique({ where: { id: "ib" } }))?.status === "ONLINE",
+      30_000,
+    );
 
     const texts = Array.from({ length: 50 }, (_, i) => `burst ${String(i).padStart(2, "0")}`);
-    for (const t of texts) await acceptOutbound(world.db, world.redis, { locationId: "locB", ghlMessageId: `B-${t}`, phone: `+${CONTACT}`, text: t, attachments: [], source: "GHL" });
+    for (const t of texts)
+      await acceptOutbound(world.db, world.redis, {
+        locationId: "locB",
+        ghlMessageId: `B-${t}`,
+        phone: `+${CONTACT}`,
+        text: t,
+        attachments: [],
+        source: "GHL",
+      });
     await publishOutboundQueued(world.redis, "ib");
     await until("a few messages out", async () => (await inbox()).length >= 8, 30_000);
     child.kill("SIGKILL");
@@ -48,15 +75,34 @@ describe("a worker killed mid-burst", { retry: 0 }, () => {
     expect(atKill).toBeLessThan(50);
 
     const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-    const messaging = createMessaging({ db: world.db, redis: world.redis, subscriber: wake, notifyGhl: async () => {}, log: pino({ level: "silent" }), pollMs: 200, cfg: { TEXT_DELAY_MS: 20, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] } });
+    const messaging = createMessaging({
+      db: world.db,
+      redis: world.redis,
+      subscriber: wake,
+      notifyGhl: async () => {},
+      log: pino({ level: "silent" }),
+      pollMs: 200,
+      cfg: {
+        TEXT_DELAY_MS: 20,
+        MEDIA_DELAY_MS_MIN: 0,
+        MEDIA_DELAY_MS_MAX: 0,
+        MEDIA_URL_ALLOWED_ORIGINS: [] as string[],
+      },
+    });
     await messaging.start();
-    const survivor = makeManager(world.db, managerConfig(world.sim as never, world.dbUrl, "survivor"), { hooks: messaging.hooks });
+    const survivor = makeManager(world.db, managerConfig(world.sim as never, world.dbUrl, "survivor"), {
+      hooks: messaging.hooks,
+    });
     await survivor.m.start();
     try {
-      const all = await until("all 50 on the phone", async () => {
-        const got = await inbox();
-        return new Set(got.map((m) => m.text)).size === 50 ? got : undefined;
-      }, 60_000);
+      const all = await until(
+        "all 50 on the phone",
+        async () => {
+          const got = await inbox();
+          return new Set(got.map((m) => m.text)).size === 50 ? got : undefined;
+        },
+        60_000,
+      );
       // one WhatsApp id per message: a copy re-sent after the crash carries the same id
       const idsByText = new Map<string, Set<string>>();
       for (const m of all) (idsByText.get(m.text!) ?? idsByText.set(m.text!, new Set()).get(m.text!)!).add(m.id);
@@ -65,12 +111,27 @@ describe("a worker killed mid-burst", { retry: 0 }, () => {
       const firstSeen = [...new Map(all.map((m) => [m.text!, true])).keys()];
       expect(firstSeen).toEqual(texts);
       // the phone can hold the last message a moment before the sender has recorded its ack
-      const statuses = async () => (await world.db.message.findMany({ where: { instanceId: "ib", direction: "OUTBOUND" } })).map((r) => r.status);
-      await until("every row SENT", async () => { const s = await statuses(); return s.length === 50 && s.every((x) => x === "SENT"); }, 15_000)
-        .catch(async (e) => { throw new Error(`${(e as Error).message}; statuses: ${JSON.stringify(await statuses())}`); });
-      const devices = await simCall<{ phone: string; pairings: number; maxConcurrentConnections: number }[]>(world.sim, "GET", "/__sandbox/devices");
+      const statuses = async () =>
+        (await world.db.message.findMany({ where: { instanceId: "ib", direction: "OUTBOUND" } })).map((r) => r.status);
+      await until(
+        "every row SENT",
+        async () => {
+          const s = await statuses();
+          return s.length === 50 && s.every((x) => x === "SENT");
+        },
+        15_000,
+      ).catch(async (e) => {
+        throw new Error(`${(e as Error).message}; statuses: ${JSON.stringify(await statuses())}`);
+      });
+      const devices = await simCall<{ phone: string; pairings: number; maxConcurrentConnections: number }[]>(
+        world.sim,
+        "GET",
+        "/__sandbox/devices",
+      );
       expect(devices.find((d) => d.phone === NUMBER)).toMatchObject({ pairings: 1, maxConcurrentConnections: 1 });
-      process.stdout.write(`burst: ${atKill} of 50 on the phone at kill -9; ${all.length - 50} re-sent copies (same ids) after takeover\n`);
+      process.stdout.write(
+        `burst: ${atKill} of 50 on the phone at kill -9; ${all.length - 50} re-sent copies (same ids) after takeover\n`,
+      );
     } finally {
       await survivor.close();
       await messaging.stop();

@@ -6,10 +6,10 @@ import { versionFor } from "@/lib/ghl/client";
 import { webhookKeys } from "@/lib/ghl/webhook-verify";
 import { updateInstanceSettings } from "@/lib/instances/instance-settings";
 import { acceptDelivery } from "@/lib/messages/delivery";
-import { postInboundToGhl, syncGhlContactPhone, type GhlCall } from "@/lib/messages/ghl-post";
+import { type GhlCall, postInboundToGhl, syncGhlContactPhone } from "@/lib/messages/ghl-post";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
-import { startGhlSimulator, type GhlSimulator } from "@/sandbox/ghl/server";
+import { type GhlSimulator, startGhlSimulator } from "@/sandbox/ghl/server";
 import { ALL_SCOPES, install } from "@/sandbox/ghl/test-kit";
 import { linkNumberByQr, simCall, startMessagingFixture, until } from "./helpers/wa-fixture";
 
@@ -34,17 +34,33 @@ let chain = Promise.resolve();
 const PHOTO = Buffer.from("\x89PNG the weekend roster");
 
 type GhlContact = { id: string; phone?: string; name?: string };
-type Inbound = { message?: string; contactId: string; conversationId?: string; attachments?: string[]; direction?: string };
-type InboxEntry = { id: string; from: string; chatJid: string; text?: string; media?: { type: string; base64?: string; intact: boolean } };
-const ghlControl = async <T,>(path: string): Promise<T> => (await fetch(`${ghl.url}/__sandbox${path}`)).json() as Promise<T>;
+type Inbound = {
+  message?: string;
+  contactId: string;
+  conversationId?: string;
+  attachments?: string[];
+  direction?: string;
+};
+type InboxEntry = {
+  id: string;
+  from: string;
+  chatJid: string;
+  text?: string;
+  media?: { type: string; base64?: string; intact: boolean };
+};
+const ghlControl = async <T>(path: string): Promise<T> =>
+  (await fetch(`${ghl.url}/__sandbox${path}`)).json() as Promise<T>;
 const ghlContacts = async () => (await ghlControl<{ contacts: GhlContact[] }>(`/locations/${LOC}/contacts`)).contacts;
 const ghlInbound = async () => (await ghlControl<{ messages: Inbound[] }>(`/locations/${LOC}/inbound`)).messages;
 const inbox = (phone: string) => simCall<InboxEntry[]>(fixture!.sim, "GET", `/__sandbox/phones/${phone}/inbox`);
-const memberWrites = (from: string, body: Record<string, unknown>) => simCall<{ id: string; devices: number }>(fixture!.sim, "POST", `/__sandbox/groups/${group}/send`, { from, ...body });
+const memberWrites = (from: string, body: Record<string, unknown>) =>
+  simCall<{ id: string; devices: number }>(fixture!.sim, "POST", `/__sandbox/groups/${group}/send`, { from, ...body });
 
 beforeAll(async () => {
   // where GHL keeps a conversation's attachments (MEDIA_URL_ALLOWED_ORIGINS lists it)
-  files = createServer((_req, res) => res.writeHead(200, { "content-type": "image/png", "content-length": PHOTO.length }).end(PHOTO));
+  files = createServer((_req, res) =>
+    res.writeHead(200, { "content-type": "image/png", "content-length": PHOTO.length }).end(PHOTO),
+  );
   await new Promise<void>((r) => files.listen(0, "127.0.0.1", () => r()));
   filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
   // what the app's Delivery URL does, on a port of our own (the GHL simulator calls it)
@@ -55,23 +71,47 @@ beforeAll(async () => {
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
     try {
       const keys = webhookKeys({ ed25519: ghl.config.publicKeys.ed25519, rsa: ghl.config.publicKeys.rsa });
-      const r = await acceptDelivery({ db: fixture!.db, redis: fixture!.redis, keys, allowUnsigned: false, allowedMediaOrigins: [filesUrl] }, Buffer.concat(chunks), headers);
+      const r = await acceptDelivery(
+        { db: fixture!.db, redis: fixture!.redis, keys, allowUnsigned: false, allowedMediaOrigins: [filesUrl] },
+        Buffer.concat(chunks),
+        headers,
+      );
       if (r.kind === "stored" && r.instanceId) await publishOutboundQueued(fixture!.redis, r.instanceId);
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(r));
     } catch (err) {
-      res.writeHead((err as { status?: number }).status ?? 500, { "content-type": "application/json" }).end(JSON.stringify({ error: String(err) }));
+      res
+        .writeHead((err as { status?: number }).status ?? 500, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: String(err) }));
     }
   });
   await new Promise<void>((r) => delivery.listen(0, "127.0.0.1", () => r()));
-  ghl = await startGhlSimulator({ port: 0, seed: false, deliveryUrl: `http://127.0.0.1:${(delivery.address() as AddressInfo).port}/api/ghl/delivery` });
-  await fetch(`${ghl.url}/__sandbox/companies`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: "NightShiftAgency0001", name: "Agency" }) });
-  await fetch(`${ghl.url}/__sandbox/locations`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: LOC, name: "Night Shift Clinic", companyId: "NightShiftAgency0001" }) });
+  ghl = await startGhlSimulator({
+    port: 0,
+    seed: false,
+    deliveryUrl: `http://127.0.0.1:${(delivery.address() as AddressInfo).port}/api/ghl/delivery`,
+  });
+  await fetch(`${ghl.url}/__sandbox/companies`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ id: "NightShiftAgency0001", name: "Agency" }),
+  });
+  await fetch(`${ghl.url}/__sandbox/locations`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ id: LOC, name: "Night Shift Clinic", companyId: "NightShiftAgency0001" }),
+  });
   const { tokens } = await install(ghl, { locationId: LOC }, ALL_SCOPES);
   const token = tokens.body.access_token as string;
-  const call: GhlCall = async <T,>(method: string, path: string, body?: unknown): Promise<T> => {
+  const call: GhlCall = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const r = await fetch(`${ghl.url}${path}`, {
-      method, body: body === undefined ? undefined : JSON.stringify(body),
-      headers: { authorization: `Bearer ${token}`, version: versionFor(path), "content-type": "application/json", accept: "application/json" },
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: {
+        authorization: `Bearer ${token}`,
+        version: versionFor(path),
+        "content-type": "application/json",
+        accept: "application/json",
+      },
     });
     const json = await r.json();
     if (!r.ok) throw new Error(`GHL answered ${r.status} to ${method} ${path}: ${JSON.stringify(json)}`);
@@ -80,12 +120,22 @@ beforeAll(async () => {
   const cfg = { appUrl: "http://127.0.0.1:9", conversationProviderId: ghl.config.conversationProviderId };
   // the GHL queue, one job at a time, in order
   const notifyGhl = async (j: GhlJob) => {
-    chain = chain.then(async () => {
-      if (j.kind === "inbound") await postInboundToGhl(fixture!.db, call, { locationId: j.locationId, messageId: j.messageId }, cfg);
-      else if (j.kind === "contact") await syncGhlContactPhone(fixture!.db, call, j.locationId, j.contactId);
-    }).catch((err) => void jobErrors.push(err));
+    chain = chain
+      .then(async () => {
+        if (j.kind === "inbound")
+          await postInboundToGhl(fixture!.db, call, { locationId: j.locationId, messageId: j.messageId }, cfg);
+        else if (j.kind === "contact") await syncGhlContactPhone(fixture!.db, call, j.locationId, j.contactId);
+      })
+      .catch((err) => void jobErrors.push(err));
   };
-  fixture = await startMessagingFixture({ testFile: import.meta.filename, workerId: "groups-worker", pool: 6, notifyGhl, log: pino({ level: "silent" }), mediaAllowedOrigins: [filesUrl] });
+  fixture = await startMessagingFixture({
+    testFile: import.meta.filename,
+    workerId: "groups-worker",
+    pool: 6,
+    notifyGhl,
+    log: pino({ level: "silent" }),
+    mediaAllowedOrigins: [filesUrl],
+  });
   await fixture.db.location.create({ data: { id: LOC, name: "Night Shift Clinic" } });
   await fixture.db.instance.create({ data: { id: "ig", locationId: LOC, name: "wa-01" } });
   await simCall(fixture.sim, "POST", "/__sandbox/phones", { phone: NUMBER });
@@ -107,7 +157,12 @@ describe("WhatsApp groups as GHL conversations", () => {
 
   it("links the number; it is in a group with three members", async () => {
     await linkNumberByQr(fixture!, LOC, NUMBER, "ig");
-    group = (await simCall<{ id: string }>(fixture!.sim, "POST", "/__sandbox/groups", { subject: "Weekend roster", members: [ANA, NUMBER, BEN, CARLA] })).id;
+    group = (
+      await simCall<{ id: string }>(fixture!.sim, "POST", "/__sandbox/groups", {
+        subject: "Weekend roster",
+        members: [ANA, NUMBER, BEN, CARLA],
+      })
+    ).id;
     expect(group).toMatch(/@g\.us$/);
   });
 
@@ -117,7 +172,11 @@ describe("WhatsApp groups as GHL conversations", () => {
     expect(sent.devices).toBe(1);
     // the companion took it (acknowledged, nothing queued) and asked for no retry
     await until("acknowledged", async () => {
-      const [d] = await simCall<{ unacked: number; offlineQueued: number; retryReceipts: Record<string, number> }[]>(sim, "GET", "/__sandbox/devices");
+      const [d] = await simCall<{ unacked: number; offlineQueued: number; retryReceipts: Record<string, number> }[]>(
+        sim,
+        "GET",
+        "/__sandbox/devices",
+      );
       return d.unacked === 0 && d.offlineQueued === 0 && Object.keys(d.retryReceipts).length === 0;
     });
     await new Promise((r) => setTimeout(r, 1000));
@@ -143,16 +202,29 @@ describe("WhatsApp groups as GHL conversations", () => {
     groupContactId = contacts[0].id;
     const local = await db.contact.findMany({ where: { locationId: LOC } });
     expect(local).toHaveLength(1);
-    expect(local[0]).toMatchObject({ phone: null, waLid: null, waJid: group, waGroupJid: group, name: "Group: Weekend roster", ghlContactId: groupContactId });
+    expect(local[0]).toMatchObject({
+      phone: null,
+      waLid: null,
+      waJid: group,
+      waGroupJid: group,
+      name: "Group: Weekend roster",
+      ghlContactId: groupContactId,
+    });
     expect(jobErrors).toEqual([]);
   });
 
   it("a LID-addressed member, and a member's photo: the same conversation, each with its writer's name", async () => {
     await memberWrites(BEN, { text: "I can, from 10" });
-    await memberWrites(CARLA, { media: { type: "image", mimetype: "image/png", base64: PHOTO.toString("base64"), caption: "the roster" } });
+    await memberWrites(CARLA, {
+      media: { type: "image", mimetype: "image/png", base64: PHOTO.toString("base64"), caption: "the roster" },
+    });
     await until("three in GHL", async () => (await ghlInbound()).length >= 3, 30_000);
     const posted = await ghlInbound();
-    expect(posted.map((m) => m.message)).toEqual(["Ana: who takes Saturday?", "Ben: I can, from 10", "Carla: the roster"]);
+    expect(posted.map((m) => m.message)).toEqual([
+      "Ana: who takes Saturday?",
+      "Ben: I can, from 10",
+      "Carla: the roster",
+    ]);
     expect(new Set(posted.map((m) => m.contactId))).toEqual(new Set([groupContactId]));
     expect(new Set(posted.map((m) => m.conversationId)).size).toBe(1);
     expect(posted[2].attachments).toHaveLength(1);
@@ -163,24 +235,43 @@ describe("WhatsApp groups as GHL conversations", () => {
   });
 
   it("a GHL user answers in the group's conversation: every member's phone has it, text and photo", async () => {
-    const write = async (body: Record<string, unknown>) => (await (await fetch(`${ghl.url}/__sandbox/locations/${LOC}/messages`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ contactId: groupContactId, ...body }),
-    })).json()) as { deliveryStatus: number };
+    const write = async (body: Record<string, unknown>) =>
+      (await (
+        await fetch(`${ghl.url}/__sandbox/locations/${LOC}/messages`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ contactId: groupContactId, ...body }),
+        })
+      ).json()) as { deliveryStatus: number };
     expect((await write({ message: "Ben takes Saturday, thanks all" })).deliveryStatus).toBe(200);
     expect((await write({ message: "", attachments: [`${filesUrl}/roster.png`] })).deliveryStatus).toBe(200);
     for (const member of [ANA, BEN, CARLA]) {
-      const got = await until(`${member}'s inbox`, async () => {
-        const mine = (await inbox(member)).filter((e) => e.from === NUMBER);
-        return mine.length >= 2 ? mine : undefined;
-      }, 30_000);
+      const got = await until(
+        `${member}'s inbox`,
+        async () => {
+          const mine = (await inbox(member)).filter((e) => e.from === NUMBER);
+          return mine.length >= 2 ? mine : undefined;
+        },
+        30_000,
+      );
       expect(got.map((e) => e.chatJid)).toEqual([group, group]);
       expect(got[0].text).toBe("Ben takes Saturday, thanks all");
       expect(got[1].media).toMatchObject({ type: "image", intact: true });
       expect(Buffer.from(got[1].media!.base64!, "base64")).toEqual(PHOTO);
     }
-    const log = await simCall<{ from: string; text?: string }[]>(fixture!.sim, "GET", `/__sandbox/groups/${group}/messages`);
-    expect(log.filter((m) => m.from === NUMBER).map((m) => m.text)).toEqual(["Ben takes Saturday, thanks all", undefined]);
-    const sent = await fixture!.db.message.findMany({ where: { locationId: LOC, direction: "OUTBOUND" }, orderBy: { createdAt: "asc" } });
+    const log = await simCall<{ from: string; text?: string }[]>(
+      fixture!.sim,
+      "GET",
+      `/__sandbox/groups/${group}/messages`,
+    );
+    expect(log.filter((m) => m.from === NUMBER).map((m) => m.text)).toEqual([
+      "Ben takes Saturday, thanks all",
+      undefined,
+    ]);
+    const sent = await fixture!.db.message.findMany({
+      where: { locationId: LOC, direction: "OUTBOUND" },
+      orderBy: { createdAt: "asc" },
+    });
     expect(sent.map((m) => m.status)).toEqual(["SENT", "SENT"]);
     // the echoes of these sends are not posted back to GHL as new messages
     await new Promise((r) => setTimeout(r, 500));
@@ -192,18 +283,28 @@ describe("WhatsApp groups as GHL conversations", () => {
     await memberWrites(NUMBER, { text: "Reminder: keys are at the desk" });
     await until("in GHL", async () => (await ghlInbound()).length > before, 30_000);
     const last = (await ghlInbound()).at(-1)!;
-    expect(last).toMatchObject({ message: "Reminder: keys are at the desk", direction: "outbound", contactId: groupContactId });
+    expect(last).toMatchObject({
+      message: "Reminder: keys are at the desk",
+      direction: "outbound",
+      contactId: groupContactId,
+    });
     expect((await inbox(ANA)).find((e) => e.text === "Reminder: keys are at the desk")?.chatJid).toBe(group);
   });
 
   it("switched off again, GHL's reply to the group fails with a reason instead of reaching it", async () => {
     const { db } = fixture!;
     await updateInstanceSettings(db, LOC, "ig", { groups: false });
-    const r = (await (await fetch(`${ghl.url}/__sandbox/locations/${LOC}/messages`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ contactId: groupContactId, message: "should not go" }),
-    })).json()) as { deliveryStatus: number };
+    const r = (await (
+      await fetch(`${ghl.url}/__sandbox/locations/${LOC}/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ contactId: groupContactId, message: "should not go" }),
+      })
+    ).json()) as { deliveryStatus: number };
     expect(r.deliveryStatus).toBe(200);
-    const failed = await until("failed", async () => db.message.findFirst({ where: { locationId: LOC, text: "should not go", status: "FAILED" } }));
+    const failed = await until("failed", async () =>
+      db.message.findFirst({ where: { locationId: LOC, text: "should not go", status: "FAILED" } }),
+    );
     expect(failed.error).toMatch(/Groups are off/);
     expect((await inbox(ANA)).some((e) => e.text === "should not go")).toBe(false);
   });
@@ -212,11 +313,17 @@ describe("WhatsApp groups as GHL conversations", () => {
     const { db, sim } = fixture!;
     await updateInstanceSettings(db, LOC, "ig", { groups: true });
     await simCall(sim, "POST", `/__sandbox/groups/${group}/members`, { remove: [NUMBER] });
-    const r = (await (await fetch(`${ghl.url}/__sandbox/locations/${LOC}/messages`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ contactId: groupContactId, message: "are you there?" }),
-    })).json()) as { deliveryStatus: number };
+    const r = (await (
+      await fetch(`${ghl.url}/__sandbox/locations/${LOC}/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ contactId: groupContactId, message: "are you there?" }),
+      })
+    ).json()) as { deliveryStatus: number };
     expect(r.deliveryStatus).toBe(200);
-    const failed = await until("failed", async () => db.message.findFirst({ where: { locationId: LOC, text: "are you there?", status: "FAILED" } }));
+    const failed = await until("failed", async () =>
+      db.message.findFirst({ where: { locationId: LOC, text: "are you there?", status: "FAILED" } }),
+    );
     expect(failed.error).toMatch(/not a member of the group/);
     expect(failed.attempts).toBe(1);
     expect((await inbox(ANA)).some((e) => e.text === "are you there?")).toBe(false);

@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import { importProgress } from "@/lib/history/history-import";
-import { install } from "@/sandbox/ghl/test-kit";
 import type { GhlSimulator } from "@/sandbox/ghl/server";
 import { startGhlSimulator } from "@/sandbox/ghl/server";
+import { install } from "@/sandbox/ghl/test-kit";
 import { startWaSimulator } from "@/sandbox/whatsapp/server";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { managerConfig, simCall, until, watchEvents } from "./helpers/wa-fixture";
@@ -49,14 +49,24 @@ afterAll(async () => {
 });
 
 const worker = (id: string) => {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "helpers/wa-history-child.ts"),
-    JSON.stringify({ ...managerConfig(sim as never, dbUrl, id), ghlUrl: ghlSim.url, ghlToken, locationId: LOC })], {
-    env: { ...process.env, LOG_LEVEL: "silent" }, stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      path.join(import.meta.dirname, "helpers/wa-history-child.ts"),
+      JSON.stringify({ ...managerConfig(sim as never, dbUrl, id), ghlUrl: ghlSim.url, ghlToken, locationId: LOC }),
+    ],
+    {
+      env: { ...process.env, LOG_LEVEL: "silent" },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   children.push(child);
   return child;
 };
-const posts = async () => ((await (await fetch(`${ghlSim.url}/__sandbox/locations/${LOC}/inbound`)).json()).messages as { altId: string }[]);
+const posts = async () =>
+  (await (await fetch(`${ghlSim.url}/__sandbox/locations/${LOC}/inbound`)).json()).messages as { altId: string }[];
 
 describe("a worker killed halfway through a history import", { retry: 0 }, () => {
   it("resumes after the restart and finishes, nothing posted twice", { timeout: 240_000 }, async () => {
@@ -73,11 +83,19 @@ describe("a worker killed halfway through a history import", { retry: 0 }, () =>
     expect((await importProgress(db, LOC, ["ir"])).get("ir")?.state).toBe("IMPORTING");
 
     worker("survivor");
-    await until("the import is done", async () => (await importProgress(db, LOC, ["ir"])).get("ir")?.state === "DONE", 150_000, 500);
+    await until(
+      "the import is done",
+      async () => (await importProgress(db, LOC, ["ir"])).get("ir")?.state === "DONE",
+      150_000,
+      500,
+    );
     const all = await posts();
     expect(all).toHaveLength(500);
     expect(new Set(all.map((p) => p.altId)).size).toBe(500);
-    expect((await importProgress(db, LOC, ["ir"])).get("ir")).toMatchObject({ percent: 100, messages: { done: 500, total: 500 } });
+    expect((await importProgress(db, LOC, ["ir"])).get("ir")).toMatchObject({
+      percent: 100,
+      messages: { done: 500, total: 500 },
+    });
     // the survivor logged in from Postgres: one pairing, so no second history sync
     const devices = await simCall<{ phone: string; pairings: number }[]>(sim, "GET", "/__sandbox/devices");
     expect(devices.filter((d) => d.phone === ME)).toHaveLength(1);

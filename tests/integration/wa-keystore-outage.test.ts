@@ -6,10 +6,23 @@ import { keyringFrom, open } from "@/lib/crypto";
 import { createDb, type Db } from "@/lib/db";
 import { startWaSimulator, type WaSimulator } from "@/sandbox/whatsapp/server";
 import { control, waitFor } from "@/sandbox/whatsapp/test-kit";
-import { credsAad, KeyStoreClosedError, loadAuthState, type PgAuthState, type WriteFailure } from "@/worker/whatsapp/auth-state";
+import {
+  credsAad,
+  KeyStoreClosedError,
+  loadAuthState,
+  type PgAuthState,
+  type WriteFailure,
+} from "@/worker/whatsapp/auth-state";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { until } from "./helpers/wa-fixture";
-import { connectWith, countingLogger, countStubs, newCounts, pgProxy, type ClientCounts } from "./helpers/wa-keystore-kit";
+import {
+  type ClientCounts,
+  connectWith,
+  countingLogger,
+  countStubs,
+  newCounts,
+  pgProxy,
+} from "./helpers/wa-keystore-kit";
 
 // Postgres goes away under a live socket (a TCP proxy in front of it cuts every connection and
 // refuses new ones), with messages flowing both ways. The key store must hold its writes (and the
@@ -63,10 +76,15 @@ async function exchange(prefix: string, n: number) {
   const inn = range(`${prefix}-in`, n);
   for (const text of out) await sock.sendMessage(`${ALICE}@s.whatsapp.net`, { text });
   await aliceSends(inn);
-  await until(`${prefix}: Alice decrypted all ${n}`, async () => {
-    const got = await inboxTexts();
-    return out.every((t) => got.has(t));
-  }, 60_000, 200);
+  await until(
+    `${prefix}: Alice decrypted all ${n}`,
+    async () => {
+      const got = await inboxTexts();
+      return out.every((t) => got.has(t));
+    },
+    60_000,
+    200,
+  );
   await until(`${prefix}: the client decrypted all ${n}`, async () => inn.every((t) => inbound.has(t)), 60_000, 200);
 }
 
@@ -81,7 +99,14 @@ beforeAll(async () => {
   await control(sim, "POST", "/__sandbox/phones", { phone: ME });
   await control(sim, "POST", "/__sandbox/phones", { phone: ALICE, name: "Alice" });
 
-  auth = await loadAuthState({ db: keyDb, instanceId: "i1", log, keys, retry: { baseMs: 100, capMs: 1000 }, onWriteFailure: (f) => void failures.push(f) });
+  auth = await loadAuthState({
+    db: keyDb,
+    instanceId: "i1",
+    log,
+    keys,
+    retry: { baseMs: 100, capMs: 1000 },
+    onWriteFailure: (f) => void failures.push(f),
+  });
   const first = connect(auth);
   const { qr } = await waitFor(first, "connection.update", (u) => !!u.qr, 20_000);
   const closed = waitFor(first, "connection.update", (u) => u.connection === "close", 20_000);
@@ -115,41 +140,87 @@ describe("key store during a Postgres outage (real client, real pg driver)", () 
     const inTexts = range("outage-in", 10);
     const sends: Promise<WAMessage | undefined>[] = [];
     let sendsDone = 0;
-    for (const text of outTexts) sends.push(sock.sendMessage(`${ALICE}@s.whatsapp.net`, { text }).finally(() => sendsDone++));
+    for (const text of outTexts)
+      sends.push(sock.sendMessage(`${ALICE}@s.whatsapp.net`, { text }).finally(() => sendsDone++));
     await aliceSends(inTexts);
-    await until("key writes failing", async () => failures.some((f) => f.kind === "keys") && failures.some((f) => f.kind === "creds"), 20_000, 100);
+    await until(
+      "key writes failing",
+      async () => failures.some((f) => f.kind === "keys") && failures.some((f) => f.kind === "creds"),
+      20_000,
+      100,
+    );
     // longer than Baileys' own commit retries (10 tries, 3 s apart): the store must outlast them
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
 
     // held, not carried on: no inbound message was handed to the app (its receipt and ack wait
     // with it), no send resolved, and the failed attempts were retried, not given up
-    expect(inTexts.filter((t) => inbound.has(t)), "inbound processed during the outage").toEqual([]);
+    expect(
+      inTexts.filter((t) => inbound.has(t)),
+      "inbound processed during the outage",
+    ).toEqual([]);
     expect(sendsDone, "sends resolved during the outage").toBe(0);
     const during = failures.slice(before.failures);
-    console.info(JSON.stringify({ outageMs: OUTAGE_MS, failedAttempts: { keys: during.filter((f) => f.kind === "keys").length, reads: during.filter((f) => f.kind === "read").length, creds: during.filter((f) => f.kind === "creds").length }, longestHoldMs: Math.max(0, ...during.map((f) => f.heldMs)) }));
+    console.info(
+      JSON.stringify({
+        outageMs: OUTAGE_MS,
+        failedAttempts: {
+          keys: during.filter((f) => f.kind === "keys").length,
+          reads: during.filter((f) => f.kind === "read").length,
+          creds: during.filter((f) => f.kind === "creds").length,
+        },
+        longestHoldMs: Math.max(0, ...during.map((f) => f.heldMs)),
+      }),
+    );
     expect(during.every((f) => !f.permanent)).toBe(true);
     expect(during.filter((f) => f.kind === "keys").length).toBeGreaterThan(1);
 
     proxy.restore();
     await credsSaved;
     const row = await admin.waCreds.findUniqueOrThrow({ where: { instanceId: "i1" } });
-    expect(JSON.parse(open(row.dataEnc, credsAad("i1"), keys), BufferJSON.reviver).lastAccountSyncTimestamp).toBe(marker);
+    expect(JSON.parse(open(row.dataEnc, credsAad("i1"), keys), BufferJSON.reviver).lastAccountSyncTimestamp).toBe(
+      marker,
+    );
     await Promise.all(sends);
-    await until("outage messages delivered both ways", async () => {
-      const got = await inboxTexts();
-      return outTexts.every((t) => got.has(t)) && inTexts.every((t) => inbound.has(t));
-    }, 60_000, 200);
-    expect({ decrypt: counts.decryptFailures - before.decrypt, stubs: counts.ciphertextStubs - before.stubs }).toEqual({ decrypt: 0, stubs: 0 });
+    await until(
+      "outage messages delivered both ways",
+      async () => {
+        const got = await inboxTexts();
+        return outTexts.every((t) => got.has(t)) && inTexts.every((t) => inbound.has(t));
+      },
+      60_000,
+      200,
+    );
+    expect({ decrypt: counts.decryptFailures - before.decrypt, stubs: counts.ciphertextStubs - before.stubs }).toEqual({
+      decrypt: 0,
+      stubs: 0,
+    });
   }, 120_000);
 
   it("after recovery: 100 messages each way decrypt, not one Bad MAC or CIPHERTEXT stub", async () => {
-    const before = { decrypt: counts.decryptFailures, stubs: counts.ciphertextStubs, failures: failures.length, retries: counts.retryRequests };
+    const before = {
+      decrypt: counts.decryptFailures,
+      stubs: counts.ciphertextStubs,
+      failures: failures.length,
+      retries: counts.retryRequests,
+    };
     await exchange("after", 100);
     // the contact decrypted every copy the first time: a failure there comes back as a retry receipt
     expect(counts.retryRequests - before.retries, "retry receipts from Alice").toBe(0);
-    console.info(JSON.stringify({ after: 100, retryReceipts: counts.retryRequests - before.retries, decryptFailures: counts.decryptFailures - before.decrypt, ciphertextStubs: counts.ciphertextStubs - before.stubs, badMacWholeRun: counts.errors.filter((e) => /bad mac/i.test(e)).length, baileysErrorsWholeRun: [...new Set(counts.errors)] }));
-    expect({ decrypt: counts.decryptFailures - before.decrypt, stubs: counts.ciphertextStubs - before.stubs, badMac: counts.errors.filter((e) => /bad mac/i.test(e)).length })
-      .toEqual({ decrypt: 0, stubs: 0, badMac: 0 });
+    console.info(
+      JSON.stringify({
+        after: 100,
+        retryReceipts: counts.retryRequests - before.retries,
+        decryptFailures: counts.decryptFailures - before.decrypt,
+        ciphertextStubs: counts.ciphertextStubs - before.stubs,
+        badMacWholeRun: counts.errors.filter((e) => /bad mac/i.test(e)).length,
+        baileysErrorsWholeRun: [...new Set(counts.errors)],
+      }),
+    );
+    expect({
+      decrypt: counts.decryptFailures - before.decrypt,
+      stubs: counts.ciphertextStubs - before.stubs,
+      badMac: counts.errors.filter((e) => /bad mac/i.test(e)).length,
+    }).toEqual({ decrypt: 0, stubs: 0, badMac: 0 });
     expect(failures.length - before.failures, "no write failed once Postgres was back").toBe(0);
   }, 180_000);
 
@@ -169,18 +240,33 @@ describe("key store during a Postgres outage (real client, real pg driver)", () 
     await exchange("restarted", 20);
     expect(counts.retryRequests - before.retries, "retry receipts from Alice after the restart").toBe(0);
     expect(qr, "a QR after the restart = a rescan").toBe(false);
-    expect({ decrypt: counts.decryptFailures - before.decrypt, stubs: counts.ciphertextStubs - before.stubs }).toEqual({ decrypt: 0, stubs: 0 });
+    expect({ decrypt: counts.decryptFailures - before.decrypt, stubs: counts.ciphertextStubs - before.stubs }).toEqual({
+      decrypt: 0,
+      stubs: 0,
+    });
   }, 120_000);
 
   it("a held write gives up when the lease is lost (freeze) instead of landing over the next owner's", async () => {
     await admin.instance.create({ data: { id: "i2", locationId: "locA", name: "wa-02" } });
     const seen: WriteFailure[] = [];
-    const a = await loadAuthState({ db: keyDb, instanceId: "i2", log, keys, retry: { baseMs: 50, capMs: 200 }, onWriteFailure: (f) => void seen.push(f) });
+    const a = await loadAuthState({
+      db: keyDb,
+      instanceId: "i2",
+      log,
+      keys,
+      retry: { baseMs: 50, capMs: 200 },
+      onWriteFailure: (f) => void seen.push(f),
+    });
     proxy.cut();
     try {
       const held = a.state.keys.set({ session: { "x.0": new Uint8Array([1, 2, 3]) } });
       const creds = a.saveCreds();
-      await until("the writes are held", async () => seen.some((f) => f.kind === "keys") && seen.some((f) => f.kind === "creds"), 20_000, 50);
+      await until(
+        "the writes are held",
+        async () => seen.some((f) => f.kind === "keys") && seen.some((f) => f.kind === "creds"),
+        20_000,
+        50,
+      );
       a.freeze();
       await expect(held).rejects.toBeInstanceOf(KeyStoreClosedError);
       await expect(creds).rejects.toBeInstanceOf(KeyStoreClosedError);
@@ -196,9 +282,13 @@ describe("key store during a Postgres outage (real client, real pg driver)", () 
     const seen: WriteFailure[] = [];
     const a = await loadAuthState({ db: keyDb, instanceId: "i2", log, keys, onWriteFailure: (f) => void seen.push(f) });
     await a.state.keys.set({ session: { "kept.0": new Uint8Array([1]) } });
-    await admin.$executeRawUnsafe(`ALTER TABLE "WaKey" ADD CONSTRAINT wa_key_outage_test CHECK ("keyId" <> 'refused.0')`);
+    await admin.$executeRawUnsafe(
+      `ALTER TABLE "WaKey" ADD CONSTRAINT wa_key_outage_test CHECK ("keyId" <> 'refused.0')`,
+    );
     try {
-      await expect(a.state.keys.set({ session: { "kept.0": new Uint8Array([2]), "refused.0": new Uint8Array([3]) } })).rejects.toThrow();
+      await expect(
+        a.state.keys.set({ session: { "kept.0": new Uint8Array([2]), "refused.0": new Uint8Array([3]) } }),
+      ).rejects.toThrow();
     } finally {
       await admin.$executeRawUnsafe(`ALTER TABLE "WaKey" DROP CONSTRAINT wa_key_outage_test`);
     }
@@ -212,7 +302,14 @@ describe("key store during a Postgres outage (real client, real pg driver)", () 
   it("flush() waits until a held write has landed (the session calls it before handing on the lease)", async () => {
     await admin.instance.create({ data: { id: "i3", locationId: "locA", name: "wa-03" } });
     const seen: WriteFailure[] = [];
-    const a = await loadAuthState({ db: keyDb, instanceId: "i3", log, keys, retry: { baseMs: 50, capMs: 200 }, onWriteFailure: (f) => void seen.push(f) });
+    const a = await loadAuthState({
+      db: keyDb,
+      instanceId: "i3",
+      log,
+      keys,
+      retry: { baseMs: 50, capMs: 200 },
+      onWriteFailure: (f) => void seen.push(f),
+    });
     proxy.cut();
     let flushed = false;
     try {
@@ -234,11 +331,20 @@ describe("key store during a Postgres outage (real client, real pg driver)", () 
     const a = await loadAuthState({ db: admin, instanceId: "i3", log, keys });
     await a.state.keys.set({ "sender-key": { "g@g.us::1::0": new Uint8Array([4, 2]) } });
     const seen: WriteFailure[] = [];
-    const b = await loadAuthState({ db: keyDb, instanceId: "i3", log, keys, retry: { baseMs: 50, capMs: 200 }, onWriteFailure: (f) => void seen.push(f) });
+    const b = await loadAuthState({
+      db: keyDb,
+      instanceId: "i3",
+      log,
+      keys,
+      retry: { baseMs: 50, capMs: 200 },
+      onWriteFailure: (f) => void seen.push(f),
+    });
     proxy.cut();
     let answered = false;
     try {
-      const reading = Promise.resolve(b.state.keys.get("sender-key", ["g@g.us::1::0"])).finally(() => void (answered = true));
+      const reading = Promise.resolve(b.state.keys.get("sender-key", ["g@g.us::1::0"])).finally(
+        () => void (answered = true),
+      );
       await until("the read is held", async () => seen.some((f) => f.kind === "read"), 20_000, 50);
       expect(answered).toBe(false);
       proxy.restore();

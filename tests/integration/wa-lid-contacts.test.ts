@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { versionFor } from "@/lib/ghl/client";
 import { webhookKeys } from "@/lib/ghl/webhook-verify";
 import { acceptDelivery } from "@/lib/messages/delivery";
-import { postInboundToGhl, syncGhlContactPhone, type GhlCall } from "@/lib/messages/ghl-post";
+import { type GhlCall, postInboundToGhl, syncGhlContactPhone } from "@/lib/messages/ghl-post";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
-import { startGhlSimulator, type GhlSimulator } from "@/sandbox/ghl/server";
+import { type GhlSimulator, startGhlSimulator } from "@/sandbox/ghl/server";
 import { ALL_SCOPES, install } from "@/sandbox/ghl/test-kit";
 import { linkNumberByQr, simCall, startMessagingFixture, until } from "./helpers/wa-fixture";
 
@@ -28,7 +28,8 @@ let chain = Promise.resolve();
 
 type GhlContact = { id: string; phone?: string; name?: string };
 type Inbound = { message?: string; contactId: string; altId?: string };
-const ghlControl = async <T,>(path: string): Promise<T> => (await fetch(`${ghl.url}/__sandbox${path}`)).json() as Promise<T>;
+const ghlControl = async <T>(path: string): Promise<T> =>
+  (await fetch(`${ghl.url}/__sandbox${path}`)).json() as Promise<T>;
 const ghlContacts = async () => (await ghlControl<{ contacts: GhlContact[] }>(`/locations/${LOC}/contacts`)).contacts;
 const ghlInbound = async () => (await ghlControl<{ messages: Inbound[] }>(`/locations/${LOC}/inbound`)).messages;
 
@@ -40,21 +41,42 @@ beforeAll(async () => {
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
     try {
-      const r = await acceptDelivery({ db: fixture!.db, redis: fixture!.redis, keys: webhookKeys({ ed25519: ghl.config.publicKeys.ed25519, rsa: ghl.config.publicKeys.rsa }), allowUnsigned: false }, Buffer.concat(chunks), headers);
+      const r = await acceptDelivery(
+        {
+          db: fixture!.db,
+          redis: fixture!.redis,
+          keys: webhookKeys({ ed25519: ghl.config.publicKeys.ed25519, rsa: ghl.config.publicKeys.rsa }),
+          allowUnsigned: false,
+        },
+        Buffer.concat(chunks),
+        headers,
+      );
       if (r.kind === "stored" && r.instanceId) await publishOutboundQueued(fixture!.redis, r.instanceId);
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(r));
     } catch (err) {
-      res.writeHead((err as { status?: number }).status ?? 500, { "content-type": "application/json" }).end(JSON.stringify({ error: String(err) }));
+      res
+        .writeHead((err as { status?: number }).status ?? 500, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: String(err) }));
     }
   });
   await new Promise<void>((r) => delivery.listen(0, "127.0.0.1", () => r()));
-  ghl = await startGhlSimulator({ port: 0, seed: true, deliveryUrl: `http://127.0.0.1:${(delivery.address() as AddressInfo).port}/api/ghl/delivery` });
+  ghl = await startGhlSimulator({
+    port: 0,
+    seed: true,
+    deliveryUrl: `http://127.0.0.1:${(delivery.address() as AddressInfo).port}/api/ghl/delivery`,
+  });
   const { tokens } = await install(ghl, { locationId: LOC }, ALL_SCOPES);
   const token = tokens.body.access_token as string;
-  const call: GhlCall = async <T,>(method: string, path: string, body?: unknown): Promise<T> => {
+  const call: GhlCall = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const r = await fetch(`${ghl.url}${path}`, {
-      method, body: body === undefined ? undefined : JSON.stringify(body),
-      headers: { authorization: `Bearer ${token}`, version: versionFor(path), "content-type": "application/json", accept: "application/json" },
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: {
+        authorization: `Bearer ${token}`,
+        version: versionFor(path),
+        "content-type": "application/json",
+        accept: "application/json",
+      },
     });
     const json = await r.json();
     if (!r.ok) throw new Error(`GHL answered ${r.status} to ${method} ${path}: ${JSON.stringify(json)}`);
@@ -63,12 +85,21 @@ beforeAll(async () => {
   const cfg = { appUrl: "http://127.0.0.1:9", conversationProviderId: ghl.config.conversationProviderId };
   // the GHL queue, one job at a time, in order
   const notifyGhl = async (j: GhlJob) => {
-    chain = chain.then(async () => {
-      if (j.kind === "inbound") await postInboundToGhl(fixture!.db, call, { locationId: j.locationId, messageId: j.messageId }, cfg);
-      else if (j.kind === "contact") await syncGhlContactPhone(fixture!.db, call, j.locationId, j.contactId);
-    }).catch((err) => void jobErrors.push(err));
+    chain = chain
+      .then(async () => {
+        if (j.kind === "inbound")
+          await postInboundToGhl(fixture!.db, call, { locationId: j.locationId, messageId: j.messageId }, cfg);
+        else if (j.kind === "contact") await syncGhlContactPhone(fixture!.db, call, j.locationId, j.contactId);
+      })
+      .catch((err) => void jobErrors.push(err));
   };
-  fixture = await startMessagingFixture({ testFile: import.meta.filename, workerId: "lid-worker", pool: 6, notifyGhl, log: pino({ level: "silent" }) });
+  fixture = await startMessagingFixture({
+    testFile: import.meta.filename,
+    workerId: "lid-worker",
+    pool: 6,
+    notifyGhl,
+    log: pino({ level: "silent" }),
+  });
   await fixture.db.location.create({ data: { id: LOC, name: "Sunrise Dental" } });
   await fixture.db.instance.create({ data: { id: "il", locationId: LOC, name: "wa-01" } });
   await simCall(fixture.sim, "POST", "/__sandbox/phones", { phone: NUMBER });
@@ -104,7 +135,11 @@ describe("a contact that shares only its LID", () => {
     expect(new Set(inbound.map((m) => m.contactId))).toEqual(new Set([contacts[0].id]));
     const local = await db.contact.findMany({ where: { locationId: LOC } });
     expect(local).toHaveLength(1);
-    expect(local[0]).toMatchObject({ phone: null, ghlContactId: contacts[0].id, waJid: expect.stringMatching(/^\d+@lid$/) });
+    expect(local[0]).toMatchObject({
+      phone: null,
+      ghlContactId: contacts[0].id,
+      waJid: expect.stringMatching(/^\d+@lid$/),
+    });
     expect(local[0].waLid).toBe(local[0].waJid);
     [localId, ghlId] = [local[0].id, contacts[0].id];
     expect(jobErrors).toEqual([]);
@@ -112,12 +147,22 @@ describe("a contact that shares only its LID", () => {
 
   it("gets GHL's reply at its LID", async () => {
     const { db, sim } = fixture!;
-    const r = await (await fetch(`${ghl.url}/__sandbox/locations/${LOC}/messages`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ contactId: ghlId, message: "Yes, 9 to 1" }),
-    })).json() as { deliveryStatus: number };
+    const r = (await (
+      await fetch(`${ghl.url}/__sandbox/locations/${LOC}/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ contactId: ghlId, message: "Yes, 9 to 1" }),
+      })
+    ).json()) as { deliveryStatus: number };
     expect(r.deliveryStatus).toBe(200);
-    const got = await until("the contact's inbox", async () =>
-      (await simCall<{ text?: string; chatJid: string }[]>(sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`)).find((m) => m.text === "Yes, 9 to 1"), 30_000);
+    const got = await until(
+      "the contact's inbox",
+      async () =>
+        (await simCall<{ text?: string; chatJid: string }[]>(sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`)).find(
+          (m) => m.text === "Yes, 9 to 1",
+        ),
+      30_000,
+    );
     expect(got.chatJid).toMatch(/@lid$/);
     const sent = await db.message.findFirstOrThrow({ where: { locationId: LOC, direction: "OUTBOUND" } });
     expect(sent).toMatchObject({ contactId: localId, status: "SENT" });
@@ -142,12 +187,22 @@ describe("a contact that shares only its LID", () => {
 
   it("gets the next reply from GHL too, now addressed by phone", async () => {
     const { sim } = fixture!;
-    const r = await (await fetch(`${ghl.url}/__sandbox/locations/${LOC}/messages`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ phone: `+${CONTACT}`, message: "Thanks Lia" }),
-    })).json() as { deliveryStatus: number; contactId: string };
+    const r = (await (
+      await fetch(`${ghl.url}/__sandbox/locations/${LOC}/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ phone: `+${CONTACT}`, message: "Thanks Lia" }),
+      })
+    ).json()) as { deliveryStatus: number; contactId: string };
     expect(r).toMatchObject({ deliveryStatus: 200, contactId: ghlId });
-    await until("the contact's inbox", async () =>
-      (await simCall<{ text?: string }[]>(sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`)).find((m) => m.text === "Thanks Lia"), 30_000);
+    await until(
+      "the contact's inbox",
+      async () =>
+        (await simCall<{ text?: string }[]>(sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`)).find(
+          (m) => m.text === "Thanks Lia",
+        ),
+      30_000,
+    );
     expect(await fixture!.db.contact.count({ where: { locationId: LOC } })).toBe(1);
   });
 });

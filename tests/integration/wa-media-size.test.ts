@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/lib/db";
 import { postInboundToGhl } from "@/lib/messages/ghl-post";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
-import { fakeGhl, type FakeGhlPost } from "./helpers/fake-ghl";
-import { linkNumberByQr, simCall, startMessagingFixture, until, type SimDevice } from "./helpers/wa-fixture";
+import { type FakeGhlPost, fakeGhl } from "./helpers/fake-ghl";
+import { linkNumberByQr, type SimDevice, simCall, startMessagingFixture, until } from "./helpers/wa-fixture";
 
 // Inbound media over the size limit, through the real Baileys client and the WhatsApp simulator,
 // with the limit set to 2 MB: a document announced (and really) 200 MB is never fetched; a sender
@@ -34,11 +34,24 @@ beforeAll(async () => {
   // the worker's log, kept to read what the download saw (level warn and above)
   const log = pino({ level: "warn" }, { write: (line: string) => void logs.push(JSON.parse(line)) });
   fixture = await startMessagingFixture({
-    testFile: import.meta.filename, workerId: "media-size-worker", pool: 6, log, maxMediaBytes: LIMIT,
+    testFile: import.meta.filename,
+    workerId: "media-size-worker",
+    pool: 6,
+    log,
+    maxMediaBytes: LIMIT,
     // each inbound job posted to a fake GHL, one after the other, as the GHL queue would
     notifyGhl: async (j: GhlJob) => {
       if (j.kind !== "inbound") return;
-      posting = posting.then(() => postInboundToGhl(db, ghl, { locationId: j.locationId, messageId: j.messageId }, { appUrl: "http://app.test", conversationProviderId: "" })).catch((e) => postErrors.push(e));
+      posting = posting
+        .then(() =>
+          postInboundToGhl(
+            db,
+            ghl,
+            { locationId: j.locationId, messageId: j.messageId },
+            { appUrl: "http://app.test", conversationProviderId: "" },
+          ),
+        )
+        .catch((e) => postErrors.push(e));
     },
   });
   db = fixture.db;
@@ -57,9 +70,12 @@ async function contactSends(body: Record<string, unknown>): Promise<{ id: string
 }
 const postsOf = (waId: string) => posts.filter((p) => p.altId === waId);
 const posted = (waId: string, ms = 45_000) => until(`GHL post of ${waId}`, async () => postsOf(waId)[0], ms);
-const mediaStat = async (path: string) => (await simCall<MediaStat[]>(fixture!.sim, "GET", "/__sandbox/media")).find((s) => s.path === path)!;
-const device = async () => (await simCall<SimDevice[]>(fixture!.sim, "GET", "/__sandbox/devices")).find((d) => d.phone === NUMBER)!;
-const overLimitLog = (waId: string) => logs.find((l) => l.waMessageId === waId && l.msg === "inbound media over the size limit: not imported");
+const mediaStat = async (path: string) =>
+  (await simCall<MediaStat[]>(fixture!.sim, "GET", "/__sandbox/media")).find((s) => s.path === path)!;
+const device = async () =>
+  (await simCall<SimDevice[]>(fixture!.sim, "GET", "/__sandbox/devices")).find((d) => d.phone === NUMBER)!;
+const overLimitLog = (waId: string) =>
+  logs.find((l) => l.waMessageId === waId && l.msg === "inbound media over the size limit: not imported");
 
 /** The socket is the same one, and a plain text after the big file still reaches GHL. */
 async function stillWorking(before: SimDevice, text: string) {
@@ -76,12 +92,23 @@ describe("inbound media over the size limit", () => {
     const before = await device();
     // a captioned document comes wrapped in documentWithCaptionMessage, as from a real phone
     const sent = await contactSends({
-      media: { type: "document", mimetype: "application/pdf", size: 200 * MB, fileName: "catalogue-2027.pdf", caption: "our new catalogue", wrap: "documentWithCaption" },
+      media: {
+        type: "document",
+        mimetype: "application/pdf",
+        size: 200 * MB,
+        fileName: "catalogue-2027.pdf",
+        caption: "our new catalogue",
+        wrap: "documentWithCaption",
+      },
     });
     const post = await posted(sent.id);
-    expect(post.message).toBe('[Document "catalogue-2027.pdf" (200 MB) not imported: larger than the 2 MB limit]\nour new catalogue');
+    expect(post.message).toBe(
+      '[Document "catalogue-2027.pdf" (200 MB) not imported: larger than the 2 MB limit]\nour new catalogue',
+    );
     // marked SYNCED right after GHL answered
-    const row = await until("SYNCED", async () => db.message.findFirst({ where: { instanceId: "iz", waMessageId: sent.id, status: "SYNCED" } }));
+    const row = await until("SYNCED", async () =>
+      db.message.findFirst({ where: { instanceId: "iz", waMessageId: sent.id, status: "SYNCED" } }),
+    );
     expect(row).toMatchObject({ type: "document", mediaRef: null });
     // not one byte asked of the media host
     expect(await mediaStat(sent.mediaPath!)).toMatchObject({ downloads: 0, bytesServed: 0 });
@@ -92,7 +119,14 @@ describe("inbound media over the size limit", () => {
   it("a sender that announces 512 KB and sends 64 MB from a host with no Content-Length: cut off near the limit", async () => {
     const before = await device();
     const sent = await contactSends({
-      media: { type: "document", mimetype: "application/zip", size: 64 * MB, fileLength: 512 * 1024, chunked: true, fileName: "small.zip" },
+      media: {
+        type: "document",
+        mimetype: "application/zip",
+        size: 64 * MB,
+        fileLength: 512 * 1024,
+        chunked: true,
+        fileName: "small.zip",
+      },
     });
     const post = await posted(sent.id);
     // the announced size was a lie and the real one is unknown: no size is claimed
@@ -131,16 +165,28 @@ describe("inbound media over the size limit", () => {
 
   it("an image under the limit is still imported whole, and a generated one at the limit too", async () => {
     const photo = randomBytes(300 * 1024);
-    const small = await contactSends({ media: { type: "image", mimetype: "image/jpeg", base64: photo.toString("base64"), caption: "small one", wrap: "ephemeral" } });
+    const small = await contactSends({
+      media: {
+        type: "image",
+        mimetype: "image/jpeg",
+        base64: photo.toString("base64"),
+        caption: "small one",
+        wrap: "ephemeral",
+      },
+    });
     expect((await posted(small.id)).message).toBe("small one");
     const row = await db.message.findFirstOrThrow({ where: { instanceId: "iz", waMessageId: small.id } });
     const blob = await db.mediaBlob.findUniqueOrThrow({ where: { id: (row.mediaRef as { mediaId: string }).mediaId } });
     expect(Buffer.from(blob.data).equals(photo)).toBe(true);
 
-    const exact = await contactSends({ media: { type: "document", mimetype: "application/pdf", size: LIMIT, fileName: "exact.pdf" } });
+    const exact = await contactSends({
+      media: { type: "document", mimetype: "application/pdf", size: LIMIT, fileName: "exact.pdf" },
+    });
     expect((await posted(exact.id)).message).toBe("");
     const exactRow = await db.message.findFirstOrThrow({ where: { instanceId: "iz", waMessageId: exact.id } });
-    const exactBlob = await db.mediaBlob.findUniqueOrThrow({ where: { id: (exactRow.mediaRef as { mediaId: string }).mediaId } });
+    const exactBlob = await db.mediaBlob.findUniqueOrThrow({
+      where: { id: (exactRow.mediaRef as { mediaId: string }).mediaId },
+    });
     expect(exactBlob.size).toBe(LIMIT);
     // decrypted, not garbage: the simulator's plaintext is one 64 KiB block over and over
     const data = Buffer.from(exactBlob.data);
@@ -158,10 +204,30 @@ describe("inbound media over the size limit", () => {
     const port = (internal.address() as AddressInfo).port;
     try {
       const before = await device();
-      for (const url of [`http://127.0.0.1:${port}/latest/meta-data`, `http://[::ffff:127.0.0.1]:${port}/x`, `http://localhost:${port}/y`]) {
-        const sent = await contactSends({ media: { type: "image", mimetype: "image/jpeg", base64: randomBytes(2048).toString("base64"), caption: "look", url } });
-        expect((await posted(sent.id)).message, url).toBe("[Image not imported: its download address is not a public one]\nlook");
-        expect(logs.some((l) => l.waMessageId === sent.id && l.msg === "inbound media URL on a private or reserved address: not fetched"), url).toBe(true);
+      for (const url of [
+        `http://127.0.0.1:${port}/latest/meta-data`,
+        `http://[::ffff:127.0.0.1]:${port}/x`,
+        `http://localhost:${port}/y`,
+      ]) {
+        const sent = await contactSends({
+          media: {
+            type: "image",
+            mimetype: "image/jpeg",
+            base64: randomBytes(2048).toString("base64"),
+            caption: "look",
+            url,
+          },
+        });
+        expect((await posted(sent.id)).message, url).toBe(
+          "[Image not imported: its download address is not a public one]\nlook",
+        );
+        expect(
+          logs.some(
+            (l) =>
+              l.waMessageId === sent.id && l.msg === "inbound media URL on a private or reserved address: not fetched",
+          ),
+          url,
+        ).toBe(true);
       }
       await stillWorking(before, "sorry, wrong file");
       expect(hits).toBe(0);

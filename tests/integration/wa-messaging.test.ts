@@ -5,7 +5,7 @@ import type { Db } from "@/lib/db";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
-import { simCall, startMessagingFixture, until, watchEvents, type SimDevice } from "./helpers/wa-fixture";
+import { type SimDevice, simCall, startMessagingFixture, until, watchEvents } from "./helpers/wa-fixture";
 
 // Messages both ways through the real Baileys client, the session manager and the WhatsApp
 // simulator: queued GHL message → the contact's phone; receipts → GHL jobs; the contact's text
@@ -23,8 +23,13 @@ type Fixture = Awaited<ReturnType<typeof startMessagingFixture>>;
 
 beforeAll(async () => {
   fixture = await startMessagingFixture({
-    testFile: import.meta.filename, workerId: "msg-worker", pool: 6, notifyGhl: async (j) => void jobs.push(j),
-    log: process.env.WA_TEST_LOG ? pino({ level: "debug" }, pino.destination({ dest: `${process.env.WA_TEST_LOG}.msg`, sync: true })) : undefined,
+    testFile: import.meta.filename,
+    workerId: "msg-worker",
+    pool: 6,
+    notifyGhl: async (j) => void jobs.push(j),
+    log: process.env.WA_TEST_LOG
+      ? pino({ level: "debug" }, pino.destination({ dest: `${process.env.WA_TEST_LOG}.msg`, sync: true }))
+      : undefined,
     // a short watchdog: a socket that is healthy must outlive it many times over
     manager: { watchdogMs: 1500 },
   });
@@ -49,7 +54,8 @@ describe("messages through the real client", () => {
   });
 
   it("keeps one healthy connection: no watchdog restarts (offline notifications may come before open)", async () => {
-    const device = async () => (await simCall<SimDevice[]>(sim, "GET", "/__sandbox/devices")).find((d) => d.phone === NUMBER)!;
+    const device = async () =>
+      (await simCall<SimDevice[]>(sim, "GET", "/__sandbox/devices")).find((d) => d.phone === NUMBER)!;
     const before = await device();
     await new Promise((r) => setTimeout(r, 5000)); // more than three watchdog periods
     const after = await device();
@@ -59,10 +65,24 @@ describe("messages through the real client", () => {
   });
 
   it("sends a queued GHL message to the contact's phone, and reports delivered then read", async () => {
-    const r = await acceptOutbound(db, redis, { locationId: "locM", ghlMessageId: "G-1", ghlContactId: "c", phone: `+${CONTACT}`, text: "Your appointment is at 10", attachments: [], source: "GHL" });
+    const r = await acceptOutbound(db, redis, {
+      locationId: "locM",
+      ghlMessageId: "G-1",
+      ghlContactId: "c",
+      phone: `+${CONTACT}`,
+      text: "Your appointment is at 10",
+      attachments: [],
+      source: "GHL",
+    });
     await publishOutboundQueued(redis, "im");
-    const got = await until("the contact's inbox", async () =>
-      (await simCall<{ id: string; text?: string }[]>(sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`)).find((m) => m.text === "Your appointment is at 10"), 30_000);
+    const got = await until(
+      "the contact's inbox",
+      async () =>
+        (await simCall<{ id: string; text?: string }[]>(sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`)).find(
+          (m) => m.text === "Your appointment is at 10",
+        ),
+      30_000,
+    );
     const row = await db.message.findUniqueOrThrow({ where: { id: r.id } });
     expect(row.status).toBe("SENT");
     expect(row.waMessageId).toBe(got.id);
@@ -75,9 +95,21 @@ describe("messages through the real client", () => {
 
   it("stores the contact's text and image once each, with the image kept for GHL", async () => {
     await simCall(sim, "POST", `/__sandbox/phones/${CONTACT}/send`, { to: NUMBER, text: "Can we make it 11?" });
-    await simCall(sim, "POST", `/__sandbox/phones/${CONTACT}/send`, { to: NUMBER, media: { type: "image", mimetype: "image/png", base64: Buffer.from("fake-png-bytes").toString("base64"), caption: "map" } });
+    await simCall(sim, "POST", `/__sandbox/phones/${CONTACT}/send`, {
+      to: NUMBER,
+      media: {
+        type: "image",
+        mimetype: "image/png",
+        base64: Buffer.from("fake-png-bytes").toString("base64"),
+        caption: "map",
+      },
+    });
     await until("two inbound jobs", async () => jobs.filter((j) => j.kind === "inbound").length >= 2, 20_000);
-    const rows = await db.message.findMany({ where: { locationId: "locM", direction: "INBOUND" }, orderBy: { createdAt: "asc" }, include: { contact: true } });
+    const rows = await db.message.findMany({
+      where: { locationId: "locM", direction: "INBOUND" },
+      orderBy: { createdAt: "asc" },
+      include: { contact: true },
+    });
     expect(rows.map((m) => m.text)).toEqual(["Can we make it 11?", "map"]);
     expect(rows[0].contact?.phone).toBe(`+${CONTACT}`);
     const media = rows[1].mediaRef as { mediaId: string; mimetype: string };
@@ -88,10 +120,26 @@ describe("messages through the real client", () => {
   it("stores a message another worker spooled (Postgres was away there), on the worker holding the number", async () => {
     const now = Date.now();
     const before = jobs.filter((j) => j.kind === "inbound").length;
-    const message = { key: { remoteJid: `${CONTACT}@s.whatsapp.net`, id: "SPOOLED-ELSEWHERE", fromMe: false }, message: { conversation: "sent while your database was down" }, pushName: "Bea", messageTimestamp: Math.floor(now / 1000) };
-    await messaging.spool.put({ instanceId: "im", locationId: "locM", message: message as never, tries: 1, firstAt: now, nextAt: now });
+    const message = {
+      key: { remoteJid: `${CONTACT}@s.whatsapp.net`, id: "SPOOLED-ELSEWHERE", fromMe: false },
+      message: { conversation: "sent while your database was down" },
+      pushName: "Bea",
+      messageTimestamp: Math.floor(now / 1000),
+    };
+    await messaging.spool.put({
+      instanceId: "im",
+      locationId: "locM",
+      message: message as never,
+      tries: 1,
+      firstAt: now,
+      nextAt: now,
+    });
     // the spool's timer (every second) finds it: this worker holds "im"
-    await until("the spooled message stored", async () => db.message.findFirst({ where: { waMessageId: "SPOOLED-ELSEWHERE" } }), 10_000);
+    await until(
+      "the spooled message stored",
+      async () => db.message.findFirst({ where: { waMessageId: "SPOOLED-ELSEWHERE" } }),
+      10_000,
+    );
     await until("its GHL job", async () => jobs.filter((j) => j.kind === "inbound").length > before, 5_000);
     expect(await messaging.spool.size()).toBe(0);
   });

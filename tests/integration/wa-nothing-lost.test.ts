@@ -24,7 +24,12 @@ async function inProcessWorker(workerId: string) {
   const jobs: GhlJob[] = [];
   const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
   const messaging = createMessaging({
-    db: world.db, redis: world.redis, subscriber: wake, notifyGhl: async (j) => void jobs.push(j), log: pino({ level: "silent" }), pollMs: 200,
+    db: world.db,
+    redis: world.redis,
+    subscriber: wake,
+    notifyGhl: async (j) => void jobs.push(j),
+    log: pino({ level: "silent" }),
+    pollMs: 200,
     cfg: { TEXT_DELAY_MS: 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] },
   });
   await messaging.start();
@@ -42,9 +47,24 @@ async function inProcessWorker(workerId: string) {
 }
 
 function childWorker(workerId: string, extra: { crashOnText?: string } = {}) {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "helpers/wa-messaging-child.ts"), JSON.stringify({ ...managerConfig(world.sim as never, world.dbUrl, workerId), textDelayMs: 0, recordJobs: true, ...extra })], {
-    env: { ...process.env, LOG_LEVEL: "silent" }, stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      path.join(import.meta.dirname, "helpers/wa-messaging-child.ts"),
+      JSON.stringify({
+        ...managerConfig(world.sim as never, world.dbUrl, workerId),
+        textDelayMs: 0,
+        recordJobs: true,
+        ...extra,
+      }),
+    ],
+    {
+      env: { ...process.env, LOG_LEVEL: "silent" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let buf = "";
   child.stdout!.on("data", (d: Buffer) => {
     buf += d.toString();
@@ -59,19 +79,41 @@ function childWorker(workerId: string, extra: { crashOnText?: string } = {}) {
   return { child, exited };
 }
 
-const online = (by: string) => until(`ONLINE on ${by}`, async () => (await world.redis.get("gw:lease:in")) === by && (await world.db.instance.findUnique({ where: { id: "in" } }))?.status === "ONLINE", 30_000);
-const send = (from: string, to: string, text: string) => simCall(world.sim, "POST", `/__sandbox/phones/${from}/send`, { to, text });
-const rows = () => world.db.message.findMany({ where: { instanceId: "in" }, orderBy: [{ createdAt: "asc" }, { seq: "asc" }], include: { contact: true } });
+const online = (by: string) =>
+  until(
+    `ONLINE on ${by}`,
+    async () =>
+      (await world.redis.get("gw:lease:in")) === by &&
+      (await world.db.instance.findUnique({ where: { id: "in" } }))?.status === "ONLINE",
+    30_000,
+  );
+const send = (from: string, to: string, text: string) =>
+  simCall(world.sim, "POST", `/__sandbox/phones/${from}/send`, { to, text });
+const rows = () =>
+  world.db.message.findMany({
+    where: { instanceId: "in" },
+    orderBy: [{ createdAt: "asc" }, { seq: "asc" }],
+    include: { contact: true },
+  });
 
 /** Every text once, each sender's in the order sent, with the direction expected. */
-async function expectStored(expected: { from: string; text: string; direction: "INBOUND" | "OUTBOUND" }[], ms = 30_000) {
+async function expectStored(
+  expected: { from: string; text: string; direction: "INBOUND" | "OUTBOUND" }[],
+  ms = 30_000,
+) {
   const texts = new Set(expected.map((e) => e.text));
-  const got = await until(`${expected.length} messages stored`, async () => {
-    const r = (await rows()).filter((m) => texts.has(m.text ?? ""));
-    return r.length >= expected.length ? r : undefined;
-  }, ms).catch(async (e) => {
+  const got = await until(
+    `${expected.length} messages stored`,
+    async () => {
+      const r = (await rows()).filter((m) => texts.has(m.text ?? ""));
+      return r.length >= expected.length ? r : undefined;
+    },
+    ms,
+  ).catch(async (e) => {
     const have = new Set((await rows()).map((m) => m.text));
-    throw new Error(`${(e as Error).message}; missing: ${JSON.stringify(expected.filter((x) => !have.has(x.text)).map((x) => x.text))}`);
+    throw new Error(
+      `${(e as Error).message}; missing: ${JSON.stringify(expected.filter((x) => !have.has(x.text)).map((x) => x.text))}`,
+    );
   });
   expect(got.length).toBe(expected.length); // none twice
   for (const e of expected) {
@@ -81,7 +123,10 @@ async function expectStored(expected: { from: string; text: string; direction: "
   }
   for (const sender of new Set(expected.map((e) => e.from))) {
     const want = expected.filter((e) => e.from === sender).map((e) => e.text);
-    expect(got.filter((m) => want.includes(m.text ?? "")).map((m) => m.text), `order of ${sender}`).toEqual(want);
+    expect(
+      got.filter((m) => want.includes(m.text ?? "")).map((m) => m.text),
+      `order of ${sender}`,
+    ).toEqual(want);
   }
   return got;
 }
@@ -99,14 +144,22 @@ describe("nothing received is lost", { retry: 0 }, () => {
 
   it("a clean restart: 20 messages sent while the worker was stopped are all stored once, in order", async () => {
     // the worker is stopped (SIGTERM: sockets closed, lease released) before they write
-    const texts = Array.from({ length: 20 }, (_, i) => ({ from: i % 2 ? CAL : BEA, text: `while down ${String(i).padStart(2, "0")}`, direction: "INBOUND" as const }));
+    const texts = Array.from({ length: 20 }, (_, i) => ({
+      from: i % 2 ? CAL : BEA,
+      text: `while down ${String(i).padStart(2, "0")}`,
+      direction: "INBOUND" as const,
+    }));
     for (const t of texts) await send(t.from, NUMBER, t.text);
     const w = await inProcessWorker("restarted");
     try {
       await online("restarted");
       const got = await expectStored(texts);
       const ids = new Set(got.map((m) => m.id));
-      await until("a GHL job for each", async () => w.jobs.filter((j) => j.kind === "inbound" && ids.has(j.messageId)).length === 20, 15_000);
+      await until(
+        "a GHL job for each",
+        async () => w.jobs.filter((j) => j.kind === "inbound" && ids.has(j.messageId)).length === 20,
+        15_000,
+      );
     } finally {
       await w.stop();
     }
@@ -133,8 +186,16 @@ describe("nothing received is lost", { retry: 0 }, () => {
   it("kill -9, then failover: 5 from a contact and 2 typed on the owner's phone, all once, with their directions", async () => {
     const taker = world.children[world.children.length - 1];
     taker.kill("SIGKILL");
-    const contact = Array.from({ length: 5 }, (_, i) => ({ from: BEA, text: `bea while dead ${i}`, direction: "INBOUND" as const }));
-    const owner = Array.from({ length: 2 }, (_, i) => ({ from: NUMBER, text: `owner on the phone ${i}`, direction: "OUTBOUND" as const }));
+    const contact = Array.from({ length: 5 }, (_, i) => ({
+      from: BEA,
+      text: `bea while dead ${i}`,
+      direction: "INBOUND" as const,
+    }));
+    const owner = Array.from({ length: 2 }, (_, i) => ({
+      from: NUMBER,
+      text: `owner on the phone ${i}`,
+      direction: "OUTBOUND" as const,
+    }));
     for (const [i, m] of contact.entries()) {
       await send(BEA, NUMBER, m.text);
       if (i < 2) await send(NUMBER, BEA, owner[i].text);
@@ -146,21 +207,32 @@ describe("nothing received is lost", { retry: 0 }, () => {
       for (const r of got.filter((m) => m.direction === "OUTBOUND")) expect(r.source).toBe("PHONE");
       // the owner's messages are relayed to GHL as outbound messages, once
       const ids = new Set(got.map((m) => m.id));
-      await until("a GHL job for each of the 7", async () => survivor.jobs.filter((j) => j.kind === "inbound" && ids.has(j.messageId)).length === 7, 15_000);
+      await until(
+        "a GHL job for each of the 7",
+        async () => survivor.jobs.filter((j) => j.kind === "inbound" && ids.has(j.messageId)).length === 7,
+        15_000,
+      );
       // the contact's copies of the owner's messages arrived once each
       const inbox = await simCall<{ text?: string }[]>(world.sim, "GET", `/__sandbox/phones/${BEA}/inbox`);
       for (const o of owner) expect(inbox.filter((m) => m.text === o.text).length).toBe(1);
 
       // a dropped socket on the same worker: what comes while it reconnects is replayed
       await simCall(world.sim, "POST", "/__sandbox/faults", { phone: NUMBER, kind: "drop" });
-      const afterDrop = [{ from: CAL, text: "during the reconnect", direction: "INBOUND" as const }, { from: NUMBER, text: "owner during the reconnect", direction: "OUTBOUND" as const }];
+      const afterDrop = [
+        { from: CAL, text: "during the reconnect", direction: "INBOUND" as const },
+        { from: NUMBER, text: "owner during the reconnect", direction: "OUTBOUND" as const },
+      ];
       await send(CAL, NUMBER, afterDrop[0].text);
       await send(NUMBER, BEA, afterDrop[1].text);
       await expectStored(afterDrop);
     } finally {
       await survivor.stop();
     }
-    const devices = await simCall<{ phone: string; pairings: number; maxConcurrentConnections: number }[]>(world.sim, "GET", "/__sandbox/devices");
+    const devices = await simCall<{ phone: string; pairings: number; maxConcurrentConnections: number }[]>(
+      world.sim,
+      "GET",
+      "/__sandbox/devices",
+    );
     expect(devices.find((d) => d.phone === NUMBER)).toMatchObject({ pairings: 1, maxConcurrentConnections: 1 });
   });
 });

@@ -4,14 +4,14 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { POST as subscriptionRoute } from "@/app/api/ghl/workflows/subscription/route";
+import { GET as callbackRoute } from "@/app/api/oauth/callback/route";
+import { GET as installRoute } from "@/app/api/oauth/install/route";
+import { POST as ackRoute } from "@/app/api/panel/alerts/[id]/acknowledge/route";
+import { GET as alertsRoute } from "@/app/api/panel/alerts/route";
 import { NUMBER_STATUS_TRIGGER_KEY } from "@/lib/alerts/number-status-payload";
 import { ghlClient } from "@/lib/ghl/client";
 import { configureWebhook, HOOKS_QUEUE } from "@/lib/outgoing-webhooks/outgoing-webhooks";
-import { GET as installRoute } from "@/app/api/oauth/install/route";
-import { GET as callbackRoute } from "@/app/api/oauth/callback/route";
-import { POST as subscriptionRoute } from "@/app/api/ghl/workflows/subscription/route";
-import { GET as alertsRoute } from "@/app/api/panel/alerts/route";
-import { POST as ackRoute } from "@/app/api/panel/alerts/[id]/acknowledge/route";
 import { SANDBOX_WORKFLOW_SECRET } from "@/sandbox/ghl/config";
 import { startAlertOutbox } from "@/worker/jobs/alert-outbox";
 import { startOutgoingWebhookWorker } from "@/worker/jobs/outgoing-webhooks";
@@ -42,10 +42,19 @@ let receiver: Server;
 const received: { type: string; data: Record<string, unknown> }[] = [];
 
 beforeAll(async () => {
-  f = await startMessagingFixture({ testFile: import.meta.filename, workerId: "alerts-worker", pool: 8, manager: { alertGraceMs: GRACE_MS } });
+  f = await startMessagingFixture({
+    testFile: import.meta.filename,
+    workerId: "alerts-worker",
+    pool: 8,
+    manager: { alertGraceMs: GRACE_MS },
+  });
   h = await startGhlHarness({
     databaseUrl: f.dbUrl,
-    routes: { "GET /api/oauth/install": installRoute, "GET /api/oauth/callback": callbackRoute, "POST /api/ghl/workflows/subscription": subscriptionRoute },
+    routes: {
+      "GET /api/oauth/install": installRoute,
+      "GET /api/oauth/callback": callbackRoute,
+      "POST /api/ghl/workflows/subscription": subscriptionRoute,
+    },
     env: { GHL_WORKFLOW_SECRET: SANDBOX_WORKFLOW_SECRET },
   });
   // the location installs the app (real OAuth: its token is what the trigger is fired with)
@@ -53,7 +62,10 @@ beforeAll(async () => {
   expect((await h.control("POST", "/locations", { id: LOC, name: "Alert location", companyId: CO })).status).toBe(201);
   const start = await fetch(`${h.appUrl}/api/oauth/install`, { redirect: "manual" });
   const cookie = (start.headers.get("set-cookie") ?? "").split(";")[0];
-  const done = await fetch(await consentOnMarketplace(start.headers.get("location")!, { locationId: LOC }), { redirect: "manual", headers: { cookie } });
+  const done = await fetch(await consentOnMarketplace(start.headers.get("location")!, { locationId: LOC }), {
+    redirect: "manual",
+    headers: { cookie },
+  });
   expect(done.status).toBe(303);
   await f.db.instance.create({ data: { id: "ia", locationId: LOC, name: "wa-01" } });
   await simCall(f.sim, "POST", "/__sandbox/phones", { phone: PHONE });
@@ -75,7 +87,10 @@ beforeAll(async () => {
   hooksConn = new Redis(`${process.env.TEST_REDIS_URL}/1`, { maxRetriesPerRequest: null });
   queue = new Queue(HOOKS_QUEUE, { connection: hooksConn });
   consumer = startOutgoingWebhookWorker({
-    db: f.db, connection: hooksConn.duplicate(), log: pino({ level: "silent" }), allowedOrigins: [hookUrl],
+    db: f.db,
+    connection: hooksConn.duplicate(),
+    log: pino({ level: "silent" }),
+    allowedOrigins: [hookUrl],
     ghl: { ghlFor: (loc) => ghlClient(loc, { db: f.db, redis: f.redis }), apiBaseUrl: h.ghl.url },
   });
   outbox = startAlertOutbox({ db: f.db, queue, log: pino({ level: "silent" }), everyMs: 200 });
@@ -102,7 +117,13 @@ const banner = async () => {
   expect(res.status).toBe(200);
   return ((await res.json()) as { alerts: { id: string; number: string; status: string; reason: string }[] }).alerts;
 };
-const fired = async () => (await h.control<{ events: { payload: Record<string, unknown>; ran: boolean }[] }>("GET", `/workflows/events?locationId=${LOC}`)).body.events;
+const fired = async () =>
+  (
+    await h.control<{ events: { payload: Record<string, unknown>; ran: boolean }[] }>(
+      "GET",
+      `/workflows/events?locationId=${LOC}`,
+    )
+  ).body.events;
 const statusHooks = () => received.filter((e) => e.type === "number.status");
 
 describe("alerts when a number logs out", { retry: 0 }, () => {
@@ -114,14 +135,20 @@ describe("alerts when a number logs out", { retry: 0 }, () => {
     expect(subs.map((s) => s.targetUrl)).toEqual([r.body.targetUrl]);
   });
 
-  it("links the number; a dropped socket that comes back within the grace raises nothing", { timeout: 60_000 }, async () => {
+  it("links the number; a dropped socket that comes back within the grace raises nothing", {
+    timeout: 60_000,
+  }, async () => {
     await linkNumberByQr(f, LOC, PHONE, "ia");
     const before = (await f.db.instance.findUniqueOrThrow({ where: { id: "ia" } })).connectedAt!;
     await simCall(f.sim, "POST", "/__sandbox/faults", { phone: PHONE, kind: "drop" });
-    await until("back ONLINE after the drop", async () => {
-      const i = await f.db.instance.findUniqueOrThrow({ where: { id: "ia" } });
-      return i.status === "ONLINE" && i.connectedAt!.getTime() > before.getTime();
-    }, 30_000);
+    await until(
+      "back ONLINE after the drop",
+      async () => {
+        const i = await f.db.instance.findUniqueOrThrow({ where: { id: "ia" } });
+        return i.status === "ONLINE" && i.connectedAt!.getTime() > before.getTime();
+      },
+      30_000,
+    );
     await new Promise((r) => setTimeout(r, GRACE_MS + 1000));
     expect(await f.db.numberAlert.count({ where: { locationId: LOC } })).toBe(0);
     expect(await banner()).toEqual([]);
@@ -129,9 +156,15 @@ describe("alerts when a number logs out", { retry: 0 }, () => {
     expect(statusHooks()).toEqual([]);
   });
 
-  it("the phone unlinks it: banner, number.status webhook and GHL trigger, once each, with the reason", { timeout: 60_000 }, async () => {
+  it("the phone unlinks it: banner, number.status webhook and GHL trigger, once each, with the reason", {
+    timeout: 60_000,
+  }, async () => {
     await simCall(f.sim, "POST", `/__sandbox/phones/${PHONE}/unlink`, {});
-    await until("LOGGED_OUT", async () => (await f.db.instance.findUniqueOrThrow({ where: { id: "ia" } })).status === "LOGGED_OUT", 30_000);
+    await until(
+      "LOGGED_OUT",
+      async () => (await f.db.instance.findUniqueOrThrow({ where: { id: "ia" } })).status === "LOGGED_OUT",
+      30_000,
+    );
     await until("the GHL trigger fired", async () => (await fired()).length > 0, 20_000, 100);
     await until("the webhook delivered", async () => statusHooks().length > 0, 20_000, 100);
     // and nothing more comes: once per transition
@@ -144,25 +177,44 @@ describe("alerts when a number logs out", { retry: 0 }, () => {
     const events = await fired();
     expect(events).toHaveLength(1);
     expect(events[0].ran).toBe(true);
-    expect(events[0].payload).toMatchObject({ number: "wa-01", status: "LOGGED_OUT", reason: REASON, alertId: alerts[0].id, locationId: LOC });
+    expect(events[0].payload).toMatchObject({
+      number: "wa-01",
+      status: "LOGGED_OUT",
+      reason: REASON,
+      alertId: alerts[0].id,
+      locationId: LOC,
+    });
 
     expect(statusHooks()).toHaveLength(1);
-    expect(statusHooks()[0]).toMatchObject({ type: "number.status", locationId: LOC, data: { number: "wa-01", status: "LOGGED_OUT", reason: REASON, alertId: alerts[0].id } });
+    expect(statusHooks()[0]).toMatchObject({
+      type: "number.status",
+      locationId: LOC,
+      data: { number: "wa-01", status: "LOGGED_OUT", reason: REASON, alertId: alerts[0].id },
+    });
   });
 
   it("the banner stays until an admin dismisses it; a user may not, another location cannot", async () => {
     const [alert] = await banner();
     const user = identity({ locationId: LOC, companyId: CO, userId: "u-2", role: "user" });
-    const asUser = await ackRoute(req("/x", { method: "POST", json: {}, headers: await panel(user) }), params({ id: alert.id }));
+    const asUser = await ackRoute(
+      req("/x", { method: "POST", json: {}, headers: await panel(user) }),
+      params({ id: alert.id }),
+    );
     expect(asUser.status).toBe(403);
     expect(await banner()).toHaveLength(1);
 
     const other = identity({ locationId: "OtherLoc00000000001", companyId: CO });
-    const foreign = await ackRoute(req("/x", { method: "POST", json: {}, headers: await panel(other) }), params({ id: alert.id }));
+    const foreign = await ackRoute(
+      req("/x", { method: "POST", json: {}, headers: await panel(other) }),
+      params({ id: alert.id }),
+    );
     expect([401, 403, 404]).toContain(foreign.status);
     expect(await banner()).toHaveLength(1);
 
-    const ok = await ackRoute(req("/x", { method: "POST", json: {}, headers: await panel() }), params({ id: alert.id }));
+    const ok = await ackRoute(
+      req("/x", { method: "POST", json: {}, headers: await panel() }),
+      params({ id: alert.id }),
+    );
     expect(ok.status).toBe(200);
     expect(await banner()).toEqual([]);
     // dismissing it delivers nothing again

@@ -5,8 +5,8 @@ import { createDb, type Db } from "@/lib/db";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
-import { createMessaging } from "@/worker/messaging/messaging-hooks";
 import { startWaSimulator } from "@/sandbox/whatsapp/server";
+import { createMessaging } from "@/worker/messaging/messaging-hooks";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { hostPort, tcpProxy, viaProxy } from "./helpers/tcp-proxy";
 import { makeManager, managerConfig, simCall, until, watchEvents } from "./helpers/wa-fixture";
@@ -39,7 +39,12 @@ beforeAll(async () => {
   await direct.instance.create({ data: { id: "io", locationId: "locO", name: "wa-01" } });
   for (const phone of [NUMBER, CONTACT]) await simCall(sim, "POST", "/__sandbox/phones", { phone });
   messaging = createMessaging({
-    db: workerDb, redis, subscriber: wake, notifyGhl: async (j) => void jobs.push(j), log: pino({ level: "silent" }), pollMs: 200,
+    db: workerDb,
+    redis,
+    subscriber: wake,
+    notifyGhl: async (j) => void jobs.push(j),
+    log: pino({ level: "silent" }),
+    pollMs: 200,
     cfg: { TEXT_DELAY_MS: 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] },
   });
   await messaging.start();
@@ -65,10 +70,23 @@ afterAll(async () => {
 
 describe("Postgres away from the worker", { retry: 0 }, () => {
   it("receipts and messages wait unacknowledged, then apply once, in order, and reach GHL", async () => {
-    const r = await acceptOutbound(direct, redis, { locationId: "locO", ghlMessageId: "O-1", phone: `+${CONTACT}`, text: "Reminder: tomorrow 9:00", attachments: [], source: "GHL" });
+    const r = await acceptOutbound(direct, redis, {
+      locationId: "locO",
+      ghlMessageId: "O-1",
+      phone: `+${CONTACT}`,
+      text: "Reminder: tomorrow 9:00",
+      attachments: [],
+      source: "GHL",
+    });
     await publishOutboundQueued(redis, "io");
-    const got = await until("on the contact's phone", async () =>
-      (await simCall<{ id: string; text?: string }[]>(sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`)).find((m) => m.text === "Reminder: tomorrow 9:00"), 20_000);
+    const got = await until(
+      "on the contact's phone",
+      async () =>
+        (await simCall<{ id: string; text?: string }[]>(sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`)).find(
+          (m) => m.text === "Reminder: tomorrow 9:00",
+        ),
+      20_000,
+    );
     await until("SENT", async () => (await direct.message.findUnique({ where: { id: r.id } }))?.status === "SENT");
 
     await pgProxy.stop(); // Postgres gone, for the worker only
@@ -83,13 +101,31 @@ describe("Postgres away from the worker", { retry: 0 }, () => {
     await redis.flushdb();
 
     await pgProxy.start();
-    await until("READ", async () => (await direct.message.findUnique({ where: { id: r.id } }))?.status === "READ", 60_000);
-    const rows = await until("the three messages", async () => {
-      const m = await direct.message.findMany({ where: { instanceId: "io", direction: "INBOUND" }, orderBy: [{ createdAt: "asc" }, { seq: "asc" }] });
-      return m.length >= 3 ? m : undefined;
-    }, 60_000);
+    await until(
+      "READ",
+      async () => (await direct.message.findUnique({ where: { id: r.id } }))?.status === "READ",
+      60_000,
+    );
+    const rows = await until(
+      "the three messages",
+      async () => {
+        const m = await direct.message.findMany({
+          where: { instanceId: "io", direction: "INBOUND" },
+          orderBy: [{ createdAt: "asc" }, { seq: "asc" }],
+        });
+        return m.length >= 3 ? m : undefined;
+      },
+      60_000,
+    );
     expect(rows.map((m) => m.text)).toEqual(texts);
-    await until("delivered and read for GHL", async () => ["delivered", "read"].every((s) => jobs.some((j) => j.kind === "status" && j.ghlMessageId === "O-1" && j.status === s)), 15_000);
+    await until(
+      "delivered and read for GHL",
+      async () =>
+        ["delivered", "read"].every((s) =>
+          jobs.some((j) => j.kind === "status" && j.ghlMessageId === "O-1" && j.status === s),
+        ),
+      15_000,
+    );
     expect(jobs.filter((j) => j.kind === "inbound").length).toBe(3);
     const devices = await simCall<{ phone: string; pairings: number }[]>(sim, "GET", "/__sandbox/devices");
     expect(devices.find((d) => d.phone === NUMBER)?.pairings).toBe(1);

@@ -1,6 +1,6 @@
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,7 +20,13 @@ const CONTACT1 = "15553339991";
 const CONTACT2 = "15553339992";
 const LOC = "locP";
 
-type Inbox = { id: string; from: string; text?: string; at: string; media?: { type: string; mimetype: string; base64?: string; caption?: string; intact?: boolean } }[];
+type Inbox = {
+  id: string;
+  from: string;
+  text?: string;
+  at: string;
+  media?: { type: string; mimetype: string; base64?: string; caption?: string; intact?: boolean };
+}[];
 
 let db: Db;
 let sim: Fixture["sim"];
@@ -35,15 +41,27 @@ const png = readFileSync(path.join(process.cwd(), "public", "e2e-image.png"));
 beforeAll(async () => {
   // where GHL keeps a conversation's attachments (a local server; MEDIA_URL_ALLOWED_ORIGINS lists it)
   files = createServer((req, res) => {
-    if (req.url === "/card.png") return void res.writeHead(200, { "content-type": "image/png", "content-length": png.length }).end(png);
+    if (req.url === "/card.png")
+      return void res.writeHead(200, { "content-type": "image/png", "content-length": png.length }).end(png);
     res.writeHead(404).end();
   });
   await new Promise<void>((r) => files.listen(0, "127.0.0.1", () => r()));
   filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
-  fixture = await startMessagingFixture({ testFile: import.meta.filename, workerId: "pace-worker", pool: 8, textDelayMs: TEXT_DELAY_MS, mediaAllowedOrigins: [filesUrl] });
+  fixture = await startMessagingFixture({
+    testFile: import.meta.filename,
+    workerId: "pace-worker",
+    pool: 8,
+    textDelayMs: TEXT_DELAY_MS,
+    mediaAllowedOrigins: [filesUrl],
+  });
   ({ db, sim, redis, worker } = fixture);
   await db.location.create({ data: { id: LOC, name: "P" } });
-  await db.instance.createMany({ data: [{ id: "ip1", locationId: LOC, name: "wa-01" }, { id: "ip2", locationId: LOC, name: "wa-02" }] });
+  await db.instance.createMany({
+    data: [
+      { id: "ip1", locationId: LOC, name: "wa-01" },
+      { id: "ip2", locationId: LOC, name: "wa-02" },
+    ],
+  });
   for (const phone of [NUM1, NUM2, CONTACT1, CONTACT2]) await simCall(sim, "POST", "/__sandbox/phones", { phone });
 });
 afterAll(async () => {
@@ -53,22 +71,42 @@ afterAll(async () => {
 
 const inbox = (phone: string) => simCall<Inbox>(sim, "GET", `/__sandbox/phones/${phone}/inbox`);
 const send = (contact: string, instanceName: string, text: string, ghlMessageId?: string, attachments: string[] = []) =>
-  acceptOutbound(db, redis, { locationId: LOC, ghlMessageId, phone: `+${contact}`, text, attachments, source: "GHL", instanceName, allowedMediaOrigins: [filesUrl] });
+  acceptOutbound(db, redis, {
+    locationId: LOC,
+    ghlMessageId,
+    phone: `+${contact}`,
+    text,
+    attachments,
+    source: "GHL",
+    instanceName,
+    allowedMediaOrigins: [filesUrl],
+  });
 
 describe("GHL → WhatsApp through the real client", () => {
   it("links two numbers", async () => {
     const ev = await watchEvents(`${process.env.TEST_REDIS_URL}/1`, LOC);
     await worker.m.start();
-    for (const [id, phone] of [["ip1", NUM1], ["ip2", NUM2]] as const) {
-      const qr = await until(`a QR for ${id}`, async () => ev.events.find((e) => e.type === "instance.qr" && e.instanceId === id));
+    for (const [id, phone] of [
+      ["ip1", NUM1],
+      ["ip2", NUM2],
+    ] as const) {
+      const qr = await until(`a QR for ${id}`, async () =>
+        ev.events.find((e) => e.type === "instance.qr" && e.instanceId === id),
+      );
       await simCall(sim, "POST", `/__sandbox/phones/${phone}/scan`, { qr: (qr as { qr: string }).qr });
     }
-    await until("both ONLINE", async () => (await db.instance.count({ where: { locationId: LOC, status: "ONLINE" } })) === 2, 40_000);
+    await until(
+      "both ONLINE",
+      async () => (await db.instance.count({ where: { locationId: LOC, status: "ONLINE" } })) === 2,
+      40_000,
+    );
     await ev.close();
   });
 
   let attempt = 0;
-  it(`paces two numbers with ${N} messages each independently: gaps of ${TEXT_DELAY_MS} ms per number, both at once`, { timeout: 90_000 }, async () => {
+  it(`paces two numbers with ${N} messages each independently: gaps of ${TEXT_DELAY_MS} ms per number, both at once`, {
+    timeout: 90_000,
+  }, async () => {
     // all 60 queued before either number sends; texts unique to this attempt (vitest may retry)
     const run = ++attempt;
     const [p1, p2] = [`one-${run}-`, `two-${run}-`];
@@ -76,11 +114,22 @@ describe("GHL → WhatsApp through the real client", () => {
       await send(CONTACT1, "wa-01", `${p1}${i}`);
       await send(CONTACT2, "wa-02", `${p2}${i}`);
     }
-    const [a, b] = await until("60 messages at the phones", async () => {
-      const [x, y] = [(await inbox(CONTACT1)).filter((m) => m.text?.startsWith(p1)), (await inbox(CONTACT2)).filter((m) => m.text?.startsWith(p2))];
-      return x.length === N && y.length === N ? [x, y] : undefined;
-    }, 60_000, 250);
-    for (const [got, prefix, from] of [[a, p1, NUM1], [b, p2, NUM2]] as const) {
+    const [a, b] = await until(
+      "60 messages at the phones",
+      async () => {
+        const [x, y] = [
+          (await inbox(CONTACT1)).filter((m) => m.text?.startsWith(p1)),
+          (await inbox(CONTACT2)).filter((m) => m.text?.startsWith(p2)),
+        ];
+        return x.length === N && y.length === N ? [x, y] : undefined;
+      },
+      60_000,
+      250,
+    );
+    for (const [got, prefix, from] of [
+      [a, p1, NUM1],
+      [b, p2, NUM2],
+    ] as const) {
       // FIFO per number, every message once, from its own number
       expect(got.map((m) => m.text)).toEqual(Array.from({ length: N }, (_, i) => `${prefix}${i}`));
       expect(new Set(got.map((m) => m.from))).toEqual(new Set([from]));
@@ -90,21 +139,35 @@ describe("GHL → WhatsApp through the real client", () => {
       // measured at the phone, so a gap also holds the send itself; arrival jitter of a few ms
       expect(sorted[0], `${prefix} gaps ${gaps.join(",")}`).toBeGreaterThanOrEqual(TEXT_DELAY_MS - 15);
       expect(sorted[Math.floor(sorted.length / 2)], `${prefix} median gap`).toBeGreaterThanOrEqual(TEXT_DELAY_MS);
-      console.info(`[pacing] ${prefix} ${N} messages in ${t[N - 1] - t[0]} ms; gaps min ${sorted[0]} median ${sorted[Math.floor(sorted.length / 2)]} max ${sorted[sorted.length - 1]} ms`);
+      console.info(
+        `[pacing] ${prefix} ${N} messages in ${t[N - 1] - t[0]} ms; gaps min ${sorted[0]} median ${sorted[Math.floor(sorted.length / 2)]} max ${sorted[sorted.length - 1]} ms`,
+      );
     }
     // independent: the two streams overlap in time rather than one waiting for the other
-    const [a0, aN, b0, bN] = [Date.parse(a[0].at), Date.parse(a[N - 1].at), Date.parse(b[0].at), Date.parse(b[N - 1].at)];
+    const [a0, aN, b0, bN] = [
+      Date.parse(a[0].at),
+      Date.parse(a[N - 1].at),
+      Date.parse(b[0].at),
+      Date.parse(b[N - 1].at),
+    ];
     const overlap = Math.min(aN, bN) - Math.max(a0, b0);
     expect(overlap, "the streams overlap").toBeGreaterThan(0.6 * (N - 1) * TEXT_DELAY_MS);
   });
 
   it("the same GHL messageId delivered 3 times (twice at once) reaches the phone once", async () => {
     const before = (await inbox(CONTACT1)).length;
-    const results = await Promise.all([send(CONTACT1, "wa-01", "only once", "G-dup-1"), send(CONTACT1, "wa-01", "only once", "G-dup-1")]);
+    const results = await Promise.all([
+      send(CONTACT1, "wa-01", "only once", "G-dup-1"),
+      send(CONTACT1, "wa-01", "only once", "G-dup-1"),
+    ]);
     const third = await send(CONTACT1, "wa-01", "only once", "G-dup-1");
     expect(new Set([...results, third].map((r) => r.id)).size).toBe(1);
     expect([...results, third].filter((r) => !r.duplicate)).toHaveLength(1);
-    await until("sent", async () => (await db.message.findUniqueOrThrow({ where: { id: third.id } })).status === "SENT", 20_000);
+    await until(
+      "sent",
+      async () => (await db.message.findUniqueOrThrow({ where: { id: third.id } })).status === "SENT",
+      20_000,
+    );
     // a marker sent afterwards on the same number: once it is there, anything queued before it is too
     await send(CONTACT1, "wa-01", "marker after dup");
     await until("the marker", async () => (await inbox(CONTACT1)).some((m) => m.text === "marker after dup"), 20_000);
@@ -115,17 +178,26 @@ describe("GHL → WhatsApp through the real client", () => {
 
   it("a GHL attachment URL reaches the phone as the same image, with the text as caption", async () => {
     const r = await send(CONTACT2, "wa-02", "your card", "G-media-1", [`${filesUrl}/card.png`]);
-    const got = await until("the image at the phone", async () => (await inbox(CONTACT2)).find((m) => m.media?.type === "image"), 30_000);
+    const got = await until(
+      "the image at the phone",
+      async () => (await inbox(CONTACT2)).find((m) => m.media?.type === "image"),
+      30_000,
+    );
     expect(got.media).toMatchObject({ mimetype: "image/png", caption: "your card", intact: true });
     expect(Buffer.from(got.media!.base64!, "base64").equals(png)).toBe(true);
-    expect(await db.message.findUniqueOrThrow({ where: { id: r.id } })).toMatchObject({ status: "SENT", waMessageId: got.id });
+    expect(await db.message.findUniqueOrThrow({ where: { id: r.id } })).toMatchObject({
+      status: "SENT",
+      waMessageId: got.id,
+    });
   });
 
   it("the worker's metrics count what was sent and how long sends took", async () => {
     const text = await metrics().render();
     const sent = Number(/^gw_wa_sends_total\{result="sent"\} (\d+)$/m.exec(text)?.[1]);
     expect(sent).toBeGreaterThanOrEqual(2 * N + 2);
-    expect(Number(/^gw_wa_send_seconds_count\{kind="text"\} (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(2 * N + 1);
+    expect(Number(/^gw_wa_send_seconds_count\{kind="text"\} (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(
+      2 * N + 1,
+    );
     expect(Number(/^gw_wa_send_seconds_count\{kind="media"\} (\d+)$/m.exec(text)?.[1])).toBe(1);
   });
 });

@@ -7,7 +7,7 @@ import { leaseKey } from "@/lib/instances/lease-key";
 import { linkCodesOf, pairingCodeKey, qrKey } from "@/lib/instances/link-codes";
 import { startWaSimulator, type WaSimulator } from "@/sandbox/whatsapp/server";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
-import { makeManager, managerConfig, simCall, until, watchEvents, type SimDevice } from "./helpers/wa-fixture";
+import { makeManager, managerConfig, type SimDevice, simCall, until, watchEvents } from "./helpers/wa-fixture";
 
 // What the panel and WhatsApp can do to a live number: pairing code instead of QR, logout from
 // the panel, another client taking the session, a ban, a lost lease, an uninstalled location.
@@ -41,7 +41,8 @@ afterAll(async () => {
 });
 
 const row = () => db.instance.findUniqueOrThrow({ where: { id } });
-const device = async () => (await simCall<SimDevice[]>(sim, "GET", "/__sandbox/devices")).find((d) => d.phone === PHONE);
+const device = async () =>
+  (await simCall<SimDevice[]>(sim, "GET", "/__sandbox/devices")).find((d) => d.phone === PHONE);
 const status = (s: string) => until(s, async () => (await row()).status === s);
 
 describe("controlling a live number", () => {
@@ -49,7 +50,9 @@ describe("controlling a live number", () => {
     id = (await instances.create(db, redis, "locC", { name: "wa-code" }, { maxPerLocation: 10 })).id;
     await status("QR");
     await instances.requestPairingCode(db, redis, "locC", id, `+${PHONE}`);
-    const ev = await until("pairing code event", async () => watch.events.find((e) => e.type === "instance.pairing-code" && e.instanceId === id));
+    const ev = await until("pairing code event", async () =>
+      watch.events.find((e) => e.type === "instance.pairing-code" && e.instanceId === id),
+    );
     const code = ev.type === "instance.pairing-code" ? ev.code : "";
     expect(code).toMatch(/^[0-9A-Z]{8}$/);
     // kept for a panel that opens now, with its expiry, next to the socket's QR
@@ -118,12 +121,20 @@ describe("controlling a live number", () => {
     const other = (await instances.create(db, redis, "locC", { name: "wa-ban" }, { maxPerLocation: 10 })).id;
     const qr = await until("QR", () => instances.currentQr(db, redis, "locC", other));
     await simCall(sim, "POST", `/__sandbox/phones/${phone}/scan`, { qr: qr.qr });
-    await until("ONLINE", async () => (await db.instance.findUniqueOrThrow({ where: { id: other } })).status === "ONLINE");
+    await until(
+      "ONLINE",
+      async () => (await db.instance.findUniqueOrThrow({ where: { id: other } })).status === "ONLINE",
+    );
     await simCall(sim, "POST", "/__sandbox/faults", { phone, kind: "ban" });
-    await until("BANNED", async () => (await db.instance.findUniqueOrThrow({ where: { id: other } })).status === "BANNED");
+    await until(
+      "BANNED",
+      async () => (await db.instance.findUniqueOrThrow({ where: { id: other } })).status === "BANNED",
+    );
     expect(await db.instance.findUniqueOrThrow({ where: { id: other } })).toMatchObject({ desiredState: "STOPPED" });
     await w.m.scan();
     expect(w.m.owned()).toEqual([]);
-    expect(watch.events).toContainEqual(expect.objectContaining({ type: "instance.status", instanceId: other, status: "BANNED" }));
+    expect(watch.events).toContainEqual(
+      expect.objectContaining({ type: "instance.status", instanceId: other, status: "BANNED" }),
+    );
   });
 });

@@ -2,11 +2,11 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import * as instances from "@/lib/instances/instances";
-import { latestQr } from "@/lib/instances/link-codes";
 import { leaseKey } from "@/lib/instances/lease-key";
+import { latestQr } from "@/lib/instances/link-codes";
 import { startWaSimulator, type WaSimulator } from "@/sandbox/whatsapp/server";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
-import { makeManager, managerConfig, simCall, until, type SimDevice } from "./helpers/wa-fixture";
+import { makeManager, managerConfig, type SimDevice, simCall, until } from "./helpers/wa-fixture";
 
 // Twenty numbers over two workers: the load spreads, and no device ever has two sockets at once,
 // not while linking, not while one worker hands everything over to the other.
@@ -53,11 +53,14 @@ describe("a fleet of numbers over two workers", () => {
     const b = makeManager(db, managerConfig(sim, dbUrl, "wa-b"), { leaseTtlMs: 6000 });
     await Promise.all([a.m.start(), b.m.start()]);
     try {
-      for (let i = 0; i < N; i++) ids.push((await instances.create(db, redis, "locF", { name: `wa-${i}` }, { maxPerLocation: N })).id);
-      await Promise.all(ids.map(async (id, i) => {
-        const qr = await until(`QR of ${id}`, () => latestQr(redis, id), 30_000);
-        await simCall(sim, "POST", `/__sandbox/phones/${phone(i)}/scan`, { qr: qr.qr });
-      }));
+      for (let i = 0; i < N; i++)
+        ids.push((await instances.create(db, redis, "locF", { name: `wa-${i}` }, { maxPerLocation: N })).id);
+      await Promise.all(
+        ids.map(async (id, i) => {
+          const qr = await until(`QR of ${id}`, () => latestQr(redis, id), 30_000);
+          await simCall(sim, "POST", `/__sandbox/phones/${phone(i)}/scan`, { qr: qr.qr });
+        }),
+      );
       await until("all ONLINE", allOnline, 40_000, 250);
 
       const ownedA = a.m.owned().length;
@@ -74,10 +77,15 @@ describe("a fleet of numbers over two workers", () => {
       const loginsBefore = new Map(ds.map((d) => [d.phone, d.logins]));
       await a.close();
       await until("takeover of every number", async () => b.m.owned().length === N, 20_000, 200);
-      await until("all ONLINE again", async () => {
-        const now = await devices();
-        return now.every((d) => d.connected) && (await allOnline());
-      }, 20_000, 250);
+      await until(
+        "all ONLINE again",
+        async () => {
+          const now = await devices();
+          return now.every((d) => d.connected) && (await allOnline());
+        },
+        20_000,
+        250,
+      );
       const after = await devices();
       expect(after.every((d) => d.maxConcurrentConnections === 1 && d.pairings === 1)).toBe(true);
       const relogged = after.filter((d) => d.logins > (loginsBefore.get(d.phone) ?? 0)).length;

@@ -2,11 +2,11 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@/lib/db";
 import * as instances from "@/lib/instances/instances";
-import { latestQr } from "@/lib/instances/link-codes";
 import { leaseKey } from "@/lib/instances/lease-key";
+import { latestQr } from "@/lib/instances/link-codes";
 import { startWaSimulator, type WaSimulator } from "@/sandbox/whatsapp/server";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
-import { makeManager, managerConfig, simCall, until, type SimDevice } from "./helpers/wa-fixture";
+import { makeManager, managerConfig, type SimDevice, simCall, until } from "./helpers/wa-fixture";
 
 // Fair share (docs/architecture.md#sharing-numbers-between-workers): workers started one after
 // another next to a busy one end up with equal shares, the busy one handing numbers over; a
@@ -43,14 +43,20 @@ async function freshStart() {
 const devices = () => simCall<SimDevice[]>(sim, "GET", "/__sandbox/devices");
 const allOnline = async () => (await db.instance.count({ where: { locationId: "locS", status: "ONLINE" } })) === N;
 // a TTL that tolerates 30 Baileys clients and three managers on one event loop (see wa-sessions-fleet)
-const worker = (id: string) => makeManager(db, managerConfig(sim, dbUrl, id), { leaseTtlMs: 6000, handoversPerMinute: 600 });
+const worker = (id: string) =>
+  makeManager(db, managerConfig(sim, dbUrl, id), { leaseTtlMs: 6000, handoversPerMinute: 600 });
 type Worker = ReturnType<typeof worker>;
 
 async function settled(workers: Worker[], each: number) {
-  await until(`shares of ${each}±1 over ${workers.length}`, async () => {
-    const held = workers.map((w) => w.m.owned().length);
-    return held.reduce((a, b) => a + b, 0) === N && held.every((h) => Math.abs(h - each) <= 1) && (await allOnline());
-  }, 40_000, 250);
+  await until(
+    `shares of ${each}±1 over ${workers.length}`,
+    async () => {
+      const held = workers.map((w) => w.m.owned().length);
+      return held.reduce((a, b) => a + b, 0) === N && held.every((h) => Math.abs(h - each) <= 1) && (await allOnline());
+    },
+    40_000,
+    250,
+  );
 }
 
 async function noRescanNoOverlap() {
@@ -71,11 +77,14 @@ describe("sharing numbers between workers", () => {
     try {
       await a.m.start();
       const ids: string[] = [];
-      for (let i = 0; i < N; i++) ids.push((await instances.create(db, redis, "locS", { name: `s-${i}` }, { maxPerLocation: N })).id);
-      await Promise.all(ids.map(async (id, i) => {
-        const qr = await until(`QR of ${id}`, () => latestQr(redis, id), 30_000);
-        await simCall(sim, "POST", `/__sandbox/phones/${phone(i)}/scan`, { qr: qr.qr });
-      }));
+      for (let i = 0; i < N; i++)
+        ids.push((await instances.create(db, redis, "locS", { name: `s-${i}` }, { maxPerLocation: N })).id);
+      await Promise.all(
+        ids.map(async (id, i) => {
+          const qr = await until(`QR of ${id}`, () => latestQr(redis, id), 30_000);
+          await simCall(sim, "POST", `/__sandbox/phones/${phone(i)}/scan`, { qr: qr.qr });
+        }),
+      );
       await until("all ONLINE on the first worker", allOnline, 40_000, 250);
       expect(a.m.owned()).toHaveLength(N);
 
@@ -84,7 +93,9 @@ describe("sharing numbers between workers", () => {
       await c.m.start();
       await settled([a, b, c], N / 3);
       await noRescanNoOverlap();
-      for (const w of [a, b, c]) for (const id of w.m.owned()) expect(await redis.get(leaseKey(id))).toBe(w.m === a.m ? "share-a" : w.m === b.m ? "share-b" : "share-c");
+      for (const w of [a, b, c])
+        for (const id of w.m.owned())
+          expect(await redis.get(leaseKey(id))).toBe(w.m === a.m ? "share-a" : w.m === b.m ? "share-b" : "share-c");
 
       // c drains: every number it held moves to a or b, linked as before
       const fromC = c.m.owned();

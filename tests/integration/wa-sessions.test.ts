@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,10 +6,10 @@ import { createDb, type Db } from "@/lib/db";
 import * as instances from "@/lib/instances/instances";
 import { leaseKey } from "@/lib/instances/lease-key";
 import { qrKey } from "@/lib/instances/link-codes";
-import { QR_EXPIRED } from "@/worker/whatsapp/reconnect-policy";
 import { startWaSimulator, type WaSimulator } from "@/sandbox/whatsapp/server";
+import { QR_EXPIRED } from "@/worker/whatsapp/reconnect-policy";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
-import { makeManager, managerConfig, simCall, until, watchEvents, type SimDevice } from "./helpers/wa-fixture";
+import { makeManager, managerConfig, type SimDevice, simCall, until, watchEvents } from "./helpers/wa-fixture";
 
 // The real Baileys client, driven by the session manager, against the WhatsApp simulator:
 // linking by QR, surviving a restart and a killed worker without a rescan, unlinking.
@@ -41,7 +41,8 @@ afterAll(async () => {
 });
 
 const row = () => db.instance.findUniqueOrThrow({ where: { id: instanceId } });
-const device = async (phone = PHONE) => (await simCall<SimDevice[]>(sim, "GET", "/__sandbox/devices")).find((d) => d.phone === phone);
+const device = async (phone = PHONE) =>
+  (await simCall<SimDevice[]>(sim, "GET", "/__sandbox/devices")).find((d) => d.phone === phone);
 const qrEvents = () => watch.events.filter((e) => e.type === "instance.qr" && e.instanceId === instanceId);
 const online = () => until("ONLINE", async () => (await row()).status === "ONLINE");
 /** A new manager logged the number in (the row may still say ONLINE from the previous one). */
@@ -49,7 +50,10 @@ async function startLoggedIn(workerId: string) {
   const logins = (await device())!.logins;
   const w = makeManager(db, managerConfig(sim, dbUrl, workerId));
   await w.m.start();
-  await until("a login by the new manager", async () => (await device())!.logins > logins && (await device())!.connected);
+  await until(
+    "a login by the new manager",
+    async () => (await device())!.logins > logins && (await device())!.connected,
+  );
   await online();
   return w;
 }
@@ -73,7 +77,9 @@ describe("WhatsApp sessions through the session manager", () => {
       expect(r.phone).toBe(`+${PHONE}`);
       expect(r.lastError).toBeNull();
       expect(await redis.get(qrKey(instanceId))).toBeNull();
-      expect(watch.events).toContainEqual(expect.objectContaining({ type: "instance.status", instanceId, status: "ONLINE", phone: `+${PHONE}` }));
+      expect(watch.events).toContainEqual(
+        expect.objectContaining({ type: "instance.status", instanceId, status: "ONLINE", phone: `+${PHONE}` }),
+      );
       expect(await db.waCreds.count({ where: { instanceId } })).toBe(1);
       expect(await db.waKey.count({ where: { instanceId, type: "pre-key" } })).toBeGreaterThan(0);
       expect(w.m.socketFor(instanceId)?.online).toBe(true);
@@ -104,11 +110,25 @@ describe("WhatsApp sessions through the session manager", () => {
 
   it("when the lease holder is killed (kill -9), another worker takes over within seconds, without a rescan", async () => {
     // node itself with tsx's loader (not the tsx CLI, which runs the code in a grandchild a kill would miss)
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "helpers/wa-manager-child.ts"), JSON.stringify(managerConfig(sim, dbUrl, "doomed"))], {
-      env: { ...process.env, LOG_LEVEL: "silent" }, stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        path.join(import.meta.dirname, "helpers/wa-manager-child.ts"),
+        JSON.stringify(managerConfig(sim, dbUrl, "doomed")),
+      ],
+      {
+        env: { ...process.env, LOG_LEVEL: "silent" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     children.push(child);
-    await until("the child worker to own the instance", async () => (await redis.get(leaseKey(instanceId))) === "doomed" && (await device())?.connected, 30_000);
+    await until(
+      "the child worker to own the instance",
+      async () => (await redis.get(leaseKey(instanceId))) === "doomed" && (await device())?.connected,
+      30_000,
+    );
     await online();
     const before = (await device())!;
 
@@ -118,7 +138,13 @@ describe("WhatsApp sessions through the session manager", () => {
       expect(w.m.owned()).toEqual([]); // the child still holds the lease: no second socket
       child.kill("SIGKILL");
       const killedAt = Date.now();
-      await until("takeover", async () => (await redis.get(leaseKey(instanceId))) === "survivor" && (await device())!.logins > before.logins && (await device())!.connected);
+      await until(
+        "takeover",
+        async () =>
+          (await redis.get(leaseKey(instanceId))) === "survivor" &&
+          (await device())!.logins > before.logins &&
+          (await device())!.connected,
+      );
       await online();
       const tookMs = Date.now() - killedAt;
       process.stdout.write(`takeover after kill -9: ${tookMs} ms (lease TTL 4 s, scan every 0.4 s)\n`);
@@ -153,7 +179,9 @@ describe("WhatsApp sessions through the session manager", () => {
       await simCall(sim, "POST", "/__sandbox/faults", { phone: PHONE, kind: "drop" });
       await until("a new login", async () => (await device())!.logins > logins && (await device())!.connected);
       await online();
-      expect(watch.events).toContainEqual(expect.objectContaining({ type: "instance.status", instanceId, status: "RECONNECTING" }));
+      expect(watch.events).toContainEqual(
+        expect.objectContaining({ type: "instance.status", instanceId, status: "RECONNECTING" }),
+      );
     } finally {
       await w.close();
     }
@@ -164,7 +192,12 @@ describe("WhatsApp sessions through the session manager", () => {
     try {
       await simCall(sim, "POST", `/__sandbox/phones/${PHONE}/unlink`, {});
       await until("LOGGED_OUT", async () => (await row()).status === "LOGGED_OUT");
-      await until("wiped", async () => (await db.waCreds.count({ where: { instanceId } })) === 0 && (await db.waKey.count({ where: { instanceId } })) === 0);
+      await until(
+        "wiped",
+        async () =>
+          (await db.waCreds.count({ where: { instanceId } })) === 0 &&
+          (await db.waKey.count({ where: { instanceId } })) === 0,
+      );
       const r = await row();
       expect(r).toMatchObject({ desiredState: "STOPPED", phone: null });
       await w.m.scan();
@@ -180,10 +213,16 @@ describe("WhatsApp sessions through the session manager", () => {
     await w.m.start();
     try {
       const fresh = await instances.create(db, redis, "locA", { name: "wa-qr" }, { maxPerLocation: 10 });
-      await until("QR expiry", async () => (await db.instance.findUniqueOrThrow({ where: { id: fresh.id } })).lastError === QR_EXPIRED, 15_000);
+      await until(
+        "QR expiry",
+        async () => (await db.instance.findUniqueOrThrow({ where: { id: fresh.id } })).lastError === QR_EXPIRED,
+        15_000,
+      );
       const r = await db.instance.findUniqueOrThrow({ where: { id: fresh.id } });
       expect(r).toMatchObject({ status: "OFFLINE", desiredState: "STOPPED" });
-      expect(watch.events.filter((e) => e.type === "instance.qr" && e.instanceId === fresh.id).length).toBeGreaterThan(1);
+      expect(watch.events.filter((e) => e.type === "instance.qr" && e.instanceId === fresh.id).length).toBeGreaterThan(
+        1,
+      );
       await w.m.scan();
       expect(w.m.owned()).toEqual([]);
     } finally {

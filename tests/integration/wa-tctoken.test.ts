@@ -5,10 +5,10 @@ import { keyringFrom } from "@/lib/crypto";
 import { createDb, type Db } from "@/lib/db";
 import { startWaSimulator, type WaSimulator } from "@/sandbox/whatsapp/server";
 import { control, waitFor } from "@/sandbox/whatsapp/test-kit";
-import { loadAuthState, pgKeyStore, type PgAuthState } from "@/worker/whatsapp/auth-state";
+import { loadAuthState, type PgAuthState, pgKeyStore } from "@/worker/whatsapp/auth-state";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
 import { until } from "./helpers/wa-fixture";
-import { connectWith, countingLogger, newCounts, type ClientCounts } from "./helpers/wa-keystore-kit";
+import { type ClientCounts, connectWith, countingLogger, newCounts } from "./helpers/wa-keystore-kit";
 
 // Privacy tokens through the worker's key store (auth-state + the shared AsyncLocalStorage it
 // installs): rc14 issues its own token to a contact after a 1:1 send, from inside the send's
@@ -75,22 +75,41 @@ describe("privacy tokens in the Postgres key store", () => {
     // half the contacts write first: WhatsApp hands their token over in a privacy_token notification
     const seen = new Set<string>();
     sock.ev.on("messages.upsert", (u) => {
-      for (const m of u.messages) if (m.message?.conversation?.startsWith("hello from ")) seen.add(m.message.conversation);
+      for (const m of u.messages)
+        if (m.message?.conversation?.startsWith("hello from ")) seen.add(m.message.conversation);
     });
-    for (const phone of writersFirst) await control(sim, "POST", `/__sandbox/phones/${phone}/send`, { to: ME, text: `hello from ${phone}` });
+    for (const phone of writersFirst)
+      await control(sim, "POST", `/__sandbox/phones/${phone}/send`, { to: ME, text: `hello from ${phone}` });
     await until("the first messages arrived", async () => seen.size === writersFirst.length, 60_000, 200);
 
     counts.issuances.clear();
     const t0 = Date.now();
-    for (let i = 0; i < SENDS; i++) await sock.sendMessage(`${contacts[i % CONTACTS]}@s.whatsapp.net`, { text: `message ${i}` });
+    for (let i = 0; i < SENDS; i++)
+      await sock.sendMessage(`${contacts[i % CONTACTS]}@s.whatsapp.net`, { text: `message ${i}` });
     const sendMs = Date.now() - t0;
     // issuance is fire-and-forget: let the last IQs come back and their writes land
-    await until("every contact's issuance state stored", async () =>
-      (await db.waKey.count({ where: { instanceId: "i1", type: "tctoken", keyId: { in: [...lids.values()] } } })) === CONTACTS, 30_000, 200);
+    await until(
+      "every contact's issuance state stored",
+      async () =>
+        (await db.waKey.count({ where: { instanceId: "i1", type: "tctoken", keyId: { in: [...lids.values()] } } })) ===
+        CONTACTS,
+      30_000,
+      200,
+    );
 
     const perContact = [...counts.issuances.values()];
     const fromSim = await simIssuances();
-    console.info(JSON.stringify({ sends: SENDS, contacts: CONTACTS, sendMs, issuanceIqs: issuedTotal(), contactsIssued: perContact.length, maxPerContact: Math.max(0, ...perContact), simCounter: fromSim ? Object.values(fromSim).reduce((a, b) => a + b, 0) : "n/a" }));
+    console.info(
+      JSON.stringify({
+        sends: SENDS,
+        contacts: CONTACTS,
+        sendMs,
+        issuanceIqs: issuedTotal(),
+        contactsIssued: perContact.length,
+        maxPerContact: Math.max(0, ...perContact),
+        simCounter: fromSim ? Object.values(fromSim).reduce((a, b) => a + b, 0) : "n/a",
+      }),
+    );
     expect(perContact.length, "every contact got our token").toBe(CONTACTS);
     expect(Math.max(...perContact), "issuances per contact (client side)").toBe(1);
     if (fromSim) {
@@ -118,15 +137,25 @@ describe("privacy tokens in the Postgres key store", () => {
 
   it("tokens from the contacts' privacy_token notifications are stored and sent back", async () => {
     const store = pgKeyStore({ db, instanceId: "i1", log, keys }, () => false);
-    const stored = await store.get("tctoken", writersFirst.map((p) => lids.get(p)!));
+    const stored = await store.get(
+      "tctoken",
+      writersFirst.map((p) => lids.get(p)!),
+    );
     const withToken = writersFirst.filter((p) => (stored[lids.get(p)!]?.token?.length ?? 0) > 0);
     const simSendsTokens = (await simIssuances()) !== undefined;
-    console.info(JSON.stringify({ writersFirst: writersFirst.length, tokensStored: withToken.length, simulatorSendsPrivacyTokens: simSendsTokens }));
+    console.info(
+      JSON.stringify({
+        writersFirst: writersFirst.length,
+        tokensStored: withToken.length,
+        simulatorSendsPrivacyTokens: simSendsTokens,
+      }),
+    );
     if (!simSendsTokens) return; // a simulator without privacy_token notifications: nothing to store
     expect(withToken.length).toBe(writersFirst.length);
     for (const p of writersFirst) expect(Number(stored[lids.get(p)!].timestamp)).toBeGreaterThan(0);
     // our messages to them carry it (the simulator checks it against the token it handed out)
-    const inbox = (await control<{ tctoken?: boolean }[]>(sim, "GET", `/__sandbox/phones/${writersFirst[0]}/inbox`)).body;
+    const inbox = (await control<{ tctoken?: boolean }[]>(sim, "GET", `/__sandbox/phones/${writersFirst[0]}/inbox`))
+      .body;
     expect(inbox.length).toBeGreaterThan(0);
     expect(inbox.every((e) => e.tctoken === true)).toBe(true);
   });
@@ -140,7 +169,8 @@ describe("privacy tokens in the Postgres key store", () => {
     await waitFor(sock, "connection.update", (u) => u.connection === "open", 20_000);
     const simBefore = await simIssuances();
     counts.issuances.clear();
-    for (let i = 0; i < CONTACTS * 2; i++) await sock.sendMessage(`${contacts[i % CONTACTS]}@s.whatsapp.net`, { text: `after restart ${i}` });
+    for (let i = 0; i < CONTACTS * 2; i++)
+      await sock.sendMessage(`${contacts[i % CONTACTS]}@s.whatsapp.net`, { text: `after restart ${i}` });
     await new Promise((r) => setTimeout(r, 1500));
     expect(issuedTotal(), "issuances after the restart").toBe(0);
     if (simBefore) expect(await simIssuances()).toEqual(simBefore);

@@ -17,7 +17,9 @@ afterAll(async () => {
 describe("WhatsApp Web version", () => {
   it("uses the bundled version (undefined) when fetching is not allowed and nothing is cached", async () => {
     let calls = 0;
-    expect(await waWebVersion(redis, log, { fetchOnline: false, fetcher: async () => (calls++, { version: [2, 3000, 1] }) })).toBeUndefined();
+    expect(
+      await waWebVersion(redis, log, { fetchOnline: false, fetcher: async () => (calls++, { version: [2, 3000, 1] }) }),
+    ).toBeUndefined();
     expect(calls).toBe(0);
   });
 
@@ -33,6 +35,12 @@ describe("WhatsApp Web version", () => {
 
   it("keeps the last known version when a refresh fails", async () => {
     const later = 1_800_000_000_000 + 25 * 3600_000;
-    expect(await waWebVersion(redis, log, { fetchOnline: true, fetcher: async () => ({ version: [2, 2413, 1], error: new Error("offline") }), now: later })).toEqual([2, 3000, 7]);
+    expect(
+      await waWebVersion(redis, log, {
+        fetchOnline: true,
+        fetcher: async () => ({ version: [2, 2413, 1], error: new Error("offline") }),
+        now: later,
+      }),
+    ).toEqual([2, 3000, 7]);
   });
 });

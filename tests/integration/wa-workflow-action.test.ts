@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GET as installRoute } from "@/app/api/oauth/install/route";
-import { GET as callbackRoute } from "@/app/api/oauth/callback/route";
-import { POST as sendMessageRoute } from "@/app/api/ghl/workflows/send-message/route";
 import { POST as fieldsRoute } from "@/app/api/ghl/workflows/send-message/fields/route";
+import { POST as sendMessageRoute } from "@/app/api/ghl/workflows/send-message/route";
 import { POST as subscriptionRoute } from "@/app/api/ghl/workflows/subscription/route";
+import { GET as callbackRoute } from "@/app/api/oauth/callback/route";
+import { GET as installRoute } from "@/app/api/oauth/install/route";
 import { SANDBOX_WORKFLOW_SECRET } from "@/sandbox/ghl/config";
 import { consentOnMarketplace, startGhlHarness } from "./helpers/ghl-harness";
 import { linkNumberByQr, simCall, startMessagingFixture, until } from "./helpers/wa-fixture";
@@ -27,18 +27,25 @@ beforeAll(async () => {
   h = await startGhlHarness({
     databaseUrl: f.dbUrl,
     routes: {
-      "GET /api/oauth/install": installRoute, "GET /api/oauth/callback": callbackRoute,
-      "POST /api/ghl/workflows/send-message": sendMessageRoute, "POST /api/ghl/workflows/subscription": subscriptionRoute,
+      "GET /api/oauth/install": installRoute,
+      "GET /api/oauth/callback": callbackRoute,
+      "POST /api/ghl/workflows/send-message": sendMessageRoute,
+      "POST /api/ghl/workflows/subscription": subscriptionRoute,
       "POST /api/ghl/workflows/send-message/fields": fieldsRoute,
     },
     env: { GHL_WORKFLOW_SECRET: SANDBOX_WORKFLOW_SECRET },
   });
   expect((await h.control("POST", "/companies", { id: CO, name: "Action agency" })).status).toBe(201);
   expect((await h.control("POST", "/locations", { id: LOC, name: "Action location", companyId: CO })).status).toBe(201);
-  expect((await h.control("POST", "/locations", { id: "NotInstalled00000001", name: "Other", companyId: CO })).status).toBe(201);
+  expect(
+    (await h.control("POST", "/locations", { id: "NotInstalled00000001", name: "Other", companyId: CO })).status,
+  ).toBe(201);
   const start = await fetch(`${h.appUrl}/api/oauth/install`, { redirect: "manual" });
   const cookie = (start.headers.get("set-cookie") ?? "").split(";")[0];
-  const done = await fetch(await consentOnMarketplace(start.headers.get("location")!, { locationId: LOC }), { redirect: "manual", headers: { cookie } });
+  const done = await fetch(await consentOnMarketplace(start.headers.get("location")!, { locationId: LOC }), {
+    redirect: "manual",
+    headers: { cookie },
+  });
   expect(done.status).toBe(303);
   await f.db.instance.create({ data: { id: "i1", locationId: LOC, name: "wa-01" } });
   for (const phone of [NUMBER, CONTACT]) await simCall(f.sim, "POST", "/__sandbox/phones", { phone });
@@ -51,17 +58,27 @@ afterAll(async () => {
 });
 
 const action = (locationId: string, data: Record<string, unknown>) =>
-  h.control<{ status: number; body: Record<string, unknown> }>("POST", "/workflows/actions", { locationId, key: "whatsapp_send_message", contactId: "ghl-contact-1", data });
+  h.control<{ status: number; body: Record<string, unknown> }>("POST", "/workflows/actions", {
+    locationId,
+    key: "whatsapp_send_message",
+    contactId: "ghl-contact-1",
+    data,
+  });
 const inbox = () => simCall<Inbox>(f.sim, "GET", `/__sandbox/phones/${CONTACT}/inbox`);
 
 describe("the Send WhatsApp message workflow action", { retry: 0 }, () => {
   it("configuring the action offers the location's numbers to choose from", async () => {
     await f.db.instance.create({ data: { id: "i2", locationId: LOC, name: "wa-02", alias: "Sales" } });
-    const r = await h.control<{ status: number; body: { inputs: { fields: { field: string; options?: { label: string; value: string }[] }[] }[] } }>(
-      "POST", "/workflows/actions/fields", { locationId: LOC, key: "whatsapp_send_message" });
+    const r = await h.control<{
+      status: number;
+      body: { inputs: { fields: { field: string; options?: { label: string; value: string }[] }[] }[] };
+    }>("POST", "/workflows/actions/fields", { locationId: LOC, key: "whatsapp_send_message" });
     expect(r.body.status).toBe(200);
     const number = r.body.body.inputs[0].fields.find((x) => x.field === "number");
-    expect(number?.options).toEqual([{ label: `wa-01 · +${NUMBER}`, value: "wa-01" }, { label: "wa-02 · Sales", value: "wa-02" }]);
+    expect(number?.options).toEqual([
+      { label: `wa-01 · +${NUMBER}`, value: "wa-01" },
+      { label: "wa-02 · Sales", value: "wa-02" },
+    ]);
     await f.db.instance.delete({ where: { id: "i2" } });
   });
 
@@ -70,7 +87,12 @@ describe("the Send WhatsApp message workflow action", { retry: 0 }, () => {
     expect(r.status).toBe(200);
     expect(r.body.status).toBe(200);
     expect(r.body.body).toMatchObject({ status: "QUEUED", number: "wa-01" });
-    await until("the text at the contact's phone", async () => (await inbox()).some((m) => m.text === "from a workflow"), 20_000, 200);
+    await until(
+      "the text at the contact's phone",
+      async () => (await inbox()).some((m) => m.text === "from a workflow"),
+      20_000,
+      200,
+    );
     const row = await f.db.message.findFirstOrThrow({ where: { locationId: LOC, direction: "OUTBOUND" } });
     expect(row).toMatchObject({ instanceId: "i1", text: "from a workflow" });
   });
@@ -86,15 +108,32 @@ describe("the Send WhatsApp message workflow action", { retry: 0 }, () => {
   });
 
   it("a call without the Marketplace header, or with another, is refused before its body is read", async () => {
-    const body = JSON.stringify({ data: { phone: `+${CONTACT}`, message: "forged" }, extras: { locationId: LOC }, meta: { key: "whatsapp_send_message" } });
-    for (const headers of [{}, { "x-gw-workflow-secret": "not-the-secret-not-the-secret" }] as Record<string, string>[]) {
-      const r = await fetch(`${h.appUrl}/api/ghl/workflows/send-message`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+    const body = JSON.stringify({
+      data: { phone: `+${CONTACT}`, message: "forged" },
+      extras: { locationId: LOC },
+      meta: { key: "whatsapp_send_message" },
+    });
+    for (const headers of [{}, { "x-gw-workflow-secret": "not-the-secret-not-the-secret" }] as Record<
+      string,
+      string
+    >[]) {
+      const r = await fetch(`${h.appUrl}/api/ghl/workflows/send-message`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json", ...headers },
+      });
       expect(r.status).toBe(401);
-      const s = await fetch(`${h.appUrl}/api/ghl/workflows/subscription`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+      const s = await fetch(`${h.appUrl}/api/ghl/workflows/subscription`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json", ...headers },
+      });
       expect(s.status).toBe(401);
     }
     const big = await fetch(`${h.appUrl}/api/ghl/workflows/send-message`, {
-      method: "POST", body: JSON.stringify({ pad: "x".repeat(70_000) }), headers: { "content-type": "application/json", "x-gw-workflow-secret": SANDBOX_WORKFLOW_SECRET },
+      method: "POST",
+      body: JSON.stringify({ pad: "x".repeat(70_000) }),
+      headers: { "content-type": "application/json", "x-gw-workflow-secret": SANDBOX_WORKFLOW_SECRET },
     });
     expect(big.status).toBe(413);
     expect(await f.db.message.count({ where: { direction: "OUTBOUND" } })).toBe(1);
@@ -102,10 +141,20 @@ describe("the Send WhatsApp message workflow action", { retry: 0 }, () => {
 
   it("a subscription whose targetUrl is not on GHL's API host is refused", async () => {
     const body = JSON.stringify({
-      triggerData: { id: "t1", key: "whatsapp_number_status_changed", filters: [], eventType: "CREATED", targetUrl: "https://attacker.example/workflows-marketplace/triggers/execute/a/b" },
+      triggerData: {
+        id: "t1",
+        key: "whatsapp_number_status_changed",
+        filters: [],
+        eventType: "CREATED",
+        targetUrl: "https://attacker.example/workflows-marketplace/triggers/execute/a/b",
+      },
       extras: { locationId: LOC, workflowId: "wf1", companyId: CO },
     });
-    const r = await fetch(`${h.appUrl}/api/ghl/workflows/subscription`, { method: "POST", body, headers: { "content-type": "application/json", "x-gw-workflow-secret": SANDBOX_WORKFLOW_SECRET } });
+    const r = await fetch(`${h.appUrl}/api/ghl/workflows/subscription`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", "x-gw-workflow-secret": SANDBOX_WORKFLOW_SECRET },
+    });
     expect(r.status).toBe(400);
     expect(await f.db.workflowSubscription.count()).toBe(0);
   });

@@ -11,7 +11,10 @@ const SELF = "tests/lint/docs-stand-alone.test.ts";
 
 /** Tracked and new (not ignored) files: what a clone would hold. */
 function files(): string[] {
-  const out = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: root, encoding: "utf8" });
+  const out = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], {
+    cwd: root,
+    encoding: "utf8",
+  });
   return out.split("\n").filter((f) => f && f !== SELF && /\.(ts|tsx|mjs|js|md|prisma|json|yml|yaml|example)$/.test(f));
 }
 

@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import type { Logger } from "pino";
-import type { Db } from "@/lib/db";
 import { drainAlertOutbox } from "@/lib/alerts/alert-outbox";
+import type { Db } from "@/lib/db";
 
 // Queues the deliveries of raised alerts (lib/alerts/alert-outbox.ts) every `everyMs`; every
 // worker runs it, the rows being taken with SKIP LOCKED.
@@ -11,7 +11,9 @@ export function startAlertOutbox(d: { db: Db; queue: Queue; log: Logger; everyMs
     if (running) return;
     running = drainAlertOutbox(d.db, d.queue)
       .catch((err) => d.log.warn({ err }, "alert outbox not drained"))
-      .finally(() => { running = undefined; });
+      .finally(() => {
+        running = undefined;
+      });
   };
   const timer = setInterval(tick, d.everyMs ?? 1000);
   timer.unref?.();

@@ -26,7 +26,8 @@ import { enqueueGhl } from "@/lib/queue/ghl-jobs";
 //     hold the location's later messages back for ever;
 //   an entry sealed with a key this worker lacks → left for a worker that has it.
 
-const waitingGauge = () => metrics().gauge("gw_delivery_spool_messages", "Delivery URL calls waiting in the Redis spool for Postgres");
+const waitingGauge = () =>
+  metrics().gauge("gw_delivery_spool_messages", "Delivery URL calls waiting in the Redis spool for Postgres");
 const drained = metrics().counter("gw_delivery_spool_drained_total", "Spooled Delivery URL calls drained, by outcome");
 
 export type Refusal = { locationId: string; ghlMessageId?: string; error: AppError };
@@ -59,7 +60,13 @@ export function startDeliverySpoolDrain(d: {
     let t: NodeJS.Timeout | undefined;
     const timeout = new Promise<false>((r) => (t = setTimeout(() => r(false), 3000)));
     try {
-      return await Promise.race([d.db.$queryRaw`SELECT 1`.then(() => true, () => false), timeout]);
+      return await Promise.race([
+        d.db.$queryRaw`SELECT 1`.then(
+          () => true,
+          () => false,
+        ),
+        timeout,
+      ]);
     } finally {
       clearTimeout(t);
     }
@@ -77,7 +84,10 @@ export function startDeliverySpoolDrain(d: {
       const h = await spool.head(locationId);
       if (h.kind === "empty") return;
       if (h.kind === "unknown-key") {
-        d.log.warn({ locationId }, "spooled delivery sealed with a key this worker does not have; left for one that has it");
+        d.log.warn(
+          { locationId },
+          "spooled delivery sealed with a key this worker does not have; left for one that has it",
+        );
         return;
       }
       if (h.kind === "unreadable") {
@@ -99,8 +109,13 @@ export function startDeliverySpoolDrain(d: {
           pass.refused++;
           drained.inc({ outcome: "refused" });
           const ghlMessageId = messageIdOf(e.body);
-          d.log.warn({ locationId, ghlMessageId, code: err.code, status: err.status, reason: err.message }, "spooled delivery dropped: refused, as it would have been when it came");
-          await d.onRefused?.({ locationId, ghlMessageId, error: err }).catch((e2) => d.log.warn({ err: e2, locationId }, "could not report a refused spooled delivery"));
+          d.log.warn(
+            { locationId, ghlMessageId, code: err.code, status: err.status, reason: err.message },
+            "spooled delivery dropped: refused, as it would have been when it came",
+          );
+          await d
+            .onRefused?.({ locationId, ghlMessageId, error: err })
+            .catch((e2) => d.log.warn({ err: e2, locationId }, "could not report a refused spooled delivery"));
           continue;
         }
         if (!(await pgUp())) {
@@ -115,7 +130,10 @@ export function startDeliverySpoolDrain(d: {
         }
         tries.delete(e.value);
         if (await spool.deadLetter(locationId, e.value, err instanceof Error ? err.message : String(err))) dead(pass);
-        d.log.error({ err, locationId, ghlMessageId: messageIdOf(e.body), tries: n }, "spooled delivery failed every try; moved to the dead list");
+        d.log.error(
+          { err, locationId, ghlMessageId: messageIdOf(e.body), tries: n },
+          "spooled delivery failed every try; moved to the dead list",
+        );
       }
     }
   }
@@ -135,7 +153,8 @@ export function startDeliverySpoolDrain(d: {
       }
       if (pass.postgresDown) break;
     }
-    if (pass.stored + pass.duplicate + pass.refused + pass.dead) d.log.info({ ...pass }, "drained spooled Delivery URL calls");
+    if (pass.stored + pass.duplicate + pass.refused + pass.dead)
+      d.log.info({ ...pass }, "drained spooled Delivery URL calls");
     if (tries.size > 10_000) tries.clear();
     return pass;
   }
@@ -169,7 +188,12 @@ export function reportRefusalToGhl(queue: Queue) {
   return async (r: Refusal) => {
     if (!r.ghlMessageId || r.error.status === 403) return;
     await enqueueGhl(queue, {
-      kind: "status", locationId: r.locationId, messageId: `spooled-${r.ghlMessageId}`, ghlMessageId: r.ghlMessageId, status: "failed", error: r.error.message.slice(0, 300),
+      kind: "status",
+      locationId: r.locationId,
+      messageId: `spooled-${r.ghlMessageId}`,
+      ghlMessageId: r.ghlMessageId,
+      status: "failed",
+      error: r.error.message.slice(0, 300),
     });
   };
 }

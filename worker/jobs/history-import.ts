@@ -1,9 +1,15 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
-import { ghlWindowUse, waitForGhlSlot, GHL_BURST } from "@/lib/ghl/rate-window";
-import { dueImports, finishImport, importState, nextHistoryRows, type ImportRef } from "@/lib/history/history-import";
-import { loadInboundToPost, markNotPosted, postInboundToGhl, type GhlCall, type SyncConfig } from "@/lib/messages/ghl-post";
+import { GHL_BURST, ghlWindowUse, waitForGhlSlot } from "@/lib/ghl/rate-window";
+import { dueImports, finishImport, type ImportRef, importState, nextHistoryRows } from "@/lib/history/history-import";
+import {
+  type GhlCall,
+  loadInboundToPost,
+  markNotPosted,
+  postInboundToGhl,
+  type SyncConfig,
+} from "@/lib/messages/ghl-post";
 
 // The history import's consumer (docs/decisions/020-history-sync-and-import.md): posts each
 // number's history rows to GHL, one number at a time per worker and one worker per number (a
@@ -42,7 +48,8 @@ export function startHistoryImport(d: HistoryImportDeps) {
   const pace = async (locationId: string) => {
     await waitForGhlSlot(d.redis, `history:${locationId}`, { max: d.postsPer10s ?? 30, windowMs: GHL_BURST.windowMs });
     // live traffic first: the import waits while the location's window is busy
-    while (!stopped && (await ghlWindowUse(d.redis, `location:${locationId}`)) > (d.liveHeadroom ?? 60)) await sleep(250);
+    while (!stopped && (await ghlWindowUse(d.redis, `location:${locationId}`)) > (d.liveHeadroom ?? 60))
+      await sleep(250);
   };
 
   const runImport = async (imp: ImportRef) => {
@@ -87,7 +94,8 @@ export function startHistoryImport(d: HistoryImportDeps) {
         await runImport(imp);
       } finally {
         // released only if still ours
-        if ((await d.redis.get(lockKey(imp.instanceId)).catch(() => null)) === d.workerId) await d.redis.del(lockKey(imp.instanceId)).catch(() => {});
+        if ((await d.redis.get(lockKey(imp.instanceId)).catch(() => null)) === d.workerId)
+          await d.redis.del(lockKey(imp.instanceId)).catch(() => {});
       }
     }
   };

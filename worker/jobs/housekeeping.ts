@@ -2,8 +2,8 @@ import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
-import { purgeExpired } from "@/lib/ops/housekeeping";
 import { purgeNumberEvents } from "@/lib/health/number-events";
+import { purgeExpired } from "@/lib/ops/housekeeping";
 import { metrics } from "@/lib/ops/metrics";
 
 // A repeatable BullMQ job: one job scheduler shared by every worker, so the purge runs once per
@@ -26,19 +26,27 @@ export async function startHousekeeping(d: {
   const workerConn = d.connect();
   const queue = new Queue(HOUSEKEEPING_QUEUE, { connection: queueConn });
   // the same id from every worker: one schedule, its interval updated by the last one to start
-  await queue.upsertJobScheduler(SCHEDULER_ID, { every: everyMs }, {
-    name: SCHEDULER_ID,
-    opts: { removeOnComplete: 100, removeOnFail: 100 },
-  });
-  const worker = new Worker(HOUSEKEEPING_QUEUE, async () => {
-    const r = await purgeExpired(d.db);
-    deleted.inc({ table: "media_blob" }, r.mediaBlobs);
-    deleted.inc({ table: "webhook_receipt" }, r.webhookReceipts);
-    const numberEvents = await purgeNumberEvents(d.db);
-    deleted.inc({ table: "number_event" }, numberEvents);
-    if (r.mediaBlobs || r.webhookReceipts || numberEvents) d.log.info({ ...r, numberEvents }, "expired rows deleted");
-    return { ...r, numberEvents };
-  }, { connection: workerConn, concurrency: 1 });
+  await queue.upsertJobScheduler(
+    SCHEDULER_ID,
+    { every: everyMs },
+    {
+      name: SCHEDULER_ID,
+      opts: { removeOnComplete: 100, removeOnFail: 100 },
+    },
+  );
+  const worker = new Worker(
+    HOUSEKEEPING_QUEUE,
+    async () => {
+      const r = await purgeExpired(d.db);
+      deleted.inc({ table: "media_blob" }, r.mediaBlobs);
+      deleted.inc({ table: "webhook_receipt" }, r.webhookReceipts);
+      const numberEvents = await purgeNumberEvents(d.db);
+      deleted.inc({ table: "number_event" }, numberEvents);
+      if (r.mediaBlobs || r.webhookReceipts || numberEvents) d.log.info({ ...r, numberEvents }, "expired rows deleted");
+      return { ...r, numberEvents };
+    },
+    { connection: workerConn, concurrency: 1 },
+  );
   worker.on("completed", () => runs.inc({ outcome: "ok" }));
   worker.on("failed", (_job, err) => {
     runs.inc({ outcome: "failed" });

@@ -19,14 +19,18 @@ export function startOutgoingWebhookWorker(d: {
   /** GHL workflow triggers: the location's GHL client and GHL's API base (GHL_API_BASE_URL) */
   ghl?: { ghlFor: (locationId: string) => GhlClient; apiBaseUrl: string };
 }) {
-  const worker = new Worker(HOOKS_QUEUE, (job) => {
-    if (job.name !== TRIGGER_JOB) return deliverHook(d.db, job.data, { allowedOrigins: d.allowedOrigins });
-    if (!d.ghl) throw new Error("GHL workflow triggers are not wired in this worker");
-    return fireTrigger(d.db, d.ghl.ghlFor, job.data, d.ghl.apiBaseUrl);
-  }, {
-    connection: d.connection,
-    concurrency: d.concurrency ?? 4,
-  });
+  const worker = new Worker(
+    HOOKS_QUEUE,
+    (job) => {
+      if (job.name !== TRIGGER_JOB) return deliverHook(d.db, job.data, { allowedOrigins: d.allowedOrigins });
+      if (!d.ghl) throw new Error("GHL workflow triggers are not wired in this worker");
+      return fireTrigger(d.db, d.ghl.ghlFor, job.data, d.ghl.apiBaseUrl);
+    },
+    {
+      connection: d.connection,
+      concurrency: d.concurrency ?? 4,
+    },
+  );
   worker.on("error", (err) => d.log.warn({ err }, "outgoing webhook worker error"));
   return { stop: () => worker.close() };
 }

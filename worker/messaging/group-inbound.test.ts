@@ -23,9 +23,21 @@ describe("group-inbound", () => {
   });
 
   it("names a member without push name by the phone Baileys maps its LID to, never by the LID", async () => {
-    const sock = { signalRepository: { lidMapping: { getPNForLID: async (lid: string) => (lid === "100000000000009@lid" ? "15550009999:0@s.whatsapp.net" : null) } } };
-    expect(await memberLine(sock, { memberPn: null, memberLid: "100000000000009@lid" }, null, "hi", "text")).toBe("+15550009999: hi");
-    expect(await memberLine(sock, { memberPn: null, memberLid: "100000000000008@lid" }, null, "hi", "text")).toBe("A member: hi");
-    expect(await memberLine(sock, { memberPn: "15550001111@s.whatsapp.net", memberLid: null }, "Ana", null, "image")).toBe("Ana: [image]");
+    const sock = {
+      signalRepository: {
+        lidMapping: {
+          getPNForLID: async (lid: string) => (lid === "100000000000009@lid" ? "15550009999:0@s.whatsapp.net" : null),
+        },
+      },
+    };
+    expect(await memberLine(sock, { memberPn: null, memberLid: "100000000000009@lid" }, null, "hi", "text")).toBe(
+      "+15550009999: hi",
+    );
+    expect(await memberLine(sock, { memberPn: null, memberLid: "100000000000008@lid" }, null, "hi", "text")).toBe(
+      "A member: hi",
+    );
+    expect(
+      await memberLine(sock, { memberPn: "15550001111@s.whatsapp.net", memberLid: null }, "Ana", null, "image"),
+    ).toBe("Ana: [image]");
   });
 });

@@ -33,10 +33,15 @@ export async function groupName(sock: GroupSocket, instanceId: string, groupJid:
 
 /** The member's line as GHL shows it: its push name, else its phone (from the LID mapping if need be). */
 export async function memberLine(
-  sock: GroupSocket, member: { memberPn: string | null; memberLid: string | null }, pushName: string | null, text: string | null, type: string,
+  sock: GroupSocket,
+  member: { memberPn: string | null; memberLid: string | null },
+  pushName: string | null,
+  text: string | null,
+  type: string,
 ): Promise<string> {
   let pn = member.memberPn;
-  if (!pn && !pushName?.trim() && member.memberLid) pn = (await sock.signalRepository?.lidMapping?.getPNForLID(member.memberLid).catch(() => null)) ?? null;
+  if (!pn && !pushName?.trim() && member.memberLid)
+    pn = (await sock.signalRepository?.lidMapping?.getPNForLID(member.memberLid).catch(() => null)) ?? null;
   return groupLine(memberName(pushName, pn), text, type);
 }
 
@@ -45,6 +50,15 @@ function withTimeout<T>(p: Promise<T> | undefined, ms: number): Promise<T | unde
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => resolve(undefined), ms);
     t.unref?.();
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
   });
 }

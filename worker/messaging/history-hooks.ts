@@ -1,8 +1,8 @@
-import { proto, toNumber, type BaileysEventMap, type WASocket } from "@whiskeysockets/baileys";
+import { type BaileysEventMap, proto, toNumber, type WASocket } from "@whiskeysockets/baileys";
 import { learnLidMapping } from "@/lib/contacts/lid-contacts";
 import { applyHistoryNames, noteHistoryChunk } from "@/lib/history/history-sync";
 import { readInstanceSettings } from "@/lib/instances/instance-settings";
-import { storeHistoryMessage, type InboundDeps } from "./inbound-handler";
+import { type InboundDeps, storeHistoryMessage } from "./inbound-handler";
 
 // WhatsApp's history sync as the worker takes it (docs/whatsapp.md#history-sync): Baileys has
 // already stored the notification's LID mappings and privacy tokens in the number's key store
@@ -13,7 +13,12 @@ type History = BaileysEventMap["messaging-history.set"];
 type Ctx = { instanceId: string; locationId: string };
 
 /** A listener for one socket's history events, handling them one at a time. */
-export function historyListener(d: InboundDeps, ctx: Ctx, sock: WASocket, groupsOn: () => Promise<boolean>): (h: History) => void {
+export function historyListener(
+  d: InboundDeps,
+  ctx: Ctx,
+  sock: WASocket,
+  groupsOn: () => Promise<boolean>,
+): (h: History) => void {
   let chain: Promise<void> = Promise.resolve();
   return (h) => {
     chain = chain
@@ -22,7 +27,13 @@ export function historyListener(d: InboundDeps, ctx: Ctx, sock: WASocket, groups
   };
 }
 
-async function handleHistory(d: InboundDeps, ctx: Ctx, sock: WASocket, h: History, groupsOn: () => Promise<boolean>): Promise<void> {
+async function handleHistory(
+  d: InboundDeps,
+  ctx: Ctx,
+  sock: WASocket,
+  h: History,
+  groupsOn: () => Promise<boolean>,
+): Promise<void> {
   for (const m of mappingsOf(h)) {
     const c = await learnLidMapping(d.db, ctx.locationId, m);
     if (c) await d.notifyGhl({ kind: "contact", locationId: ctx.locationId, ...c });
@@ -46,7 +57,10 @@ async function handleHistory(d: InboundDeps, ctx: Ctx, sock: WASocket, h: Histor
   if (names.length) await applyHistoryNames(d.db, ctx.locationId, names);
   const complete = h.syncType === proto.HistorySync.HistorySyncType.RECENT && h.progress === 100;
   await noteHistoryChunk(d.db, ctx, { stored, complete, days: settings.historyImportDays });
-  d.log.info({ ...ctx, syncType: h.syncType, progress: h.progress, messages: h.messages.length, stored }, "history sync notification applied");
+  d.log.info(
+    { ...ctx, syncType: h.syncType, progress: h.progress, messages: h.messages.length, stored },
+    "history sync notification applied",
+  );
 }
 
 /**

@@ -1,16 +1,29 @@
-import { DEF_MEDIA_HOST, DEFAULT_ORIGIN, getMediaKeys, getUrlFromDirectPath, normalizeMessageContent, type WAMessage } from "@whiskeysockets/baileys";
+import {
+  DEF_MEDIA_HOST,
+  DEFAULT_ORIGIN,
+  getMediaKeys,
+  getUrlFromDirectPath,
+  normalizeMessageContent,
+  type WAMessage,
+} from "@whiskeysockets/baileys";
 import type { Logger } from "pino";
 import type { Db } from "@/lib/db";
 import { downloadEncrypted } from "@/lib/media/encrypted-download";
-import { BlockedAddressError } from "@/lib/net/guarded-request";
-import { announcedBytes, announcedTooLarge, DEFAULT_MAX_INBOUND_MEDIA_BYTES, refusedMediaNotice, tooLargeNotice } from "@/lib/media/inbound-media-size";
+import {
+  announcedBytes,
+  announcedTooLarge,
+  DEFAULT_MAX_INBOUND_MEDIA_BYTES,
+  refusedMediaNotice,
+  tooLargeNotice,
+} from "@/lib/media/inbound-media-size";
 import { saveMedia } from "@/lib/media/media-store";
+import { applyReceipts, type Receipt } from "@/lib/messages/receipts";
 import { recordInbound } from "@/lib/messages/record-inbound";
+import { BlockedAddressError } from "@/lib/net/guarded-request";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
-import { groupName, memberLine, type GroupSocket } from "./group-inbound";
+import { type GroupSocket, groupName, memberLine } from "./group-inbound";
 import { reduceWaMessage } from "./inbound-reducer";
 import { backoffMs, entryId, type InboundSpool, type SpoolEntry } from "./inbound-spool";
-import { applyReceipts, type Receipt } from "@/lib/messages/receipts";
 
 // messages.upsert (any type: "notify" live, "append" for WhatsApp's offline replay and for what
 // the owner typed on the phone) → stored once → a GHL job. Media is downloaded here, on the
@@ -70,13 +83,27 @@ export async function handleUpsert(d: InboundDeps, ctx: Ctx, messages: WAMessage
 }
 
 /** A message that could not be stored: into the spool (durable), else retried from memory. */
-export async function spoolOrRetry(d: InboundDeps, ctx: Omit<Ctx, "groups" | "sock"> & Partial<Ctx>, m: WAMessage, err: unknown) {
+export async function spoolOrRetry(
+  d: InboundDeps,
+  ctx: Omit<Ctx, "groups" | "sock"> & Partial<Ctx>,
+  m: WAMessage,
+  err: unknown,
+) {
   const where = { instanceId: ctx.instanceId, locationId: ctx.locationId, waMessageId: m.key?.id };
-  if (err instanceof PermanentInboundError) return void d.log.error({ err, ...where }, "inbound WhatsApp message NOT recorded (given up)");
+  if (err instanceof PermanentInboundError)
+    return void d.log.error({ err, ...where }, "inbound WhatsApp message NOT recorded (given up)");
   if (d.spool) {
     const now = Date.now();
     try {
-      await d.spool.put({ instanceId: ctx.instanceId, locationId: ctx.locationId, message: m, tries: 1, firstAt: now, nextAt: now + d.spool.delayAfter(1), lastError: String((err as Error)?.message ?? err) });
+      await d.spool.put({
+        instanceId: ctx.instanceId,
+        locationId: ctx.locationId,
+        message: m,
+        tries: 1,
+        firstAt: now,
+        nextAt: now + d.spool.delayAfter(1),
+        lastError: String((err as Error)?.message ?? err),
+      });
       d.log.warn({ err, ...where }, "inbound message not recorded; spooled for another try");
       return;
     } catch (spoolErr) {
@@ -92,7 +119,11 @@ export async function spoolOrRetry(d: InboundDeps, ctx: Omit<Ctx, "groups" | "so
  * the spool; failed → back in with a later `nextAt`; permanent or older than the spool's limit →
  * out, loudly.
  */
-export async function retrySpooled(d: InboundDeps & { spool: InboundSpool }, ctx: Ctx, e: SpoolEntry): Promise<"stored" | "again" | "given-up"> {
+export async function retrySpooled(
+  d: InboundDeps & { spool: InboundSpool },
+  ctx: Ctx,
+  e: SpoolEntry,
+): Promise<"stored" | "again" | "given-up"> {
   const waMessageId = entryId(e);
   const where = { instanceId: e.instanceId, locationId: e.locationId, waMessageId, tries: e.tries + 1 };
   try {
@@ -108,7 +139,12 @@ export async function retrySpooled(d: InboundDeps & { spool: InboundSpool }, ctx
       return "given-up";
     }
     const tries = e.tries + 1;
-    await d.spool.put({ ...e, tries, nextAt: Date.now() + d.spool.delayAfter(tries), lastError: String((err as Error)?.message ?? err) });
+    await d.spool.put({
+      ...e,
+      tries,
+      nextAt: Date.now() + d.spool.delayAfter(tries),
+      lastError: String((err as Error)?.message ?? err),
+    });
     d.log.warn({ err, ...where }, "spooled inbound message still not recorded; will try again");
     return "again";
   }
@@ -127,9 +163,12 @@ function failed(d: InboundDeps, ctx: Ctx, m: WAMessage, err: unknown, attempt: n
     return;
   }
   d.log.warn({ err, ...where }, "inbound message not recorded; will try again");
-  const t = setTimeout(() => {
-    handleOne(d, ctx, m).catch((e) => failed(d, ctx, m, e, attempt + 1));
-  }, backoffMs(attempt, d.retryBaseMs));
+  const t = setTimeout(
+    () => {
+      handleOne(d, ctx, m).catch((e) => failed(d, ctx, m, e, attempt + 1));
+    },
+    backoffMs(attempt, d.retryBaseMs),
+  );
   t.unref?.();
 }
 
@@ -163,20 +202,51 @@ async function handleOne(d: InboundDeps, ctx: Ctx, m: WAMessage, history = false
     const kind = r.value.type as "image" | "video" | "audio" | "document" | "sticker";
     const got = await fetchMedia(d, m, kind);
     if (got.ok) {
-      const saved = await saveMedia(d.db, ctx.locationId, { bytes: got.bytes, mimetype: r.media.mimetype, fileName: r.media.fileName });
+      const saved = await saveMedia(d.db, ctx.locationId, {
+        bytes: got.bytes,
+        mimetype: r.media.mimetype,
+        fileName: r.media.fileName,
+      });
       media = { mediaId: saved.mediaId, mimetype: r.media.mimetype, fileName: r.media.fileName };
     } else if ("refused" in got) {
       // a URL into our own network is never fetched, nor tried again: a line says what was sent
-      text = refusedMediaNotice({ kind, ptt: got.node?.ptt === true, fileName: kind === "document" ? got.node?.fileName : null, caption: r.value.text });
-      d.log.warn({ instanceId: ctx.instanceId, locationId: ctx.locationId, waMessageId: m.key?.id, kind, why: got.refused }, "inbound media URL on a private or reserved address: not fetched");
+      text = refusedMediaNotice({
+        kind,
+        ptt: got.node?.ptt === true,
+        fileName: kind === "document" ? got.node?.fileName : null,
+        caption: r.value.text,
+      });
+      d.log.warn(
+        { instanceId: ctx.instanceId, locationId: ctx.locationId, waMessageId: m.key?.id, kind, why: got.refused },
+        "inbound media URL on a private or reserved address: not fetched",
+      );
     } else {
       // recorded like any message (once, by WhatsApp id), with the file replaced by a line saying why
-      text = tooLargeNotice({ kind, ptt: got.node?.ptt === true, fileName: kind === "document" ? got.node?.fileName : null, caption: r.value.text, bytes: got.bytes, limit: got.limit });
-      d.log.warn({ instanceId: ctx.instanceId, locationId: ctx.locationId, waMessageId: m.key?.id, kind, announcedBytes: got.announced, readBytes: got.readBytes, limit: got.limit }, "inbound media over the size limit: not imported");
+      text = tooLargeNotice({
+        kind,
+        ptt: got.node?.ptt === true,
+        fileName: kind === "document" ? got.node?.fileName : null,
+        caption: r.value.text,
+        bytes: got.bytes,
+        limit: got.limit,
+      });
+      d.log.warn(
+        {
+          instanceId: ctx.instanceId,
+          locationId: ctx.locationId,
+          waMessageId: m.key?.id,
+          kind,
+          announcedBytes: got.announced,
+          readBytes: got.readBytes,
+          limit: got.limit,
+        },
+        "inbound media over the size limit: not imported",
+      );
     }
   }
   // a member's message is prefixed with who wrote it (what the number itself wrote is not)
-  if (r.group && !r.value.fromMe) text = await memberLine(ctx.sock, r.group, r.value.pushName ?? null, text, r.value.type);
+  if (r.group && !r.value.fromMe)
+    text = await memberLine(ctx.sock, r.group, r.value.pushName ?? null, text, r.value.type);
   const group = r.group ? { name: await groupName(ctx.sock, ctx.instanceId, r.value.jid) } : null;
   const rec = await recordInbound(d.db, {
     ...r.value,
@@ -193,7 +263,12 @@ async function handleOne(d: InboundDeps, ctx: Ctx, m: WAMessage, history = false
   // the phone of a contact GHL has without one is known now; a new message's post gives it too,
   // this covers a redelivered one (and the job id makes the two one job at most per phone)
   if (rec.linked && rec.linked.kind !== "none" && rec.linked.ghlContactId && !rec.created && phone) {
-    await d.notifyGhl({ kind: "contact", locationId: ctx.locationId, contactId: rec.linked.contactId, phone: `+${phone}` });
+    await d.notifyGhl({
+      kind: "contact",
+      locationId: ctx.locationId,
+      contactId: rec.linked.contactId,
+      phone: `+${phone}`,
+    });
   }
   return rec.created;
 }
@@ -222,11 +297,22 @@ export async function makeDurable(d: InboundDeps, ctx: Ctx, m: WAMessage): Promi
     }
     const now = Date.now();
     try {
-      await d.spool.put({ instanceId: ctx.instanceId, locationId: ctx.locationId, message: m, tries: 1, firstAt: now, nextAt: now + d.spool.delayAfter(1), lastError: String((err as Error)?.message ?? err) });
+      await d.spool.put({
+        instanceId: ctx.instanceId,
+        locationId: ctx.locationId,
+        message: m,
+        tries: 1,
+        firstAt: now,
+        nextAt: now + d.spool.delayAfter(1),
+        lastError: String((err as Error)?.message ?? err),
+      });
       d.log.warn({ err, ...where }, "inbound message not recorded; spooled for another try");
       return true;
     } catch (spoolErr) {
-      d.log.warn({ err: spoolErr, ...where }, "inbound message neither recorded nor spooled; holding its acknowledgement");
+      d.log.warn(
+        { err: spoolErr, ...where },
+        "inbound message neither recorded nor spooled; holding its acknowledgement",
+      );
       return false;
     }
   }
@@ -238,7 +324,11 @@ export async function makeDurable(d: InboundDeps, ctx: Ctx, m: WAMessage): Promi
  * Resolves true once they are durable one way or the other (then the ack may go), false when
  * neither store took them (then they must not be acknowledged: WhatsApp replays them at the next login).
  */
-export async function applyOrSpoolReceipts(d: InboundDeps, ctx: { instanceId: string; locationId: string }, receipts: Receipt[]): Promise<boolean> {
+export async function applyOrSpoolReceipts(
+  d: InboundDeps,
+  ctx: { instanceId: string; locationId: string },
+  receipts: Receipt[],
+): Promise<boolean> {
   try {
     await applyReceipts(d.db, ctx.instanceId, receipts, d.notifyGhl);
     return true;
@@ -250,7 +340,15 @@ export async function applyOrSpoolReceipts(d: InboundDeps, ctx: { instanceId: st
     const now = Date.now();
     const key = { id: receipts[0]?.waMessageId, fromMe: true };
     try {
-      await d.spool.put({ ...ctx, message: { key } as WAMessage, receipts, tries: 1, firstAt: now, nextAt: now + d.spool.delayAfter(1), lastError: String((err as Error)?.message ?? err) });
+      await d.spool.put({
+        ...ctx,
+        message: { key } as WAMessage,
+        receipts,
+        tries: 1,
+        firstAt: now,
+        nextAt: now + d.spool.delayAfter(1),
+        lastError: String((err as Error)?.message ?? err),
+      });
       d.log.warn({ err, ...ctx, count: receipts.length }, "receipts not applied; spooled for another try");
       return true;
     } catch (spoolErr) {
@@ -261,13 +359,30 @@ export async function applyOrSpoolReceipts(d: InboundDeps, ctx: { instanceId: st
 }
 
 async function databaseAnswers(db: Db): Promise<boolean> {
-  return db.$queryRaw`SELECT 1`.then(() => true, () => false);
+  return db.$queryRaw`SELECT 1`.then(
+    () => true,
+    () => false,
+  );
 }
 
-type MediaNode = { url?: string | null; directPath?: string | null; mediaKey?: Uint8Array | string | null; fileLength?: unknown; fileName?: string | null; ptt?: boolean | null };
+type MediaNode = {
+  url?: string | null;
+  directPath?: string | null;
+  mediaKey?: Uint8Array | string | null;
+  fileLength?: unknown;
+  fileName?: string | null;
+  ptt?: boolean | null;
+};
 type Fetched =
   | { ok: true; bytes: Buffer }
-  | { ok: false; node: MediaNode | undefined; limit: number; announced: number | null; readBytes: number; bytes: number | null }
+  | {
+      ok: false;
+      node: MediaNode | undefined;
+      limit: number;
+      announced: number | null;
+      readBytes: number;
+      bytes: number | null;
+    }
   | { ok: false; node: MediaNode | undefined; refused: string };
 
 /**
@@ -277,9 +392,12 @@ type Fetched =
  */
 async function fetchMedia(d: InboundDeps, m: WAMessage, kind: string): Promise<Fetched> {
   const limit = d.maxMediaBytes ?? DEFAULT_MAX_INBOUND_MEDIA_BYTES;
-  const node = (normalizeMessageContent(m.message) as Record<string, MediaNode | undefined> | undefined)?.[`${kind}Message`];
+  const node = (normalizeMessageContent(m.message) as Record<string, MediaNode | undefined> | undefined)?.[
+    `${kind}Message`
+  ];
   const announced = announcedBytes(node?.fileLength);
-  if (announcedTooLarge(node?.fileLength, limit)) return { ok: false, node, limit, announced, readBytes: 0, bytes: announced };
+  if (announcedTooLarge(node?.fileLength, limit))
+    return { ok: false, node, limit, announced, readBytes: 0, bytes: announced };
   if (!node?.mediaKey) throw new Error(`${kind} message without a media key`);
   // Baileys' rules: the directPath on the host the url names (else WhatsApp's), else the url.
   // No re-upload request on 404/410: rc14's downloadMediaMessage looks for `error.status`, which
@@ -290,7 +408,14 @@ async function fetchMedia(d: InboundDeps, m: WAMessage, kind: string): Promise<F
   const { cipherKey, iv } = await getMediaKeys(node.mediaKey, kind as never);
   let got: Awaited<ReturnType<typeof downloadEncrypted>>;
   try {
-    got = await downloadEncrypted({ url, cipherKey, iv, limit, headers: { Origin: DEFAULT_ORIGIN }, guard: { allowedOrigins: d.mediaAllowedOrigins } });
+    got = await downloadEncrypted({
+      url,
+      cipherKey,
+      iv,
+      limit,
+      headers: { Origin: DEFAULT_ORIGIN },
+      guard: { allowedOrigins: d.mediaAllowedOrigins },
+    });
   } catch (err) {
     if (err instanceof BlockedAddressError) return { ok: false, node, refused: err.message };
     throw err;
@@ -308,4 +433,3 @@ function safeHost(url: string): string | undefined {
     return undefined;
   }
 }
-

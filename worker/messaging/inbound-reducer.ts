@@ -49,9 +49,21 @@ export function reduceWaMessage(m: WAMessage, opts: { groups: boolean }): Reduce
   const c = content as Record<string, Record<string, unknown> | string | undefined>;
   switch (type) {
     case "conversation":
-      return { keep: true, value: { ...base, type: "text", text: String(c.conversation ?? "") }, media: null, lidOnly, group };
+      return {
+        keep: true,
+        value: { ...base, type: "text", text: String(c.conversation ?? "") },
+        media: null,
+        lidOnly,
+        group,
+      };
     case "extendedTextMessage":
-      return { keep: true, value: { ...base, type: "text", text: String((c.extendedTextMessage as { text?: string })?.text ?? "") }, media: null, lidOnly, group };
+      return {
+        keep: true,
+        value: { ...base, type: "text", text: String((c.extendedTextMessage as { text?: string })?.text ?? "") },
+        media: null,
+        lidOnly,
+        group,
+      };
     case "imageMessage":
     case "videoMessage":
     case "audioMessage":
@@ -61,7 +73,13 @@ export function reduceWaMessage(m: WAMessage, opts: { groups: boolean }): Reduce
       const kind = type.replace("Message", "") as "image" | "video" | "audio" | "document" | "sticker";
       const mimetype = (inner?.mimetype ?? "application/octet-stream").split(";")[0];
       const fileName = inner?.fileName ?? `${kind}-${base.waMessageId}.${extension(mimetype)}`;
-      return { keep: true, value: { ...base, type: kind, text: inner?.caption ?? null }, media: { mimetype, fileName }, lidOnly, group };
+      return {
+        keep: true,
+        value: { ...base, type: kind, text: inner?.caption ?? null },
+        media: { mimetype, fileName },
+        lidOnly,
+        group,
+      };
     }
     case "locationMessage": {
       const l = c.locationMessage as { degreesLatitude?: number; degreesLongitude?: number; name?: string };
@@ -70,22 +88,43 @@ export function reduceWaMessage(m: WAMessage, opts: { groups: boolean }): Reduce
     }
     case "contactMessage": {
       const v = c.contactMessage as { displayName?: string; vcard?: string };
-      return { keep: true, value: { ...base, type: "contact", text: `👤 ${v?.displayName ?? "Contact"}\n${v?.vcard ?? ""}`.trim() }, media: null, lidOnly, group };
+      return {
+        keep: true,
+        value: { ...base, type: "contact", text: `👤 ${v?.displayName ?? "Contact"}\n${v?.vcard ?? ""}`.trim() },
+        media: null,
+        lidOnly,
+        group,
+      };
     }
     default:
-      return { keep: true, value: { ...base, type: "other", text: `[${type} not supported in GHL]` }, media: null, lidOnly, group };
+      return {
+        keep: true,
+        value: { ...base, type: "other", text: `[${type} not supported in GHL]` },
+        media: null,
+        lidOnly,
+        group,
+      };
   }
 }
 
 function groupMember(participant?: string | null, participantAlt?: string | null) {
   const both = [participant, participantAlt].filter((j): j is string => !!j);
-  return { memberPn: both.find((j) => j.endsWith("@s.whatsapp.net")) ?? null, memberLid: both.find((j) => j.endsWith("@lid")) ?? null };
+  return {
+    memberPn: both.find((j) => j.endsWith("@s.whatsapp.net")) ?? null,
+    memberLid: both.find((j) => j.endsWith("@lid")) ?? null,
+  };
 }
 
 function extension(mimetype: string): string {
   const map: Record<string, string> = {
-    "image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "video/mp4": "mp4", "audio/ogg": "ogg",
-    "audio/mpeg": "mp3", "audio/mp4": "m4a", "application/pdf": "pdf",
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "video/mp4": "mp4",
+    "audio/ogg": "ogg",
+    "audio/mpeg": "mp3",
+    "audio/mp4": "m4a",
+    "application/pdf": "pdf",
   };
   return map[mimetype] ?? "bin";
 }

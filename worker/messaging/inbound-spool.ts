@@ -1,6 +1,6 @@
 import { BufferJSON, type WAMessage } from "@whiskeysockets/baileys";
 import type { Redis } from "ioredis";
-import { open, seal, type Keyring } from "@/lib/crypto";
+import { type Keyring, open, seal } from "@/lib/crypto";
 import type { Receipt } from "@/lib/messages/receipts";
 
 // Inbound messages and receipts that could not be stored yet (Postgres away, a media host
@@ -29,7 +29,10 @@ const field = (instanceId: string, waMessageId: string) => `${instanceId}|${waMe
 const aad = (f: string) => `inbound-spool:${f}`;
 
 export class InboundSpool {
-  constructor(private redis: Redis, private o: { baseMs?: number; maxMs?: number; maxAgeMs?: number; keys?: Keyring } = {}) {}
+  constructor(
+    private redis: Redis,
+    private o: { baseMs?: number; maxMs?: number; maxAgeMs?: number; keys?: Keyring } = {},
+  ) {}
 
   get maxAgeMs() {
     return this.o.maxAgeMs ?? 24 * 3600_000;
@@ -43,9 +46,16 @@ export class InboundSpool {
   async put(e: SpoolEntry): Promise<void> {
     const f = field(e.instanceId, entryId(e));
     // a protobuf Long timestamp would not survive JSON; the reducer reads it as a number anyway
-    const message = { ...e.message, messageTimestamp: Number(e.message.messageTimestamp ?? Math.floor(e.firstAt / 1000)) };
+    const message = {
+      ...e.message,
+      messageTimestamp: Number(e.message.messageTimestamp ?? Math.floor(e.firstAt / 1000)),
+    };
     // `nextAt|sealed`: the due time in the clear, so a pass skips entries not due without decrypting them
-    await this.redis.hset(SPOOL_KEY, f, `${e.nextAt}|${seal(JSON.stringify({ ...e, message }, BufferJSON.replacer), aad(f), this.o.keys)}`);
+    await this.redis.hset(
+      SPOOL_KEY,
+      f,
+      `${e.nextAt}|${seal(JSON.stringify({ ...e, message }, BufferJSON.replacer), aad(f), this.o.keys)}`,
+    );
   }
 
   /** `id`: the message's WhatsApp id, or `entryId(e)` of a receipts entry. */
@@ -83,7 +93,8 @@ export class InboundSpool {
 
 /** The entry's name in the spool: its message's WhatsApp id, or one for a batch of receipts. */
 export function entryId(e: Pick<SpoolEntry, "message" | "receipts">): string {
-  if (e.receipts?.length) return `receipts:${e.receipts.map((r) => `${r.waMessageId}=${r.status}`).join(",")}`.slice(0, 500);
+  if (e.receipts?.length)
+    return `receipts:${e.receipts.map((r) => `${r.waMessageId}=${r.status}`).join(",")}`.slice(0, 500);
   return e.message.key?.id ?? "?";
 }
 

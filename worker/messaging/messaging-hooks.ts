@@ -1,24 +1,29 @@
-import { alertOnRestriction } from "@/lib/alerts/alert-on-restriction";
-import type { WASocket } from "@whiskeysockets/baileys";
+import type { BinaryNode, WAMessage, WASocket } from "@whiskeysockets/baileys";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import type { Db } from "@/lib/db";
-import type { GhlJob } from "@/lib/queue/ghl-jobs";
+import { alertOnRestriction } from "@/lib/alerts/alert-on-restriction";
 import { learnLidMapping } from "@/lib/contacts/lid-contacts";
-import { OUTBOUND_CHANNEL } from "@/lib/messages/outbound-signal";
-import { readInstanceSettings } from "@/lib/instances/instance-settings";
-import { ttlMemo } from "@/lib/ttl-memo";
+import type { Db } from "@/lib/db";
 import { ghlClient } from "@/lib/ghl/client";
-import { contactTags } from "@/lib/routing/contact-tags";
-import type { BinaryNode, WAMessage } from "@whiskeysockets/baileys";
-import { receiptsOf, type StoreBeforeAck } from "../whatsapp/store-before-ack";
-import { applyOrSpoolReceipts, handleUpsert, makeDurable, retrySpooled, spoolOrRetry, type InboundDeps } from "./inbound-handler";
-import { backoffMs } from "./inbound-spool";
-import { historyListener } from "./history-hooks";
-import { InboundSpool } from "./inbound-spool";
-import { OutboundSender, type SenderDeps } from "./outbound-sender";
-import { subscribeWhenReady } from "@/lib/redis";
+import { readInstanceSettings } from "@/lib/instances/instance-settings";
+import { OUTBOUND_CHANNEL } from "@/lib/messages/outbound-signal";
 import { markPending, noteReplaying } from "@/lib/messages/pending-inbound";
+import type { GhlJob } from "@/lib/queue/ghl-jobs";
+import { subscribeWhenReady } from "@/lib/redis";
+import { contactTags } from "@/lib/routing/contact-tags";
+import { ttlMemo } from "@/lib/ttl-memo";
+import { receiptsOf, type StoreBeforeAck } from "../whatsapp/store-before-ack";
+import { historyListener } from "./history-hooks";
+import {
+  applyOrSpoolReceipts,
+  handleUpsert,
+  type InboundDeps,
+  makeDurable,
+  retrySpooled,
+  spoolOrRetry,
+} from "./inbound-handler";
+import { backoffMs, InboundSpool } from "./inbound-spool";
+import { OutboundSender, type SenderDeps } from "./outbound-sender";
 
 // Joins the message flows to the socket lifecycle: from the moment a number's socket is created
 // on this worker its messages and receipts are handled (Baileys may flush WhatsApp's offline
@@ -61,12 +66,24 @@ export function createMessaging(d: {
   const ownSends = new Set<string>();
   const rememberOwn = (id: string) => {
     ownSends.add(id);
-    if (ownSends.size > 20_000) for (const old of ownSends) { ownSends.delete(old); if (ownSends.size <= 15_000) break; }
+    if (ownSends.size > 20_000)
+      for (const old of ownSends) {
+        ownSends.delete(old);
+        if (ownSends.size <= 15_000) break;
+      }
   };
   const sender = new OutboundSender({
-    db: d.db, redis: d.redis, notifyGhl: d.notifyGhl, log: d.log.child({ part: "sender" }), cfg: d.cfg, pollMs: d.pollMs, clock: d.clock, onSending: rememberOwn,
+    db: d.db,
+    redis: d.redis,
+    notifyGhl: d.notifyGhl,
+    log: d.log.child({ part: "sender" }),
+    cfg: d.cfg,
+    pollMs: d.pollMs,
+    clock: d.clock,
+    onSending: rememberOwn,
     offlineGraceMs: d.offlineGraceMs,
-    contactTags: d.contactTags ?? ((loc, id) => contactTags(d.redis, ghlClient(loc, { db: d.db, redis: d.redis }), loc, id)),
+    contactTags:
+      d.contactTags ?? ((loc, id) => contactTags(d.redis, ghlClient(loc, { db: d.db, redis: d.redis }), loc, id)),
     sockets: (id) => {
       const s = open.get(id);
       return s ? { sock: s.sock as never, online: true } : undefined;
@@ -74,8 +91,15 @@ export function createMessaging(d: {
   });
 
   const spool = new InboundSpool(d.redis, d.spool);
-  const inboundDeps: InboundDeps = { db: d.db, notifyGhl: d.notifyGhl, log: d.log, spool, isOwnSend: (id) => ownSends.has(id), maxMediaBytes: d.maxMediaBytes,
-    mediaAllowedOrigins: d.cfg.MEDIA_URL_ALLOWED_ORIGINS };
+  const inboundDeps: InboundDeps = {
+    db: d.db,
+    notifyGhl: d.notifyGhl,
+    log: d.log,
+    spool,
+    isOwnSend: (id) => ownSends.has(id),
+    maxMediaBytes: d.maxMediaBytes,
+    mediaAllowedOrigins: d.cfg.MEDIA_URL_ALLOWED_ORIGINS,
+  };
   // the spool's due entries for the numbers whose sockets this worker holds, one pass at a time
   let draining = false;
   const drain = async () => {
@@ -136,18 +160,30 @@ export function createMessaging(d: {
       const a = node.attrs;
       if (!a.id || !a.from || !(a.from.endsWith("@s.whatsapp.net") || a.from.endsWith("@lid"))) return;
       const at = Number(a.t ?? 0) * 1000 || Date.now();
-      await markPending(d.redis, ctx.locationId, [a.from, a.sender_pn, a.sender_lid], a.id, at)
-        .catch((err) => d.log.warn({ err, ...ctx, waMessageId: a.id }, "could not note an undecryptable message; its place in the order may be lost"));
+      await markPending(d.redis, ctx.locationId, [a.from, a.sender_pn, a.sender_lid], a.id, at).catch((err) =>
+        d.log.warn(
+          { err, ...ctx, waMessageId: a.id },
+          "could not note an undecryptable message; its place in the order may be lost",
+        ),
+      );
     },
     /** The offline replay is being worked through: the number's GHL posts wait until it is quiet. */
     replaying(ctx: SessionCtx): void {
-      void noteReplaying(d.redis, ctx.instanceId).catch((err) => d.log.warn({ err, ...ctx }, "could not note the offline replay; order across it may be lost"));
+      void noteReplaying(d.redis, ctx.instanceId).catch((err) =>
+        d.log.warn({ err, ...ctx }, "could not note the offline replay; order across it may be lost"),
+      );
     },
     /** What we sent under this id, for a contact's retry request: text of the last 7 days. */
     async getMessage(ctx: SessionCtx, key: { id?: string | null }) {
       if (!key.id) return undefined;
       const m = await d.db.message.findFirst({
-        where: { instanceId: ctx.instanceId, locationId: ctx.locationId, waMessageId: key.id, direction: "OUTBOUND", createdAt: { gt: new Date(Date.now() - 7 * 86_400_000) } },
+        where: {
+          instanceId: ctx.instanceId,
+          locationId: ctx.locationId,
+          waMessageId: key.id,
+          direction: "OUTBOUND",
+          createdAt: { gt: new Date(Date.now() - 7 * 86_400_000) },
+        },
         select: { text: true, mediaRef: true },
       });
       // media cannot be rebuilt (its keys were never kept): the contact's phone then shows it as lost
@@ -164,7 +200,12 @@ export function createMessaging(d: {
         const refused = messages
           .filter((m) => m.key.fromMe && m.key.id && m.status === 0)
           .map((m) => ({ waMessageId: m.key.id!, status: 0, code: m.messageStubParameters?.[0] }));
-        if (refused.length) void untilDurable(`error ack ${refused[0].waMessageId}`, () => open.has(ctx.instanceId), () => applyOrSpoolReceipts(inboundDeps, ctx, refused));
+        if (refused.length)
+          void untilDurable(
+            `error ack ${refused[0].waMessageId}`,
+            () => open.has(ctx.instanceId),
+            () => applyOrSpoolReceipts(inboundDeps, ctx, refused),
+          );
         const rest = messages.filter((m) => !early.takeStored(m.key.id));
         if (!rest.length) return;
         void groupsOn(ctx)
@@ -176,7 +217,10 @@ export function createMessaging(d: {
           .catch((err) => d.log.error({ err, ...ctx, count: rest.length }, "inbound messages not recorded"));
       });
       // WhatsApp's history sync: each notification handled on its own, in order (history-hooks.ts)
-      sock.ev.on("messaging-history.set", historyListener(inboundDeps, ctx, sock, () => groupsOn(ctx)));
+      sock.ev.on(
+        "messaging-history.set",
+        historyListener(inboundDeps, ctx, sock, () => groupsOn(ctx)),
+      );
       // WhatsApp says which phone a LID is (a contact known only by its LID shared its number):
       // the same contact, and the same GHL contact, get it
       sock.ev.on("lid-mapping.update", (mapping) => {
@@ -185,13 +229,21 @@ export function createMessaging(d: {
           .catch((err) => d.log.warn({ err, ...ctx }, "LID mapping not applied to the contact"));
       });
       sock.ev.on("messages.update", (updates) => {
-        d.log.debug({ ...ctx, updates: updates.map((u) => ({ id: u.key.id, fromMe: u.key.fromMe, status: u.update.status })) }, "messages.update");
+        d.log.debug(
+          { ...ctx, updates: updates.map((u) => ({ id: u.key.id, fromMe: u.key.fromMe, status: u.update.status })) },
+          "messages.update",
+        );
         // delivered/read came through receiptFirst already; what is left here is an error ack
         // (status 0) for something we sent
         const errors = updates
           .filter((u) => u.key.fromMe && u.key.id && u.update.status === 0)
           .map((u) => ({ waMessageId: u.key.id!, status: 0, code: u.update.messageStubParameters?.[0] }));
-        if (errors.length) void untilDurable(`error ack ${errors[0].waMessageId}`, () => open.has(ctx.instanceId), () => applyOrSpoolReceipts(inboundDeps, ctx, errors));
+        if (errors.length)
+          void untilDurable(
+            `error ack ${errors[0].waMessageId}`,
+            () => open.has(ctx.instanceId),
+            () => applyOrSpoolReceipts(inboundDeps, ctx, errors),
+          );
       });
     },
     onOpen(ctx: SessionCtx, sock: WASocket) {
@@ -220,7 +272,10 @@ export function createMessaging(d: {
     async start() {
       // a number this worker's sends or receipts find restricted raises its alert
       stopRestrictionAlerts = alertOnRestriction(d.db, (err) => d.log.warn({ err }, "restriction alert not raised"));
-      drainTimer = setInterval(() => void drain().catch((err) => d.log.warn({ err }, "inbound spool pass failed")), d.spoolEveryMs ?? 1000);
+      drainTimer = setInterval(
+        () => void drain().catch((err) => d.log.warn({ err }, "inbound spool pass failed")),
+        d.spoolEveryMs ?? 1000,
+      );
       drainTimer.unref();
       d.subscriber.on("message", onWake);
       await subscribeWhenReady(d.subscriber, OUTBOUND_CHANNEL);

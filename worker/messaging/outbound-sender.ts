@@ -1,27 +1,47 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import type { Db } from "@/lib/db";
 import { phoneToJid } from "@/lib/contacts/phone";
-import { fetchRemoteMedia } from "@/lib/media/fetch-remote";
-import { gapFor, holdSlotAfterSend, reserveSendSlot } from "@/lib/queue/send-gap";
-import type { GhlJob } from "@/lib/queue/ghl-jobs";
-import { metrics } from "@/lib/ops/metrics";
-import { governOutbound, type Governed } from "@/lib/governor/governor";
+import type { Db } from "@/lib/db";
+import { type Governed, governOutbound } from "@/lib/governor/governor";
 import { noteHealth } from "@/lib/health/health-change";
 import { restrictedHold } from "@/lib/health/health-rules";
+import { readInstanceSettings } from "@/lib/instances/instance-settings";
+import { fetchRemoteMedia } from "@/lib/media/fetch-remote";
 import {
-  claimNext, failOutbound, holdOutbound, markSent, markWaiting, moveOutbound, numbersWithWork, peekNext, requeue, strandedMessages, waitedTooLong, type QueuedMessage,
+  claimNext,
+  failOutbound,
+  holdOutbound,
+  markSent,
+  markWaiting,
+  moveOutbound,
+  numbersWithWork,
+  peekNext,
+  type QueuedMessage,
+  requeue,
+  strandedMessages,
+  waitedTooLong,
 } from "@/lib/messages/outbound-queue";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
+import { metrics } from "@/lib/ops/metrics";
+import type { GhlJob } from "@/lib/queue/ghl-jobs";
+import { gapFor, holdSlotAfterSend, reserveSendSlot } from "@/lib/queue/send-gap";
 import { isGroup, mayRoute, numberToRouteTo } from "@/lib/routing/route-around";
 import { numberForTags } from "@/lib/routing/tag-routes";
-import { readInstanceSettings } from "@/lib/instances/instance-settings";
 import { buildContent, kindOf } from "./content";
 
-const sendSeconds = metrics().histogram("gw_wa_send_seconds", "Time for a message to leave on WhatsApp (encrypt + send), by kind");
+const sendSeconds = metrics().histogram(
+  "gw_wa_send_seconds",
+  "Time for a message to leave on WhatsApp (encrypt + send), by kind",
+);
 const sendOutcomes = metrics().counter("gw_wa_sends_total", "WhatsApp send attempts by result");
-const governorHolds = metrics().counter("gw_governor_held_total", "Messages the warm-up governor held for a later day, by the limit reached");
-const routed = metrics().counter("gw_messages_routed_total", "Messages moved to another number of their location, by why (tag, around)");
+const governorHolds = metrics().counter(
+  "gw_governor_held_total",
+  "Messages the warm-up governor held for a later day, by the limit reached",
+);
+const routed = metrics().counter(
+  "gw_messages_routed_total",
+  "Messages moved to another number of their location, by why (tag, around)",
+);
 
 // Drains each owned number's queue (its QUEUED Message rows, oldest first; decision 002): one
 // loop per number, so a slow or offline number never holds up another. Exactly once at the phone:
@@ -41,7 +61,12 @@ export type SenderDeps = {
   sockets: SocketLookup;
   notifyGhl: (job: GhlJob) => Promise<unknown>;
   log: Logger;
-  cfg: { TEXT_DELAY_MS: number; MEDIA_DELAY_MS_MIN: number; MEDIA_DELAY_MS_MAX: number; MEDIA_URL_ALLOWED_ORIGINS: readonly string[] };
+  cfg: {
+    TEXT_DELAY_MS: number;
+    MEDIA_DELAY_MS_MIN: number;
+    MEDIA_DELAY_MS_MAX: number;
+    MEDIA_URL_ALLOWED_ORIGINS: readonly string[];
+  };
   /** how often an idle loop looks for work it was not told about (missed wake-ups) */
   pollMs?: number;
   maxAttempts?: number;
@@ -65,7 +90,10 @@ export class OutboundSender {
   /** Called when this worker starts owning a number. */
   start(instanceId: string) {
     if (this.loops.has(instanceId)) return this.wake(instanceId);
-    this.sweeper ??= setInterval(() => void this.sweep().catch((err) => this.d.log.warn({ err }, "outbound sweep failed")), this.d.pollMs ?? 5000);
+    this.sweeper ??= setInterval(
+      () => void this.sweep().catch((err) => this.d.log.warn({ err }, "outbound sweep failed")),
+      this.d.pollMs ?? 5000,
+    );
     this.sweeper.unref();
     const state: LoopState = { stop: false, kicked: false, wake: () => {}, done: Promise.resolve() };
     this.loops.set(instanceId, state);
@@ -104,10 +132,20 @@ export class OutboundSender {
    * it now. Several workers may find the same message: the move is conditional, one wins.
    */
   private async rerouteStranded() {
-    const stranded = await strandedMessages(this.d.db, [...this.loops.keys()], this.now(), this.d.offlineGraceMs ?? 30_000);
+    const stranded = await strandedMessages(
+      this.d.db,
+      [...this.loops.keys()],
+      this.now(),
+      this.d.offlineGraceMs ?? 30_000,
+    );
     for (const m of stranded) {
       if (!m.contact || !mayRoute(m)) continue;
-      const to = await numberToRouteTo(this.d.db, m.instanceId, { id: m.id, locationId: m.locationId, contactId: m.contact.id, settings: m.location.settings }, this.now());
+      const to = await numberToRouteTo(
+        this.d.db,
+        m.instanceId,
+        { id: m.id, locationId: m.locationId, contactId: m.contact.id, settings: m.location.settings },
+        this.now(),
+      );
       if (to && (await this.move(m, m.instanceId, to.instanceId, "around"))) {
         this.d.log.info({ messageId: m.id, from: m.instanceId, to: to.instanceId }, "routed around an offline number");
       }
@@ -166,12 +204,24 @@ export class OutboundSender {
       await this.fail(next, "The contact has neither a phone number nor a WhatsApp address");
       return true;
     }
-    const governed: Governed = { id: next.id, locationId: next.locationId, contactId: next.contact.id, settings: next.location.settings };
+    const governed: Governed = {
+      id: next.id,
+      locationId: next.locationId,
+      contactId: next.contact.id,
+      settings: next.location.settings,
+    };
     // a contact with a GHL tag of the location's table goes from that tag's number (lib/routing/tag-routes.ts)
     if (await this.routeByTag(instanceId, next, log)) return true;
     // the warm-up governor: over the number's allowance for today, it waits (lib/governor/)
     const verdict = await governOutbound(db, instanceId, governed, this.now());
-    let hold = verdict.send ? undefined : { until: verdict.until, reason: verdict.reason, asNewChat: verdict.heldAsNewChat, limit: verdict.heldAsNewChat ? "new_chats" : "messages" };
+    let hold = verdict.send
+      ? undefined
+      : {
+          until: verdict.until,
+          reason: verdict.reason,
+          asNewChat: verdict.heldAsNewChat,
+          limit: verdict.heldAsNewChat ? "new_chats" : "messages",
+        };
     if (verdict.send && verdict.newChat) {
       // a restricted number starts no new chat until it recovers (lib/health/)
       const { health } = await noteHealth(db, next.locationId, instanceId, this.now());
@@ -188,7 +238,10 @@ export class OutboundSender {
       }
       await holdOutbound(db, this.d.notifyGhl, next, hold.until, hold.reason, hold.asNewChat);
       governorHolds.inc({ limit: hold.limit });
-      log.info({ messageId: next.id, until: hold.until, limit: hold.limit }, "held by the warm-up governor or the number's health");
+      log.info(
+        { messageId: next.id, until: hold.until, limit: hold.limit },
+        "held by the warm-up governor or the number's health",
+      );
       return true;
     }
     const jid = next.contact.waJid ?? phoneToJid(next.contact.phone!);
@@ -203,7 +256,11 @@ export class OutboundSender {
         await this.fail(next, `${next.contact.phone} does not have WhatsApp`);
         return true;
       }
-      if (found?.[0]?.jid) await db.contact.updateMany({ where: { id: next.contact.id, locationId: next.locationId }, data: { waJid: found[0].jid } });
+      if (found?.[0]?.jid)
+        await db.contact.updateMany({
+          where: { id: next.contact.id, locationId: next.locationId },
+          data: { waJid: found[0].jid },
+        });
     }
     const waMessageId = next.waMessageId!;
 
@@ -269,7 +326,15 @@ export class OutboundSender {
    */
   private async routeByTag(instanceId: string, m: QueuedMessage, log: Logger): Promise<boolean> {
     const routes = m.location.settings.tagRoutes;
-    if (!this.d.contactTags || m.routedBy !== null || m.attempts !== 1 || !routes.length || !m.contact?.ghlContactId || isGroup(m.contact)) return false;
+    if (
+      !this.d.contactTags ||
+      m.routedBy !== null ||
+      m.attempts !== 1 ||
+      !routes.length ||
+      !m.contact?.ghlContactId ||
+      isGroup(m.contact)
+    )
+      return false;
     const tags = await this.d.contactTags(m.locationId, m.contact.ghlContactId).catch((err) => {
       log.warn({ err, messageId: m.id }, "contact tags not read from GHL; sending from the number it has");
       return [] as string[];
@@ -280,7 +345,12 @@ export class OutboundSender {
     return true;
   }
 
-  private async move(m: { id: string; locationId: string }, from: string, to: string, why: "tag" | "around"): Promise<boolean> {
+  private async move(
+    m: { id: string; locationId: string },
+    from: string,
+    to: string,
+    why: "tag" | "around",
+  ): Promise<boolean> {
     if (!(await moveOutbound(this.d.db, m, from, to, why))) return false;
     routed.inc({ why });
     await publishOutboundQueued(this.d.redis, to).catch(() => {}); // a hint: the sweep finds it anyway
@@ -296,7 +366,8 @@ export class OutboundSender {
   }
 }
 
-const GROUPS_OFF = "Groups are off for this WhatsApp number: turn on \"WhatsApp groups\" for it in the panel to write to the group";
+const GROUPS_OFF =
+  'Groups are off for this WhatsApp number: turn on "WhatsApp groups" for it in the panel to write to the group';
 
 const NOT_IN_GROUP = "This WhatsApp number is not a member of the group any more (removed, or the group was deleted)";
 

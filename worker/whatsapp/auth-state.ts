@@ -1,10 +1,17 @@
 import {
-  BufferJSON, initAuthCreds, makeCacheableSignalKeyStore, proto,
-  type AuthenticationCreds, type AuthenticationState, type SignalDataSet, type SignalDataTypeMap, type SignalKeyStore,
+  type AuthenticationCreds,
+  type AuthenticationState,
+  BufferJSON,
+  initAuthCreds,
+  makeCacheableSignalKeyStore,
+  proto,
+  type SignalDataSet,
+  type SignalDataTypeMap,
+  type SignalKeyStore,
 } from "@whiskeysockets/baileys";
 import type { Logger } from "pino";
+import { type Keyring, open, seal } from "@/lib/crypto";
 import type { Db, Prisma } from "@/lib/db";
-import { open, seal, type Keyring } from "@/lib/crypto";
 import { keyCache } from "./key-cache";
 import { installSharedAsyncLocalStorage } from "./shared-async-storage";
 
@@ -79,7 +86,9 @@ export function isPermanentDbError(err: unknown): boolean {
   if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) return true;
   if ((err as { name?: unknown } | null)?.name === "PrismaClientValidationError") return true;
   const seen = new Set<unknown>();
-  let e = err as { code?: unknown; cause?: unknown; meta?: { code?: unknown; driverAdapterError?: unknown } } | undefined;
+  let e = err as
+    | { code?: unknown; cause?: unknown; meta?: { code?: unknown; driverAdapterError?: unknown } }
+    | undefined;
   while (e && typeof e === "object" && !seen.has(e)) {
     seen.add(e);
     // Prisma's code, the SQLSTATE in its meta, or the driver adapter's originalCode
@@ -99,14 +108,25 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * permanent refusal is thrown at once, and `closed()` (frozen, wiped) ends the wait with
  * KeyStoreClosedError. Logs the first failure and then every 10th, and the recovery.
  */
-async function untilDone<T>(d: Deps, kind: WriteFailure["kind"], closed: () => boolean, op: () => Promise<T>, fields: Record<string, unknown>, failedMsg: string): Promise<T> {
+async function untilDone<T>(
+  d: Deps,
+  kind: WriteFailure["kind"],
+  closed: () => boolean,
+  op: () => Promise<T>,
+  fields: Record<string, unknown>,
+  failedMsg: string,
+): Promise<T> {
   const base = d.retry?.baseMs ?? 200;
   const cap = d.retry?.capMs ?? 5_000;
   let first = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       const out = await op();
-      if (attempt > 1) d.log.warn({ ...fields, instanceId: d.instanceId, attempts: attempt, heldMs: Date.now() - first }, `${failedMsg}: landed after Postgres came back`);
+      if (attempt > 1)
+        d.log.warn(
+          { ...fields, instanceId: d.instanceId, attempts: attempt, heldMs: Date.now() - first },
+          `${failedMsg}: landed after Postgres came back`,
+        );
       return out;
     } catch (err) {
       if (err instanceof KeyStoreClosedError) throw err;
@@ -115,7 +135,10 @@ async function untilDone<T>(d: Deps, kind: WriteFailure["kind"], closed: () => b
       if (permanent || attempt === 1 || attempt % 10 === 0) {
         // a lost key write turns into "Bad MAC" on some later message, a lost creds write into a
         // rescan: this must be seen
-        d.log.error({ err, ...fields, instanceId: d.instanceId, attempt, heldMs: Date.now() - first, held: !permanent }, failedMsg);
+        d.log.error(
+          { err, ...fields, instanceId: d.instanceId, attempt, heldMs: Date.now() - first, held: !permanent },
+          failedMsg,
+        );
       }
       try {
         d.onWriteFailure?.({ kind, err, attempt, heldMs: Date.now() - first, permanent });
@@ -152,14 +175,22 @@ export async function loadAuthState(d: Deps): Promise<PgAuthState> {
   // Baileys' cache in front, ours: a write Postgres refused for good is dropped from it again
   const cache = keyCache();
   const store = pgKeyStore(d, closed, (data) => {
-    for (const [type, entries] of Object.entries(data)) for (const id of Object.keys(entries ?? {})) cache.del(`${type}.${id}`);
+    for (const [type, entries] of Object.entries(data))
+      for (const id of Object.keys(entries ?? {})) cache.del(`${type}.${id}`);
   });
   const writeCreds = async () => {
     if (closed()) return;
-    await untilDone(d, "creds", closed, async () => {
-      const dataEnc = seal(JSON.stringify(creds, BufferJSON.replacer), credsAad(instanceId), d.keys);
-      await db.waCreds.upsert({ where: { instanceId }, create: { instanceId, dataEnc }, update: { dataEnc } });
-    }, {}, "WhatsApp creds write FAILED");
+    await untilDone(
+      d,
+      "creds",
+      closed,
+      async () => {
+        const dataEnc = seal(JSON.stringify(creds, BufferJSON.replacer), credsAad(instanceId), d.keys);
+        await db.waCreds.upsert({ where: { instanceId }, create: { instanceId, dataEnc }, update: { dataEnc } });
+      },
+      {},
+      "WhatsApp creds write FAILED",
+    );
   };
   const saveCreds = () => {
     if (queued) return queued;
@@ -202,7 +233,11 @@ const MAX_ABSENT = 20_000;
  * `isFrozen`: writes are ignored from then on, and a held write or read gives up.
  * `onRefused`: told of a set Postgres refused for good, so the cache in front can forget it.
  */
-export function pgKeyStore(d: Deps, isFrozen: () => boolean, onRefused?: (data: SignalDataSet) => void): SignalKeyStore & { flush(): Promise<void> } {
+export function pgKeyStore(
+  d: Deps,
+  isFrozen: () => boolean,
+  onRefused?: (data: SignalDataSet) => void,
+): SignalKeyStore & { flush(): Promise<void> } {
   const { db, instanceId } = d;
   // Baileys' cache in front (makeCacheableSignalKeyStore) remembers only keys that exist; the ones
   // it asks for on every send and that are not there (tctoken, lid-mapping of a phone-only contact,
@@ -228,7 +263,14 @@ export function pgKeyStore(d: Deps, isFrozen: () => boolean, onRefused?: (data: 
       const writesBefore = writes;
       const quiet = writing === 0;
       // a read during an outage waits for Postgres too: failing it would fail the decryption
-      const rows = await untilDone(d, "read", isFrozen, () => db.waKey.findMany({ where: { instanceId, type, keyId: { in: wanted } } }), { type, count: wanted.length }, "WhatsApp signal key read FAILED");
+      const rows = await untilDone(
+        d,
+        "read",
+        isFrozen,
+        () => db.waKey.findMany({ where: { instanceId, type, keyId: { in: wanted } } }),
+        { type, count: wanted.length },
+        "WhatsApp signal key read FAILED",
+      );
       if (rows.length < wanted.length && quiet && writes === writesBefore) {
         const found = new Set(rows.map((r) => r.keyId));
         if (absent.size + wanted.length > MAX_ABSENT) absent = new Set();
@@ -267,7 +309,9 @@ export function pgKeyStore(d: Deps, isFrozen: () => boolean, onRefused?: (data: 
       if (deletes.length === 0 && values.length === 0) return;
       // built afresh for every attempt: a held write runs its statements again
       const ops = () => {
-        const out: Prisma.PrismaPromise<unknown>[] = deletes.map(({ type, gone }) => db.waKey.deleteMany({ where: { instanceId, type, keyId: { in: gone } } }));
+        const out: Prisma.PrismaPromise<unknown>[] = deletes.map(({ type, gone }) =>
+          db.waKey.deleteMany({ where: { instanceId, type, keyId: { in: gone } } }),
+        );
         // one statement for any number of rows, and an upsert, so two writers of the same key
         // (Baileys retries, a socket being replaced) cannot collide on the primary key
         if (values.length) {
@@ -283,7 +327,14 @@ export function pgKeyStore(d: Deps, isFrozen: () => boolean, onRefused?: (data: 
       try {
         // a burst of linking numbers can hold every pooled connection for a while: wait for one
         // rather than lose the write; an outage is waited out the same way (untilDone)
-        write = untilDone(d, "keys", isFrozen, () => db.$transaction(ops(), { maxWait: 20_000, timeout: 30_000 }), { types: Object.keys(data), count: values.length }, "WhatsApp signal key write FAILED");
+        write = untilDone(
+          d,
+          "keys",
+          isFrozen,
+          () => db.$transaction(ops(), { maxWait: 20_000, timeout: 30_000 }),
+          { types: Object.keys(data), count: values.length },
+          "WhatsApp signal key write FAILED",
+        );
         inflight.add(write);
         await write;
       } catch (err) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decideShare, handoverGapMs, handoversDue, targetShares, type FleetMember } from "./fair-share";
+import { decideShare, type FleetMember, handoverGapMs, handoversDue, targetShares } from "./fair-share";
 
 const fleet = (...held: number[]): FleetMember[] => held.map((h, i) => ({ id: `w${i}`, weight: 1, held: h }));
 
@@ -23,10 +23,17 @@ describe("targetShares", () => {
   });
 
   it("splits by weight", () => {
-    const t = targetShares(30, [{ id: "a", weight: 2, held: 0 }, { id: "b", weight: 1, held: 0 }]);
+    const t = targetShares(30, [
+      { id: "a", weight: 2, held: 0 },
+      { id: "b", weight: 1, held: 0 },
+    ]);
     expect(t.get("a")).toBe(20);
     expect(t.get("b")).toBe(10);
-    const u = targetShares(10, [{ id: "a", weight: 1.5, held: 0 }, { id: "b", weight: 1, held: 0 }, { id: "c", weight: 0.5, held: 0 }]);
+    const u = targetShares(10, [
+      { id: "a", weight: 1.5, held: 0 },
+      { id: "b", weight: 1, held: 0 },
+      { id: "c", weight: 0.5, held: 0 },
+    ]);
     expect([u.get("a"), u.get("b"), u.get("c")]).toEqual([5, 3, 2]);
   });
 });

@@ -22,7 +22,10 @@ export function targetShares(total: number, members: FleetMember[]): Map<string,
     out.set(i.id, base);
     left -= base;
   }
-  const byRemainder = [...ideal].sort((a, b) => b.exact - Math.floor(b.exact) - (a.exact - Math.floor(a.exact)) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const byRemainder = [...ideal].sort(
+    (a, b) =>
+      b.exact - Math.floor(b.exact) - (a.exact - Math.floor(a.exact)) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
   for (let k = 0; k < left; k++) {
     const id = byRemainder[k % byRemainder.length].id;
     out.set(id, (out.get(id) ?? 0) + 1);

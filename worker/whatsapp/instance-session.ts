@@ -1,18 +1,28 @@
-import makeWASocket, { Browsers, jidDecode, proto, type BinaryNode, type WAMessage, type WAMessageKey, type WASocket, type WAVersion } from "@whiskeysockets/baileys";
 import type { Agent } from "node:https";
+import makeWASocket, {
+  type BinaryNode,
+  Browsers,
+  jidDecode,
+  proto,
+  type WAMessage,
+  type WAMessageKey,
+  type WASocket,
+  type WAVersion,
+} from "@whiskeysockets/baileys";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Keyring } from "@/lib/crypto";
 import type { Db } from "@/lib/db";
-import { pairingRequestKey } from "@/lib/instances/control";
 import type { InstanceStatusValue } from "@/lib/enum-schemas";
+import { pairingRequestKey } from "@/lib/instances/control";
 import { clearLinkCodes, storePairingCode, storeQr } from "@/lib/instances/link-codes";
-import { loadAuthState, type PgAuthState } from "./auth-state";
-import { decideOnClose, type BackoffOptions } from "./reconnect-policy";
-import { storeBeforeAck, type StoreBeforeAck } from "./store-before-ack";
 import { metrics } from "@/lib/ops/metrics";
+import { loadAuthState, type PgAuthState } from "./auth-state";
+import { type BackoffOptions, decideOnClose } from "./reconnect-policy";
+import { type StoreBeforeAck, storeBeforeAck } from "./store-before-ack";
 
 const reconnects = metrics().counter("gw_wa_reconnects_total", "WhatsApp socket reconnects by close code");
+
 import { StatusWriter } from "./status-writer";
 
 // One instance's socket lifecycle on the worker that holds its lease: connect, relink after 515,
@@ -100,7 +110,12 @@ export class InstanceSession {
   }
 
   async start(): Promise<void> {
-    this.auth = await loadAuthState({ db: this.d.db, instanceId: this.ctx.instanceId, log: this.log, keys: this.d.keys });
+    this.auth = await loadAuthState({
+      db: this.d.db,
+      instanceId: this.ctx.instanceId,
+      log: this.log,
+      keys: this.d.keys,
+    });
     await this.status.set("CONNECTING", {});
     this.connect();
   }
@@ -116,7 +131,13 @@ export class InstanceSession {
     // key and creds writes held during a Postgres outage must land before the lease is handed on
     // (the next owner loads the session from Postgres); past the grace, they give up instead, so
     // that one cannot land later over the next owner's (docs/decisions/007-key-store-write-failures.md)
-    const flushed = await Promise.race([this.auth?.flush().then(() => true, () => true) ?? true, sleep(10_000).then(() => false)]);
+    const flushed = await Promise.race([
+      this.auth?.flush().then(
+        () => true,
+        () => true,
+      ) ?? true,
+      sleep(10_000).then(() => false),
+    ]);
     if (!flushed) {
       this.log.warn("session writes still held at stop; abandoning them so the next owner starts from Postgres");
       this.auth?.freeze();
@@ -180,7 +201,8 @@ export class InstanceSession {
       keys: this.auth.state.keys,
       log: this.log,
       store: (m) => (hooks?.storeFirst && sock ? hooks.storeFirst(this.ctx, sock, m, () => alive) : Promise.resolve()),
-      receipt: (n) => (hooks?.receiptFirst && sock ? hooks.receiptFirst(this.ctx, sock, n, () => alive) : Promise.resolve(true)),
+      receipt: (n) =>
+        hooks?.receiptFirst && sock ? hooks.receiptFirst(this.ctx, sock, n, () => alive) : Promise.resolve(true),
       undecryptable: (n) => (hooks?.undecryptable ? hooks.undecryptable(this.ctx, n) : Promise.resolve()),
       replaying: () => hooks?.replaying?.(this.ctx),
     });
@@ -201,7 +223,8 @@ export class InstanceSession {
       ...(this.d.version?.() ? { version: this.d.version() } : {}),
       // a contact that could not decrypt asks again: answered from what we stored (Baileys' own
       // cache covers only this socket's lifetime)
-      getMessage: async (key) => (hooks?.getMessage ? hooks.getMessage(this.ctx, key).catch(() => undefined) : undefined),
+      getMessage: async (key) =>
+        hooks?.getMessage ? hooks.getMessage(this.ctx, key).catch(() => undefined) : undefined,
       // one retry counter per worker, shared by its sockets (whatsapp.md)
       msgRetryCounterCache: this.d.msgRetryCounterCache as never,
     });
@@ -272,7 +295,12 @@ export class InstanceSession {
     await clearLinkCodes(this.d.redis, this.ctx.instanceId);
     const me = sock.user?.id ?? this.auth?.state.creds.me?.id;
     const phone = me ? jidDecode(me)?.user : undefined;
-    await this.status.set("ONLINE", { lastError: null, phone: phone ? `+${phone}` : undefined, waJid: me ? `${phone}@s.whatsapp.net` : undefined, connectedAt: new Date() });
+    await this.status.set("ONLINE", {
+      lastError: null,
+      phone: phone ? `+${phone}` : undefined,
+      waJid: me ? `${phone}@s.whatsapp.net` : undefined,
+      connectedAt: new Date(),
+    });
     try {
       this.d.hooks?.onOpen?.(this.ctx, sock);
     } catch (err) {
@@ -286,7 +314,13 @@ export class InstanceSession {
     // to clear, and its 440 may come from a socket another worker now owns
     if (!this.auth?.isRegistered()) await clearLinkCodes(this.d.redis, this.ctx.instanceId).catch(() => {});
     const decision = decideOnClose(
-      { code, qrRefsEnded, registered: this.auth?.isRegistered() ?? false, failures: this.failures, holdsLease: code === 440 ? await this.d.holdsLease(this.ctx.instanceId) : true },
+      {
+        code,
+        qrRefsEnded,
+        registered: this.auth?.isRegistered() ?? false,
+        failures: this.failures,
+        holdsLease: code === 440 ? await this.d.holdsLease(this.ctx.instanceId) : true,
+      },
       this.d.backoff,
     );
     if (this.ended) return;
@@ -300,7 +334,11 @@ export class InstanceSession {
     }
     void this.finish(false);
     if (decision.wipe) await this.wipeAndMark(decision.status ?? "LOGGED_OUT", decision.lastError ?? null);
-    else if (decision.status) await this.status.set(decision.status, { lastError: decision.lastError ?? null, desiredStopped: decision.desiredStopped });
+    else if (decision.status)
+      await this.status.set(decision.status, {
+        lastError: decision.lastError ?? null,
+        desiredStopped: decision.desiredStopped,
+      });
     this.onEnded(this, decision.status ? "terminal" : "lease-lost");
   }
 

@@ -29,15 +29,28 @@ export function decideOnClose(c: CloseContext, b: BackoffOptions = defaultBackof
       return { action: "reconnect", delayMs: 0, status: "CONNECTING", countsAsFailure: false };
     case 401:
     case 411:
-      return { action: "stop", status: "LOGGED_OUT", lastError: "the phone unlinked this number; scan a new QR", desiredStopped: true, wipe: true };
+      return {
+        action: "stop",
+        status: "LOGGED_OUT",
+        lastError: "the phone unlinked this number; scan a new QR",
+        desiredStopped: true,
+        wipe: true,
+      };
     case 403:
-      return { action: "stop", status: "BANNED", lastError: "WhatsApp refused this number (banned or blocked)", desiredStopped: true, wipe: false };
+      return {
+        action: "stop",
+        status: "BANNED",
+        lastError: "WhatsApp refused this number (banned or blocked)",
+        desiredStopped: true,
+        wipe: false,
+      };
     case 440:
       // someone else has the session: only fight for it if Redis says it is ours
       if (!c.holdsLease) return { action: "stop", desiredStopped: false, wipe: false };
       return transient(c, b, "connection replaced by another client");
     case 408:
-      if (!c.registered && c.qrRefsEnded) return { action: "stop", status: "OFFLINE", lastError: QR_EXPIRED, desiredStopped: true, wipe: false };
+      if (!c.registered && c.qrRefsEnded)
+        return { action: "stop", status: "OFFLINE", lastError: QR_EXPIRED, desiredStopped: true, wipe: false };
       return transient(c, b, "connection timed out");
     default:
       return transient(c, b, c.code ? `connection closed (${c.code})` : "connection closed");
@@ -47,7 +60,14 @@ export function decideOnClose(c: CloseContext, b: BackoffOptions = defaultBackof
 function transient(c: CloseContext, b: BackoffOptions, reason: string): CloseDecision {
   const failures = c.failures + 1;
   const delayMs = backoffDelay(failures, b);
-  if (failures >= b.failAfter) return { action: "reconnect", delayMs, status: "FAILED", lastError: `${reason}; ${failures} attempts in a row, still retrying`, countsAsFailure: true };
+  if (failures >= b.failAfter)
+    return {
+      action: "reconnect",
+      delayMs,
+      status: "FAILED",
+      lastError: `${reason}; ${failures} attempts in a row, still retrying`,
+      countsAsFailure: true,
+    };
   return { action: "reconnect", delayMs, status: "RECONNECTING", lastError: reason, countsAsFailure: true };
 }
 

@@ -11,6 +11,10 @@ export function sandboxMediaDispatcher(wsUrl: string, caPem: string): Agent {
   const port = u.port || (u.protocol === "wss:" ? "443" : "80");
   const connector = buildConnector({ ca: caPem });
   return new Agent({
-    connect: (opts, cb) => connector({ ...opts, hostname, host: `${hostname}:${port}`, port, protocol: "https:", servername: undefined }, cb),
+    connect: (opts, cb) =>
+      connector(
+        { ...opts, hostname, host: `${hostname}:${port}`, port, protocol: "https:", servername: undefined },
+        cb,
+      ),
   });
 }

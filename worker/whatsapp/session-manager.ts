@@ -1,20 +1,20 @@
-import { WA_CERT_DETAILS, type WASocket, type WAVersion } from "@whiskeysockets/baileys";
 import type { Agent } from "node:https";
-import { sandboxMediaDispatcher } from "./sandbox-media-dispatcher";
+import { WA_CERT_DETAILS, type WASocket, type WAVersion } from "@whiskeysockets/baileys";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { z } from "zod";
 import type { Keyring } from "@/lib/crypto";
 import type { Db } from "@/lib/db";
-import { CONTROL_CHANNEL, parseControl, type ControlMessage } from "@/lib/instances/control";
-import { InstanceSession, type EndReason, type SessionDeps, type SocketHooks } from "./instance-session";
+import { forgetAccessToken } from "@/lib/ghl/token-refresh";
+import { CONTROL_CHANNEL, type ControlMessage, parseControl } from "@/lib/instances/control";
+import { metrics } from "@/lib/ops/metrics";
+import { subscribeWhenReady } from "@/lib/redis";
+import { decideShare, type FleetMember, handoverGapMs, handoversDue } from "./fair-share";
+import { type EndReason, InstanceSession, type SessionDeps, type SocketHooks } from "./instance-session";
 import { Leases } from "./leases";
 import { memoryCache } from "./memory-cache";
-import { defaultBackoff, type BackoffOptions } from "./reconnect-policy";
-import { forgetAccessToken } from "@/lib/ghl/token-refresh";
-import { subscribeWhenReady } from "@/lib/redis";
-import { metrics } from "@/lib/ops/metrics";
-import { z } from "zod";
-import { decideShare, handoverGapMs, handoversDue, type FleetMember } from "./fair-share";
+import { type BackoffOptions, defaultBackoff } from "./reconnect-policy";
+import { sandboxMediaDispatcher } from "./sandbox-media-dispatcher";
 
 // Makes this worker's sockets match the desired state in Postgres: every instance with
 // desiredState RUNNING gets exactly one socket in the fleet, on whichever worker takes its lease.
@@ -57,12 +57,24 @@ export type ManagerDeps = {
 const MANAGERS_KEY = "gw:managers";
 /** per live manager, expiring with its heartbeat: its weight and how many numbers it holds */
 const managerInfoKey = (workerId: string) => `gw:manager:${workerId}`;
-const ManagerInfo = z.object({ w: z.number().positive().finite().catch(1), held: z.number().int().nonnegative().catch(0) });
+const ManagerInfo = z.object({
+  w: z.number().positive().finite().catch(1),
+  held: z.number().int().nonnegative().catch(0),
+});
 
 const heldGauge = metrics().gauge("gw_worker_wa_numbers_held", "WhatsApp numbers this worker holds");
-const targetGauge = metrics().gauge("gw_worker_wa_target_share", "WhatsApp numbers this worker should hold (its fair share)");
-const drainingGauge = metrics().gauge("gw_worker_draining", "1 while this worker hands its numbers over before exiting");
-const handovers = metrics().counter("gw_worker_wa_handovers_total", "WhatsApp numbers this worker handed over to another (rebalance or drain)");
+const targetGauge = metrics().gauge(
+  "gw_worker_wa_target_share",
+  "WhatsApp numbers this worker should hold (its fair share)",
+);
+const drainingGauge = metrics().gauge(
+  "gw_worker_draining",
+  "1 while this worker hands its numbers over before exiting",
+);
+const handovers = metrics().counter(
+  "gw_worker_wa_handovers_total",
+  "WhatsApp numbers this worker handed over to another (rebalance or drain)",
+);
 
 export class SessionManager {
   private sessions = new Map<string, InstanceSession>();
@@ -85,12 +97,25 @@ export class SessionManager {
     this.log = d.log.child({ part: "wa-sessions", workerId: d.workerId });
     this.leases = new Leases(d.redis, d.workerId, d.leaseTtlMs);
     this.sessionDeps = {
-      db: d.db, redis: d.redis, log: this.log, baileysLog: baileysLogger(d.log), wsUrl: d.wsUrl,
-      fetchAgent: d.fetchAgent, keys: d.keys,
-      fetchDispatcher: d.sandboxRootPublicKey && d.sandboxMediaCaPem ? sandboxMediaDispatcher(d.wsUrl, d.sandboxMediaCaPem) : undefined, backoff: d.backoff ?? defaultBackoff,
-      watchdogMs: d.watchdogMs ?? 30_000, qrTimeoutMs: d.qrTimeoutMs, msgRetryCounterCache: memoryCache(),
-      holdsLease: async (id) => (await this.leases.owner(id)) === d.workerId, hooks: d.hooks,
-      version: () => this.version, alertGraceMs: d.alertGraceMs,
+      db: d.db,
+      redis: d.redis,
+      log: this.log,
+      baileysLog: baileysLogger(d.log),
+      wsUrl: d.wsUrl,
+      fetchAgent: d.fetchAgent,
+      keys: d.keys,
+      fetchDispatcher:
+        d.sandboxRootPublicKey && d.sandboxMediaCaPem
+          ? sandboxMediaDispatcher(d.wsUrl, d.sandboxMediaCaPem)
+          : undefined,
+      backoff: d.backoff ?? defaultBackoff,
+      watchdogMs: d.watchdogMs ?? 30_000,
+      qrTimeoutMs: d.qrTimeoutMs,
+      msgRetryCounterCache: memoryCache(),
+      holdsLease: async (id) => (await this.leases.owner(id)) === d.workerId,
+      hooks: d.hooks,
+      version: () => this.version,
+      alertGraceMs: d.alertGraceMs,
     };
   }
 
@@ -132,7 +157,12 @@ export class SessionManager {
     if (!this.draining) {
       this.draining = true;
       drainingGauge.set({ worker: this.d.workerId }, 1);
-      await this.d.redis.multi().zrem(MANAGERS_KEY, this.d.workerId).del(managerInfoKey(this.d.workerId)).exec().catch(() => {});
+      await this.d.redis
+        .multi()
+        .zrem(MANAGERS_KEY, this.d.workerId)
+        .del(managerInfoKey(this.d.workerId))
+        .exec()
+        .catch(() => {});
     }
     const all = (async () => {
       await this.scanning?.catch(() => {});
@@ -187,7 +217,10 @@ export class SessionManager {
 
   private async doScan() {
     if (!this.taking) return;
-    const rows = await this.d.db.instance.findMany({ where: { desiredState: "RUNNING" }, select: { id: true, locationId: true } });
+    const rows = await this.d.db.instance.findMany({
+      where: { desiredState: "RUNNING" },
+      select: { id: true, locationId: true },
+    });
     const desired = new Set(rows.map((r) => r.id));
     for (const [id, s] of this.sessions) {
       if (!desired.has(id)) await s.stop({ status: "OFFLINE" });
@@ -269,10 +302,13 @@ export class SessionManager {
     if (reason === "lease-lost") return forget();
     // forgotten only once released: a start for the same id in between would otherwise take
     // the lease (acquire() accepts our own) and then lose it to this late release
-    const p = this.leases.release(id).catch((err) => this.log.warn({ err, instanceId: id }, "lease release failed")).finally(() => {
-      forget();
-      this.releasing.delete(p);
-    });
+    const p = this.leases
+      .release(id)
+      .catch((err) => this.log.warn({ err, instanceId: id }, "lease release failed"))
+      .finally(() => {
+        forget();
+        this.releasing.delete(p);
+      });
     this.releasing.add(p);
   };
 
@@ -290,19 +326,21 @@ export class SessionManager {
 
   private async renewPass() {
     await this.heartbeat();
-    await Promise.all([...this.sessions.entries()].map(async ([id, s]) => {
-      try {
-        if (await this.leases.renew(id)) return void this.lastRenewOk.set(id, Date.now());
-        this.log.warn({ instanceId: id }, "lease lost; closing the socket now");
-        s.abort();
-      } catch (err) {
-        // Redis unreachable: we cannot know whether the lease still stands; give up before it can expire
-        if (Date.now() - (this.lastRenewOk.get(id) ?? 0) > this.d.leaseTtlMs * 0.8) {
-          this.log.warn({ err, instanceId: id }, "lease not renewable in time; closing the socket");
+    await Promise.all(
+      [...this.sessions.entries()].map(async ([id, s]) => {
+        try {
+          if (await this.leases.renew(id)) return void this.lastRenewOk.set(id, Date.now());
+          this.log.warn({ instanceId: id }, "lease lost; closing the socket now");
           s.abort();
+        } catch (err) {
+          // Redis unreachable: we cannot know whether the lease still stands; give up before it can expire
+          if (Date.now() - (this.lastRenewOk.get(id) ?? 0) > this.d.leaseTtlMs * 0.8) {
+            this.log.warn({ err, instanceId: id }, "lease not renewable in time; closing the socket");
+            s.abort();
+          }
         }
-      }
-    }));
+      }),
+    );
   }
 
   /** Live managers announce themselves, with their weight and load, so that each can work out its share. */
@@ -347,7 +385,8 @@ export class SessionManager {
     if (m.type === "location.uninstalled") {
       forgetAccessToken(this.d.db, "location", m.locationId);
       await this.d.db.instance.updateMany({ where: { locationId: m.locationId }, data: { desiredState: "STOPPED" } });
-      for (const s of this.sessions.values()) if (s.ctx.locationId === m.locationId) await s.stop({ status: "OFFLINE" });
+      for (const s of this.sessions.values())
+        if (s.ctx.locationId === m.locationId) await s.stop({ status: "OFFLINE" });
       return;
     }
     const s = this.sessions.get(m.instanceId);
@@ -370,7 +409,10 @@ export class SessionManager {
 
   private async startIfDesired(m: { instanceId: string; locationId: string }) {
     if (!this.taking || this.handedOver.has(m.instanceId)) return;
-    const row = await this.d.db.instance.findFirst({ where: { id: m.instanceId, locationId: m.locationId, desiredState: "RUNNING" }, select: { id: true, locationId: true } });
+    const row = await this.d.db.instance.findFirst({
+      where: { id: m.instanceId, locationId: m.locationId, desiredState: "RUNNING" },
+      select: { id: true, locationId: true },
+    });
     if (!row) return;
     // every worker hears the message: a full one leaves it to the others (or to its next scan)
     const total = await this.d.db.instance.count({ where: { desiredState: "RUNNING" } });

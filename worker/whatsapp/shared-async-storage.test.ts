@@ -28,7 +28,11 @@ describe("installSharedAsyncLocalStorage", () => {
       });
       expect(b.getStore()).toBeUndefined();
       // concurrent contexts do not see each other
-      const seen = await Promise.all(["x", "y"].map((v) => b.run(v.length, async () => a.run(v, async () => (await tick(), `${a.getStore()}${b.getStore()}`)))));
+      const seen = await Promise.all(
+        ["x", "y"].map((v) =>
+          b.run(v.length, async () => a.run(v, async () => (await tick(), `${a.getStore()}${b.getStore()}`))),
+        ),
+      );
       expect(seen).toEqual(["x1", "y1"]);
     });
     expect(a.getStore()).toBeUndefined();

@@ -46,7 +46,8 @@ export function endStoreWithRun(als: asyncHooks.AsyncLocalStorage<unknown>): voi
   endsWithRun.add(als);
 }
 
-const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as { then?: unknown } | null)?.then === "function";
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  typeof (v as { then?: unknown } | null)?.then === "function";
 
 export function installSharedAsyncLocalStorage(): void {
   if (installed) return;

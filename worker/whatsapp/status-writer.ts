@@ -1,10 +1,10 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { alertOnStatus, DISCONNECT_GRACE_MS, stillDisconnected } from "@/lib/alerts/alert-rules";
+import { raiseNumberAlert } from "@/lib/alerts/raise-number-alert";
 import type { Db } from "@/lib/db";
 import type { InstanceStatusValue } from "@/lib/enum-schemas";
 import type { InstanceEvent } from "@/lib/events/live-events";
-import { alertOnStatus, DISCONNECT_GRACE_MS, stillDisconnected } from "@/lib/alerts/alert-rules";
-import { raiseNumberAlert } from "@/lib/alerts/raise-number-alert";
 import { markLinked } from "@/lib/governor/governor";
 import { noteHealth } from "@/lib/health/health-change";
 import { healthEventOfStatus, recordNumberEvent } from "@/lib/health/number-events";
@@ -52,18 +52,26 @@ export class StatusWriter {
     if (x.desiredStopped) data.desiredState = "STOPPED";
     try {
       // before the phone is overwritten: a first link, or a new phone, starts the number's age
-      if (status === "ONLINE") await markLinked(this.db, id, locationId, x.phone ?? undefined, x.connectedAt ?? new Date());
+      if (status === "ONLINE")
+        await markLinked(this.db, id, locationId, x.phone ?? undefined, x.connectedAt ?? new Date());
       const r = await this.db.instance.updateMany({ where: { id, locationId }, data });
       if (r.count === 0) return; // deleted meanwhile: nobody to tell
       // a QR rotation repeats "QR" every 20 s: one status event is enough, the qr events carry the rest
       if (status === this.last && status === "QR") return;
       this.last = status;
-      const row = x.phone === undefined ? await this.db.instance.findFirst({ where: { id, locationId }, select: { phone: true, lastError: true } }) : null;
+      const row =
+        x.phone === undefined
+          ? await this.db.instance.findFirst({ where: { id, locationId }, select: { phone: true, lastError: true } })
+          : null;
       const phone = x.phone ?? row?.phone ?? undefined;
       const lastError = x.lastError !== undefined ? x.lastError : row?.lastError;
       await this.publish({
-        type: "instance.status", instanceId: id, status, at: new Date().toISOString(),
-        ...(phone ? { phone } : {}), ...(lastError ? { lastError } : {}),
+        type: "instance.status",
+        instanceId: id,
+        status,
+        at: new Date().toISOString(),
+        ...(phone ? { phone } : {}),
+        ...(lastError ? { lastError } : {}),
       });
       this.log.info({ status, lastError }, "instance status");
       await this.alertOn(status, lastError ?? null);
@@ -81,7 +89,9 @@ export class StatusWriter {
     const d = alertOnStatus(status);
     if (d.kind !== "after-grace") this.clearGrace();
     if (d.kind === "now") {
-      await raiseNumberAlert(this.db, { ...this.ctx, status: d.status, reason }).catch((err) => this.log.warn({ err, status }, "alert not raised"));
+      await raiseNumberAlert(this.db, { ...this.ctx, status: d.status, reason }).catch((err) =>
+        this.log.warn({ err, status }, "alert not raised"),
+      );
     } else if (d.kind === "after-grace" && !this.graceTimer) {
       this.graceTimer = setTimeout(() => void this.graceOver(), this.alertGraceMs);
       this.graceTimer.unref?.();
@@ -92,7 +102,10 @@ export class StatusWriter {
     this.graceTimer = undefined;
     if (this.muted) return;
     try {
-      const row = await this.db.instance.findFirst({ where: { id: this.ctx.instanceId, locationId: this.ctx.locationId }, select: { status: true, lastError: true, desiredState: true } });
+      const row = await this.db.instance.findFirst({
+        where: { id: this.ctx.instanceId, locationId: this.ctx.locationId },
+        select: { status: true, lastError: true, desiredState: true },
+      });
       if (!row || row.desiredState !== "RUNNING" || !stillDisconnected(row.status)) return;
       await raiseNumberAlert(this.db, { ...this.ctx, status: "DISCONNECTED", reason: row.lastError });
     } catch (err) {
@@ -117,6 +130,8 @@ export class StatusWriter {
 
   async publish(ev: InstanceEvent): Promise<void> {
     if (this.muted) return;
-    await this.redis.publish(eventsChannel(this.ctx.locationId), JSON.stringify(ev)).catch((err) => this.log.warn({ err }, "event not published"));
+    await this.redis
+      .publish(eventsChannel(this.ctx.locationId), JSON.stringify(ev))
+      .catch((err) => this.log.warn({ err }, "event not published"));
   }
 }

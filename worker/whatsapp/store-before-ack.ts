@@ -1,6 +1,14 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import {
-  decodeMessageNode, proto, unpadRandomMax16, type BinaryNode, type SignalDataSet, type SignalDataTypeMap, type SignalKeyStore, type WAMessage, type WASocket,
+  type BinaryNode,
+  decodeMessageNode,
+  proto,
+  type SignalDataSet,
+  type SignalDataTypeMap,
+  type SignalKeyStore,
+  unpadRandomMax16,
+  type WAMessage,
+  type WASocket,
 } from "@whiskeysockets/baileys";
 import { SessionCipher } from "libsignal";
 import type { Logger } from "pino";
@@ -84,7 +92,11 @@ export function storeBeforeAck(o: {
     p.stored = true;
     if (m.key.id) {
       stored.add(m.key.id);
-      if (stored.size > 5000) for (const id of stored) { stored.delete(id); if (stored.size <= 4000) break; }
+      if (stored.size > 5000)
+        for (const id of stored) {
+          stored.delete(id);
+          if (stored.size <= 4000) break;
+        }
     }
   };
 
@@ -109,7 +121,8 @@ export function storeBeforeAck(o: {
         on(ev: string, fn: (n: BinaryNode) => void): void;
         isOpen: boolean;
       };
-      const creds = (sock as unknown as { authState: { creds: { me?: { id?: string; lid?: string } } } }).authState.creds;
+      const creds = (sock as unknown as { authState: { creds: { me?: { id?: string; lid?: string } } } }).authState
+        .creds;
       // which stanza a ciphertext came in: libsignal sees only the bytes
       ws.prependListener("CB:message", (node) => {
         replaying(node);
@@ -118,9 +131,12 @@ export function storeBeforeAck(o: {
         // broadcasts keep to the upsert path
         const from = node.attrs.from ?? "";
         if (from.endsWith("@g.us") || from.endsWith("@broadcast") || from.endsWith("@newsletter")) return;
-        for (const c of node.content) if (c.tag === "enc" && c.content instanceof Uint8Array) byCiphertext.set(c.content, node);
+        for (const c of node.content)
+          if (c.tag === "enc" && c.content instanceof Uint8Array) byCiphertext.set(c.content, node);
       });
-      const repo = sock.signalRepository as unknown as { decryptMessage(a: { jid: string; type: string; ciphertext: Uint8Array }): Promise<Uint8Array> };
+      const repo = sock.signalRepository as unknown as {
+        decryptMessage(a: { jid: string; type: string; ciphertext: Uint8Array }): Promise<Uint8Array>;
+      };
       const decrypt = repo.decryptMessage.bind(repo);
       repo.decryptMessage = async (a) => {
         const stanza = byCiphertext.get(a.ciphertext);
@@ -167,7 +183,10 @@ function toWaMessage(stanza: BinaryNode, plaintext: Uint8Array, me: { id: string
 }
 
 /** Receipt stanza → the statuses Baileys would emit for our own messages (none for groups). */
-export function receiptsOf(node: BinaryNode, me: { id?: string; lid?: string }): { waMessageId: string; status: number }[] {
+export function receiptsOf(
+  node: BinaryNode,
+  me: { id?: string; lid?: string },
+): { waMessageId: string; status: number }[] {
   const a = node.attrs;
   const status = a.type === undefined ? 3 : a.type === "read" ? 4 : a.type === "played" ? 5 : undefined;
   if (status === undefined || !a.id) return [];

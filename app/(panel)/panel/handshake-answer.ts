@@ -8,7 +8,11 @@ import { originMatchesSources } from "@/lib/http/frame-policy";
 export type HandshakeMessage = { origin: string; source: unknown; data: unknown };
 
 /** The encrypted payload of an acceptable REQUEST_USER_DATA_RESPONSE, or null to ignore the message. */
-export function handshakePayload(ev: HandshakeMessage, parent: unknown, allowedOrigins: readonly string[]): string | null {
+export function handshakePayload(
+  ev: HandshakeMessage,
+  parent: unknown,
+  allowedOrigins: readonly string[],
+): string | null {
   if (ev.source !== parent || !originMatchesSources(ev.origin, allowedOrigins)) return null;
   const data = ev.data as { message?: unknown; payload?: unknown } | null;
   if (!data || typeof data !== "object" || data.message !== "REQUEST_USER_DATA_RESPONSE") return null;

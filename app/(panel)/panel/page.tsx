@@ -14,9 +14,16 @@ export default async function PanelEntry({ searchParams }: { searchParams: Searc
   const { lang } = await searchParams;
   const { locale, t } = await requestMessages(lang);
   const texts = {
-    connecting: t["panel.connecting"], title: t["err.title"], not_framed: t["err.not_framed"], not_installed: t["err.not_installed"],
-    invalid_payload: t["err.invalid_payload"], no_location: t["err.no_location"], timeout: t["err.timeout"], expired: t["err.expired"],
-    no_access: t["err.no_access"], roles_unavailable: t["err.roles_unavailable"],
+    connecting: t["panel.connecting"],
+    title: t["err.title"],
+    not_framed: t["err.not_framed"],
+    not_installed: t["err.not_installed"],
+    invalid_payload: t["err.invalid_payload"],
+    no_location: t["err.no_location"],
+    timeout: t["err.timeout"],
+    expired: t["err.expired"],
+    no_access: t["err.no_access"],
+    roles_unavailable: t["err.roles_unavailable"],
   };
   return (
     <main lang={locale} className="mx-auto max-w-3xl p-6">

@@ -11,7 +11,12 @@ let running: Promise<boolean> | null = null;
 export async function panelFetch(path: string, init: RequestInit = {}): Promise<Response> {
   const r = await fetch(path, init);
   if (r.status !== 401 || window.parent === window) return r;
-  const code = ((await r.clone().json().catch(() => ({}))) as { error?: { code?: string } }).error?.code;
+  const code = (
+    (await r
+      .clone()
+      .json()
+      .catch(() => ({}))) as { error?: { code?: string } }
+  ).error?.code;
   if (!code || !REAUTH_CODES.has(code)) return r;
   running ??= reauthenticate().finally(() => (running = null));
   return (await running) ? fetch(path, init) : r;

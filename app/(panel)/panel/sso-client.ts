@@ -5,7 +5,13 @@ import { handshakePayload } from "./handshake-answer";
 // payload → next-auth sign-in with the `ghl-sso` Credentials provider. The payload never leaves for
 // anywhere but our server.
 
-export const SIGN_IN_REFUSALS = ["not_installed", "no_location", "invalid_payload", "no_access", "roles_unavailable"] as const;
+export const SIGN_IN_REFUSALS = [
+  "not_installed",
+  "no_location",
+  "invalid_payload",
+  "no_access",
+  "roles_unavailable",
+] as const;
 export type SignInRefusal = (typeof SIGN_IN_REFUSALS)[number] | "timeout";
 
 /** GHL's encrypted user payload, or null when the parent frame does not answer in time. */
@@ -40,14 +46,24 @@ export function requestUserPayload(timeoutMs: number, allowedOrigins?: readonly 
 }
 
 /** Signs in with the payload; null on success, else why not. `locationId`: where an agency session should stay. */
-export async function signInWithPayload(payload: string, callbackUrl: string, locationId?: string): Promise<SignInRefusal | null> {
+export async function signInWithPayload(
+  payload: string,
+  callbackUrl: string,
+  locationId?: string,
+): Promise<SignInRefusal | null> {
   try {
     const csrf = (await (await fetch("/api/auth/csrf", { credentials: "include" })).json()) as { csrfToken: string };
     const res = await fetch("/api/auth/callback/ghl-sso", {
       method: "POST",
       credentials: "include",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ csrfToken: csrf.csrfToken, payload, json: "true", callbackUrl, ...(locationId ? { locationId } : {}) }),
+      body: new URLSearchParams({
+        csrfToken: csrf.csrfToken,
+        payload,
+        json: "true",
+        callbackUrl,
+        ...(locationId ? { locationId } : {}),
+      }),
     });
     const body = (await res.json().catch(() => ({}))) as { url?: string };
     const error = body.url ? new URL(body.url, window.location.href).searchParams.get("error") : "invalid_payload";

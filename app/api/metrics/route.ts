@@ -1,7 +1,7 @@
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
-import { metrics } from "@/lib/ops/metrics";
 import { registerFleetGauges, renderMetrics } from "@/lib/ops/fleet-metrics";
+import { metrics } from "@/lib/ops/metrics";
 
 export const dynamic = "force-dynamic";
 

@@ -1,5 +1,5 @@
-import { env } from "@/lib/env";
 import { openApiDocument } from "@/lib/api/openapi";
+import { env } from "@/lib/env";
 
 export const dynamic = "force-dynamic";
 

@@ -1,8 +1,8 @@
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
-import { redis } from "@/lib/redis";
-import { checkReadiness, publicReadiness } from "@/lib/ops/readiness";
 import { metricsAuthorized } from "@/lib/ops/fleet-metrics";
+import { checkReadiness, publicReadiness } from "@/lib/ops/readiness";
+import { redis } from "@/lib/redis";
 
 export const dynamic = "force-dynamic";
 
@@ -17,7 +17,10 @@ export async function GET(req: Request) {
   } catch (e) {
     // configuration itself is broken: say so without internals
     return Response.json(
-      { ok: false, checks: { config: { ok: false, error: e instanceof Error ? e.message.split("\n")[0] : "invalid" } } },
+      {
+        ok: false,
+        checks: { config: { ok: false, error: e instanceof Error ? e.message.split("\n")[0] : "invalid" } },
+      },
       { status: 503 },
     );
   }

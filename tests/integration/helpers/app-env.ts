@@ -1,5 +1,5 @@
-import { resetEnvCache } from "@/lib/env";
 import { closeDb } from "@/lib/db";
+import { resetEnvCache } from "@/lib/env";
 import { closeRedis } from "@/lib/redis";
 
 // Route handlers read configuration through env() and use the process-wide db()/redis(). To call
@@ -29,7 +29,11 @@ export function useAppEnv(o: { databaseUrl: string; redisDb?: number; extra?: Re
 export function req(url: string, init?: RequestInit & { json?: unknown }): Request {
   const headers = new Headers(init?.headers);
   if (init?.json !== undefined) headers.set("content-type", "application/json");
-  return new Request(new URL(url, "http://127.0.0.1:3999"), { ...init, headers, body: init?.json !== undefined ? JSON.stringify(init.json) : init?.body });
+  return new Request(new URL(url, "http://127.0.0.1:3999"), {
+    ...init,
+    headers,
+    body: init?.json !== undefined ? JSON.stringify(init.json) : init?.body,
+  });
 }
 
 export const params = <P>(p: P) => ({ params: Promise.resolve(p) });

@@ -5,7 +5,8 @@ import pg from "pg";
 export async function cloneTemplateDb(name: string): Promise<string> {
   const server = process.env.TEST_PG_SERVER_URL;
   const template = process.env.TEST_TEMPLATE_DB;
-  if (!server || !template) throw new Error("TEST_PG_SERVER_URL/TEST_TEMPLATE_DB not set: run tests through `npm test`");
+  if (!server || !template)
+    throw new Error("TEST_PG_SERVER_URL/TEST_TEMPLATE_DB not set: run tests through `npm test`");
   const admin = new URL(server);
   admin.pathname = "/postgres";
   const c = new pg.Client({ connectionString: admin.toString() });
@@ -24,6 +25,11 @@ export async function cloneTemplateDb(name: string): Promise<string> {
 }
 
 export function dbNameFor(file: string): string {
-  const base = file.split("/").pop()!.replace(/\.test\.ts$/, "").replace(/[^a-z0-9]+/gi, "_").toLowerCase();
+  const base = file
+    .split("/")
+    .pop()!
+    .replace(/\.test\.ts$/, "")
+    .replace(/[^a-z0-9]+/gi, "_")
+    .toLowerCase();
   return `ghl_wa_it_${base}`.slice(0, 60);
 }

@@ -7,8 +7,11 @@ export type FakeGhlPost = { contactId: string; altId: string; message: string; a
  * order), knows no contact or conversation yet, and records every inbound post in `posts`.
  * `fail(altId)` true makes that post answer 500; `calls` gets "METHOD /path" of every call.
  */
-export function fakeGhl(posts: FakeGhlPost[], o: { calls?: string[]; fail?: (altId: string) => boolean } = {}): GhlCall {
-  return async <T,>(method: string, path: string, body?: unknown): Promise<T> => {
+export function fakeGhl(
+  posts: FakeGhlPost[],
+  o: { calls?: string[]; fail?: (altId: string) => boolean } = {},
+): GhlCall {
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     o.calls?.push(`${method} ${path.split("?")[0]}`);
     await new Promise((r) => setTimeout(r, Math.random() * 25));
     const b = (body ?? {}) as Record<string, string>;

@@ -1,14 +1,20 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
-import { startGhlSimulator, type GhlSimulator } from "@/sandbox/ghl/server";
+import { type GhlSimulator, startGhlSimulator } from "@/sandbox/ghl/server";
 import { useAppEnv } from "./app-env";
 
 // The app's GHL-facing routes behind a plain HTTP server (no Next), wired to an in-process GHL
 // simulator, so that the simulator's redirects and signed webhooks reach the real handlers.
 type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
 
-export async function startGhlHarness(o: { databaseUrl: string; routes: Record<string, Handler>; redisDb?: number; sim?: Parameters<typeof startGhlSimulator>[0]; env?: Record<string, string> }) {
+export async function startGhlHarness(o: {
+  databaseUrl: string;
+  routes: Record<string, Handler>;
+  redisDb?: number;
+  sim?: Parameters<typeof startGhlSimulator>[0];
+  env?: Record<string, string>;
+}) {
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const h = o.routes[`${req.method} ${url.pathname}`];
@@ -18,13 +24,21 @@ export async function startGhlHarness(o: { databaseUrl: string; routes: Record<s
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
     const body = chunks.length ? Buffer.concat(chunks) : undefined;
-    const r = await h(new Request(new URL(url.pathname + url.search, appUrl), { method: req.method, headers, body }), { params: Promise.resolve({}) });
+    const r = await h(new Request(new URL(url.pathname + url.search, appUrl), { method: req.method, headers, body }), {
+      params: Promise.resolve({}),
+    });
     res.writeHead(r.status, Object.fromEntries(r.headers));
     res.end(Buffer.from(await r.arrayBuffer()));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const ghl: GhlSimulator = await startGhlSimulator({ port: 0, seed: true, appBaseUrl: appUrl, clientId: "6650f0aa11-testapp", ...o.sim });
+  const ghl: GhlSimulator = await startGhlSimulator({
+    port: 0,
+    seed: true,
+    appBaseUrl: appUrl,
+    clientId: "6650f0aa11-testapp",
+    ...o.sim,
+  });
   const redisDb = o.redisDb ?? 1;
   const flush = new Redis(`${process.env.TEST_REDIS_URL}/${redisDb}`);
   await flush.flushdb();
@@ -45,10 +59,13 @@ export async function startGhlHarness(o: { databaseUrl: string; routes: Record<s
     },
   });
   return {
-    appUrl, ghl,
+    appUrl,
+    ghl,
     async control<T = any>(method: string, path: string, json?: unknown): Promise<{ status: number; body: T }> {
       const r = await fetch(`${ghl.url}/__sandbox${path}`, {
-        method, headers: json === undefined ? {} : { "content-type": "application/json" }, body: json === undefined ? undefined : JSON.stringify(json),
+        method,
+        headers: json === undefined ? {} : { "content-type": "application/json" },
+        body: json === undefined ? undefined : JSON.stringify(json),
       });
       return { status: r.status, body: (await r.json()) as T };
     },
@@ -62,11 +79,17 @@ export async function startGhlHarness(o: { databaseUrl: string; routes: Record<s
 }
 
 /** What a user does on the Marketplace page: submit the choose-location form GHL rendered for our URL. */
-export async function consentOnMarketplace(authorizeUrl: string, target: { locationId: string } | { companyId: string }) {
+export async function consentOnMarketplace(
+  authorizeUrl: string,
+  target: { locationId: string } | { companyId: string },
+) {
   const u = new URL(authorizeUrl);
   const form = new URLSearchParams({
-    client_id: u.searchParams.get("client_id") ?? "", redirect_uri: u.searchParams.get("redirect_uri") ?? "",
-    scope: u.searchParams.get("scope") ?? "", state: u.searchParams.get("state") ?? "", ...target,
+    client_id: u.searchParams.get("client_id") ?? "",
+    redirect_uri: u.searchParams.get("redirect_uri") ?? "",
+    scope: u.searchParams.get("scope") ?? "",
+    state: u.searchParams.get("state") ?? "",
+    ...target,
     ...("companyId" in target ? { installToFutureLocations: "true" } : {}),
   });
   const r = await fetch(new URL("/v2/oauth/chooselocation", u), { method: "POST", body: form, redirect: "manual" });

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { db } from "@/lib/db";
-import { redis } from "@/lib/redis";
 import { refreshTenant } from "@/lib/ghl/token-refresh";
+import { redis } from "@/lib/redis";
 
 // One app or worker process told to refresh a tenant whose token it saw expire. It connects, says
 // "ready", and refreshes when the test says "go" (to both twins at once); then prints the
@@ -14,7 +14,9 @@ await new Promise((r) => process.stdin.once("data", r));
 process.stdin.destroy();
 try {
   const pair = await refreshTenant({ db: db(), redis: redis() }, "location", locationId, new Date(seenExpiry));
-  process.stdout.write(`${JSON.stringify({ ok: true, access: createHash("sha256").update(pair.accessToken).digest("hex").slice(0, 12) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ok: true, access: createHash("sha256").update(pair.accessToken).digest("hex").slice(0, 12) })}\n`,
+  );
 } catch (err) {
   process.stdout.write(`${JSON.stringify({ ok: false, error: String(err) })}\n`);
 }

@@ -1,8 +1,8 @@
 import "./next-als";
-import { NextRequest } from "next/server";
-import { createRequestStoreForAPI } from "next/dist/server/async-storage/request-store.js";
 import { workAsyncStorage } from "next/dist/server/app-render/work-async-storage.external.js";
 import { workUnitAsyncStorage } from "next/dist/server/app-render/work-unit-async-storage.external.js";
+import { createRequestStoreForAPI } from "next/dist/server/async-storage/request-store.js";
+import { NextRequest } from "next/server";
 
 // Next calls a route handler with a NextRequest inside a request scope, which is what makes
 // `headers()`/`cookies()` (next-auth's route reads both) work. This recreates just that much, so
@@ -19,8 +19,21 @@ export function nextRequest(req: Request): NextRequest {
 export function callInNextScope(handler: Handler, req: Request, params: unknown, route: string): Promise<Response> {
   const nreq = nextRequest(req);
   const url = new URL(nreq.url);
-  const workStore = { page: route, route, forceStatic: false, dynamicShouldError: false, isStaticGeneration: false } as never;
-  const requestStore = createRequestStoreForAPI(nreq, { pathname: url.pathname, search: url.search }, undefined as never, () => {}, undefined as never, undefined);
+  const workStore = {
+    page: route,
+    route,
+    forceStatic: false,
+    dynamicShouldError: false,
+    isStaticGeneration: false,
+  } as never;
+  const requestStore = createRequestStoreForAPI(
+    nreq,
+    { pathname: url.pathname, search: url.search },
+    undefined as never,
+    () => {},
+    undefined as never,
+    undefined,
+  );
   return workAsyncStorage.run(workStore, () =>
     workUnitAsyncStorage.run(requestStore as never, async () => handler(nreq, { params: Promise.resolve(params) })),
   );

@@ -12,12 +12,21 @@ type Times = { authTime?: number; checkedAt?: number };
  */
 export async function panelCookie(identity: PanelIdentity & Times, maxAge = 3600): Promise<string> {
   const now = Date.now();
-  const token = await encode({ token: { authTime: now, checkedAt: now, ...identity }, secret: process.env.NEXTAUTH_SECRET!, maxAge });
+  const token = await encode({
+    token: { authTime: now, checkedAt: now, ...identity },
+    secret: process.env.NEXTAUTH_SECRET!,
+    maxAge,
+  });
   return `${PANEL_SESSION_COOKIE}=${token}`;
 }
 
 export const identity = (o: Partial<PanelIdentity> & { locationId: string; companyId: string }): PanelIdentity => ({
-  userId: "u-1", role: "admin", userName: "Ana", email: "ana@example.com", agency: false, ...o,
+  userId: "u-1",
+  role: "admin",
+  userName: "Ana",
+  email: "ana@example.com",
+  agency: false,
+  ...o,
 });
 
 /**
@@ -26,12 +35,17 @@ export const identity = (o: Partial<PanelIdentity> & { locationId: string; compa
  * GHL simulator for real. Seed it after any flush of the Redis database the app uses.
  */
 export async function ghlSays(
-  redis: Redis, who: PanelIdentity, access: { role: "admin" | "user"; locationIds?: string[]; restrictSubAccount?: boolean } = { role: "admin" },
+  redis: Redis,
+  who: PanelIdentity,
+  access: { role: "admin" | "user"; locationIds?: string[]; restrictSubAccount?: boolean } = { role: "admin" },
 ): Promise<void> {
   const tenant = who.agency ? `company:${who.companyId}` : `location:${who.locationId}`;
   const granted = {
-    status: "ok", type: who.agency ? "agency" : "account", role: access.role,
-    locationIds: access.locationIds ?? [who.locationId], restrictSubAccount: access.restrictSubAccount ?? false,
+    status: "ok",
+    type: who.agency ? "agency" : "account",
+    role: access.role,
+    locationIds: access.locationIds ?? [who.locationId],
+    restrictSubAccount: access.restrictSubAccount ?? false,
   };
   await redis.set(roleCacheKey(tenant, who.userId), JSON.stringify(granted), "EX", 3600);
 }

@@ -1,15 +1,29 @@
-import { GET as installRoute } from "@/app/api/oauth/install/route";
 import { GET as callbackRoute } from "@/app/api/oauth/callback/route";
+import { GET as installRoute } from "@/app/api/oauth/install/route";
 import { consentOnMarketplace, startGhlHarness } from "./ghl-harness";
 
 // A GHL simulator with one company and its locations installed in the app (real OAuth, tokens in
 // Postgres), so that the panel's role checks ask GHL's users API for real.
-export type SimUser = { id: string; type: "agency" | "location"; role: "admin" | "user"; locationIds?: string[]; restrictSubAccount?: boolean };
+export type SimUser = {
+  id: string;
+  type: "agency" | "location";
+  role: "admin" | "user";
+  locationIds?: string[];
+  restrictSubAccount?: boolean;
+};
 
 export async function startPanelGhl(o: {
-  databaseUrl: string; companyId: string; locations: { id: string; name: string }[]; bulk?: boolean; env?: Record<string, string>;
+  databaseUrl: string;
+  companyId: string;
+  locations: { id: string; name: string }[];
+  bulk?: boolean;
+  env?: Record<string, string>;
 }) {
-  const h = await startGhlHarness({ databaseUrl: o.databaseUrl, routes: { "GET /api/oauth/install": installRoute, "GET /api/oauth/callback": callbackRoute }, env: o.env });
+  const h = await startGhlHarness({
+    databaseUrl: o.databaseUrl,
+    routes: { "GET /api/oauth/install": installRoute, "GET /api/oauth/callback": callbackRoute },
+    env: o.env,
+  });
   const ok = (r: { status: number; body: unknown }, what: string) => {
     if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
     return r;
@@ -20,8 +34,12 @@ export async function startPanelGhl(o: {
     const start = await fetch(`${h.appUrl}/api/oauth/install`, { redirect: "manual" });
     // the browser that started the install carries its state cookie to the callback
     const cookie = (start.headers.get("set-cookie") ?? "").split(";")[0];
-    const done = await fetch(await consentOnMarketplace(start.headers.get("location")!, target), { redirect: "manual", headers: cookie ? { cookie } : {} });
-    if (done.status !== 303 || done.headers.get("location")?.includes("error")) throw new Error(`install failed: ${done.headers.get("location")}`);
+    const done = await fetch(await consentOnMarketplace(start.headers.get("location")!, target), {
+      redirect: "manual",
+      headers: cookie ? { cookie } : {},
+    });
+    if (done.status !== 303 || done.headers.get("location")?.includes("error"))
+      throw new Error(`install failed: ${done.headers.get("location")}`);
   };
   if (o.bulk) await install({ companyId: o.companyId });
   else for (const l of o.locations) await install({ locationId: l.id });

@@ -1,5 +1,5 @@
-import { connect, createServer, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 
 // A TCP hop in front of Postgres or Redis that a test can cut and restore: `stop()` kills every
 // connection through it and refuses new ones (what a stopped server looks like to its clients),

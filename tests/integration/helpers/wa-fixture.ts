@@ -3,15 +3,15 @@ import { Redis } from "ioredis";
 import pino from "pino";
 import { keyringFrom } from "@/lib/crypto";
 import type { Db } from "@/lib/db";
+import { createDb } from "@/lib/db";
 import type { InstanceEvent } from "@/lib/events/live-events";
 import { eventsChannel } from "@/lib/instances/events";
-import { createDb } from "@/lib/db";
-import { createMessaging } from "@/worker/messaging/messaging-hooks";
-import { SessionManager, type ManagerDeps } from "@/worker/whatsapp/session-manager";
+import { subscribeWhenReady } from "@/lib/redis";
 import { startWaSimulator } from "@/sandbox/whatsapp/server";
+import { createMessaging } from "@/worker/messaging/messaging-hooks";
+import { type ManagerDeps, SessionManager } from "@/worker/whatsapp/session-manager";
 import { useAppEnv } from "./app-env";
 import { cloneTemplateDb, dbNameFor } from "./db";
-import { subscribeWhenReady } from "@/lib/redis";
 
 type MessagingDeps = Parameters<typeof createMessaging>[0];
 
@@ -20,7 +20,15 @@ type MessagingDeps = Parameters<typeof createMessaging>[0];
 export type SimInfo = { url: string; wsUrl: string; rootPublicKey: string; mediaCaPem: string };
 
 export function managerConfig(sim: SimInfo, databaseUrl: string, workerId: string) {
-  return { databaseUrl, redisUrl: `${process.env.TEST_REDIS_URL}/1`, encryptionKey: process.env.ENCRYPTION_KEY!, wsUrl: sim.wsUrl, rootPublicKey: sim.rootPublicKey, mediaCaPem: sim.mediaCaPem, workerId };
+  return {
+    databaseUrl,
+    redisUrl: `${process.env.TEST_REDIS_URL}/1`,
+    encryptionKey: process.env.ENCRYPTION_KEY!,
+    wsUrl: sim.wsUrl,
+    rootPublicKey: sim.rootPublicKey,
+    mediaCaPem: sim.mediaCaPem,
+    workerId,
+  };
 }
 export type ManagerConfig = ReturnType<typeof managerConfig>;
 
@@ -28,10 +36,21 @@ export function makeManager(db: Db, c: ManagerConfig, extra: Partial<ManagerDeps
   const redis = new Redis(c.redisUrl);
   const subscriber = new Redis(c.redisUrl);
   const m = new SessionManager({
-    db, redis, subscriber, workerId: c.workerId, leaseTtlMs: 4000, wsUrl: c.wsUrl,
-    sandboxRootPublicKey: c.rootPublicKey, fetchAgent: new Agent({ ca: c.mediaCaPem }), sandboxMediaCaPem: c.mediaCaPem,
-    keys: keyringFrom(c.encryptionKey), log: testLog(), scanEveryMs: 400,
-    backoff: { baseMs: 200, capMs: 2000, failAfter: 5 }, watchdogMs: 15_000, ...extra,
+    db,
+    redis,
+    subscriber,
+    workerId: c.workerId,
+    leaseTtlMs: 4000,
+    wsUrl: c.wsUrl,
+    sandboxRootPublicKey: c.rootPublicKey,
+    fetchAgent: new Agent({ ca: c.mediaCaPem }),
+    sandboxMediaCaPem: c.mediaCaPem,
+    keys: keyringFrom(c.encryptionKey),
+    log: testLog(),
+    scanEveryMs: 400,
+    backoff: { baseMs: 200, capMs: 2000, failAfter: 5 },
+    watchdogMs: 15_000,
+    ...extra,
   });
   return {
     m,
@@ -54,8 +73,18 @@ export function makeMessagingWorker(
 ) {
   const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
   const messaging = createMessaging({
-    db: f.db, redis: f.redis, subscriber: wake, notifyGhl: o.notifyGhl ?? (async () => {}), log: pino({ level: "silent" }), pollMs: o.pollMs,
-    cfg: { TEXT_DELAY_MS: o.textDelayMs, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] },
+    db: f.db,
+    redis: f.redis,
+    subscriber: wake,
+    notifyGhl: o.notifyGhl ?? (async () => {}),
+    log: pino({ level: "silent" }),
+    pollMs: o.pollMs,
+    cfg: {
+      TEXT_DELAY_MS: o.textDelayMs,
+      MEDIA_DELAY_MS_MIN: 0,
+      MEDIA_DELAY_MS_MAX: 0,
+      MEDIA_URL_ALLOWED_ORIGINS: [] as string[],
+    },
   });
   const w = makeManager(f.db, managerConfig(f.sim, f.dbUrl, workerId), { hooks: messaging.hooks, ...o.manager });
   return {
@@ -81,7 +110,12 @@ export async function watchEvents(redisUrl: string, locationId: string) {
   return { events, close: () => sub.quit() };
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 30_000, every = 100): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  ms = 30_000,
+  every = 100,
+): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown;
   while (Date.now() < end) {
@@ -96,14 +130,32 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | n
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
-export async function simCall<T = unknown>(sim: { url: string }, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${sim.url}${path}`, { method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
+export async function simCall<T = unknown>(
+  sim: { url: string },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const res = await fetch(`${sim.url}${path}`, {
+    method,
+    headers: body ? { "content-type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
   const json = (await res.json()) as T;
   if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`);
   return json;
 }
 
-export type SimDevice = { phone: string; jid: string; deviceId: number; connected: boolean; connections: number; maxConcurrentConnections: number; logins: number; pairings: number };
+export type SimDevice = {
+  phone: string;
+  jid: string;
+  deviceId: number;
+  connected: boolean;
+  connections: number;
+  maxConcurrentConnections: number;
+  logins: number;
+  pairings: number;
+};
 
 // WA_TEST_LOG=/tmp/x.log writes the managers' logs there (info), for debugging a failing test
 const logFile = process.env.WA_TEST_LOG;
@@ -146,13 +198,35 @@ export async function startMessagingFixture(o: {
   await redis.flushdb();
   const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
   const messaging = createMessaging({
-    db, redis, subscriber: wake, notifyGhl: o.notifyGhl ?? (async () => {}), log: o.log ?? pino({ level: "silent" }), pollMs: 300, maxMediaBytes: o.maxMediaBytes, clock: o.clock, contactTags: o.contactTags, offlineGraceMs: o.offlineGraceMs,
-    cfg: { TEXT_DELAY_MS: o.textDelayMs ?? 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [sim.url, ...(o.mediaAllowedOrigins ?? [])] },
+    db,
+    redis,
+    subscriber: wake,
+    notifyGhl: o.notifyGhl ?? (async () => {}),
+    log: o.log ?? pino({ level: "silent" }),
+    pollMs: 300,
+    maxMediaBytes: o.maxMediaBytes,
+    clock: o.clock,
+    contactTags: o.contactTags,
+    offlineGraceMs: o.offlineGraceMs,
+    cfg: {
+      TEXT_DELAY_MS: o.textDelayMs ?? 0,
+      MEDIA_DELAY_MS_MIN: 0,
+      MEDIA_DELAY_MS_MAX: 0,
+      MEDIA_URL_ALLOWED_ORIGINS: [sim.url, ...(o.mediaAllowedOrigins ?? [])],
+    },
   });
   await messaging.start();
-  const worker = makeManager(db, managerConfig(sim as never, url, o.workerId), { hooks: messaging.hooks, ...o.manager });
+  const worker = makeManager(db, managerConfig(sim as never, url, o.workerId), {
+    hooks: messaging.hooks,
+    ...o.manager,
+  });
   return {
-    db, dbUrl: url, sim, redis, worker, messaging,
+    db,
+    dbUrl: url,
+    sim,
+    redis,
+    worker,
+    messaging,
     async close() {
       await worker.close();
       await messaging.stop();
@@ -169,16 +243,26 @@ export async function startMessagingFixture(o: {
  * Starts the fixture's worker and links `number` to instance `instanceId` of `locationId` by
  * scanning the QR it publishes; resolves once the instance is ONLINE.
  */
-export async function linkNumberByQr(f: { db: Db; sim: { url: string }; worker: { m: { start(): Promise<unknown> } } }, locationId: string, number: string, instanceId: string): Promise<void> {
+export async function linkNumberByQr(
+  f: { db: Db; sim: { url: string }; worker: { m: { start(): Promise<unknown> } } },
+  locationId: string,
+  number: string,
+  instanceId: string,
+): Promise<void> {
   const ev = await watchEvents(`${process.env.TEST_REDIS_URL}/1`, locationId);
   try {
     await f.worker.m.start();
     const qr = await until("a QR", async () => ev.events.find((e) => e.type === "instance.qr"));
     await simCall(f.sim, "POST", `/__sandbox/phones/${number}/scan`, { qr: (qr as { qr: string }).qr });
-    await until("ONLINE", async () => (await f.db.instance.findUnique({ where: { id: instanceId } }))?.status === "ONLINE");
+    await until(
+      "ONLINE",
+      async () => (await f.db.instance.findUnique({ where: { id: instanceId } }))?.status === "ONLINE",
+    );
     // the phone sends a new companion its history right after linking: in and acknowledged first
     await until("the phone's history sync delivered", async () => {
-      const d = (await simCall<(SimDevice & { historySyncs: number; unacked: number })[]>(f.sim, "GET", "/__sandbox/devices")).find((x) => x.jid.startsWith(`${number}:`));
+      const d = (
+        await simCall<(SimDevice & { historySyncs: number; unacked: number })[]>(f.sim, "GET", "/__sandbox/devices")
+      ).find((x) => x.jid.startsWith(`${number}:`));
       return (d?.historySyncs ?? 0) > 0 && d?.unacked === 0;
     });
   } finally {

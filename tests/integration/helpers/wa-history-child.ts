@@ -5,7 +5,7 @@ import { waitForGhlSlot } from "@/lib/ghl/rate-window";
 import type { GhlCall } from "@/lib/messages/ghl-post";
 import { startHistoryImport } from "@/worker/jobs/history-import";
 import { createMessaging } from "@/worker/messaging/messaging-hooks";
-import { makeManager, type ManagerConfig } from "./wa-fixture";
+import { type ManagerConfig, makeManager } from "./wa-fixture";
 
 // A whole worker with the history import, in its own process, so a test can kill -9 it halfway
 // through an import. GHL is the GHL simulator at `ghlUrl`, called with `ghlToken`, paced as the
@@ -18,7 +18,12 @@ const ghl: GhlCall = async (method, path, body) => {
   await waitForGhlSlot(redis, `location:${c.locationId}`);
   const r = await fetch(`${c.ghlUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${c.ghlToken}`, accept: "application/json", version: path.startsWith("/conversations") ? "2021-04-15" : "2021-07-28", ...(body ? { "content-type": "application/json" } : {}) },
+    headers: {
+      authorization: `Bearer ${c.ghlToken}`,
+      accept: "application/json",
+      version: path.startsWith("/conversations") ? "2021-04-15" : "2021-07-28",
+      ...(body ? { "content-type": "application/json" } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   const json = await r.json();
@@ -27,11 +32,28 @@ const ghl: GhlCall = async (method, path, body) => {
 };
 const log = pino({ level: "silent" });
 const messaging = createMessaging({
-  db, redis, subscriber: wake, log, pollMs: 200, notifyGhl: async () => {},
+  db,
+  redis,
+  subscriber: wake,
+  log,
+  pollMs: 200,
+  notifyGhl: async () => {},
   cfg: { TEXT_DELAY_MS: 0, MEDIA_DELAY_MS_MIN: 0, MEDIA_DELAY_MS_MAX: 0, MEDIA_URL_ALLOWED_ORIGINS: [] as string[] },
 });
 const { m } = makeManager(db, c, { hooks: messaging.hooks });
-void messaging.start().then(() => m.start()).then(() => {
-  startHistoryImport({ db, redis, ghlFor: () => ghl, cfg: { appUrl: "http://127.0.0.1:3999", conversationProviderId: "prov-1" }, log, workerId: c.workerId, everyMs: 300, postsPer10s: 80 });
-  process.stdout.write("ready\n");
-});
+void messaging
+  .start()
+  .then(() => m.start())
+  .then(() => {
+    startHistoryImport({
+      db,
+      redis,
+      ghlFor: () => ghl,
+      cfg: { appUrl: "http://127.0.0.1:3999", conversationProviderId: "prov-1" },
+      log,
+      workerId: c.workerId,
+      everyMs: 300,
+      postsPer10s: 80,
+    });
+    process.stdout.write("ready\n");
+  });

@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
 import { waitForGhlSlot } from "@/lib/ghl/rate-window";
 import type { GhlCall } from "@/lib/messages/ghl-post";
-import { control, install, startSim } from "@/sandbox/ghl/test-kit";
 import type { GhlSimulator } from "@/sandbox/ghl/server";
+import { control, install, startSim } from "@/sandbox/ghl/test-kit";
 
 // Shared by the history tests: a phone's past chats as the simulator takes them, and a GHL
 // caller on the GHL simulator paced like the real client (the location's shared window).
@@ -17,7 +17,14 @@ export function pastChats(contacts: string[], perChat: number, days: number, now
       fromMe: (i + j) % 3 === 0,
       text: `chat ${i} message ${j}`,
       // spread over the window, never in the future, whole seconds (WhatsApp's timestamps)
-      at: new Date(Math.floor((now - (days - 1) * 86_400_000 + (i * perChat + j) * ((days - 2) * 86_400_000 / (contacts.length * perChat))) / 1000) * 1000).toISOString(),
+      at: new Date(
+        Math.floor(
+          (now -
+            (days - 1) * 86_400_000 +
+            (i * perChat + j) * (((days - 2) * 86_400_000) / (contacts.length * perChat))) /
+            1000,
+        ) * 1000,
+      ).toISOString(),
     })),
   }));
 }
@@ -30,7 +37,12 @@ export async function ghlSimFor(locationId: string, redis: Redis): Promise<{ sim
     await waitForGhlSlot(redis, `location:${locationId}`);
     const r = await fetch(`${sim.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, accept: "application/json", version: path.startsWith("/conversations") ? "2021-04-15" : "2021-07-28", ...(body ? { "content-type": "application/json" } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: "application/json",
+        version: path.startsWith("/conversations") ? "2021-04-15" : "2021-07-28",
+        ...(body ? { "content-type": "application/json" } : {}),
+      },
       body: body ? JSON.stringify(body) : undefined,
     });
     const json = await r.json();
@@ -50,6 +62,9 @@ export async function ghlConversations(sim: GhlSimulator, locationId: string): P
   return (await control(sim, "GET", `/locations/${locationId}/conversations`)).body.conversations;
 }
 
-export async function ghlContacts(sim: GhlSimulator, locationId: string): Promise<{ id: string; phone?: string; name?: string }[]> {
+export async function ghlContacts(
+  sim: GhlSimulator,
+  locationId: string,
+): Promise<{ id: string; phone?: string; name?: string }[]> {
   return (await control(sim, "GET", `/locations/${locationId}/contacts`)).body.contacts;
 }

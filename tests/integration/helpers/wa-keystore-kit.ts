@@ -1,11 +1,17 @@
 // Helpers for the key-store tests (wa-keystore-outage, wa-tctoken): a Baileys socket on any auth
 // state with a logger that counts what the client did (privacy-token issuance IQs it sent,
 // decryption failures it logged), and a Postgres connection that can be cut and restored.
-import makeWASocket, {
-  Browsers, WA_CERT_DETAILS, proto, type AuthenticationState, type BaileysEventMap, type WASocket,
-} from "@whiskeysockets/baileys";
+
 import { Agent } from "node:https";
-import { connect, createServer, type AddressInfo, type Socket } from "node:net";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
+import makeWASocket, {
+  type AuthenticationState,
+  type BaileysEventMap,
+  Browsers,
+  proto,
+  WA_CERT_DETAILS,
+  type WASocket,
+} from "@whiskeysockets/baileys";
 import type { WaSimulator } from "@/sandbox/whatsapp/server";
 
 /** What the counting logger saw; reset by the caller when a phase starts. */
@@ -25,7 +31,14 @@ export type ClientCounts = {
 };
 
 export function newCounts(): ClientCounts {
-  return { issuances: new Map(), decryptFailures: 0, ciphertextStubs: 0, errors: [], issuanceFailures: 0, retryRequests: 0 };
+  return {
+    issuances: new Map(),
+    decryptFailures: 0,
+    ciphertextStubs: 0,
+    errors: [],
+    issuanceFailures: 0,
+    retryRequests: 0,
+  };
 }
 
 type Fields = Record<string, unknown>;
@@ -38,11 +51,23 @@ export function countingLogger(c: ClientCounts, level: "trace" | "debug" = "trac
   const echo = !!process.env.WA_KEYSTORE_DEBUG;
   const see = (lvl: string, a: unknown, b?: unknown) => {
     const obj = (typeof a === "object" && a ? a : {}) as Fields;
-    const msg = typeof a === "string" ? a : typeof b === "string" ? b : (obj.msg as string | undefined) ?? "";
-    if (msg === "xml send" && typeof obj.xml === "string" && /^<iq [^>]*xmlns=['"]privacy['"]/.test(obj.xml) && /type=['"]set['"]/.test(obj.xml)) {
-      for (const m of obj.xml.matchAll(/<token [^>]*jid=['"]([^'"]+)['"]/g)) c.issuances.set(m[1], (c.issuances.get(m[1]) ?? 0) + 1);
+    const msg = typeof a === "string" ? a : typeof b === "string" ? b : ((obj.msg as string | undefined) ?? "");
+    if (
+      msg === "xml send" &&
+      typeof obj.xml === "string" &&
+      /^<iq [^>]*xmlns=['"]privacy['"]/.test(obj.xml) &&
+      /type=['"]set['"]/.test(obj.xml)
+    ) {
+      for (const m of obj.xml.matchAll(/<token [^>]*jid=['"]([^'"]+)['"]/g))
+        c.issuances.set(m[1], (c.issuances.get(m[1]) ?? 0) + 1);
     }
-    if (process.env.WA_KEYSTORE_DUMP) console.log("LOG", lvl, msg, msg.includes("xml") ? String(obj.xml).slice(0, 160).replace(/\s+/g, " ") : JSON.stringify(obj).slice(0, 200));
+    if (process.env.WA_KEYSTORE_DUMP)
+      console.log(
+        "LOG",
+        lvl,
+        msg,
+        msg.includes("xml") ? String(obj.xml).slice(0, 160).replace(/\s+/g, " ") : JSON.stringify(obj).slice(0, 200),
+      );
     if (msg === "failed to decrypt message") c.decryptFailures++;
     if (msg === "fire-and-forget tctoken issuance failed") c.issuanceFailures++;
     if (msg.startsWith("recv retry request")) c.retryRequests++;
@@ -67,7 +92,12 @@ export function countingLogger(c: ClientCounts, level: "trace" | "debug" = "trac
 }
 
 /** A socket configured as the worker configures it (instance-session.ts), on the given auth state. */
-export function connectWith(sim: WaSimulator, auth: AuthenticationState, logger: unknown, onCreds: () => void): WASocket {
+export function connectWith(
+  sim: WaSimulator,
+  auth: AuthenticationState,
+  logger: unknown,
+  onCreds: () => void,
+): WASocket {
   WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(sim.rootPublicKey, "hex");
   const sock = makeWASocket({
     auth,
@@ -130,9 +160,10 @@ export async function pgProxy(targetUrl: string) {
     restore() {
       down = false;
     },
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }

@@ -1,5 +1,5 @@
 import { createDb } from "@/lib/db";
-import { makeManager, type ManagerConfig } from "./wa-fixture";
+import { type ManagerConfig, makeManager } from "./wa-fixture";
 
 // A worker's session manager in its own process, so a test can kill -9 it like a crashed worker.
 const c = JSON.parse(process.argv[2]) as ManagerConfig;

@@ -24,7 +24,10 @@ export type WaWorld = {
  * flushed, one location with one number (`wa-01`, not linked yet) and the simulator's phones.
  * The fields are filled in `beforeAll`: read them inside tests, not at module level.
  */
-export function useWaWorld(testFile: string, o: { location: string; instance: string; phones: string[]; pool?: number }): WaWorld {
+export function useWaWorld(
+  testFile: string,
+  o: { location: string; instance: string; phones: string[]; pool?: number },
+): WaWorld {
   const world = { children: [] as ChildProcess[] } as WaWorld;
   beforeAll(async () => {
     world.dbUrl = await cloneTemplateDb(dbNameFor(testFile));

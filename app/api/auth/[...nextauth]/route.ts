@@ -17,7 +17,11 @@ async function run(req: Request, ctx: Ctx): Promise<Response> {
   // stays next-auth's (form-encoded for sign-in), checked by next-auth's own CSRF token.
   try {
     assertCookieRequestAllowed(req, { requireJson: false });
-    await assertNextAuthInput(req, (await ctx.params).nextauth, authOptions().cookies?.callbackUrl?.name ?? "gw.callback-url");
+    await assertNextAuthInput(
+      req,
+      (await ctx.params).nextauth,
+      authOptions().cookies?.callbackUrl?.name ?? "gw.callback-url",
+    );
   } catch (err) {
     const { status, body } = toErrorResponse(err);
     return Response.json(body, { status });

@@ -15,7 +15,12 @@ export const POST = withAuth({ via: ["api-key"] }, async (req, auth) => {
   const body = bodySchema.parse(await jsonBody(req));
   const entry = serialise({ receivedAt: new Date().toISOString(), body });
   if (entry.length > 64_000) throw new AppError("payload_too_large", "body larger than 64 kB");
-  await redis().multi().lpush(key(auth.locationId), entry).ltrim(key(auth.locationId), 0, 49).expire(key(auth.locationId), 7 * 86400).exec();
+  await redis()
+    .multi()
+    .lpush(key(auth.locationId), entry)
+    .ltrim(key(auth.locationId), 0, 49)
+    .expire(key(auth.locationId), 7 * 86400)
+    .exec();
   return Response.json({ ok: true }, { status: 201 });
 });
 

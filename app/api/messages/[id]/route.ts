@@ -13,8 +13,17 @@ export const GET = withAuth({ via: ["api-key"] }, async (_req, auth, { id }: { i
   if (!m) throw notFound("no such message");
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return Response.json({
-    id: m.id, direction: m.direction, status: m.status, error: m.error, instanceId: m.instance?.name ?? null,
-    to: m.contact?.phone ?? null, type: m.type, waMessageId: m.waMessageId, createdAt: m.createdAt.toISOString(),
-    sentAt: iso(m.sentAt), deliveredAt: iso(m.deliveredAt), readAt: iso(m.readAt),
+    id: m.id,
+    direction: m.direction,
+    status: m.status,
+    error: m.error,
+    instanceId: m.instance?.name ?? null,
+    to: m.contact?.phone ?? null,
+    type: m.type,
+    waMessageId: m.waMessageId,
+    createdAt: m.createdAt.toISOString(),
+    sentAt: iso(m.sentAt),
+    deliveredAt: iso(m.deliveredAt),
+    readAt: iso(m.readAt),
   });
 });

@@ -1,7 +1,13 @@
 import { z } from "zod";
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
-import { clearedStateCookie, consumeInstallState, exchangeCode, OAuthError, stateMatchesBrowser } from "@/lib/ghl/oauth";
+import {
+  clearedStateCookie,
+  consumeInstallState,
+  exchangeCode,
+  OAuthError,
+  stateMatchesBrowser,
+} from "@/lib/ghl/oauth";
 import { handle } from "@/lib/http/handler";
 import { childLogger } from "@/lib/log";
 import { redis } from "@/lib/redis";
@@ -10,7 +16,11 @@ import { saveInstallReport } from "@/lib/tenants/install-report";
 
 export const dynamic = "force-dynamic";
 
-const query = z.object({ code: z.string().min(1).max(2000).optional(), state: z.string().max(200).optional(), error: z.string().max(200).optional() });
+const query = z.object({
+  code: z.string().min(1).max(2000).optional(),
+  state: z.string().max(200).optional(),
+  error: z.string().max(200).optional(),
+});
 
 // GET /api/oauth/callback?code&state — exchange, store, mint, then the success page. A person is
 // looking at this, so every failure ends on a page that says what happened, not a JSON error.
@@ -43,7 +53,10 @@ export const GET = handle(async (req, { requestId }) => {
     const result = await completeInstall({ db: db(), redis: redis() }, tokens);
     return to(`/installed?r=${await saveInstallReport(redis(), result)}`);
   } catch (err) {
-    childLogger({ requestId }).warn({ err: err instanceof OAuthError ? { status: err.status, error: err.error } : err }, "install callback failed");
+    childLogger({ requestId }).warn(
+      { err: err instanceof OAuthError ? { status: err.status, error: err.error } : err },
+      "install callback failed",
+    );
     return to("/installed?error=exchange");
   }
 });
@@ -56,5 +69,8 @@ function otherBrowserPage(): Response {
 <p>If you meant to install the app, start again from this browser.</p>
 <p><a href="/api/oauth/install">Install again</a></p>
 </body></html>`;
-  return new Response(html, { status: 400, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
+  return new Response(html, {
+    status: 400,
+    headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
+  });
 }

@@ -8,7 +8,9 @@ export const dynamic = "force-dynamic";
 
 // GET/PATCH /api/panel/settings — default country, provider mode, max wait, warm-up percent, typing simulation
 // (the panel's view of Location.settings: never the webhook, whose secret is not in it anyway).
-export const GET = withAuth({ via: ["panel-session"] }, async (_req, auth) => Response.json(await readPanelSettings(db(), auth.locationId)));
+export const GET = withAuth({ via: ["panel-session"] }, async (_req, auth) =>
+  Response.json(await readPanelSettings(db(), auth.locationId)),
+);
 
 export const PATCH = withAuth({ via: ["panel-session"], role: "admin" }, async (req, auth) => {
   const patch = settingsPatchSchema.parse(await jsonBody(req));

@@ -9,7 +9,9 @@ export const dynamic = "force-dynamic";
 
 // GET/PUT /api/panel/tag-routes — the location's tag → number table (lib/routing/tag-routes.ts):
 // read by any user of the location, replaced whole by its admins.
-export const GET = withAuth({ via: ["panel-session", "api-key"] }, async (_req, auth) => Response.json({ routes: await readTagRoutes(db(), auth.locationId) }));
+export const GET = withAuth({ via: ["panel-session", "api-key"] }, async (_req, auth) =>
+  Response.json({ routes: await readTagRoutes(db(), auth.locationId) }),
+);
 
 export const PUT = withAuth({ via: ["panel-session", "api-key"], role: "admin" }, async (req, auth) => {
   const b = tagRoutesBodySchema.parse(await jsonBody(req));

@@ -16,4 +16,6 @@ export const PUT = withAuth({ via: ["panel-session"], role: "admin", recentHands
   return Response.json(r);
 });
 
-export const GET = withAuth({ via: ["panel-session"], role: "admin" }, async (_req, auth) => Response.json({ url: await webhookUrlOf(db(), auth.locationId) }));
+export const GET = withAuth({ via: ["panel-session"], role: "admin" }, async (_req, auth) =>
+  Response.json({ url: await webhookUrlOf(db(), auth.locationId) }),
+);

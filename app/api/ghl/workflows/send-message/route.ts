@@ -11,5 +11,7 @@ export const dynamic = "force-dynamic";
 // (docs/ghl.md#workflow-actions): queued like a Delivery URL message.
 export const POST = handle(async (req) => {
   const body = await readWorkflowCall(req, env().GHL_WORKFLOW_SECRET);
-  return Response.json(await runSendMessageAction(db(), redis(), body, { allowedMediaOrigins: env().MEDIA_URL_ALLOWED_ORIGINS }));
+  return Response.json(
+    await runSendMessageAction(db(), redis(), body, { allowedMediaOrigins: env().MEDIA_URL_ALLOWED_ORIGINS }),
+  );
 });

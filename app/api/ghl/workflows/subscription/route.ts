@@ -1,8 +1,8 @@
 import { db } from "@/lib/db";
 import { env } from "@/lib/env";
 import { handle } from "@/lib/http/handler";
-import { readWorkflowCall } from "@/lib/workflows/workflow-call";
 import { applyTriggerSubscription } from "@/lib/workflows/trigger-subscription";
+import { readWorkflowCall } from "@/lib/workflows/workflow-call";
 
 export const dynamic = "force-dynamic";
 

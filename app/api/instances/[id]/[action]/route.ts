@@ -16,10 +16,13 @@ const ADMIN_ACTIONS = new Set(["logout", "pairing-code", "default"]);
 
 const role = (p: { action: string }) => (ADMIN_ACTIONS.has(p.action) ? "admin" : "user");
 
-export const POST = withAuth({ via: ["api-key", "panel-session"], role }, async (req, auth, p: { id: string; action: string }) => {
-  const action = instanceActionSchema.safeParse(p.action);
-  if (!action.success) throw notFound(`no action ${p.action}`);
-  const i = await runInstanceAction(db(), redis(), auth.locationId, p.id, action.data, await jsonBody(req));
-  await audit(db(), auth, `instance.${action.data}`, { instanceId: p.id });
-  return Response.json({ ok: true, instance: view(i) });
-});
+export const POST = withAuth(
+  { via: ["api-key", "panel-session"], role },
+  async (req, auth, p: { id: string; action: string }) => {
+    const action = instanceActionSchema.safeParse(p.action);
+    if (!action.success) throw notFound(`no action ${p.action}`);
+    const i = await runInstanceAction(db(), redis(), auth.locationId, p.id, action.data, await jsonBody(req));
+    await audit(db(), auth, `instance.${action.data}`, { instanceId: p.id });
+    return Response.json({ ok: true, instance: view(i) });
+  },
+);

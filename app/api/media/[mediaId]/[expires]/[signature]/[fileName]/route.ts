@@ -14,11 +14,18 @@ export const dynamic = "force-dynamic";
 export const GET = handle<P>(async (_req, ctx) => {
   const p = await ctx.params;
   const check = verifyMediaPath(p.mediaId, p.expires, p.signature);
-  if (!check.ok) throw check.reason === "expired" ? new AppError("link_expired", "this media link has expired") : new AppError("forbidden", "invalid media link");
+  if (!check.ok)
+    throw check.reason === "expired"
+      ? new AppError("link_expired", "this media link has expired")
+      : new AppError("forbidden", "invalid media link");
   const media = await loadMedia(db(), check.mediaId);
   if (!media) throw notFound("media not found or expired");
   return new Response(new Uint8Array(media.data), {
     // the sender chose the type and the name: inline only for an allow-list, always sandboxed
-    headers: { ...mediaResponseHeaders(media.mimetype, media.fileName), "content-length": String(media.size), "cache-control": "private, max-age=3600" },
+    headers: {
+      ...mediaResponseHeaders(media.mimetype, media.fileName),
+      "content-length": String(media.size),
+      "cache-control": "private, max-age=3600",
+    },
   });
 });
