@@ -7,7 +7,16 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import {
-  dataDir, ensureDatabase, ensureDependencies, fail, findPostgres, findRedis, migrate, root, say, startPgBouncer,
+  dataDir,
+  ensureDatabase,
+  ensureDependencies,
+  fail,
+  findPostgres,
+  findRedis,
+  migrate,
+  root,
+  say,
+  startPgBouncer,
 } from "./lib/bootstrap.mjs";
 
 const PARTS = new Set(["lint", "typecheck", "unit", "integration", "pgbouncer", "e2e", "chaos"]);
@@ -53,7 +62,8 @@ const bin = (p) => path.join(root, "node_modules", ".bin", p);
 
 // biome.json: the layers' import boundaries (lib never imports app/worker; the product and
 // sandbox/ never import each other), process.env only in lib/env.ts and lib/log.ts, no unused imports
-if (want("lint")) run("lint (biome)", bin("biome"), ["lint", "--error-on-warnings", "."]);
+// and the formatting and import order (`npx biome check --write .` fixes both)
+if (want("lint")) run("lint and format (biome)", bin("biome"), ["check", "--error-on-warnings", "."]);
 if (want("typecheck")) run("typecheck", bin("tsc"), ["--noEmit", "-p", "tsconfig.json"]);
 
 // Unit tests in one run; then each integration file in a process of its own: they share Postgres
@@ -63,7 +73,12 @@ const vitestJsons = [];
 const vitestRun = (name, args, file, extraEnv = {}) => {
   rmSync(file, { force: true });
   vitestJsons.push(file);
-  return run(name, bin("vitest"), ["run", ...args, "--reporter=default", "--reporter=json", `--outputFile.json=${file}`], extraEnv);
+  return run(
+    name,
+    bin("vitest"),
+    ["run", ...args, "--reporter=default", "--reporter=json", `--outputFile.json=${file}`],
+    extraEnv,
+  );
 };
 if (want("unit")) vitestRun("unit", ["--project", "unit"], path.join(dataDir, "vitest-unit.json"));
 if (want("integration")) {
@@ -71,15 +86,30 @@ if (want("integration")) {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith(".test.ts") && (fileWords.length === 0 || fileWords.some((w) => f.includes(w))))
     .sort();
-  for (const f of files) vitestRun(`integration: ${f}`, ["--project", "integration", path.join("tests", "integration", f)], path.join(dataDir, `vitest-int-${f}.json`));
+  for (const f of files)
+    vitestRun(
+      `integration: ${f}`,
+      ["--project", "integration", path.join("tests", "integration", f)],
+      path.join(dataDir, `vitest-int-${f}.json`),
+    );
 }
 
 // The same integration files once more with every connection of the tests, the app and the
 // worker through PgBouncer in transaction mode (README, "Connection pooling"): the ones that
 // run the app's routes and the worker's sockets, transactions, upserts and the send queue.
 const PGBOUNCER_FILES = [
-  "accept-outbound", "concurrent-upserts", "delivery-route", "direct-api-send", "ghl-sync", "outbound-queue",
-  "outbound-sender", "panel-routes", "wa-fleet-traffic", "wa-messaging", "wa-nothing-lost", "wa-sessions-fleet",
+  "accept-outbound",
+  "concurrent-upserts",
+  "delivery-route",
+  "direct-api-send",
+  "ghl-sync",
+  "outbound-queue",
+  "outbound-sender",
+  "panel-routes",
+  "wa-fleet-traffic",
+  "wa-messaging",
+  "wa-nothing-lost",
+  "wa-sessions-fleet",
 ];
 if (want("pgbouncer")) {
   ensurePgBouncer();
@@ -92,7 +122,12 @@ if (want("pgbouncer")) {
     try {
       for (const w of PGBOUNCER_FILES) {
         const f = `${w}.test.ts`;
-        vitestRun(`via PgBouncer: ${f}`, ["--project", "integration", path.join("tests", "integration", f)], path.join(dataDir, `vitest-pgb-${f}.json`), { TEST_PGBOUNCER_URL: bouncer.url });
+        vitestRun(
+          `via PgBouncer: ${f}`,
+          ["--project", "integration", path.join("tests", "integration", f)],
+          path.join(dataDir, `vitest-pgb-${f}.json`),
+          { TEST_PGBOUNCER_URL: bouncer.url },
+        );
       }
     } finally {
       bouncer.stop();
@@ -117,8 +152,26 @@ if (want("e2e")) {
 // (about 2 minutes); `npm test -- chaos` runs it alone, CHAOS_IN_TEST=0 leaves it out of a local run.
 if (wanted.has("chaos") || (wanted.size === 0 && process.env.CHAOS_IN_TEST !== "0")) {
   const built = results.some((r) => r.name === "next build" && r.ok); // the e2e step's build, just made
-  run("chaos (short)", process.execPath, [path.join(root, "scripts", "chaos.mjs"), "60", "--in-place", "--seed", "1", "--kills", "3", "--redis-wipes", "1", "--pg-stops", "1", "--ghl-bursts", "2"],
-    built ? { CHAOS_NO_BUILD: "1" } : {});
+  run(
+    "chaos (short)",
+    process.execPath,
+    [
+      path.join(root, "scripts", "chaos.mjs"),
+      "60",
+      "--in-place",
+      "--seed",
+      "1",
+      "--kills",
+      "3",
+      "--redis-wipes",
+      "1",
+      "--pg-stops",
+      "1",
+      "--ghl-bursts",
+      "2",
+    ],
+    built ? { CHAOS_NO_BUILD: "1" } : {},
+  );
 }
 
 // One closing line that any CI can read: "N passed, N failed".
@@ -153,7 +206,8 @@ function ensurePgBouncer() {
   if (isRoot && existsSync("/usr/bin/apt-get")) {
     say("installing PgBouncer from Debian's packages (apt-get install -y pgbouncer)…");
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    const install = () => spawnSync("apt-get", ["install", "-y", "-qq", "pgbouncer"], { stdio: "inherit", env }).status === 0;
+    const install = () =>
+      spawnSync("apt-get", ["install", "-y", "-qq", "pgbouncer"], { stdio: "inherit", env }).status === 0;
     if (!install()) {
       spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
       install();
@@ -168,7 +222,10 @@ function ensureChromium() {
   if (isRoot && existsSync("/usr/bin/apt-get")) {
     say("installing Chromium from Debian's packages (apt-get install -y chromium)…");
     spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
-    const r = spawnSync("apt-get", ["install", "-y", "-qq", "chromium"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    const r = spawnSync("apt-get", ["install", "-y", "-qq", "chromium"], {
+      stdio: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
     if (r.status === 0 && existsSync("/usr/bin/chromium")) return;
   }
   fail("Chromium is needed for the e2e tests: run `sudo apt-get install -y chromium` (or set CHROMIUM_PATH).");

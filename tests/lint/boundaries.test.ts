@@ -24,12 +24,64 @@ function lint(asPath: string, source: string) {
   return { ok: r.status === 0, out: `${r.stdout}\n${r.stderr}` };
 }
 
+/** `biome check` (lint, formatting and import order), as npm test's lint step runs it. */
+function check(asPath: string, source: string) {
+  const dir = path.join(scratch, `case-${n++}`);
+  const file = path.join(dir, asPath);
+  mkdirSync(path.dirname(file), { recursive: true });
+  copyFileSync(path.join(scratch, "biome.json"), path.join(dir, "biome.json"));
+  writeFileSync(file, source);
+  const r = spawnSync(biome, ["check", "--vcs-enabled=false", asPath], { cwd: dir, encoding: "utf8" });
+  return { ok: r.status === 0, out: `${r.stdout}\n${r.stderr}` };
+}
+
+describe("formatting and import order (biome.json)", () => {
+  it("refuses a file the formatter would change", () => {
+    const r = check("lib/messages/probe.ts", "export const x = {a:1}\n");
+    expect(r.ok, r.out).toBe(false);
+    expect(r.out).toMatch(/format/i);
+  });
+
+  it("refuses imports out of order", () => {
+    const r = check(
+      "lib/messages/probe.ts",
+      'import { z } from "zod";\nimport path from "node:path";\n\nexport const x = [z, path];\n',
+    );
+    expect(r.ok, r.out).toBe(false);
+    expect(r.out).toContain("organizeImports");
+  });
+
+  it("accepts a formatted file with its imports in order", () => {
+    const r = check(
+      "lib/messages/probe.ts",
+      'import path from "node:path";\nimport { z } from "zod";\n\nexport const x = [z, path];\n',
+    );
+    expect(r.ok, r.out).toBe(true);
+  });
+});
+
 describe("import boundaries (biome.json)", () => {
   const cases: [string, string, string][] = [
-    ["lib/messages/probe.ts", `import { OutboundSender } from "@/worker/messaging/outbound-sender";\nexport const x = OutboundSender;\n`, "lib → worker"],
-    ["lib/messages/probe.ts", `import { GET } from "../../app/api/health/route";\nexport const x = GET;\n`, "lib → app (relative)"],
-    ["lib/probe.ts", `import { startSandbox } from "@/sandbox/main";\nexport const x = startSandbox;\n`, "lib → sandbox"],
-    ["app/api/probe/route.ts", `import { startHousekeeping } from "@/worker/jobs/housekeeping";\nexport const x = startHousekeeping;\n`, "app → worker"],
+    [
+      "lib/messages/probe.ts",
+      `import { OutboundSender } from "@/worker/messaging/outbound-sender";\nexport const x = OutboundSender;\n`,
+      "lib → worker",
+    ],
+    [
+      "lib/messages/probe.ts",
+      `import { GET } from "../../app/api/health/route";\nexport const x = GET;\n`,
+      "lib → app (relative)",
+    ],
+    [
+      "lib/probe.ts",
+      `import { startSandbox } from "@/sandbox/main";\nexport const x = startSandbox;\n`,
+      "lib → sandbox",
+    ],
+    [
+      "app/api/probe/route.ts",
+      `import { startHousekeeping } from "@/worker/jobs/housekeeping";\nexport const x = startHousekeeping;\n`,
+      "app → worker",
+    ],
     ["worker/jobs/probe.ts", `import { GET } from "@/app/api/health/route";\nexport const x = GET;\n`, "worker → app"],
     ["sandbox/ghl/probe.ts", `import { env } from "../../lib/env";\nexport const x = env;\n`, "sandbox → lib"],
   ];
