@@ -2,15 +2,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { versionFor } from "@/lib/ghl/client";
 import { webhookKeys } from "@/lib/ghl/webhook-verify";
 import { updateInstanceSettings } from "@/lib/instances/instance-settings";
 import { acceptDelivery } from "@/lib/messages/delivery";
-import { type GhlCall, postInboundToGhl, syncGhlContactPhone } from "@/lib/messages/ghl-post";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { type GhlSimulator, startGhlSimulator } from "@/sandbox/ghl/server";
-import { ALL_SCOPES, install } from "@/sandbox/ghl/test-kit";
+import { installedGhlCall, serialGhlQueue } from "./helpers/ghl-serial-queue";
 import { linkNumberByQr, simCall, startMessagingFixture, until } from "./helpers/wa-fixture";
 
 // WhatsApp groups through the real Baileys client, the WhatsApp simulator (sender keys both ways)
@@ -29,8 +27,8 @@ let delivery: Server;
 let files: Server;
 let filesUrl = "";
 let group = "";
-const jobErrors: unknown[] = [];
-let chain = Promise.resolve();
+let jobErrors: unknown[] = [];
+let notifyGhl: (j: GhlJob) => Promise<void>;
 const PHOTO = Buffer.from("\x89PNG the weekend roster");
 
 type GhlContact = { id: string; phone?: string; name?: string };
@@ -100,34 +98,8 @@ beforeAll(async () => {
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ id: LOC, name: "Night Shift Clinic", companyId: "NightShiftAgency0001" }),
   });
-  const { tokens } = await install(ghl, { locationId: LOC }, ALL_SCOPES);
-  const token = tokens.body.access_token as string;
-  const call: GhlCall = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const r = await fetch(`${ghl.url}${path}`, {
-      method,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headers: {
-        authorization: `Bearer ${token}`,
-        version: versionFor(path),
-        "content-type": "application/json",
-        accept: "application/json",
-      },
-    });
-    const json = await r.json();
-    if (!r.ok) throw new Error(`GHL answered ${r.status} to ${method} ${path}: ${JSON.stringify(json)}`);
-    return json as T;
-  };
-  const cfg = { appUrl: "http://127.0.0.1:9", conversationProviderId: ghl.config.conversationProviderId };
-  // the GHL queue, one job at a time, in order
-  const notifyGhl = async (j: GhlJob) => {
-    chain = chain
-      .then(async () => {
-        if (j.kind === "inbound")
-          await postInboundToGhl(fixture!.db, call, { locationId: j.locationId, messageId: j.messageId }, cfg);
-        else if (j.kind === "contact") await syncGhlContactPhone(fixture!.db, call, j.locationId, j.contactId);
-      })
-      .catch((err) => void jobErrors.push(err));
-  };
+  const call = await installedGhlCall(ghl, LOC);
+  ({ notifyGhl, errors: jobErrors } = serialGhlQueue(ghl, call, () => fixture!.db));
   fixture = await startMessagingFixture({
     testFile: import.meta.filename,
     workerId: "groups-worker",

@@ -2,14 +2,12 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { versionFor } from "@/lib/ghl/client";
 import { webhookKeys } from "@/lib/ghl/webhook-verify";
 import { acceptDelivery } from "@/lib/messages/delivery";
-import { type GhlCall, postInboundToGhl, syncGhlContactPhone } from "@/lib/messages/ghl-post";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import { type GhlSimulator, startGhlSimulator } from "@/sandbox/ghl/server";
-import { ALL_SCOPES, install } from "@/sandbox/ghl/test-kit";
+import { installedGhlCall, serialGhlQueue } from "./helpers/ghl-serial-queue";
 import { linkNumberByQr, simCall, startMessagingFixture, until } from "./helpers/wa-fixture";
 
 // A WhatsApp contact that shares only its LID, through the real Baileys client, the WhatsApp
@@ -23,8 +21,8 @@ type Fixture = Awaited<ReturnType<typeof startMessagingFixture>>;
 let fixture: Fixture | undefined;
 let ghl: GhlSimulator;
 let delivery: Server;
-const jobErrors: unknown[] = [];
-let chain = Promise.resolve();
+let jobErrors: unknown[] = [];
+let notifyGhl: (j: GhlJob) => Promise<void>;
 
 type GhlContact = { id: string; phone?: string; name?: string };
 type Inbound = { message?: string; contactId: string; altId?: string };
@@ -65,34 +63,8 @@ beforeAll(async () => {
     seed: true,
     deliveryUrl: `http://127.0.0.1:${(delivery.address() as AddressInfo).port}/api/ghl/delivery`,
   });
-  const { tokens } = await install(ghl, { locationId: LOC }, ALL_SCOPES);
-  const token = tokens.body.access_token as string;
-  const call: GhlCall = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const r = await fetch(`${ghl.url}${path}`, {
-      method,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headers: {
-        authorization: `Bearer ${token}`,
-        version: versionFor(path),
-        "content-type": "application/json",
-        accept: "application/json",
-      },
-    });
-    const json = await r.json();
-    if (!r.ok) throw new Error(`GHL answered ${r.status} to ${method} ${path}: ${JSON.stringify(json)}`);
-    return json as T;
-  };
-  const cfg = { appUrl: "http://127.0.0.1:9", conversationProviderId: ghl.config.conversationProviderId };
-  // the GHL queue, one job at a time, in order
-  const notifyGhl = async (j: GhlJob) => {
-    chain = chain
-      .then(async () => {
-        if (j.kind === "inbound")
-          await postInboundToGhl(fixture!.db, call, { locationId: j.locationId, messageId: j.messageId }, cfg);
-        else if (j.kind === "contact") await syncGhlContactPhone(fixture!.db, call, j.locationId, j.contactId);
-      })
-      .catch((err) => void jobErrors.push(err));
-  };
+  const call = await installedGhlCall(ghl, LOC);
+  ({ notifyGhl, errors: jobErrors } = serialGhlQueue(ghl, call, () => fixture!.db));
   fixture = await startMessagingFixture({
     testFile: import.meta.filename,
     workerId: "lid-worker",
