@@ -89,7 +89,7 @@ export async function peekNext(db: Db, instanceId: string): Promise<QueuedMessag
     JOIN "Location" l ON l.id = m."locationId"
     LEFT JOIN "Contact" c ON c.id = m."contactId" AND c."locationId" = m."locationId"
     WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status IN ${ACTIVE_SQL}
-    ORDER BY m."createdAt" ASC, m.id ASC
+    ORDER BY m."createdAt" ASC, m.seq ASC
     LIMIT 1`;
   return row ? shape(row) : undefined;
 }
@@ -118,7 +118,7 @@ export async function claimNext(
       SELECT m.id FROM "Message" m
       WHERE m."instanceId" = ${instanceId} AND m.direction = 'OUTBOUND' AND m.status IN ${ACTIVE_SQL}
         AND ${sendable("m", now)}
-      ORDER BY m."createdAt" ASC, m.id ASC
+      ORDER BY m."createdAt" ASC, m.seq ASC
       LIMIT 1
     ), claimed AS (
       UPDATE "Message" m
@@ -222,7 +222,7 @@ export async function strandedMessages(
       AND i.status <> 'ONLINE' AND i."updatedAt" < ${quiet}
       AND l.settings->'routeAroundTrouble' = 'true'::jsonb
       AND EXISTS (SELECT 1 FROM "Instance" o WHERE o."locationId" = m."locationId" AND o.id = ANY(${online}::text[]) AND o.status = 'ONLINE')
-    ORDER BY m."createdAt" ASC, m.id ASC
+    ORDER BY m."createdAt" ASC, m.seq ASC
     LIMIT ${limit}`;
   return rows.map((r) => ({ ...shape(r), instanceId: r.instanceId }));
 }

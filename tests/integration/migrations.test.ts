@@ -101,7 +101,7 @@ describe("migrations", () => {
       // the shape of the send loop's claim (worker/messaging/outbound-sender.ts), in a generic plan
       await c.query(`SET plan_cache_mode = force_generic_plan`);
       await c.query(`PREPARE next_of(text) AS SELECT m.id FROM "Message" m WHERE m."instanceId" = $1 AND m.direction = 'OUTBOUND'
-        AND m.status IN ('QUEUED', 'WAITING', 'SENDING') ORDER BY m."createdAt" ASC, m.id ASC LIMIT 1`);
+        AND m.status IN ('QUEUED', 'WAITING', 'SENDING') ORDER BY m."createdAt" ASC, m.seq ASC LIMIT 1`);
       const plan = JSON.stringify((await c.query(`EXPLAIN (FORMAT JSON) EXECUTE next_of('I')`)).rows);
       expect(plan).toContain("Message_outbound_queue_idx");
       const size = await c.query<{ n: number }>(

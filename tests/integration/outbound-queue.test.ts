@@ -118,6 +118,21 @@ describe("outbound queue", () => {
     expect(await numbersWithWork(db, ["iA"])).toEqual([]);
   });
 
+  it("two messages of the same millisecond leave in the order they were accepted, not by id", async () => {
+    // createdAt is timestamp(3): a burst accepted within one millisecond ties, and the ids are
+    // random; the insertion order (seq) decides. "z-first" sorts after "a-second" by id.
+    await queue("z-first", 5000);
+    await queue("a-second", 5000);
+    expect((await peekNext(db, "iA"))?.id).toBe("z-first");
+    const first = await claimNext(db, "iA");
+    expect(first?.id).toBe("z-first");
+    await markSent(db, first!);
+    const second = await claimNext(db, "iA");
+    expect(second?.id).toBe("a-second");
+    await markSent(db, second!);
+    expect(await claimNext(db, "iA")).toBeUndefined();
+  });
+
   it("writes are scoped to the message's location", async () => {
     await queue("m3", 3000);
     const c = await claimNext(db, "iA");

@@ -379,7 +379,7 @@ describe("the warm-up governor in the send loop", () => {
     const held = await db.message.findMany({
       where: { instanceId: "g1", status: "WAITING" },
       include: { contact: true },
-      orderBy: { createdAt: "asc" },
+      orderBy: [{ createdAt: "asc" }, { seq: "asc" }],
     });
     expect(held.map((m) => m.text)).toEqual(["hello-5", "hello-6"]);
     await db.message.create({
