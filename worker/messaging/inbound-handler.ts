@@ -82,6 +82,25 @@ export async function handleUpsert(d: InboundDeps, ctx: Ctx, messages: WAMessage
   }
 }
 
+/** Puts a message whose first store failed into the spool, to be tried again (throws if it cannot). */
+async function spoolFirstFailure(
+  spool: InboundSpool,
+  ctx: { instanceId: string; locationId: string },
+  m: WAMessage,
+  err: unknown,
+) {
+  const now = Date.now();
+  await spool.put({
+    instanceId: ctx.instanceId,
+    locationId: ctx.locationId,
+    message: m,
+    tries: 1,
+    firstAt: now,
+    nextAt: now + spool.delayAfter(1),
+    lastError: String((err as Error)?.message ?? err),
+  });
+}
+
 /** A message that could not be stored: into the spool (durable), else retried from memory. */
 export async function spoolOrRetry(
   d: InboundDeps,
@@ -93,17 +112,8 @@ export async function spoolOrRetry(
   if (err instanceof PermanentInboundError)
     return void d.log.error({ err, ...where }, "inbound WhatsApp message NOT recorded (given up)");
   if (d.spool) {
-    const now = Date.now();
     try {
-      await d.spool.put({
-        instanceId: ctx.instanceId,
-        locationId: ctx.locationId,
-        message: m,
-        tries: 1,
-        firstAt: now,
-        nextAt: now + d.spool.delayAfter(1),
-        lastError: String((err as Error)?.message ?? err),
-      });
+      await spoolFirstFailure(d.spool, ctx, m, err);
       d.log.warn({ err, ...where }, "inbound message not recorded; spooled for another try");
       return;
     } catch (spoolErr) {
@@ -295,17 +305,8 @@ export async function makeDurable(d: InboundDeps, ctx: Ctx, m: WAMessage): Promi
       d.log.warn({ err, ...where }, "Postgres unreachable; holding the message unacknowledged until it is back");
       return false;
     }
-    const now = Date.now();
     try {
-      await d.spool.put({
-        instanceId: ctx.instanceId,
-        locationId: ctx.locationId,
-        message: m,
-        tries: 1,
-        firstAt: now,
-        nextAt: now + d.spool.delayAfter(1),
-        lastError: String((err as Error)?.message ?? err),
-      });
+      await spoolFirstFailure(d.spool, ctx, m, err);
       d.log.warn({ err, ...where }, "inbound message not recorded; spooled for another try");
       return true;
     } catch (spoolErr) {
