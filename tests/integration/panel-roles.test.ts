@@ -81,7 +81,7 @@ describe("a number's settings (the groups switch, ADR 021)", () => {
     const c = await at("LocAdmin1");
     const on = await patchNumberSettings(send(c, "PATCH", { groups: true }), params({ id: "a2" }));
     expect(on.status).toBe(200);
-    expect(await on.json()).toEqual({ settings: { groups: true } });
+    expect(await on.json()).toEqual({ settings: { groups: true, historyImportDays: 30 } });
     const listed = (await (await listInstances(send(c), params({}))).json()) as {
       instances: { id: string; groups: boolean }[];
     };
@@ -94,7 +94,7 @@ describe("a number's settings (the groups switch, ADR 021)", () => {
     expect((await getNumberSettings(send(c), params({ id: "b1" }))).status).toBe(404);
     expect((await db().instance.findUnique({ where: { id: "b1" } }))!.settings).toEqual({});
     const off = await patchNumberSettings(send(c, "PATCH", { groups: false }), params({ id: "a2" }));
-    expect(await off.json()).toEqual({ settings: { groups: false } });
+    expect(await off.json()).toEqual({ settings: { groups: false, historyImportDays: 30 } });
   });
 });
 
@@ -120,7 +120,7 @@ describe("roles come from GHL's users API (item 8)", () => {
     expect((await db().location.findUnique({ where: { id: "LocA" } }))!.settings).toEqual({});
     expect((await db().instance.findUnique({ where: { id: "a1" } }))!.settings).toEqual({});
     expect(await (await getNumberSettings(send(c), params({ id: "a1" }))).json()).toEqual({
-      settings: { groups: false },
+      settings: { groups: false, historyImportDays: 30 },
     });
     // what any user of the location may still do
     expect((await listInstances(send(c), params({}))).status).toBe(200);
