@@ -7,6 +7,7 @@ import type { GhlSimulator } from "@/sandbox/ghl/server";
 import { contractProblems, control, install, startSim } from "@/sandbox/ghl/test-kit";
 import { useAppEnv } from "./helpers/app-env";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
+import { ghlCaller } from "./helpers/ghl-serial-queue";
 
 // The GHL requests of the message flows, checked by the GHL simulator (which validates them
 // against GHL's OpenAPI files) with a plain bearer token (the real client adds refresh/pacing).
@@ -23,21 +24,7 @@ beforeAll(async () => {
   sim = await startSim({ conversationProviderId: "prov-1" });
   const { tokens } = await install(sim, { locationId: LOC });
   const token = tokens.body.access_token as string;
-  ghl = async (method, path, body) => {
-    const r = await fetch(`${sim.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        accept: "application/json",
-        version: path.startsWith("/conversations") ? "2021-04-15" : "2021-07-28",
-        ...(body ? { "content-type": "application/json" } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const json = await r.json();
-    if (!r.ok) throw new Error(`${method} ${path} → ${r.status} ${JSON.stringify(json)}`);
-    return json as never;
-  };
+  ghl = ghlCaller(sim.url, token);
   await db.location.create({ data: { id: LOC, name: "Sunrise Dental" } });
   await db.instance.create({ data: { id: "i1", locationId: LOC, name: "wa-01" } });
 });

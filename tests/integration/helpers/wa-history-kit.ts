@@ -3,6 +3,7 @@ import { waitForGhlSlot } from "@/lib/ghl/rate-window";
 import type { GhlCall } from "@/lib/messages/ghl-post";
 import type { GhlSimulator } from "@/sandbox/ghl/server";
 import { control, install, startSim } from "@/sandbox/ghl/test-kit";
+import { ghlCaller } from "./ghl-serial-queue";
 
 // Shared by the history tests: a phone's past chats as the simulator takes them, and a GHL
 // caller on the GHL simulator paced like the real client (the location's shared window).
@@ -33,22 +34,7 @@ export async function ghlSimFor(locationId: string, redis: Redis): Promise<{ sim
   const sim = await startSim({ conversationProviderId: "prov-1" });
   const { tokens } = await install(sim, { locationId });
   const token = tokens.body.access_token as string;
-  const ghl: GhlCall = async (method, path, body) => {
-    await waitForGhlSlot(redis, `location:${locationId}`);
-    const r = await fetch(`${sim.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        accept: "application/json",
-        version: path.startsWith("/conversations") ? "2021-04-15" : "2021-07-28",
-        ...(body ? { "content-type": "application/json" } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const json = await r.json();
-    if (!r.ok) throw new Error(`${method} ${path} → ${r.status} ${JSON.stringify(json)}`);
-    return json as never;
-  };
+  const ghl = ghlCaller(sim.url, token, () => waitForGhlSlot(redis, `location:${locationId}`));
   return { sim, ghl };
 }
 
