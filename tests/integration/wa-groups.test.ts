@@ -2,12 +2,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { webhookKeys } from "@/lib/ghl/webhook-verify";
 import { updateInstanceSettings } from "@/lib/instances/instance-settings";
-import { acceptDelivery } from "@/lib/messages/delivery";
-import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
-import { type GhlSimulator, startGhlSimulator } from "@/sandbox/ghl/server";
+import { type GhlSimulator } from "@/sandbox/ghl/server";
+import { ghlWithDelivery } from "./helpers/ghl-delivery";
 import { installedGhlCall, serialGhlQueue } from "./helpers/ghl-serial-queue";
 import { linkNumberByQr, simCall, startMessagingFixture, until } from "./helpers/wa-fixture";
 
@@ -61,33 +59,7 @@ beforeAll(async () => {
   );
   await new Promise<void>((r) => files.listen(0, "127.0.0.1", () => r()));
   filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
-  // what the app's Delivery URL does, on a port of our own (the GHL simulator calls it)
-  delivery = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-    try {
-      const keys = webhookKeys({ ed25519: ghl.config.publicKeys.ed25519, rsa: ghl.config.publicKeys.rsa });
-      const r = await acceptDelivery(
-        { db: fixture!.db, redis: fixture!.redis, keys, allowUnsigned: false, allowedMediaOrigins: [filesUrl] },
-        Buffer.concat(chunks),
-        headers,
-      );
-      if (r.kind === "stored" && r.instanceId) await publishOutboundQueued(fixture!.redis, r.instanceId);
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(r));
-    } catch (err) {
-      res
-        .writeHead((err as { status?: number }).status ?? 500, { "content-type": "application/json" })
-        .end(JSON.stringify({ error: String(err) }));
-    }
-  });
-  await new Promise<void>((r) => delivery.listen(0, "127.0.0.1", () => r()));
-  ghl = await startGhlSimulator({
-    port: 0,
-    seed: false,
-    deliveryUrl: `http://127.0.0.1:${(delivery.address() as AddressInfo).port}/api/ghl/delivery`,
-  });
+  ({ ghl, delivery } = await ghlWithDelivery({ to: () => fixture!, seed: false, allowedMediaOrigins: [filesUrl] }));
   await fetch(`${ghl.url}/__sandbox/companies`, {
     method: "POST",
     headers: { "content-type": "application/json" },

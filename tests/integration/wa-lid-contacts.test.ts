@@ -1,12 +1,9 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type Server } from "node:http";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { webhookKeys } from "@/lib/ghl/webhook-verify";
-import { acceptDelivery } from "@/lib/messages/delivery";
-import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
 import type { GhlJob } from "@/lib/queue/ghl-jobs";
-import { type GhlSimulator, startGhlSimulator } from "@/sandbox/ghl/server";
+import { type GhlSimulator } from "@/sandbox/ghl/server";
+import { ghlWithDelivery } from "./helpers/ghl-delivery";
 import { installedGhlCall, serialGhlQueue } from "./helpers/ghl-serial-queue";
 import { linkNumberByQr, simCall, startMessagingFixture, until } from "./helpers/wa-fixture";
 
@@ -32,37 +29,7 @@ const ghlContacts = async () => (await ghlControl<{ contacts: GhlContact[] }>(`/
 const ghlInbound = async () => (await ghlControl<{ messages: Inbound[] }>(`/locations/${LOC}/inbound`)).messages;
 
 beforeAll(async () => {
-  // what the app's Delivery URL does, on a port of our own (the GHL simulator calls it)
-  delivery = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-    try {
-      const r = await acceptDelivery(
-        {
-          db: fixture!.db,
-          redis: fixture!.redis,
-          keys: webhookKeys({ ed25519: ghl.config.publicKeys.ed25519, rsa: ghl.config.publicKeys.rsa }),
-          allowUnsigned: false,
-        },
-        Buffer.concat(chunks),
-        headers,
-      );
-      if (r.kind === "stored" && r.instanceId) await publishOutboundQueued(fixture!.redis, r.instanceId);
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(r));
-    } catch (err) {
-      res
-        .writeHead((err as { status?: number }).status ?? 500, { "content-type": "application/json" })
-        .end(JSON.stringify({ error: String(err) }));
-    }
-  });
-  await new Promise<void>((r) => delivery.listen(0, "127.0.0.1", () => r()));
-  ghl = await startGhlSimulator({
-    port: 0,
-    seed: true,
-    deliveryUrl: `http://127.0.0.1:${(delivery.address() as AddressInfo).port}/api/ghl/delivery`,
-  });
+  ({ ghl, delivery } = await ghlWithDelivery({ to: () => fixture!, seed: true }));
   const call = await installedGhlCall(ghl, LOC);
   ({ notifyGhl, errors: jobErrors } = serialGhlQueue(ghl, call, () => fixture!.db));
   fixture = await startMessagingFixture({
