@@ -1,12 +1,9 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { Redis } from "ioredis";
-import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
-import { createMessaging } from "@/worker/messaging/messaging-hooks";
-import { makeManager, managerConfig, simCall, until, watchEvents } from "./helpers/wa-fixture";
+import { makeManager, makeMessagingWorker, managerConfig, simCall, until, watchEvents } from "./helpers/wa-fixture";
 import { useWaWorld } from "./helpers/wa-world";
 
 // "Nothing accepted is lost": a worker is killed (-9) in the middle of a burst of 50 messages;
@@ -74,26 +71,9 @@ describe("a worker killed mid-burst", { retry: 0 }, () => {
     const atKill = (await inbox()).length;
     expect(atKill).toBeLessThan(50);
 
-    const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-    const messaging = createMessaging({
-      db: world.db,
-      redis: world.redis,
-      subscriber: wake,
-      notifyGhl: async () => {},
-      log: pino({ level: "silent" }),
-      pollMs: 200,
-      cfg: {
-        TEXT_DELAY_MS: 20,
-        MEDIA_DELAY_MS_MIN: 0,
-        MEDIA_DELAY_MS_MAX: 0,
-        MEDIA_URL_ALLOWED_ORIGINS: [] as string[],
-      },
-    });
-    await messaging.start();
-    const survivor = makeManager(world.db, managerConfig(world.sim as never, world.dbUrl, "survivor"), {
-      hooks: messaging.hooks,
-    });
-    await survivor.m.start();
+    // a second worker, wired as worker/main.ts wires it (send loops, inbound, sessions)
+    const survivor = makeMessagingWorker(world, "survivor", { textDelayMs: 20, pollMs: 200 });
+    await survivor.start();
     try {
       const all = await until(
         "all 50 on the phone",
@@ -134,8 +114,6 @@ describe("a worker killed mid-burst", { retry: 0 }, () => {
       );
     } finally {
       await survivor.close();
-      await messaging.stop();
-      await wake.quit();
     }
   });
 });

@@ -1,13 +1,10 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import path from "node:path";
-import { Redis } from "ioredis";
-import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { acceptOutbound } from "@/lib/messages/accept-outbound";
 import { publishOutboundQueued } from "@/lib/messages/outbound-signal";
-import { createMessaging } from "@/worker/messaging/messaging-hooks";
-import { makeManager, managerConfig, simCall, until, watchEvents } from "./helpers/wa-fixture";
+import { makeManager, makeMessagingWorker, managerConfig, simCall, until, watchEvents } from "./helpers/wa-fixture";
 import { useWaWorld } from "./helpers/wa-world";
 
 // The worker process (worker/main.ts) on SIGTERM drains (docs/architecture.md#sharing-numbers-between-workers):
@@ -70,24 +67,8 @@ describe("a worker process told to stop", { retry: 0 }, () => {
       stdio: ["ignore", "ignore", "pipe"],
     });
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-    const wake = new Redis(`${process.env.TEST_REDIS_URL}/1`);
-    const messaging = createMessaging({
-      db: world.db,
-      redis: world.redis,
-      subscriber: wake,
-      notifyGhl: async () => {},
-      log: pino({ level: "silent" }),
-      pollMs: 200,
-      cfg: {
-        TEXT_DELAY_MS: 20,
-        MEDIA_DELAY_MS_MIN: 0,
-        MEDIA_DELAY_MS_MAX: 0,
-        MEDIA_URL_ALLOWED_ORIGINS: [] as string[],
-      },
-    });
-    const survivor = makeManager(world.db, managerConfig(world.sim as never, world.dbUrl, "survivor"), {
-      hooks: messaging.hooks,
-    });
+    // a second worker, wired as worker/main.ts wires it (send loops, inbound, sessions)
+    const survivor = makeMessagingWorker(world, "survivor", { textDelayMs: 20, pollMs: 200 });
     try {
       await until(
         "the worker process owns the number",
@@ -100,8 +81,7 @@ describe("a worker process told to stop", { retry: 0 }, () => {
         async () => (await world.db.instance.findUnique({ where: { id: "id1" } }))?.status === "ONLINE",
         20_000,
       );
-      await messaging.start();
-      await survivor.m.start();
+      await survivor.start();
 
       const texts = ["one", "two", "three"];
       for (const t of texts)
@@ -163,8 +143,6 @@ describe("a worker process told to stop", { retry: 0 }, () => {
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
       await survivor.close();
-      await messaging.stop();
-      await wake.quit();
     }
   });
 });
