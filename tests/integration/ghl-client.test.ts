@@ -18,7 +18,7 @@ import { redis } from "@/lib/redis";
 import { loadPair } from "@/lib/tenants/token-store";
 import { startGhlSyncWorker } from "@/worker/jobs/ghl-sync";
 import { cloneTemplateDb, dbNameFor } from "./helpers/db";
-import { consentOnMarketplace, startGhlHarness, waitUntil } from "./helpers/ghl-harness";
+import { installThroughApp, startGhlHarness, waitUntil } from "./helpers/ghl-harness";
 
 const SUNRISE = "SunriseDental0000001";
 const HARBOR = "HarborRealty00000001";
@@ -32,12 +32,7 @@ beforeAll(async () => {
     routes: { "GET /api/oauth/install": installRoute, "GET /api/oauth/callback": callbackRoute },
   });
   for (const locationId of [SUNRISE, HARBOR]) {
-    const start = await fetch(`${h.appUrl}/api/oauth/install`, { redirect: "manual" });
-    const cookie = (start.headers.get("set-cookie") ?? "").split(";")[0];
-    await fetch(await consentOnMarketplace(start.headers.get("location")!, { locationId }), {
-      redirect: "manual",
-      headers: { cookie },
-    });
+    await installThroughApp(h.appUrl, { locationId });
   }
 });
 afterAll(async () => h.close());

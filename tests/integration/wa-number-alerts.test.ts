@@ -16,7 +16,7 @@ import { SANDBOX_WORKFLOW_SECRET } from "@/sandbox/ghl/config";
 import { startAlertOutbox } from "@/worker/jobs/alert-outbox";
 import { startOutgoingWebhookWorker } from "@/worker/jobs/outgoing-webhooks";
 import { params, req } from "./helpers/app-env";
-import { consentOnMarketplace, startGhlHarness } from "./helpers/ghl-harness";
+import { installThroughApp, startGhlHarness } from "./helpers/ghl-harness";
 import { ghlSays, identity, panelCookie } from "./helpers/panel-cookie";
 import { linkNumberByQr, simCall, startMessagingFixture, until } from "./helpers/wa-fixture";
 
@@ -60,12 +60,7 @@ beforeAll(async () => {
   // the location installs the app (real OAuth: its token is what the trigger is fired with)
   expect((await h.control("POST", "/companies", { id: CO, name: "Alert agency" })).status).toBe(201);
   expect((await h.control("POST", "/locations", { id: LOC, name: "Alert location", companyId: CO })).status).toBe(201);
-  const start = await fetch(`${h.appUrl}/api/oauth/install`, { redirect: "manual" });
-  const cookie = (start.headers.get("set-cookie") ?? "").split(";")[0];
-  const done = await fetch(await consentOnMarketplace(start.headers.get("location")!, { locationId: LOC }), {
-    redirect: "manual",
-    headers: { cookie },
-  });
+  const done = await installThroughApp(h.appUrl, { locationId: LOC });
   expect(done.status).toBe(303);
   await f.db.instance.create({ data: { id: "ia", locationId: LOC, name: "wa-01" } });
   await simCall(f.sim, "POST", "/__sandbox/phones", { phone: PHONE });

@@ -5,7 +5,7 @@ import { POST as subscriptionRoute } from "@/app/api/ghl/workflows/subscription/
 import { GET as callbackRoute } from "@/app/api/oauth/callback/route";
 import { GET as installRoute } from "@/app/api/oauth/install/route";
 import { SANDBOX_WORKFLOW_SECRET } from "@/sandbox/ghl/config";
-import { consentOnMarketplace, startGhlHarness } from "./helpers/ghl-harness";
+import { installThroughApp, startGhlHarness } from "./helpers/ghl-harness";
 import { linkNumberByQr, simCall, startMessagingFixture, until } from "./helpers/wa-fixture";
 
 // The GHL workflow action "Send WhatsApp message": the GHL simulator runs a workflow step that
@@ -40,12 +40,7 @@ beforeAll(async () => {
   expect(
     (await h.control("POST", "/locations", { id: "NotInstalled00000001", name: "Other", companyId: CO })).status,
   ).toBe(201);
-  const start = await fetch(`${h.appUrl}/api/oauth/install`, { redirect: "manual" });
-  const cookie = (start.headers.get("set-cookie") ?? "").split(";")[0];
-  const done = await fetch(await consentOnMarketplace(start.headers.get("location")!, { locationId: LOC }), {
-    redirect: "manual",
-    headers: { cookie },
-  });
+  const done = await installThroughApp(h.appUrl, { locationId: LOC });
   expect(done.status).toBe(303);
   await f.db.instance.create({ data: { id: "i1", locationId: LOC, name: "wa-01" } });
   for (const phone of [NUMBER, CONTACT]) await simCall(f.sim, "POST", "/__sandbox/phones", { phone });

@@ -97,6 +97,19 @@ export async function consentOnMarketplace(
   return r.headers.get("location")!;
 }
 
+/**
+ * An install as a person makes it: the app's install route, the Marketplace's consent for `target`,
+ * then the app's callback with the state cookie the browser carried. Returns the callback's answer.
+ */
+export async function installThroughApp(appUrl: string, target: { locationId: string } | { companyId: string }) {
+  const start = await fetch(`${appUrl}/api/oauth/install`, { redirect: "manual" });
+  const cookie = (start.headers.get("set-cookie") ?? "").split(";")[0];
+  return fetch(await consentOnMarketplace(start.headers.get("location")!, target), {
+    redirect: "manual",
+    headers: cookie ? { cookie } : {},
+  });
+}
+
 export async function waitUntil<T>(f: () => Promise<T | null | undefined | false>, ms = 5000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {

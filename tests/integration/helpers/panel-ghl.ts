@@ -1,6 +1,6 @@
 import { GET as callbackRoute } from "@/app/api/oauth/callback/route";
 import { GET as installRoute } from "@/app/api/oauth/install/route";
-import { consentOnMarketplace, startGhlHarness } from "./ghl-harness";
+import { installThroughApp, startGhlHarness } from "./ghl-harness";
 
 // A GHL simulator with one company and its locations installed in the app (real OAuth, tokens in
 // Postgres), so that the panel's role checks ask GHL's users API for real.
@@ -31,13 +31,7 @@ export async function startPanelGhl(o: {
   ok(await h.control("POST", "/companies", { id: o.companyId, name: `${o.companyId} agency` }), "company");
   for (const l of o.locations) ok(await h.control("POST", "/locations", { ...l, companyId: o.companyId }), "location");
   const install = async (target: { locationId: string } | { companyId: string }) => {
-    const start = await fetch(`${h.appUrl}/api/oauth/install`, { redirect: "manual" });
-    // the browser that started the install carries its state cookie to the callback
-    const cookie = (start.headers.get("set-cookie") ?? "").split(";")[0];
-    const done = await fetch(await consentOnMarketplace(start.headers.get("location")!, target), {
-      redirect: "manual",
-      headers: cookie ? { cookie } : {},
-    });
+    const done = await installThroughApp(h.appUrl, target);
     if (done.status !== 303 || done.headers.get("location")?.includes("error"))
       throw new Error(`install failed: ${done.headers.get("location")}`);
   };
